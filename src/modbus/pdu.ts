@@ -1,0 +1,480 @@
+/**
+ * Modbus PDUs (function code + data) for function codes 1, 2, 3, 4, 5, 6, 15,
+ * 16 and 23, and exception responses. Pure functions over Buffers: nothing
+ * here knows about sockets or framing. All multi-byte fields are big-endian.
+ */
+import {
+  ExceptionCode,
+  ModbusProtocolError,
+  ModbusRequestError,
+  exceptionError,
+} from './errors.js';
+
+export const FunctionCode = {
+  ReadCoils: 1,
+  ReadDiscreteInputs: 2,
+  ReadHoldingRegisters: 3,
+  ReadInputRegisters: 4,
+  WriteSingleCoil: 5,
+  WriteSingleRegister: 6,
+  WriteMultipleCoils: 15,
+  WriteMultipleRegisters: 16,
+  ReadWriteMultipleRegisters: 23,
+} as const;
+
+/** Quantity limits of the Modbus Application Protocol v1.1b3. */
+export const Limits = {
+  readBits: 2000,
+  readRegisters: 125,
+  writeCoils: 1968,
+  writeRegisters: 123,
+  readWriteRead: 125,
+  readWriteWrite: 121,
+} as const;
+
+/** The largest PDU the spec allows (an ADU of 260 bytes minus the 7-byte MBAP header). */
+export const MAX_PDU_LENGTH = 253;
+
+export interface ReadBitsRequest {
+  fc: 1 | 2;
+  address: number;
+  quantity: number;
+}
+export interface ReadRegistersRequest {
+  fc: 3 | 4;
+  address: number;
+  quantity: number;
+}
+export interface WriteSingleCoilRequest {
+  fc: 5;
+  address: number;
+  value: boolean;
+}
+export interface WriteSingleRegisterRequest {
+  fc: 6;
+  address: number;
+  value: number;
+}
+export interface WriteMultipleCoilsRequest {
+  fc: 15;
+  address: number;
+  values: readonly boolean[];
+}
+export interface WriteMultipleRegistersRequest {
+  fc: 16;
+  address: number;
+  values: ArrayLike<number>;
+}
+export interface ReadWriteRegistersRequest {
+  fc: 23;
+  readAddress: number;
+  readQuantity: number;
+  writeAddress: number;
+  values: ArrayLike<number>;
+}
+export type ModbusRequest =
+  | ReadBitsRequest
+  | ReadRegistersRequest
+  | WriteSingleCoilRequest
+  | WriteSingleRegisterRequest
+  | WriteMultipleCoilsRequest
+  | WriteMultipleRegistersRequest
+  | ReadWriteRegistersRequest;
+
+export interface ReadBitsResponse {
+  fc: 1 | 2;
+  bits: boolean[];
+}
+export interface ReadRegistersResponse {
+  fc: 3 | 4 | 23;
+  registers: Uint16Array;
+}
+export interface WriteSingleCoilResponse {
+  fc: 5;
+  address: number;
+  value: boolean;
+}
+export interface WriteSingleRegisterResponse {
+  fc: 6;
+  address: number;
+  value: number;
+}
+export interface WriteMultipleResponse {
+  fc: 15 | 16;
+  address: number;
+  quantity: number;
+}
+export type ModbusResponse =
+  | ReadBitsResponse
+  | ReadRegistersResponse
+  | WriteSingleCoilResponse
+  | WriteSingleRegisterResponse
+  | WriteMultipleResponse;
+
+export function isSupportedFunction(fc: number): boolean {
+  return fc === 1 || fc === 2 || fc === 3 || fc === 4 || fc === 5 || fc === 6 || fc === 15 || fc === 16 || fc === 23;
+}
+
+// ---------------------------------------------------------------- validation
+
+function checkAddress(name: string, address: number, quantity: number): void {
+  if (!Number.isInteger(address) || address < 0 || address > 0xffff) {
+    throw new ModbusRequestError(`${name} ${address} is not an address in 0..65535`);
+  }
+  if (address + quantity > 0x10000) {
+    throw new ModbusRequestError(`${name} ${address} + quantity ${quantity} runs past address 65535`);
+  }
+}
+
+function checkQuantity(what: string, quantity: number, max: number): void {
+  if (!Number.isInteger(quantity) || quantity < 1 || quantity > max) {
+    throw new ModbusRequestError(`${what}: quantity ${quantity} is outside 1..${max}`);
+  }
+}
+
+function checkRegisterValues(values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
+      throw new ModbusRequestError(`register value ${v} at index ${i} is not a 16-bit unsigned integer`);
+    }
+  }
+}
+
+/** Throws ModbusRequestError if the request breaks the spec; the client calls this before sending. */
+export function validateRequest(req: ModbusRequest): void {
+  switch (req.fc) {
+    case 1:
+    case 2:
+      checkQuantity(`read ${req.fc === 1 ? 'coils' : 'discrete inputs'}`, req.quantity, Limits.readBits);
+      checkAddress('address', req.address, req.quantity);
+      return;
+    case 3:
+    case 4:
+      checkQuantity(`read ${req.fc === 3 ? 'holding' : 'input'} registers`, req.quantity, Limits.readRegisters);
+      checkAddress('address', req.address, req.quantity);
+      return;
+    case 5:
+      checkAddress('address', req.address, 1);
+      if (typeof req.value !== 'boolean') throw new ModbusRequestError('a coil value must be true or false');
+      return;
+    case 6:
+      checkAddress('address', req.address, 1);
+      checkRegisterValues([req.value]);
+      return;
+    case 15:
+      checkQuantity('write multiple coils', req.values.length, Limits.writeCoils);
+      checkAddress('address', req.address, req.values.length);
+      return;
+    case 16:
+      checkQuantity('write multiple registers', req.values.length, Limits.writeRegisters);
+      checkAddress('address', req.address, req.values.length);
+      checkRegisterValues(req.values);
+      return;
+    case 23:
+      checkQuantity('read/write registers (read part)', req.readQuantity, Limits.readWriteRead);
+      checkQuantity('read/write registers (write part)', req.values.length, Limits.readWriteWrite);
+      checkAddress('read address', req.readAddress, req.readQuantity);
+      checkAddress('write address', req.writeAddress, req.values.length);
+      checkRegisterValues(req.values);
+      return;
+    default:
+      throw new ModbusRequestError(`function code ${(req as { fc: unknown }).fc} is not supported`);
+  }
+}
+
+// ---------------------------------------------------------------- bits
+
+/** Packs bits LSB-first: bit i goes to byte i>>3, bit position i&7. */
+function writeBits(buf: Buffer, offset: number, bits: ArrayLike<boolean>): void {
+  const bytes = (bits.length + 7) >> 3;
+  buf.fill(0, offset, offset + bytes);
+  for (let i = 0; i < bits.length; i++) {
+    if (bits[i]) buf[offset + (i >> 3)]! |= 1 << (i & 7);
+  }
+}
+
+function readBits(buf: Buffer, offset: number, count: number): boolean[] {
+  const bits = new Array<boolean>(count);
+  for (let i = 0; i < count; i++) bits[i] = (buf[offset + (i >> 3)]! & (1 << (i & 7))) !== 0;
+  return bits;
+}
+
+function readRegisters(buf: Buffer, offset: number, count: number): Uint16Array {
+  const regs = new Uint16Array(count);
+  for (let i = 0; i < count; i++) regs[i] = (buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!;
+  return regs;
+}
+
+function writeRegisters(buf: Buffer, offset: number, values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) buf.writeUInt16BE(values[i]!, offset + 2 * i);
+}
+
+// ---------------------------------------------------------------- requests (client side encodes)
+
+export function requestPduLength(req: ModbusRequest): number {
+  switch (req.fc) {
+    case 15:
+      return 6 + ((req.values.length + 7) >> 3);
+    case 16:
+      return 6 + 2 * req.values.length;
+    case 23:
+      return 10 + 2 * req.values.length;
+    default:
+      return 5;
+  }
+}
+
+/**
+ * Writes the request PDU at `offset`. Layouts:
+ *   1-4:  | fc | address:u16 | quantity:u16 |
+ *   5, 6: | fc | address:u16 | value:u16 (FC5: FF00 on / 0000 off) |
+ *   15:   | fc | address:u16 | quantity:u16 | byteCount:u8 | bits LSB-first |
+ *   16:   | fc | address:u16 | quantity:u16 | byteCount:u8 | registers:u16[] |
+ *   23:   | fc | readAddr:u16 | readQty:u16 | writeAddr:u16 | writeQty:u16 | byteCount:u8 | registers:u16[] |
+ */
+export function writeRequestPdu(req: ModbusRequest, buf: Buffer, offset: number): void {
+  buf[offset] = req.fc;
+  switch (req.fc) {
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+      buf.writeUInt16BE(req.address, offset + 1);
+      buf.writeUInt16BE(req.quantity, offset + 3);
+      return;
+    case 5:
+      buf.writeUInt16BE(req.address, offset + 1);
+      buf.writeUInt16BE(req.value ? 0xff00 : 0x0000, offset + 3);
+      return;
+    case 6:
+      buf.writeUInt16BE(req.address, offset + 1);
+      buf.writeUInt16BE(req.value, offset + 3);
+      return;
+    case 15:
+      buf.writeUInt16BE(req.address, offset + 1);
+      buf.writeUInt16BE(req.values.length, offset + 3);
+      buf[offset + 5] = (req.values.length + 7) >> 3;
+      writeBits(buf, offset + 6, req.values);
+      return;
+    case 16:
+      buf.writeUInt16BE(req.address, offset + 1);
+      buf.writeUInt16BE(req.values.length, offset + 3);
+      buf[offset + 5] = 2 * req.values.length;
+      writeRegisters(buf, offset + 6, req.values);
+      return;
+    case 23:
+      buf.writeUInt16BE(req.readAddress, offset + 1);
+      buf.writeUInt16BE(req.readQuantity, offset + 3);
+      buf.writeUInt16BE(req.writeAddress, offset + 5);
+      buf.writeUInt16BE(req.values.length, offset + 7);
+      buf[offset + 9] = 2 * req.values.length;
+      writeRegisters(buf, offset + 10, req.values);
+      return;
+  }
+}
+
+export function encodeRequest(req: ModbusRequest): Buffer {
+  const buf = Buffer.allocUnsafe(requestPduLength(req));
+  writeRequestPdu(req, buf, 0);
+  return buf;
+}
+
+// ---------------------------------------------------------------- requests (server side decodes)
+
+/** Either a request, or the exception code the server must answer with (01 or 03). */
+export type DecodedRequest = { ok: true; request: ModbusRequest } | { ok: false; fc: number; exception: number };
+
+const refuse = (fc: number, exception: number): DecodedRequest => ({ ok: false, fc, exception });
+
+/**
+ * Decodes a request PDU on the server side, checking what the spec checks
+ * before the address: the function code (else 01), then the quantity, byte
+ * count and PDU length (else 03). Address ranges are the data handler's job (02).
+ */
+export function decodeRequest(pdu: Buffer): DecodedRequest {
+  const fc = pdu[0]!;
+  if (!isSupportedFunction(fc)) return refuse(fc, ExceptionCode.IllegalFunction);
+  const len = pdu.length;
+  const bad = refuse(fc, ExceptionCode.IllegalDataValue);
+  switch (fc) {
+    case 1:
+    case 2:
+    case 3:
+    case 4: {
+      if (len !== 5) return bad;
+      const address = pdu.readUInt16BE(1);
+      const quantity = pdu.readUInt16BE(3);
+      const max = fc <= 2 ? Limits.readBits : Limits.readRegisters;
+      if (quantity < 1 || quantity > max) return bad;
+      return { ok: true, request: { fc, address, quantity } };
+    }
+    case 5: {
+      if (len !== 5) return bad;
+      const raw = pdu.readUInt16BE(3);
+      if (raw !== 0xff00 && raw !== 0x0000) return bad;
+      return { ok: true, request: { fc, address: pdu.readUInt16BE(1), value: raw === 0xff00 } };
+    }
+    case 6:
+      if (len !== 5) return bad;
+      return { ok: true, request: { fc, address: pdu.readUInt16BE(1), value: pdu.readUInt16BE(3) } };
+    case 15: {
+      if (len < 6) return bad;
+      const quantity = pdu.readUInt16BE(3);
+      const byteCount = pdu[5]!;
+      if (quantity < 1 || quantity > Limits.writeCoils) return bad;
+      if (byteCount !== (quantity + 7) >> 3 || len !== 6 + byteCount) return bad;
+      return { ok: true, request: { fc, address: pdu.readUInt16BE(1), values: readBits(pdu, 6, quantity) } };
+    }
+    case 16: {
+      if (len < 6) return bad;
+      const quantity = pdu.readUInt16BE(3);
+      const byteCount = pdu[5]!;
+      if (quantity < 1 || quantity > Limits.writeRegisters) return bad;
+      if (byteCount !== 2 * quantity || len !== 6 + byteCount) return bad;
+      return { ok: true, request: { fc, address: pdu.readUInt16BE(1), values: readRegisters(pdu, 6, quantity) } };
+    }
+    default: {
+      // 23
+      if (len < 10) return bad;
+      const readQuantity = pdu.readUInt16BE(3);
+      const writeQuantity = pdu.readUInt16BE(7);
+      const byteCount = pdu[9]!;
+      if (readQuantity < 1 || readQuantity > Limits.readWriteRead) return bad;
+      if (writeQuantity < 1 || writeQuantity > Limits.readWriteWrite) return bad;
+      if (byteCount !== 2 * writeQuantity || len !== 10 + byteCount) return bad;
+      return {
+        ok: true,
+        request: {
+          fc: 23,
+          readAddress: pdu.readUInt16BE(1),
+          readQuantity,
+          writeAddress: pdu.readUInt16BE(5),
+          values: readRegisters(pdu, 10, writeQuantity),
+        },
+      };
+    }
+  }
+}
+
+// ---------------------------------------------------------------- responses (server side encodes)
+
+export function responsePduLength(res: ModbusResponse): number {
+  switch (res.fc) {
+    case 1:
+    case 2:
+      return 2 + ((res.bits.length + 7) >> 3);
+    case 3:
+    case 4:
+    case 23:
+      return 2 + 2 * res.registers.length;
+    default:
+      return 5;
+  }
+}
+
+/**
+ * Writes the response PDU at `offset`. Layouts:
+ *   1, 2:      | fc | byteCount:u8 | bits LSB-first |
+ *   3, 4, 23:  | fc | byteCount:u8 | registers:u16[] |
+ *   5, 6:      | fc | address:u16 | value:u16 |        (echo of the request)
+ *   15, 16:    | fc | address:u16 | quantity:u16 |
+ */
+export function writeResponsePdu(res: ModbusResponse, buf: Buffer, offset: number): void {
+  buf[offset] = res.fc;
+  switch (res.fc) {
+    case 1:
+    case 2:
+      buf[offset + 1] = (res.bits.length + 7) >> 3;
+      writeBits(buf, offset + 2, res.bits);
+      return;
+    case 3:
+    case 4:
+    case 23:
+      buf[offset + 1] = 2 * res.registers.length;
+      writeRegisters(buf, offset + 2, res.registers);
+      return;
+    case 5:
+      buf.writeUInt16BE(res.address, offset + 1);
+      buf.writeUInt16BE(res.value ? 0xff00 : 0x0000, offset + 3);
+      return;
+    case 6:
+      buf.writeUInt16BE(res.address, offset + 1);
+      buf.writeUInt16BE(res.value, offset + 3);
+      return;
+    case 15:
+    case 16:
+      buf.writeUInt16BE(res.address, offset + 1);
+      buf.writeUInt16BE(res.quantity, offset + 3);
+      return;
+  }
+}
+
+export function encodeResponse(res: ModbusResponse): Buffer {
+  const buf = Buffer.allocUnsafe(responsePduLength(res));
+  writeResponsePdu(res, buf, 0);
+  return buf;
+}
+
+/** Exception response PDU: | fc | 0x80 | exceptionCode:u8 | */
+export function encodeException(fc: number, exceptionCode: number): Buffer {
+  return Buffer.from([(fc | 0x80) & 0xff, exceptionCode & 0xff]);
+}
+
+// ---------------------------------------------------------------- responses (client side decodes)
+
+function mismatch(req: ModbusRequest, what: string): ModbusProtocolError {
+  return new ModbusProtocolError(`reply to function ${req.fc} does not match the request: ${what}`);
+}
+
+/**
+ * Decodes a response PDU against the request it answers. Throws the
+ * exception's error class for an exception response, ModbusProtocolError for
+ * a reply whose function code, length, byte count or echo does not fit.
+ */
+export function decodeResponse(req: ModbusRequest, pdu: Buffer): ModbusResponse {
+  const fc = pdu[0]!;
+  if (fc === (req.fc | 0x80)) {
+    if (pdu.length !== 2) throw mismatch(req, `exception response of ${pdu.length} bytes`);
+    throw exceptionError(pdu[1]!, req.fc);
+  }
+  if (fc !== req.fc) throw mismatch(req, `function code ${fc}`);
+  switch (req.fc) {
+    case 1:
+    case 2: {
+      const byteCount = (req.quantity + 7) >> 3;
+      if (pdu.length !== 2 + byteCount || pdu[1] !== byteCount) {
+        throw mismatch(req, `byte count ${pdu[1]} in ${pdu.length} bytes, expected ${byteCount}`);
+      }
+      return { fc: req.fc, bits: readBits(pdu, 2, req.quantity) };
+    }
+    case 3:
+    case 4:
+    case 23: {
+      const quantity = req.fc === 23 ? req.readQuantity : req.quantity;
+      if (pdu.length !== 2 + 2 * quantity || pdu[1] !== 2 * quantity) {
+        throw mismatch(req, `byte count ${pdu[1]} in ${pdu.length} bytes, expected ${2 * quantity}`);
+      }
+      return { fc: req.fc, registers: readRegisters(pdu, 2, quantity) };
+    }
+    case 5:
+    case 6: {
+      if (pdu.length !== 5) throw mismatch(req, `length ${pdu.length}`);
+      const address = pdu.readUInt16BE(1);
+      const raw = pdu.readUInt16BE(3);
+      const expected = req.fc === 5 ? (req.value ? 0xff00 : 0) : req.value;
+      if (address !== req.address || raw !== expected) throw mismatch(req, 'echo differs from the request');
+      return req.fc === 5 ? { fc: 5, address, value: req.value } : { fc: 6, address, value: raw };
+    }
+    case 15:
+    case 16: {
+      if (pdu.length !== 5) throw mismatch(req, `length ${pdu.length}`);
+      const address = pdu.readUInt16BE(1);
+      const quantity = pdu.readUInt16BE(3);
+      if (address !== req.address || quantity !== req.values.length) {
+        throw mismatch(req, `address ${address} quantity ${quantity}`);
+      }
+      return { fc: req.fc, address, quantity };
+    }
+  }
+}
