@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerModbusCommands } from './modbus.js';
+import { registerSimCommands } from './sim.js';
 
 export function buildProgram(): Command {
   const program = new Command('planta')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     });
 
   registerModbusCommands(program);
+  registerSimCommands(program);
   return program;
 }
 

@@ -3,7 +3,7 @@
  * no `modbus write`: the only way Planta writes to a PLC is an operator command.
  */
 import type { Command } from 'commander';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../util/duration.js';
 import {
   BYTE_ORDERS,
   type ByteOrder,

@@ -1,0 +1,173 @@
+/** `planta sim`: the simulated SBR PLC (or the load device), and its control commands. */
+import type { Server } from 'node:http';
+import type { Command } from 'commander';
+import { startControlServer } from '../sim/control.js';
+import { FAULTS } from '../sim/sbr/map.js';
+import { parseLoadSpec } from '../sim/load.js';
+import { formatMisbehaviour, parseMisbehaviour } from '../sim/misbehaviour.js';
+import { Simulator } from '../sim/simulator.js';
+import { parseDuration } from '../util/duration.js';
+import { CliUsageError, describeError } from './modbus.js';
+import { onShutdown } from './shutdown.js';
+
+const DEFAULT_CONTROL = 'http://127.0.0.1:5021';
+
+function positiveDuration(text: string, what: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new CliUsageError(`${what} "${text}" is not a duration such as 50ms or 1s`);
+  return ms;
+}
+
+interface SimFlags {
+  host: string;
+  port: string;
+  speed: string;
+  scan: string;
+  seed: string;
+  control: string | false;
+  controlPort?: string;
+  mode: string;
+  autostart: boolean;
+  load?: string;
+  change: string;
+}
+
+export async function runSim(flags: SimFlags): Promise<{ sim: Simulator; stop: () => Promise<void> }> {
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsageError(`port "${flags.port}" is outside 0..65535 (0 picks a free port)`);
+  const speed = Number(flags.speed);
+  if (!(speed > 0) || speed > 100_000) throw new CliUsageError(`speed "${flags.speed}" must be a number in (0, 100000]`);
+  const seed = Number(flags.seed);
+  if (!Number.isInteger(seed)) throw new CliUsageError(`seed "${flags.seed}" is not an integer`);
+  let load: { devices: number; registers: number; changeMs: number } | undefined;
+  if (flags.load !== undefined) {
+    const spec = parseLoadSpec(flags.load);
+    if (!spec || spec.devices < 1 || spec.devices > 247 || spec.registers < 1 || spec.registers > 65536) {
+      throw new CliUsageError(`--load "${flags.load}" is not DEVICES×REGISTERS with 1..247 devices and 1..65536 registers`);
+    }
+    load = { ...spec, changeMs: positiveDuration(flags.change, '--change') };
+  }
+  let misbehaviour;
+  try {
+    misbehaviour = parseMisbehaviour(flags.mode);
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
+  }
+  const sim = new Simulator({
+    host: flags.host,
+    port,
+    speed,
+    scanMs: positiveDuration(flags.scan, '--scan'),
+    seed,
+    autostart: flags.autostart,
+    misbehaviour,
+    ...(load ? { load } : {}),
+  });
+  const address = await sim.start();
+  let control: Server | undefined;
+  const stop = async (): Promise<void> => {
+    control?.close();
+    await sim.stop();
+  };
+  // Registered before anything is printed, so a signal right after the banner still stops cleanly.
+  onShutdown(stop);
+  const what = load
+    ? `load device: ${load.devices} unit ids (1..${load.devices}) × ${load.registers} registers, changing every ${load.changeMs} ms`
+    : `SBR plant PLC (any unit id), speed ${speed}× (${speed} simulated s per s), scan ${flags.scan}`;
+  console.log(`planta sim: ${what}`);
+  console.log(`  Modbus/TCP  ${address.host}:${address.port}`);
+  if (flags.control !== false) {
+    const controlPort = flags.controlPort !== undefined ? Number(flags.controlPort) : port === 0 ? 0 : address.port + 1;
+    const c = await startControlServer(sim, '127.0.0.1', controlPort);
+    control = c.server;
+    console.log(`  control     http://127.0.0.1:${c.port}  (planta sim fault|mode|writes|state --control http://127.0.0.1:${c.port})`);
+  }
+  if (misbehaviour.mode !== 'normal') console.log(`  misbehaving: ${formatMisbehaviour(misbehaviour)}`);
+  return { sim, stop };
+}
+
+async function callControl(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(new URL(path, base), {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+  } catch (err) {
+    throw new Error(`cannot reach the simulator's control interface at ${base}: ${String((err as Error).cause ?? err)}`, { cause: err });
+  }
+  const json = (await res.json()) as { error?: { code: string; message: string } };
+  if (!res.ok) throw new Error(`${json.error?.message ?? res.statusText} [${json.error?.code ?? res.status}]`);
+  return json;
+}
+
+type ControlCall = (base: string, args: string[], opts: Record<string, string>) => Promise<unknown>;
+
+/** An action that calls the control interface named by --control and prints its JSON answer. */
+function controlAction(f: ControlCall) {
+  return async (...params: unknown[]): Promise<void> => {
+    const cmd = params[params.length - 1] as Command;
+    const opts = cmd.opts<Record<string, string>>();
+    try {
+      const out = await f(opts.control ?? DEFAULT_CONTROL, params.slice(0, -2) as string[], opts);
+      console.log(JSON.stringify(out, null, 2));
+    } catch (err) {
+      console.error(`planta sim: ${describeError(err)}`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+export function registerSimCommands(program: Command): void {
+  const sim = program
+    .command('sim')
+    .description('serve the simulated SBR plant PLC (or a load device) over Modbus/TCP')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('-p, --port <port>', 'Modbus/TCP port', '5020')
+    .option('--speed <n>', 'simulated seconds per real second', '60')
+    .option('--scan <duration>', 'PLC scan period', '50ms')
+    .option('--seed <n>', 'seed of the measurement noise', '1')
+    .option('--control-port <port>', 'control interface port on 127.0.0.1 (default: Modbus port + 1)')
+    .option('--no-control', 'do not serve the control interface')
+    .option('--no-autostart', 'power on with the reactor stopped (default: program 1 starts)')
+    .option('--mode <mode>', 'misbehaviour: normal | slow:MS | silent | close | exception:CODE | garbage | noise', 'normal')
+    .option('--load <DEVICESxREGISTERS>', 'serve the generic load device instead, e.g. 10x1000')
+    .option('--change <duration>', 'load device: how often every register changes', '100ms')
+    .addHelpText(
+      'after',
+      `\nFaults (planta sim fault set NAME): ${Object.keys(FAULTS).join(', ')}\n` +
+        '\nExamples:\n  planta sim --speed 120\n  planta sim fault set estop\n  planta sim mode slow:1500\n  planta sim --load 10x1000 --port 5502',
+    )
+    .action(async (flags: SimFlags) => {
+      try {
+        await runSim(flags);
+      } catch (err) {
+        console.error(`planta sim: ${describeError(err)}`);
+        process.exitCode = err instanceof CliUsageError ? 2 : 1;
+      }
+    });
+
+  const controlOpt = (c: Command): Command => c.option('--control <url>', 'control interface of the simulator', DEFAULT_CONTROL);
+  const fault = sim.command('fault').description('inject or clear equipment alarms and the emergency stop');
+  controlOpt(fault.command('set').argument('<name>', 'fault name or bit number').description('inject a fault')).action(
+    controlAction((base, [name]) => callControl(base, 'PUT', `/faults/${encodeURIComponent(name!)}`)),
+  );
+  controlOpt(fault.command('clear').argument('<name>', 'fault name or bit number').description('clear a fault')).action(
+    controlAction((base, [name]) => callControl(base, 'DELETE', `/faults/${encodeURIComponent(name!)}`)),
+  );
+  controlOpt(fault.command('list').description('list active and injectable faults')).action(
+    controlAction((base) => callControl(base, 'GET', '/faults')),
+  );
+  controlOpt(
+    sim.command('mode').argument('<mode>', 'normal | slow:MS | silent | close | exception:CODE | garbage | noise').description('make the simulated device misbehave'),
+  ).action(
+    controlAction((base, [text]) => callControl(base, 'PUT', '/mode', parseMisbehaviour(text!))),
+  );
+  controlOpt(sim.command('writes').description('list the writes the simulated PLC received').option('--since <seq>', 'only after this sequence number', '0')).action(
+    controlAction((base, _args, opts) => callControl(base, 'GET', `/writes?since=${encodeURIComponent(opts.since ?? '0')}`)),
+  );
+  controlOpt(sim.command('state').description('show the simulated plant state')).action(controlAction((base) => callControl(base, 'GET', '/state')));
+  controlOpt(sim.command('restart').description('restart the simulated PLC (memory to power-on values)')).action(
+    controlAction((base) => callControl(base, 'POST', '/restart')),
+  );
+}
