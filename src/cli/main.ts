@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerCheckCommand } from './check.js';
 import { registerModbusCommands } from './modbus.js';
 import { registerSimCommands } from './sim.js';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
       console.log(`planta ${VERSION} (node ${process.version})`);
     });
 
+  registerCheckCommand(program);
   registerModbusCommands(program);
   registerSimCommands(program);
   return program;

@@ -92,6 +92,7 @@ interface Pending {
   reject: (err: Error) => void;
   tid: number;
   deadline: number;
+  sentAt: number;
 }
 
 const DEFAULTS = {
@@ -122,6 +123,9 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     reconnects: 0,
     connectedSince: null,
   };
+
+  /** Called with the round-trip time of every reply, in ms (for latency figures). */
+  latencyListener: ((ms: number) => void) | undefined;
 
   private _state: ClientState = 'idle';
   private socket: net.Socket | undefined;
@@ -214,6 +218,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
         reject,
         tid: 0,
         deadline: 0,
+        sentAt: 0,
       });
       if (this._state === 'connected') this.schedulePump();
     });
@@ -413,6 +418,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
       const p = this.queue[this.queueHead]!;
       this.queue[this.queueHead++] = undefined as unknown as Pending;
       p.tid = this.allocTid();
+      p.sentAt = now;
       p.deadline = now + p.timeout;
       const frame = allocFrame(p.tid, p.unitId, requestPduLength(p.req));
       writeRequestPdu(p.req, frame, MBAP_HEADER_LENGTH);
@@ -455,6 +461,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     }
     this.inflight.delete(tid);
     this.consecutiveTimeouts = 0;
+    this.latencyListener?.(performance.now() - p.sentAt);
     if (unitId !== p.unitId) {
       this.stats.protocolErrors++;
       p.reject(new ModbusProtocolError(`reply from unit ${unitId} to a request for unit ${p.unitId}`));

@@ -20,7 +20,7 @@ export class Periodic {
 
   constructor(
     private readonly periodMs: number,
-    private readonly work: (slotTime: number) => void | Promise<void>,
+    private readonly work: (slot: number) => void | Promise<void>,
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     if (!(periodMs > 0)) throw new RangeError(`period ${periodMs} ms must be positive`);
@@ -54,7 +54,7 @@ export class Periodic {
     this.stats.lastLatenessMs = started - due;
     this.stats.runs++;
     try {
-      const r = this.work(due);
+      const r = this.work(this.slot);
       if (r instanceof Promise) {
         this.running = r;
         await r;

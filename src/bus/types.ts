@@ -1,0 +1,53 @@
+/**
+ * The bus: how the poller's values reach everything else. Two
+ * implementations share this interface: in memory (one process) and Redis
+ * (many processes), so messages are plain serialisable data and every
+ * operation is asynchronous.
+ */
+import type { TagValue } from '../tags/types.js';
+
+export type DeviceState = 'connected' | 'connecting' | 'down';
+
+/** A device's communication figures, for the diagnostics display and metrics. */
+export interface DeviceStatus {
+  device: string;
+  state: DeviceState;
+  /** Epoch ms of the current connection, or null while down. */
+  connectedSince: number | null;
+  lastError: { code: string; message: string; at: number } | null;
+  requests: number;
+  responses: number;
+  errors: {
+    timeout: number;
+    connection: number;
+    protocol: number;
+    /** Exception responses by exception code. */
+    exception: Record<string, number>;
+  };
+  latencyMs: { p50: number | null; p99: number | null };
+  reconnects: number;
+  scans: number;
+  overruns: number;
+  /** How late scans start behind their slot. */
+  jitterMs: { p50: number | null; p99: number | null };
+  /** Tags of this device by quality. */
+  qualities: Record<string, number>;
+  updatedAt: number;
+}
+
+export type Unsubscribe = () => Promise<void>;
+
+export interface Bus {
+  /** Publishes changed values (report by exception); the bus keeps the last value of every tag. */
+  publishValues(values: TagValue[]): Promise<void>;
+  /** The last value of every tag published so far. */
+  snapshot(): Promise<TagValue[]>;
+  /** Calls `handler` with each batch published after subscribing. */
+  subscribeValues(handler: (values: TagValue[]) => void): Promise<Unsubscribe>;
+
+  publishDeviceStatus(status: DeviceStatus): Promise<void>;
+  deviceStatuses(): Promise<DeviceStatus[]>;
+  subscribeDeviceStatus(handler: (status: DeviceStatus) => void): Promise<Unsubscribe>;
+
+  close(): Promise<void>;
+}

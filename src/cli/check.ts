@@ -1,0 +1,30 @@
+/** `planta check FILE`: validate a configuration and print every problem with its place. */
+import type { Command } from 'commander';
+import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { planReads } from '../poller/plan.js';
+
+export function registerCheckCommand(program: Command): void {
+  program
+    .command('check')
+    .description('validate a configuration file and show what it would poll')
+    .argument('<config>', 'YAML configuration file')
+    .action((file: string) => {
+      try {
+        const config = loadConfig(file);
+        console.log(`${file}: valid — ${config.devices.length} device(s), ${config.tags.length} tag(s)`);
+        for (const d of config.devices) {
+          const tags = config.tags.filter((t) => t.device === d.name);
+          for (const [group, period] of Object.entries(d.scanGroups)) {
+            const blocks = planReads(tags.filter((t) => t.scanGroup === group), d);
+            const what = blocks.map((b) => `${b.area} ${b.address}..${b.address + b.quantity - 1}`).join(', ');
+            console.log(`  ${d.name} (${d.host}:${d.port} unit ${d.unitId}) ${group} every ${period} ms: ${blocks.length} request(s)${what ? ` — ${what}` : ''}`);
+          }
+        }
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        for (const p of err.problems) console.error(formatProblem(p));
+        console.error(`${err.problems.length} problem${err.problems.length === 1 ? '' : 's'} [${err.code}]`);
+        process.exitCode = 1;
+      }
+    });
+}

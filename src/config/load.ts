@@ -1,0 +1,212 @@
+/**
+ * Loads a configuration file: YAML with positions, each entry through its
+ * zod schema, then the rules between entries. Entries are validated one by
+ * one, so one bad tag never hides the problems of another: every problem is
+ * reported, all together, as `file:line:column path: what is expected`.
+ */
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { LineCounter, type Node, type Pair, YAMLMap, isCollection, isMap, isPair, isScalar, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { type PlantConfig, resolveConfig } from './resolve.js';
+import {
+  NAME_MESSAGE,
+  NAME_PATTERN,
+  type RawConfig,
+  SECTIONS,
+  deviceSchema,
+  plantSchema,
+  reservedSectionSchema,
+  tagSchema,
+} from './schema.js';
+
+export type ConfigPath = (string | number)[];
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'PLANTA_CONFIG_INVALID';
+  constructor(readonly problems: ConfigProblem[]) {
+    super(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the configuration:\n${problems.map(formatProblem).join('\n')}`);
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.column} ${p.path ? `${p.path}: ` : ''}${p.message}`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (/received undefined/.test(issue.message)) return 'is required';
+      const names: Record<string, string> = {
+        number: 'a number',
+        string: 'a string',
+        boolean: 'true or false',
+        object: 'a map of fields',
+        record: 'a map',
+        array: 'a list',
+        tuple: 'a list',
+        int: 'an integer',
+      };
+      return `expected ${names[issue.expected] ?? issue.expected}`;
+    }
+    case 'invalid_value':
+      return `expected one of ${issue.values.map(String).join(', ')}`;
+    case 'too_small':
+      if (issue.origin === 'array') return `expected at least ${String(issue.minimum)} item${issue.minimum === 1 ? '' : 's'}`;
+      if (issue.origin === 'string') return 'must not be empty';
+      return `expected a number ≥ ${String(issue.minimum)}`;
+    case 'too_big':
+      return issue.origin === 'array' ? `expected at most ${String(issue.maximum)} items` : `expected a number ≤ ${String(issue.maximum)}`;
+    case 'invalid_union':
+      return 'expected a duration such as 500ms, 2s or 1m';
+    case 'invalid_format':
+      return NAME_MESSAGE;
+    default:
+      return issue.message;
+  }
+}
+
+class Validation {
+  readonly problems: ConfigProblem[] = [];
+  constructor(
+    private readonly lines: LineCounter,
+    private readonly file: string,
+  ) {}
+
+  atOffset(offset: number, path: ConfigPath, message: string): void {
+    const { line, col } = this.lines.linePos(offset);
+    this.problems.push({ file: this.file, line, column: col, path: path.join('.'), message });
+  }
+
+  /** Reports at the node `node.getIn(sub)`, or its nearest existing parent; or at the key `key` of that map. */
+  at(node: Node | null | undefined, path: ConfigPath, sub: ConfigPath, message: string, key?: string): void {
+    let offset = 0;
+    for (let n = sub.length; n >= 0 && node; n--) {
+      const target = (n === 0 ? node : isCollection(node) ? node.getIn(sub.slice(0, n), true) : undefined) as Node | undefined;
+      if (!target) continue;
+      const pair = key !== undefined && n === sub.length && isMap(target) ? findPair(target, key) : undefined;
+      offset = (pair && isScalar(pair.key) ? pair.key.range?.[0] : undefined) ?? target.range?.[0] ?? 0;
+      break;
+    }
+    this.atOffset(offset, [...path, ...sub, ...(key === undefined ? [] : [key])], message);
+  }
+
+  /** Validates `node` with `schema`; returns the parsed value, or undefined after reporting its issues. */
+  parse<S extends z.ZodType>(schema: S, node: Node | null | undefined, path: ConfigPath): z.infer<S> | undefined {
+    const r = schema.safeParse(node ? node.toJSON() : undefined);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) {
+      const sub = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+      if (issue.code === 'unrecognized_keys') for (const key of issue.keys) this.at(node, path, sub, 'unknown field', key);
+      else this.at(node, path, sub, describeIssue(issue));
+    }
+    return undefined;
+  }
+
+  /** The entries of a map section, each checked for a valid, unique name; duplicates are reported and dropped. */
+  entries(section: Node | null | undefined, name: string): { key: string; value: Node | null; pair: Pair }[] {
+    if (section === undefined || section === null) return [];
+    if (!isMap(section)) {
+      this.at(section, [name], [], 'expected a map');
+      return [];
+    }
+    const seen = new Set<string>();
+    const out: { key: string; value: Node | null; pair: Pair }[] = [];
+    for (const pair of section.items) {
+      if (!isPair(pair) || !isScalar(pair.key)) continue;
+      const key = String(pair.key.value);
+      if (seen.has(key)) {
+        this.atOffset(pair.key.range?.[0] ?? 0, [name, key], `duplicate ${name.slice(0, -1)} name "${key}"`);
+        continue;
+      }
+      seen.add(key);
+      if (!NAME_PATTERN.test(key)) this.at(section, [name], [], NAME_MESSAGE, key);
+      out.push({ key, value: (pair.value as Node | null) ?? null, pair });
+    }
+    return out;
+  }
+}
+
+function findPair(map: YAMLMap, key: string): Pair | undefined {
+  return map.items.find((p) => isScalar(p.key) && String(p.key.value) === key) as Pair | undefined;
+}
+
+/** Parses and validates configuration text; throws ConfigError with every problem found. */
+export function parseConfig(text: string, file: string): PlantConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((err) => {
+        const { line, col } = lines.linePos(err.pos[0]);
+        return { file, line, column: col, path: '', message: `YAML: ${err.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const v = new Validation(lines, file);
+  const root = doc.contents;
+  if (!isMap(root)) {
+    v.at(root, [], [], 'expected a map with sections devices and tags');
+    throw new ConfigError(v.problems);
+  }
+  for (const pair of root.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : '';
+    if (!(SECTIONS as readonly string[]).includes(key)) v.at(root, [], [], `unknown section (sections: ${SECTIONS.join(', ')})`, key);
+  }
+  const section = (name: string): Node | null | undefined => root.get(name, true) as Node | null | undefined;
+
+  const raw: RawConfig = { plant: { name: 'Planta' }, devices: {}, tags: {}, alarms: {}, commands: {}, pages: {} };
+  const plant = section('plant');
+  if (plant) raw.plant = v.parse(plantSchema, plant, ['plant']) ?? raw.plant;
+  if (!section('devices')) v.at(root, [], [], 'is required: the devices Planta polls', 'devices');
+  if (!section('tags')) v.at(root, [], [], 'is required: the tags Planta reads', 'tags');
+  const tagNodes = new Map<string, Node | null>();
+  const deviceNames: string[] = [];
+  for (const e of v.entries(section('devices'), 'devices')) {
+    deviceNames.push(e.key);
+    const d = v.parse(deviceSchema, e.value, ['devices', e.key]);
+    if (d) raw.devices[e.key] = d;
+  }
+  for (const e of v.entries(section('tags'), 'tags')) {
+    tagNodes.set(e.key, e.value);
+    const t = v.parse(tagSchema, e.value, ['tags', e.key]);
+    if (t) raw.tags[e.key] = t;
+  }
+  for (const name of ['alarms', 'commands', 'pages'] as const) {
+    const node = section(name);
+    if (node) raw[name] = v.parse(reservedSectionSchema, node, [name]) ?? {};
+  }
+
+  if (section('devices') && deviceNames.length === 0) v.at(section('devices'), ['devices'], [], 'expected at least one device');
+  const { config, problems } = resolveConfig(raw, deviceNames);
+  for (const p of problems) {
+    const [kind, name, ...sub] = p.path.map(String);
+    if (name === undefined) {
+      v.at(section(kind!), [kind!], [], p.message);
+      continue;
+    }
+    const node = kind === 'tags' ? tagNodes.get(name) : (section('devices') as YAMLMap).get(name, true);
+    v.at(node as Node | undefined, [kind!, name], sub, p.message);
+  }
+  if (v.problems.length > 0) throw new ConfigError(v.problems.sort((a, b) => a.line - b.line || a.column - b.column));
+  return config;
+}
+
+export function loadConfig(path: string): PlantConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: `cannot read the file: ${(err as Error).message}` }]);
+  }
+  const rel = relative(process.cwd(), path);
+  return parseConfig(text, rel.startsWith('..') ? path : rel);
+}

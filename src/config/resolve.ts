@@ -1,0 +1,174 @@
+/**
+ * From a schema-valid configuration to what the rest of Planta uses: defaults
+ * filled in, references resolved, and the rules between entries checked.
+ */
+import type { ByteOrder } from '../modbus/index.js';
+import { type DataType, type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
+import type { RawConfig, RawDevice, RawTag } from './schema.js';
+
+export interface DeviceConfig {
+  name: string;
+  description: string;
+  host: string;
+  port: number;
+  unitId: number;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  window: number;
+  maxRegisters: number;
+  maxBits: number;
+  maxGap: number;
+  /** Scan group name → period in ms, in file order. */
+  scanGroups: Record<string, number>;
+}
+
+export interface PlantConfig {
+  plant: { name: string; timezone?: string };
+  devices: DeviceConfig[];
+  tags: TagDefinition[];
+  alarms: Record<string, unknown>;
+  commands: Record<string, unknown>;
+  pages: Record<string, unknown>;
+}
+
+export interface RuleProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+function device(name: string, d: RawDevice): DeviceConfig {
+  return {
+    name,
+    description: d.description,
+    host: d.host,
+    port: d.port,
+    unitId: d.unitId,
+    timeoutMs: d.timeout,
+    connectTimeoutMs: d.connectTimeout,
+    window: d.window,
+    maxRegisters: d.maxRegisters,
+    maxBits: d.maxBits,
+    maxGap: d.maxGap,
+    scanGroups: d.scanGroups,
+  };
+}
+
+function defaultDecimals(t: RawTag, type: DataType): number {
+  if (type === 'float32' || type === 'float64') return 2;
+  const s = String(t.scale);
+  return s.includes('.') && !s.includes('e') ? s.length - s.indexOf('.') - 1 : 0;
+}
+
+const NUMERIC = new Set<DataType>(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64']);
+
+/**
+ * `declaredDevices` names every device of the file, valid or not, so a tag
+ * on a device with its own problems is not also reported as unknown.
+ */
+export function resolveConfig(raw: RawConfig, declaredDevices: string[] = Object.keys(raw.devices)): { config: PlantConfig; problems: RuleProblem[] } {
+  const problems: RuleProblem[] = [];
+  const devices = Object.entries(raw.devices).map(([name, d]) => device(name, d));
+  const byName = new Map(devices.map((d) => [d.name, d]));
+  devices.forEach((d) => {
+    if (Object.keys(d.scanGroups).length === 0) problems.push({ path: ['devices', d.name, 'scanGroups'], message: 'expected at least one scan group' });
+  });
+
+  const tags: TagDefinition[] = [];
+  for (const [name, t] of Object.entries(raw.tags)) {
+    const at = (field?: string): (string | number)[] => (field ? ['tags', name, field] : ['tags', name]);
+    const problem = (field: string | undefined, message: string): void => {
+      problems.push({ path: at(field), message });
+    };
+
+    let deviceName = t.device;
+    if (deviceName === undefined) {
+      if (declaredDevices.length === 1) deviceName = declaredDevices[0]!;
+      else if (declaredDevices.length > 1) problem('device', `is required when there are several devices (${declaredDevices.join(', ')})`);
+    }
+    const dev = deviceName === undefined ? undefined : byName.get(deviceName);
+    if (deviceName !== undefined && !declaredDevices.includes(deviceName)) {
+      problem('device', `unknown device "${deviceName}" (devices: ${declaredDevices.join(', ') || 'none'})`);
+    }
+
+    const bits = isBitArea(t.area as TagDefinition['area']);
+    const type = (t.type ?? (bits ? 'bool' : 'uint16')) as DataType;
+    if (bits && type !== 'bool') problem('type', `a ${t.area} holds one bit: expected type bool`);
+    if (!bits && type === 'bool') problem('type', 'bool needs area coil or discrete; for one bit of a register use type bit with bit: N');
+    if (type === 'bit' && t.bit === undefined) problem('bit', 'is required for type bit (0..15, 0 = least significant)');
+    if (type !== 'bit' && t.bit !== undefined) problem('bit', 'only applies to type bit');
+    if (type === 'string' && t.length === undefined) problem('length', 'is required for type string (number of registers)');
+    if (type !== 'string' && t.length !== undefined) problem('length', 'only applies to type string');
+    if (!NUMERIC.has(type) && (t.scale !== 1 || t.offset !== 0)) problem('scale', `scale and offset only apply to numeric types, not ${type}`);
+
+    const def: TagDefinition = {
+      name,
+      description: t.description,
+      device: deviceName ?? '',
+      area: t.area as TagDefinition['area'],
+      address: t.address,
+      type,
+      ...(t.bit !== undefined ? { bit: t.bit } : {}),
+      ...(t.length !== undefined ? { length: t.length } : {}),
+      order: t.order as ByteOrder,
+      scale: t.scale,
+      offset: t.offset,
+      unit: t.unit,
+      decimals: t.decimals ?? defaultDecimals(t, type),
+      ...(t.range ? { range: t.range } : {}),
+      deadband: t.deadband,
+      scanGroup: t.scan ?? (dev ? (Object.keys(dev.scanGroups)[0] ?? '') : ''),
+      ...(t.writable ? { writable: t.writable } : {}),
+    };
+
+    const size = tagSize(def);
+    if (t.address + size > 0x10000) problem('address', `${t.address} + ${size} ${bits ? 'bits' : 'registers'} runs past address 65535`);
+    if (dev) {
+      const max = bits ? dev.maxBits : dev.maxRegisters;
+      if (size > max) problem('length', `${size} registers do not fit in one request of device ${dev.name} (max ${max})`);
+      if (!(def.scanGroup in dev.scanGroups)) {
+        problem('scan', `unknown scan group "${def.scanGroup}" of device ${dev.name} (groups: ${Object.keys(dev.scanGroups).join(', ')})`);
+      }
+    }
+    if (t.range && !(t.range[0] < t.range[1])) problem('range', `expected [min, max] with min < max, got [${t.range.join(', ')}]`);
+    if (t.writable) {
+      if (t.area === 'discrete' || t.area === 'input') problem('writable', `a ${t.area} is read-only in Modbus; writable tags are coils or holding registers`);
+      if (type === 'bit') problem('writable', 'writing one bit of a register needs a read-modify-write that can race with the PLC; map the bit to a coil');
+      if (type === 'string') problem('writable', 'string tags are read-only');
+      const { min, max } = t.writable;
+      if (min !== undefined && max !== undefined && min > max) problem('writable', `min ${min} is above max ${max}`);
+      if (!NUMERIC.has(type) && (min !== undefined || max !== undefined)) problem('writable', 'min and max only apply to numeric tags');
+    }
+    tags.push(def);
+  }
+
+  overlappingWritable(tags, problems);
+  return {
+    config: { plant: raw.plant, devices, tags, alarms: raw.alarms, commands: raw.commands, pages: raw.pages },
+    problems,
+  };
+}
+
+/** Two writable tags over the same address would let one command change another's value. */
+function overlappingWritable(tags: TagDefinition[], problems: RuleProblem[]): void {
+  const writable = tags.filter((t) => t.writable && t.device);
+  const groups = new Map<string, TagDefinition[]>();
+  for (const t of writable) {
+    const key = `${t.device}/${t.area}`;
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  for (const group of groups.values()) {
+    const sorted = [...group].sort((a, b) => a.address - b.address);
+    // `prev` is the tag reaching furthest so far, so a long tag is compared with every later one.
+    let prev = sorted[0]!;
+    for (const cur of sorted.slice(1)) {
+      const prevEnd = prev.address + tagSize(prev) - 1;
+      if (cur.address <= prevEnd) {
+        problems.push({
+          path: ['tags', cur.name, 'address'],
+          message: `overlaps writable tag "${prev.name}" (${prev.area} ${prev.address}..${prevEnd}); writable tags must not share addresses`,
+        });
+      }
+      if (cur.address + tagSize(cur) - 1 > prevEnd) prev = cur;
+    }
+  }
+}

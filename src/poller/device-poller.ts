@@ -1,0 +1,292 @@
+/**
+ * Polls one device: the only owner of its Modbus connection. One drift-free
+ * scan loop serves all the device's scan groups; every tag's value goes to the
+ * bus with its quality when it changes beyond its deadband or its quality
+ * changes (report by exception).
+ */
+import {
+  type ModbusRequest,
+  type ModbusResponse,
+  ModbusConnectionError,
+  ModbusExceptionError,
+  ModbusProtocolError,
+  ModbusTcpClient,
+  ModbusTimeoutError,
+} from '../modbus/index.js';
+import type { Bus, DeviceState, DeviceStatus } from '../bus/types.js';
+import type { DeviceConfig } from '../config/resolve.js';
+import { type RegisterDecoder, compileRegisterDecoder } from '../tags/codec.js';
+import type { Quality } from '../tags/quality.js';
+import { type TagDefinition, type TagValue, type TagValueType } from '../tags/types.js';
+import type { Logger } from '../util/log.js';
+import { SampleWindow } from '../util/percentiles.js';
+import { Periodic } from '../util/scheduler.js';
+import { type ReadBlock, planReads } from './plan.js';
+
+interface TagState {
+  def: TagDefinition;
+  offset: number;
+  decode: RegisterDecoder | undefined;
+  /** Last published value and quality. */
+  value: TagValueType | null;
+  quality: Quality;
+  exceptionCode: number | undefined;
+}
+
+interface Block {
+  request: ModbusRequest;
+  bits: boolean;
+  tags: TagState[];
+}
+
+interface Group {
+  name: string;
+  periodMs: number;
+  /** Runs every `every` base ticks. */
+  every: number;
+  blocks: Block[];
+  lastCompleted: number;
+}
+
+export interface DevicePollerOptions {
+  bus: Bus;
+  log?: Logger;
+  /** How often the device's communication figures are published. Default 1000 ms. */
+  statusIntervalMs?: number;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+const FC_OF_AREA = { coil: 1, discrete: 2, holding: 3, input: 4 } as const;
+
+function toRequest(b: ReadBlock): ModbusRequest {
+  return { fc: FC_OF_AREA[b.area], address: b.address, quantity: b.quantity };
+}
+
+/** The quality a failed read gives its tags. */
+export function qualityOfError(err: unknown): { quality: Quality; exceptionCode?: number } {
+  if (err instanceof ModbusTimeoutError) return { quality: 'Bad_Timeout' };
+  if (err instanceof ModbusExceptionError) {
+    // 01/02 on a read mean the configuration names what the device does not have.
+    const config = err.exceptionCode === 1 || err.exceptionCode === 2;
+    return { quality: config ? 'Bad_ConfigurationError' : 'Bad_DeviceFailure', exceptionCode: err.exceptionCode };
+  }
+  if (err instanceof ModbusProtocolError) return { quality: 'Bad_CommunicationError' };
+  return { quality: 'Bad_NoCommunication' };
+}
+
+export class DevicePoller {
+  readonly tags: TagState[];
+  private readonly groups: Group[];
+  private readonly client: ModbusTcpClient;
+  private readonly loop: Periodic;
+  private readonly latency = new SampleWindow(1024);
+  private readonly jitter = new SampleWindow(1024);
+  private statusTimer: NodeJS.Timeout | undefined;
+  private lastError: DeviceStatus['lastError'] = null;
+  private readonly bus: Bus;
+  private readonly log: Logger | undefined;
+  private running = false;
+
+  constructor(
+    readonly device: DeviceConfig,
+    tags: readonly TagDefinition[],
+    private readonly options: DevicePollerOptions,
+  ) {
+    this.bus = options.bus;
+    this.log = options.log?.child({ device: device.name });
+    this.tags = [];
+    const byGroup = new Map<string, TagDefinition[]>();
+    for (const t of tags) {
+      if (t.device !== device.name) continue;
+      byGroup.set(t.scanGroup, [...(byGroup.get(t.scanGroup) ?? []), t]);
+    }
+    const periods = Object.values(device.scanGroups);
+    const base = periods.reduce(gcd);
+    this.groups = Object.entries(device.scanGroups).map(([name, periodMs]) => ({
+      name,
+      periodMs,
+      every: periodMs / base,
+      lastCompleted: 0,
+      blocks: planReads(byGroup.get(name) ?? [], device).map((b) => ({
+        request: toRequest(b),
+        bits: b.area === 'coil' || b.area === 'discrete',
+        tags: b.tags.map(({ tag, offset }) => {
+          const state: TagState = {
+            def: tag,
+            offset,
+            decode: b.area === 'coil' || b.area === 'discrete' ? undefined : compileRegisterDecoder(tag),
+            value: null,
+            quality: 'Bad_WaitingForInitialData',
+            exceptionCode: undefined,
+          };
+          this.tags.push(state);
+          return state;
+        }),
+      })),
+    }));
+    this.client = new ModbusTcpClient({
+      host: device.host,
+      port: device.port,
+      unitId: device.unitId,
+      timeout: device.timeoutMs,
+      connectTimeout: device.connectTimeoutMs,
+      window: device.window,
+      // Two timeouts in a row mean the link is gone: every tag turns bad within 2× the timeout.
+      timeoutsBeforeReconnect: 2,
+    });
+    this.client.latencyListener = (ms) => this.latency.add(ms);
+    this.client.on('disconnect', (err) => this.onDisconnect(err));
+    this.client.on('state', () => void this.publishStatus());
+    this.loop = new Periodic(base, (slot) => this.scan(slot), (err) => this.log?.error({ err }, 'scan failed'));
+  }
+
+  /** Requests a scan of every group issues, for tests and diagnostics. */
+  get requestsPerScan(): Record<string, number> {
+    return Object.fromEntries(this.groups.map((g) => [g.name, g.blocks.length]));
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const now = Date.now();
+    await this.bus.publishValues(
+      this.tags.map((t) => ({ tag: t.def.name, value: null, quality: t.quality, sourceTs: now, serverTs: now })),
+    );
+    this.loop.start();
+    const every = this.options.statusIntervalMs ?? 1000;
+    this.statusTimer = setInterval(() => {
+      this.checkStale();
+      void this.publishStatus();
+    }, every);
+    await this.publishStatus();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.statusTimer);
+    await this.loop.stop();
+    await this.client.close();
+  }
+
+  // ------------------------------------------------------------ scanning
+
+  private async scan(slot: number): Promise<void> {
+    this.jitter.add(this.loop.stats.lastLatenessMs);
+    const due = this.groups.filter((g) => slot % g.every === 0 && g.blocks.length > 0);
+    if (due.length === 0) return;
+    const blocks = due.length === 1 ? due[0]!.blocks : due.flatMap((g) => g.blocks);
+    const results = await Promise.allSettled(blocks.map((b) => this.client.request(b.request)));
+    const now = Date.now();
+    const out: TagValue[] = [];
+    for (let i = 0; i < blocks.length; i++) {
+      const r = results[i]!;
+      if (r.status === 'fulfilled') this.applyReply(blocks[i]!, r.value, now, out);
+      else this.applyError(blocks[i]!.tags, r.reason, now, out);
+    }
+    for (const g of due) g.lastCompleted = now;
+    if (out.length > 0) await this.bus.publishValues(out);
+  }
+
+  private applyReply(block: Block, res: ModbusResponse, now: number, out: TagValue[]): void {
+    const data = block.bits ? (res as { bits: boolean[] }).bits : (res as { registers: Uint16Array }).registers;
+    for (const t of block.tags) {
+      const value = t.decode ? t.decode(data as Uint16Array, t.offset) : (data as boolean[])[t.offset]!;
+      const range = t.def.range;
+      const quality: Quality =
+        range && typeof value === 'number' && (value < range[0] || value > range[1]) ? 'Uncertain_EngineeringUnitsExceeded' : 'Good';
+      if (quality === t.quality && !changed(t, value)) continue;
+      t.value = value;
+      t.quality = quality;
+      t.exceptionCode = undefined;
+      out.push({ tag: t.def.name, value, quality, sourceTs: now, serverTs: now });
+    }
+  }
+
+  private applyError(tags: TagState[], err: unknown, now: number, out: TagValue[]): void {
+    const { quality, exceptionCode } = qualityOfError(err);
+    if (err instanceof Error) {
+      const code = (err as { code?: string }).code ?? 'PLANTA_ERROR';
+      if (this.lastError?.code !== code) this.log?.warn({ code, err: err.message }, 'read failed');
+      this.lastError = { code, message: err.message, at: now };
+    }
+    this.mark(tags, quality, exceptionCode, now, out);
+  }
+
+  private mark(tags: TagState[], quality: Quality, exceptionCode: number | undefined, now: number, out: TagValue[]): void {
+    for (const t of tags) {
+      if (t.quality === quality && t.exceptionCode === exceptionCode) continue;
+      t.quality = quality;
+      t.exceptionCode = exceptionCode;
+      const v: TagValue = { tag: t.def.name, value: t.value, quality, sourceTs: now, serverTs: now };
+      if (exceptionCode !== undefined) v.exceptionCode = exceptionCode;
+      out.push(v);
+    }
+  }
+
+  private onDisconnect(err: ModbusConnectionError | Error): void {
+    if (!this.running) return;
+    const now = Date.now();
+    const out: TagValue[] = [];
+    this.applyError(this.tags, err instanceof ModbusConnectionError ? err : new ModbusConnectionError(err.message), now, out);
+    if (out.length > 0) void this.bus.publishValues(out);
+  }
+
+  /** A group that has not completed a scan for a long while makes its good values uncertain. */
+  private checkStale(): void {
+    const now = Date.now();
+    const out: TagValue[] = [];
+    for (const g of this.groups) {
+      const limit = Math.max(3 * g.periodMs, g.periodMs + 2 * this.device.timeoutMs) + 1000;
+      if (g.lastCompleted === 0 || now - g.lastCompleted < limit) continue;
+      for (const b of g.blocks) this.mark(b.tags.filter((t) => t.quality === 'Good'), 'Uncertain_LastUsableValue', undefined, now, out);
+    }
+    if (out.length > 0) void this.bus.publishValues(out);
+  }
+
+  // ------------------------------------------------------------ figures
+
+  status(): DeviceStatus {
+    const s = this.client.stats;
+    const state: DeviceState =
+      this.client.state === 'connected' ? 'connected' : this.client.state === 'connecting' ? 'connecting' : 'down';
+    const [p50, p99] = this.latency.percentiles(0.5, 0.99);
+    const [j50, j99] = this.jitter.percentiles(0.5, 0.99);
+    const qualities: Record<string, number> = {};
+    for (const t of this.tags) qualities[t.quality] = (qualities[t.quality] ?? 0) + 1;
+    const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 100) / 100);
+    return {
+      device: this.device.name,
+      state,
+      connectedSince: s.connectedSince,
+      lastError: this.lastError,
+      requests: s.requests,
+      responses: s.responses,
+      errors: {
+        timeout: s.timeouts,
+        connection: s.connectionErrors,
+        protocol: s.protocolErrors,
+        exception: Object.fromEntries(Object.entries(s.exceptions).map(([k, v]) => [k, v])),
+      },
+      latencyMs: { p50: round(p50!), p99: round(p99!) },
+      reconnects: s.reconnects,
+      scans: this.loop.stats.runs,
+      overruns: this.loop.stats.overruns,
+      jitterMs: { p50: round(j50!), p99: round(j99!) },
+      qualities,
+      updatedAt: Date.now(),
+    };
+  }
+
+  private async publishStatus(): Promise<void> {
+    if (this.running) await this.bus.publishDeviceStatus(this.status());
+  }
+}
+
+function changed(t: TagState, value: TagValueType): boolean {
+  const last = t.value;
+  if (typeof value === 'number' && typeof last === 'number') {
+    return t.def.deadband > 0 ? Math.abs(value - last) > t.def.deadband : !Object.is(value, last);
+  }
+  return value !== last;
+}

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { run } from '../helpers/process.js';
+
+const planta = new URL('../../bin/planta.js', import.meta.url).pathname;
+
+function problems(yaml: string): string[] {
+  try {
+    parseConfig(yaml, 'x.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.code, 'PLANTA_CONFIG_INVALID');
+    return err.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
+  }
+  return [];
+}
+
+const device = `devices:\n  plc:\n    host: 127.0.0.1\n    scanGroups: { fast: 500ms, slow: 5s }\n`;
+
+describe('configuration', () => {
+  it('loads the default SBR configuration: the whole register map of sbr.md', () => {
+    const c = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
+    assert.equal(c.devices.length, 1);
+    assert.equal(c.devices[0]!.port, 5020);
+    const tag = (n: string) => c.tags.find((t) => t.name === n)!;
+    // 23 status/alarm bits, 5 phase events, 4 command bits, 5 measurements, 3 limits, program + 12 durations, 4 timers.
+    assert.equal(c.tags.length, 57);
+    assert.deepEqual(
+      c.tags.filter((t) => t.area === 'coil').map((t) => t.address).sort((a, b) => a - b),
+      [...Array.from({ length: 33 }, (_, i) => i).filter((i) => i !== 24)],
+    );
+    assert.deepEqual(
+      [...new Set(c.tags.filter((t) => t.area !== 'coil').map((t) => t.address))].sort((a, b) => a - b),
+      Array.from({ length: 25 }, (_, i) => i),
+    );
+    assert.deepEqual([tag('reactor.level').scale, tag('reactor.level').unit, tag('reactor.level').range], [0.01, '%', [0, 100]]);
+    assert.deepEqual([tag('reactor.oxygen').unit, tag('reactor.oxygen').range], ['mg/L', [0, 20]]);
+    assert.deepEqual([tag('reactor.turbidity').unit, tag('reactor.turbidity').range], ['NTU', [0, 30]]);
+    assert.deepEqual(tag('limits.oxygen_min').writable, { min: 0.01, max: 99.99, roles: ['engineer'] });
+    assert.deepEqual(tag('program3.discharge').address, 20);
+    assert.deepEqual(tag('cmd.start').writable?.roles, ['operator']);
+    assert.ok(c.tags.every((t) => t.description.length > 0), 'every tag has a description');
+  });
+
+  it('fills defaults: the only device, bool for bits, uint16 for registers, the first scan group, decimals from the scale', () => {
+    const c = parseConfig(`${device}tags:\n  a: { area: coil, address: 3 }\n  b: { area: input, address: 0, scale: 0.01, scan: slow }\n`, 'x.yaml');
+    assert.deepEqual(
+      c.tags.map((t) => [t.device, t.type, t.scanGroup, t.decimals]),
+      [
+        ['plc', 'bool', 'fast', 0],
+        ['plc', 'uint16', 'slow', 2],
+      ],
+    );
+    assert.equal(c.devices[0]!.timeoutMs, 1000);
+    assert.deepEqual(c.devices[0]!.scanGroups, { fast: 500, slow: 5000 });
+  });
+
+  it('reports every problem together, each with file, line, column and field', () => {
+    const p = problems(
+      `${device}tags:\n` +
+        `  a: { area: input, address: 0, scale: big }\n` + // 6
+        `  b: { area: attic, address: 1 }\n` + // 7
+        `  c: { area: input, address: 70000 }\n` + // 8
+        `  d: { area: coil, address: 1, type: float32 }\n` + // 9
+        `  e: { area: holding, address: 1, type: bit }\n` + // 10
+        `  f: { area: input, address: 1, scan: medium }\n` + // 11
+        `  g: { area: input, address: 2, writable: { roles: [operator] } }\n` + // 12
+        `  h: { area: holding, address: 5, type: string }\n` + // 13
+        `  i: { area: holding, address: 1, range: [10, 0] }\n` + // 14
+        `  j: { area: holding, address: 1, scael: 2 }\n` + // 15
+        `  k: { area: holding, address: 1, timeout: "soon" }\n`, // 16
+    );
+    assert.deepEqual(p, [
+      '6:40 tags.a.scale: expected a number',
+      '7:14 tags.b.area: expected one of coil, discrete, holding, input',
+      '8:30 tags.c.address: expected a number ≤ 65535',
+      '9:38 tags.d.type: a coil holds one bit: expected type bool',
+      '10:6 tags.e.bit: is required for type bit (0..15, 0 = least significant)',
+      '11:39 tags.f.scan: unknown scan group "medium" of device plc (groups: fast, slow)',
+      '12:43 tags.g.writable: a input is read-only in Modbus; writable tags are coils or holding registers',
+      '13:6 tags.h.length: is required for type string (number of registers)',
+      '14:42 tags.i.range: expected [min, max] with min < max, got [10, 0]',
+      '15:35 tags.j.scael: unknown field',
+      '16:35 tags.k.timeout: unknown field',
+    ]);
+  });
+
+  it('reports duplicate names, unknown devices, overlapping writable tags, addresses past 65535', () => {
+    const p = problems(
+      `${device}  plc:\n    host: other\n` +
+        `tags:\n` +
+        `  a: { area: holding, address: 9, type: float32, writable: {} }\n` +
+        `  b: { area: holding, address: 10, writable: {} }\n` +
+        `  c: { area: holding, address: 65535, type: uint32 }\n` +
+        `  d: { device: plc9, area: coil, address: 0 }\n` +
+        `  a: { area: coil, address: 1 }\n`,
+    );
+    assert.deepEqual(p, [
+      '5:3 devices.plc: duplicate device name "plc"',
+      '9:32 tags.b.address: overlaps writable tag "a" (holding 9..10); writable tags must not share addresses',
+      '10:32 tags.c.address: 65535 + 2 registers runs past address 65535',
+      '11:16 tags.d.device: unknown device "plc9" (devices: plc)',
+      '12:3 tags.a: duplicate tag name "a"',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their place, and missing sections', () => {
+    assert.match(problems('devices:\n  plc: { host: "x }\n')[0]!, /^3:1 : YAML: Missing closing "quote/);
+    assert.deepEqual(problems('plant: { name: x }\n'), ['1:1 devices: is required: the devices Planta polls', '1:1 tags: is required: the tags Planta reads']);
+    assert.deepEqual(problems(`${device}tags: {}\nextra: 1\n`), ['6:1 extra: unknown section (sections: plant, devices, tags, alarms, commands, pages)']);
+  });
+
+  it('planta check prints the five located errors of a file with five mistakes and exits 1', async () => {
+    const fixture = new URL('../fixtures/five-mistakes.yaml', import.meta.url).pathname;
+    const r = await run(process.execPath, [planta, 'check', fixture]);
+    assert.equal(r.code, 1);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 6, r.stderr);
+    assert.match(lines[0]!, /five-mistakes\.yaml:12:12 tags\.level\.scale: expected a number$/);
+    assert.match(lines[1]!, /:14:13 tags\.oxygen\.device: unknown device "plc2"/);
+    assert.match(lines[2]!, /:19:14 tags\.program\.address: 65535 \+ 2 registers runs past address 65535/);
+    assert.match(lines[3]!, /:28:14 tags\.limit_b\.address: overlaps writable tag "limit_a"/);
+    assert.match(lines[4]!, /:30:3 tags\.level: duplicate tag name "level"/);
+    assert.equal(lines[5], '5 problems [PLANTA_CONFIG_INVALID]');
+    const ok = await run(process.execPath, [planta, 'check', new URL('../../config/sbr-plant.yaml', import.meta.url).pathname]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /fast every 500 ms: 2 request\(s\) — coil 0\.\.32, input 0\.\.24/);
+  });
+});
