@@ -278,6 +278,12 @@ export class DevicePoller {
     };
   }
 
+  /** Forgets latency and jitter samples, e.g. after a warm-up that would skew them. */
+  resetFigures(): void {
+    this.latency.clear();
+    this.jitter.clear();
+  }
+
   private async publishStatus(): Promise<void> {
     if (this.running) await this.bus.publishDeviceStatus(this.status());
   }

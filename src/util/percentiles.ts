@@ -14,6 +14,11 @@ export class SampleWindow {
     if (this.count < this.samples.length) this.count++;
   }
 
+  clear(): void {
+    this.count = 0;
+    this.next = 0;
+  }
+
   get size(): number {
     return this.count;
   }
