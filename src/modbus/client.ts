@@ -152,11 +152,22 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     if (!Number.isInteger(o.unitId) || o.unitId < 0 || o.unitId > 255) {
       throw new ModbusRequestError(`unit id ${o.unitId} is outside 0..255`);
     }
+    checkTime('timeout', o.timeout);
+    checkTime('connectTimeout', o.connectTimeout);
+    checkTime('backoffInitial', o.backoffInitial);
+    checkTime('backoffMax', o.backoffMax);
+    if (!Number.isInteger(o.maxQueue) || o.maxQueue < 1) throw new ModbusRequestError(`maxQueue ${o.maxQueue} is not a positive integer`);
+    if (!Number.isInteger(o.timeoutsBeforeReconnect) || o.timeoutsBeforeReconnect < 0) {
+      throw new ModbusRequestError(`timeoutsBeforeReconnect ${o.timeoutsBeforeReconnect} is not a whole number ≥ 0`);
+    }
     this.options = o;
     this.decoder = new MbapDecoder(
       (tid, unit, pdu) => this.onFrame(tid, unit, pdu),
-      () => {
+      (kind, detail) => {
         this.stats.badFrames++;
+        // A frame with a foreign protocol id is skipped whole; after an impossible
+        // length the frame boundary is lost and nothing later on this stream can be trusted.
+        if (kind === 'length') this.dropConnection(`framing lost (${detail})`);
       },
     );
   }
@@ -191,6 +202,10 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
       return Promise.reject(err);
     }
     const unitId = opts?.unitId ?? this.options.unitId;
+    const timeout = opts?.timeout ?? this.options.timeout;
+    if (!(timeout > 0 && timeout <= MAX_TIME_MS)) {
+      return Promise.reject(new ModbusRequestError(`timeout ${timeout} ms is not a duration in (0, ${MAX_TIME_MS}]`));
+    }
     if (!Number.isInteger(unitId) || unitId < 0 || unitId > 255) {
       return Promise.reject(new ModbusRequestError(`unit id ${unitId} is outside 0..255`));
     }
@@ -213,7 +228,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
       this.queue.push({
         req,
         unitId,
-        timeout: opts?.timeout ?? this.options.timeout,
+        timeout,
         resolve,
         reject,
         tid: 0,
@@ -272,6 +287,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   close(): Promise<void> {
     if (this._state === 'closed') return Promise.resolve();
     this.setState('closed');
+    this.stats.connectedSince = null;
     clearTimeout(this.reconnectTimer);
     this.clearTimer();
     const err = new ModbusClientClosedError();
@@ -523,6 +539,13 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     if (next !== Infinity) this.armTimer(next, now);
     this.pump();
   }
+}
+
+/** Node's timers hold at most 2^31−1 ms; a longer time would fire at once. */
+const MAX_TIME_MS = 2 ** 31 - 1;
+
+function checkTime(name: string, ms: number): void {
+  if (!(ms > 0 && ms <= MAX_TIME_MS)) throw new ModbusRequestError(`${name} ${ms} ms is not a duration in (0, ${MAX_TIME_MS}]`);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -410,6 +410,23 @@ export function writeResponsePdu(res: ModbusResponse, buf: Buffer, offset: numbe
   }
 }
 
+/** Whether a handler's response is a well-formed answer to `req` (right function, right quantity). */
+export function responseFits(req: ModbusRequest, res: ModbusResponse): boolean {
+  if (res.fc !== req.fc) return false;
+  switch (req.fc) {
+    case 1:
+    case 2:
+      return (res as ReadBitsResponse).bits?.length === req.quantity;
+    case 3:
+    case 4:
+      return (res as ReadRegistersResponse).registers?.length === req.quantity;
+    case 23:
+      return (res as ReadRegistersResponse).registers?.length === req.readQuantity;
+    default:
+      return true;
+  }
+}
+
 export function encodeResponse(res: ModbusResponse): Buffer {
   const buf = Buffer.allocUnsafe(responsePduLength(res));
   writeResponsePdu(res, buf, 0);

@@ -13,6 +13,7 @@ import {
   type ModbusResponse,
   decodeRequest,
   encodeException,
+  responseFits,
   responsePduLength,
   writeResponsePdu,
 } from './pdu.js';
@@ -165,6 +166,8 @@ class Connection {
   private readonly jobs: Job[] = [];
   private busy = false;
   private batch: Buffer[] | undefined;
+  /** Set by a frame that breaks the MBAP rules: nothing after it is served. */
+  private closing = false;
   private readonly remoteAddress: string;
   private readonly remotePort: number;
 
@@ -180,7 +183,7 @@ class Connection {
       () => {
         // A frame that breaks the MBAP rules gets no reply: the stream cannot be trusted any more.
         server.stats.badFrames++;
-        socket.destroy();
+        this.closing = true;
       },
     );
     socket.on('data', (chunk: Buffer) => {
@@ -190,12 +193,13 @@ class Connection {
       const out = this.batch;
       this.batch = undefined;
       if (out.length > 0) this.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+      if (this.closing) this.closeWhenIdle();
     });
     socket.on('drain', () => this.resume());
   }
 
   private onFrame(tid: number, unitId: number, pdu: Buffer): void {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed || this.closing) return;
     if (this.busy || this.jobs.length > 0) {
       this.jobs.push({ tid, unitId, pdu });
       if (this.jobs.length >= MAX_QUEUED_FRAMES) this.socket.pause();
@@ -237,11 +241,17 @@ class Connection {
     this.busy = false;
     if (this.socket.destroyed) return;
     this.answer(tid, unitId, req, res, err);
-    this.drainJobs();
+    if (this.closing) this.closeWhenIdle();
+    else this.drainJobs();
+  }
+
+  /** Requests executed before a bad frame get their answers before the connection closes. */
+  private closeWhenIdle(): void {
+    if (!this.busy && !this.socket.writableEnded) this.socket.end(() => this.socket.destroy());
   }
 
   private drainJobs(): void {
-    while (!this.busy && this.jobs.length > 0 && !this.socket.destroyed) {
+    while (!this.busy && this.jobs.length > 0 && !this.socket.destroyed && !this.closing) {
       const job = this.jobs.shift()!;
       this.serve(job.tid, job.unitId, job.pdu);
     }
@@ -256,6 +266,9 @@ class Connection {
 
   private answer(tid: number, unitId: number, req: ModbusRequest, res: HandlerResult | undefined, err: unknown): void {
     if (this.socket.destroyed || res === NO_RESPONSE) return;
+    if (err === undefined && res !== undefined && !responseFits(req, res)) {
+      err = new Error(`the handler's answer to function ${req.fc} does not fit the request`);
+    }
     if (err !== undefined || res === undefined) {
       this.server.stats.exceptions++;
       let code: number = ExceptionCode.ServerDeviceFailure;

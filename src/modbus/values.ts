@@ -37,7 +37,7 @@ function swapsBytes(order: ByteOrder): boolean {
 /** Reads a value of `type` from `registers` at `offset`. */
 export function decodeValue(registers: ArrayLike<number>, offset: number, type: NumericType, order: ByteOrder = 'ABCD'): number {
   const n = WORDS[type];
-  if (offset < 0 || offset + n > registers.length) {
+  if (!Number.isInteger(offset) || offset < 0 || offset + n > registers.length) {
     throw new ModbusRequestError(`${type} at offset ${offset} needs ${n} registers, only ${registers.length} read`);
   }
   const wswap = swapsWords(order);
@@ -127,6 +127,7 @@ export function decodeString(registers: ArrayLike<number>, offset: number, count
 }
 
 export function encodeString(text: string, count: number, swapBytes = false): number[] {
+  if (!Number.isInteger(count) || count < 0) throw new ModbusRequestError(`a string needs a whole number of registers, not ${count}`);
   if (text.length > 2 * count) throw new ModbusRequestError(`"${text}" does not fit in ${count} registers`);
   const out = new Array<number>(count).fill(0);
   for (let i = 0; i < text.length; i++) {
