@@ -88,7 +88,9 @@ interface Pending {
   req: ModbusRequest;
   unitId: number;
   timeout: number;
-  resolve: (res: ModbusResponse) => void;
+  resolve: (value: unknown) => void;
+  /** What the caller gets from the decoded response. */
+  pick: (res: ModbusResponse) => unknown;
   reject: (err: Error) => void;
   tid: number;
   deadline: number;
@@ -130,6 +132,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   private _state: ClientState = 'idle';
   private socket: net.Socket | undefined;
   private readonly decoder: MbapDecoder;
+  private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   private readonly queue: Pending[] = [];
   private queueHead = 0;
   private readonly inflight = new Map<number, Pending>();
@@ -196,6 +199,11 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
 
   /** Sends a request and resolves with its decoded response. */
   request(req: ModbusRequest, opts?: RequestOptions): Promise<ModbusResponse> {
+    return this.send(req, opts, identity);
+  }
+
+  /** Like request(), resolving with `pick(response)`: one promise per request, not two. */
+  private send<T>(req: ModbusRequest, opts: RequestOptions | undefined, pick: (res: ModbusResponse) => T): Promise<T> {
     try {
       validateRequest(req);
     } catch (err) {
@@ -224,51 +232,55 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
       return Promise.reject(new ModbusQueueFullError(`${this.pending} requests already waiting`));
     }
     this.stats.requests++;
-    return new Promise<ModbusResponse>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       this.queue.push({
         req,
         unitId,
         timeout,
-        resolve,
+        resolve: resolve as (value: unknown) => void,
+        pick,
         reject,
         tid: 0,
         deadline: 0,
         sentAt: 0,
       });
-      if (this._state === 'connected') this.schedulePump();
+      if (this._state !== 'connected') return;
+      // An idle connection sends at once; otherwise requests made in this turn leave together.
+      if (this.inflight.size === 0 && !this.pumpScheduled) this.pump();
+      else this.schedulePump();
     });
   }
 
   readCoils(address: number, quantity: number, opts?: RequestOptions): Promise<boolean[]> {
-    return this.request({ fc: 1, address, quantity }, opts).then((r) => (r as { bits: boolean[] }).bits);
+    return this.send({ fc: 1, address, quantity }, opts, bitsOf);
   }
 
   readDiscreteInputs(address: number, quantity: number, opts?: RequestOptions): Promise<boolean[]> {
-    return this.request({ fc: 2, address, quantity }, opts).then((r) => (r as { bits: boolean[] }).bits);
+    return this.send({ fc: 2, address, quantity }, opts, bitsOf);
   }
 
   readHoldingRegisters(address: number, quantity: number, opts?: RequestOptions): Promise<Uint16Array> {
-    return this.request({ fc: 3, address, quantity }, opts).then((r) => (r as { registers: Uint16Array }).registers);
+    return this.send({ fc: 3, address, quantity }, opts, registersOf);
   }
 
   readInputRegisters(address: number, quantity: number, opts?: RequestOptions): Promise<Uint16Array> {
-    return this.request({ fc: 4, address, quantity }, opts).then((r) => (r as { registers: Uint16Array }).registers);
+    return this.send({ fc: 4, address, quantity }, opts, registersOf);
   }
 
   writeSingleCoil(address: number, value: boolean, opts?: RequestOptions): Promise<void> {
-    return this.request({ fc: 5, address, value }, opts).then(() => undefined);
+    return this.send({ fc: 5, address, value }, opts, nothing);
   }
 
   writeSingleRegister(address: number, value: number, opts?: RequestOptions): Promise<void> {
-    return this.request({ fc: 6, address, value }, opts).then(() => undefined);
+    return this.send({ fc: 6, address, value }, opts, nothing);
   }
 
   writeMultipleCoils(address: number, values: readonly boolean[], opts?: RequestOptions): Promise<void> {
-    return this.request({ fc: 15, address, values }, opts).then(() => undefined);
+    return this.send({ fc: 15, address, values }, opts, nothing);
   }
 
   writeMultipleRegisters(address: number, values: ArrayLike<number>, opts?: RequestOptions): Promise<void> {
-    return this.request({ fc: 16, address, values }, opts).then(() => undefined);
+    return this.send({ fc: 16, address, values }, opts, nothing);
   }
 
   readWriteMultipleRegisters(
@@ -278,9 +290,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     values: ArrayLike<number>,
     opts?: RequestOptions,
   ): Promise<Uint16Array> {
-    return this.request({ fc: 23, readAddress, readQuantity, writeAddress, values }, opts).then(
-      (r) => (r as { registers: Uint16Array }).registers,
-    );
+    return this.send({ fc: 23, readAddress, readQuantity, writeAddress, values }, opts, registersOf);
   }
 
   /** Closes the connection for good; every pending request fails with ModbusClientClosedError. */
@@ -319,7 +329,22 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     clearTimeout(this.reconnectTimer);
     this.setState('connecting');
     const { host, port, connectTimeout } = this.options;
-    const socket = net.connect({ host, port });
+    // Reads land in one reused buffer (no allocation per read, no stream machinery):
+    // the decoder copies what it keeps and replies are decoded before the next read.
+    const socket = net.connect({
+      host,
+      port,
+      onread: {
+        buffer: this.readBuffer,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          if (this.socket === socket) {
+            this.decoder.push((buf as Buffer).subarray(0, n));
+            this.schedulePump();
+          }
+          return true;
+        },
+      },
+    });
     this.socket = socket;
     socket.setNoDelay(true);
     let connected = false;
@@ -331,10 +356,6 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
       connected = true;
       socket.setKeepAlive(true, 5000);
       this.onConnected();
-    });
-    socket.on('data', (chunk: Buffer) => {
-      this.decoder.push(chunk);
-      this.schedulePump();
     });
     let error: Error | undefined;
     socket.on('error', (err) => {
@@ -495,7 +516,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
         return;
       }
       this.stats.responses++;
-      p.resolve(res);
+      p.resolve(p.pick(res));
     }
   }
 
@@ -540,6 +561,11 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     this.pump();
   }
 }
+
+const identity = (res: ModbusResponse): ModbusResponse => res;
+const bitsOf = (res: ModbusResponse): boolean[] => (res as { bits: boolean[] }).bits;
+const registersOf = (res: ModbusResponse): Uint16Array => (res as { registers: Uint16Array }).registers;
+const nothing = (): void => undefined;
 
 /** Node's timers hold at most 2^31−1 ms; a longer time would fire at once. */
 const MAX_TIME_MS = 2 ** 31 - 1;
