@@ -3,7 +3,7 @@ import { QUALITIES, type Quality } from '../tags/quality.js';
 import type { TagValue, TagValueType } from '../tags/types.js';
 import type { Bus, DeviceStatus, Unsubscribe } from './types.js';
 
-const QUALITY_INDEX = new Map<Quality, number>(QUALITIES.map((q, i) => [q, i]));
+const QUALITY_INDEX = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;
 const enum Kind {
   Null,
   Number,
@@ -19,6 +19,13 @@ const enum Kind {
  */
 class LastValues {
   private readonly slots = new Map<string, number>();
+  /**
+   * The slots of the last batch that began with a given tag. A poller
+   * publishes its tags in the same order scan after scan, so a batch is
+   * matched by comparing names (by identity, cheap) instead of one hash lookup
+   * per value.
+   */
+  private readonly orders = new Map<string, { tags: string[]; slots: Int32Array }>();
   private names: string[] = [];
   private kind = new Uint8Array(1024);
   private num = new Float64Array(1024);
@@ -28,14 +35,36 @@ class LastValues {
   private exception = new Int16Array(1024);
   private readonly strings = new Map<number, string>();
 
-  set(v: TagValue): void {
-    let i = this.slots.get(v.tag);
+  setBatch(values: TagValue[]): void {
+    const first = values[0]!.tag;
+    const order = this.orders.get(first);
+    let misses = 0;
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k]!;
+      if (order !== undefined && k < order.tags.length && order.tags[k] === v.tag) {
+        this.set(order.slots[k]!, v);
+      } else {
+        misses++;
+        this.set(this.slotOf(v.tag), v);
+      }
+    }
+    if (misses > 0) {
+      this.orders.set(first, { tags: values.map((v) => v.tag), slots: Int32Array.from(values, (v) => this.slots.get(v.tag)!) });
+    }
+  }
+
+  private slotOf(tag: string): number {
+    let i = this.slots.get(tag);
     if (i === undefined) {
       i = this.names.length;
       if (i === this.kind.length) this.grow();
-      this.names.push(v.tag);
-      this.slots.set(v.tag, i);
+      this.names.push(tag);
+      this.slots.set(tag, i);
     }
+    return i;
+  }
+
+  private set(i: number, v: TagValue): void {
     const value = v.value;
     if (typeof value === 'number') {
       this.kind[i] = Kind.Number;
@@ -49,7 +78,7 @@ class LastValues {
     } else {
       this.kind[i] = Kind.Null;
     }
-    this.quality[i] = QUALITY_INDEX.get(v.quality)!;
+    this.quality[i] = QUALITY_INDEX[v.quality];
     this.sourceTs[i] = v.sourceTs;
     this.serverTs[i] = v.serverTs;
     this.exception[i] = v.exceptionCode ?? -1;
@@ -92,7 +121,7 @@ export class MemoryBus implements Bus {
 
   async publishValues(values: TagValue[]): Promise<void> {
     if (values.length === 0) return;
-    for (const v of values) this.values.set(v);
+    this.values.setBatch(values);
     this.deliver(this.valueHandlers, values);
   }
 

@@ -67,6 +67,7 @@ const NUMERIC = new Set<DataType>(['int16', 'uint16', 'int32', 'uint32', 'float3
  */
 export function resolveConfig(raw: RawConfig, declaredDevices: string[] = Object.keys(raw.devices)): { config: PlantConfig; problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
+  const declared = new Set(declaredDevices);
   const devices = Object.entries(raw.devices).map(([name, d]) => device(name, d));
   const byName = new Map(devices.map((d) => [d.name, d]));
   devices.forEach((d) => {
@@ -86,7 +87,7 @@ export function resolveConfig(raw: RawConfig, declaredDevices: string[] = Object
       else if (declaredDevices.length > 1) problem('device', `is required when there are several devices (${declaredDevices.join(', ')})`);
     }
     const dev = deviceName === undefined ? undefined : byName.get(deviceName);
-    if (deviceName !== undefined && !declaredDevices.includes(deviceName)) {
+    if (deviceName !== undefined && !declared.has(deviceName)) {
       problem('device', `unknown device "${deviceName}" (devices: ${declaredDevices.join(', ') || 'none'})`);
     }
 
@@ -154,7 +155,9 @@ function overlappingWritable(tags: TagDefinition[], problems: RuleProblem[]): vo
   const groups = new Map<string, TagDefinition[]>();
   for (const t of writable) {
     const key = `${t.device}/${t.area}`;
-    groups.set(key, [...(groups.get(key) ?? []), t]);
+    const group = groups.get(key);
+    if (group) group.push(t);
+    else groups.set(key, [t]);
   }
   for (const group of groups.values()) {
     const sorted = [...group].sort((a, b) => a.address - b.address);

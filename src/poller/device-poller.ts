@@ -99,7 +99,9 @@ export class DevicePoller {
     const byGroup = new Map<string, TagDefinition[]>();
     for (const t of tags) {
       if (t.device !== device.name) continue;
-      byGroup.set(t.scanGroup, [...(byGroup.get(t.scanGroup) ?? []), t]);
+      const group = byGroup.get(t.scanGroup);
+      if (group) group.push(t);
+      else byGroup.set(t.scanGroup, [t]);
     }
     const periods = Object.values(device.scanGroups);
     const base = periods.reduce(gcd);
@@ -155,15 +157,20 @@ export class DevicePoller {
     );
     this.loop.start();
     const every = this.options.statusIntervalMs ?? 1000;
-    this.statusTimer = setInterval(() => {
+    const tick = (): void => {
       this.checkStale();
       void this.publishStatus();
-    }, every);
+    };
+    // Devices started together would otherwise all compute their figures in the same instant.
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = setInterval(tick, every);
+    }, Math.random() * every);
     await this.publishStatus();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    clearTimeout(this.statusTimer);
     clearInterval(this.statusTimer);
     await this.loop.stop();
     await this.client.close();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, parseConfig, parseLocated } from '../../src/config/load.js';
 import { run } from '../helpers/process.js';
 
 const planta = new URL('../../bin/planta.js', import.meta.url).pathname;
@@ -41,6 +42,14 @@ describe('configuration', () => {
     assert.deepEqual(tag('program3.discharge').address, 20);
     assert.deepEqual(tag('cmd.start').writable?.roles, ['operator']);
     assert.ok(c.tags.every((t) => t.description.length > 0), 'every tag has a description');
+  });
+
+  it('the fast path (valid files) and the located path give the same configuration', () => {
+    const path = new URL('../../config/sbr-plant.yaml', import.meta.url).pathname;
+    const text = readFileSync(path, 'utf8');
+    assert.deepEqual(parseConfig(text, 'a.yaml'), parseLocated(text, 'a.yaml'));
+    const flow = `${device}tags:\n  a: { area: holding, address: 0, scale: 0.1, range: [0, 10], writable: {} }\n  b: { area: coil, address: 1 }\n`;
+    assert.deepEqual(parseConfig(flow, 'b.yaml'), parseLocated(flow, 'b.yaml'));
   });
 
   it('fills defaults: the only device, bool for bits, uint16 for registers, the first scan group, decimals from the scale', () => {
