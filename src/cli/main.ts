@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { registerCheckCommand } from './check.js';
 import { registerModbusCommands } from './modbus.js';
 import { registerSimCommands } from './sim.js';
+import { registerStartCommands } from './start.js';
 
 export function buildProgram(): Command {
   const program = new Command('planta')
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
 
   registerCheckCommand(program);
   registerModbusCommands(program);
+  registerStartCommands(program);
   registerSimCommands(program);
   return program;
 }

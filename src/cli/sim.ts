@@ -24,7 +24,7 @@ interface SimFlags {
   speed: string;
   scan: string;
   seed: string;
-  control: string | false;
+  control: boolean;
   controlPort?: string;
   mode: string;
   autostart: boolean;

@@ -5,6 +5,7 @@
  * reported, all together, as `file:line:column path: what is expected`.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import jsyaml from 'js-yaml';
 import { relative } from 'node:path';
 import { LineCounter, type Node, type Pair, YAMLMap, isCollection, isMap, isPair, isScalar, parseDocument } from 'yaml';
@@ -16,6 +17,7 @@ import {
   type RawConfig,
   SECTIONS,
   deviceSchema,
+  pageSchema,
   plantSchema,
   reservedSectionSchema,
   tagSchema,
@@ -150,7 +152,7 @@ function isPlainMap(v: unknown): v is Record<string, unknown> {
  * against several). Any doubt — a syntax error, a duplicate key, any problem —
  * returns undefined and the file is parsed again with positions to say where.
  */
-function parseValid(text: string): PlantConfig | undefined {
+function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | undefined {
   let js: unknown;
   try {
     js = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });
@@ -169,34 +171,49 @@ function parseValid(text: string): PlantConfig | undefined {
     if (!plant) return undefined;
     raw.plant = plant;
   }
+  if (js.pages !== undefined && !isPlainMap(js.pages)) return undefined;
   for (const [section, schema] of [
     ['devices', deviceSchema],
     ['tags', tagSchema],
+    ['pages', pageSchema],
   ] as const) {
-    for (const [name, value] of Object.entries(js[section] as Record<string, unknown>)) {
+    for (const [name, value] of Object.entries((js[section] ?? {}) as Record<string, unknown>)) {
       const entry = NAME_PATTERN.test(name) ? parse(schema, value) : undefined;
       if (!entry) return undefined;
       (raw[section] as Record<string, unknown>)[name] = entry;
     }
   }
-  for (const name of ['alarms', 'commands', 'pages'] as const) {
+  for (const name of ['alarms', 'commands'] as const) {
     if (js[name] === undefined) continue;
     const section = parse(reservedSectionSchema, js[name]);
     if (!section) return undefined;
     raw[name] = section;
   }
   if (Object.keys(raw.devices).length === 0) return undefined;
-  const { config, problems } = resolveConfig(raw);
+  const { config, problems } = resolveConfig(raw, Object.keys(raw.devices), readDrawing);
   return problems.length === 0 ? config : undefined;
 }
 
+export type DrawingReader = (path: string) => string | undefined;
+
+/** Reads drawings (mimic SVG files) relative to the configuration file's folder. */
+function drawingsBeside(file: string): DrawingReader {
+  return (path) => {
+    try {
+      return readFileSync(isAbsolute(path) ? path : join(dirname(file), path), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+}
+
 /** Parses and validates configuration text; throws ConfigError with every problem found. */
-export function parseConfig(text: string, file: string): PlantConfig {
-  return parseValid(text) ?? parseLocated(text, file);
+export function parseConfig(text: string, file: string, readDrawing: DrawingReader = drawingsBeside(file)): PlantConfig {
+  return parseValid(text, readDrawing) ?? parseLocated(text, file, readDrawing);
 }
 
 /** The slow path: a YAML document with positions, so every problem says where it is. */
-export function parseLocated(text: string, file: string): PlantConfig {
+export function parseLocated(text: string, file: string, readDrawing: DrawingReader = drawingsBeside(file)): PlantConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -236,20 +253,26 @@ export function parseLocated(text: string, file: string): PlantConfig {
     const t = v.parse(tagSchema, e.value, ['tags', e.key]);
     if (t) raw.tags[e.key] = t;
   }
-  for (const name of ['alarms', 'commands', 'pages'] as const) {
+  const pageNodes = new Map<string, Node | null>();
+  for (const e of v.entries(section('pages'), 'pages')) {
+    pageNodes.set(e.key, e.value);
+    const page = v.parse(pageSchema, e.value, ['pages', e.key]);
+    if (page) raw.pages[e.key] = page;
+  }
+  for (const name of ['alarms', 'commands'] as const) {
     const node = section(name);
     if (node) raw[name] = v.parse(reservedSectionSchema, node, [name]) ?? {};
   }
 
   if (section('devices') && deviceNames.length === 0) v.at(section('devices'), ['devices'], [], 'expected at least one device');
-  const { config, problems } = resolveConfig(raw, deviceNames);
+  const { config, problems } = resolveConfig(raw, deviceNames, readDrawing);
   for (const p of problems) {
     const [kind, name, ...sub] = p.path.map(String);
     if (name === undefined) {
       v.at(section(kind!), [kind!], [], p.message);
       continue;
     }
-    const node = kind === 'tags' ? tagNodes.get(name) : (section('devices') as YAMLMap).get(name, true);
+    const node = kind === 'tags' ? tagNodes.get(name) : kind === 'pages' ? pageNodes.get(name) : (section('devices') as YAMLMap).get(name, true);
     v.at(node as Node | undefined, [kind!, name], sub, p.message);
   }
   if (v.problems.length > 0) throw new ConfigError(v.problems.sort((a, b) => a.line - b.line || a.column - b.column));

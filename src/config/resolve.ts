@@ -4,7 +4,7 @@
  */
 import type { ByteOrder } from '../modbus/index.js';
 import { type DataType, type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
-import type { RawConfig, RawDevice, RawTag } from './schema.js';
+import type { PageConfig, RawConfig, RawDevice, RawTag } from './schema.js';
 
 export interface DeviceConfig {
   name: string;
@@ -28,7 +28,9 @@ export interface PlantConfig {
   tags: TagDefinition[];
   alarms: Record<string, unknown>;
   commands: Record<string, unknown>;
-  pages: Record<string, unknown>;
+  pages: Record<string, PageConfig>;
+  /** SVG text of each mimic page's drawing, by page name. */
+  drawings: Record<string, string>;
 }
 
 export interface RuleProblem {
@@ -65,7 +67,11 @@ const NUMERIC = new Set<DataType>(['int16', 'uint16', 'int32', 'uint32', 'float3
  * `declaredDevices` names every device of the file, valid or not, so a tag
  * on a device with its own problems is not also reported as unknown.
  */
-export function resolveConfig(raw: RawConfig, declaredDevices: string[] = Object.keys(raw.devices)): { config: PlantConfig; problems: RuleProblem[] } {
+export function resolveConfig(
+  raw: RawConfig,
+  declaredDevices: string[] = Object.keys(raw.devices),
+  readDrawing: (path: string) => string | undefined = () => undefined,
+): { config: PlantConfig; problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
   const declared = new Set(declaredDevices);
   const devices = Object.entries(raw.devices).map(([name, d]) => device(name, d));
@@ -143,8 +149,9 @@ export function resolveConfig(raw: RawConfig, declaredDevices: string[] = Object
   }
 
   overlappingWritable(tags, problems);
+  const drawings = checkPages(raw.pages, new Set(Object.keys(raw.tags)), readDrawing, problems);
   return {
-    config: { plant: raw.plant, devices, tags, alarms: raw.alarms, commands: raw.commands, pages: raw.pages },
+    config: { plant: raw.plant, devices, tags, alarms: raw.alarms, commands: raw.commands, pages: raw.pages, drawings },
     problems,
   };
 }
@@ -174,4 +181,39 @@ function overlappingWritable(tags: TagDefinition[], problems: RuleProblem[]): vo
       if (cur.address + tagSize(cur) - 1 > prevEnd) prev = cur;
     }
   }
+}
+
+/** Every tag a page names must exist; every drawing must be readable. Returns the drawings' SVG text. */
+function checkPages(
+  pages: Record<string, PageConfig>,
+  tags: Set<string>,
+  readDrawing: (path: string) => string | undefined,
+  problems: RuleProblem[],
+): Record<string, string> {
+  const drawings: Record<string, string> = {};
+  for (const [name, page] of Object.entries(pages)) {
+    const refs: [(string | number)[], unknown][] = [];
+    if (page.kind === 'dashboard') {
+      page.bars.forEach((b, i) => refs.push([['bars', i, 'tag'], b.tag], [['bars', i, 'low'], b.low], [['bars', i, 'high'], b.high]));
+      page.values.forEach((t, i) => refs.push([['values', i], t]));
+      page.alarms.forEach((t, i) => refs.push([['alarms', i], t]));
+      page.events.forEach((t, i) => refs.push([['events', i], t]));
+      if (page.phases) {
+        refs.push([['phases', 'selector'], page.phases.selector], [['phases', 'stopped'], page.phases.stopped]);
+        page.phases.steps.forEach((s, i) => {
+          refs.push([['phases', 'steps', i, 'active'], s.active], [['phases', 'steps', i, 'elapsed'], s.elapsed]);
+          s.durations.forEach((d, k) => refs.push([['phases', 'steps', i, 'durations', k], d]));
+        });
+      }
+    } else {
+      page.bindings.forEach((b, i) => refs.push([['bindings', i, 'tag'], b.tag]));
+      const svg = readDrawing(page.drawing);
+      if (svg === undefined) problems.push({ path: ['pages', name, 'drawing'], message: `cannot read the drawing "${page.drawing}"` });
+      else drawings[name] = svg;
+    }
+    for (const [path, ref] of refs) {
+      if (typeof ref === 'string' && !tags.has(ref)) problems.push({ path: ['pages', name, ...path], message: `unknown tag "${ref}"` });
+    }
+  }
+  return drawings;
 }

@@ -82,7 +82,85 @@ export const plantSchema = z
   })
   .strict();
 
-/** Sections reserved for later work (alarms, commands, HMI pages): validated as maps until then. */
+const tagRef = z.string().min(1);
+
+/** A dashboard: analog bars with their limits, values, a sequence of phases, alarm and event tags. */
+export const dashboardPageSchema = z
+  .object({
+    kind: z.literal('dashboard'),
+    title: z.string(),
+    bars: z
+      .array(
+        z
+          .object({
+            tag: tagRef,
+            /** Tags (or numbers) drawn as the low and high limits on the bar. */
+            low: z.union([tagRef, z.number()]).optional(),
+            high: z.union([tagRef, z.number()]).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    values: z.array(tagRef).default([]),
+    phases: z
+      .object({
+        /** The tag whose value (1..n) picks which of each step's duration tags applies. */
+        selector: tagRef.optional(),
+        stopped: tagRef.optional(),
+        steps: z
+          .array(
+            z
+              .object({
+                label: z.string(),
+                active: tagRef,
+                elapsed: tagRef,
+                durations: z.array(tagRef).min(1),
+              })
+              .strict(),
+          )
+          .min(1),
+      })
+      .strict()
+      .optional(),
+    /** Boolean tags that are alarms while true (until the alarm configuration arrives). */
+    alarms: z.array(tagRef).default([]),
+    /** Boolean tags whose changes are listed as events. */
+    events: z.array(tagRef).default([]),
+  })
+  .strict();
+
+/** A process mimic: an SVG drawing whose elements (by id) are bound to tags. */
+export const mimicPageSchema = z
+  .object({
+    kind: z.literal('mimic'),
+    title: z.string(),
+    /** SVG file, relative to the configuration file. */
+    drawing: z.string(),
+    bindings: z
+      .array(
+        z
+          .object({
+            /** id of the SVG element. */
+            element: z.string().min(1),
+            tag: tagRef,
+            /**
+             * level: scales the element's height over `range` (bottom-anchored);
+             * text: writes the value with its unit; running: filled when true, outline when false;
+             * open: a valve drawn open when true; alarm: abnormal colour and marker when true.
+             */
+            as: z.enum(['level', 'text', 'running', 'open', 'alarm']),
+            range: z.tuple([z.number(), z.number()]).optional(),
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict();
+
+export const pageSchema = z.discriminatedUnion('kind', [dashboardPageSchema, mimicPageSchema]);
+export type PageConfig = z.infer<typeof pageSchema>;
+
+/** Sections reserved for later work (alarms, commands): validated as maps until then. */
 export const reservedSectionSchema = z.record(z.string(), z.unknown());
 
 export const SECTIONS = ['plant', 'devices', 'tags', 'alarms', 'commands', 'pages'] as const;
@@ -97,5 +175,5 @@ export interface RawConfig {
   tags: Record<string, RawTag>;
   alarms: Record<string, unknown>;
   commands: Record<string, unknown>;
-  pages: Record<string, unknown>;
+  pages: Record<string, PageConfig>;
 }

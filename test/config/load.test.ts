@@ -47,7 +47,7 @@ describe('configuration', () => {
   it('the fast path (valid files) and the located path give the same configuration', () => {
     const path = new URL('../../config/sbr-plant.yaml', import.meta.url).pathname;
     const text = readFileSync(path, 'utf8');
-    assert.deepEqual(parseConfig(text, 'a.yaml'), parseLocated(text, 'a.yaml'));
+    assert.deepEqual(parseConfig(text, path), parseLocated(text, path));
     const flow = `${device}tags:\n  a: { area: holding, address: 0, scale: 0.1, range: [0, 10], writable: {} }\n  b: { area: coil, address: 1 }\n`;
     assert.deepEqual(parseConfig(flow, 'b.yaml'), parseLocated(flow, 'b.yaml'));
   });

@@ -1,0 +1,78 @@
+/**
+ * What the web server and the browser say to each other: the REST payloads
+ * and the events of the SSE stream. The HMI imports these types; keep this
+ * file free of server code.
+ *
+ * SSE stream (GET /api/stream): every event has an id "<epoch>.<seq>".
+ *   event: snapshot   data: StreamSnapshot    — first, and after any gap the ring buffer cannot fill
+ *   event: delta      data: StreamDelta       — changed values since the previous event
+ *   event: devices    data: DeviceStatus[]    — communication figures, at most once a second
+ * A client reconnecting with Last-Event-ID gets the events it missed, or a
+ * fresh snapshot when they are no longer kept (or the server restarted).
+ */
+import type { DeviceStatus } from '../bus/types.js';
+import type { Quality } from '../tags/quality.js';
+import type { Area, DataType, TagValueType } from '../tags/types.js';
+
+export type { DeviceStatus, Quality };
+
+/** A tag as the HMI needs it: its definition (no Modbus details beyond the address) and its live value. */
+export interface TagInfo {
+  name: string;
+  description: string;
+  device: string;
+  area: Area;
+  address: number;
+  type: DataType;
+  unit: string;
+  decimals: number;
+  range?: [number, number];
+  scanGroup: string;
+  writable?: { min?: number; max?: number; roles: string[] };
+}
+
+export interface TagState {
+  value: TagValueType | null;
+  quality: Quality;
+  /** Why the quality is what it is, in words. */
+  qualityReason: string;
+  sourceTs: number;
+  serverTs: number;
+  exceptionCode?: number;
+}
+
+export type TagWithState = TagInfo & TagState;
+
+export interface PlantInfo {
+  name: string;
+  timezone: string;
+  /** HMI pages from the configuration (dashboard, mimic...). */
+  pages: Record<string, unknown>;
+  devices: { name: string; description: string; host: string; port: number; unitId: number }[];
+}
+
+/**
+ * One value in a stream event: [tag index, value] when Good at the event's
+ * time, else [tag index, value, quality, sourceTs, exceptionCode?].
+ */
+export type StreamValue = [number, TagValueType | null] | [number, TagValueType | null, Quality, number, number?];
+
+export interface StreamSnapshot {
+  /** Identifies the server run; ids from another epoch cannot be resumed. */
+  epoch: string;
+  /** Tag names by index; indices in deltas refer to this list. */
+  tags: string[];
+  /** Time of the values without their own time. */
+  t: number;
+  values: StreamValue[];
+  devices: DeviceStatus[];
+}
+
+export interface StreamDelta {
+  t: number;
+  values: StreamValue[];
+}
+
+export interface ApiError {
+  error: { code: string; message: string };
+}

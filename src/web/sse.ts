@@ -1,0 +1,28 @@
+/**
+ * Server-Sent Events framing. One event is encoded once and the same bytes
+ * are written to every client.
+ *
+ *   id: <id>\n event: <name>\n data: <one line of JSON>\n \n
+ */
+
+export class SseFramingError extends Error {
+  readonly code = 'PLANTA_SSE_FRAMING';
+}
+
+const FORBIDDEN = /[\r\n\0]/;
+
+/** Encodes one event; refuses CR, LF or NUL in the id or the event name (they would split the frame). */
+export function encodeEvent(id: string, event: string, data: string): Buffer {
+  if (FORBIDDEN.test(id)) throw new SseFramingError(`an SSE id must not contain CR, LF or NUL: ${JSON.stringify(id)}`);
+  if (FORBIDDEN.test(event)) throw new SseFramingError(`an SSE event name must not contain CR, LF or NUL: ${JSON.stringify(event)}`);
+  // JSON never contains a raw line break, but data from elsewhere might: each line needs its own "data:".
+  const body = data.includes('\n') || data.includes('\r') ? data.split(/\r\n|\r|\n/).join('\ndata: ') : data;
+  return Buffer.from(`id: ${id}\nevent: ${event}\ndata: ${body}\n\n`);
+}
+
+/** A comment line: ignored by EventSource, keeps proxies from closing an idle stream. */
+export const HEARTBEAT = Buffer.from(': heartbeat\n\n');
+
+export function retryField(ms: number): Buffer {
+  return Buffer.from(`retry: ${Math.max(0, Math.round(ms))}\n\n`);
+}

@@ -1,0 +1,301 @@
+/**
+ * The live stream hub: one subscription to the bus, one encoding per event,
+ * the same bytes written to every browser. Keeps a mirror of the last values
+ * (for snapshots) and a bounded ring of recent events (for resume).
+ *
+ * A slow client never makes the server buffer without bound: once its socket
+ * holds more than `maxBufferedBytes`, it gets no more deltas; when it drains
+ * it gets a fresh snapshot (every tag's latest value: the deltas it missed,
+ * coalesced per tag); if it does not drain within `slowTimeoutMs` it is
+ * disconnected and resyncs on reconnect.
+ */
+import type { Socket } from 'node:net';
+import type { Bus, DeviceStatus, Unsubscribe } from '../bus/types.js';
+import { QUALITIES, type Quality } from '../tags/quality.js';
+import type { TagDefinition, TagValue, TagValueType } from '../tags/types.js';
+import type { Logger } from '../util/log.js';
+import type { StreamDelta, StreamSnapshot, StreamValue } from './protocol.js';
+import { HEARTBEAT, encodeEvent, retryField } from './sse.js';
+
+export interface StreamHubOptions {
+  bus: Bus;
+  tags: readonly TagDefinition[];
+  log?: Logger;
+  /** Events kept for resume. Default 4096. */
+  ringEvents?: number;
+  /** Bytes of events kept for resume. Default 32 MiB. */
+  ringBytes?: number;
+  /** Default 15000 ms. */
+  heartbeatMs?: number;
+  /** Reconnection delay suggested to browsers. Default 2000 ms. */
+  retryMs?: number;
+  /** Bytes a client's socket may hold before it counts as slow. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** A slow client still not drained after this long is disconnected. Default 30000 ms. */
+  slowTimeoutMs?: number;
+  /** At most one devices event per interval. Default 1000 ms. */
+  devicesIntervalMs?: number;
+}
+
+export interface StreamStats {
+  clients: number;
+  events: number;
+  /** Times a client fell behind and later got a snapshot instead of the deltas it missed. */
+  coalesced: number;
+  /** Clients disconnected for staying behind. */
+  slowDisconnects: number;
+  resumed: number;
+  snapshotsSent: number;
+}
+
+interface Client {
+  socket: Socket;
+  lagging: boolean;
+  laggingSince: number;
+}
+
+interface RingEntry {
+  seq: number;
+  bytes: Buffer;
+}
+
+const QUALITY_CODE = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;
+
+export class StreamHub {
+  readonly stats: StreamStats = { clients: 0, events: 0, coalesced: 0, slowDisconnects: 0, resumed: 0, snapshotsSent: 0 };
+  /** Identifies this run: ids of another run cannot be resumed. */
+  readonly epoch = Date.now().toString(36);
+  private readonly names: string[];
+  private readonly index = new Map<string, number>();
+  // The mirror of the last values, by tag index.
+  private readonly values: (TagValueType | null)[];
+  private readonly qualities: Uint8Array;
+  private readonly sourceTs: Float64Array;
+  private readonly exceptions: Int16Array;
+  private devices = new Map<string, DeviceStatus>();
+  private seq = 0;
+  private readonly ring: RingEntry[] = [];
+  private ringHead = 0;
+  private ringBytes = 0;
+  private readonly clients = new Set<Client>();
+  private readonly unsubscribe: Unsubscribe[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private devicesTimer: NodeJS.Timeout | undefined;
+  private devicesDirty = false;
+  private lastDevicesEvent = 0;
+  private snapshotCache: { seq: number; bytes: Buffer } | undefined;
+  private readonly o: Required<Omit<StreamHubOptions, 'log'>> & { log?: Logger };
+
+  constructor(options: StreamHubOptions) {
+    this.o = {
+      ringEvents: 4096,
+      ringBytes: 32 * 1024 * 1024,
+      heartbeatMs: 15_000,
+      retryMs: 2000,
+      maxBufferedBytes: 1024 * 1024,
+      slowTimeoutMs: 30_000,
+      devicesIntervalMs: 1000,
+      ...options,
+    };
+    this.names = options.tags.map((t) => t.name);
+    this.names.forEach((n, i) => this.index.set(n, i));
+    const n = this.names.length;
+    this.values = new Array<TagValueType | null>(n).fill(null);
+    this.qualities = new Uint8Array(n).fill(QUALITY_CODE.Bad_WaitingForInitialData);
+    this.sourceTs = new Float64Array(n);
+    this.exceptions = new Int16Array(n).fill(-1);
+  }
+
+  /** Bytes waiting in all clients' sockets (what slow clients cost the server). */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const c of this.clients) n += c.socket.writableLength;
+    return n;
+  }
+
+  get currentId(): string {
+    return `${this.epoch}.${this.seq}`;
+  }
+
+  async start(): Promise<void> {
+    // Subscribe first and hold what arrives until the snapshot is in, so nothing falls between the two.
+    let held: TagValue[][] | undefined = [];
+    this.unsubscribe.push(
+      await this.o.bus.subscribeValues((batch) => {
+        if (held) held.push(batch);
+        else this.onValues(batch);
+      }),
+    );
+    this.unsubscribe.push(await this.o.bus.subscribeDeviceStatus((s) => this.onDevice(s)));
+    this.mirror(await this.o.bus.snapshot());
+    for (const s of await this.o.bus.deviceStatuses()) this.devices.set(s.device, s);
+    const pending = held;
+    held = undefined;
+    for (const batch of pending) this.onValues(batch);
+    this.heartbeat = setInterval(() => this.broadcast(HEARTBEAT, false), this.o.heartbeatMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    clearTimeout(this.devicesTimer);
+    for (const u of this.unsubscribe.splice(0)) await u();
+    for (const c of this.clients) c.socket.end();
+    this.clients.clear();
+    this.stats.clients = 0;
+  }
+
+  /**
+   * Takes over a socket whose HTTP request asked for the stream: writes the
+   * response head, then either the missed events (resume) or a snapshot.
+   */
+  attach(socket: Socket, lastEventId: string | undefined, extraHeaders = ''): void {
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.write(
+      'HTTP/1.1 200 OK\r\n' +
+        'Content-Type: text/event-stream; charset=utf-8\r\n' +
+        'Cache-Control: no-cache, no-transform\r\n' +
+        'Connection: keep-alive\r\n' +
+        'X-Accel-Buffering: no\r\n' +
+        extraHeaders +
+        '\r\n',
+    );
+    socket.write(retryField(this.o.retryMs));
+    const client: Client = { socket, lagging: false, laggingSince: 0 };
+    const replay = this.replayFrom(lastEventId);
+    if (replay) {
+      this.stats.resumed++;
+      for (const e of replay) socket.write(e.bytes);
+    } else {
+      socket.write(this.snapshotEvent());
+    }
+    this.clients.add(client);
+    this.stats.clients = this.clients.size;
+    const remove = (): void => {
+      this.clients.delete(client);
+      this.stats.clients = this.clients.size;
+    };
+    socket.once('close', remove);
+    socket.on('error', remove);
+    socket.on('drain', () => this.onDrain(client));
+  }
+
+  /** The events after `lastEventId`, or undefined when a snapshot is needed instead. */
+  private replayFrom(lastEventId: string | undefined): RingEntry[] | undefined {
+    if (!lastEventId) return undefined;
+    const m = /^([0-9a-z]+)\.(\d+)$/.exec(lastEventId.trim());
+    if (!m || m[1] !== this.epoch) return undefined;
+    const last = Number(m[2]);
+    if (last > this.seq) return undefined;
+    const live = this.ring.length - this.ringHead;
+    const oldest = live > 0 ? this.ring[this.ringHead]!.seq : this.seq + 1;
+    if (last < oldest - 1) return undefined;
+    return this.ring.slice(this.ringHead).filter((e) => e.seq > last);
+  }
+
+  // ------------------------------------------------------------ from the bus
+
+  private mirror(values: readonly TagValue[]): void {
+    for (const v of values) {
+      const i = this.index.get(v.tag);
+      if (i === undefined) continue;
+      this.values[i] = v.value;
+      this.qualities[i] = QUALITY_CODE[v.quality];
+      this.sourceTs[i] = v.sourceTs;
+      this.exceptions[i] = v.exceptionCode ?? -1;
+    }
+  }
+
+  private onValues(batch: TagValue[]): void {
+    this.mirror(batch);
+    const t = batch[0]?.sourceTs ?? Date.now();
+    const values: StreamValue[] = [];
+    for (const v of batch) {
+      const i = this.index.get(v.tag);
+      if (i === undefined) continue;
+      values.push(encodeValue(i, v.value, v.quality, v.sourceTs, v.exceptionCode, t));
+    }
+    if (values.length === 0) return;
+    const delta: StreamDelta = { t, values };
+    this.emit('delta', JSON.stringify(delta));
+  }
+
+  private onDevice(status: DeviceStatus): void {
+    this.devices.set(status.device, status);
+    this.devicesDirty = true;
+    if (this.devicesTimer) return;
+    const wait = Math.max(0, this.lastDevicesEvent + this.o.devicesIntervalMs - Date.now());
+    this.devicesTimer = setTimeout(() => {
+      this.devicesTimer = undefined;
+      if (!this.devicesDirty) return;
+      this.devicesDirty = false;
+      this.lastDevicesEvent = Date.now();
+      this.emit('devices', JSON.stringify([...this.devices.values()]));
+    }, wait);
+  }
+
+  // ------------------------------------------------------------ to the browsers
+
+  private emit(event: string, data: string): void {
+    const seq = ++this.seq;
+    const bytes = encodeEvent(`${this.epoch}.${seq}`, event, data);
+    this.stats.events++;
+    this.ring.push({ seq, bytes });
+    this.ringBytes += bytes.length;
+    while (this.ring.length - this.ringHead > this.o.ringEvents || this.ringBytes > this.o.ringBytes) {
+      this.ringBytes -= this.ring[this.ringHead]!.bytes.length;
+      this.ring[this.ringHead++] = undefined as unknown as RingEntry;
+    }
+    if (this.ringHead > 1024) {
+      this.ring.splice(0, this.ringHead);
+      this.ringHead = 0;
+    }
+    this.broadcast(bytes, true);
+  }
+
+  private broadcast(bytes: Buffer, isEvent: boolean): void {
+    const now = Date.now();
+    for (const c of this.clients) {
+      if (c.lagging) {
+        if (now - c.laggingSince > this.o.slowTimeoutMs) {
+          this.stats.slowDisconnects++;
+          this.o.log?.warn({ remote: c.socket.remoteAddress }, 'stream client too slow, disconnected');
+          c.socket.destroy();
+        }
+        continue;
+      }
+      if (isEvent && c.socket.writableLength > this.o.maxBufferedBytes) {
+        c.lagging = true;
+        c.laggingSince = now;
+        continue;
+      }
+      c.socket.write(bytes);
+    }
+  }
+
+  private onDrain(c: Client): void {
+    if (!c.lagging || c.socket.destroyed) return;
+    c.lagging = false;
+    this.stats.coalesced++;
+    c.socket.write(this.snapshotEvent());
+  }
+
+  /** A snapshot of every tag, with the current event id (encoded once per id). */
+  private snapshotEvent(): Buffer {
+    if (this.snapshotCache?.seq === this.seq) return this.snapshotCache.bytes;
+    const t = Date.now();
+    const values: StreamValue[] = this.names.map((_, i) =>
+      encodeValue(i, this.values[i]!, QUALITIES[this.qualities[i]!]!, this.sourceTs[i]!, this.exceptions[i]! >= 0 ? this.exceptions[i] : undefined, -1),
+    );
+    const snapshot: StreamSnapshot = { epoch: this.epoch, tags: this.names, t, values, devices: [...this.devices.values()] };
+    const bytes = encodeEvent(this.currentId, 'snapshot', JSON.stringify(snapshot));
+    this.snapshotCache = { seq: this.seq, bytes };
+    this.stats.snapshotsSent++;
+    return bytes;
+  }
+}
+
+function encodeValue(i: number, value: TagValueType | null, quality: Quality, ts: number, exc: number | undefined, t: number): StreamValue {
+  if (quality === 'Good' && ts === t) return [i, value];
+  return exc === undefined ? [i, value, quality, ts] : [i, value, quality, ts, exc];
+}
