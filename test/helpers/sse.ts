@@ -40,10 +40,11 @@ export function openStream(port: number, { lastEventId, path = '/api/stream', re
             comments.push(line.slice(1).trim());
             continue;
           }
-          isEvent = true;
           if (line.startsWith('id: ')) e.id = line.slice(4);
           else if (line.startsWith('event: ')) e.event = line.slice(7);
           else if (line.startsWith('data: ')) data.push(line.slice(6));
+          else continue; // retry: and unknown fields
+          isEvent = true;
         }
         if (isEvent) {
           e.data = data.join('\n');
