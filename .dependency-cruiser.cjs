@@ -15,6 +15,13 @@ module.exports = {
       to: { path: '^src/', pathNot: layer('modbus') },
     },
     {
+      name: 'util-is-self-contained',
+      comment: 'src/util holds small generic helpers and imports nothing else from src/.',
+      severity: 'error',
+      from: { path: '^src/util/' },
+      to: { path: '^src/', pathNot: '^src/util/' },
+    },
+    {
       name: 'web-never-touches-the-wire',
       comment: 'Only the poller owns PLC connections; the web and the HMI never import modbus or poller.',
       severity: 'error',
