@@ -1,7 +1,7 @@
 /** The bus inside one process. Subscribers are called after publish returns, never inside it. */
 import { QUALITIES, type Quality } from '../tags/quality.js';
 import type { TagValue, TagValueType } from '../tags/types.js';
-import type { Bus, DeviceStatus, Unsubscribe } from './types.js';
+import type { Bus, CommandOutcome, CommandRequest, DeviceStatus, Unsubscribe } from './types.js';
 
 const QUALITY_INDEX = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;
 const enum Kind {
@@ -116,6 +116,8 @@ export class MemoryBus implements Bus {
   private readonly statuses = new Map<string, DeviceStatus>();
   private readonly valueHandlers = new Set<(values: TagValue[]) => void>();
   private readonly statusHandlers = new Set<(status: DeviceStatus) => void>();
+  private readonly commandHandlers = new Set<(request: CommandRequest) => void>();
+  private readonly outcomeHandlers = new Set<(outcome: CommandOutcome) => void>();
   /** Errors thrown by subscribers: they must never reach the publisher. */
   subscriberErrors = 0;
 
@@ -130,10 +132,7 @@ export class MemoryBus implements Bus {
   }
 
   async subscribeValues(handler: (values: TagValue[]) => void): Promise<Unsubscribe> {
-    this.valueHandlers.add(handler);
-    return async () => {
-      this.valueHandlers.delete(handler);
-    };
+    return this.subscribe(this.valueHandlers, handler);
   }
 
   async publishDeviceStatus(status: DeviceStatus): Promise<void> {
@@ -146,15 +145,34 @@ export class MemoryBus implements Bus {
   }
 
   async subscribeDeviceStatus(handler: (status: DeviceStatus) => void): Promise<Unsubscribe> {
-    this.statusHandlers.add(handler);
-    return async () => {
-      this.statusHandlers.delete(handler);
-    };
+    return this.subscribe(this.statusHandlers, handler);
+  }
+
+  async submitCommand(request: CommandRequest): Promise<void> {
+    this.deliver(this.commandHandlers, request);
+  }
+
+  async subscribeCommands(handler: (request: CommandRequest) => void): Promise<Unsubscribe> {
+    return this.subscribe(this.commandHandlers, handler);
+  }
+
+  async publishCommandOutcome(outcome: CommandOutcome): Promise<void> {
+    this.deliver(this.outcomeHandlers, outcome);
+  }
+
+  async subscribeCommandOutcomes(handler: (outcome: CommandOutcome) => void): Promise<Unsubscribe> {
+    return this.subscribe(this.outcomeHandlers, handler);
   }
 
   async close(): Promise<void> {
-    this.valueHandlers.clear();
-    this.statusHandlers.clear();
+    for (const set of [this.valueHandlers, this.statusHandlers, this.commandHandlers, this.outcomeHandlers]) set.clear();
+  }
+
+  private subscribe<T>(handlers: Set<(m: T) => void>, handler: (m: T) => void): Unsubscribe {
+    handlers.add(handler);
+    return async () => {
+      handlers.delete(handler);
+    };
   }
 
   private deliver<T>(handlers: Set<(m: T) => void>, message: T): void {

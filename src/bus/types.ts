@@ -5,6 +5,9 @@
  * operation is asynchronous.
  */
 import type { TagValue } from '../tags/types.js';
+import type { CommandOutcome, CommandRequest } from './command-messages.js';
+
+export type { CommandOutcome, CommandRequest };
 
 export type DeviceState = 'connected' | 'connecting' | 'down';
 
@@ -48,6 +51,13 @@ export interface Bus {
   publishDeviceStatus(status: DeviceStatus): Promise<void>;
   deviceStatuses(): Promise<DeviceStatus[]>;
   subscribeDeviceStatus(handler: (status: DeviceStatus) => void): Promise<Unsubscribe>;
+
+  /** Queues an operator command for the poller that owns its device. */
+  submitCommand(request: CommandRequest): Promise<void>;
+  subscribeCommands(handler: (request: CommandRequest) => void): Promise<Unsubscribe>;
+  /** Outcomes (queued, confirmed, rejected...): to the browsers, the audit log and the event list. */
+  publishCommandOutcome(outcome: CommandOutcome): Promise<void>;
+  subscribeCommandOutcomes(handler: (outcome: CommandOutcome) => void): Promise<Unsubscribe>;
 
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import jsyaml from 'js-yaml';
 import { relative } from 'node:path';
-import { LineCounter, type Node, type Pair, YAMLMap, isCollection, isMap, isPair, isScalar, parseDocument } from 'yaml';
+import { LineCounter, type Node, type Pair, type YAMLMap, isCollection, isMap, isPair, isScalar, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type PlantConfig, resolveConfig } from './resolve.js';
 import {
@@ -16,6 +16,7 @@ import {
   NAME_PATTERN,
   type RawConfig,
   SECTIONS,
+  commandSchema,
   deviceSchema,
   pageSchema,
   plantSchema,
@@ -171,28 +172,32 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
     if (!plant) return undefined;
     raw.plant = plant;
   }
-  if (js.pages !== undefined && !isPlainMap(js.pages)) return undefined;
-  for (const [section, schema] of [
-    ['devices', deviceSchema],
-    ['tags', tagSchema],
-    ['pages', pageSchema],
-  ] as const) {
+  for (const [section, schema] of ENTRY_SECTIONS) {
+    if (js[section] !== undefined && !isPlainMap(js[section])) return undefined;
     for (const [name, value] of Object.entries((js[section] ?? {}) as Record<string, unknown>)) {
       const entry = NAME_PATTERN.test(name) ? parse(schema, value) : undefined;
       if (!entry) return undefined;
       (raw[section] as Record<string, unknown>)[name] = entry;
     }
   }
-  for (const name of ['alarms', 'commands'] as const) {
-    if (js[name] === undefined) continue;
-    const section = parse(reservedSectionSchema, js[name]);
-    if (!section) return undefined;
-    raw[name] = section;
+  if (js.alarms !== undefined) {
+    const alarms = parse(reservedSectionSchema, js.alarms);
+    if (!alarms) return undefined;
+    raw.alarms = alarms;
   }
   if (Object.keys(raw.devices).length === 0) return undefined;
   const { config, problems } = resolveConfig(raw, Object.keys(raw.devices), readDrawing);
   return problems.length === 0 ? config : undefined;
 }
+
+/** Sections whose entries are validated one by one, each with its schema. */
+const ENTRY_SECTIONS = [
+  ['devices', deviceSchema],
+  ['tags', tagSchema],
+  ['pages', pageSchema],
+  ['commands', commandSchema],
+] as const;
+type EntrySection = (typeof ENTRY_SECTIONS)[number][0];
 
 export type DrawingReader = (path: string) => string | undefined;
 
@@ -241,39 +246,26 @@ export function parseLocated(text: string, file: string, readDrawing: DrawingRea
   if (plant) raw.plant = v.parse(plantSchema, plant, ['plant']) ?? raw.plant;
   if (!section('devices')) v.at(root, [], [], 'is required: the devices Planta polls', 'devices');
   if (!section('tags')) v.at(root, [], [], 'is required: the tags Planta reads', 'tags');
-  const tagNodes = new Map<string, Node | null>();
+  // The node of each entry, to locate the problems found between entries.
+  const nodes = new Map<string, Node | null>();
   const deviceNames: string[] = [];
-  for (const e of v.entries(section('devices'), 'devices')) {
-    deviceNames.push(e.key);
-    const d = v.parse(deviceSchema, e.value, ['devices', e.key]);
-    if (d) raw.devices[e.key] = d;
+  for (const [name, schema] of ENTRY_SECTIONS) {
+    for (const e of v.entries(section(name), name)) {
+      nodes.set(`${name}/${e.key}`, e.value);
+      if (name === 'devices') deviceNames.push(e.key);
+      const entry = v.parse(schema, e.value, [name, e.key]);
+      if (entry) (raw[name as EntrySection] as Record<string, unknown>)[e.key] = entry;
+    }
   }
-  for (const e of v.entries(section('tags'), 'tags')) {
-    tagNodes.set(e.key, e.value);
-    const t = v.parse(tagSchema, e.value, ['tags', e.key]);
-    if (t) raw.tags[e.key] = t;
-  }
-  const pageNodes = new Map<string, Node | null>();
-  for (const e of v.entries(section('pages'), 'pages')) {
-    pageNodes.set(e.key, e.value);
-    const page = v.parse(pageSchema, e.value, ['pages', e.key]);
-    if (page) raw.pages[e.key] = page;
-  }
-  for (const name of ['alarms', 'commands'] as const) {
-    const node = section(name);
-    if (node) raw[name] = v.parse(reservedSectionSchema, node, [name]) ?? {};
-  }
+  const alarms = section('alarms');
+  if (alarms) raw.alarms = v.parse(reservedSectionSchema, alarms, ['alarms']) ?? {};
 
   if (section('devices') && deviceNames.length === 0) v.at(section('devices'), ['devices'], [], 'expected at least one device');
   const { config, problems } = resolveConfig(raw, deviceNames, readDrawing);
   for (const p of problems) {
     const [kind, name, ...sub] = p.path.map(String);
-    if (name === undefined) {
-      v.at(section(kind!), [kind!], [], p.message);
-      continue;
-    }
-    const node = kind === 'tags' ? tagNodes.get(name) : kind === 'pages' ? pageNodes.get(name) : (section('devices') as YAMLMap).get(name, true);
-    v.at(node as Node | undefined, [kind!, name], sub, p.message);
+    if (name === undefined) v.at(section(kind!), [kind!], [], p.message);
+    else v.at(nodes.get(`${kind}/${name}`), [kind!, name], sub, p.message);
   }
   if (v.problems.length > 0) throw new ConfigError(v.problems.sort((a, b) => a.line - b.line || a.column - b.column));
   return config;

@@ -4,7 +4,8 @@
  */
 import type { ByteOrder } from '../modbus/index.js';
 import { type DataType, type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
-import type { PageConfig, RawConfig, RawDevice, RawTag } from './schema.js';
+import { checkCommands } from './commands.js';
+import type { CommandConfig, PageConfig, RawConfig, RawDevice, RawTag, RuleProblem } from './schema.js';
 
 export interface DeviceConfig {
   name: string;
@@ -27,16 +28,13 @@ export interface PlantConfig {
   devices: DeviceConfig[];
   tags: TagDefinition[];
   alarms: Record<string, unknown>;
-  commands: Record<string, unknown>;
+  commands: Record<string, CommandConfig>;
   pages: Record<string, PageConfig>;
   /** SVG text of each mimic page's drawing, by page name. */
   drawings: Record<string, string>;
 }
 
-export interface RuleProblem {
-  path: (string | number)[];
-  message: string;
-}
+export type { RuleProblem };
 
 function device(name: string, d: RawDevice): DeviceConfig {
   return {
@@ -150,6 +148,7 @@ export function resolveConfig(
 
   overlappingWritable(tags, problems);
   const drawings = checkPages(raw.pages, new Set(Object.keys(raw.tags)), readDrawing, problems);
+  checkCommands(raw.commands, new Map(tags.map((t) => [t.name, t])), problems);
   return {
     config: { plant: raw.plant, devices, tags, alarms: raw.alarms, commands: raw.commands, pages: raw.pages, drawings },
     problems,

@@ -160,12 +160,71 @@ export const mimicPageSchema = z
 export const pageSchema = z.discriminatedUnion('kind', [dashboardPageSchema, mimicPageSchema]);
 export type PageConfig = z.infer<typeof pageSchema>;
 
-/** Sections reserved for later work (alarms, commands): validated as maps until then. */
+/** "$name": the value of the command's parameter `name`. */
+const paramRef = z.string().regex(/^\$[A-Za-z_][A-Za-z0-9_]*$/, 'expected a number, true/false, or a parameter such as $program');
+const commandValue = z.union([z.number(), z.boolean(), paramRef]);
+/** A tag name, where {name} stands for the value of an integer parameter (e.g. program{program}.fill). */
+const tagTemplate = z.string().min(1);
+
+export const commandSchema = z
+  .object({
+    /** What the button says, e.g. "Start program". */
+    label: z.string().min(1),
+    description: z.string().default(''),
+    /** The confirmation dialog's question; {param} is replaced by its value, e.g. "Start program {program}?". */
+    confirmation: z.string().min(1),
+    /** The lowest role allowed (a higher role may too). */
+    role: z.enum(ROLES).default('operator'),
+    /** Select-before-operate (and re-authentication once users exist). */
+    critical: z.boolean().default(false),
+    /** A command not sent within this time after the request is never sent. */
+    expiry: duration.default(5000),
+    params: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a parameter name of letters, digits and "_"'),
+        z
+          .object({
+            label: z.string().optional(),
+            /** Take the type and range from this tag's writable limits. */
+            tag: tagTemplate.optional(),
+            min: z.number().optional(),
+            max: z.number().optional(),
+            integer: z.boolean().default(false),
+          })
+          .strict(),
+      )
+      .default({}),
+    steps: z
+      .array(
+        z.union([
+          z.object({ set: tagTemplate, value: commandValue }).strict(),
+          z.object({ block: z.array(tagTemplate).min(1), values: z.array(commandValue).min(1) }).strict(),
+          z.object({ pulse: tagTemplate }).strict(),
+        ]),
+      )
+      .min(1),
+    /** The PLC took the command when this tag equals this value within the time (else: not accepted). */
+    expect: z
+      .object({ tag: tagTemplate, equals: commandValue, within: duration.default(3000) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type CommandConfig = z.infer<typeof commandSchema>;
+
+/** Sections reserved for later work (alarms): validated as maps until then. */
 export const reservedSectionSchema = z.record(z.string(), z.unknown());
 
 export const SECTIONS = ['plant', 'devices', 'tags', 'alarms', 'commands', 'pages'] as const;
 export const NAME_PATTERN = NAME;
 export const NAME_MESSAGE = nameMessage;
+
+/** A problem found between entries, at a path of the configuration. */
+export interface RuleProblem {
+  path: (string | number)[];
+  message: string;
+}
 
 export type RawDevice = z.infer<typeof deviceSchema>;
 export type RawTag = z.infer<typeof tagSchema>;
@@ -174,6 +233,6 @@ export interface RawConfig {
   devices: Record<string, RawDevice>;
   tags: Record<string, RawTag>;
   alarms: Record<string, unknown>;
-  commands: Record<string, unknown>;
+  commands: Record<string, CommandConfig>;
   pages: Record<string, PageConfig>;
 }

@@ -13,7 +13,7 @@ import {
   ModbusTcpClient,
   ModbusTimeoutError,
 } from '../modbus/index.js';
-import type { Bus, DeviceState, DeviceStatus } from '../bus/types.js';
+import type { Bus, CommandOutcome, CommandRequest, DeviceState, DeviceStatus } from '../bus/types.js';
 import type { DeviceConfig } from '../config/resolve.js';
 import { type RegisterDecoder, compileRegisterDecoder } from '../tags/codec.js';
 import type { Quality } from '../tags/quality.js';
@@ -21,6 +21,7 @@ import { type TagDefinition, type TagValue, type TagValueType } from '../tags/ty
 import type { Logger } from '../util/log.js';
 import { SampleWindow } from '../util/percentiles.js';
 import { Periodic } from '../util/scheduler.js';
+import { CommandExecutor, type ExecutorOptions } from './command-executor.js';
 import { type ReadBlock, planReads } from './plan.js';
 
 interface TagState {
@@ -53,6 +54,7 @@ export interface DevicePollerOptions {
   log?: Logger;
   /** How often the device's communication figures are published. Default 1000 ms. */
   statusIntervalMs?: number;
+  commands?: ExecutorOptions;
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -87,6 +89,9 @@ export class DevicePoller {
   private readonly bus: Bus;
   private readonly log: Logger | undefined;
   private running = false;
+  /** Scans and command writes take turns on the connection: never interleaved. */
+  private turn: Promise<unknown> = Promise.resolve();
+  private readonly executor: CommandExecutor;
 
   constructor(
     readonly device: DeviceConfig,
@@ -141,6 +146,25 @@ export class DevicePoller {
     this.client.on('disconnect', (err) => this.onDisconnect(err));
     this.client.on('state', () => void this.publishStatus());
     this.loop = new Periodic(base, (slot) => this.scan(slot), (err) => this.log?.error({ err }, 'scan failed'));
+    this.executor = new CommandExecutor(
+      this.client,
+      new Map(tags.filter((t) => t.device === device.name).map((t) => [t.name, t])),
+      this.bus,
+      (f) => this.exclusive(f),
+      this.log,
+      options.commands,
+    );
+  }
+
+  private exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(f, f);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Executes an operator command for this device (between scans); resolves with its outcome. */
+  execute(cmd: CommandRequest): Promise<CommandOutcome> {
+    return this.executor.execute(cmd);
   }
 
   /** Requests a scan of every group issues, for tests and diagnostics. */
@@ -183,7 +207,7 @@ export class DevicePoller {
     const due = this.groups.filter((g) => slot % g.every === 0 && g.blocks.length > 0);
     if (due.length === 0) return;
     const blocks = due.length === 1 ? due[0]!.blocks : due.flatMap((g) => g.blocks);
-    const results = await Promise.allSettled(blocks.map((b) => this.client.request(b.request)));
+    const results = await this.exclusive(() => Promise.allSettled(blocks.map((b) => this.client.request(b.request))));
     const now = Date.now();
     const out: TagValue[] = [];
     for (let i = 0; i < blocks.length; i++) {

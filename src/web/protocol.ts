@@ -7,6 +7,7 @@
  *   event: snapshot   data: StreamSnapshot    — first, and after any gap the ring buffer cannot fill
  *   event: delta      data: StreamDelta       — changed values since the previous event
  *   event: devices    data: DeviceStatus[]    — communication figures, at most once a second
+ *   event: command    data: CommandOutcome    — an operator command queued, then its outcome
  * A client reconnecting with Last-Event-ID gets the events it missed, or a
  * fresh snapshot when they are no longer kept (or the server restarted).
  */
@@ -74,5 +75,9 @@ export interface StreamDelta {
 }
 
 export interface ApiError {
-  error: { code: string; message: string };
+  /** `field` names the part of the request at fault, for rejected commands. */
+  error: { code: string; message: string; field?: string };
 }
+
+export type { CommandOutcome, CommandStatus } from '../bus/command-messages.js';
+export type { CommandInfo, CommandParamInfo } from './commands.js';

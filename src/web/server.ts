@@ -5,12 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Bus } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { qualityReason } from '../tags/quality.js';
 import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
+import type { Identity } from '../commands/prepare.js';
+import { registerCommandRoutes } from './commands.js';
 import type { ApiError, PlantInfo, TagInfo, TagWithState } from './protocol.js';
 import { StreamHub, type StreamHubOptions } from './stream.js';
 
@@ -23,6 +25,10 @@ export interface WebServerOptions {
   stream?: Omit<StreamHubOptions, 'bus' | 'tags' | 'log'>;
   /** How long /readyz waits for the bus. Default 1000 ms. */
   readyTimeoutMs?: number;
+  /** Who makes a request; without it every command is refused (no anonymous writes). */
+  identify?: (req: FastifyRequest) => Identity | undefined;
+  /** How long a select holds its device. Default 10000 ms. */
+  selectValidityMs?: number;
 }
 
 export class HttpError extends Error {
@@ -80,10 +86,14 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   app.addHook('onClose', async () => hub.stop());
 
   app.setErrorHandler((err: FastifyError | HttpError, _req, reply) => {
-    if (err instanceof HttpError) {
-      return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message } } satisfies ApiError);
+    // Planta's own errors carry their status and stable code (and, for rejections, the field at fault).
+    const own = err as { code?: unknown; statusCode?: unknown; field?: unknown };
+    if (typeof own.code === 'string' && own.code.startsWith('PLANTA_') && typeof own.statusCode === 'number') {
+      const error: ApiError['error'] = { code: own.code, message: err.message };
+      if (typeof own.field === 'string') error.field = own.field;
+      return reply.status(own.statusCode).send({ error } satisfies ApiError);
     }
-    if (err.validation || (err.statusCode !== undefined && err.statusCode < 500)) {
+    if ((err as FastifyError).validation || (err.statusCode !== undefined && err.statusCode < 500)) {
       return reply.status(err.statusCode ?? 400).send({ error: { code: 'PLANTA_HTTP_BAD_REQUEST', message: err.message } } satisfies ApiError);
     }
     options.log?.error({ err }, 'request failed');
@@ -145,6 +155,14 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     const svg = config.drawings[req.params.page];
     if (svg === undefined) throw new HttpError(404, 'PLANTA_DRAWING_NOT_FOUND', `no drawing for page "${req.params.page}"`);
     return reply.type('image/svg+xml; charset=utf-8').send(svg);
+  });
+
+  await registerCommandRoutes(app, {
+    bus,
+    config,
+    identify: options.identify ?? (() => undefined),
+    ...(options.selectValidityMs ? { selectValidityMs: options.selectValidityMs } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
 
   app.get('/api/stream', (req, reply) => {

@@ -127,6 +127,7 @@ export class StreamHub {
       }),
     );
     this.unsubscribe.push(await this.o.bus.subscribeDeviceStatus((s) => this.onDevice(s)));
+    this.unsubscribe.push(await this.o.bus.subscribeCommandOutcomes((o) => this.emit('command', JSON.stringify(o))));
     this.mirror(await this.o.bus.snapshot());
     for (const s of await this.o.bus.deviceStatuses()) this.devices.set(s.device, s);
     const pending = held;

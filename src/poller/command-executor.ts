@@ -1,0 +1,218 @@
+/**
+ * Executes operator commands on a device's own connection, between scans:
+ * never after expiry, never twice for one id, never while the link is down;
+ * every write read back; the outcome published.
+ *
+ * The writes of one command run as one exclusive section (no scan in
+ * between); the read-back and the wait for the PLC's effect run alongside
+ * the scans, so a slow PLC never stalls polling.
+ */
+import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
+import type { ResolvedStep } from '../bus/command-messages.js';
+import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient, encodeValue, registerCount } from '../modbus/index.js';
+import { compileRegisterDecoder } from '../tags/codec.js';
+import { type TagDefinition, type TagValueType, isBitArea, tagSize } from '../tags/types.js';
+import type { Logger } from '../util/log.js';
+
+export interface ExecutorOptions {
+  /** How long the PLC has to clear a pulse bit. Default 2000 ms. */
+  pulseTimeoutMs?: number;
+  /** How often read-back polls. Default 25 ms. */
+  pollEveryMs?: number;
+  /** Ids remembered to refuse a second execution. Default 10 minutes. */
+  rememberMs?: number;
+}
+
+type Exclusive = <T>(f: () => Promise<T>) => Promise<T>;
+
+class Refusal extends Error {
+  constructor(
+    readonly status: CommandOutcome['status'],
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const FC_READ = { coil: 1, discrete: 2, holding: 3, input: 4 } as const;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class CommandExecutor {
+  private readonly seen = new Map<string, number>();
+  private readonly o: Required<ExecutorOptions>;
+
+  constructor(
+    private readonly client: ModbusTcpClient,
+    private readonly tags: ReadonlyMap<string, TagDefinition>,
+    private readonly bus: Bus,
+    private readonly exclusive: Exclusive,
+    private readonly log: Logger | undefined,
+    options: ExecutorOptions = {},
+  ) {
+    this.o = { pulseTimeoutMs: 2000, pollEveryMs: 25, rememberMs: 600_000, ...options };
+  }
+
+  /** Takes a command from the bus; resolves with its final outcome. */
+  async execute(cmd: CommandRequest): Promise<CommandOutcome> {
+    const now = Date.now();
+    for (const [id, until] of this.seen) if (until < now) this.seen.delete(id);
+    if (this.seen.has(cmd.id)) {
+      // At most once: a second delivery of an id is dropped, whatever happened to the first.
+      this.log?.warn({ command: cmd.command, id: cmd.id }, 'duplicate command id ignored');
+      return this.outcome(cmd, 'rejected', { code: 'PLANTA_COMMAND_DUPLICATE', reason: `command ${cmd.id} was already received`, field: 'id' }, false);
+    }
+    this.seen.set(cmd.id, now + this.o.rememberMs);
+    const log = this.log?.child({ command: cmd.command, id: cmd.id, user: cmd.user });
+    try {
+      await this.waitForLink(cmd);
+      const written = await this.exclusive(async () => {
+        this.checkExpiry(cmd);
+        const before = await this.readTargets(cmd.steps);
+        for (const step of cmd.steps) await this.write(step);
+        return before;
+      });
+      const after = await this.readBack(cmd);
+      log?.info({ params: cmd.params }, 'command confirmed');
+      return this.outcome(cmd, 'confirmed', { before: written, after });
+    } catch (err) {
+      if (err instanceof Refusal) {
+        log?.warn({ status: err.status, code: err.code }, err.message);
+        return this.outcome(cmd, err.status, { code: err.code, reason: err.message });
+      }
+      const code = err instanceof ModbusError ? err.code : 'PLANTA_COMMAND_ERROR';
+      log?.warn({ code, err: (err as Error).message }, 'command failed');
+      return this.outcome(cmd, 'failed', { code, reason: (err as Error).message });
+    }
+  }
+
+  private async outcome(
+    cmd: CommandRequest,
+    status: CommandOutcome['status'],
+    extra: Partial<CommandOutcome>,
+    publish = true,
+  ): Promise<CommandOutcome> {
+    const o: CommandOutcome = {
+      id: cmd.id,
+      command: cmd.command,
+      device: cmd.device,
+      user: cmd.user,
+      params: cmd.params,
+      status,
+      createdAt: cmd.createdAt,
+      at: Date.now(),
+      ...extra,
+    };
+    if (publish) await this.bus.publishCommandOutcome(o);
+    return o;
+  }
+
+  private checkExpiry(cmd: CommandRequest): void {
+    const late = Date.now() - cmd.expiresAt;
+    if (late > 0) throw new Refusal('expired', 'PLANTA_COMMAND_EXPIRED', `not sent: its time ran out ${late} ms before it could be (requested at ${new Date(cmd.createdAt).toISOString()})`);
+  }
+
+  /** A command queued while the link is down waits for it until its expiry, never longer. */
+  private async waitForLink(cmd: CommandRequest): Promise<void> {
+    while (!this.client.connected) {
+      if (Date.now() >= cmd.expiresAt) {
+        throw new Refusal('expired', 'PLANTA_COMMAND_EXPIRED', `not sent: no connection to ${cmd.device} before the command expired`);
+      }
+      await sleep(Math.min(this.o.pollEveryMs * 2, Math.max(1, cmd.expiresAt - Date.now())));
+    }
+  }
+
+  private tag(name: string): TagDefinition {
+    const t = this.tags.get(name);
+    if (!t) throw new Refusal('rejected', 'PLANTA_COMMAND_UNKNOWN_TAG', `no tag "${name}" on this poller`);
+    return t;
+  }
+
+  // ------------------------------------------------------------ writing
+
+  /**
+   * Engineering value → registers (or a coil), as the tag's type and order say.
+   *   registers = encode(round((value − offset) / scale))  — floats are not rounded
+   */
+  private raw(t: TagDefinition, value: number | boolean): number[] | boolean {
+    if (isBitArea(t.area)) return Boolean(value);
+    const x = ((value as number) - t.offset) / t.scale;
+    const type = t.type as Parameters<typeof registerCount>[0];
+    return encodeValue(type === 'float32' || type === 'float64' ? x : Math.round(x), type, t.order);
+  }
+
+  private request(step: ResolvedStep): ModbusRequest {
+    if (step.kind === 'pulse') return { fc: 5, address: this.tag(step.tag).address, value: true };
+    const tags = step.kind === 'set' ? [this.tag(step.tag)] : step.tags.map((n) => this.tag(n));
+    const values = step.kind === 'set' ? [step.value] : step.values;
+    const first = tags[0]!;
+    if (isBitArea(first.area)) {
+      const bits = values.map((v) => Boolean(v));
+      return bits.length === 1 ? { fc: 5, address: first.address, value: bits[0]! } : { fc: 15, address: first.address, values: bits };
+    }
+    const registers = tags.flatMap((t, i) => this.raw(t, values[i]!) as number[]);
+    return registers.length === 1 ? { fc: 6, address: first.address, value: registers[0]! } : { fc: 16, address: first.address, values: registers };
+  }
+
+  private async write(step: ResolvedStep): Promise<void> {
+    await this.client.request(this.request(step));
+  }
+
+  // ------------------------------------------------------------ reading back
+
+  private async readTag(t: TagDefinition): Promise<TagValueType> {
+    const res: ModbusResponse = await this.client.request({ fc: FC_READ[t.area], address: t.address, quantity: tagSize(t) } as ModbusRequest);
+    if ('bits' in res) return res.bits[0]!;
+    return compileRegisterDecoder(t)((res as { registers: Uint16Array }).registers, 0);
+  }
+
+  private async readTargets(steps: ResolvedStep[]): Promise<Record<string, TagValueType | null>> {
+    const out: Record<string, TagValueType | null> = {};
+    for (const s of steps) for (const name of s.kind === 'block' ? s.tags : [s.tag]) out[name] = await this.readTag(this.tag(name));
+    return out;
+  }
+
+  private async waitUntil(what: () => Promise<boolean>, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (await what()) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(this.o.pollEveryMs);
+    }
+  }
+
+  private async readBack(cmd: CommandRequest): Promise<Record<string, TagValueType | null>> {
+    for (const step of cmd.steps) {
+      if (step.kind === 'pulse') {
+        const t = this.tag(step.tag);
+        const cleared = await this.waitUntil(async () => (await this.readTag(t)) === false, this.o.pulseTimeoutMs);
+        if (!cleared) throw new Refusal('not-accepted', 'PLANTA_COMMAND_NOT_ACCEPTED', `the PLC did not clear ${t.name} within ${this.o.pulseTimeoutMs} ms: it did not act on the command`);
+        continue;
+      }
+      const names = step.kind === 'set' ? [step.tag] : step.tags;
+      const wanted = step.kind === 'set' ? [step.value] : step.values;
+      for (let i = 0; i < names.length; i++) {
+        const t = this.tag(names[i]!);
+        const got = await this.readTag(t);
+        if (!same(got, wanted[i]!, t)) {
+          throw new Refusal('not-accepted', 'PLANTA_COMMAND_NOT_ACCEPTED', `${t.name} reads back ${String(got)} instead of ${String(wanted[i])}: the PLC did not take the value`);
+        }
+      }
+    }
+    if (cmd.expect) {
+      const { tag: name, equals, withinMs } = cmd.expect;
+      const t = this.tag(name);
+      let last: TagValueType | undefined;
+      const ok = await this.waitUntil(async () => same((last = await this.readTag(t)), equals, t), withinMs);
+      if (!ok) throw new Refusal('not-accepted', 'PLANTA_COMMAND_NOT_ACCEPTED', `${name} is ${String(last)}, not ${String(equals)}, ${withinMs} ms after the command: the PLC did not take it`);
+    }
+    return this.readTargets(cmd.steps);
+  }
+}
+
+function same(got: TagValueType, wanted: number | boolean, t: TagDefinition): boolean {
+  if (typeof got === 'number' && typeof wanted === 'number') {
+    return t.type === 'float32' || t.type === 'float64' ? Math.abs(got - wanted) <= Math.abs(wanted) * 1e-6 + 1e-9 : Math.abs(got - wanted) < 1e-9;
+  }
+  return got === wanted;
+}
