@@ -5,6 +5,9 @@
  */
 import type { Command } from 'commander';
 import { MemoryBus } from '../bus/memory.js';
+import { FileAuditLog, auditCommands } from '../commands/audit.js';
+import type { Identity } from '../commands/prepare.js';
+import { ROLES, type Role } from '../config/schema.js';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { Poller } from '../poller/poller.js';
@@ -41,6 +44,21 @@ interface StartFlags {
   port: string;
   sim: boolean;
   speed: string;
+  audit: string;
+  devUser?: string;
+}
+
+/**
+ * Until users and sign-in exist, operator commands are refused unless a
+ * development identity is given explicitly (`--dev-user ana:operator`):
+ * anyone who can reach the page then acts as that user.
+ */
+function devIdentity(text: string | undefined, log: { warn(o: object, m: string): void }): Identity | undefined {
+  if (text === undefined) return undefined;
+  const [user, role] = text.split(':');
+  if (!user || !ROLES.includes(role as Role)) throw new CliUsageError(`--dev-user "${text}" is not NAME:ROLE with a role among ${ROLES.join(', ')}`);
+  log.warn({ user, role }, 'development identity: every visitor of the web page acts as this user; never use it on a real plant');
+  return { user, role: role as Role };
 }
 
 async function start(flags: StartFlags): Promise<void> {
@@ -65,8 +83,12 @@ async function start(flags: StartFlags): Promise<void> {
     simLine = ` — simulated SBR plant on 127.0.0.1:${device.port}`;
   }
   const bus = new MemoryBus();
+  const audit = new FileAuditLog(flags.audit);
+  await auditCommands(bus, audit);
+  stops.push(async () => audit.close());
+  const identity = devIdentity(flags.devUser, log);
   const hmiDir = ensureHmiBuilt(log);
-  const { app } = await createWebServer({ bus, config, log, ...(hmiDir ? { hmiDir } : {}) });
+  const { app } = await createWebServer({ bus, config, log, ...(hmiDir ? { hmiDir } : {}), ...(identity ? { identify: () => identity } : {}) });
   stops.push(() => app.close());
   const poller = new Poller(config, { bus, log });
   await poller.start();
@@ -75,6 +97,11 @@ async function start(flags: StartFlags): Promise<void> {
   const shown = flags.host === '0.0.0.0' || flags.host === '127.0.0.1' ? 'localhost' : flags.host;
   console.log(`\nPlanta is running: http://${shown}:${(app.server.address() as { port: number }).port}${simLine}`);
   console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags. Ctrl-C stops.`);
+  console.log(
+    identity
+      ? `  Commands: enabled for everyone as ${identity.user} (${identity.role}) — development only. Audit log: ${flags.audit}`
+      : '  Commands: off (no users yet); `--dev-user NAME:ROLE` enables them for development.',
+  );
 }
 
 async function web(flags: Omit<StartFlags, 'sim' | 'speed'>): Promise<void> {
@@ -126,6 +153,8 @@ export function registerStartCommands(program: Command): void {
     .option('-p, --port <port>', 'port of the web server', '8080')
     .option('--no-sim', 'do not start the simulated PLC (poll real devices)')
     .option('--speed <n>', 'simulated seconds per real second', '60')
+    .option('--audit <file>', 'append-only audit log of operator commands', 'data/audit.jsonl')
+    .option('--dev-user <name:role>', 'development only: let every visitor send commands as this user (e.g. ana:operator)')
     .action(action('start', start));
   program
     .command('web')
