@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../util/log.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -12,7 +12,8 @@ export function ensureHmiBuilt(log: Logger): string | undefined {
   if (existsSync(join(HMI_DIST, 'index.html'))) return HMI_DIST;
   let vite: string;
   try {
-    vite = createRequire(import.meta.url).resolve('vite/bin/vite.js');
+    // Vite 8 exports no bin path: find it beside its package.json.
+    vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
   } catch {
     log.warn('the HMI is not built and vite is not installed: run `npm install`; the API works meanwhile');
     return undefined;

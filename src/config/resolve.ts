@@ -193,7 +193,9 @@ function checkPages(
   for (const [name, page] of Object.entries(pages)) {
     const refs: [(string | number)[], unknown][] = [];
     if (page.kind === 'dashboard') {
-      page.bars.forEach((b, i) => refs.push([['bars', i, 'tag'], b.tag], [['bars', i, 'low'], b.low], [['bars', i, 'high'], b.high]));
+      page.bars.forEach((b, i) =>
+        refs.push([['bars', i, 'tag'], b.tag], [['bars', i, 'low'], b.low], [['bars', i, 'high'], b.high], [['bars', i, 'limitsWhen'], b.limitsWhen]),
+      );
       page.values.forEach((t, i) => refs.push([['values', i], t]));
       page.alarms.forEach((t, i) => refs.push([['alarms', i], t]));
       page.events.forEach((t, i) => refs.push([['events', i], t]));

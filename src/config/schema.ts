@@ -97,6 +97,8 @@ export const dashboardPageSchema = z
             /** Tags (or numbers) drawn as the low and high limits on the bar. */
             low: z.union([tagRef, z.number()]).optional(),
             high: z.union([tagRef, z.number()]).optional(),
+            /** A boolean tag: the limits apply only while it is true (e.g. a discharge limit). */
+            limitsWhen: tagRef.optional(),
           })
           .strict(),
       )

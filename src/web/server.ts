@@ -171,6 +171,6 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     hub.attach(req.raw.socket, Array.isArray(last) ? last[0] : last);
   });
 
-  if (hmiDir) await app.register(fastifyStatic, { root: hmiDir, prefix: '/', index: 'index.html', wildcard: false });
+  if (hmiDir) await app.register(fastifyStatic, { root: hmiDir, prefix: '/', index: 'index.html', wildcard: true });
   return { app, hub };
 }

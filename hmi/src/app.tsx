@@ -1,0 +1,79 @@
+/** The page frame: the top bar (always) and the display the route names. */
+import { useEffect } from 'preact/hooks';
+import { TopBar } from './components/TopBar.js';
+import { useHmi } from './context.js';
+import type { HmiPage } from './pages.js';
+import { Devices } from './pages/Devices.js';
+import { Faceplate } from './pages/Faceplate.js';
+import { GenericOverview } from './pages/GenericOverview.js';
+import { Mimic } from './pages/Mimic.js';
+import { Overview } from './pages/Overview.js';
+import { TagBrowser } from './pages/TagBrowser.js';
+import type { Route } from './router.js';
+
+function ConfiguredPage({ page, focusAlarms = false }: { page: HmiPage; focusAlarms?: boolean }) {
+  return page.kind === 'dashboard' ? <Overview page={page} focusAlarms={focusAlarms} /> : <Mimic page={page} />;
+}
+
+function NotFound({ name }: { name: string }) {
+  return (
+    <main class="page" aria-labelledby="page-title">
+      <h1 id="page-title">No such display</h1>
+      <p class="empty">
+        There is no page “{name}”. <a href="#/">Back to the overview</a>
+      </p>
+    </main>
+  );
+}
+
+function titleOf(route: Route, pages: readonly HmiPage[]): string {
+  switch (route.kind) {
+    case 'home':
+    case 'alarms':
+      return 'Overview';
+    case 'tags':
+      return 'Tags';
+    case 'tag':
+      return route.name;
+    case 'devices':
+      return 'Devices';
+    case 'page':
+      return pages.find((p) => p.name === route.name)?.title ?? 'No such display';
+  }
+}
+
+export function App() {
+  const { state, router } = useHmi();
+  const route = router.route.value;
+  const home = state.pages.find((p) => p.kind === 'dashboard');
+  useEffect(() => {
+    document.title = `${titleOf(route, state.pages)} — ${state.plant.name}`;
+  }, [route, state]);
+  let page;
+  switch (route.kind) {
+    case 'home':
+    case 'alarms':
+      page = home ? <ConfiguredPage page={home} focusAlarms={route.kind === 'alarms'} /> : <GenericOverview />;
+      break;
+    case 'tags':
+      page = <TagBrowser />;
+      break;
+    case 'tag':
+      page = <Faceplate name={route.name} />;
+      break;
+    case 'devices':
+      page = <Devices />;
+      break;
+    case 'page': {
+      const p = state.pages.find((x) => x.name === route.name);
+      page = p ? <ConfiguredPage page={p} /> : <NotFound name={route.name} />;
+      break;
+    }
+  }
+  return (
+    <>
+      <TopBar />
+      {page}
+    </>
+  );
+}

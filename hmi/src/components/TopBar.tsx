@@ -1,0 +1,40 @@
+/** The top of every page: plant name, plant time, navigation, the alarm banner and the connection banner. */
+import { useHmi } from '../context.js';
+import { formatTime, zoneName } from '../format.js';
+import { type NavItem, navItems } from '../nav.js';
+import { AlarmBanner } from './AlarmBanner.js';
+import { ConnectionBanner } from './Banner.js';
+import { ThemeToggle } from './ThemeToggle.js';
+
+export function TopBar() {
+  const { state, router } = useHmi();
+  const now = state.clock.value;
+  const items = navItems(state.pages);
+  const current = router.route.value;
+  return (
+    <>
+    <header class="topbar">
+      <div class="topbar-row">
+        <span class="plant-name" title={state.plant.name}>
+          {state.plant.name}
+        </span>
+        <span class="plant-clock" title={`Plant time zone: ${state.timeZone}`}>
+          <span class="num">{formatTime(now, state.timeZone)}</span> {zoneName(now, state.timeZone)}
+        </span>
+        <ThemeToggle />
+      </div>
+      <nav class="nav" aria-label="Displays">
+        {items.map((item: NavItem) => (
+          <a key={item.href} href={item.href} class="nav-link" aria-current={item.matches(current) ? 'page' : undefined}>
+            {item.label}
+          </a>
+        ))}
+      </nav>
+    </header>
+    <div class="banners">
+      <AlarmBanner />
+      <ConnectionBanner />
+    </div>
+    </>
+  );
+}

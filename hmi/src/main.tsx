@@ -1,0 +1,71 @@
+/**
+ * Entry point: loads the plant and its tags over REST (retrying until the
+ * server answers), creates the state, opens the live stream and renders.
+ */
+import { signal } from '@preact/signals';
+import { render } from 'preact';
+import { fetchPlant, fetchTags } from './api.js';
+import { App } from './app.js';
+import { applyTheme, storedTheme } from './components/ThemeToggle.js';
+import { HmiContext } from './context.js';
+import { createRouter } from './router.js';
+import { createHmiState } from './state.js';
+import { StreamClient } from './stream.js';
+import { createStreamSync } from './sync.js';
+import './styles/theme.css';
+import './styles/base.css';
+import './styles/layout.css';
+import './styles/widgets.css';
+import './styles/mimic.css';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function Booting({ problem }: { problem: string | null }) {
+  return (
+    <main class="page booting">
+      <h1>Planta</h1>
+      <p role="status">{problem ? `The server does not answer (${problem}); trying again…` : 'Loading the plant…'}</p>
+    </main>
+  );
+}
+
+async function boot(root: HTMLElement): Promise<void> {
+  const problem = signal<string | null>(null);
+  render(<Booting problem={problem.value} />, root);
+  const unsubscribe = problem.subscribe((p) => render(<Booting problem={p} />, root));
+  let wait = 1000;
+  for (;;) {
+    try {
+      const [plant, tags] = await Promise.all([fetchPlant(), fetchTags()]);
+      unsubscribe();
+      start(root, createHmiState(plant, tags));
+      return;
+    } catch (err) {
+      problem.value = err instanceof Error ? err.message : String(err);
+      await sleep(wait);
+      wait = Math.min(10_000, wait * 1.5);
+    }
+  }
+}
+
+function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): void {
+  const router = createRouter();
+  const client = new StreamClient({ url: 'api/stream' }, createStreamSync(state));
+  client.start();
+  window.addEventListener('online', () => client.retryNow());
+  // The clock ticks on the second, so ages and times change together.
+  const tick = (): void => {
+    state.clock.value = Date.now();
+    setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
+  };
+  tick();
+  render(
+    <HmiContext.Provider value={{ state, router }}>
+      <App />
+    </HmiContext.Provider>,
+    root,
+  );
+}
+
+applyTheme(storedTheme());
+void boot(document.getElementById('app')!);

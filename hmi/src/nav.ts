@@ -1,0 +1,28 @@
+/** The navigation: overview, the other configured pages, the tag browser and the devices. */
+import type { HmiPage } from './pages.js';
+import { type Route, hrefPage } from './router.js';
+
+export interface NavItem {
+  label: string;
+  href: string;
+  matches(route: Route): boolean;
+}
+
+/** The first dashboard is "Overview"; a single mimic is "Mimic"; other pages go by their title. */
+export function navItems(pages: readonly HmiPage[]): NavItem[] {
+  const home = pages.find((p) => p.kind === 'dashboard');
+  const mimics = pages.filter((p) => p.kind === 'mimic').length;
+  const items: NavItem[] = [
+    { label: 'Overview', href: '#/', matches: (r) => r.kind === 'home' || r.kind === 'alarms' || (r.kind === 'page' && r.name === home?.name) },
+  ];
+  for (const p of pages) {
+    if (p === home) continue;
+    const label = p.kind === 'mimic' && mimics === 1 ? 'Mimic' : p.title;
+    items.push({ label, href: hrefPage(p.name), matches: (r) => r.kind === 'page' && r.name === p.name });
+  }
+  items.push(
+    { label: 'Tags', href: '#/tags', matches: (r) => r.kind === 'tags' || r.kind === 'tag' },
+    { label: 'Devices', href: '#/devices', matches: (r) => r.kind === 'devices' },
+  );
+  return items;
+}

@@ -1,0 +1,99 @@
+/**
+ * The devices (level 4 diagnostics): each PLC's connection state and since
+ * when, its last error, and its communication figures as the poller counts
+ * them.
+ */
+import type { ComponentChildren } from 'preact';
+import { useHmiState } from '../context.js';
+import { formatAge, formatDateTimeZoned, formatNumber } from '../format.js';
+import { qualityWord } from '../quality-view.js';
+import type { DeviceView } from '../state.js';
+import type { Quality } from '../../../src/web/protocol.js';
+
+const ms = (v: number | null): string => (v === null ? '—' : `${formatNumber(v, 2)}\u00a0ms`);
+const count = (n: number): string => formatNumber(n, 0);
+
+function Fact({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="facts-row">
+      <dt>{label}</dt>
+      <dd class="num">{children}</dd>
+    </div>
+  );
+}
+
+function Device({ d }: { d: DeviceView }) {
+  const state = useHmiState();
+  const tz = state.timeZone;
+  const now = state.clock.value;
+  const live = state.link.value.state === 'live';
+  const s = d.status;
+  const connected = s?.state === 'connected';
+  const stateWord = !s ? 'unknown' : s.state === 'connected' ? 'Connected' : s.state === 'connecting' ? 'Connecting' : 'Down';
+  const exceptions = s ? Object.entries(s.errors.exception) : [];
+  return (
+    <section class={`panel device ${connected ? '' : 'device-down'}`} aria-labelledby={`h-dev-${d.name}`} data-device={d.name}>
+      <h2 id={`h-dev-${d.name}`}>
+        PLC {d.name}
+        <span class="h-sub">
+          {' '}
+          — {d.host}:{d.port}, unit {d.unitId}
+        </span>
+      </h2>
+      {d.description && <p class="caption">{d.description}</p>}
+      <p class={`device-state ${connected ? 'is-connected' : 'is-down'}`} role="status">
+        <span aria-hidden="true">{connected ? '● ' : '✕ '}</span>
+        <strong>{stateWord}</strong>
+        {connected && s?.connectedSince ? ` since ${formatDateTimeZoned(s.connectedSince, tz)} (${formatAge(s.connectedSince, now)})` : ''}
+        {!connected && d.downSince ? ` — no communication since ${formatDateTimeZoned(d.downSince, tz)} (${formatAge(d.downSince, now)})` : ''}
+        {!live && <span class="caption"> (as last received: live data lost)</span>}
+      </p>
+      {s?.lastError && (
+        <p class="device-error">
+          Last error {formatDateTimeZoned(s.lastError.at, tz)}: <span class="mono">{s.lastError.code}</span> — {s.lastError.message}
+        </p>
+      )}
+      {s ? (
+        <dl class="facts facts-cols">
+          <Fact label="Requests / responses">
+            {count(s.requests)} / {count(s.responses)}
+          </Fact>
+          <Fact label="Timeouts">{count(s.errors.timeout)}</Fact>
+          <Fact label="Connection errors">{count(s.errors.connection)}</Fact>
+          <Fact label="Protocol errors">{count(s.errors.protocol)}</Fact>
+          <Fact label="Exceptions">{exceptions.length === 0 ? '0' : exceptions.map(([code, n]) => `code ${code}: ${count(n)}`).join(', ')}</Fact>
+          <Fact label="Latency p50 / p99">
+            {ms(s.latencyMs.p50)} / {ms(s.latencyMs.p99)}
+          </Fact>
+          <Fact label="Reconnects">{count(s.reconnects)}</Fact>
+          <Fact label="Scans / overruns">
+            {count(s.scans)} / {count(s.overruns)}
+          </Fact>
+          <Fact label="Jitter p50 / p99">
+            {ms(s.jitterMs.p50)} / {ms(s.jitterMs.p99)}
+          </Fact>
+          <Fact label="Tags by quality">
+            {Object.entries(s.qualities)
+              .map(([q, n]) => `${qualityWord(q as Quality)} ${count(n)}`)
+              .join(', ') || '—'}
+          </Fact>
+          <Fact label="Figures at">{formatDateTimeZoned(s.updatedAt, tz)}</Fact>
+        </dl>
+      ) : (
+        <p class="empty">No figures received yet.</p>
+      )}
+    </section>
+  );
+}
+
+export function Devices() {
+  const state = useHmiState();
+  return (
+    <main class="page devices" aria-labelledby="page-title">
+      <h1 id="page-title">Devices</h1>
+      {state.devices.value.map((d) => (
+        <Device key={d.name} d={d} />
+      ))}
+    </main>
+  );
+}

@@ -1,0 +1,93 @@
+/**
+ * A dashboard page (level 1–2): the key measurements as analog bars with
+ * their limits, the key values, the cycle's steps, the active alarms and the
+ * live event list.
+ */
+import { useEffect, useRef } from 'preact/hooks';
+import { AlarmList } from '../components/AlarmList.js';
+import { AnalogBar } from '../components/AnalogBar.js';
+import { EventList } from '../components/EventList.js';
+import { PhaseSteps } from '../components/PhaseSteps.js';
+import { ValueList } from '../components/ValueList.js';
+import { useHmiState } from '../context.js';
+import type { DashboardPage } from '../pages.js';
+import { limitValue, viewTag } from '../tag-view.js';
+
+function Bars({ page }: { page: DashboardPage }) {
+  const state = useHmiState();
+  return (
+    <div class="bars">
+      {page.bars.map((b) => {
+        const when = b.limitsWhen ? viewTag(state, b.limitsWhen) : undefined;
+        // A limit that applies only in some state is not a fault outside it (nor when that state is unknown).
+        const limitsApply = !when || (when.good && when.live.value === true);
+        return (
+          <AnalogBar
+            key={b.tag}
+            view={viewTag(state, b.tag)}
+            low={limitValue(state, b.low)}
+            high={limitValue(state, b.high)}
+            limitsApply={limitsApply}
+            limitsNote={when && !limitsApply ? `limit applies only when: ${when.info?.description || when.name}` : undefined}
+          />
+        );
+      })}
+    </div>
+  );
+}
+
+function AlarmCount({ tags }: { tags: readonly string[] }) {
+  const since = useHmiState().journal.alarmSince.value;
+  const n = tags.filter((t) => since.has(t)).length;
+  return <span class={`count ${n > 0 ? 'count-alarm' : ''}`}>{n}</span>;
+}
+
+export function Overview({ page, focusAlarms = false }: { page: DashboardPage; focusAlarms?: boolean }) {
+  const alarmsRef = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (!focusAlarms || !alarmsRef.current) return;
+    alarmsRef.current.scrollIntoView({ block: 'start' });
+    alarmsRef.current.focus({ preventScroll: true });
+  }, [focusAlarms]);
+  return (
+    <main class="page dashboard" aria-labelledby="page-title">
+      <h1 id="page-title">{page.title}</h1>
+      <div class="dash-grid">
+        <div class="dash-col">
+          {page.bars.length > 0 && (
+            <section class="panel dash-bars" aria-labelledby="h-measurements">
+              <h2 id="h-measurements">Measurements</h2>
+              <Bars page={page} />
+            </section>
+          )}
+          {page.phases && (
+            <section class="panel dash-phases" aria-labelledby="h-cycle">
+              <h2 id="h-cycle">Cycle</h2>
+              <PhaseSteps phases={page.phases} />
+            </section>
+          )}
+          {page.values.length > 0 && (
+            <section class="panel dash-values" aria-labelledby="h-values">
+              <h2 id="h-values">Values</h2>
+              <ValueList tags={page.values} />
+            </section>
+          )}
+        </div>
+        <div class="dash-col">
+          {page.alarms.length > 0 && (
+            <section class="panel dash-alarms" id="alarms" aria-labelledby="h-alarms" tabIndex={-1} ref={alarmsRef}>
+              <h2 id="h-alarms">
+                Active alarms <AlarmCount tags={page.alarms} />
+              </h2>
+              <AlarmList tags={page.alarms} />
+            </section>
+          )}
+          <section class="panel dash-events" aria-labelledby="h-events">
+            <h2 id="h-events">Events</h2>
+            <EventList />
+          </section>
+        </div>
+      </div>
+    </main>
+  );
+}

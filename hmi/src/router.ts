@@ -1,0 +1,57 @@
+/**
+ * Routes in location.hash, so the server serves one page and a link is
+ * shareable:  #/  (first dashboard)  #/alarms  #/tags  #/tags/<name>
+ * #/devices  #/<page name> (a configured page, e.g. #/mimic).
+ */
+import { type ReadonlySignal, signal } from '@preact/signals';
+
+export type Route =
+  | { kind: 'home' }
+  | { kind: 'alarms' }
+  | { kind: 'tags'; query: string }
+  | { kind: 'tag'; name: string }
+  | { kind: 'devices' }
+  | { kind: 'page'; name: string };
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#\/?/, '');
+  const [head = '', ...rest] = path.split('/');
+  const tail = safeDecode(rest.join('/'));
+  switch (head) {
+    case '':
+      return { kind: 'home' };
+    case 'alarms':
+      return { kind: 'alarms' };
+    case 'devices':
+      return { kind: 'devices' };
+    case 'tags':
+      return tail ? { kind: 'tag', name: tail } : { kind: 'tags', query: '' };
+    default:
+      return { kind: 'page', name: safeDecode(head) };
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export const hrefTag = (name: string): string => `#/tags/${encodeURIComponent(name)}`;
+export const hrefPage = (name: string): string => `#/${encodeURIComponent(name)}`;
+
+export interface Router {
+  route: ReadonlySignal<Route>;
+  dispose(): void;
+}
+
+export function createRouter(win: Window = window): Router {
+  const route = signal(parseRoute(win.location.hash));
+  const onChange = (): void => {
+    route.value = parseRoute(win.location.hash);
+  };
+  win.addEventListener('hashchange', onChange);
+  return { route, dispose: () => win.removeEventListener('hashchange', onChange) };
+}

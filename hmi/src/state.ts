@@ -1,0 +1,122 @@
+/**
+ * Everything the screens show, as signals: the plant and its tags (from
+ * REST, fixed for the session), one signal per tag value (so a change
+ * re-renders only what shows that tag), the devices, the live link, a clock
+ * ticking every second, the journal and the trends. Created once per page
+ * load by main.tsx; nothing here is module-level state.
+ */
+import { type Signal, signal } from '@preact/signals';
+import type { DeviceStatus, PlantInfo, Quality, TagInfo, TagWithState } from '../../src/web/protocol.js';
+import { Journal } from './journal.js';
+import { type HmiPage, alarmTags, eventTags, readPages } from './pages.js';
+import type { LinkState } from './stream.js';
+import { Trends } from './trends.js';
+
+export interface LiveValue {
+  value: number | boolean | string | null;
+  quality: Quality;
+  /** When the value or its quality last changed at the source (epoch ms); 0 when never read. */
+  sourceTs: number;
+  exceptionCode?: number;
+}
+
+export interface Link {
+  state: LinkState;
+  /** When the link entered this state. */
+  since: number;
+  detail: string;
+}
+
+export interface DeviceView {
+  name: string;
+  description: string;
+  host: string;
+  port: number;
+  unitId: number;
+  status: DeviceStatus | null;
+  /** Since when the device has had no communication, as far as the browser can tell; null while connected. */
+  downSince: number | null;
+}
+
+export interface HmiState {
+  plant: PlantInfo;
+  /** When this page started following the plant. */
+  startedAt: number;
+  timeZone: string;
+  pages: readonly HmiPage[];
+  /** Tag definitions in configuration order, and by name. */
+  tagList: readonly TagInfo[];
+  tags: ReadonlyMap<string, TagInfo>;
+  devices: Signal<readonly DeviceView[]>;
+  link: Signal<Link>;
+  /** The server's tag list no longer matches the one this page loaded (it restarted with another configuration). */
+  configChanged: Signal<boolean>;
+  /** Now, updated every second: ages and trends read it. */
+  clock: Signal<number>;
+  journal: Journal;
+  trends: Trends;
+  /** The live value of a tag (created on first use, so unknown names show as waiting). */
+  value(name: string): Signal<LiveValue>;
+}
+
+/** The definition part of a tag from api/tags (its value lives in a signal). */
+function definitionOf(t: TagWithState): TagInfo {
+  const info: TagInfo = {
+    name: t.name,
+    description: t.description,
+    device: t.device,
+    area: t.area,
+    address: t.address,
+    type: t.type,
+    unit: t.unit,
+    decimals: t.decimals,
+    scanGroup: t.scanGroup,
+  };
+  if (t.range) info.range = t.range;
+  if (t.writable) info.writable = t.writable;
+  return info;
+}
+
+const WAITING: LiveValue = { value: null, quality: 'Bad_WaitingForInitialData', sourceTs: 0 };
+
+export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], now: number = Date.now()): HmiState {
+  const tagList = tags.map(definitionOf);
+  const byName = new Map(tagList.map((t) => [t.name, t]));
+  const pages = readPages(plant.pages);
+  const values = new Map<string, Signal<LiveValue>>();
+  const journal = new Journal({
+    alarms: alarmTags(pages),
+    events: eventTags(pages),
+    describe: (tag) => byName.get(tag)?.description || tag,
+  });
+  const trends = new Trends();
+  for (const t of tags) {
+    const live: LiveValue = { value: t.value, quality: t.quality, sourceTs: t.sourceTs };
+    if (t.exceptionCode !== undefined) live.exceptionCode = t.exceptionCode;
+    values.set(t.name, signal(live));
+    journal.baseline(t.name, t.value, t.sourceTs);
+    if (t.sourceTs) trends.add(t.name, t.value, t.sourceTs, t.quality === 'Good');
+  }
+  return {
+    plant,
+    startedAt: now,
+    timeZone: plant.timezone,
+    pages,
+    tagList,
+    tags: byName,
+    devices: signal(plant.devices.map((d) => ({ ...d, status: null, downSince: null }))),
+    link: signal({ state: 'connecting', since: now, detail: 'opening the live stream' }),
+    configChanged: signal(false),
+    clock: signal(now),
+    journal,
+    trends,
+    value(name: string): Signal<LiveValue> {
+      let s = values.get(name);
+      if (!s) {
+        s = signal(WAITING);
+        values.set(name, s);
+      }
+      return s;
+    },
+  };
+}

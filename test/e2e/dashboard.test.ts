@@ -1,0 +1,180 @@
+/**
+ * The overview in a real browser against the running system: live values,
+ * the cycle's steps and the event list follow the simulated plant; alarms
+ * reach the banner and the alarm list; the layout holds at 360 px.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { needPeer } from '../helpers/peers.js';
+import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+
+const LEVEL = 'Level in the SBR reactor';
+const FAULT_INLET_PUMP_1 = 7;
+
+async function valueNow(page: Page, name: string): Promise<number> {
+  const v = await page.getByRole('progressbar', { name, exact: true }).getAttribute('aria-valuenow');
+  assert.ok(v !== null, `${name} has no value`);
+  return Number(v);
+}
+
+describe('overview page', { timeout: 120_000 }, () => {
+  let hmiDir: string | undefined;
+  let plant: TestPlant | undefined;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    if (!hasChromium) return;
+    hmiDir = buildHmi();
+    plant = await TestPlant.start(hmiDir);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await plant?.close();
+    if (hmiDir) removeDir(hmiDir);
+  });
+
+  it('shows live values that change, with unit and fixed decimals', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    const { page, context, errors } = await openPage(browser!, plant!.url);
+    t.after(() => context.close());
+    const bar = page.getByRole('progressbar', { name: LEVEL, exact: true });
+    await bar.waitFor();
+    await page.waitForFunction((name) => document.querySelector(`[aria-label="${name}"]`)?.hasAttribute('aria-valuenow'), LEVEL);
+    // Some measurement changes soon (the level holds still through aeration and settling; the others do not).
+    const bars = page.locator('.abar [role="progressbar"]');
+    const first = await bars.evaluateAll((els) => els.map((e) => e.getAttribute('aria-valuenow')).join('|'));
+    await page.waitForFunction((first) => [...document.querySelectorAll('.abar [role="progressbar"]')].map((e) => e.getAttribute('aria-valuenow')).join('|') !== first, first, { timeout: 20_000 });
+    assert.ok((await valueNow(page, LEVEL)) >= 0);
+    // The reading: one decimal (the tag's decimals) and the unit.
+    const reading = await page.locator('.abar[data-tag="reactor.level"] .abar-value').textContent();
+    assert.match(reading ?? '', /^\d{1,3}\.\d\u00a0%$/);
+    const oxygen = await page.locator('.abar[data-tag="reactor.oxygen"] .abar-value').textContent();
+    assert.match(oxygen ?? '', /^\d+\.\d\d\u00a0mg\/L$/);
+    // Limits from tags, drawn as markers with the normal band between them.
+    assert.equal(await page.locator('.abar[data-tag="reactor.oxygen"] .abar-limit').count(), 2);
+    assert.equal(await page.locator('.abar[data-tag="reactor.oxygen"] .abar-band').count(), 1);
+    // The plant's time zone is named.
+    await page.getByText(/Times in GMT-3 \(America\/Argentina\/Buenos_Aires\)/).waitFor();
+    assert.deepEqual(errors, []);
+  });
+
+  it('lists a phase change in the event list and moves the active step', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    const { page, context, errors } = await openPage(browser!, plant!.url);
+    t.after(() => context.close());
+    const events = page.getByRole('list', { name: 'Events, newest first' });
+    // Program 1 at 600×: each phase lasts 3 to 9 s, so a change comes soon.
+    const started = events.getByRole('listitem').filter({ hasText: /ON/ }).filter({ hasText: /Reactor in / }).first();
+    await started.waitFor({ timeout: 20_000 });
+    const text = (await started.textContent()) ?? '';
+    assert.match(text, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/, 'date and time to the second');
+    // The step that the newest ON event names is the active one (marked by shape and word, not colour).
+    const active = page.locator('li.step[aria-current="step"]');
+    await active.waitFor();
+    assert.match((await active.textContent()) ?? '', /Active/);
+    assert.equal(await page.locator('li.step[aria-current="step"]').count(), 1);
+    const progress = active.getByRole('progressbar');
+    assert.ok(Number(await progress.getAttribute('aria-valuemax')) > 0, 'the duration comes from the selected program');
+    assert.deepEqual(errors, []);
+  });
+
+  it('counts active alarms in the banner on every page and lists them with their time', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    const { page, context, errors } = await openPage(browser!, `${plant!.url}#/tags`);
+    t.after(() => context.close());
+    const banner = page.getByRole('link', { name: /active alarms?: open the alarm list/ });
+    await banner.filter({ hasText: 'No active alarms' }).waitFor();
+    plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, true);
+    t.after(() => plant!.sim?.plant?.setFault(FAULT_INLET_PUMP_1, false));
+    await banner.filter({ hasText: '1 active alarm' }).waitFor();
+    await banner.click();
+    await page.waitForURL(/#\/alarms$/);
+    const list = page.getByRole('list', { name: 'Active alarms, newest first' });
+    const item = list.getByRole('listitem').filter({ hasText: 'Inlet well pump 1 failure' });
+    await item.waitFor();
+    assert.match((await item.textContent()) ?? '', /since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    const events = page.getByRole('list', { name: 'Events, newest first' });
+    await events.getByRole('listitem').filter({ hasText: 'ALARM' }).filter({ hasText: 'Inlet well pump 1 failure' }).waitFor();
+    plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, false);
+    await banner.filter({ hasText: 'No active alarms' }).waitFor();
+    await events.getByRole('listitem').filter({ hasText: 'CLEARED' }).filter({ hasText: 'Inlet well pump 1 failure' }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+
+  it('fits a 360 px phone with no horizontal overflow and 44 px touch targets; screenshots', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    const wide = await openPage(browser!, plant!.url, { width: 1280, height: 900 });
+    t.after(() => wide.context.close());
+    await wide.page.getByRole('progressbar', { name: LEVEL, exact: true }).waitFor();
+    await wide.page.waitForSelector('li.step[aria-current="step"]');
+    await screenshot(wide.page, 'dashboard-1280.png');
+
+    const phone = await openPage(browser!, plant!.url, { width: 360, height: 740 });
+    t.after(() => phone.context.close());
+    const { page } = phone;
+    await page.getByRole('progressbar', { name: LEVEL, exact: true }).waitFor();
+    await page.waitForSelector('li.step[aria-current="step"]');
+    await screenshot(page, 'dashboard-360.png');
+    for (const route of ['#/', '#/mimic', '#/tags', '#/tags/reactor.oxygen', '#/devices', '#/alarms']) {
+      await page.goto(`${plant!.url}${route}`);
+      await page.locator('#page-title').waitFor();
+      if (route === '#/mimic') await page.locator('.mimic-drawing svg').waitFor();
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 360, `${route}: the page is ${width} px wide at 360 px`);
+      for (const target of [page.getByRole('navigation', { name: 'Displays' }).getByRole('link'), page.getByRole('button', { name: 'Dark theme' }), page.getByRole('link', { name: /open the alarm list/ })]) {
+        for (const box of await target.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON() as DOMRect))) {
+          assert.ok(box.height >= 44 && box.width >= 44, `${route}: a touch target is ${box.width}×${box.height} px`);
+        }
+      }
+    }
+    assert.deepEqual(phone.errors, []);
+  });
+
+  it('remembers the dark theme', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    const { page, context } = await openPage(browser!, plant!.url);
+    t.after(() => context.close());
+    const toggle = page.getByRole('button', { name: 'Dark theme' });
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
+    await toggle.click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.reload();
+    await page.getByRole('button', { name: 'Dark theme', pressed: true }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+  });
+});
+
+describe('overview without a dashboard page', { timeout: 90_000 }, () => {
+  let hmiDir: string | undefined;
+  let plant: TestPlant | undefined;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    if (!hasChromium) return;
+    hmiDir = buildHmi();
+    plant = await TestPlant.start(hmiDir, { adjust: (c) => delete c.pages.overview });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await plant?.close();
+    if (hmiDir) removeDir(hmiDir);
+  });
+
+  it('shows every tag that has a display range as a bar', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    const { page, context, errors } = await openPage(browser!, plant!.url);
+    t.after(() => context.close());
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    const ranged = plant!.config.tags.filter((x) => x.range);
+    await page.getByRole('progressbar', { name: LEVEL, exact: true }).waitFor();
+    assert.equal(await page.getByRole('progressbar').count(), ranged.length);
+    // The mimic is still there, and the alarm banner counts nothing without a dashboard's alarm list.
+    await page.getByRole('navigation', { name: 'Displays' }).getByRole('link', { name: 'Mimic' }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});

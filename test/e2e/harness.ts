@@ -1,0 +1,168 @@
+/**
+ * The whole system for browser tests, in this process and on free ports: the
+ * SBR simulator, the poller, the in-memory bus and the web server serving a
+ * fresh build of the HMI; plus Debian's Chromium driven by playwright-core.
+ * Everything started here is stopped by `close()`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { MemoryBus } from '../../src/bus/memory.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { PlantConfig } from '../../src/config/resolve.js';
+import { Poller } from '../../src/poller/poller.js';
+import { Simulator } from '../../src/sim/simulator.js';
+import { createWebServer } from '../../src/web/server.js';
+import type { StreamHubOptions } from '../../src/web/stream.js';
+
+export const ROOT = new URL('../..', import.meta.url).pathname;
+export const CHROMIUM = '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM);
+export const ARTIFACTS = join(ROOT, '.artifacts');
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/**
+ * Builds the HMI from the current sources into a folder of its own, so a
+ * test never runs a stale hmi/dist and test files running side by side do
+ * not empty each other's output.
+ */
+export function buildHmi(): string {
+  const out = mkdtempSync(join(tmpdir(), 'planta-hmi-'));
+  // vite's exports map hides bin/vite.js from resolve(); its package.json is exported.
+  const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'hmi/vite.config.ts', '--outDir', out, '--logLevel', 'warn'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.status !== 0 || !existsSync(join(out, 'index.html'))) throw new Error(`the HMI build failed:\n${r.stdout}\n${r.stderr}`);
+  return out;
+}
+
+export function sbrConfig(simPort: number): PlantConfig {
+  const config = loadConfig(join(ROOT, 'config/sbr-plant.yaml'));
+  Object.assign(config.devices[0]!, { port: simPort, timeoutMs: 300, connectTimeoutMs: 500, scanGroups: { fast: 200, settings: 1000 } });
+  return config;
+}
+
+export interface PlantOptions {
+  /** Simulated seconds per real second. Default 600 (program 1's cycle takes 22.5 s). */
+  speed?: number;
+  stream?: Omit<StreamHubOptions, 'bus' | 'tags' | 'log'>;
+  /** Changes the configuration before the web server starts (e.g. another drawing). */
+  adjust?: (config: PlantConfig) => void;
+}
+
+/** Simulator → poller → bus → web server, each of which a test may stop and start again on the same port. */
+export class TestPlant {
+  sim: Simulator | undefined;
+  web: Awaited<ReturnType<typeof createWebServer>> | undefined;
+  readonly bus = new MemoryBus();
+  poller: Poller | undefined;
+  config!: PlantConfig;
+  simPort = 0;
+  webPort = 0;
+
+  private constructor(
+    readonly hmiDir: string,
+    private readonly options: PlantOptions,
+  ) {}
+
+  static async start(hmiDir: string, options: PlantOptions = {}): Promise<TestPlant> {
+    const plant = new TestPlant(hmiDir, options);
+    await plant.startSim();
+    plant.config = sbrConfig(plant.simPort);
+    options.adjust?.(plant.config);
+    plant.poller = new Poller(plant.config, { bus: plant.bus });
+    await plant.poller.start();
+    await plant.startWeb();
+    return plant;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.webPort}/`;
+  }
+
+  /** Starts a simulator: on a free port the first time, then on the same port (a PLC coming back). */
+  async startSim(): Promise<Simulator> {
+    this.sim = new Simulator({ port: this.simPort, speed: this.options.speed ?? 600 });
+    this.simPort = (await this.sim.start()).port;
+    return this.sim;
+  }
+
+  async stopSim(): Promise<void> {
+    await this.sim?.stop();
+    this.sim = undefined;
+  }
+
+  async startWeb(): Promise<void> {
+    this.web = await createWebServer({ bus: this.bus, config: this.config, hmiDir: this.hmiDir, ...(this.options.stream ? { stream: this.options.stream } : {}) });
+    await this.web.app.listen({ host: '127.0.0.1', port: this.webPort });
+    this.webPort = (this.web.app.server.address() as { port: number }).port;
+  }
+
+  async stopWeb(): Promise<void> {
+    await this.web?.app.close();
+    this.web = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.stopWeb();
+    await this.poller?.stop();
+    await this.stopSim();
+    await this.bus.close();
+  }
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+export interface OpenedPage {
+  context: BrowserContext;
+  page: Page;
+  /** Errors the page reported (console errors and uncaught exceptions). */
+  errors: string[];
+  /** Every URL the page requested. */
+  requests: string[];
+}
+
+export async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 900 }): Promise<OpenedPage> {
+  const context = await browser.newContext({ viewport, timezoneId: 'UTC', locale: 'en-US' });
+  context.setDefaultTimeout(15_000);
+  const requests: string[] = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+  page.on('console', (m) => {
+    // A refused connection while a server is deliberately down is expected, not an HMI error.
+    if (m.type() === 'error' && !/Failed to load resource|ERR_CONNECTION_REFUSED|net::/.test(m.text())) errors.push(m.text());
+  });
+  await page.goto(url);
+  return { context, page, errors, requests };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, name);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
