@@ -1,7 +1,7 @@
 /** The bus inside one process. Subscribers are called after publish returns, never inside it. */
 import { QUALITIES, type Quality } from '../tags/quality.js';
 import type { TagValue, TagValueType } from '../tags/types.js';
-import type { Bus, CommandOutcome, CommandRequest, DeviceStatus, Unsubscribe } from './types.js';
+import type { AlarmState, Bus, CommandOutcome, CommandRequest, DeviceStatus, JournalEntry, Unsubscribe } from './types.js';
 
 const QUALITY_INDEX = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;
 const enum Kind {
@@ -118,6 +118,9 @@ export class MemoryBus implements Bus {
   private readonly statusHandlers = new Set<(status: DeviceStatus) => void>();
   private readonly commandHandlers = new Set<(request: CommandRequest) => void>();
   private readonly outcomeHandlers = new Set<(outcome: CommandOutcome) => void>();
+  private readonly alarms = new Map<string, AlarmState>();
+  private readonly alarmHandlers = new Set<(states: AlarmState[]) => void>();
+  private readonly journalHandlers = new Set<(entries: JournalEntry[]) => void>();
   /** Errors thrown by subscribers: they must never reach the publisher. */
   subscriberErrors = 0;
 
@@ -164,8 +167,32 @@ export class MemoryBus implements Bus {
     return this.subscribe(this.outcomeHandlers, handler);
   }
 
+  async publishAlarmStates(states: AlarmState[]): Promise<void> {
+    if (states.length === 0) return;
+    for (const s of states) this.alarms.set(s.id, s);
+    this.deliver(this.alarmHandlers, states);
+  }
+
+  async alarmStates(): Promise<AlarmState[]> {
+    return [...this.alarms.values()];
+  }
+
+  async subscribeAlarmStates(handler: (states: AlarmState[]) => void): Promise<Unsubscribe> {
+    return this.subscribe(this.alarmHandlers, handler);
+  }
+
+  async publishJournal(entries: JournalEntry[]): Promise<void> {
+    if (entries.length > 0) this.deliver(this.journalHandlers, entries);
+  }
+
+  async subscribeJournal(handler: (entries: JournalEntry[]) => void): Promise<Unsubscribe> {
+    return this.subscribe(this.journalHandlers, handler);
+  }
+
   async close(): Promise<void> {
-    for (const set of [this.valueHandlers, this.statusHandlers, this.commandHandlers, this.outcomeHandlers]) set.clear();
+    for (const set of [this.valueHandlers, this.statusHandlers, this.commandHandlers, this.outcomeHandlers, this.alarmHandlers, this.journalHandlers]) {
+      set.clear();
+    }
   }
 
   private subscribe<T>(handlers: Set<(m: T) => void>, handler: (m: T) => void): Unsubscribe {

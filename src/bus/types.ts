@@ -5,9 +5,10 @@
  * operation is asynchronous.
  */
 import type { TagValue } from '../tags/types.js';
+import type { AlarmState, JournalEntry } from './alarm-messages.js';
 import type { CommandOutcome, CommandRequest } from './command-messages.js';
 
-export type { CommandOutcome, CommandRequest };
+export type { AlarmState, CommandOutcome, CommandRequest, JournalEntry };
 
 export type DeviceState = 'connected' | 'connecting' | 'down';
 
@@ -58,6 +59,14 @@ export interface Bus {
   /** Outcomes (queued, confirmed, rejected...): to the browsers, the audit log and the event list. */
   publishCommandOutcome(outcome: CommandOutcome): Promise<void>;
   subscribeCommandOutcomes(handler: (outcome: CommandOutcome) => void): Promise<Unsubscribe>;
+
+  /** Alarm states that changed; the bus keeps the last state of every alarm. */
+  publishAlarmStates(states: AlarmState[]): Promise<void>;
+  alarmStates(): Promise<AlarmState[]>;
+  subscribeAlarmStates(handler: (states: AlarmState[]) => void): Promise<Unsubscribe>;
+  /** Journal entries as they are written (alarms, acknowledgements, events, commands, devices). */
+  publishJournal(entries: JournalEntry[]): Promise<void>;
+  subscribeJournal(handler: (entries: JournalEntry[]) => void): Promise<Unsubscribe>;
 
   close(): Promise<void>;
 }

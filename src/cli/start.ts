@@ -4,6 +4,8 @@
  * run the parts alone.
  */
 import type { Command } from 'commander';
+import { AlarmEngine } from '../alarms/engine.js';
+import { AlarmStore } from '../alarms/store.js';
 import { MemoryBus } from '../bus/memory.js';
 import { FileAuditLog, auditCommands } from '../commands/audit.js';
 import type { Identity } from '../commands/prepare.js';
@@ -45,6 +47,7 @@ interface StartFlags {
   sim: boolean;
   speed: string;
   audit: string;
+  db: string;
   devUser?: string;
 }
 
@@ -87,12 +90,19 @@ async function start(flags: StartFlags): Promise<void> {
   await auditCommands(bus, audit);
   stops.push(async () => audit.close());
   const identity = devIdentity(flags.devUser, log);
+  const store = new AlarmStore(flags.db);
+  const alarms = new AlarmEngine({ bus, config, store, log });
+  await alarms.start();
+  stops.push(async () => {
+    await alarms.stop();
+    store.close();
+  });
   const hmiDir = ensureHmiBuilt(log);
-  const { app } = await createWebServer({ bus, config, log, ...(hmiDir ? { hmiDir } : {}), ...(identity ? { identify: () => identity } : {}) });
+  const { app } = await createWebServer({ bus, config, log, alarms, ...(hmiDir ? { hmiDir } : {}), ...(identity ? { identify: () => identity } : {}) });
   stops.push(() => app.close());
   const poller = new Poller(config, { bus, log });
   await poller.start();
-  stops.unshift(() => poller.stop());
+  stops.push(() => poller.stop());
   await app.listen({ host: flags.host, port: webPort });
   const shown = flags.host === '0.0.0.0' || flags.host === '127.0.0.1' ? 'localhost' : flags.host;
   console.log(`\nPlanta is running: http://${shown}:${(app.server.address() as { port: number }).port}${simLine}`);
@@ -154,6 +164,7 @@ export function registerStartCommands(program: Command): void {
     .option('--no-sim', 'do not start the simulated PLC (poll real devices)')
     .option('--speed <n>', 'simulated seconds per real second', '60')
     .option('--audit <file>', 'append-only audit log of operator commands', 'data/audit.jsonl')
+    .option('--db <file>', 'SQLite database of the alarm states and the journal', 'data/planta.db')
     .option('--dev-user <name:role>', 'development only: let every visitor send commands as this user (e.g. ana:operator)')
     .action(action('start', start));
   program

@@ -16,11 +16,12 @@ import {
   NAME_PATTERN,
   type RawConfig,
   SECTIONS,
+  alarmSchema,
   commandSchema,
   deviceSchema,
+  eventSchema,
   pageSchema,
   plantSchema,
-  reservedSectionSchema,
   tagSchema,
 } from './schema.js';
 
@@ -162,7 +163,7 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
   }
   if (!isPlainMap(js) || !isPlainMap(js.devices) || !isPlainMap(js.tags)) return undefined;
   if (Object.keys(js).some((k) => !(SECTIONS as readonly string[]).includes(k))) return undefined;
-  const raw: RawConfig = { plant: { name: 'Planta' }, devices: {}, tags: {}, alarms: {}, commands: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
   const parse = <S extends z.ZodType>(schema: S, v: unknown): z.infer<S> | undefined => {
     const r = schema.safeParse(v);
     return r.success ? r.data : undefined;
@@ -180,11 +181,6 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
       (raw[section] as Record<string, unknown>)[name] = entry;
     }
   }
-  if (js.alarms !== undefined) {
-    const alarms = parse(reservedSectionSchema, js.alarms);
-    if (!alarms) return undefined;
-    raw.alarms = alarms;
-  }
   if (Object.keys(raw.devices).length === 0) return undefined;
   const { config, problems } = resolveConfig(raw, Object.keys(raw.devices), readDrawing);
   return problems.length === 0 ? config : undefined;
@@ -196,6 +192,8 @@ const ENTRY_SECTIONS = [
   ['tags', tagSchema],
   ['pages', pageSchema],
   ['commands', commandSchema],
+  ['alarms', alarmSchema],
+  ['events', eventSchema],
 ] as const;
 type EntrySection = (typeof ENTRY_SECTIONS)[number][0];
 
@@ -241,7 +239,7 @@ export function parseLocated(text: string, file: string, readDrawing: DrawingRea
   }
   const section = (name: string): Node | null | undefined => root.get(name, true) as Node | null | undefined;
 
-  const raw: RawConfig = { plant: { name: 'Planta' }, devices: {}, tags: {}, alarms: {}, commands: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
   const plant = section('plant');
   if (plant) raw.plant = v.parse(plantSchema, plant, ['plant']) ?? raw.plant;
   if (!section('devices')) v.at(root, [], [], 'is required: the devices Planta polls', 'devices');
@@ -257,8 +255,6 @@ export function parseLocated(text: string, file: string, readDrawing: DrawingRea
       if (entry) (raw[name as EntrySection] as Record<string, unknown>)[e.key] = entry;
     }
   }
-  const alarms = section('alarms');
-  if (alarms) raw.alarms = v.parse(reservedSectionSchema, alarms, ['alarms']) ?? {};
 
   if (section('devices') && deviceNames.length === 0) v.at(section('devices'), ['devices'], [], 'expected at least one device');
   const { config, problems } = resolveConfig(raw, deviceNames, readDrawing);

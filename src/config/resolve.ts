@@ -5,7 +5,7 @@
 import type { ByteOrder } from '../modbus/index.js';
 import { type DataType, type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
 import { checkCommands } from './commands.js';
-import type { CommandConfig, PageConfig, RawConfig, RawDevice, RawTag, RuleProblem } from './schema.js';
+import type { AlarmConfig, CommandConfig, EventConfig, PageConfig, RawConfig, RawDevice, RawTag, RuleProblem } from './schema.js';
 
 export interface DeviceConfig {
   name: string;
@@ -27,7 +27,8 @@ export interface PlantConfig {
   plant: { name: string; timezone?: string };
   devices: DeviceConfig[];
   tags: TagDefinition[];
-  alarms: Record<string, unknown>;
+  alarms: Record<string, AlarmConfig>;
+  events: Record<string, EventConfig>;
   commands: Record<string, CommandConfig>;
   pages: Record<string, PageConfig>;
   /** SVG text of each mimic page's drawing, by page name. */
@@ -148,9 +149,11 @@ export function resolveConfig(
 
   overlappingWritable(tags, problems);
   const drawings = checkPages(raw.pages, new Set(Object.keys(raw.tags)), readDrawing, problems);
-  checkCommands(raw.commands, new Map(tags.map((t) => [t.name, t])), problems);
+  const tagMap = new Map(tags.map((t) => [t.name, t]));
+  checkCommands(raw.commands, tagMap, problems);
+  checkAlarms(raw.alarms, raw.events, tagMap, problems);
   return {
-    config: { plant: raw.plant, devices, tags, alarms: raw.alarms, commands: raw.commands, pages: raw.pages, drawings },
+    config: { plant: raw.plant, devices, tags, alarms: raw.alarms, events: raw.events, commands: raw.commands, pages: raw.pages, drawings },
     problems,
   };
 }
@@ -217,4 +220,30 @@ function checkPages(
     }
   }
   return drawings;
+}
+
+/** Alarm and event sources must exist and have the right kind of value. */
+function checkAlarms(
+  alarms: Record<string, AlarmConfig>,
+  events: Record<string, EventConfig>,
+  tags: ReadonlyMap<string, TagDefinition>,
+  problems: RuleProblem[],
+): void {
+  const isBool = (t: TagDefinition): boolean => t.type === 'bool' || t.type === 'bit';
+  const need = (path: (string | number)[], name: string, bool: boolean): void => {
+    const t = tags.get(name);
+    if (!t) problems.push({ path, message: `unknown tag "${name}"` });
+    else if (bool !== isBool(t)) problems.push({ path, message: `"${name}" is ${t.type}: expected a ${bool ? 'boolean' : 'numeric'} tag` });
+  };
+  for (const [name, a] of Object.entries(alarms)) {
+    const at = (...p: (string | number)[]): (string | number)[] => ['alarms', name, ...p];
+    const analog = a.condition !== undefined;
+    if (analog && a.limit === undefined) problems.push({ path: at('limit'), message: 'an analog alarm needs a limit (a number or a tag)' });
+    if (!analog && a.limit !== undefined) problems.push({ path: at('condition'), message: 'a limit needs a condition: high, highhigh, low or lowlow' });
+    if (analog && a.activeWhen !== undefined) problems.push({ path: at('activeWhen'), message: 'only applies to digital alarms' });
+    need(at('tag'), a.tag, !analog);
+    if (typeof a.limit === 'string') need(at('limit'), a.limit, false);
+    if (a.enabledWhen) need(at('enabledWhen'), a.enabledWhen, true);
+  }
+  for (const [name, e] of Object.entries(events)) need(['events', name, 'tag'], e.tag, true);
 }

@@ -25,6 +25,18 @@ const duration = z
     return ms;
   });
 
+/** A duration that may be 0 (delays). */
+const delay = z
+  .union([z.number(), z.string()])
+  .transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 0s, 30s or 5m' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const deviceSchema = z
@@ -215,10 +227,47 @@ export const commandSchema = z
 
 export type CommandConfig = z.infer<typeof commandSchema>;
 
-/** Sections reserved for later work (alarms): validated as maps until then. */
-export const reservedSectionSchema = z.record(z.string(), z.unknown());
+export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
 
-export const SECTIONS = ['plant', 'devices', 'tags', 'alarms', 'commands', 'pages'] as const;
+/**
+ * An alarm (ISA-18.2): digital — a boolean tag active while it equals
+ * `activeWhen` — or analog — a numeric tag against a limit (a number or a
+ * tag) with a deadband; both with on/off delays and an optional condition
+ * outside which the alarm is suppressed by design.
+ */
+export const alarmSchema = z
+  .object({
+    tag: tagRef,
+    message: z.string().min(1),
+    priority: z.enum(PRIORITIES),
+    activeWhen: z.boolean().optional(),
+    condition: z.enum(['high', 'highhigh', 'low', 'lowlow']).optional(),
+    limit: z.union([z.number(), tagRef]).optional(),
+    /** An active analog alarm clears only once the value is back past the limit by this much. */
+    deadband: z.number().min(0).default(0),
+    /** The condition must hold this long before the alarm activates. */
+    onDelay: delay.default(0),
+    /** The condition must be gone this long before the alarm returns to normal. */
+    offDelay: delay.default(0),
+    /** Suppressed by design while this boolean tag is false (e.g. a discharge limit). */
+    enabledWhen: tagRef.optional(),
+  })
+  .strict();
+export type AlarmConfig = z.infer<typeof alarmSchema>;
+
+/** An event for the journal: a boolean tag becoming true (e.g. a phase starting). */
+export const eventSchema = z
+  .object({
+    tag: tagRef,
+    message: z.string().min(1),
+    /** Log when the tag becomes this value. Default true. */
+    when: z.boolean().default(true),
+  })
+  .strict();
+export type EventConfig = z.infer<typeof eventSchema>;
+
+export const SECTIONS = ['plant', 'devices', 'tags', 'alarms', 'events', 'commands', 'pages'] as const;
 export const NAME_PATTERN = NAME;
 export const NAME_MESSAGE = nameMessage;
 
@@ -234,7 +283,8 @@ export interface RawConfig {
   plant: z.infer<typeof plantSchema>;
   devices: Record<string, RawDevice>;
   tags: Record<string, RawTag>;
-  alarms: Record<string, unknown>;
+  alarms: Record<string, AlarmConfig>;
+  events: Record<string, EventConfig>;
   commands: Record<string, CommandConfig>;
   pages: Record<string, PageConfig>;
 }

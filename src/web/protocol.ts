@@ -8,14 +8,18 @@
  *   event: delta      data: StreamDelta       — changed values since the previous event
  *   event: devices    data: DeviceStatus[]    — communication figures, at most once a second
  *   event: command    data: CommandOutcome    — an operator command queued, then its outcome
+ *   event: alarms     data: AlarmState[]      — alarms whose state changed
+ *   event: journal    data: JournalEntry[]    — new journal entries (alarms, acknowledgements, events, commands, devices)
  * A client reconnecting with Last-Event-ID gets the events it missed, or a
  * fresh snapshot when they are no longer kept (or the server restarted).
  */
-import type { DeviceStatus } from '../bus/types.js';
+import type { AlarmState, DeviceStatus, JournalEntry } from '../bus/types.js';
 import type { Quality } from '../tags/quality.js';
 import type { Area, DataType, TagValueType } from '../tags/types.js';
 
-export type { DeviceStatus, Quality };
+export type { AlarmState, DeviceStatus, JournalEntry, Quality };
+export type { AlarmDisplayState, AlarmPriority, JournalKind } from '../bus/alarm-messages.js';
+export type { RateFigures } from '../alarms/rates.js';
 
 /** A tag as the HMI needs it: its definition (no Modbus details beyond the address) and its live value. */
 export interface TagInfo {
@@ -67,6 +71,8 @@ export interface StreamSnapshot {
   t: number;
   values: StreamValue[];
   devices: DeviceStatus[];
+  /** Every alarm's state. */
+  alarms: AlarmState[];
 }
 
 export interface StreamDelta {

@@ -12,6 +12,7 @@ import { qualityReason } from '../tags/quality.js';
 import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { Identity } from '../commands/prepare.js';
+import { type AlarmService, registerAlarmRoutes } from './alarms.js';
 import { registerCommandRoutes } from './commands.js';
 import type { ApiError, PlantInfo, TagInfo, TagWithState } from './protocol.js';
 import { StreamHub, type StreamHubOptions } from './stream.js';
@@ -29,6 +30,8 @@ export interface WebServerOptions {
   identify?: (req: FastifyRequest) => Identity | undefined;
   /** How long a select holds its device. Default 10000 ms. */
   selectValidityMs?: number;
+  /** The alarm engine, when it runs in this process. */
+  alarms?: AlarmService;
 }
 
 export class HttpError extends Error {
@@ -164,6 +167,8 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     ...(options.selectValidityMs ? { selectValidityMs: options.selectValidityMs } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
+
+  registerAlarmRoutes(app, { bus, alarms: options.alarms, identify: options.identify ?? (() => undefined) });
 
   app.get('/api/stream', (req, reply) => {
     reply.hijack();

@@ -10,7 +10,7 @@
  * disconnected and resyncs on reconnect.
  */
 import type { Socket } from 'node:net';
-import type { Bus, DeviceStatus, Unsubscribe } from '../bus/types.js';
+import type { AlarmState, Bus, DeviceStatus, Unsubscribe } from '../bus/types.js';
 import { QUALITIES, type Quality } from '../tags/quality.js';
 import type { TagDefinition, TagValue, TagValueType } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
@@ -73,6 +73,7 @@ export class StreamHub {
   private readonly sourceTs: Float64Array;
   private readonly exceptions: Int16Array;
   private devices = new Map<string, DeviceStatus>();
+  private readonly alarms = new Map<string, AlarmState>();
   private seq = 0;
   private readonly ring: RingEntry[] = [];
   private ringHead = 0;
@@ -128,6 +129,14 @@ export class StreamHub {
     );
     this.unsubscribe.push(await this.o.bus.subscribeDeviceStatus((s) => this.onDevice(s)));
     this.unsubscribe.push(await this.o.bus.subscribeCommandOutcomes((o) => this.emit('command', JSON.stringify(o))));
+    this.unsubscribe.push(
+      await this.o.bus.subscribeAlarmStates((states) => {
+        for (const a of states) this.alarms.set(a.id, a);
+        this.emit('alarms', JSON.stringify(states));
+      }),
+    );
+    this.unsubscribe.push(await this.o.bus.subscribeJournal((entries) => this.emit('journal', JSON.stringify(entries))));
+    for (const a of await this.o.bus.alarmStates()) this.alarms.set(a.id, a);
     this.mirror(await this.o.bus.snapshot());
     for (const s of await this.o.bus.deviceStatuses()) this.devices.set(s.device, s);
     const pending = held;
@@ -288,7 +297,7 @@ export class StreamHub {
     const values: StreamValue[] = this.names.map((_, i) =>
       encodeValue(i, this.values[i]!, QUALITIES[this.qualities[i]!]!, this.sourceTs[i]!, this.exceptions[i]! >= 0 ? this.exceptions[i] : undefined, -1),
     );
-    const snapshot: StreamSnapshot = { epoch: this.epoch, tags: this.names, t, values, devices: [...this.devices.values()] };
+    const snapshot: StreamSnapshot = { epoch: this.epoch, tags: this.names, t, values, devices: [...this.devices.values()], alarms: [...this.alarms.values()] };
     const bytes = encodeEvent(this.currentId, 'snapshot', JSON.stringify(snapshot));
     this.snapshotCache = { seq: this.seq, bytes };
     this.stats.snapshotsSent++;

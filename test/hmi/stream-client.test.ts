@@ -11,7 +11,7 @@ import { type LinkState, StreamClient } from '../../hmi/src/stream.js';
 import type { StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
 import { waitFor } from '../helpers/wait.js';
 
-const SNAPSHOT: StreamSnapshot = { epoch: 'e1', tags: ['a'], t: 1, values: [[0, 1]], devices: [] };
+const SNAPSHOT: StreamSnapshot = { epoch: 'e1', tags: ['a'], t: 1, values: [[0, 1]], devices: [], alarms: [] };
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
