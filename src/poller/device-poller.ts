@@ -22,6 +22,7 @@ import type { Logger } from '../util/log.js';
 import { SampleWindow } from '../util/percentiles.js';
 import { Periodic } from '../util/scheduler.js';
 import { CommandExecutor, type ExecutorOptions } from './command-executor.js';
+import type { PollerObservers } from './metrics.js';
 import { type ReadBlock, planReads } from './plan.js';
 
 interface TagState {
@@ -55,6 +56,7 @@ export interface DevicePollerOptions {
   /** How often the device's communication figures are published. Default 1000 ms. */
   statusIntervalMs?: number;
   commands?: ExecutorOptions;
+  observers?: PollerObservers;
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -142,7 +144,13 @@ export class DevicePoller {
       // Two timeouts in a row mean the link is gone: every tag turns bad within 2× the timeout.
       timeoutsBeforeReconnect: 2,
     });
-    this.client.latencyListener = (ms) => this.latency.add(ms);
+    const observers = options.observers;
+    this.client.latencyListener = observers
+      ? (ms) => {
+          this.latency.add(ms);
+          observers.latency(device.name, ms / 1000);
+        }
+      : (ms) => this.latency.add(ms);
     this.client.on('disconnect', (err) => this.onDisconnect(err));
     this.client.on('state', () => void this.publishStatus());
     this.loop = new Periodic(base, (slot) => this.scan(slot), (err) => this.log?.error({ err }, 'scan failed'));
@@ -204,6 +212,7 @@ export class DevicePoller {
 
   private async scan(slot: number): Promise<void> {
     this.jitter.add(this.loop.stats.lastLatenessMs);
+    this.options.observers?.lateness(this.device.name, this.loop.stats.lastLatenessMs / 1000);
     const due = this.groups.filter((g) => slot % g.every === 0 && g.blocks.length > 0);
     if (due.length === 0) return;
     const blocks = due.length === 1 ? due[0]!.blocks : due.flatMap((g) => g.blocks);

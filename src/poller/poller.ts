@@ -3,7 +3,9 @@ import type { Bus, Unsubscribe } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
 import type { TagDefinition } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
+import type { Registry } from 'prom-client';
 import type { ExecutorOptions } from './command-executor.js';
+import { registerPollerMetrics } from './metrics.js';
 import { DevicePoller } from './device-poller.js';
 
 export class UnknownDeviceError extends Error {
@@ -17,6 +19,8 @@ export interface PollerOptions {
   devices?: string[];
   statusIntervalMs?: number;
   commands?: ExecutorOptions;
+  /** Prometheus registry to report into. */
+  registry?: Registry;
 }
 
 export class Poller {
@@ -33,6 +37,7 @@ export class Poller {
     }
     const owned = config.devices.filter((d) => !options.devices || options.devices.includes(d.name));
     const tagsOf = new Map(owned.map((d) => [d.name, [] as TagDefinition[]]));
+    const observers = options.registry ? registerPollerMetrics(options.registry, () => this.devices) : undefined;
     for (const t of config.tags) tagsOf.get(t.device)?.push(t);
     this.devices = owned.map(
       (d) =>
@@ -41,6 +46,7 @@ export class Poller {
           ...(options.log ? { log: options.log } : {}),
           ...(options.statusIntervalMs ? { statusIntervalMs: options.statusIntervalMs } : {}),
           ...(options.commands ? { commands: options.commands } : {}),
+          ...(observers ? { observers } : {}),
         }),
     );
   }

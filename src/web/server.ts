@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { qualityReason } from '../tags/quality.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../util/log.js';
 import type { Identity } from '../commands/prepare.js';
 import { type AlarmService, registerAlarmRoutes } from './alarms.js';
 import { registerCommandRoutes } from './commands.js';
+import { registerWebMetrics } from './metrics.js';
 import type { ApiError, PlantInfo, TagInfo, TagWithState } from './protocol.js';
 import { StreamHub, type StreamHubOptions } from './stream.js';
 
@@ -32,6 +34,8 @@ export interface WebServerOptions {
   selectValidityMs?: number;
   /** The alarm engine, when it runs in this process. */
   alarms?: AlarmService;
+  /** Prometheus registry for /metrics (the process's other figures may share it). */
+  registry?: Registry;
 }
 
 export class HttpError extends Error {
@@ -169,6 +173,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   });
 
   registerAlarmRoutes(app, { bus, alarms: options.alarms, identify: options.identify ?? (() => undefined) });
+  if (options.registry) await registerWebMetrics(app, { registry: options.registry, bus, hub, alarms: options.alarms });
 
   app.get('/api/stream', (req, reply) => {
     reply.hijack();

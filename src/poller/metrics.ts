@@ -1,0 +1,77 @@
+/**
+ * The poller's Prometheus metrics: round trips and scan lateness observed as
+ * they happen; counters and gauges read from the pollers' own figures when
+ * scraped, so polling pays nothing for them.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { DevicePoller } from './device-poller.js';
+
+export interface PollerObservers {
+  latency(device: string, seconds: number): void;
+  lateness(device: string, seconds: number): void;
+}
+
+export function registerPollerMetrics(registry: Registry, devices: () => readonly DevicePoller[]): PollerObservers {
+  const latency = new Histogram({
+    name: 'planta_modbus_request_duration_seconds',
+    help: 'Modbus request round trip, from sending to the reply',
+    labelNames: ['device'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const lateness = new Histogram({
+    name: 'planta_scan_lateness_seconds',
+    help: 'How late a scan started behind its slot (jitter)',
+    labelNames: ['device'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  /** A counter whose value is read from the pollers when scraped. */
+  const counter = (name: string, help: string, labelNames: string[], read: (d: DevicePoller, set: (labels: Record<string, string>, v: number) => void) => void): void => {
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect(this: Counter) {
+        this.reset();
+        for (const d of devices()) read(d, (labels, v) => this.inc({ device: d.device.name, ...labels }, v));
+      },
+    });
+  };
+  counter('planta_modbus_requests_total', 'Modbus requests sent', ['device'], (d, set) => set({}, d.status().requests));
+  counter('planta_modbus_errors_total', 'Failed Modbus requests by kind', ['device', 'kind'], (d, set) => {
+    const e = d.status().errors;
+    set({ kind: 'timeout' }, e.timeout);
+    set({ kind: 'connection' }, e.connection);
+    set({ kind: 'protocol' }, e.protocol);
+  });
+  counter('planta_modbus_exceptions_total', 'Modbus exception responses by exception code', ['device', 'code'], (d, set) => {
+    for (const [code, n] of Object.entries(d.status().errors.exception)) set({ code }, n);
+  });
+  counter('planta_modbus_reconnects_total', 'Reconnections to the device', ['device'], (d, set) => set({}, d.status().reconnects));
+  counter('planta_scan_overruns_total', 'Scan slots missed because the previous scan ran late', ['device'], (d, set) => set({}, d.status().overruns));
+  new Gauge({
+    name: 'planta_device_connected',
+    help: '1 while the device is connected',
+    labelNames: ['device'],
+    registers: [registry],
+    collect(this: Gauge) {
+      for (const d of devices()) this.set({ device: d.device.name }, d.status().state === 'connected' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'planta_tags',
+    help: 'Tags by device and quality',
+    labelNames: ['device', 'quality'],
+    registers: [registry],
+    collect(this: Gauge) {
+      this.reset();
+      for (const d of devices()) for (const [quality, n] of Object.entries(d.status().qualities)) this.set({ device: d.device.name, quality }, n);
+    },
+  });
+  return {
+    latency: (device, s) => latency.observe({ device }, s),
+    lateness: (device, s) => lateness.observe({ device }, s),
+  };
+}
