@@ -1,5 +1,6 @@
 /** The REST calls the HMI makes (relative URLs, so the HMI also works behind a reverse proxy's sub-path). */
-import type { ApiError, PlantInfo, TagWithState } from '../../src/web/protocol.js';
+import type { ApiError, CommandInfo, PlantInfo, TagWithState } from '../../src/web/protocol.js';
+import type { CallResult, CommandApi } from './command-api.js';
 
 export class ApiCallError extends Error {}
 
@@ -27,3 +28,44 @@ export async function fetchDrawing(page: string, signal?: AbortSignal): Promise<
   if (!res.ok) throw new ApiCallError(await errorMessage(res));
   return res.text();
 }
+
+// ------------------------------------------------------------------ commands
+
+export const fetchCommands = (signal?: AbortSignal): Promise<CommandInfo[]> => getJson<CommandInfo[]>('api/commands', signal);
+
+/** One request, exactly once: a command call is never retried here (nor anywhere). */
+async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, payload?: unknown): Promise<CallResult<T>> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      cache: 'no-store',
+      credentials: 'same-origin',
+      headers: payload === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+    });
+  } catch (err) {
+    return { kind: 'no-answer', message: err instanceof Error && err.message ? err.message : 'the connection to the server failed' };
+  }
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  if (res.ok && body !== undefined) {
+    const date = Date.parse(res.headers.get('Date') ?? '');
+    return { kind: 'ok', status: res.status, body: body as T, serverDate: Number.isFinite(date) ? date : undefined };
+  }
+  const error = (body as Partial<ApiError> | undefined)?.error;
+  if (error && typeof error.code === 'string' && typeof error.message === 'string') return { kind: 'refused', status: res.status, error };
+  return { kind: 'refused', status: res.status, error: { code: 'PLANTA_HTTP_STATUS', message: `the server answered ${res.status} ${res.statusText}`.trim() } };
+}
+
+export const commandApi: CommandApi = {
+  submit: (id, command, params) => call('POST', 'api/commands', { id, command, params }),
+  select: (command, params) => call('POST', 'api/commands/select', { command, params }),
+  operate: (id, token, command, params) => call('POST', 'api/commands/operate', { id, token, command, params }),
+  cancel: (token) => call('DELETE', `api/commands/select/${encodeURIComponent(token)}`),
+  outcome: (id) => call('GET', `api/commands/${encodeURIComponent(id)}`),
+};

@@ -1,5 +1,6 @@
 /** The page frame: the top bar (always) and the display the route names. */
 import { useEffect } from 'preact/hooks';
+import { CommandDialog } from './components/CommandDialog.js';
 import { TopBar } from './components/TopBar.js';
 import { useHmi } from './context.js';
 import type { HmiPage } from './pages.js';
@@ -8,6 +9,7 @@ import { Faceplate } from './pages/Faceplate.js';
 import { GenericOverview } from './pages/GenericOverview.js';
 import { Mimic } from './pages/Mimic.js';
 import { Overview } from './pages/Overview.js';
+import { Parameters } from './pages/Parameters.js';
 import { TagBrowser } from './pages/TagBrowser.js';
 import type { Route } from './router.js';
 
@@ -37,6 +39,8 @@ function titleOf(route: Route, pages: readonly HmiPage[]): string {
       return route.name;
     case 'devices':
       return 'Devices';
+    case 'parameters':
+      return 'Parameters';
     case 'page':
       return pages.find((p) => p.name === route.name)?.title ?? 'No such display';
   }
@@ -64,6 +68,9 @@ export function App() {
     case 'devices':
       page = <Devices />;
       break;
+    case 'parameters':
+      page = <Parameters />;
+      break;
     case 'page': {
       const p = state.pages.find((x) => x.name === route.name);
       page = p ? <ConfiguredPage page={p} /> : <NotFound name={route.name} />;
@@ -74,6 +81,7 @@ export function App() {
     <>
       <TopBar />
       {page}
+      <CommandDialog />
     </>
   );
 }

@@ -1,12 +1,14 @@
 /**
  * What the browser saw happen, newest first: alarm tags turning on and off,
- * event tags changing, and the live link being lost and restored. It starts
+ * event tags changing, operator commands (anyone's: sent, then their
+ * outcome), and the live link being lost and restored. It starts
  * empty: the first snapshot is the baseline, and nothing is invented about
  * the time before it. It also knows since when each alarm is active.
  */
 import { type Signal, signal } from '@preact/signals';
+import type { CommandStatus } from '../../src/web/protocol.js';
 
-export type JournalKind = 'alarm' | 'cleared' | 'on' | 'off' | 'link';
+export type JournalKind = 'alarm' | 'cleared' | 'on' | 'off' | 'link' | 'command';
 
 export interface JournalEntry {
   seq: number;
@@ -17,6 +19,8 @@ export interface JournalEntry {
   text: string;
   /** e.g. "seen at resync": the change happened while the browser was not receiving. */
   note?: string;
+  /** For command entries: the command's id and status. */
+  command?: { id: string; status: CommandStatus };
 }
 
 export interface JournalOptions {
@@ -35,6 +39,8 @@ export class Journal {
   private readonly events: ReadonlySet<string>;
   private readonly max: number;
   private seq = 0;
+  /** Command outcomes already listed ("id status"), so a replayed event is not listed twice. */
+  private readonly commandsSeen = new Set<string>();
 
   constructor(private readonly o: JournalOptions) {
     this.alarms = new Set(o.alarms);
@@ -67,6 +73,15 @@ export class Journal {
     } else if (this.events.has(tag)) {
       this.add({ ts, kind: after ? 'on' : 'off', tag, text: this.o.describe(tag), ...(note ? { note } : {}) });
     }
+  }
+
+  /** A command outcome (queued or final), at the time the server decided it. */
+  command(id: string, status: CommandStatus, ts: number, text: string): void {
+    const key = `${id} ${status}`;
+    if (this.commandsSeen.has(key)) return;
+    this.commandsSeen.add(key);
+    if (this.commandsSeen.size > this.max * 4) this.commandsSeen.delete(this.commandsSeen.values().next().value!);
+    this.add({ ts, kind: 'command', text, command: { id, status } });
   }
 
   /** A note about the live link itself. */

@@ -1,10 +1,11 @@
 /**
- * Entry point: loads the plant and its tags over REST (retrying until the
- * server answers), creates the state, opens the live stream and renders.
+ * Entry point: loads the plant, its tags and its commands over REST
+ * (retrying until the server answers), creates the state, opens the live
+ * stream and renders.
  */
 import { signal } from '@preact/signals';
 import { render } from 'preact';
-import { fetchPlant, fetchTags } from './api.js';
+import { fetchCommands, fetchPlant, fetchTags } from './api.js';
 import { App } from './app.js';
 import { applyTheme, storedTheme } from './components/ThemeToggle.js';
 import { HmiContext } from './context.js';
@@ -17,6 +18,7 @@ import './styles/base.css';
 import './styles/layout.css';
 import './styles/widgets.css';
 import './styles/mimic.css';
+import './styles/commands.css';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -36,9 +38,20 @@ async function boot(root: HTMLElement): Promise<void> {
   let wait = 1000;
   for (;;) {
     try {
-      const [plant, tags] = await Promise.all([fetchPlant(), fetchTags()]);
+      // The page works without commands (e.g. an older server): their panel then says why they are missing.
+      const [plant, tags, commands] = await Promise.all([
+        fetchPlant(),
+        fetchTags(),
+        fetchCommands().then(
+          (list) => ({ list }),
+          (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
+        ),
+      ]);
       unsubscribe();
-      start(root, createHmiState(plant, tags));
+      const state = createHmiState(plant, tags);
+      if ('list' in commands) state.commands.setDefinitions(commands.list);
+      else state.commands.definitionsFailed(commands.error);
+      start(root, state);
       return;
     } catch (err) {
       problem.value = err instanceof Error ? err.message : String(err);

@@ -1,4 +1,4 @@
-/** The navigation: overview, the other configured pages, the tag browser and the devices. */
+/** The navigation: overview, the other configured pages, the parameters (when there are any), the tag browser and the devices. */
 import type { HmiPage } from './pages.js';
 import { type Route, hrefPage } from './router.js';
 
@@ -9,7 +9,7 @@ export interface NavItem {
 }
 
 /** The first dashboard is "Overview"; a single mimic is "Mimic"; other pages go by their title. */
-export function navItems(pages: readonly HmiPage[]): NavItem[] {
+export function navItems(pages: readonly HmiPage[], options: { parameters?: boolean } = {}): NavItem[] {
   const home = pages.find((p) => p.kind === 'dashboard');
   const mimics = pages.filter((p) => p.kind === 'mimic').length;
   const items: NavItem[] = [
@@ -20,6 +20,7 @@ export function navItems(pages: readonly HmiPage[]): NavItem[] {
     const label = p.kind === 'mimic' && mimics === 1 ? 'Mimic' : p.title;
     items.push({ label, href: hrefPage(p.name), matches: (r) => r.kind === 'page' && r.name === p.name });
   }
+  if (options.parameters) items.push({ label: 'Parameters', href: '#/parameters', matches: (r) => r.kind === 'parameters' });
   items.push(
     { label: 'Tags', href: '#/tags', matches: (r) => r.kind === 'tags' || r.kind === 'tag' },
     { label: 'Devices', href: '#/devices', matches: (r) => r.kind === 'devices' },

@@ -1,7 +1,7 @@
 /**
  * Routes in location.hash, so the server serves one page and a link is
  * shareable:  #/  (first dashboard)  #/alarms  #/tags  #/tags/<name>
- * #/devices  #/<page name> (a configured page, e.g. #/mimic).
+ * #/devices  #/parameters  #/<page name> (a configured page, e.g. #/mimic).
  */
 import { type ReadonlySignal, signal } from '@preact/signals';
 
@@ -11,6 +11,7 @@ export type Route =
   | { kind: 'tags'; query: string }
   | { kind: 'tag'; name: string }
   | { kind: 'devices' }
+  | { kind: 'parameters' }
   | { kind: 'page'; name: string };
 
 export function parseRoute(hash: string): Route {
@@ -24,6 +25,8 @@ export function parseRoute(hash: string): Route {
       return { kind: 'alarms' };
     case 'devices':
       return { kind: 'devices' };
+    case 'parameters':
+      return { kind: 'parameters' };
     case 'tags':
       return tail ? { kind: 'tag', name: tail } : { kind: 'tags', query: '' };
     default:

@@ -7,6 +7,10 @@
  */
 import { type Signal, signal } from '@preact/signals';
 import type { DeviceStatus, PlantInfo, Quality, TagInfo, TagWithState } from '../../src/web/protocol.js';
+import { commandApi } from './api.js';
+import type { CommandApi } from './command-api.js';
+import { commandBlocker } from './command-model.js';
+import { CommandStore } from './command-store.js';
 import { Journal } from './journal.js';
 import { type HmiPage, alarmTags, eventTags, readPages } from './pages.js';
 import type { LinkState } from './stream.js';
@@ -55,6 +59,8 @@ export interface HmiState {
   clock: Signal<number>;
   journal: Journal;
   trends: Trends;
+  /** Operator commands: their definitions and the one being confirmed or followed. */
+  commands: CommandStore;
   /** The live value of a tag (created on first use, so unknown names show as waiting). */
   value(name: string): Signal<LiveValue>;
 }
@@ -79,7 +85,7 @@ function definitionOf(t: TagWithState): TagInfo {
 
 const WAITING: LiveValue = { value: null, quality: 'Bad_WaitingForInitialData', sourceTs: 0 };
 
-export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], now: number = Date.now()): HmiState {
+export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], now: number = Date.now(), api: CommandApi = commandApi): HmiState {
   const tagList = tags.map(definitionOf);
   const byName = new Map(tagList.map((t) => [t.name, t]));
   const pages = readPages(plant.pages);
@@ -97,6 +103,12 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
     journal.baseline(t.name, t.value, t.sourceTs);
     if (t.sourceTs) trends.add(t.name, t.value, t.sourceTs, t.quality === 'Good');
   }
+  const devices = signal<readonly DeviceView[]>(plant.devices.map((d) => ({ ...d, status: null, downSince: null })));
+  const link = signal<Link>({ state: 'connecting', since: now, detail: 'opening the live stream' });
+  const configChanged = signal(false);
+  // Read at the moment of a click or a send, so a command is never sent on a link that is down.
+  const blocked = (device: string): string | null =>
+    commandBlocker({ link: link.value.state, devices: devices.value, configChanged: configChanged.value }, device);
   return {
     plant,
     startedAt: now,
@@ -104,12 +116,13 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
     pages,
     tagList,
     tags: byName,
-    devices: signal(plant.devices.map((d) => ({ ...d, status: null, downSince: null }))),
-    link: signal({ state: 'connecting', since: now, detail: 'opening the live stream' }),
-    configChanged: signal(false),
+    devices,
+    link,
+    configChanged,
     clock: signal(now),
     journal,
     trends,
+    commands: new CommandStore({ api, blocked }),
     value(name: string): Signal<LiveValue> {
       let s = values.get(name);
       if (!s) {

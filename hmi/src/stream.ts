@@ -10,7 +10,7 @@
  * On reconnect the server either replays the events missed (resume) or
  * sends a fresh snapshot; either way the state resyncs by itself.
  */
-import type { DeviceStatus, StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
+import type { CommandOutcome, DeviceStatus, StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
 import { type SseMessage, SseParser } from './sse-parser.js';
 
 export type LinkState = 'connecting' | 'live' | 'down';
@@ -19,6 +19,8 @@ export interface StreamHandlers {
   snapshot(s: StreamSnapshot): void;
   delta(d: StreamDelta): void;
   devices(d: DeviceStatus[]): void;
+  /** An operator command was queued, or reached its outcome (anyone's command). */
+  command?(o: CommandOutcome): void;
   /** The link changed: live once the server answers, down when it fails or goes silent. */
   link(state: LinkState, detail: string): void;
 }
@@ -139,6 +141,9 @@ export class StreamClient {
           break;
         case 'devices':
           this.handlers.devices(JSON.parse(m.data) as DeviceStatus[]);
+          break;
+        case 'command':
+          this.handlers.command?.(JSON.parse(m.data) as CommandOutcome);
           break;
         default:
           break; // events of later versions

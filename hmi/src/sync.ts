@@ -1,11 +1,14 @@
 /**
  * From stream events to state: a snapshot replaces every value (the first is
  * the baseline; a later one is a resync after a gap), a delta changes some,
- * a devices event refreshes the communication figures. Changes feed the
- * journal and the trends; the link's ups and downs are journalled too.
+ * a devices event refreshes the communication figures, a command event
+ * reports an operator command. Changes feed the journal and the trends; the
+ * link's ups and downs are journalled too.
  */
 import { batch } from '@preact/signals';
-import type { DeviceStatus, StreamDelta, StreamSnapshot, StreamValue } from '../../src/web/protocol.js';
+import type { CommandOutcome, DeviceStatus, StreamDelta, StreamSnapshot, StreamValue } from '../../src/web/protocol.js';
+import { outcomeLine } from './command-model.js';
+import { commandWords, tagNames } from './command-view.js';
 import { formatDuration } from './format.js';
 import type { DeviceView, HmiState, LiveValue } from './state.js';
 import type { LinkState, StreamHandlers } from './stream.js';
@@ -62,6 +65,8 @@ export function createStreamSync(state: HmiState, now: () => number = Date.now):
         }
         lostSince = null;
       });
+      // A command outcome may have fallen in the gap: the pending one is asked for once.
+      if (mode === 'resync') void state.commands.recheck();
     },
     delta(d: StreamDelta): void {
       batch(() => {
@@ -73,6 +78,12 @@ export function createStreamSync(state: HmiState, now: () => number = Date.now):
     },
     devices(list: DeviceStatus[]): void {
       devices(list);
+    },
+    command(o: CommandOutcome): void {
+      batch(() => {
+        state.commands.onOutcome(o);
+        state.journal.command(o.id, o.status, o.at, outcomeLine(o, state.commands.definition(o.command), commandWords(state), tagNames(state)));
+      });
     },
     link(next: LinkState, detail: string): void {
       const prev = state.link.value;

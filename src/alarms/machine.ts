@@ -189,10 +189,11 @@ export class AlarmMachine {
       this.changedAt = now;
       return;
     }
-    const wait = raw ? this.def.onDelayMs : this.def.offDelayMs;
-    // Coming back from unknown, the delays apply only to a real change of the condition.
-    if (this.active !== null && now - this.rawSince < wait) return;
     const first = this.lastKnown === null;
+    const wait = raw ? this.def.onDelayMs : this.def.offDelayMs;
+    // Back from unknown, the delays apply only to a real change; the very first activation waits like any other.
+    const delayed = this.active !== null || (first && raw);
+    if (delayed && now - this.rawSince < wait) return;
     this.active = raw;
     this.lastKnown = raw;
     this.changedAt = now;

@@ -22,7 +22,6 @@ import type { Logger } from '../util/log.js';
 import { SampleWindow } from '../util/percentiles.js';
 import { Periodic } from '../util/scheduler.js';
 import { CommandExecutor, type ExecutorOptions } from './command-executor.js';
-import type { PollerObservers } from './metrics.js';
 import { type ReadBlock, planReads } from './plan.js';
 
 interface TagState {
@@ -48,6 +47,12 @@ interface Group {
   every: number;
   blocks: Block[];
   lastCompleted: number;
+}
+
+/** Receives measurements as they happen (for the Prometheus histograms). */
+export interface PollerObservers {
+  latency(device: string, seconds: number): void;
+  lateness(device: string, seconds: number): void;
 }
 
 export interface DevicePollerOptions {
@@ -288,8 +293,9 @@ export class DevicePoller {
 
   status(): DeviceStatus {
     const s = this.client.stats;
-    const state: DeviceState =
-      this.client.state === 'connected' ? 'connected' : this.client.state === 'connecting' ? 'connecting' : 'down';
+    const c = this.client.state;
+    // Before the first attempt the device is on its way up, not down.
+    const state: DeviceState = c === 'connected' ? 'connected' : c === 'connecting' || (c === 'idle' && this.client.stats.connects === 0) ? 'connecting' : 'down';
     const [p50, p99] = this.latency.percentiles(0.5, 0.99);
     const [j50, j99] = this.jitter.percentiles(0.5, 0.99);
     const qualities: Record<string, number> = {};

@@ -4,12 +4,7 @@
  * scraped, so polling pays nothing for them.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { DevicePoller } from './device-poller.js';
-
-export interface PollerObservers {
-  latency(device: string, seconds: number): void;
-  lateness(device: string, seconds: number): void;
-}
+import type { DevicePoller, PollerObservers } from './device-poller.js';
 
 export function registerPollerMetrics(registry: Registry, devices: () => readonly DevicePoller[]): PollerObservers {
   const latency = new Histogram({

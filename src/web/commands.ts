@@ -36,6 +36,11 @@ export interface CommandParamInfo {
   unit: string;
   decimals: number;
   type: 'number' | 'boolean';
+  /**
+   * The tag the value is written to, as a template over the other parameters
+   * ("program{program}.fill"): the HMI prefills the field with its value.
+   */
+  tag?: string;
 }
 
 export interface CommandInfo {
@@ -48,6 +53,8 @@ export interface CommandInfo {
   expiryMs: number;
   device: string;
   params: Record<string, CommandParamInfo>;
+  /** The tags it writes or watches, as templates: the HMI shows their current values when asking for confirmation. */
+  tags: string[];
 }
 
 const REMEMBERED_OUTCOMES = 2000;
@@ -99,9 +106,12 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
           const max = tag?.writable?.max ?? def.max;
           if (min !== undefined) info.min = min;
           if (max !== undefined) info.max = max;
+          const target = def.tag ?? c.steps.flatMap((s) => ('set' in s && s.value === `$${p}` ? [s.set] : []))[0];
+          if (target) info.tag = target;
           return [p, info];
         }),
       ),
+      tags: [...new Set([...c.steps.flatMap((s) => ('block' in s ? s.block : 'set' in s ? [s.set] : [s.pulse])), ...(c.expect ? [c.expect.tag] : [])])],
     };
   });
 

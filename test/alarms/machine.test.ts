@@ -148,3 +148,16 @@ describe('alarm state machine', () => {
     assert.equal(again.displayState, 'unack');
   });
 });
+
+describe('alarm state machine: the first reading', () => {
+  it('waits for the on-delay even when the very first reading is active', () => {
+    const m = new AlarmMachine({ ...digital, onDelayMs: 3000 });
+    assert.deepEqual(kinds(m.update(on, 0)), []);
+    assert.deepEqual(kinds(m.tick(2999)), []);
+    assert.deepEqual(kinds(m.tick(3000)), ['alarm']);
+    const quick = new AlarmMachine({ ...digital, onDelayMs: 3000 });
+    quick.update(on, 0);
+    assert.deepEqual(kinds(quick.update(off, 100)), [], 'gone before the delay: never an alarm');
+    assert.deepEqual(kinds(quick.tick(5000)), []);
+  });
+});

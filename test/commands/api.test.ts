@@ -87,7 +87,11 @@ describe('operator commands', { timeout: 120_000 }, () => {
     const list = r.json as unknown as CommandInfo[];
     assert.deepEqual(list.map((c) => c.name), ['start_program', 'stop_cycle', 'silence_horn', 'reset_partial_volume', 'edit_program', 'edit_limits']);
     const edit = list.find((c) => c.name === 'edit_limits')!;
-    assert.deepEqual(edit.params.oxygen_min, { label: 'Oxygen minimum (mg/L)', integer: false, unit: 'mg/L', decimals: 2, type: 'number', min: 0.01, max: 99.99 });
+    assert.deepEqual(edit.params.oxygen_min, { label: 'Oxygen minimum (mg/L)', integer: false, unit: 'mg/L', decimals: 2, type: 'number', min: 0.01, max: 99.99, tag: 'limits.oxygen_min' });
+    const start = list.find((c) => c.name === 'start_program')!;
+    assert.equal(start.params.program!.tag, 'program.current', 'a parameter set by a step names that tag');
+    assert.deepEqual(start.tags, ['program.current', 'cmd.start', 'phase.stopped']);
+    assert.deepEqual(list.find((c) => c.name === 'edit_program')!.params.fill!.tag, 'program{program}.fill');
     assert.equal(edit.role, 'engineer');
     assert.equal(edit.critical, true);
     assert.equal(edit.device, 'plc');

@@ -9,8 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { FastifyRequest } from 'fastify';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { MemoryBus } from '../../src/bus/memory.js';
+import type { Identity } from '../../src/commands/prepare.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { PlantConfig } from '../../src/config/resolve.js';
 import { Poller } from '../../src/poller/poller.js';
@@ -64,6 +66,12 @@ export interface PlantOptions {
   stream?: Omit<StreamHubOptions, 'bus' | 'tags' | 'log'>;
   /** Changes the configuration before the web server starts (e.g. another drawing). */
   adjust?: (config: PlantConfig) => void;
+  /** Who makes each request to the web server; without it every command is refused (401), as in production today. */
+  identify?: (req: FastifyRequest) => Identity | undefined;
+  /** The simulated PLC starts program 1 at power-on. Default true (a running plant to watch). */
+  autostart?: boolean;
+  /** How long a select holds its device. Default the server's (10 s). */
+  selectValidityMs?: number;
 }
 
 /** Simulator → poller → bus → web server, each of which a test may stop and start again on the same port. */
@@ -98,7 +106,7 @@ export class TestPlant {
 
   /** Starts a simulator: on a free port the first time, then on the same port (a PLC coming back). */
   async startSim(): Promise<Simulator> {
-    this.sim = new Simulator({ port: this.simPort, speed: this.options.speed ?? 600 });
+    this.sim = new Simulator({ port: this.simPort, speed: this.options.speed ?? 600, autostart: this.options.autostart ?? true });
     this.simPort = (await this.sim.start()).port;
     return this.sim;
   }
@@ -109,7 +117,15 @@ export class TestPlant {
   }
 
   async startWeb(): Promise<void> {
-    this.web = await createWebServer({ bus: this.bus, config: this.config, hmiDir: this.hmiDir, ...(this.options.stream ? { stream: this.options.stream } : {}) });
+    const o = this.options;
+    this.web = await createWebServer({
+      bus: this.bus,
+      config: this.config,
+      hmiDir: this.hmiDir,
+      ...(o.stream ? { stream: o.stream } : {}),
+      ...(o.identify ? { identify: o.identify } : {}),
+      ...(o.selectValidityMs ? { selectValidityMs: o.selectValidityMs } : {}),
+    });
     await this.web.app.listen({ host: '127.0.0.1', port: this.webPort });
     this.webPort = (this.web.app.server.address() as { port: number }).port;
   }
@@ -156,10 +172,12 @@ export async function openPage(browser: Browser, url: string, viewport = { width
   return { context, page, errors, requests };
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** The whole page (from its top, so sticky banners sit where they belong), or only what the viewport shows (a dialog in view). */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, name);
-  await page.screenshot({ path, fullPage: true });
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path, fullPage });
   return path;
 }
 

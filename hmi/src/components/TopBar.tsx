@@ -1,4 +1,5 @@
 /** The top of every page: plant name, plant time, navigation, the alarm banner and the connection banner. */
+import { onOverview } from '../command-model.js';
 import { useHmi } from '../context.js';
 import { formatTime, zoneName } from '../format.js';
 import { type NavItem, navItems } from '../nav.js';
@@ -9,7 +10,8 @@ import { ThemeToggle } from './ThemeToggle.js';
 export function TopBar() {
   const { state, router } = useHmi();
   const now = state.clock.value;
-  const items = navItems(state.pages);
+  const defs = state.commands.definitions.value;
+  const items = navItems(state.pages, { parameters: defs.status === 'ready' && defs.list.some((c) => !onOverview(c)) });
   const current = router.route.value;
   return (
     <>

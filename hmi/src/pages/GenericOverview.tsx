@@ -1,5 +1,6 @@
-/** The overview when the configuration has no dashboard: every tag with a display range as a bar, then the events seen. */
+/** The overview when the configuration has no dashboard: every tag with a display range as a bar, the operators' commands, then the events seen. */
 import { AnalogBar } from '../components/AnalogBar.js';
+import { CommandPanel } from '../components/CommandPanel.js';
 import { EventList } from '../components/EventList.js';
 import { useHmiState } from '../context.js';
 import { viewTag } from '../tag-view.js';
@@ -26,6 +27,7 @@ export function GenericOverview() {
             </div>
           )}
         </section>
+        <CommandPanel />
         </div>
         <div class="dash-col">
         <section class="panel dash-events" aria-labelledby="h-events">

@@ -1,11 +1,12 @@
 /**
  * A dashboard page (level 1–2): the key measurements as analog bars with
- * their limits, the key values, the cycle's steps, the active alarms and the
- * live event list.
+ * their limits, the key values, the cycle's steps with the operators'
+ * commands next to them, the active alarms and the live event list.
  */
 import { useEffect, useRef } from 'preact/hooks';
 import { AlarmList } from '../components/AlarmList.js';
 import { AnalogBar } from '../components/AnalogBar.js';
+import { CommandPanel } from '../components/CommandPanel.js';
 import { EventList } from '../components/EventList.js';
 import { PhaseSteps } from '../components/PhaseSteps.js';
 import { ValueList } from '../components/ValueList.js';
@@ -60,12 +61,15 @@ export function Overview({ page, focusAlarms = false }: { page: DashboardPage; f
               <Bars page={page} />
             </section>
           )}
-          {page.phases && (
-            <section class="panel dash-phases" aria-labelledby="h-cycle">
-              <h2 id="h-cycle">Cycle</h2>
-              <PhaseSteps phases={page.phases} />
-            </section>
-          )}
+          <div class="dash-cycle">
+            {page.phases && (
+              <section class="panel dash-phases" aria-labelledby="h-cycle">
+                <h2 id="h-cycle">Cycle</h2>
+                <PhaseSteps phases={page.phases} />
+              </section>
+            )}
+            <CommandPanel />
+          </div>
           {page.values.length > 0 && (
             <section class="panel dash-values" aria-labelledby="h-values">
               <h2 id="h-values">Values</h2>
