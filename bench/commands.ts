@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { ModbusTcpClient } from '../src/modbus/index.js';
 import { openStream } from '../test/helpers/sse.js';
 import { freePort } from '../test/helpers/ports.js';
-import { startProcess } from '../test/helpers/process.js';
+import { run, startProcess } from '../test/helpers/process.js';
 
 const args = process.argv.slice(2);
 const countArg = args.indexOf('--count');
@@ -56,9 +56,16 @@ async function measure(pinned: boolean): Promise<{ planta: number[]; pulse: numb
   const env = { ...process.env, PLANTA_LOG_LEVEL: 'warn', PLANTA_LOG_FORMAT: 'json' };
   const [simCmd, simArgs] = wrap(0, [process.execPath, planta, 'sim', '--port', String(plcPort), '--no-control', '--no-autostart']);
   const sim = await startProcess(simCmd, simArgs, /Modbus\/TCP/, { env });
-  const [srvCmd, srvArgs] = wrap(0, [process.execPath, planta, 'start', '--no-sim', '--config', benchConfig(dir, plcPort), '--port', '0', '--dev-user', 'bench:engineer', '--audit', join(dir, 'audit.jsonl')]);
+  const db = join(dir, 'planta.db');
+  const password = 'round-trip-measurer-42';
+  const added = await run(process.execPath, [planta, 'user', 'add', 'bench', '--role', 'engineer', '--password-stdin', '--db', db], { input: `${password}\n` });
+  if (added.code !== 0) throw new Error(`user add: ${added.stderr}`);
+  const [srvCmd, srvArgs] = wrap(0, [process.execPath, planta, 'start', '--no-sim', '--config', benchConfig(dir, plcPort), '--port', '0', '--db', db]);
   const server = await startProcess(srvCmd, srvArgs, /Planta is running: http:\/\/localhost:(\d+)/, { env, timeoutMs: 60_000 });
   const base = `http://127.0.0.1:${server.match[1]}`;
+  const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'bench', password }) });
+  const { csrf } = (await login.json()) as { csrf: string };
+  const session = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, 'x-csrf-token': csrf };
   try {
     const stream = await openStream(Number(server.match[1]));
     await stream.waitEvents(1);
@@ -73,14 +80,14 @@ async function measure(pinned: boolean): Promise<{ planta: number[]; pulse: numb
     });
     // Wait for the poller to be connected (a command sent before would wait for the link).
     for (;;) {
-      const devices = (await (await fetch(`${base}/api/devices`)).json()) as { status: { state: string } | null }[];
+      const devices = (await (await fetch(`${base}/api/devices`, { headers: session })).json()) as { status: { state: string } | null }[];
       if (devices[0]?.status?.state === 'connected') break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const roundTrip = async (command: string, params: object): Promise<number> => {
       const id = `bench-${Math.random().toString(36).slice(2, 12)}`;
       const t0 = performance.now();
-      const res = await fetch(`${base}/api/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, command, params }) });
+      const res = await fetch(`${base}/api/commands`, { method: 'POST', headers: { 'content-type': 'application/json', ...session }, body: JSON.stringify({ id, command, params }) });
       if (res.status !== 202) throw new Error(`${command}: ${res.status} ${await res.text()}`);
       for (;;) {
         const t = confirmed.get(id);

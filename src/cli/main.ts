@@ -4,6 +4,7 @@ import { registerCheckCommand } from './check.js';
 import { registerModbusCommands } from './modbus.js';
 import { registerSimCommands } from './sim.js';
 import { registerStartCommands } from './start.js';
+import { registerUserCommands } from './users.js';
 
 export function buildProgram(): Command {
   const program = new Command('planta')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerModbusCommands(program);
   registerStartCommands(program);
   registerSimCommands(program);
+  registerUserCommands(program);
   return program;
 }
 

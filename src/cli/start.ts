@@ -3,18 +3,21 @@
  * poller, the in-memory bus and the web HMI. `planta web` and `planta poll`
  * run the parts alone.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import { AlarmEngine } from '../alarms/engine.js';
 import { AlarmStore } from '../alarms/store.js';
 import { MemoryBus } from '../bus/memory.js';
-import { FileAuditLog, auditCommands } from '../commands/audit.js';
-import type { Identity } from '../commands/prepare.js';
-import { ROLES, type Role } from '../config/schema.js';
+import { AuthStore } from '../auth/store.js';
+import { alarmTrail, commandTrail } from '../auth/trail.js';
+import { auditCommands } from '../commands/audit.js';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { Poller } from '../poller/poller.js';
 import { createLogger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
+import { createAuth } from '../web/auth.js';
 import { createWebServer } from '../web/server.js';
 import { ensureHmiBuilt } from './hmi.js';
 import { CliUsageError, describeError } from './modbus.js';
@@ -47,22 +50,21 @@ interface StartFlags {
   port: string;
   sim: boolean;
   speed: string;
-  audit: string;
   db: string;
-  devUser?: string;
 }
 
-/**
- * Until users and sign-in exist, operator commands are refused unless a
- * development identity is given explicitly (`--dev-user ana:operator`):
- * anyone who can reach the page then acts as that user.
- */
-function devIdentity(text: string | undefined, log: { warn(o: object, m: string): void }): Identity | undefined {
-  if (text === undefined) return undefined;
-  const [user, role] = text.split(':');
-  if (!user || !ROLES.includes(role as Role)) throw new CliUsageError(`--dev-user "${text}" is not NAME:ROLE with a role among ${ROLES.join(', ')}`);
-  log.warn({ user, role }, 'development identity: every visitor of the web page acts as this user; never use it on a real plant');
-  return { user, role: role as Role };
+/** The TLS certificate and key named by the configuration, read relative to it. */
+function tlsFiles(config: PlantConfig, configFile: string): { cert: string; key: string } | undefined {
+  const tls = config.security.tls;
+  if (!tls) return undefined;
+  const read = (p: string): string => {
+    try {
+      return readFileSync(isAbsolute(p) ? p : join(dirname(configFile), p), 'utf8');
+    } catch (err) {
+      throw new CliUsageError(`security.tls: cannot read ${p}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read(tls.cert), key: read(tls.key) };
 }
 
 async function start(flags: StartFlags): Promise<void> {
@@ -87,10 +89,18 @@ async function start(flags: StartFlags): Promise<void> {
     simLine = ` — simulated SBR plant on 127.0.0.1:${device.port}`;
   }
   const bus = new MemoryBus();
-  const audit = new FileAuditLog(flags.audit);
-  await auditCommands(bus, audit);
-  stops.push(async () => audit.close());
-  const identity = devIdentity(flags.devUser, log);
+  const users = new AuthStore(flags.db);
+  stops.push(async () => users.close());
+  await auditCommands(bus, commandTrail(users));
+  await alarmTrail(bus, users);
+  const tls = tlsFiles(config, flags.config);
+  const auth = createAuth({
+    store: users,
+    anonymous: config.security.anonymous,
+    idleMs: config.security.sessionIdle,
+    absoluteMs: config.security.sessionMax,
+    secure: tls !== undefined,
+  });
   const store = new AlarmStore(flags.db);
   const alarms = new AlarmEngine({ bus, config, store, log });
   await alarms.start();
@@ -100,19 +110,20 @@ async function start(flags: StartFlags): Promise<void> {
   });
   const hmiDir = ensureHmiBuilt(log);
   const registry = createRegistry();
-  const { app } = await createWebServer({ bus, config, log, alarms, registry, ...(hmiDir ? { hmiDir } : {}), ...(identity ? { identify: () => identity } : {}) });
+  const { app } = await createWebServer({ bus, config, log, alarms, registry, auth, ...(hmiDir ? { hmiDir } : {}), ...(tls ? { tls } : {}) });
   stops.push(() => app.close());
   const poller = new Poller(config, { bus, log, registry });
   await poller.start();
   stops.push(() => poller.stop());
   await app.listen({ host: flags.host, port: webPort });
   const shown = flags.host === '0.0.0.0' || flags.host === '127.0.0.1' ? 'localhost' : flags.host;
-  console.log(`\nPlanta is running: http://${shown}:${(app.server.address() as { port: number }).port}${simLine}`);
+  console.log(`\nPlanta is running: ${tls ? 'https' : 'http'}://${shown}:${(app.server.address() as { port: number }).port}${simLine}`);
   console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags. Ctrl-C stops.`);
+  const viewing = { none: 'everyone must sign in', local: 'viewing without sign-in from this machine only', any: 'viewing without sign-in from anywhere' }[config.security.anonymous];
   console.log(
-    identity
-      ? `  Commands: enabled for everyone as ${identity.user} (${identity.role}) — development only. Audit log: ${flags.audit}`
-      : '  Commands: off (no users yet); `--dev-user NAME:ROLE` enables them for development.',
+    users.countUsers() === 0
+      ? `  No users yet: commands and acknowledgements are refused until you create the first admin:\n    npx planta user add NAME --role admin --db ${flags.db}\n  (${viewing})`
+      : `  ${users.countUsers()} user(s); ${viewing}. Users, alarms and the audit trail: ${flags.db}`,
   );
 }
 
@@ -165,9 +176,7 @@ export function registerStartCommands(program: Command): void {
     .option('-p, --port <port>', 'port of the web server', '8080')
     .option('--no-sim', 'do not start the simulated PLC (poll real devices)')
     .option('--speed <n>', 'simulated seconds per real second', '60')
-    .option('--audit <file>', 'append-only audit log of operator commands', 'data/audit.jsonl')
-    .option('--db <file>', 'SQLite database of the alarm states and the journal', 'data/planta.db')
-    .option('--dev-user <name:role>', 'development only: let every visitor send commands as this user (e.g. ana:operator)')
+    .option('--db <file>', 'SQLite database: users, audit trail, alarm states and the journal', 'data/planta.db')
     .action(action('start', start));
   program
     .command('web')

@@ -1,33 +1,12 @@
 /**
- * The append-only audit log of operator commands: every request the web
- * accepted or refused and every outcome, one JSON line each, flushed to disk
- * before the next (commands are rare; durability matters more than speed).
+ * Where command requests and outcomes are audited: every request the web
+ * accepted or refused and every outcome. The hash-chained audit trail
+ * (src/auth) is the sink in production; tests use the memory one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Bus, CommandOutcome, Unsubscribe } from '../bus/types.js';
 
 export interface AuditSink {
   append(entry: CommandOutcome): void;
-}
-
-export class FileAuditLog implements AuditSink {
-  private fd: number | undefined;
-  constructor(readonly path: string) {}
-
-  append(entry: CommandOutcome): void {
-    if (this.fd === undefined) {
-      mkdirSync(dirname(this.path), { recursive: true });
-      this.fd = openSync(this.path, 'a', 0o640);
-    }
-    writeSync(this.fd, `${JSON.stringify({ recordedAt: new Date().toISOString(), ...entry })}\n`);
-    fsyncSync(this.fd);
-  }
-
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
 }
 
 export class MemoryAuditLog implements AuditSink {

@@ -22,6 +22,7 @@ import {
   eventSchema,
   pageSchema,
   plantSchema,
+  securitySchema,
   tagSchema,
 } from './schema.js';
 
@@ -163,7 +164,7 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
   }
   if (!isPlainMap(js) || !isPlainMap(js.devices) || !isPlainMap(js.tags)) return undefined;
   if (Object.keys(js).some((k) => !(SECTIONS as readonly string[]).includes(k))) return undefined;
-  const raw: RawConfig = { plant: { name: 'Planta' }, devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
   const parse = <S extends z.ZodType>(schema: S, v: unknown): z.infer<S> | undefined => {
     const r = schema.safeParse(v);
     return r.success ? r.data : undefined;
@@ -172,6 +173,11 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
     const plant = parse(plantSchema, js.plant);
     if (!plant) return undefined;
     raw.plant = plant;
+  }
+  if (js.security !== undefined) {
+    const security = parse(securitySchema, js.security);
+    if (!security) return undefined;
+    raw.security = security;
   }
   for (const [section, schema] of ENTRY_SECTIONS) {
     if (js[section] !== undefined && !isPlainMap(js[section])) return undefined;
@@ -239,9 +245,11 @@ export function parseLocated(text: string, file: string, readDrawing: DrawingRea
   }
   const section = (name: string): Node | null | undefined => root.get(name, true) as Node | null | undefined;
 
-  const raw: RawConfig = { plant: { name: 'Planta' }, devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
   const plant = section('plant');
   if (plant) raw.plant = v.parse(plantSchema, plant, ['plant']) ?? raw.plant;
+  const security = section('security');
+  if (security) raw.security = v.parse(securitySchema, security, ['security']) ?? raw.security;
   if (!section('devices')) v.at(root, [], [], 'is required: the devices Planta polls', 'devices');
   if (!section('tags')) v.at(root, [], [], 'is required: the tags Planta reads', 'tags');
   // The node of each entry, to locate the problems found between entries.

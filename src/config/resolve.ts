@@ -5,7 +5,7 @@
 import type { ByteOrder } from '../modbus/index.js';
 import { type DataType, type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
 import { checkCommands } from './commands.js';
-import type { AlarmConfig, CommandConfig, EventConfig, PageConfig, RawConfig, RawDevice, RawTag, RuleProblem } from './schema.js';
+import type { AlarmConfig, CommandConfig, EventConfig, PageConfig, RawConfig, RawDevice, RawTag, RuleProblem, SecurityConfig } from './schema.js';
 
 export interface DeviceConfig {
   name: string;
@@ -25,6 +25,7 @@ export interface DeviceConfig {
 
 export interface PlantConfig {
   plant: { name: string; timezone?: string };
+  security: SecurityConfig;
   devices: DeviceConfig[];
   tags: TagDefinition[];
   alarms: Record<string, AlarmConfig>;
@@ -153,7 +154,7 @@ export function resolveConfig(
   checkCommands(raw.commands, tagMap, problems);
   checkAlarms(raw.alarms, raw.events, tagMap, problems);
   return {
-    config: { plant: raw.plant, devices, tags, alarms: raw.alarms, events: raw.events, commands: raw.commands, pages: raw.pages, drawings },
+    config: { plant: raw.plant, security: raw.security, devices, tags, alarms: raw.alarms, events: raw.events, commands: raw.commands, pages: raw.pages, drawings },
     problems,
   };
 }

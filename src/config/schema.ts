@@ -267,7 +267,20 @@ export const eventSchema = z
   .strict();
 export type EventConfig = z.infer<typeof eventSchema>;
 
-export const SECTIONS = ['plant', 'devices', 'tags', 'alarms', 'events', 'commands', 'pages'] as const;
+/** Who may see without signing in, session lifetimes, TLS. */
+export const securitySchema = z
+  .object({
+    /** Viewer access without login: none, requests from this machine (local), or anyone. */
+    anonymous: z.enum(['none', 'local', 'any']).default('none'),
+    sessionIdle: duration.default(30 * 60_000),
+    sessionMax: duration.default(12 * 3_600_000),
+    /** PEM files, relative to the configuration file: served over HTTPS when given. */
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+  })
+  .strict();
+export type SecurityConfig = z.infer<typeof securitySchema>;
+
+export const SECTIONS = ['plant', 'security', 'devices', 'tags', 'alarms', 'events', 'commands', 'pages'] as const;
 export const NAME_PATTERN = NAME;
 export const NAME_MESSAGE = nameMessage;
 
@@ -281,6 +294,7 @@ export type RawDevice = z.infer<typeof deviceSchema>;
 export type RawTag = z.infer<typeof tagSchema>;
 export interface RawConfig {
   plant: z.infer<typeof plantSchema>;
+  security: SecurityConfig;
   devices: Record<string, RawDevice>;
   tags: Record<string, RawTag>;
   alarms: Record<string, AlarmConfig>;

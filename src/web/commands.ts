@@ -24,6 +24,8 @@ export interface CommandRoutesOptions {
   config: PlantConfig;
   /** Who is asking; undefined refuses every command (no anonymous writes). */
   identify: (req: FastifyRequest) => Identity | undefined;
+  /** Checks the user's password again before a critical command is operated. */
+  reauthenticate?: (req: FastifyRequest, password: unknown) => Promise<void>;
   selectValidityMs?: number;
   log?: Logger;
 }
@@ -200,6 +202,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     try {
       const user = who(req);
       const cmd = preparer.prepare(input, user);
+      if (o.reauthenticate && config.commands[cmd.command]!.critical) await o.reauthenticate(req, input.password);
       selects.operate(input.token, user, cmd.command, cmd.params);
       return reply.status(202).send(await submit(cmd));
     } catch (err) {

@@ -14,6 +14,7 @@ import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { Identity } from '../commands/prepare.js';
 import { type AlarmService, registerAlarmRoutes } from './alarms.js';
+import { type Auth, SECURITY_HEADERS } from './auth.js';
 import { registerCommandRoutes } from './commands.js';
 import { registerWebMetrics } from './metrics.js';
 import type { ApiError, PlantInfo, TagInfo, TagWithState } from './protocol.js';
@@ -28,8 +29,12 @@ export interface WebServerOptions {
   stream?: Omit<StreamHubOptions, 'bus' | 'tags' | 'log'>;
   /** How long /readyz waits for the bus. Default 1000 ms. */
   readyTimeoutMs?: number;
-  /** Who makes a request; without it every command is refused (no anonymous writes). */
+  /** Users, sessions, tokens, CSRF, security headers; when given, it decides who makes a request. */
+  auth?: Auth;
+  /** Who makes a request, for tests without `auth`; without either, every action is refused. */
   identify?: (req: FastifyRequest) => Identity | undefined;
+  /** Serve over HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
   /** How long a select holds its device. Default 10000 ms. */
   selectValidityMs?: number;
   /** The alarm engine, when it runs in this process. */
@@ -86,7 +91,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 export async function createWebServer(options: WebServerOptions): Promise<{ app: FastifyInstance; hub: StreamHub }> {
   const { bus, config } = options;
   const hmiDir = options.hmiDir && existsSync(options.hmiDir) ? options.hmiDir : undefined;
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+  const app = Fastify({ logger: false, forceCloseConnections: true, ...(options.tls ? { https: options.tls } : {}) }) as unknown as FastifyInstance;
+  const identify = options.auth?.identify ?? options.identify ?? (() => undefined);
+  options.auth?.register(app);
   const tagsByName = new Map(config.tags.map((t) => [t.name, t]));
   const hub = new StreamHub({ bus, tags: config.tags, ...(options.log ? { log: options.log } : {}), ...options.stream });
   await hub.start();
@@ -167,18 +174,20 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   await registerCommandRoutes(app, {
     bus,
     config,
-    identify: options.identify ?? (() => undefined),
+    identify,
+    ...(options.auth ? { reauthenticate: options.auth.reauthenticate } : {}),
     ...(options.selectValidityMs ? { selectValidityMs: options.selectValidityMs } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
 
-  registerAlarmRoutes(app, { bus, alarms: options.alarms, identify: options.identify ?? (() => undefined) });
+  registerAlarmRoutes(app, { bus, alarms: options.alarms, identify });
   if (options.registry) await registerWebMetrics(app, { registry: options.registry, bus, hub, alarms: options.alarms });
 
   app.get('/api/stream', (req, reply) => {
     reply.hijack();
     const last = req.headers['last-event-id'];
-    hub.attach(req.raw.socket, Array.isArray(last) ? last[0] : last);
+    const headers = options.auth ? Object.entries(SECURITY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('') : '';
+    hub.attach(req.raw.socket, Array.isArray(last) ? last[0] : last, headers);
   });
 
   if (hmiDir) await app.register(fastifyStatic, { root: hmiDir, prefix: '/', index: 'index.html', wildcard: true });

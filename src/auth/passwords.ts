@@ -1,0 +1,50 @@
+/**
+ * Passwords: scrypt (node:crypto) with a random salt, compared in constant
+ * time; a minimum length and a list of common passwords refused.
+ *
+ *   stored form: scrypt$<log2 N>$<r>$<p>$<salt base64url>$<hash base64url>
+ */
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { COMMON_PASSWORDS } from './common-passwords.js';
+
+export const MIN_PASSWORD_LENGTH = 12;
+const LOG_N = 15;
+const R = 8;
+const P = 1;
+const KEY_LENGTH = 32;
+
+export class WeakPasswordError extends Error {
+  readonly code = 'PLANTA_AUTH_WEAK_PASSWORD';
+}
+
+function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { N: 2 ** logN, r, p, maxmem: 256 * 2 ** logN * r }, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+/** Throws WeakPasswordError saying what is wrong. */
+export function checkStrength(password: string, user: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) throw new WeakPasswordError(`a password needs at least ${MIN_PASSWORD_LENGTH} characters`);
+  const lower = password.toLowerCase();
+  if (COMMON_PASSWORDS.has(lower)) throw new WeakPasswordError('that password is on the list of common passwords');
+  if (lower.includes(user.toLowerCase()) && user.length >= 3) throw new WeakPasswordError('a password must not contain the user name');
+  if (new Set(password).size < 5) throw new WeakPasswordError('a password needs more different characters');
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const hash = await derive(password, salt, LOG_N, R, P);
+  return `scrypt$${LOG_N}$${R}$${P}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [kind, logN, r, p, salt, hash] = stored.split('$');
+  if (kind !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64url');
+  const got = await derive(password, Buffer.from(salt, 'base64url'), Number(logN), Number(r), Number(p));
+  return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+/** A hash of nothing, verified against when the user does not exist, so timing does not tell who exists. */
+export const DUMMY_HASH = `scrypt$${LOG_N}$${R}$${P}$${Buffer.alloc(16).toString('base64url')}$${Buffer.alloc(KEY_LENGTH).toString('base64url')}`;

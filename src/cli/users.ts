@@ -1,0 +1,222 @@
+/**
+ * `planta user …`, `planta token …`, `planta audit …`: users and their roles,
+ * read-only API tokens, and the audit trail, straight on the database file.
+ * There is no default password: the first admin is created here.
+ */
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { WeakPasswordError, checkStrength, hashPassword } from '../auth/passwords.js';
+import { AuthStore } from '../auth/store.js';
+import { ROLES, type Role } from '../config/schema.js';
+import { CliUsageError, describeError } from './modbus.js';
+
+const DB = 'data/planta.db';
+const NAME = /^[A-Za-z][A-Za-z0-9_.-]{1,31}$/;
+
+/** Reads a line without echo from a terminal, or a line from standard input (scripts). */
+async function readSecret(prompt: string, fromStdin: boolean): Promise<string> {
+  if (fromStdin || !process.stdin.isTTY) {
+    const rl = createInterface({ input: process.stdin });
+    for await (const line of rl) {
+      rl.close();
+      return line;
+    }
+    throw new CliUsageError('no password on standard input');
+  }
+  process.stdout.write(prompt);
+  return new Promise((resolve) => {
+    let text = '';
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    const onData = (buf: Buffer): void => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') {
+          process.stdin.off('data', onData);
+          process.stdin.setRawMode(false);
+          process.stdin.pause();
+          process.stdout.write('\n');
+          resolve(text);
+          return;
+        }
+        if (ch === '\u0003') process.exit(130);
+        if (ch === '\u007f') text = text.slice(0, -1);
+        else text += ch;
+      }
+    };
+    process.stdin.on('data', onData);
+  });
+}
+
+async function newPassword(name: string, fromStdin: boolean): Promise<string> {
+  const password = await readSecret(`Password for ${name}: `, fromStdin);
+  try {
+    checkStrength(password, name);
+  } catch (err) {
+    if (err instanceof WeakPasswordError) throw new CliUsageError(err.message);
+    throw err;
+  }
+  if (!fromStdin && process.stdin.isTTY && (await readSecret('Again: ', false)) !== password) throw new CliUsageError('the two passwords differ');
+  return password;
+}
+
+function withStore(f: (store: AuthStore, ...args: string[]) => Promise<void> | void) {
+  return async (...args: unknown[]): Promise<void> => {
+    const cmd = args[args.length - 1] as Command;
+    const store = new AuthStore(cmd.optsWithGlobals<{ db: string }>().db);
+    try {
+      await f(store, ...(args.slice(0, -2) as string[]));
+    } catch (err) {
+      console.error(`planta: ${describeError(err)}`);
+      process.exitCode = err instanceof CliUsageError ? 2 : 1;
+    } finally {
+      store.close();
+    }
+  };
+}
+
+function role(text: string): Role {
+  if (!ROLES.includes(text as Role)) throw new CliUsageError(`role "${text}" is not one of ${ROLES.join(', ')}`);
+  return text as Role;
+}
+
+export function registerUserCommands(program: Command): void {
+  const db = (c: Command): Command => c.option('--db <file>', 'the database of `planta start`', DB);
+  const user = db(program.command('user').description('users and roles (viewer, operator, engineer, admin)'));
+
+  user
+    .command('add')
+    .argument('<name>')
+    .requiredOption('--role <role>', ROLES.join(' | '))
+    .option('--password-stdin', 'read the password from standard input (scripts)')
+    .description('add a user; prompts for the password (no default passwords)')
+    .action(
+      withStore(async (store, name) => {
+        const opts = user.commands.find((c) => c.name() === 'add')!.opts<{ role: string; passwordStdin?: boolean }>();
+        if (!NAME.test(name!)) throw new CliUsageError('a user name is 2..32 letters, digits, ".", "_" or "-", starting with a letter');
+        const r = role(opts.role);
+        if (store.user(name!)) throw new CliUsageError(`user ${name} exists`);
+        const hash = await hashPassword(await newPassword(name!, Boolean(opts.passwordStdin)));
+        store.addUser(name!, r, hash);
+        store.audit('cli', 'user-add', name!, { role: r });
+        console.log(`user ${name} added with role ${r}`);
+      }),
+    );
+
+  user
+    .command('list')
+    .description('list users')
+    .action(
+      withStore((store) => {
+        for (const u of store.users()) console.log(`${u.name.padEnd(20)} ${u.role.padEnd(9)} ${u.disabled ? 'disabled' : 'active'}  since ${new Date(u.createdAt).toISOString()}`);
+      }),
+    );
+
+  user
+    .command('passwd')
+    .argument('<name>')
+    .option('--password-stdin', 'read the password from standard input')
+    .description("set a user's password (ends their sessions)")
+    .action(
+      withStore(async (store, name) => {
+        if (!store.user(name!)) throw new CliUsageError(`no user ${name}`);
+        const opts = user.commands.find((c) => c.name() === 'passwd')!.opts<{ passwordStdin?: boolean }>();
+        store.setPassword(name!, await hashPassword(await newPassword(name!, Boolean(opts.passwordStdin))));
+        store.audit('cli', 'user-password', name!, null);
+        console.log(`password of ${name} changed`);
+      }),
+    );
+
+  user
+    .command('role')
+    .argument('<name>')
+    .argument('<role>')
+    .description("change a user's role (ends their sessions)")
+    .action(
+      withStore((store, name, r) => {
+        if (!store.user(name!)) throw new CliUsageError(`no user ${name}`);
+        store.setRole(name!, role(r!));
+        store.audit('cli', 'user-role', name!, { role: r });
+        console.log(`${name} is now ${r}`);
+      }),
+    );
+
+  for (const [verb, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    user
+      .command(verb)
+      .argument('<name>')
+      .description(`${verb} a user`)
+      .action(
+        withStore((store, name) => {
+          if (!store.user(name!)) throw new CliUsageError(`no user ${name}`);
+          store.setDisabled(name!, disabled);
+          store.audit('cli', `user-${verb}`, name!, null);
+          console.log(`${name} ${verb}d`);
+        }),
+      );
+  }
+
+  const token = db(program.command('token').description('read-only API tokens for machine clients'));
+  token
+    .command('add')
+    .argument('<name>')
+    .description('create a read-only token (shown once)')
+    .action(
+      withStore((store, name) => {
+        if (!NAME.test(name!)) throw new CliUsageError('a token name is 2..32 letters, digits, ".", "_" or "-", starting with a letter');
+        if (store.tokens().some((t) => t.name === name)) throw new CliUsageError(`token ${name} exists`);
+        const secret = store.addToken(name!, 'cli');
+        store.audit('cli', 'token-add', name!, null);
+        console.log(`${secret}\n(read-only; send it as "Authorization: Bearer <token>"; it is not shown again)`);
+      }),
+    );
+  token
+    .command('list')
+    .description('list tokens')
+    .action(
+      withStore((store) => {
+        for (const t of store.tokens()) console.log(`${t.name.padEnd(20)} ${t.revokedAt ? `revoked ${new Date(t.revokedAt).toISOString()}` : 'active'}`);
+      }),
+    );
+  token
+    .command('revoke')
+    .argument('<name>')
+    .description('revoke a token')
+    .action(
+      withStore((store, name) => {
+        if (!store.revokeToken(name!)) throw new CliUsageError(`no active token ${name}`);
+        store.audit('cli', 'token-revoke', name!, null);
+        console.log(`token ${name} revoked`);
+      }),
+    );
+
+  const audit = db(program.command('audit').description('the hash-chained audit trail'));
+  audit
+    .command('verify')
+    .description('check that no audit entry was edited or removed')
+    .action(
+      withStore((store) => {
+        const r = store.verifyAudit();
+        if (!r.ok) {
+          console.error(`audit trail BROKEN at entry ${r.seq}: ${r.why}`);
+          process.exitCode = 1;
+          return;
+        }
+        const head = store.auditEntries({ limit: 1 })[0];
+        console.log(`audit trail intact: ${r.entries} entries${head ? `; head ${head.seq} ${head.hash}` : ''}`);
+        console.log('(keep the head somewhere else: it also proves that no entry was cut off the end)');
+      }),
+    );
+  audit
+    .command('list')
+    .option('--limit <n>', 'entries', '50')
+    .description('the newest entries')
+    .action(
+      withStore((store) => {
+        const limit = Number(audit.commands.find((c) => c.name() === 'list')!.opts<{ limit: string }>().limit);
+        for (const e of store.auditEntries({ limit }).reverse()) console.log(`${new Date(e.ts).toISOString()}  ${e.actor.padEnd(12)} ${e.action.padEnd(22)} ${e.target}  ${e.detail}`);
+      }),
+    );
+}

@@ -1,0 +1,292 @@
+/**
+ * Who is asking, and may they: sessions in HttpOnly SameSite=Strict cookies
+ * (idle and absolute timeouts), a CSRF token on every state-changing request,
+ * read-only API tokens, viewer access without login only where configured
+ * (never decided from a request header), login rate limiting with a
+ * temporary lockout, security headers on every response, and the audit trail.
+ *
+ *   POST /api/login {user, password}      GET /api/session      POST /api/logout
+ *   GET /api/users  POST /api/users  POST /api/users/:name      (admin)
+ *   GET /api/tokens POST /api/tokens DELETE /api/tokens/:name   (admin; tokens are read-only)
+ *   GET /api/audit?before&limit&q                               (engineer)
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DUMMY_HASH, WeakPasswordError, checkStrength, hashPassword, verifyPassword } from '../auth/passwords.js';
+import type { AuthStore } from '../auth/store.js';
+import type { Identity } from '../commands/prepare.js';
+import { ROLES, type Role } from '../config/schema.js';
+
+export type Anonymous = 'none' | 'local' | 'any';
+
+export interface AuthOptions {
+  store: AuthStore;
+  /** Viewer access without login: nobody, requests from this machine, or anyone. */
+  anonymous: Anonymous;
+  idleMs?: number;
+  absoluteMs?: number;
+  /** Mark cookies Secure (served over TLS). */
+  secure?: boolean;
+  lockout?: { max: number; windowMs: number; lockMs: number };
+  now?: () => number;
+}
+
+export type Via = 'session' | 'token' | 'anonymous';
+export interface RequestIdentity extends Identity {
+  via: Via;
+  csrf?: string;
+}
+
+export class AuthError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const COOKIE = 'planta_session';
+const rank = (r: Role): number => ROLES.indexOf(r);
+const NAME = /^[A-Za-z][A-Za-z0-9_.-]{1,31}$/;
+
+export const SECURITY_HEADERS: Record<string, string> = {
+  // No inline script, nothing from elsewhere; inline styles are allowed for the mimic drawings.
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+};
+
+function cookies(req: FastifyRequest): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+const isLoopback = (a: string | undefined): boolean => a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1';
+
+export interface Auth {
+  /** The user behind a request (sessions only for acting; tokens and anonymous are viewers). */
+  identify(req: FastifyRequest): RequestIdentity | undefined;
+  /** Checks the password of the request's user again (re-authentication for critical commands). */
+  reauthenticate(req: FastifyRequest, password: unknown): Promise<void>;
+  register(app: FastifyInstance): void;
+}
+
+export function createAuth(o: AuthOptions): Auth {
+  const { store } = o;
+  const now = o.now ?? Date.now;
+  const idleMs = o.idleMs ?? 30 * 60_000;
+  const absoluteMs = o.absoluteMs ?? 12 * 3_600_000;
+  const lockout = o.lockout ?? { max: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
+  const known = new WeakMap<FastifyRequest, RequestIdentity | null>();
+
+  const cookie = (value: string, maxAgeS: number): string =>
+    `${COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${o.secure ? '; Secure' : ''}`;
+
+  const identify = (req: FastifyRequest): RequestIdentity | undefined => {
+    const cached = known.get(req);
+    if (cached !== undefined) return cached ?? undefined;
+    let id: RequestIdentity | undefined;
+    const sid = cookies(req).get(COOKIE);
+    if (sid) {
+      const s = store.session(sid);
+      const t = now();
+      if (s && t - s.lastSeen <= idleMs && t - s.createdAt <= absoluteMs) {
+        if (t - s.lastSeen > 30_000) store.touchSession(sid, t);
+        id = { user: s.user, role: s.role, via: 'session', csrf: s.csrf };
+      } else if (s) {
+        store.endSession(sid);
+      }
+    }
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!id && bearer) {
+      const name = store.tokenName(bearer);
+      if (name) id = { user: `token:${name}`, role: 'viewer', via: 'token' };
+    }
+    if (!id && (o.anonymous === 'any' || (o.anonymous === 'local' && isLoopback(req.socket.remoteAddress)))) {
+      id = { user: 'anonymous', role: 'viewer', via: 'anonymous' };
+    }
+    known.set(req, id ?? null);
+    return id;
+  };
+
+  const need = (req: FastifyRequest, role: Role): RequestIdentity => {
+    const id = identify(req);
+    if (!id) throw new AuthError(401, 'PLANTA_AUTH_REQUIRED', 'sign in first');
+    if (rank(id.role) < rank(role)) throw new AuthError(403, 'PLANTA_AUTH_FORBIDDEN', `${id.user} (${id.role}) may not do this: it needs ${role}`);
+    return id;
+  };
+
+  const body = (req: FastifyRequest): Record<string, unknown> => {
+    const b = req.body;
+    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new AuthError(400, 'PLANTA_AUTH_BAD_BODY', 'expected a JSON object');
+    return b as Record<string, unknown>;
+  };
+
+  const reauthenticate = async (req: FastifyRequest, password: unknown): Promise<void> => {
+    const id = identify(req);
+    if (!id || id.via !== 'session') throw new AuthError(401, 'PLANTA_AUTH_REQUIRED', 'sign in first');
+    const user = store.user(id.user);
+    const ok = typeof password === 'string' && user !== undefined && (await verifyPassword(password, user.password));
+    store.audit(id.user, ok ? 'reauth' : 'reauth-failed', id.user, null, now());
+    if (!ok) throw new AuthError(403, 'PLANTA_AUTH_REAUTH', 'password: this command needs your password again, and it was not right');
+  };
+
+  const register = (app: FastifyInstance): void => {
+    app.addHook('onSend', async (req, reply) => {
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+      if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    });
+
+    // Every API route needs someone; every state-changing one needs a session and its CSRF token.
+    const open = new Set(['/api/login']);
+    app.addHook('onRequest', async (req) => {
+      const path = req.url.split('?')[0]!;
+      if (!path.startsWith('/api/') && path !== '/metrics') return;
+      if (open.has(path)) return;
+      const id = identify(req);
+      if (!id) throw new AuthError(401, 'PLANTA_AUTH_REQUIRED', 'sign in first');
+      if (req.method === 'GET' || req.method === 'HEAD') return;
+      if (id.via !== 'session') throw new AuthError(id.via === 'anonymous' ? 401 : 403, id.via === 'anonymous' ? 'PLANTA_AUTH_REQUIRED' : 'PLANTA_AUTH_READ_ONLY', id.via === 'anonymous' ? 'sign in to act' : 'API tokens are read-only');
+      if (req.headers['x-csrf-token'] !== id.csrf) throw new AuthError(403, 'PLANTA_AUTH_CSRF', 'missing or wrong CSRF token (x-csrf-token)');
+    });
+
+    app.post('/api/login', async (req, reply: FastifyReply) => {
+      const b = body(req);
+      const name = typeof b.user === 'string' ? b.user : '';
+      const password = typeof b.password === 'string' ? b.password : '';
+      const t = now();
+      const keys = [`user:${name.toLowerCase()}`, `ip:${req.socket.remoteAddress ?? ''}`];
+      const locked = Math.max(...keys.map((k) => store.lockedUntil(k) ?? 0));
+      if (locked > t) {
+        reply.header('retry-after', String(Math.ceil((locked - t) / 1000)));
+        throw new AuthError(429, 'PLANTA_AUTH_LOCKED', `too many failed sign-ins: try again after ${new Date(locked).toISOString()}`);
+      }
+      const user = store.user(name);
+      // Verify against a dummy hash for unknown users: the answer takes as long either way.
+      const ok = (await verifyPassword(password, user?.password ?? DUMMY_HASH)) && user !== undefined && !user.disabled;
+      if (!ok) {
+        for (const k of keys) store.recordFailure(k, t, lockout.windowMs, lockout.max, lockout.lockMs);
+        store.audit(name || '?', 'login-failed', name, { from: req.socket.remoteAddress }, t);
+        throw new AuthError(401, 'PLANTA_AUTH_FAILED', 'wrong user or password');
+      }
+      for (const k of keys) store.clearFailures(k);
+      const { id, csrf } = store.createSession(user.name, t);
+      store.audit(user.name, 'login', user.name, { from: req.socket.remoteAddress }, t);
+      reply.header('set-cookie', cookie(id, Math.floor(absoluteMs / 1000)));
+      return { user: user.name, role: user.role, csrf };
+    });
+
+    app.post('/api/logout', async (req, reply) => {
+      const sid = cookies(req).get(COOKIE);
+      const id = identify(req);
+      if (sid) store.endSession(sid);
+      if (id) store.audit(id.user, 'logout', id.user, null, now());
+      reply.header('set-cookie', cookie('', 0));
+      return { signedOut: true };
+    });
+
+    app.get('/api/session', async (req) => {
+      const id = need(req, 'viewer');
+      return { user: id.user, role: id.role, via: id.via, ...(id.csrf ? { csrf: id.csrf } : {}), usersExist: store.countUsers() > 0 };
+    });
+
+    app.get('/api/users', async (req) => {
+      need(req, 'admin');
+      return store.users();
+    });
+
+    app.post('/api/users', async (req) => {
+      const admin = need(req, 'admin');
+      const b = body(req);
+      const name = String(b.name ?? '');
+      const role = String(b.role ?? '') as Role;
+      if (!NAME.test(name)) throw new AuthError(400, 'PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
+      if (!ROLES.includes(role)) throw new AuthError(400, 'PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
+      if (store.user(name)) throw new AuthError(409, 'PLANTA_AUTH_USER_EXISTS', `user ${name} exists`);
+      const password = String(b.password ?? '');
+      try {
+        checkStrength(password, name);
+      } catch (err) {
+        if (err instanceof WeakPasswordError) throw new AuthError(400, err.code, `password: ${err.message}`);
+        throw err;
+      }
+      store.addUser(name, role, await hashPassword(password), now());
+      store.audit(admin.user, 'user-add', name, { role }, now());
+      return { name, role };
+    });
+
+    app.post<{ Params: { name: string } }>('/api/users/:name', async (req) => {
+      const admin = need(req, 'admin');
+      const b = body(req);
+      const name = req.params.name;
+      if (!store.user(name)) throw new AuthError(404, 'PLANTA_AUTH_NO_USER', `no user ${name}`);
+      if (b.role !== undefined) {
+        if (!ROLES.includes(b.role as Role)) throw new AuthError(400, 'PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
+        store.setRole(name, b.role as Role);
+        store.audit(admin.user, 'user-role', name, { role: b.role }, now());
+      }
+      if (typeof b.disabled === 'boolean') {
+        store.setDisabled(name, b.disabled);
+        store.audit(admin.user, b.disabled ? 'user-disable' : 'user-enable', name, null, now());
+      }
+      if (typeof b.password === 'string') {
+        try {
+          checkStrength(b.password, name);
+        } catch (err) {
+          if (err instanceof WeakPasswordError) throw new AuthError(400, err.code, `password: ${err.message}`);
+          throw err;
+        }
+        store.setPassword(name, await hashPassword(b.password));
+        store.audit(admin.user, 'user-password', name, null, now());
+      }
+      return { name, ...store.users().find((u) => u.name === name) };
+    });
+
+    app.get('/api/tokens', async (req) => {
+      need(req, 'admin');
+      return store.tokens();
+    });
+
+    app.post('/api/tokens', async (req) => {
+      const admin = need(req, 'admin');
+      const name = String(body(req).name ?? '');
+      if (!NAME.test(name)) throw new AuthError(400, 'PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
+      if (store.tokens().some((t) => t.name === name)) throw new AuthError(409, 'PLANTA_AUTH_TOKEN_EXISTS', `token ${name} exists`);
+      const token = store.addToken(name, admin.user, now());
+      store.audit(admin.user, 'token-add', name, null, now());
+      return { name, token, readOnly: true, note: 'shown once: keep it; send it as "Authorization: Bearer <token>"' };
+    });
+
+    app.delete<{ Params: { name: string } }>('/api/tokens/:name', async (req) => {
+      const admin = need(req, 'admin');
+      const revoked = store.revokeToken(req.params.name, now());
+      if (!revoked) throw new AuthError(404, 'PLANTA_AUTH_NO_TOKEN', `no active token ${req.params.name}`);
+      store.audit(admin.user, 'token-revoke', req.params.name, null, now());
+      return { revoked };
+    });
+
+    app.get('/api/audit', async (req) => {
+      need(req, 'engineer');
+      const q = req.query as Record<string, string | undefined>;
+      const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+      const query: Parameters<AuthStore['auditEntries']>[0] = {};
+      const before = num(q.before);
+      const limit = num(q.limit);
+      if (before !== undefined) query.before = before;
+      if (limit !== undefined) query.limit = limit;
+      if (q.q) query.search = q.q;
+      return store.auditEntries(query);
+    });
+  };
+
+  return { identify, reauthenticate, register };
+}
