@@ -166,7 +166,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   });
 
   app.get<{ Params: { page: string } }>('/api/drawings/:page', async (req, reply) => {
-    const svg = config.drawings[req.params.page];
+    const svg = Object.hasOwn(config.drawings, req.params.page) ? config.drawings[req.params.page] : undefined;
     if (svg === undefined) throw new HttpError(404, 'PLANTA_DRAWING_NOT_FOUND', `no drawing for page "${req.params.page}"`);
     return reply.type('image/svg+xml; charset=utf-8').send(svg);
   });
