@@ -8,7 +8,7 @@
 import type { AlarmState, JournalEntry } from '../bus/alarm-messages.js';
 import type { Bus, CommandOutcome, DeviceStatus, Unsubscribe } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
-import { type Role, ROLES } from '../config/schema.js';
+import { type EventConfig, type Role, ROLES } from '../config/schema.js';
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { type AlarmDefinition, AlarmMachine, type Reading, type Transition } from './machine.js';
@@ -58,6 +58,8 @@ export class AlarmEngine {
   /** Alarms (and events) to re-evaluate when a tag changes. */
   private readonly byTag = new Map<string, Watch[]>();
   private readonly values = new Map<string, TagValue>();
+  /** The configured events of each tag. */
+  private readonly eventsByTag = new Map<string, [string, EventConfig][]>();
   private readonly deviceState = new Map<string, string>();
   private readonly unsubscribe: Unsubscribe[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -65,6 +67,7 @@ export class AlarmEngine {
 
   constructor(private readonly o: AlarmEngineOptions) {
     this.now = o.now ?? Date.now;
+    for (const [id, e] of Object.entries(o.config.events)) this.eventsByTag.set(e.tag, [...(this.eventsByTag.get(e.tag) ?? []), [id, e]]);
     const persisted = o.store.loadStates();
     const add = (def: AlarmDefinition, w: Omit<Watch, 'machine'>): void => {
       const watch: Watch = { machine: new AlarmMachine(def, persisted.get(def.id)), ...w };
@@ -168,9 +171,9 @@ export class AlarmEngine {
       const before = this.values.get(v.tag);
       this.values.set(v.tag, v);
       for (const w of this.byTag.get(v.tag) ?? []) touched.add(w);
-      for (const [id, e] of Object.entries(this.o.config.events)) {
+      for (const [id, e] of this.eventsByTag.get(v.tag) ?? []) {
         // An event is an edge to its value, seen on a good reading after a good one (not the first read).
-        if (e.tag === v.tag && v.quality === 'Good' && v.value === e.when && before?.quality === 'Good' && before.value !== e.when) {
+        if (v.quality === 'Good' && v.value === e.when && before?.quality === 'Good' && before.value !== e.when) {
           events.push({ ts: v.sourceTs, kind: 'event', source: id, text: e.message });
         }
       }
@@ -200,8 +203,10 @@ export class AlarmEngine {
     const changed: Watch[] = [];
     if (w) {
       // Only a device that is down (not one connecting for the first time) raises the alarm.
+      const shown = w.machine.displayState;
       const t = w.machine.update({ value: s.state === 'down', good: true }, now);
-      if (t.length) changed.push(w);
+      // The first reading (unknown → normal) is no transition, but what is shown changed.
+      if (t.length || w.machine.displayState !== shown) changed.push(w);
       out.push(...this.entries(w, t, now));
     }
     this.commit(out, changed);
