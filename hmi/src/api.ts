@@ -1,5 +1,6 @@
 /** The REST calls the HMI makes (relative URLs, so the HMI also works behind a reverse proxy's sub-path). */
 import type { ApiError, CommandInfo, PlantInfo, TagWithState } from '../../src/web/protocol.js';
+import { type AlarmApi, journalQueryString } from './alarm-api.js';
 import type { CallResult, CommandApi } from './command-api.js';
 
 export class ApiCallError extends Error {}
@@ -68,4 +69,18 @@ export const commandApi: CommandApi = {
   operate: (id, token, command, params) => call('POST', 'api/commands/operate', { id, token, command, params }),
   cancel: (token) => call('DELETE', `api/commands/select/${encodeURIComponent(token)}`),
   outcome: (id) => call('GET', `api/commands/${encodeURIComponent(id)}`),
+};
+
+// ------------------------------------------------------------------ alarms and the journal
+
+const alarmPath = (id: string, action: string): string => `api/alarms/${encodeURIComponent(id)}/${action}`;
+
+export const alarmApi: AlarmApi = {
+  ack: (ids, comment) => call('POST', 'api/alarms/ack', comment ? { ids, comment } : { ids }),
+  shelve: (id, reason, minutes) => call('POST', alarmPath(id, 'shelve'), { reason, minutes }),
+  unshelve: (id) => call('POST', alarmPath(id, 'unshelve'), {}),
+  outOfService: (id, reason) => call('POST', alarmPath(id, 'out-of-service'), { reason }),
+  inService: (id) => call('POST', alarmPath(id, 'in-service'), {}),
+  journal: (q) => call('GET', `api/journal${journalQueryString(q)}`),
+  rates: (from, to) => call('GET', `api/alarms/rates?from=${Math.floor(from)}&to=${Math.floor(to)}`),
 };

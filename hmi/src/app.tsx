@@ -4,17 +4,20 @@ import { CommandDialog } from './components/CommandDialog.js';
 import { TopBar } from './components/TopBar.js';
 import { useHmi } from './context.js';
 import type { HmiPage } from './pages.js';
+import { AlarmRates } from './pages/AlarmRates.js';
+import { AlarmSummary } from './pages/AlarmSummary.js';
 import { Devices } from './pages/Devices.js';
 import { Faceplate } from './pages/Faceplate.js';
 import { GenericOverview } from './pages/GenericOverview.js';
+import { JournalPage } from './pages/JournalPage.js';
 import { Mimic } from './pages/Mimic.js';
 import { Overview } from './pages/Overview.js';
 import { Parameters } from './pages/Parameters.js';
 import { TagBrowser } from './pages/TagBrowser.js';
 import type { Route } from './router.js';
 
-function ConfiguredPage({ page, focusAlarms = false }: { page: HmiPage; focusAlarms?: boolean }) {
-  return page.kind === 'dashboard' ? <Overview page={page} focusAlarms={focusAlarms} /> : <Mimic page={page} />;
+function ConfiguredPage({ page }: { page: HmiPage }) {
+  return page.kind === 'dashboard' ? <Overview page={page} /> : <Mimic page={page} />;
 }
 
 function NotFound({ name }: { name: string }) {
@@ -31,8 +34,13 @@ function NotFound({ name }: { name: string }) {
 function titleOf(route: Route, pages: readonly HmiPage[]): string {
   switch (route.kind) {
     case 'home':
-    case 'alarms':
       return 'Overview';
+    case 'alarms':
+      return 'Alarms';
+    case 'journal':
+      return 'Journal';
+    case 'alarm-rates':
+      return 'Alarm rates';
     case 'tags':
       return 'Tags';
     case 'tag':
@@ -56,8 +64,16 @@ export function App() {
   let page;
   switch (route.kind) {
     case 'home':
+      page = home ? <ConfiguredPage page={home} /> : <GenericOverview />;
+      break;
     case 'alarms':
-      page = home ? <ConfiguredPage page={home} focusAlarms={route.kind === 'alarms'} /> : <GenericOverview />;
+      page = <AlarmSummary />;
+      break;
+    case 'journal':
+      page = <JournalPage />;
+      break;
+    case 'alarm-rates':
+      page = <AlarmRates />;
       break;
     case 'tags':
       page = <TagBrowser />;

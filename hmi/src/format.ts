@@ -118,3 +118,54 @@ export function formatAge(ts: number, now: number): string {
   if (!ts) return '—';
   return formatDuration(now - ts);
 }
+
+// ------------------------------------------------------------------ date inputs in the plant's zone
+
+const partFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall-clock fields of an instant in a zone. */
+function wallClock(ts: number, timeZone: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+  let f = partFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: safeZone(timeZone),
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    partFormats.set(timeZone, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(ts).map((x) => [x.type, x.value]));
+  return { y: Number(p.year), mo: Number(p.month), d: Number(p.day), h: Number(p.hour) % 24, mi: Number(p.minute), s: Number(p.second) };
+}
+
+/** How far the zone's wall clock is ahead of UTC at that instant (ms). */
+function zoneOffset(ts: number, timeZone: string): number {
+  const w = wallClock(ts, timeZone);
+  const asUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
+  return asUtc - Math.floor(ts / 1000) * 1000;
+}
+
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/** An instant as a datetime-local input's value in the plant's zone: "2026-11-25T14:03". */
+export function toZonedInput(ts: number, timeZone: string): string {
+  const w = wallClock(ts, timeZone);
+  return `${w.y}-${two(w.mo)}-${two(w.d)}T${two(w.h)}:${two(w.mi)}`;
+}
+
+/** A datetime-local input's value, read as wall-clock time in the plant's zone; undefined when it is not a date and time. */
+export function fromZonedInput(text: string, timeZone: string): number | undefined {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
+  if (!Number.isFinite(wall)) return undefined;
+  // The offset at the guess, then at the result (they differ across a change of summer time).
+  let ts = wall - zoneOffset(wall, timeZone);
+  ts = wall - zoneOffset(ts, timeZone);
+  return ts;
+}

@@ -1,109 +1,106 @@
 /**
- * What the browser saw happen, newest first: alarm tags turning on and off,
- * event tags changing, operator commands (anyone's: sent, then their
- * outcome), and the live link being lost and restored. It starts
- * empty: the first snapshot is the baseline, and nothing is invented about
- * the time before it. It also knows since when each alarm is active.
+ * The overview's event list: the plant's journal as the server keeps it
+ * (alarms, returns, acknowledgements, shelving, phase events, command
+ * outcomes, device connections) — the same in every browser and still
+ * there after a reload — newest first. At each snapshot (page load, or a
+ * resync after a gap) the recent entries are fetched again; between them
+ * `journal` events add to it. Only the live link's own losses and
+ * restorations are this browser's, marked as such.
  */
 import { type Signal, signal } from '@preact/signals';
-import type { CommandStatus } from '../../src/web/protocol.js';
+import type { JournalEntry } from '../../src/web/protocol.js';
+import type { CallResult } from './command-api.js';
 
-export type JournalKind = 'alarm' | 'cleared' | 'on' | 'off' | 'link' | 'command';
+export type EventItem =
+  | { key: string; ts: number; source: 'plant'; entry: JournalEntry }
+  /** The live link of this browser, lost or restored. */
+  | { key: string; ts: number; source: 'browser'; text: string };
 
-export interface JournalEntry {
-  seq: number;
-  ts: number;
-  kind: JournalKind;
-  /** The tag, for alarm and event entries. */
-  tag?: string;
-  text: string;
-  /** e.g. "seen at resync": the change happened while the browser was not receiving. */
-  note?: string;
-  /** For command entries: the command's id and status. */
-  command?: { id: string; status: CommandStatus };
-}
+export type JournalLoad = { status: 'loading' } | { status: 'ready' } | { status: 'error'; message: string };
 
-export interface JournalOptions {
-  alarms: readonly string[];
-  events: readonly string[];
-  describe(tag: string): string;
-  /** Entries kept. Default 300. */
+export interface LiveJournalOptions {
+  /** The newest entries (GET api/journal?limit=). */
+  fetchRecent(limit: number): Promise<CallResult<JournalEntry[]>>;
+  /** Entries kept. Default 200. */
   max?: number;
 }
 
-export class Journal {
-  readonly entries: Signal<readonly JournalEntry[]> = signal([]);
-  /** Active alarms: tag → when it became active (the value's source time). */
-  readonly alarmSince: Signal<ReadonlyMap<string, number>> = signal(new Map());
-  private readonly alarms: ReadonlySet<string>;
-  private readonly events: ReadonlySet<string>;
+const order = (a: EventItem, b: EventItem): number => {
+  if (b.ts !== a.ts) return b.ts - a.ts;
+  // The journal's own order for entries of the same millisecond.
+  if (a.source === 'plant' && b.source === 'plant') return b.entry.seq - a.entry.seq;
+  return a.source === 'browser' ? -1 : b.source === 'browser' ? 1 : 0;
+};
+
+export class LiveJournal {
+  readonly items: Signal<readonly EventItem[]> = signal([]);
+  readonly load: Signal<JournalLoad> = signal({ status: 'loading' });
+  private plant = new Map<number, JournalEntry>();
+  private notes: EventItem[] = [];
+  private notesSeq = 0;
+  /** Entries that arrived while a refresh was under way: kept whatever it brings. */
+  private arrived: JournalEntry[] | null = null;
+  private refreshing = 0;
   private readonly max: number;
-  private seq = 0;
-  /** Command outcomes already listed ("id status"), so a replayed event is not listed twice. */
-  private readonly commandsSeen = new Set<string>();
+  private readonly listeners = new Set<(entries: readonly JournalEntry[]) => void>();
 
-  constructor(private readonly o: JournalOptions) {
-    this.alarms = new Set(o.alarms);
-    this.events = new Set(o.events);
-    this.max = o.max ?? 300;
+  constructor(private readonly o: LiveJournalOptions) {
+    this.max = o.max ?? 200;
   }
 
-  watches(tag: string): boolean {
-    return this.alarms.has(tag) || this.events.has(tag);
+  /** New entries from the stream. */
+  add(entries: readonly JournalEntry[]): void {
+    if (entries.length === 0) return;
+    this.arrived?.push(...entries);
+    for (const e of entries) this.plant.set(e.seq, e);
+    this.publish();
+    for (const l of this.listeners) l(entries);
   }
 
-  /** A baseline value (first snapshot): sets alarm times, writes no entry. */
-  baseline(tag: string, value: unknown, sourceTs: number): void {
-    if (!this.alarms.has(tag)) return;
-    this.setAlarm(tag, value === true, sourceTs);
+  /** Every new entry from the stream (the journal page puts them on top of its own list). */
+  onEntries(listener: (entries: readonly JournalEntry[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
-  /** A value that changed from `before` to `after` at `ts`; `resync` when it was found in a snapshot after a gap. */
-  change(tag: string, before: unknown, after: unknown, ts: number, resync: boolean): void {
-    if (before === null || before === undefined) {
-      // The first value read is a baseline, not a change.
-      this.baseline(tag, after, ts);
+  /**
+   * The recent entries, fetched again (a snapshot: first load, or after a
+   * gap the stream could not fill). What the fetch brings replaces what was
+   * kept, since the server may have restarted with its sequence anew.
+   */
+  async refresh(): Promise<void> {
+    const run = ++this.refreshing;
+    this.arrived = [];
+    const r = await this.o.fetchRecent(this.max).catch((err: unknown) => ({ kind: 'no-answer', message: err instanceof Error ? err.message : String(err) }) as const);
+    if (run !== this.refreshing) return;
+    const arrived = this.arrived ?? [];
+    this.arrived = null;
+    if (r.kind !== 'ok') {
+      this.load.value = { status: 'error', message: r.kind === 'refused' ? `${r.error.message} [${r.error.code}]` : r.message };
       return;
     }
-    if (before === after || typeof after !== 'boolean') return;
-    const note = resync ? 'found at resync: it changed while live data was lost' : undefined;
-    if (this.alarms.has(tag)) {
-      this.setAlarm(tag, after, ts);
-      this.add({ ts, kind: after ? 'alarm' : 'cleared', tag, text: this.o.describe(tag), ...(note ? { note } : {}) });
-    } else if (this.events.has(tag)) {
-      this.add({ ts, kind: after ? 'on' : 'off', tag, text: this.o.describe(tag), ...(note ? { note } : {}) });
-    }
+    this.plant = new Map([...r.body, ...arrived].map((e) => [e.seq, e]));
+    this.load.value = { status: 'ready' };
+    this.publish();
   }
 
-  /** A command outcome (queued or final), at the time the server decided it. */
-  command(id: string, status: CommandStatus, ts: number, text: string): void {
-    const key = `${id} ${status}`;
-    if (this.commandsSeen.has(key)) return;
-    this.commandsSeen.add(key);
-    if (this.commandsSeen.size > this.max * 4) this.commandsSeen.delete(this.commandsSeen.values().next().value!);
-    this.add({ ts, kind: 'command', text, command: { id, status } });
-  }
-
-  /** A note about the live link itself. */
+  /** A note about this browser's live link. */
   link(ts: number, text: string): void {
-    this.add({ ts, kind: 'link', text });
+    this.notes = [{ key: `b${++this.notesSeq}`, ts, source: 'browser' as const, text }, ...this.notes].slice(0, 50);
+    this.publish();
   }
 
-  private setAlarm(tag: string, active: boolean, ts: number): void {
-    const current = this.alarmSince.value;
-    if (active === current.has(tag)) return;
-    const next = new Map(current);
-    if (active) next.set(tag, ts);
-    else next.delete(tag);
-    this.alarmSince.value = next;
-  }
-
-  private add(e: Omit<JournalEntry, 'seq'>): void {
-    const entry: JournalEntry = { ...e, seq: ++this.seq };
-    const list = [entry, ...this.entries.value];
-    // Newest first by time; changes arriving in one batch keep their order.
-    list.sort((a, b) => b.ts - a.ts || b.seq - a.seq);
-    if (list.length > this.max) list.length = this.max;
-    this.entries.value = list;
+  private publish(): void {
+    const items: EventItem[] = [...this.plant.values()].map((entry) => ({ key: `p${entry.seq}`, ts: entry.ts, source: 'plant' as const, entry }));
+    items.push(...this.notes);
+    items.sort(order);
+    if (items.length > this.max) {
+      items.length = this.max;
+      // Forget what fell off the end, so the map does not grow for ever.
+      const kept = new Set(items.map((i) => i.key));
+      for (const seq of [...this.plant.keys()]) if (!kept.has(`p${seq}`)) this.plant.delete(seq);
+      this.notes = this.notes.filter((n) => kept.has(n.key));
+    }
+    this.items.value = items;
   }
 }

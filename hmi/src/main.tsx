@@ -3,7 +3,7 @@
  * (retrying until the server answers), creates the state, opens the live
  * stream and renders.
  */
-import { signal } from '@preact/signals';
+import { effect, signal, untracked } from '@preact/signals';
 import { render } from 'preact';
 import { fetchCommands, fetchPlant, fetchTags } from './api.js';
 import { App } from './app.js';
@@ -19,6 +19,7 @@ import './styles/layout.css';
 import './styles/widgets.css';
 import './styles/mimic.css';
 import './styles/commands.css';
+import './styles/alarms.css';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -72,6 +73,16 @@ function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): voi
     setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
   };
   tick();
+  // Browsers allow sound only after a gesture: the first click or key press arms it (every one may, until it works).
+  const arm = (): void => state.sound.arm();
+  document.addEventListener('pointerdown', arm, { capture: true });
+  document.addEventListener('keydown', arm, { capture: true });
+  // The reminder tone while a critical or high alarm is unacknowledged, checked every second.
+  effect(() => {
+    void state.clock.value;
+    const s = state.alarms.summary.value;
+    untracked(() => state.sound.tick(s.urgent, s.highest));
+  });
   render(
     <HmiContext.Provider value={{ state, router }}>
       <App />

@@ -1,4 +1,4 @@
-/** The navigation: overview, the other configured pages, the parameters (when there are any), the tag browser and the devices. */
+/** The navigation: overview, the other configured pages, the alarm summary and the journal, the parameters (when there are any), the tag browser and the devices. */
 import type { HmiPage } from './pages.js';
 import { type Route, hrefPage } from './router.js';
 
@@ -13,13 +13,17 @@ export function navItems(pages: readonly HmiPage[], options: { parameters?: bool
   const home = pages.find((p) => p.kind === 'dashboard');
   const mimics = pages.filter((p) => p.kind === 'mimic').length;
   const items: NavItem[] = [
-    { label: 'Overview', href: '#/', matches: (r) => r.kind === 'home' || r.kind === 'alarms' || (r.kind === 'page' && r.name === home?.name) },
+    { label: 'Overview', href: '#/', matches: (r) => r.kind === 'home' || (r.kind === 'page' && r.name === home?.name) },
   ];
   for (const p of pages) {
     if (p === home) continue;
     const label = p.kind === 'mimic' && mimics === 1 ? 'Mimic' : p.title;
     items.push({ label, href: hrefPage(p.name), matches: (r) => r.kind === 'page' && r.name === p.name });
   }
+  items.push(
+    { label: 'Alarms', href: '#/alarms', matches: (r) => r.kind === 'alarms' || r.kind === 'alarm-rates' },
+    { label: 'Journal', href: '#/journal', matches: (r) => r.kind === 'journal' },
+  );
   if (options.parameters) items.push({ label: 'Parameters', href: '#/parameters', matches: (r) => r.kind === 'parameters' });
   items.push(
     { label: 'Tags', href: '#/tags', matches: (r) => r.kind === 'tags' || r.kind === 'tag' },

@@ -34,6 +34,7 @@ export interface DashboardPage {
   bars: BarSpec[];
   values: string[];
   phases?: PhasesSpec;
+  /** Alarm and event tags the page names. The screens now take alarms and events from the server's alarm engine and journal. */
   alarms: string[];
   events: string[];
 }
@@ -128,14 +129,4 @@ export function readPages(pages: Record<string, unknown>): HmiPage[] {
     else if (p.kind === 'mimic') out.push(mimic(name, p));
   }
   return out;
-}
-
-/** Every alarm tag of the dashboards (boolean tags that are alarms while true), without repeats. */
-export function alarmTags(pages: readonly HmiPage[]): string[] {
-  return [...new Set(pages.flatMap((p) => (p.kind === 'dashboard' ? p.alarms : [])))];
-}
-
-/** Every event tag of the dashboards, without repeats. */
-export function eventTags(pages: readonly HmiPage[]): string[] {
-  return [...new Set(pages.flatMap((p) => (p.kind === 'dashboard' ? p.events : [])))];
 }

@@ -1,13 +1,16 @@
 /**
  * Routes in location.hash, so the server serves one page and a link is
- * shareable:  #/  (first dashboard)  #/alarms  #/tags  #/tags/<name>
- * #/devices  #/parameters  #/<page name> (a configured page, e.g. #/mimic).
+ * shareable:  #/  (first dashboard)  #/alarms (alarm summary)  #/journal
+ * #/alarm-rates  #/tags  #/tags/<name>  #/devices  #/parameters
+ * #/<page name> (a configured page, e.g. #/mimic).
  */
 import { type ReadonlySignal, signal } from '@preact/signals';
 
 export type Route =
   | { kind: 'home' }
   | { kind: 'alarms' }
+  | { kind: 'journal' }
+  | { kind: 'alarm-rates' }
   | { kind: 'tags'; query: string }
   | { kind: 'tag'; name: string }
   | { kind: 'devices' }
@@ -23,6 +26,10 @@ export function parseRoute(hash: string): Route {
       return { kind: 'home' };
     case 'alarms':
       return { kind: 'alarms' };
+    case 'journal':
+      return { kind: 'journal' };
+    case 'alarm-rates':
+      return { kind: 'alarm-rates' };
     case 'devices':
       return { kind: 'devices' };
     case 'parameters':

@@ -2,17 +2,22 @@
  * Everything the screens show, as signals: the plant and its tags (from
  * REST, fixed for the session), one signal per tag value (so a change
  * re-renders only what shows that tag), the devices, the live link, a clock
- * ticking every second, the journal and the trends. Created once per page
- * load by main.tsx; nothing here is module-level state.
+ * ticking every second, the alarms as the server states them, the plant's
+ * journal, the annunciation and the trends. Created once per page load by
+ * main.tsx; nothing here is module-level state.
  */
 import { type Signal, signal } from '@preact/signals';
 import type { DeviceStatus, PlantInfo, Quality, TagInfo, TagWithState } from '../../src/web/protocol.js';
-import { commandApi } from './api.js';
+import type { AlarmApi } from './alarm-api.js';
+import { AlarmBoard } from './alarm-board.js';
+import { highestPriority } from './alarm-model.js';
+import { Annunciator, type AnnunciatorOptions } from './annunciator.js';
+import { alarmApi as defaultAlarmApi, commandApi } from './api.js';
 import type { CommandApi } from './command-api.js';
 import { commandBlocker } from './command-model.js';
 import { CommandStore } from './command-store.js';
-import { Journal } from './journal.js';
-import { type HmiPage, alarmTags, eventTags, readPages } from './pages.js';
+import { LiveJournal } from './journal.js';
+import { type HmiPage, readPages } from './pages.js';
 import type { LinkState } from './stream.js';
 import { Trends } from './trends.js';
 
@@ -57,7 +62,14 @@ export interface HmiState {
   configChanged: Signal<boolean>;
   /** Now, updated every second: ages and trends read it. */
   clock: Signal<number>;
-  journal: Journal;
+  /** Every alarm's state as the server has it, and the operator's actions on them. */
+  alarms: AlarmBoard;
+  /** The plant's journal, recent entries (the overview's event list). */
+  journal: LiveJournal;
+  /** Tone and pulse for new alarms in this browser. */
+  sound: Annunciator;
+  /** Alarm actions, journal queries and rate figures. */
+  alarmApi: AlarmApi;
   trends: Trends;
   /** Operator commands: their definitions and the one being confirmed or followed. */
   commands: CommandStore;
@@ -85,22 +97,30 @@ function definitionOf(t: TagWithState): TagInfo {
 
 const WAITING: LiveValue = { value: null, quality: 'Bad_WaitingForInitialData', sourceTs: 0 };
 
-export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], now: number = Date.now(), api: CommandApi = commandApi): HmiState {
+export interface HmiServices {
+  commands?: CommandApi;
+  alarms?: AlarmApi;
+  sound?: AnnunciatorOptions;
+}
+
+export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], now: number = Date.now(), services: HmiServices = {}): HmiState {
+  const api = services.commands ?? commandApi;
+  const alarmApi = services.alarms ?? defaultAlarmApi;
   const tagList = tags.map(definitionOf);
   const byName = new Map(tagList.map((t) => [t.name, t]));
   const pages = readPages(plant.pages);
   const values = new Map<string, Signal<LiveValue>>();
-  const journal = new Journal({
-    alarms: alarmTags(pages),
-    events: eventTags(pages),
-    describe: (tag) => byName.get(tag)?.description || tag,
+  const journal = new LiveJournal({ fetchRecent: (limit) => alarmApi.journal({ limit }) });
+  const sound = new Annunciator(services.sound);
+  const alarms: AlarmBoard = new AlarmBoard({
+    api: alarmApi,
+    onNew: (fresh) => sound.noteNew(highestPriority(fresh), alarms.summary.value.urgent),
   });
   const trends = new Trends();
   for (const t of tags) {
     const live: LiveValue = { value: t.value, quality: t.quality, sourceTs: t.sourceTs };
     if (t.exceptionCode !== undefined) live.exceptionCode = t.exceptionCode;
     values.set(t.name, signal(live));
-    journal.baseline(t.name, t.value, t.sourceTs);
     if (t.sourceTs) trends.add(t.name, t.value, t.sourceTs, t.quality === 'Good');
   }
   const devices = signal<readonly DeviceView[]>(plant.devices.map((d) => ({ ...d, status: null, downSince: null })));
@@ -120,7 +140,10 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
     link,
     configChanged,
     clock: signal(now),
+    alarms,
     journal,
+    sound,
+    alarmApi,
     trends,
     commands: new CommandStore({ api, blocked }),
     value(name: string): Signal<LiveValue> {

@@ -10,7 +10,7 @@
  * On reconnect the server either replays the events missed (resume) or
  * sends a fresh snapshot; either way the state resyncs by itself.
  */
-import type { CommandOutcome, DeviceStatus, StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
+import type { AlarmState, CommandOutcome, DeviceStatus, JournalEntry, StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
 import { type SseMessage, SseParser } from './sse-parser.js';
 
 export type LinkState = 'connecting' | 'live' | 'down';
@@ -21,6 +21,10 @@ export interface StreamHandlers {
   devices(d: DeviceStatus[]): void;
   /** An operator command was queued, or reached its outcome (anyone's command). */
   command?(o: CommandOutcome): void;
+  /** Alarms whose state changed. */
+  alarms?(list: AlarmState[]): void;
+  /** New entries of the plant's journal. */
+  journal?(entries: JournalEntry[]): void;
   /** The link changed: live once the server answers, down when it fails or goes silent. */
   link(state: LinkState, detail: string): void;
 }
@@ -144,6 +148,12 @@ export class StreamClient {
           break;
         case 'command':
           this.handlers.command?.(JSON.parse(m.data) as CommandOutcome);
+          break;
+        case 'alarms':
+          this.handlers.alarms?.(JSON.parse(m.data) as AlarmState[]);
+          break;
+        case 'journal':
+          this.handlers.journal?.(JSON.parse(m.data) as JournalEntry[]);
           break;
         default:
           break; // events of later versions

@@ -1,19 +1,20 @@
 /**
- * From stream events to state: a snapshot replaces every value (the first is
- * the baseline; a later one is a resync after a gap), a delta changes some,
- * a devices event refreshes the communication figures, a command event
- * reports an operator command. Changes feed the journal and the trends; the
- * link's ups and downs are journalled too.
+ * From stream events to state: a snapshot replaces every value and every
+ * alarm (the first is the baseline; a later one is a resync after a gap)
+ * and fetches the recent journal again, a delta changes some values, a
+ * devices event refreshes the communication figures, a command event
+ * reports an operator command (to the place it was clicked), an alarms
+ * event changes alarm states, a journal event adds to the event list.
+ * Values feed the trends; the link's ups and downs are noted in the event
+ * list as this browser's.
  */
 import { batch } from '@preact/signals';
-import type { CommandOutcome, DeviceStatus, StreamDelta, StreamSnapshot, StreamValue } from '../../src/web/protocol.js';
-import { outcomeLine } from './command-model.js';
-import { commandWords, tagNames } from './command-view.js';
+import type { AlarmState, CommandOutcome, DeviceStatus, JournalEntry, StreamDelta, StreamSnapshot, StreamValue } from '../../src/web/protocol.js';
 import { formatDuration } from './format.js';
 import type { DeviceView, HmiState, LiveValue } from './state.js';
 import type { LinkState, StreamHandlers } from './stream.js';
 
-type Mode = 'baseline' | 'live' | 'resync';
+type Mode = 'baseline' | 'resync';
 
 function decode(v: StreamValue, t: number): LiveValue {
   if (v.length === 2) return { value: v[1], quality: 'Good', sourceTs: t };
@@ -30,13 +31,10 @@ export function createStreamSync(state: HmiState, now: () => number = Date.now):
   let snapshots = 0;
   let lostSince: number | null = null;
 
-  const apply = (name: string, next: LiveValue, mode: Mode): void => {
+  const apply = (name: string, next: LiveValue): void => {
     const sig = state.value(name);
-    const prev = sig.value;
-    if (same(prev, next)) return;
+    if (same(sig.value, next)) return;
     sig.value = next;
-    if (mode === 'baseline') state.journal.baseline(name, next.value, next.sourceTs);
-    else state.journal.change(name, prev.value, next.value, next.sourceTs, mode === 'resync');
     if (next.sourceTs) state.trends.add(name, next.value, next.sourceTs, next.quality === 'Good');
   };
 
@@ -57,14 +55,17 @@ export function createStreamSync(state: HmiState, now: () => number = Date.now):
       batch(() => {
         for (const v of s.values) {
           const name = names[v[0]];
-          if (name !== undefined) apply(name, decode(v, s.t), mode);
+          if (name !== undefined) apply(name, decode(v, s.t));
         }
         devices(s.devices);
+        state.alarms.snapshot(s.alarms);
         if (mode === 'resync' && lostSince !== null) {
-          state.journal.link(now(), 'Resynchronised from a fresh snapshot: changes during the gap are listed as found, earlier steps may be missing');
+          state.journal.link(now(), 'Resynchronised from a fresh snapshot: values and alarms are current again, and the event list was read anew from the journal');
         }
         lostSince = null;
       });
+      // What the plant journalled before the page opened, or during a gap the stream could not fill.
+      void state.journal.refresh();
       // A command outcome may have fallen in the gap: the pending one is asked for once.
       if (mode === 'resync') void state.commands.recheck();
     },
@@ -72,7 +73,7 @@ export function createStreamSync(state: HmiState, now: () => number = Date.now):
       batch(() => {
         for (const v of d.values) {
           const name = names[v[0]];
-          if (name !== undefined) apply(name, decode(v, d.t), 'live');
+          if (name !== undefined) apply(name, decode(v, d.t));
         }
       });
     },
@@ -80,10 +81,14 @@ export function createStreamSync(state: HmiState, now: () => number = Date.now):
       devices(list);
     },
     command(o: CommandOutcome): void {
-      batch(() => {
-        state.commands.onOutcome(o);
-        state.journal.command(o.id, o.status, o.at, outcomeLine(o, state.commands.definition(o.command), commandWords(state), tagNames(state)));
-      });
+      // Shown where the operator clicked; the event list gets the outcome from the journal.
+      state.commands.onOutcome(o);
+    },
+    alarms(list: AlarmState[]): void {
+      state.alarms.update(list);
+    },
+    journal(entries: JournalEntry[]): void {
+      state.journal.add(entries);
     },
     link(next: LinkState, detail: string): void {
       const prev = state.link.value;

@@ -1,12 +1,14 @@
 /**
  * The overview in a real browser against the running system: live values,
- * the cycle's steps and the event list follow the simulated plant; alarms
- * reach the banner and the alarm list; the layout holds at 360 px.
+ * the cycle's steps and the event list (the plant's journal) follow the
+ * simulated plant; alarms from the alarm engine reach the banner and the
+ * active alarms, and are acknowledged there; the layout holds at 360 px.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { needPeer } from '../helpers/peers.js';
+import { waitFor } from '../helpers/wait.js';
 import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
 
 const LEVEL = 'Level in the SBR reactor';
@@ -26,7 +28,8 @@ describe('overview page', { timeout: 120_000 }, () => {
   before(async () => {
     if (!hasChromium) return;
     hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir);
+    // An operator, so alarms can be acknowledged (anonymous actions are refused).
+    plant = await TestPlant.start(hmiDir, { identify: () => ({ user: 'ana', role: 'operator' }) });
     browser = await launchBrowser();
   });
 
@@ -67,7 +70,7 @@ describe('overview page', { timeout: 120_000 }, () => {
     t.after(() => context.close());
     const events = page.getByRole('list', { name: 'Events, newest first' });
     // Program 1 at 600×: each phase lasts 3 to 9 s, so a change comes soon.
-    const started = events.getByRole('listitem').filter({ hasText: /ON/ }).filter({ hasText: /Reactor in / }).first();
+    const started = events.getByRole('listitem').filter({ hasText: /EVENT/ }).filter({ hasText: /Reactor in / }).first();
     await started.waitFor({ timeout: 20_000 });
     const text = (await started.textContent()) ?? '';
     assert.match(text, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/, 'date and time to the second');
@@ -81,26 +84,41 @@ describe('overview page', { timeout: 120_000 }, () => {
     assert.deepEqual(errors, []);
   });
 
-  it('counts active alarms in the banner on every page and lists them with their time', async (t) => {
+  it('counts unacknowledged alarms in the banner on every page, lists them with their time, acknowledges from the overview', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
     const { page, context, errors } = await openPage(browser!, `${plant!.url}#/tags`);
     t.after(() => context.close());
-    const banner = page.getByRole('link', { name: /active alarms?: open the alarm list/ });
-    await banner.filter({ hasText: 'No active alarms' }).waitFor();
+    const banner = page.getByRole('link', { name: /: open the alarm summary$/ });
+    await banner.filter({ hasText: 'No unacknowledged alarms' }).waitFor();
     plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, true);
     t.after(() => plant!.sim?.plant?.setFault(FAULT_INLET_PUMP_1, false));
-    await banner.filter({ hasText: '1 active alarm' }).waitFor();
+    await banner.filter({ hasText: '1 unacknowledged' }).filter({ hasText: 'MEDIUM' }).waitFor();
     await banner.click();
     await page.waitForURL(/#\/alarms$/);
+    const row = page.locator('table.alarm-table tbody tr').filter({ hasText: 'Inlet well pump 1 failure' });
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT-3/);
+    await page.getByRole('navigation', { name: 'Displays' }).getByRole('link', { name: 'Overview' }).click();
     const list = page.getByRole('list', { name: 'Active alarms, newest first' });
     const item = list.getByRole('listitem').filter({ hasText: 'Inlet well pump 1 failure' });
     await item.waitFor();
-    assert.match((await item.textContent()) ?? '', /since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    assert.match((await item.textContent()) ?? '', /since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT-3/);
     const events = page.getByRole('list', { name: 'Events, newest first' });
     await events.getByRole('listitem').filter({ hasText: 'ALARM' }).filter({ hasText: 'Inlet well pump 1 failure' }).waitFor();
+    // Cleared but not acknowledged: it still waits for the operator.
     plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, false);
-    await banner.filter({ hasText: 'No active alarms' }).waitFor();
-    await events.getByRole('listitem').filter({ hasText: 'CLEARED' }).filter({ hasText: 'Inlet well pump 1 failure' }).waitFor();
+    await events.getByRole('listitem').filter({ hasText: 'RETURN' }).filter({ hasText: 'Inlet well pump 1 failure' }).waitFor();
+    await item.filter({ hasText: 'Returned to normal, unacknowledged' }).waitFor();
+    await banner.filter({ hasText: '1 unacknowledged' }).waitFor();
+    await item.getByRole('button', { name: 'Acknowledge: Inlet well pump 1 failure' }).click();
+    await waitFor('the banner without unacknowledged alarms', async () => {
+      const text = (await banner.textContent()) ?? '';
+      if (text.includes('No unacknowledged alarms')) return true;
+      const open = (await plant!.bus.alarmStates()).filter((a) => a.state === 'unack' || a.state === 'rtn-unack').map((a) => `${a.id} ${a.state}`);
+      throw new Error(`banner "${text}"; server: ${open.join(', ')}`);
+    }, 10_000, 100);
+    await item.waitFor({ state: 'detached' });
+    await events.getByRole('listitem').filter({ hasText: 'ACK' }).filter({ hasText: 'Inlet well pump 1 failure: acknowledged' }).waitFor();
     assert.deepEqual(errors, []);
   });
 
@@ -118,13 +136,13 @@ describe('overview page', { timeout: 120_000 }, () => {
     await page.getByRole('progressbar', { name: LEVEL, exact: true }).waitFor();
     await page.waitForSelector('li.step[aria-current="step"]');
     await screenshot(page, 'dashboard-360.png');
-    for (const route of ['#/', '#/mimic', '#/tags', '#/tags/reactor.oxygen', '#/devices', '#/alarms']) {
+    for (const route of ['#/', '#/mimic', '#/tags', '#/tags/reactor.oxygen', '#/devices', '#/alarms', '#/journal', '#/alarm-rates']) {
       await page.goto(`${plant!.url}${route}`);
       await page.locator('#page-title').waitFor();
       if (route === '#/mimic') await page.locator('.mimic-drawing svg').waitFor();
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 360, `${route}: the page is ${width} px wide at 360 px`);
-      for (const target of [page.getByRole('navigation', { name: 'Displays' }).getByRole('link'), page.getByRole('button', { name: 'Dark theme' }), page.getByRole('link', { name: /open the alarm list/ })]) {
+      for (const target of [page.getByRole('navigation', { name: 'Displays' }).getByRole('link'), page.getByRole('button', { name: 'Dark theme' }), page.getByRole('link', { name: /open the alarm summary/ })]) {
         for (const box of await target.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON() as DOMRect))) {
           assert.ok(box.height >= 44 && box.width >= 44, `${route}: a touch target is ${box.width}×${box.height} px`);
         }
@@ -173,8 +191,9 @@ describe('overview without a dashboard page', { timeout: 90_000 }, () => {
     const ranged = plant!.config.tags.filter((x) => x.range);
     await page.getByRole('progressbar', { name: LEVEL, exact: true }).waitFor();
     assert.equal(await page.getByRole('progressbar').count(), ranged.length);
-    // The mimic is still there, and the alarm banner counts nothing without a dashboard's alarm list.
+    // The mimic is still there; alarms come from the alarm engine, dashboard or not.
     await page.getByRole('navigation', { name: 'Displays' }).getByRole('link', { name: 'Mimic' }).waitFor();
+    await page.getByRole('region', { name: /Active alarms/ }).getByText('No active or unacknowledged alarms.').waitFor();
     assert.deepEqual(errors, []);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The whole system for browser tests, in this process and on free ports: the
- * SBR simulator, the poller, the in-memory bus and the web server serving a
- * fresh build of the HMI; plus Debian's Chromium driven by playwright-core.
- * Everything started here is stopped by `close()`.
+ * SBR simulator, the poller, the in-memory bus, the alarm engine (journal in
+ * an in-memory SQLite store) and the web server serving a fresh build of
+ * the HMI; plus Debian's Chromium driven by playwright-core. Everything
+ * started here is stopped by `close()`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
+import { AlarmEngine } from '../../src/alarms/engine.js';
+import { AlarmStore } from '../../src/alarms/store.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import type { Identity } from '../../src/commands/prepare.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -72,14 +75,18 @@ export interface PlantOptions {
   autostart?: boolean;
   /** How long a select holds its device. Default the server's (10 s). */
   selectValidityMs?: number;
+  /** How often the alarm engine checks delays and shelving expiries. Default 100 ms. */
+  alarmTickMs?: number;
 }
 
-/** Simulator → poller → bus → web server, each of which a test may stop and start again on the same port. */
+/** Simulator → poller → bus → alarm engine and web server; the simulator and the web server may be stopped and started again on the same port. */
 export class TestPlant {
   sim: Simulator | undefined;
   web: Awaited<ReturnType<typeof createWebServer>> | undefined;
   readonly bus = new MemoryBus();
   poller: Poller | undefined;
+  readonly alarmStore = new AlarmStore(':memory:');
+  alarms: AlarmEngine | undefined;
   config!: PlantConfig;
   simPort = 0;
   webPort = 0;
@@ -94,6 +101,9 @@ export class TestPlant {
     await plant.startSim();
     plant.config = sbrConfig(plant.simPort);
     options.adjust?.(plant.config);
+    // The engine first, so it sees the poller's first values (as in `planta start`).
+    plant.alarms = new AlarmEngine({ bus: plant.bus, config: plant.config, store: plant.alarmStore, tickMs: options.alarmTickMs ?? 100 });
+    await plant.alarms.start();
     plant.poller = new Poller(plant.config, { bus: plant.bus });
     await plant.poller.start();
     await plant.startWeb();
@@ -122,6 +132,7 @@ export class TestPlant {
       bus: this.bus,
       config: this.config,
       hmiDir: this.hmiDir,
+      ...(this.alarms ? { alarms: this.alarms } : {}),
       ...(o.stream ? { stream: o.stream } : {}),
       ...(o.identify ? { identify: o.identify } : {}),
       ...(o.selectValidityMs ? { selectValidityMs: o.selectValidityMs } : {}),
@@ -138,6 +149,8 @@ export class TestPlant {
   async close(): Promise<void> {
     await this.stopWeb();
     await this.poller?.stop();
+    await this.alarms?.stop();
+    this.alarmStore.close();
     await this.stopSim();
     await this.bus.close();
   }
@@ -156,9 +169,11 @@ export interface OpenedPage {
   requests: string[];
 }
 
-export async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 900 }): Promise<OpenedPage> {
+/** `init`: a script run in the page before its own (e.g. a stand-in for an API), as source text. */
+export async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 900 }, init?: string): Promise<OpenedPage> {
   const context = await browser.newContext({ viewport, timezoneId: 'UTC', locale: 'en-US' });
   context.setDefaultTimeout(15_000);
+  if (init) await context.addInitScript(init);
   const requests: string[] = [];
   context.on('request', (r) => requests.push(r.url()));
   const page = await context.newPage();
@@ -178,6 +193,14 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
   const path = join(ARTIFACTS, name);
   if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path, fullPage });
+  return path;
+}
+
+/** One element only (e.g. the alarm banner). */
+export async function screenshotOf(target: Locator, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, name);
+  await target.screenshot({ path });
   return path;
 }
 

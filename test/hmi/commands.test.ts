@@ -26,7 +26,6 @@ import {
   refusalInWords,
 } from '../../hmi/src/command-model.js';
 import { CommandStore } from '../../hmi/src/command-store.js';
-import { Journal } from '../../hmi/src/journal.js';
 import type { CommandInfo, CommandOutcome } from '../../src/web/protocol.js';
 
 const START: CommandInfo = {
@@ -374,15 +373,5 @@ describe('command store', () => {
     s.answers.outcome!.push(() => ({ kind: 'refused', status: 404, error: { code: 'PLANTA_COMMAND_NOT_FOUND', message: 'no command' } }));
     await s.store.recheck();
     assert.equal(s.store.attempt.value?.phase, 'lost');
-  });
-});
-
-describe('journal of commands', () => {
-  it('lists each outcome of a command once, newest first', () => {
-    const j = new Journal({ alarms: [], events: [], describe: (t) => t });
-    j.command('a1234567', 'queued', 1000, 'ana — Silence the horn');
-    j.command('a1234567', 'confirmed', 2000, 'ana — Silence the horn');
-    j.command('a1234567', 'confirmed', 2000, 'ana — Silence the horn');
-    assert.deepEqual(j.entries.value.map((e) => [e.kind, e.command?.status, e.ts]), [['command', 'confirmed', 2000], ['command', 'queued', 1000]]);
   });
 });

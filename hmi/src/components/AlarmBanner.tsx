@@ -1,27 +1,82 @@
 /**
- * The alarm banner, on every page: how many alarms are active and the
- * newest, one tap from the alarm list. (Acknowledgement and priorities come
- * with the alarm configuration; until then these are "active alarms".)
+ * The alarm banner, on every page: how many alarms wait for an
+ * acknowledgement and the highest priority among them (shape and word, the
+ * banner's colour only as a second sign), how many are active and
+ * acknowledged, how many are unknown; one tap to the alarm summary. The
+ * count pulses briefly when a new alarm arrives and stops once the alarms
+ * are acknowledged.
  */
+import { PRIORITY_MARK, PRIORITY_WORD } from '../alarm-model.js';
 import { useHmiState } from '../context.js';
 import { formatTimeZoned } from '../format.js';
 
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
 export function AlarmBanner() {
   const state = useHmiState();
-  const active = [...state.journal.alarmSince.value.entries()].sort((a, b) => b[1] - a[1]);
-  const count = active.length;
-  const newest = active[0];
-  const text = count === 0 ? 'No active alarms' : `${count} active alarm${count === 1 ? '' : 's'}`;
+  const known = state.alarms.known.value;
+  const s = state.alarms.summary.value;
+  const pulse = state.sound.pulse.value;
+  const live = state.link.value.state === 'live';
+  if (!known) {
+    return (
+      <a class="alarm-banner is-unknown" href="#/alarms" aria-label="Alarm states not received yet: open the alarm summary">
+        <span class="alarm-icon" aria-hidden="true">
+          ?
+        </span>
+        <strong class="alarm-count">Alarm states not received yet</strong>
+        <span class="alarm-go" aria-hidden="true">
+          ›
+        </span>
+      </a>
+    );
+  }
+  const highest = s.highest;
+  const counts = [`${s.activeAcked} active acknowledged`];
+  if (s.unknown) counts.push(`${s.unknown} unknown (bad data)`);
+  if (s.shelved) counts.push(`${s.shelved} shelved`);
+  const label = [
+    s.unacked ? `${plural(s.unacked, 'unacknowledged alarm')}, highest priority ${highest}` : 'No unacknowledged alarms',
+    ...counts,
+    live ? '' : 'as last received',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  const newest = s.newest;
   return (
-    <a class={`alarm-banner ${count > 0 ? 'has-alarms' : ''}`} href="#/alarms" aria-label={`${text}: open the alarm list`}>
+    <a
+      class={`alarm-banner ${highest ? `has-unacked prio-bg-${highest}` : ''} ${s.unknown ? 'has-unknown' : ''} ${live ? '' : 'is-stale'}`}
+      href="#/alarms"
+      aria-label={`${label}: open the alarm summary`}
+      data-unacked={s.unacked}
+      data-highest={highest ?? ''}
+    >
       <span class="alarm-icon" aria-hidden="true">
-        {count > 0 ? '▲' : '✓'}
+        {highest ? PRIORITY_MARK[highest] : '✓'}
       </span>
-      <strong class="alarm-count">{text}</strong>
+      <span class="alarm-main">
+        {/* Remounted for each new alarm, so the pulse starts again; no pulse once nothing is unacknowledged. */}
+        <strong key={pulse} class={`alarm-count ${pulse > 0 && s.unacked > 0 ? 'is-pulsing' : ''}`}>
+          {s.unacked ? `${s.unacked} unacknowledged` : 'No unacknowledged alarms'}
+        </strong>
+        {highest && (
+          <span class="alarm-highest">
+            {' '}
+            · highest <strong>{PRIORITY_WORD[highest]}</strong>
+          </span>
+        )}
+      </span>
+      <span class="alarm-counts">
+        {counts.map((c) => (
+          <span key={c} class="alarm-more">
+            {c}
+          </span>
+        ))}
+        {!live && <span class="alarm-more">(as last received)</span>}
+      </span>
       {newest && (
         <span class="alarm-newest">
-          {' '}
-          — newest: {state.tags.get(newest[0])?.description || newest[0]} at {formatTimeZoned(newest[1], state.timeZone)}
+          newest: {newest.message} at {formatTimeZoned(newest.activeSince ?? newest.changedAt, state.timeZone)}
         </span>
       )}
       <span class="alarm-go" aria-hidden="true">

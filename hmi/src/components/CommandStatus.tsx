@@ -4,6 +4,7 @@
  * with the reason in words; until dismissed or the next command.
  */
 import type { CommandOutcome } from '../../../src/web/protocol.js';
+import { sortAlarms } from '../alarm-model.js';
 import { STATUS_ICON, STATUS_LEAD, STATUS_WORD, formatParam, isFinal, outcomeReason, paramLabel, refusalInWords } from '../command-model.js';
 import type { Attempt } from '../command-store.js';
 import { commandWords, paramTags, tagNames } from '../command-view.js';
@@ -46,7 +47,7 @@ function shown(state: ReturnType<typeof useHmiState>, a: Attempt, now: number): 
     const reason = outcomeReason(o, words, names);
     const detail = o.status === 'confirmed' ? readBack(state, a, o) : reason ? `Why: ${reason}.` : undefined;
     // What the operator can see for themselves: the alarms active now (e.g. the emergency stop).
-    const alarms = o.status === 'not-accepted' ? [...state.journal.alarmSince.value.keys()].map((t) => state.tags.get(t)?.description || t) : [];
+    const alarms = o.status === 'not-accepted' ? sortAlarms(state.alarms.list.value.filter((x) => x.active === true), 'priority').map((x) => x.message) : [];
     return {
       status: o.status,
       tone: o.status === 'confirmed' ? 'ok' : 'bad',

@@ -1,50 +1,82 @@
 /**
- * The live event list, newest first: alarms raised and cleared, event tags
- * switching, operator commands (who, what, values, outcome) and the live
- * link lost and restored, with date and time to the second. It lists what
- * this page has seen, nothing from before.
+ * The overview's event list, newest first: the plant's journal (alarms and
+ * their returns, acknowledgements, shelving, phase events, operator
+ * commands with their outcome, device connections), the same in every
+ * browser, plus this browser's own live-link losses. Date and time to the
+ * second, in the plant's zone.
  */
-import { STATUS_ICON, STATUS_WORD } from '../command-model.js';
+import type { JournalEntry } from '../../../src/web/protocol.js';
+import { commandWords, tagNames } from '../command-view.js';
 import { useHmiState } from '../context.js';
-import { formatDateTime, formatTimeZoned, zoneName } from '../format.js';
-import type { JournalEntry, JournalKind } from '../journal.js';
-import { hrefTag } from '../router.js';
+import { formatDateTime, zoneName } from '../format.js';
+import type { EventItem } from '../journal.js';
+import { type EntryView, viewEntry } from '../journal-model.js';
+import type { HmiState } from '../state.js';
+import { PriorityBadge } from './AlarmMarks.js';
 
-const WORD: Record<JournalKind, string> = { alarm: 'ALARM', cleared: 'CLEARED', on: 'ON', off: 'OFF', link: 'LINK', command: 'COMMAND' };
-const ICON: Record<JournalKind, string> = { alarm: '▲', cleared: '△', on: '●', off: '○', link: '⇄', command: '→' };
+export function entryView(state: HmiState, e: JournalEntry): EntryView {
+  return viewEntry(e, { command: e.kind === 'command' ? state.commands.definition(e.source) : undefined, words: commandWords(state), tagNames: tagNames(state) });
+}
 
-const word = (e: JournalEntry): string => (e.command ? STATUS_WORD[e.command.status] : WORD[e.kind]);
-const icon = (e: JournalEntry): string => (e.command ? STATUS_ICON[e.command.status] : ICON[e.kind]);
-const bad = (e: JournalEntry): boolean => Boolean(e.command && e.command.status !== 'queued' && e.command.status !== 'confirmed');
+function Item({ item }: { item: EventItem }) {
+  const state = useHmiState();
+  const tz = state.timeZone;
+  const time = (
+    <time class="event-time num" dateTime={new Date(item.ts).toISOString()}>
+      {formatDateTime(item.ts, tz)}
+    </time>
+  );
+  if (item.source === 'browser') {
+    return (
+      <li class="event event-link" data-kind="link">
+        {time}
+        <span class="event-word">
+          <span aria-hidden="true">⇄ </span>LINK
+        </span>
+        <span class="event-text">
+          {item.text} <span class="event-note">(this browser only)</span>
+        </span>
+      </li>
+    );
+  }
+  const e = item.entry;
+  const v = entryView(state, e);
+  return (
+    <li class={`event event-${e.kind} ${v.bad ? 'is-bad' : ''}`} data-kind={e.kind} data-seq={e.seq} data-status={v.status} data-source={e.source}>
+      {time}
+      <span class="event-word">
+        <span aria-hidden="true">{v.mark} </span>
+        {v.word}
+      </span>
+      <span class="event-text">
+        {e.priority && <PriorityBadge priority={e.priority} tone={e.kind === 'alarm' ? 'outline' : 'grey'} />} {v.text}
+        {e.user && <span class="event-user"> — by {e.user}</span>}
+      </span>
+    </li>
+  );
+}
 
 export function EventList({ limit = 50 }: { limit?: number }) {
   const state = useHmiState();
-  const entries = state.journal.entries.value.slice(0, limit);
+  const items = state.journal.items.value.slice(0, limit);
+  const load = state.journal.load.value;
   const tz = state.timeZone;
   return (
     <div class="events">
       <p class="caption">
-        Changes seen since {formatTimeZoned(state.startedAt, tz)} (when this page opened). Times in {zoneName(state.clock.value, tz)} ({tz}).
+        From the plant’s journal, newest first (<a href="#/journal">the whole journal</a>). Times in {zoneName(state.clock.value, tz)} ({tz}).
       </p>
-      {entries.length === 0 ? (
-        <p class="empty">No changes yet.</p>
+      {load.status === 'error' && (
+        <p class="action-note is-error" role="alert">
+          The journal could not be read: {load.message}. New entries still appear below.
+        </p>
+      )}
+      {items.length === 0 ? (
+        <p class="empty">{load.status === 'loading' ? 'Reading the journal…' : 'Nothing journalled yet.'}</p>
       ) : (
         <ol class="event-list" aria-label="Events, newest first">
-          {entries.map((e) => (
-            <li key={e.seq} class={`event event-${e.kind} ${bad(e) ? 'is-bad' : ''}`} data-tag={e.tag} data-command-id={e.command?.id} data-status={e.command?.status}>
-              <time class="event-time num" dateTime={new Date(e.ts).toISOString()}>
-                {formatDateTime(e.ts, tz)}
-              </time>
-              <span class="event-word">
-                <span aria-hidden="true">{icon(e)} </span>
-                {word(e)}
-              </span>
-              <span class="event-text">
-                {e.command && <span class="visually-hidden">Command </span>}
-                {e.tag ? <a href={hrefTag(e.tag)}>{e.text}</a> : e.text}
-                {e.note && <span class="event-note"> ({e.note})</span>}
-              </span>
-            </li>
+          {items.map((i) => (
+            <Item key={i.key} item={i} />
           ))}
         </ol>
       )}

@@ -1,10 +1,11 @@
-/** The top of every page: plant name, plant time, navigation, the alarm banner and the connection banner. */
+/** The top of every page: plant name, plant time, this browser's sound and theme, navigation, the alarm banner and the connection banner. */
 import { onOverview } from '../command-model.js';
 import { useHmi } from '../context.js';
 import { formatTime, zoneName } from '../format.js';
 import { type NavItem, navItems } from '../nav.js';
 import { AlarmBanner } from './AlarmBanner.js';
 import { ConnectionBanner } from './Banner.js';
+import { SoundToggle } from './SoundToggle.js';
 import { ThemeToggle } from './ThemeToggle.js';
 
 export function TopBar() {
@@ -23,6 +24,7 @@ export function TopBar() {
         <span class="plant-clock" title={`Plant time zone: ${state.timeZone}`}>
           <span class="num">{formatTime(now, state.timeZone)}</span> {zoneName(now, state.timeZone)}
         </span>
+        <SoundToggle />
         <ThemeToggle />
       </div>
       <nav class="nav" aria-label="Displays">

@@ -1,9 +1,11 @@
 /**
  * A tag's faceplate (level 3): its value and quality with the reason, range
- * and limits, what it is and where it comes from, its writable range (shown
- * only: commands come later) and a short trend.
+ * and limits, the alarms it raises (their state from the alarm engine), what
+ * it is and where it comes from, its writable range and a short trend.
  */
 import type { ComponentChildren } from 'preact';
+import { sinceOf } from '../alarm-model.js';
+import { PriorityBadge, StateWords, WhoWhy, priorityTone } from '../components/AlarmMarks.js';
 import { Sparkline } from '../components/Sparkline.js';
 import { QualityMark } from '../components/QualityMark.js';
 import { TagValue } from '../components/TagValue.js';
@@ -26,6 +28,33 @@ function barLimits(state: HmiState, tag: string): { label: string; limit: string
     }
   }
   return out;
+}
+
+/** The alarms this tag raises, with their state now. */
+function RelatedAlarms({ tag }: { tag: string }) {
+  const state = useHmiState();
+  const related = state.alarms.list.value.filter((a) => a.source === tag);
+  if (related.length === 0) return null;
+  return (
+    <section class="panel face-alarms" aria-labelledby="h-face-alarms">
+      <h2 id="h-face-alarms">
+        Alarms on this tag <a class="h-link" href="#/alarms">Alarm summary ›</a>
+      </h2>
+      <ul class="alarms">
+        {related.map((a) => (
+          <li key={a.id} class={`alarm-item st-${a.state}`} data-alarm={a.id}>
+            <PriorityBadge priority={a.priority} tone={priorityTone(a)} />
+            <span class="alarm-text">{a.message}</span>
+            <span class="alarm-meta">
+              <StateWords a={a} />
+              {sinceOf(a) > 0 && <span class="alarm-time num">since {formatDateTimeZoned(sinceOf(a), state.timeZone)}</span>}
+            </span>
+            <WhoWhy a={a} />
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
 }
 
 function Row({ label, children }: { label: string; children: ComponentChildren }) {
@@ -80,6 +109,7 @@ export function Faceplate({ name }: { name: string }) {
           <h2 id="h-trend">Trend</h2>
           <Sparkline tag={name} info={info} />
         </section>
+        <RelatedAlarms tag={name} />
         <section class="panel face-facts" aria-labelledby="h-facts">
           <h2 id="h-facts">Details</h2>
           <dl class="facts facts-cols">

@@ -1,4 +1,5 @@
-/** The overview when the configuration has no dashboard: every tag with a display range as a bar, the operators' commands, then the events seen. */
+/** The overview when the configuration has no dashboard: every tag with a display range as a bar, the operators' commands, the active alarms and the journal. */
+import { AlarmList } from '../components/AlarmList.js';
 import { AnalogBar } from '../components/AnalogBar.js';
 import { CommandPanel } from '../components/CommandPanel.js';
 import { EventList } from '../components/EventList.js';
@@ -30,6 +31,12 @@ export function GenericOverview() {
         <CommandPanel />
         </div>
         <div class="dash-col">
+        <section class="panel dash-alarms" id="alarms" aria-labelledby="h-alarms">
+          <h2 id="h-alarms">
+            Active alarms <a class="h-link" href="#/alarms">All alarms ›</a>
+          </h2>
+          <AlarmList />
+        </section>
         <section class="panel dash-events" aria-labelledby="h-events">
           <h2 id="h-events">Events</h2>
           <EventList />

@@ -1,9 +1,10 @@
 /**
  * A dashboard page (level 1–2): the key measurements as analog bars with
  * their limits, the key values, the cycle's steps with the operators'
- * commands next to them, the active alarms and the live event list.
+ * commands next to them, the active alarms (from the alarm engine, with
+ * Acknowledge) and the event list (the plant's journal).
  */
-import { useEffect, useRef } from 'preact/hooks';
+import { overviewAlarms } from '../alarm-model.js';
 import { AlarmList } from '../components/AlarmList.js';
 import { AnalogBar } from '../components/AnalogBar.js';
 import { CommandPanel } from '../components/CommandPanel.js';
@@ -37,19 +38,18 @@ function Bars({ page }: { page: DashboardPage }) {
   );
 }
 
-function AlarmCount({ tags }: { tags: readonly string[] }) {
-  const since = useHmiState().journal.alarmSince.value;
-  const n = tags.filter((t) => since.has(t)).length;
-  return <span class={`count ${n > 0 ? 'count-alarm' : ''}`}>{n}</span>;
+function AlarmCount() {
+  const state = useHmiState();
+  const n = overviewAlarms(state.alarms.list.value).length;
+  const unacked = state.alarms.summary.value.unacked;
+  return (
+    <span class={`count ${unacked > 0 ? 'count-alarm' : ''}`} aria-label={`${n} shown, ${unacked} unacknowledged`}>
+      {n}
+    </span>
+  );
 }
 
-export function Overview({ page, focusAlarms = false }: { page: DashboardPage; focusAlarms?: boolean }) {
-  const alarmsRef = useRef<HTMLElement>(null);
-  useEffect(() => {
-    if (!focusAlarms || !alarmsRef.current) return;
-    alarmsRef.current.scrollIntoView({ block: 'start' });
-    alarmsRef.current.focus({ preventScroll: true });
-  }, [focusAlarms]);
+export function Overview({ page }: { page: DashboardPage }) {
   return (
     <main class="page dashboard" aria-labelledby="page-title">
       <h1 id="page-title">{page.title}</h1>
@@ -78,14 +78,12 @@ export function Overview({ page, focusAlarms = false }: { page: DashboardPage; f
           )}
         </div>
         <div class="dash-col">
-          {page.alarms.length > 0 && (
-            <section class="panel dash-alarms" id="alarms" aria-labelledby="h-alarms" tabIndex={-1} ref={alarmsRef}>
-              <h2 id="h-alarms">
-                Active alarms <AlarmCount tags={page.alarms} />
-              </h2>
-              <AlarmList tags={page.alarms} />
-            </section>
-          )}
+          <section class="panel dash-alarms" id="alarms" aria-labelledby="h-alarms">
+            <h2 id="h-alarms">
+              Active alarms <AlarmCount /> <a class="h-link" href="#/alarms">All alarms ›</a>
+            </h2>
+            <AlarmList />
+          </section>
           <section class="panel dash-events" aria-labelledby="h-events">
             <h2 id="h-events">Events</h2>
             <EventList />
