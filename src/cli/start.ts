@@ -14,6 +14,7 @@ import { alarmTrail, commandTrail } from '../auth/trail.js';
 import { auditCommands } from '../commands/audit.js';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import type { PlantConfig } from '../config/resolve.js';
+import { openHistorian } from '../historian/index.js';
 import { Poller } from '../poller/poller.js';
 import { createLogger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
@@ -51,6 +52,7 @@ interface StartFlags {
   sim: boolean;
   speed: string;
   db: string;
+  history: string;
 }
 
 /** The TLS certificate and key named by the configuration, read relative to it. */
@@ -108,9 +110,27 @@ async function start(flags: StartFlags): Promise<void> {
     await alarms.stop();
     store.close();
   });
+  const history = config.historian.enabled
+    ? openHistorian(config, { path: flags.history, log, alarmCount: (from, to) => store.activations(from, to).length })
+    : undefined;
+  if (history) {
+    await history.historian.attach(bus);
+    // Stopped after the poller (stops run in reverse): its last values are recorded, then flushed.
+    stops.push(() => history.historian.close());
+  }
   const hmiDir = ensureHmiBuilt(log);
   const registry = createRegistry();
-  const { app } = await createWebServer({ bus, config, log, alarms, registry, auth, ...(hmiDir ? { hmiDir } : {}), ...(tls ? { tls } : {}) });
+  const { app } = await createWebServer({
+    bus,
+    config,
+    log,
+    alarms,
+    registry,
+    auth,
+    ...(history ? { historian: history.historian, ...(history.cycles ? { cycles: history.cycles } : {}) } : {}),
+    ...(hmiDir ? { hmiDir } : {}),
+    ...(tls ? { tls } : {}),
+  });
   stops.push(() => app.close());
   const poller = new Poller(config, { bus, log, registry });
   await poller.start();
@@ -125,6 +145,10 @@ async function start(flags: StartFlags): Promise<void> {
       ? `  No users yet: commands and acknowledgements are refused until you create the first admin:\n    npx planta user add NAME --role admin --db ${flags.db}\n  (${viewing})`
       : `  ${users.countUsers()} user(s); ${viewing}. Users, alarms and the audit trail: ${flags.db}`,
   );
+  if (history) {
+    const r = (await history.historian.status()).retention;
+    console.log(`  Historian: ${flags.history} (keeps raw ${r.raw}, minutes ${r.minute}, hours ${r.hour}); trends at /api/history`);
+  }
 }
 
 async function web(flags: Omit<StartFlags, 'sim' | 'speed'>): Promise<void> {
@@ -177,6 +201,7 @@ export function registerStartCommands(program: Command): void {
     .option('--no-sim', 'do not start the simulated PLC (poll real devices)')
     .option('--speed <n>', 'simulated seconds per real second', '60')
     .option('--db <file>', 'SQLite database: users, audit trail, alarm states and the journal', 'data/planta.db')
+    .option('--history <file>', 'SQLite database of the historian (trends, rollups, the cycle report)', 'data/history.db')
     .action(action('start', start));
   program
     .command('web')

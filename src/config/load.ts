@@ -20,6 +20,7 @@ import {
   commandSchema,
   deviceSchema,
   eventSchema,
+  historianSchema,
   pageSchema,
   plantSchema,
   securitySchema,
@@ -164,7 +165,7 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
   }
   if (!isPlainMap(js) || !isPlainMap(js.devices) || !isPlainMap(js.tags)) return undefined;
   if (Object.keys(js).some((k) => !(SECTIONS as readonly string[]).includes(k))) return undefined;
-  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
   const parse = <S extends z.ZodType>(schema: S, v: unknown): z.infer<S> | undefined => {
     const r = schema.safeParse(v);
     return r.success ? r.data : undefined;
@@ -178,6 +179,11 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
     const security = parse(securitySchema, js.security);
     if (!security) return undefined;
     raw.security = security;
+  }
+  if (js.historian !== undefined) {
+    const historian = parse(historianSchema, js.historian);
+    if (!historian) return undefined;
+    raw.historian = historian;
   }
   for (const [section, schema] of ENTRY_SECTIONS) {
     if (js[section] !== undefined && !isPlainMap(js[section])) return undefined;
@@ -245,11 +251,13 @@ export function parseLocated(text: string, file: string, readDrawing: DrawingRea
   }
   const section = (name: string): Node | null | undefined => root.get(name, true) as Node | null | undefined;
 
-  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
   const plant = section('plant');
   if (plant) raw.plant = v.parse(plantSchema, plant, ['plant']) ?? raw.plant;
   const security = section('security');
   if (security) raw.security = v.parse(securitySchema, security, ['security']) ?? raw.security;
+  const historian = section('historian');
+  if (historian) raw.historian = v.parse(historianSchema, historian, ['historian']) ?? raw.historian;
   if (!section('devices')) v.at(root, [], [], 'is required: the devices Planta polls', 'devices');
   if (!section('tags')) v.at(root, [], [], 'is required: the tags Planta reads', 'tags');
   // The node of each entry, to locate the problems found between entries.
@@ -268,7 +276,9 @@ export function parseLocated(text: string, file: string, readDrawing: DrawingRea
   const { config, problems } = resolveConfig(raw, deviceNames, readDrawing);
   for (const p of problems) {
     const [kind, name, ...sub] = p.path.map(String);
-    if (name === undefined) v.at(section(kind!), [kind!], [], p.message);
+    // A single-map section (historian): the path inside it, numbers as list indexes.
+    if (kind === 'historian') v.at(section(kind), [kind], p.path.slice(1), p.message);
+    else if (name === undefined) v.at(section(kind!), [kind!], [], p.message);
     else v.at(nodes.get(`${kind}/${name}`), [kind!, name], sub, p.message);
   }
   if (v.problems.length > 0) throw new ConfigError(v.problems.sort((a, b) => a.line - b.line || a.column - b.column));

@@ -5,7 +5,7 @@
 import type { ByteOrder } from '../modbus/index.js';
 import { type DataType, type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
 import { checkCommands } from './commands.js';
-import type { AlarmConfig, CommandConfig, EventConfig, PageConfig, RawConfig, RawDevice, RawTag, RuleProblem, SecurityConfig } from './schema.js';
+import type { AlarmConfig, CommandConfig, EventConfig, HistorianConfig, PageConfig, RawConfig, RawDevice, RawTag, RuleProblem, SecurityConfig } from './schema.js';
 
 export interface DeviceConfig {
   name: string;
@@ -26,6 +26,7 @@ export interface DeviceConfig {
 export interface PlantConfig {
   plant: { name: string; timezone?: string };
   security: SecurityConfig;
+  historian: HistorianConfig;
   devices: DeviceConfig[];
   tags: TagDefinition[];
   alarms: Record<string, AlarmConfig>;
@@ -153,8 +154,9 @@ export function resolveConfig(
   const tagMap = new Map(tags.map((t) => [t.name, t]));
   checkCommands(raw.commands, tagMap, problems);
   checkAlarms(raw.alarms, raw.events, tagMap, problems);
+  checkHistorian(raw.historian, tagMap, problems);
   return {
-    config: { plant: raw.plant, security: raw.security, devices, tags, alarms: raw.alarms, events: raw.events, commands: raw.commands, pages: raw.pages, drawings },
+    config: { plant: raw.plant, security: raw.security, historian: raw.historian, devices, tags, alarms: raw.alarms, events: raw.events, commands: raw.commands, pages: raw.pages, drawings },
     problems,
   };
 }
@@ -247,4 +249,40 @@ function checkAlarms(
     if (a.enabledWhen) need(at('enabledWhen'), a.enabledWhen, true);
   }
   for (const [name, e] of Object.entries(events)) need(['events', name, 'tag'], e.tag, true);
+}
+
+/** The historian's per-tag intervals and the cycle report name existing tags of the right kind. */
+function checkHistorian(h: HistorianConfig, tags: ReadonlyMap<string, TagDefinition>, problems: RuleProblem[]): void {
+  const need = (path: (string | number)[], name: string | number | undefined, kind?: 'bool' | 'number'): void => {
+    if (typeof name !== 'string') return;
+    const t = tags.get(name);
+    if (!t) problems.push({ path: ['historian', ...path], message: `unknown tag "${name}"` });
+    else if (kind && (kind === 'bool') !== (t.type === 'bool' || t.type === 'bit')) {
+      problems.push({ path: ['historian', ...path], message: `"${name}" is ${t.type}: expected a ${kind === 'bool' ? 'boolean' : 'numeric'} tag` });
+    }
+  };
+  for (const name of Object.keys(h.intervals)) need(['intervals', name], name);
+  const c = h.cycles;
+  if (!c) return;
+  need(['cycles', 'program'], c.program, 'number');
+  const phases = new Set(c.phases.map((p) => p.name));
+  c.phases.forEach((p, i) => {
+    need(['cycles', 'phases', i, 'active'], p.active, 'bool');
+    p.planned.forEach((d, k) => need(['cycles', 'phases', i, 'planned', k], d, 'number'));
+  });
+  const phase = (path: (string | number)[], name: string): void => {
+    if (!phases.has(name)) problems.push({ path: ['historian', ...path], message: `unknown phase "${name}" (phases: ${[...phases].join(', ')})` });
+  };
+  if (c.oxygen) {
+    need(['cycles', 'oxygen', 'tag'], c.oxygen.tag, 'number');
+    need(['cycles', 'oxygen', 'min'], c.oxygen.min, 'number');
+    need(['cycles', 'oxygen', 'max'], c.oxygen.max, 'number');
+    phase(['cycles', 'oxygen', 'phase'], c.oxygen.phase);
+  }
+  if (c.turbidity) {
+    need(['cycles', 'turbidity', 'tag'], c.turbidity.tag, 'number');
+    need(['cycles', 'turbidity', 'max'], c.turbidity.max, 'number');
+    phase(['cycles', 'turbidity', 'phase'], c.turbidity.phase);
+  }
+  if (c.volume) need(['cycles', 'volume', 'tag'], c.volume.tag, 'number');
 }

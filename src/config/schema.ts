@@ -280,7 +280,79 @@ export const securitySchema = z
   .strict();
 export type SecurityConfig = z.infer<typeof securitySchema>;
 
-export const SECTIONS = ['plant', 'security', 'devices', 'tags', 'alarms', 'events', 'commands', 'pages'] as const;
+/** A retention: a duration with d (days), w (weeks) or y (365 days), or "forever" (null). */
+const retention = z
+  .union([z.number(), z.string()])
+  .transform((v, ctx) => {
+    if (v === 'forever') return null;
+    const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(w|y)\s*$/.exec(v) : null;
+    const ms = m ? Math.round(Number(m[1]) * (m[2] === 'w' ? 7 : 365) * 86_400_000) : parseDuration(v);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 90d, 2y, or forever' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/**
+ * A batch process cycle for the cycle report (e.g. the SBR: aerated fill,
+ * aeration, settling, discharge). A cycle starts when the first phase
+ * becomes active and ends when the last phase ends (or the next cycle
+ * starts, or every phase is inactive).
+ */
+export const cycleSchema = z
+  .object({
+    label: z.string().default('Cycle'),
+    /** The tag whose value (1..n) picks which of each phase's planned durations applies. */
+    program: tagRef.optional(),
+    /** The unit of the planned-duration tags. */
+    plannedUnit: z.enum(['s', 'min', 'h']).default('min'),
+    /** A phase longer than planned by more than this is an anomaly. */
+    tolerance: delay.default(60_000),
+    phases: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            /** Boolean tag, true while the phase runs. */
+            active: tagRef,
+            /** Planned duration tags, one per program (program 1 first); one tag if there is no program selector. */
+            planned: z.array(tagRef).default([]),
+          })
+          .strict(),
+      )
+      .min(1),
+    /** Dissolved oxygen during a phase: mean and minimum, and an anomaly outside [min, max]. */
+    oxygen: z
+      .object({ tag: tagRef, phase: z.string().min(1), min: z.union([tagRef, z.number()]).optional(), max: z.union([tagRef, z.number()]).optional() })
+      .strict()
+      .optional(),
+    /** Turbidity during a phase: its mean, and an anomaly above max. */
+    turbidity: z.object({ tag: tagRef, phase: z.string().min(1), max: z.union([tagRef, z.number()]).optional() }).strict().optional(),
+    /** A volume counter: the volume treated is its increase over the cycle. */
+    volume: z.object({ tag: tagRef, wrap: z.number().positive().optional() }).strict().optional(),
+  })
+  .strict();
+export type CycleConfig = z.infer<typeof cycleSchema>;
+
+/** The historian: what it keeps, how long, and the cycle report. */
+export const historianSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** A tag's unchanged value is recorded again after this long. */
+    maxInterval: duration.default(60_000),
+    /** Per-tag maximum intervals. */
+    intervals: z.record(tagRef, duration).default({}),
+    retention: z
+      .object({ raw: retention.default(90 * 86_400_000), minute: retention.default(2 * 365 * 86_400_000), hour: retention.default(null) })
+      .strict()
+      .default({ raw: 90 * 86_400_000, minute: 2 * 365 * 86_400_000, hour: null }),
+    cycles: cycleSchema.optional(),
+  })
+  .strict();
+export type HistorianConfig = z.infer<typeof historianSchema>;
+
+export const SECTIONS = ['plant', 'security', 'historian', 'devices', 'tags', 'alarms', 'events', 'commands', 'pages'] as const;
 export const NAME_PATTERN = NAME;
 export const NAME_MESSAGE = nameMessage;
 
@@ -295,6 +367,7 @@ export type RawTag = z.infer<typeof tagSchema>;
 export interface RawConfig {
   plant: z.infer<typeof plantSchema>;
   security: SecurityConfig;
+  historian: HistorianConfig;
   devices: Record<string, RawDevice>;
   tags: Record<string, RawTag>;
   alarms: Record<string, AlarmConfig>;

@@ -1,16 +1,20 @@
 /**
  * GET /metrics: Prometheus text. The web's own figures (stream clients,
  * coalesced and dropped deltas, command outcomes, alarms by state, the alarm
- * rate) plus whatever else shares the registry in this process (the poller's
+ * rate, the historian's samples, queue and disk) plus whatever else shares the registry in this process (the poller's
  * device figures, process memory, event-loop lag).
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Bus } from '../bus/types.js';
+import { type HistorianFigures, registerHistorianMetrics } from '../historian/metrics.js';
 import type { AlarmService } from './alarms.js';
 import type { StreamHub } from './stream.js';
 
-export async function registerWebMetrics(app: FastifyInstance, o: { registry: Registry; bus: Bus; hub: StreamHub; alarms: AlarmService | undefined }): Promise<void> {
+export async function registerWebMetrics(
+  app: FastifyInstance,
+  o: { registry: Registry; bus: Bus; hub: StreamHub; alarms: AlarmService | undefined; historian?: HistorianFigures | undefined },
+): Promise<void> {
   const { registry, hub, bus } = o;
   const fromHub = (name: string, help: string, read: () => number, type: 'gauge' | 'counter'): void => {
     if (type === 'gauge') {
@@ -54,5 +58,6 @@ export async function registerWebMetrics(app: FastifyInstance, o: { registry: Re
       },
     });
   }
+  if (o.historian) registerHistorianMetrics(registry, o.historian);
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }

@@ -13,9 +13,12 @@ import { qualityReason } from '../tags/quality.js';
 import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { Identity } from '../commands/prepare.js';
+import type { CycleReport } from '../historian/cycles.js';
+import type { HistorianFigures } from '../historian/metrics.js';
 import { type AlarmService, registerAlarmRoutes } from './alarms.js';
 import { type Auth, SECURITY_HEADERS } from './auth.js';
 import { registerCommandRoutes } from './commands.js';
+import { type HistoryService, registerHistoryRoutes } from './history.js';
 import { registerWebMetrics } from './metrics.js';
 import type { ApiError, PlantInfo, TagInfo, TagWithState } from './protocol.js';
 import { StreamHub, type StreamHubOptions } from './stream.js';
@@ -41,6 +44,10 @@ export interface WebServerOptions {
   alarms?: AlarmService;
   /** Prometheus registry for /metrics (the process's other figures may share it). */
   registry?: Registry;
+  /** The historian, when it runs in this process (trends, export, status). */
+  historian?: HistoryService & HistorianFigures;
+  /** The cycle report (historian.cycles of the configuration). */
+  cycles?: CycleReport;
 }
 
 export class HttpError extends Error {
@@ -181,7 +188,8 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   });
 
   registerAlarmRoutes(app, { bus, alarms: options.alarms, identify });
-  if (options.registry) await registerWebMetrics(app, { registry: options.registry, bus, hub, alarms: options.alarms });
+  registerHistoryRoutes(app, { config, historian: options.historian, cycles: options.cycles, identify: options.auth?.identify ?? options.identify });
+  if (options.registry) await registerWebMetrics(app, { registry: options.registry, bus, hub, alarms: options.alarms, historian: options.historian });
 
   app.get('/api/stream', (req, reply) => {
     reply.hijack();

@@ -1,0 +1,67 @@
+/**
+ * Byte layouts of the historian. Samples are kept columnar (all times, then
+ * all values, then all qualities) so a block decodes into typed-array views
+ * without a loop per field, and compresses well if a store chooses to.
+ * Little-endian throughout. A value that is not a number (bad quality, a
+ * string tag) is stored as NaN.
+ */
+
+/** Samples of one tag, oldest first: parallel arrays. Quality is an index into QUALITIES. */
+export interface Samples {
+  ts: Float64Array;
+  v: Float64Array;
+  q: Uint8Array;
+  n: number;
+}
+
+export const emptySamples = (): Samples => ({ ts: new Float64Array(0), v: new Float64Array(0), q: new Uint8Array(0), n: 0 });
+
+// Block (one tag, times relative to the row's t_start, so a span must stay below 2^32 ms ≈ 49 days):
+//   [u32 dt × n][f64 value × n][u8 quality × n]       13 bytes a sample
+export const BLOCK_BYTES_PER_SAMPLE = 13;
+
+export function encodeBlock(ts: Float64Array, v: Float64Array, q: Uint8Array, start: number, n: number, tStart: number): Buffer {
+  const buf = Buffer.allocUnsafe(n * BLOCK_BYTES_PER_SAMPLE);
+  const dt = new Uint32Array(n);
+  for (let i = 0; i < n; i++) dt[i] = ts[start + i]! - tStart;
+  buf.set(new Uint8Array(dt.buffer), 0);
+  buf.set(new Uint8Array(v.buffer, v.byteOffset + start * 8, n * 8), n * 4);
+  buf.set(q.subarray(start, start + n), n * 12);
+  return buf;
+}
+
+export function decodeBlock(data: Uint8Array, tStart: number): Samples {
+  const n = data.length / BLOCK_BYTES_PER_SAMPLE;
+  // Copies into fresh (aligned) buffers: SQLite's BLOB offsets need not be multiples of 8.
+  const dt = new Uint32Array(n);
+  new Uint8Array(dt.buffer).set(data.subarray(0, n * 4));
+  const v = new Float64Array(n);
+  new Uint8Array(v.buffer).set(data.subarray(n * 4, n * 12));
+  const ts = new Float64Array(n);
+  for (let i = 0; i < n; i++) ts[i] = tStart + dt[i]!;
+  return { ts, v, q: data.slice(n * 12, n * 13), n };
+}
+
+// Journal chunk (every sample of one flush, all tags, arrival order):
+//   [u32 tagId × n][f64 ts × n][f64 value × n][u8 quality × n]      21 bytes a sample
+export const CHUNK_BYTES_PER_SAMPLE = 21;
+
+export function encodeChunk(tag: Uint32Array, ts: Float64Array, v: Float64Array, q: Uint8Array, n: number): Buffer {
+  const buf = Buffer.allocUnsafe(n * CHUNK_BYTES_PER_SAMPLE);
+  buf.set(new Uint8Array(tag.buffer, tag.byteOffset, n * 4), 0);
+  buf.set(new Uint8Array(ts.buffer, ts.byteOffset, n * 8), n * 4);
+  buf.set(new Uint8Array(v.buffer, v.byteOffset, n * 8), n * 12);
+  buf.set(new Uint8Array(q.buffer, q.byteOffset, n), n * 20);
+  return buf;
+}
+
+export function decodeChunk(data: Uint8Array): { tag: Uint32Array; ts: Float64Array; v: Float64Array; q: Uint8Array; n: number } {
+  const n = data.length / CHUNK_BYTES_PER_SAMPLE;
+  const tag = new Uint32Array(n);
+  new Uint8Array(tag.buffer).set(data.subarray(0, n * 4));
+  const ts = new Float64Array(n);
+  new Uint8Array(ts.buffer).set(data.subarray(n * 4, n * 12));
+  const v = new Float64Array(n);
+  new Uint8Array(v.buffer).set(data.subarray(n * 12, n * 20));
+  return { tag, ts, v, q: data.slice(n * 20, n * 21), n };
+}

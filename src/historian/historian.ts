@@ -1,0 +1,455 @@
+/**
+ * The historian: records every change of value or quality that reaches the
+ * bus (report by exception), repeats a tag's last value after its maximum
+ * interval so a flat line is still recorded, commits in batches off the hot
+ * path, computes minute and hour rollups and applies retention in the
+ * background in small steps, and answers trend queries at the resolution
+ * the range needs.
+ */
+import type { Bus, Unsubscribe } from '../bus/types.js';
+import type { TagValue } from '../tags/types.js';
+import type { Logger } from '../util/log.js';
+import { type Samples } from './codec.js';
+import { type Series, m4 } from './m4.js';
+import { combineRows, rollupBuckets } from './rollup.js';
+import {
+  BUCKET_MS,
+  HistorianError,
+  type HistoryStore,
+  QUALITY_INDEX,
+  type QualityClass,
+  type Resolution,
+  type RollupResolution,
+  type RollupRow,
+  type StoreStatus,
+  isBadIndex,
+  qualityClass,
+} from './types.js';
+
+/** Retention per resolution in ms; null keeps forever. */
+export interface Retention {
+  raw: number | null;
+  minute: number | null;
+  hour: number | null;
+}
+
+export const DEFAULT_RETENTION: Retention = { raw: 90 * 86_400_000, minute: 2 * 365 * 86_400_000, hour: null };
+
+export interface HistorianOptions {
+  store: HistoryStore;
+  log?: Logger;
+  now?: () => number;
+  /** A tag's last value is recorded again after this long without a change. Default 60 s. */
+  maxIntervalMs?: number;
+  /** Per-tag maximum intervals, by tag name. */
+  intervals?: Record<string, number>;
+  retention?: Retention;
+  /** How often buffered samples are committed. Default 250 ms. */
+  flushEveryMs?: number;
+  /** Commit as soon as this many samples wait. Default 200,000. */
+  maxQueue?: number;
+  /** How often rollups catch up. Default 10 s. */
+  rollupEveryMs?: number;
+  /** How often retention runs (in small batches). Default 10 minutes. */
+  retentionEveryMs?: number;
+  /** Rollups wait this long after a bucket's end for late samples. Default 5 s. */
+  settleMs?: number;
+}
+
+export interface HistorySeries extends Series {
+  tag: string;
+  resolution: Resolution;
+}
+
+export interface HistorianStatus extends StoreStatus {
+  retention: { raw: string; minute: string; hour: string };
+}
+
+export interface HistorianStats {
+  /** Samples recorded (changes and repeats). */
+  recorded: number;
+  /** Values received that changed nothing (same value and quality). */
+  unchanged: number;
+  /** Repeats of an unchanged value after the maximum interval. */
+  repeats: number;
+  /** Samples whose time was not after the tag's previous one, moved 1 ms after it. */
+  nudged: number;
+  /** Samples committed to the store. */
+  committed: number;
+  /** Commits that failed. */
+  flushErrors: number;
+}
+
+/** Past this many raw samples in the range (per pixel column), rollups are used. */
+const RAW_PER_PIXEL = 50;
+/** Past this many minutes in the range (per pixel column), hour rollups are used. */
+const MINUTES_PER_PIXEL = 50;
+
+export function formatRetention(ms: number | null): string {
+  if (ms === null) return 'forever';
+  const units: [number, string][] = [[365 * 86_400_000, 'y'], [86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
+  for (const [size, u] of units) if (ms % size === 0) return `${ms / size}${u}`;
+  return `${ms}ms`;
+}
+
+export class Historian {
+  readonly store: HistoryStore;
+  readonly stats: HistorianStats = { recorded: 0, unchanged: 0, repeats: 0, nudged: 0, committed: 0, flushErrors: 0 };
+  private readonly log: Logger | undefined;
+  private readonly now: () => number;
+  private readonly maxIntervalMs: number;
+  private readonly intervals: Record<string, number>;
+  readonly retention: Retention;
+  private readonly flushEveryMs: number;
+  private readonly maxQueue: number;
+  private readonly rollupEveryMs: number;
+  private readonly retentionEveryMs: number;
+  private readonly settleMs: number;
+  /** By tag id: the last recorded sample and the tag's maximum interval. */
+  private lastTs = new Float64Array(256);
+  private lastV = new Float64Array(256);
+  private lastQ = new Int16Array(256).fill(-1);
+  private interval = new Float64Array(256);
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private unsubscribe: Unsubscribe | undefined;
+  private running = false;
+  private flushing: Promise<number> | undefined;
+  private rolling: Promise<void> | undefined;
+  private watermark: Record<RollupResolution, number | undefined> = { minute: undefined, hour: undefined };
+
+  constructor(o: HistorianOptions) {
+    this.store = o.store;
+    this.log = o.log;
+    this.now = o.now ?? Date.now;
+    this.maxIntervalMs = o.maxIntervalMs ?? 60_000;
+    this.intervals = o.intervals ?? {};
+    this.retention = o.retention ?? DEFAULT_RETENTION;
+    this.flushEveryMs = o.flushEveryMs ?? 250;
+    this.maxQueue = o.maxQueue ?? 200_000;
+    this.rollupEveryMs = o.rollupEveryMs ?? 10_000;
+    this.retentionEveryMs = o.retentionEveryMs ?? 600_000;
+    this.settleMs = o.settleMs ?? 5000;
+  }
+
+  /** Records a batch of values from the bus. Strings are not recorded. Never throws at the publisher. */
+  ingest(values: readonly TagValue[]): void {
+    for (let k = 0; k < values.length; k++) {
+      const x = values[k]!;
+      const raw = x.value;
+      if (typeof raw === 'string') continue;
+      const v = raw === null ? NaN : typeof raw === 'boolean' ? (raw ? 1 : 0) : raw;
+      const id = this.idOf(x.tag);
+      const q = QUALITY_INDEX[x.quality] ?? QUALITY_INDEX.Bad_ConfigurationError;
+      if (this.lastQ[id] === q && (this.lastV[id] === v || (Number.isNaN(v) && Number.isNaN(this.lastV[id]!)))) {
+        this.stats.unchanged++;
+        continue;
+      }
+      this.record(id, x.sourceTs, v, q);
+    }
+    if (this.store.queueDepth() >= this.maxQueue) void this.flush();
+  }
+
+  private idOf(tag: string): number {
+    const id = this.store.tagId(tag);
+    if (id >= this.lastTs.length) {
+      const n = Math.max(id + 1, this.lastTs.length * 2);
+      const grow = <T extends Float64Array | Int16Array>(a: T, make: new (n: number) => T, fill: number): T => {
+        const b = new make(n).fill(fill) as T;
+        b.set(a);
+        return b;
+      };
+      this.lastTs = grow(this.lastTs, Float64Array, 0);
+      this.lastV = grow(this.lastV, Float64Array, 0);
+      this.lastQ = grow(this.lastQ, Int16Array, -1);
+      this.interval = grow(this.interval, Float64Array, 0);
+    }
+    if (this.interval[id] === 0) this.interval[id] = this.intervals[tag] ?? this.maxIntervalMs;
+    return id;
+  }
+
+  private record(id: number, ts: number, v: number, q: number): void {
+    if (ts <= this.lastTs[id]!) {
+      ts = this.lastTs[id]! + 1;
+      this.stats.nudged++;
+    }
+    this.store.append(id, ts, v, q);
+    this.lastTs[id] = ts;
+    this.lastV[id] = v;
+    this.lastQ[id] = q;
+    this.stats.recorded++;
+  }
+
+  /** Records again every tag whose last sample is older than its maximum interval. */
+  heartbeat(): number {
+    const now = this.now();
+    let n = 0;
+    for (let id = 1; id < this.lastQ.length; id++) {
+      if (this.lastQ[id]! < 0) continue;
+      if (now - this.lastTs[id]! >= this.interval[id]!) {
+        this.record(id, now, this.lastV[id]!, this.lastQ[id]!);
+        this.stats.repeats++;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Commits what is buffered; resolves when it is acknowledged by the store. */
+  async flush(): Promise<number> {
+    while (this.flushing) await this.flushing;
+    this.flushing = this.store.flush();
+    try {
+      const n = await this.flushing;
+      this.stats.committed += n;
+      return n;
+    } catch (err) {
+      this.stats.flushErrors++;
+      this.log?.error({ err }, 'historian: commit failed; samples stay buffered');
+      throw err;
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** Subscribes to the bus (after recording its current snapshot) and starts the background work. */
+  async attach(bus: Bus): Promise<void> {
+    this.ingest(await bus.snapshot());
+    this.unsubscribe = await bus.subscribeValues((batch) => this.ingest(batch));
+    this.start();
+  }
+
+  /** Starts the timers: commits, repeats, rollups and retention. None of them overlaps itself. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.every(this.flushEveryMs, async () => {
+      this.heartbeat();
+      await this.flush();
+    });
+    this.every(this.rollupEveryMs, () => this.rollupStep());
+    this.every(this.retentionEveryMs, async () => {
+      await this.applyRetention();
+    });
+  }
+
+  private every(ms: number, f: () => Promise<unknown>): void {
+    const tick = (): void => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        f()
+          .catch((err: unknown) => this.log?.error({ err }, 'historian: background work failed'))
+          .finally(() => {
+            if (this.running) tick();
+          });
+      }, ms);
+      this.timers.add(t);
+    };
+    tick();
+  }
+
+  /** Stops the subscription and the timers, then commits everything buffered. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.unsubscribe) await this.unsubscribe();
+    this.unsubscribe = undefined;
+    if (this.rolling) await this.rolling;
+    await this.flush();
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    await this.store.close();
+  }
+
+  private staleMs(tag: string): number {
+    return 2 * (this.intervals[tag] ?? this.maxIntervalMs) + this.settleMs;
+  }
+
+  // ------------------------------------------------------------------ rollups
+
+  private async mark(r: RollupResolution): Promise<number | undefined> {
+    if (this.watermark[r] === undefined) {
+      const m = await this.store.getMeta(`rollup.${r}`);
+      if (m !== undefined) this.watermark[r] = Number(m);
+    }
+    return this.watermark[r];
+  }
+
+  /** Brings the rollups up to date (many steps if needed). */
+  async rollup(): Promise<void> {
+    while (await this.rollupStep()) {
+      // until caught up
+    }
+  }
+
+  /** One step of at most a day of minutes; resolves true while there is more to do. */
+  rollupStep(): Promise<boolean> {
+    const run = async (): Promise<boolean> => {
+      await this.flush();
+      const now = this.now();
+      let w = await this.mark('minute');
+      if (w === undefined) {
+        const oldest = (await this.store.status()).oldest;
+        w = Math.floor((oldest ?? now) / 60_000) * 60_000;
+        this.watermark.minute = w;
+        await this.store.setMeta('rollup.minute', String(w));
+      }
+      const target = Math.floor((now - this.settleMs) / 60_000) * 60_000;
+      if (target <= w) return false;
+      const to = Math.min(target, w + 86_400_000);
+      const tags = this.store.tagNames();
+      for (let k = 0; k < tags.length; k++) {
+        const tag = tags[k]!;
+        const samples = await this.store.readRaw(tag, w, to);
+        const carry = await this.store.lastBefore(tag, w);
+        const rows = rollupBuckets(samples, carry, w, to, 60_000, this.staleMs(tag));
+        if (rows.length > 0) await this.store.writeRollups('minute', tag, rows);
+        if (k % 64 === 63) await new Promise((r) => setImmediate(r));
+      }
+      this.watermark.minute = to;
+      await this.store.setMeta('rollup.minute', String(to));
+      let h = await this.mark('hour');
+      if (h === undefined) h = Math.floor(w / 3_600_000) * 3_600_000;
+      const hourEnd = Math.floor(to / 3_600_000) * 3_600_000;
+      if (hourEnd > h) {
+        for (const tag of tags) {
+          const rows = combineRows(await this.store.readRollups('minute', tag, h, hourEnd), 60_000, 3_600_000);
+          if (rows.length > 0) await this.store.writeRollups('hour', tag, rows);
+        }
+        h = hourEnd;
+      }
+      this.watermark.hour = h;
+      await this.store.setMeta('rollup.hour', String(h));
+      return to < target;
+    };
+    const p = (this.rolling ?? Promise.resolve(false)).then(run, run);
+    this.rolling = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  /** Deletes what is past each resolution's retention, a thousand rows at a time, yielding between batches. */
+  async applyRetention(maxBatches = 100): Promise<number> {
+    const now = this.now();
+    let total = 0;
+    for (const r of ['raw', 'minute', 'hour'] as const) {
+      const keep = this.retention[r];
+      if (keep === null) continue;
+      for (let i = 0; i < maxBatches; i++) {
+        const n = await this.store.prune(r, now - keep, 1000);
+        total += n;
+        if (n < 1000) break;
+        await new Promise((res) => setImmediate(res));
+      }
+    }
+    return total;
+  }
+
+  async status(): Promise<HistorianStatus> {
+    const s = await this.store.status();
+    return { ...s, retention: { raw: formatRetention(this.retention.raw), minute: formatRetention(this.retention.minute), hour: formatRetention(this.retention.hour) } };
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  /** Samples of one tag in [from, to) (the raw data, as stored). */
+  readRaw(tag: string, from: number, to: number): Promise<Samples> {
+    return this.store.readRaw(tag, from, to);
+  }
+
+  lastBefore(tag: string, t: number): Promise<{ ts: number; v: number; q: number } | undefined> {
+    return this.store.lastBefore(tag, t);
+  }
+
+  /**
+   * A trend of each tag over [from, to) for a chart `points` pixels wide: raw
+   * samples when the range holds few enough, else minute, else hour rollups
+   * (with finer data for the part not rolled up yet), reduced by M4 to at
+   * most 4 points per pixel plus gap markers. A null value is a gap: bad
+   * quality, or no data.
+   */
+  async query(tags: readonly string[], from: number, to: number, points: number): Promise<HistorySeries[]> {
+    if (!(from < to)) throw new HistorianError('PLANTA_HISTORY_BAD_RANGE', 'from must be before to');
+    const out: HistorySeries[] = [];
+    for (const tag of tags) out.push(await this.queryOne(tag, from, to, points));
+    return out;
+  }
+
+  private async queryOne(tag: string, from: number, to: number, points: number): Promise<HistorySeries> {
+    const minuteMark = (await this.mark('minute')) ?? -Infinity;
+    const hourMark = (await this.mark('hour')) ?? -Infinity;
+    const stale = this.staleMs(tag);
+    const now = this.now();
+    let resolution: Resolution = 'raw';
+    if (minuteMark > from && (await this.store.countRaw(tag, from, to)) > RAW_PER_PIXEL * points) {
+      resolution = hourMark > from && (to - from) / 60_000 > MINUTES_PER_PIXEL * points ? 'hour' : 'minute';
+    }
+    const s: Series = { t: [], v: [], q: [] };
+    let at = from;
+    if (resolution === 'hour') {
+      const end = Math.min(to, hourMark);
+      await this.rollupSeries(s, tag, 'hour', at, end);
+      at = end;
+    }
+    if (resolution !== 'raw' && at < to) {
+      const end = Math.min(to, Math.max(at, minuteMark));
+      await this.rollupSeries(s, tag, 'minute', at, end);
+      at = end;
+    }
+    if (at < to) await this.rawSeries(s, tag, at, to, stale, now);
+    return { tag, resolution, ...m4(s, from, to, points) };
+  }
+
+  private async rawSeries(s: Series, tag: string, from: number, to: number, stale: number, now: number): Promise<void> {
+    const samples = await this.store.readRaw(tag, from, to);
+    const carry = await this.store.lastBefore(tag, from);
+    let prev = carry && from - carry.ts < stale ? carry : undefined;
+    const push = (t: number, v: number | null, q: QualityClass | null): void => {
+      s.t.push(t);
+      s.v.push(v);
+      s.q.push(q);
+    };
+    const value = (v: number, q: number): number | null => (isBadIndex(q) || !Number.isFinite(v) ? null : v);
+    if (prev) push(from, value(prev.v, prev.q), qualityClass(prev.q));
+    else if (s.t.length > 0 && s.v[s.v.length - 1] !== null) push(from, null, null);
+    for (let i = 0; i < samples.n; i++) {
+      const ts = samples.ts[i]!;
+      if (prev && ts - prev.ts > stale) push(prev.ts + stale, null, null);
+      else if (!prev && i === 0 && s.t.length > 0 && ts > from) push(from, null, null);
+      push(ts, value(samples.v[i]!, samples.q[i]!), qualityClass(samples.q[i]!));
+      prev = { ts, v: samples.v[i]!, q: samples.q[i]! };
+    }
+    if (prev && prev.ts + stale < Math.min(to, now)) push(prev.ts + stale, null, null);
+  }
+
+  private async rollupSeries(s: Series, tag: string, r: RollupResolution, from: number, to: number): Promise<void> {
+    if (!(from < to)) return;
+    const size = BUCKET_MS[r];
+    const rows: RollupRow[] = await this.store.readRollups(r, tag, Math.floor(from / size) * size, to);
+    const push = (t: number, v: number | null, q: QualityClass | null): void => {
+      s.t.push(Math.max(from, t));
+      s.v.push(v);
+      s.q.push(q);
+    };
+    let expected = Math.floor(from / size) * size;
+    for (const row of rows) {
+      if (row.t > expected) push(expected, null, null);
+      expected = row.t + size;
+      if (!Number.isFinite(row.min)) {
+        push(row.t, null, 'bad');
+        continue;
+      }
+      const q: QualityClass = row.good >= 0.999 ? 'good' : 'uncertain';
+      push(row.t, row.first, q);
+      const [a, b] = row.first > row.last ? [row.max, row.min] : [row.min, row.max];
+      push(row.t + Math.floor(size / 3), a, q);
+      if (b !== a) push(row.t + Math.floor((2 * size) / 3), b, q);
+      push(row.t + size - 1, row.last, q);
+    }
+    if (expected < to && rows.length > 0) push(expected, null, null);
+  }
+}

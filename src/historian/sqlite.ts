@@ -1,0 +1,489 @@
+/**
+ * The historian in one SQLite file (WAL). Why this layout — measured by
+ * `npm run bench:historian`, see the README:
+ *
+ * - One row per sample with an index on (tag, ts) scatters every commit over
+ *   the index: ≈ 50 k samples/s. Without the index it appends fast but a
+ *   trend of one tag scans the whole table.
+ * - So samples are kept in memory per tag and written as per-tag time
+ *   blocks (`blocks`, keyed by (tag_id, t_start)): one B-tree entry per ~1000
+ *   samples keeps the index small and a tag's range a short key range.
+ * - Until a tag's block is sealed its samples are made durable by a journal
+ *   chunk: each flush writes every new sample of every tag as ONE blob row of
+ *   `journal` (append-only). A flush is one transaction: what it commits
+ *   survives a kill -9 (WAL, synchronous=NORMAL: not a power cut; set
+ *   `synchronous: 'full'` for that). On open, the journal chunks past each
+ *   tag's last block are replayed into memory.
+ * - Journal chunks older than every tag's first unsealed sample are deleted;
+ *   a tag that holds them back (a slow one) has a short block sealed early.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { type Samples, decodeBlock, decodeChunk, emptySamples, encodeBlock, encodeChunk } from './codec.js';
+import type { HistoryStore, Retained, RollupResolution, RollupRow, StoreStatus } from './types.js';
+
+export interface SqliteStoreOptions {
+  /** Samples per sealed block. Default 1024. */
+  blockSize?: number;
+  /** 'normal' survives a process crash; 'full' also a power cut (slower commits). Default 'normal'. */
+  synchronous?: 'normal' | 'full';
+  /** A tag's unsealed samples are sealed once their journal chunk is this old (ms). Default 10 minutes. */
+  maxJournalAgeMs?: number;
+  /** Unsealed samples kept in memory at most; past it every buffer is sealed. Default 2,000,000. */
+  maxBuffered?: number;
+  now?: () => number;
+}
+
+/** A block never spans more than this (its times are u32 offsets from its start). */
+const MAX_BLOCK_SPAN_MS = 6 * 3_600_000;
+
+/** The unsealed samples of one tag. */
+class TagBuffer {
+  ts = new Float64Array(16);
+  v = new Float64Array(16);
+  q = new Uint8Array(16);
+  n = 0;
+  /** Journal chunk holding the first unsealed sample; -1 none; -2 not yet committed. */
+  firstChunk = -1;
+  /** Time of the last sealed sample. */
+  sealedEnd = -Infinity;
+
+  push(ts: number, v: number, q: number): void {
+    if (this.n === this.ts.length) {
+      const grow = <T extends Float64Array | Uint8Array>(a: T, make: new (n: number) => T): T => {
+        const b = new make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.ts = grow(this.ts, Float64Array);
+      this.v = grow(this.v, Float64Array);
+      this.q = grow(this.q, Uint8Array);
+    }
+    this.ts[this.n] = ts;
+    this.v[this.n] = v;
+    this.q[this.n] = q;
+    this.n++;
+  }
+
+  clear(): void {
+    this.n = 0;
+    this.firstChunk = -1;
+    if (this.ts.length > 4096) {
+      this.ts = new Float64Array(16);
+      this.v = new Float64Array(16);
+      this.q = new Uint8Array(16);
+    }
+  }
+}
+
+const ROLLUP_COLUMNS = 't, first, min, max, last, avg, twa, count, good';
+const nullable = (x: number): number | null => (Number.isFinite(x) ? x : null);
+const num = (x: number | null): number => (x === null ? NaN : x);
+
+interface RollupDbRow {
+  t: number;
+  first: number | null;
+  min: number | null;
+  max: number | null;
+  last: number | null;
+  avg: number | null;
+  twa: number | null;
+  count: number;
+  good: number;
+}
+
+export class SqliteStore implements HistoryStore {
+  private readonly db: Database.Database;
+  private readonly path: string;
+  private readonly blockSize: number;
+  private readonly maxJournalAgeMs: number;
+  private readonly maxBuffered: number;
+  private readonly now: () => number;
+  private readonly ids = new Map<string, number>();
+  private names: string[] = [];
+  private buffers: TagBuffer[] = [];
+  private newTags: number[] = [];
+  /** Samples appended since the last flush, all tags, arrival order. */
+  private pTag = new Uint32Array(4096);
+  private pTs = new Float64Array(4096);
+  private pV = new Float64Array(4096);
+  private pQ = new Uint8Array(4096);
+  private pN = 0;
+  /** Tags whose first unsealed sample arrived since the last flush. */
+  private touched: number[] = [];
+  private buffered = 0;
+  /** When each journal chunk still kept was committed. */
+  private readonly chunkTimes = new Map<number, number>();
+  private rawSamples = 0;
+  private nextSeq = 1;
+  private closed = false;
+  private readonly stmt: Record<
+    'insertTag' | 'insertChunk' | 'deleteChunks' | 'insertBlock' | 'blocksIn' | 'blockBefore' | 'countIn' | 'lastBlock' | 'getMeta' | 'setMeta',
+    Database.Statement
+  >;
+  private readonly rollupStmt: Record<RollupResolution, { insert: Database.Statement; read: Database.Statement }>;
+
+  /** `path` ':memory:' keeps everything in memory (tests, benchmarks). */
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.path = path;
+    this.blockSize = options.blockSize ?? 1024;
+    this.maxJournalAgeMs = options.maxJournalAgeMs ?? 10 * 60_000;
+    this.maxBuffered = options.maxBuffered ?? 2_000_000;
+    this.now = options.now ?? Date.now;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+      CREATE TABLE IF NOT EXISTS blocks (
+        tag_id INTEGER NOT NULL, t_start INTEGER NOT NULL, t_end INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
+        PRIMARY KEY (tag_id, t_start)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS blocks_end ON blocks (t_end);
+      CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, data BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+    for (const r of ['minute', 'hour']) {
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS ${r} (
+          tag_id INTEGER NOT NULL, t INTEGER NOT NULL, first REAL, min REAL, max REAL, last REAL, avg REAL, twa REAL,
+          count INTEGER NOT NULL, good REAL NOT NULL, PRIMARY KEY (tag_id, t)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS ${r}_t ON ${r} (t);
+      `);
+    }
+    const p = (sql: string): Database.Statement => this.db.prepare(sql);
+    this.stmt = {
+      insertTag: p('INSERT INTO tags (id, name) VALUES (?, ?)'),
+      insertChunk: p('INSERT INTO journal (seq, at, data) VALUES (?, ?, ?)'),
+      deleteChunks: p('DELETE FROM journal WHERE seq < ?'),
+      insertBlock: p('INSERT OR REPLACE INTO blocks (tag_id, t_start, t_end, n, data) VALUES (?, ?, ?, ?, ?)'),
+      blocksIn: p('SELECT t_start, t_end, data FROM blocks WHERE tag_id = ? AND t_start >= ? AND t_start < ? ORDER BY t_start'),
+      blockBefore: p('SELECT t_start, data FROM blocks WHERE tag_id = ? AND t_start < ? ORDER BY t_start DESC LIMIT 1'),
+      countIn: p('SELECT coalesce(sum(n), 0) AS n FROM blocks WHERE tag_id = ? AND t_start >= ? AND t_start < ? AND t_end >= ?'),
+      lastBlock: p('SELECT t_end FROM blocks WHERE tag_id = ? ORDER BY t_start DESC LIMIT 1'),
+      getMeta: p('SELECT value FROM meta WHERE key = ?'),
+      setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    };
+    this.rollupStmt = {
+      minute: {
+        insert: p(`INSERT OR REPLACE INTO minute (tag_id, ${ROLLUP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        read: p(`SELECT ${ROLLUP_COLUMNS} FROM minute WHERE tag_id = ? AND t >= ? AND t < ? ORDER BY t`),
+      },
+      hour: {
+        insert: p(`INSERT OR REPLACE INTO hour (tag_id, ${ROLLUP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        read: p(`SELECT ${ROLLUP_COLUMNS} FROM hour WHERE tag_id = ? AND t >= ? AND t < ? ORDER BY t`),
+      },
+    };
+    this.recover();
+  }
+
+  /** Loads the tags, then replays the journal past each tag's last sealed block into memory. */
+  private recover(): void {
+    for (const r of this.db.prepare('SELECT id, name FROM tags ORDER BY id').all() as { id: number; name: string }[]) {
+      this.ids.set(r.name, r.id);
+      this.names[r.id] = r.name;
+      const b = new TagBuffer();
+      const last = this.stmt.lastBlock.get(r.id) as { t_end: number } | undefined;
+      if (last) b.sealedEnd = last.t_end;
+      this.buffers[r.id] = b;
+    }
+    this.rawSamples = (this.db.prepare('SELECT coalesce(sum(n), 0) AS n FROM blocks').get() as { n: number }).n;
+    for (const row of this.db.prepare('SELECT seq, at, data FROM journal ORDER BY seq').iterate() as IterableIterator<{ seq: number; at: number; data: Buffer }>) {
+      this.chunkTimes.set(row.seq, row.at);
+      this.nextSeq = row.seq + 1;
+      const c = decodeChunk(row.data);
+      for (let i = 0; i < c.n; i++) {
+        const b = this.buffers[c.tag[i]!];
+        if (!b || c.ts[i]! <= b.sealedEnd) continue;
+        b.push(c.ts[i]!, c.v[i]!, c.q[i]!);
+        if (b.firstChunk < 0) b.firstChunk = row.seq;
+        this.buffered++;
+        this.rawSamples++;
+      }
+    }
+  }
+
+  tagId(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.names.length === 0 ? 1 : this.names.length;
+      this.ids.set(name, id);
+      this.names[id] = name;
+      this.buffers[id] = new TagBuffer();
+      this.newTags.push(id);
+    }
+    return id;
+  }
+
+  tagNames(): string[] {
+    return this.names.filter((n) => n !== undefined);
+  }
+
+  append(id: number, ts: number, v: number, q: number): void {
+    const b = this.buffers[id]!;
+    b.push(ts, v, q);
+    if (b.firstChunk === -1) {
+      b.firstChunk = -2;
+      this.touched.push(id);
+    }
+    if (this.pN === this.pTag.length) this.growPending();
+    this.pTag[this.pN] = id;
+    this.pTs[this.pN] = ts;
+    this.pV[this.pN] = v;
+    this.pQ[this.pN] = q;
+    this.pN++;
+    this.buffered++;
+  }
+
+  private growPending(): void {
+    const n = this.pTag.length * 2;
+    const t = new Uint32Array(n);
+    t.set(this.pTag);
+    this.pTag = t;
+    const ts = new Float64Array(n);
+    ts.set(this.pTs);
+    this.pTs = ts;
+    const v = new Float64Array(n);
+    v.set(this.pV);
+    this.pV = v;
+    const q = new Uint8Array(n);
+    q.set(this.pQ);
+    this.pQ = q;
+  }
+
+  queueDepth(): number {
+    return this.pN;
+  }
+
+  async flush(): Promise<number> {
+    return this.flushSync();
+  }
+
+  /** One transaction: new tags, one journal chunk with every new sample, the blocks due, the journal's tail trimmed. */
+  flushSync(): number {
+    if (this.closed) return 0;
+    const committed = this.pN;
+    const at = this.now();
+    this.db.transaction(() => {
+      for (const id of this.newTags) this.stmt.insertTag.run(id, this.names[id]);
+      let seq = -1;
+      if (this.pN > 0) {
+        seq = this.nextSeq++;
+        this.stmt.insertChunk.run(seq, at, encodeChunk(this.pTag, this.pTs, this.pV, this.pQ, this.pN));
+        this.chunkTimes.set(seq, at);
+      }
+      for (const id of this.touched) if (this.buffers[id]!.firstChunk === -2) this.buffers[id]!.firstChunk = seq;
+      this.sealDue(at);
+      let low = Infinity;
+      for (const b of this.buffers) if (b && b.firstChunk >= 0 && b.firstChunk < low) low = b.firstChunk;
+      const keepFrom = low === Infinity ? this.nextSeq : low;
+      if (keepFrom > this.oldestKeptChunk()) {
+        this.stmt.deleteChunks.run(keepFrom);
+        for (const s of this.chunkTimes.keys()) if (s < keepFrom) this.chunkTimes.delete(s);
+      }
+    })();
+    this.rawSamples += committed;
+    this.pN = 0;
+    this.newTags = [];
+    this.touched = [];
+    return committed;
+  }
+
+  private oldestKeptChunk(): number {
+    let m = Infinity;
+    for (const s of this.chunkTimes.keys()) if (s < m) m = s;
+    return m === Infinity ? this.nextSeq : m;
+  }
+
+  /** Seals full buffers, buffers that hold the journal back too long or span too much, or all of them past the memory bound. */
+  private sealDue(at: number): void {
+    const all = this.buffered > this.maxBuffered;
+    for (let id = 1; id < this.buffers.length; id++) {
+      const b = this.buffers[id];
+      if (!b || b.n === 0 || b.firstChunk < 0) continue;
+      const chunkAt = this.chunkTimes.get(b.firstChunk) ?? at;
+      if (all || b.n >= this.blockSize || at - chunkAt >= this.maxJournalAgeMs || b.ts[b.n - 1]! - b.ts[0]! >= MAX_BLOCK_SPAN_MS) this.seal(id, b);
+    }
+  }
+
+  private seal(id: number, b: TagBuffer): void {
+    let start = 0;
+    while (start < b.n) {
+      // A block ends at blockSize samples, or before its span would overflow the u32 offsets.
+      let end = Math.min(b.n, start + this.blockSize);
+      const t0 = b.ts[start]!;
+      while (end > start + 1 && b.ts[end - 1]! - t0 > MAX_BLOCK_SPAN_MS) end--;
+      this.stmt.insertBlock.run(id, t0, b.ts[end - 1]!, end - start, encodeBlock(b.ts, b.v, b.q, start, end - start, t0));
+      start = end;
+    }
+    b.sealedEnd = b.ts[b.n - 1]!;
+    this.buffered -= b.n;
+    b.clear();
+  }
+
+  async readRaw(tag: string, from: number, to: number): Promise<Samples> {
+    return this.readRawSync(tag, from, to);
+  }
+
+  readRawSync(tag: string, from: number, to: number): Samples {
+    const id = this.ids.get(tag);
+    if (id === undefined || !(from < to)) return emptySamples();
+    const parts: Samples[] = [];
+    for (const row of this.stmt.blocksIn.all(id, from - MAX_BLOCK_SPAN_MS, to) as { t_start: number; t_end: number; data: Buffer }[]) {
+      if (row.t_end < from) continue;
+      parts.push(slice(decodeBlock(row.data, row.t_start), from, to));
+    }
+    const b = this.buffers[id]!;
+    if (b.n > 0) parts.push(slice({ ts: b.ts.subarray(0, b.n), v: b.v.subarray(0, b.n), q: b.q.subarray(0, b.n), n: b.n }, from, to));
+    return concat(parts);
+  }
+
+  async countRaw(tag: string, from: number, to: number): Promise<number> {
+    const id = this.ids.get(tag);
+    if (id === undefined) return 0;
+    const blocks = (this.stmt.countIn.get(id, from - MAX_BLOCK_SPAN_MS, to, from) as { n: number }).n;
+    const b = this.buffers[id]!;
+    let inBuffer = 0;
+    for (let i = 0; i < b.n; i++) if (b.ts[i]! >= from && b.ts[i]! < to) inBuffer++;
+    return blocks + inBuffer;
+  }
+
+  async lastBefore(tag: string, t: number): Promise<{ ts: number; v: number; q: number } | undefined> {
+    const id = this.ids.get(tag);
+    if (id === undefined) return undefined;
+    const b = this.buffers[id]!;
+    if (b.n > 0 && b.ts[0]! < t) {
+      const i = lowerBound(b.ts, b.n, t) - 1;
+      return { ts: b.ts[i]!, v: b.v[i]!, q: b.q[i]! };
+    }
+    const row = this.stmt.blockBefore.get(id, t) as { t_start: number; data: Buffer } | undefined;
+    if (!row) return undefined;
+    const s = decodeBlock(row.data, row.t_start);
+    const i = lowerBound(s.ts, s.n, t) - 1;
+    return i < 0 ? undefined : { ts: s.ts[i]!, v: s.v[i]!, q: s.q[i]! };
+  }
+
+  async writeRollups(resolution: RollupResolution, tag: string, rows: RollupRow[]): Promise<void> {
+    const id = this.tagId(tag);
+    const insert = this.rollupStmt[resolution].insert;
+    this.db.transaction(() => {
+      for (const id2 of this.newTags) this.stmt.insertTag.run(id2, this.names[id2]);
+      this.newTags = [];
+      for (const r of rows) {
+        insert.run(id, r.t, nullable(r.first), nullable(r.min), nullable(r.max), nullable(r.last), nullable(r.avg), nullable(r.twa), r.count, r.good);
+      }
+    })();
+  }
+
+  async readRollups(resolution: RollupResolution, tag: string, from: number, to: number): Promise<RollupRow[]> {
+    const id = this.ids.get(tag);
+    if (id === undefined) return [];
+    return (this.rollupStmt[resolution].read.all(id, from, to) as RollupDbRow[]).map((r) => ({
+      t: r.t,
+      first: num(r.first),
+      min: num(r.min),
+      max: num(r.max),
+      last: num(r.last),
+      avg: num(r.avg),
+      twa: num(r.twa),
+      count: r.count,
+      good: r.good,
+    }));
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return (this.stmt.getMeta.get(key) as { value: string } | undefined)?.value;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.stmt.setMeta.run(key, value);
+  }
+
+  async prune(what: Retained, before: number, maxRows: number): Promise<number> {
+    let deleted = 0;
+    this.db.transaction(() => {
+      if (what === 'raw') {
+        const rows = this.db.prepare('SELECT tag_id, t_start, n FROM blocks WHERE t_end < ? ORDER BY t_end LIMIT ?').all(before, maxRows) as { tag_id: number; t_start: number; n: number }[];
+        const del = this.db.prepare('DELETE FROM blocks WHERE tag_id = ? AND t_start = ?');
+        for (const r of rows) {
+          del.run(r.tag_id, r.t_start);
+          this.rawSamples -= r.n;
+        }
+        deleted = rows.length;
+      } else {
+        const rows = this.db.prepare(`SELECT tag_id, t FROM ${what} WHERE t < ? ORDER BY t LIMIT ?`).all(before - BUCKET[what], maxRows) as { tag_id: number; t: number }[];
+        const del = this.db.prepare(`DELETE FROM ${what} WHERE tag_id = ? AND t = ?`);
+        for (const r of rows) del.run(r.tag_id, r.t);
+        deleted = rows.length;
+      }
+    })();
+    return deleted;
+  }
+
+  async status(): Promise<StoreStatus> {
+    let bytes = 0;
+    if (this.path === ':memory:') {
+      bytes = (this.db.pragma('page_count', { simple: true }) as number) * (this.db.pragma('page_size', { simple: true }) as number);
+    } else {
+      for (const f of [this.path, `${this.path}-wal`]) if (existsSync(f)) bytes += statSync(f).size;
+    }
+    const oldest = [
+      (this.db.prepare('SELECT t_start FROM blocks ORDER BY t_end LIMIT 1').get() as { t_start: number } | undefined)?.t_start,
+      (this.db.prepare('SELECT min(t) AS t FROM minute').get() as { t: number | null }).t ?? undefined,
+      (this.db.prepare('SELECT min(t) AS t FROM hour').get() as { t: number | null }).t ?? undefined,
+    ];
+    for (const b of this.buffers) if (b && b.n > 0) oldest.push(b.ts[0]!);
+    const known = oldest.filter((x): x is number => x !== undefined);
+    return { bytes, samples: this.rawSamples + this.pN, oldest: known.length ? Math.min(...known) : null };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flushSync();
+    this.closed = true;
+    this.db.close();
+  }
+
+  /** Closes without flushing: what a crash would leave (tests). */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+const BUCKET: Record<RollupResolution, number> = { minute: 60_000, hour: 3_600_000 };
+
+/** The first index whose time is ≥ t. */
+export function lowerBound(ts: Float64Array, n: number, t: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function slice(s: Samples, from: number, to: number): Samples {
+  const a = lowerBound(s.ts, s.n, from);
+  const b = lowerBound(s.ts, s.n, to);
+  return { ts: s.ts.subarray(a, b), v: s.v.subarray(a, b), q: s.q.subarray(a, b), n: b - a };
+}
+
+function concat(parts: Samples[]): Samples {
+  const n = parts.reduce((k, p) => k + p.n, 0);
+  const out: Samples = { ts: new Float64Array(n), v: new Float64Array(n), q: new Uint8Array(n), n };
+  let at = 0;
+  for (const p of parts) {
+    out.ts.set(p.ts.subarray(0, p.n), at);
+    out.v.set(p.v.subarray(0, p.n), at);
+    out.q.set(p.q.subarray(0, p.n), at);
+    at += p.n;
+  }
+  return out;
+}

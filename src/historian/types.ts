@@ -1,0 +1,98 @@
+/**
+ * The historian's storage interface. SQLite (sqlite.ts) is the embedded
+ * default; PostgreSQL can come behind the same interface, which is why
+ * everything that reads is asynchronous. Appending is synchronous and only
+ * buffers: a sample is acknowledged (survives a crash) once a `flush()` that
+ * started after it resolves.
+ */
+import { QUALITIES, type Quality } from '../tags/quality.js';
+import type { Samples } from './codec.js';
+
+export type { Samples };
+
+export type RollupResolution = 'minute' | 'hour';
+export type Resolution = 'raw' | RollupResolution;
+export const BUCKET_MS: Record<RollupResolution, number> = { minute: 60_000, hour: 3_600_000 };
+
+/**
+ * One bucket of one tag. Values are NaN where the bucket had no usable
+ * value (only bad quality or no data): they become NULL in the store.
+ */
+export interface RollupRow {
+  /** Bucket start, epoch ms. */
+  t: number;
+  /** The value in effect at the bucket's start (or its first usable sample). */
+  first: number;
+  min: number;
+  max: number;
+  /** The last usable value in effect in the bucket. */
+  last: number;
+  /** Arithmetic mean of the bucket's usable samples. */
+  avg: number;
+  /** Time-weighted average of the value in effect (step interpolation), over the time it was usable. */
+  twa: number;
+  /** Samples stored in the bucket. */
+  count: number;
+  /** Share of the bucket's time with Good quality, 0..1. */
+  good: number;
+}
+
+export interface StoreStatus {
+  /** Bytes on disk (database plus its write-ahead log). */
+  bytes: number;
+  /** Raw samples kept. */
+  samples: number;
+  /** The oldest time any resolution still holds, epoch ms. */
+  oldest: number | null;
+}
+
+export type Retained = 'raw' | RollupResolution;
+
+export interface HistoryStore {
+  /** The numeric id of a tag, created on first use (persisted with the next flush). */
+  tagId(name: string): number;
+  tagNames(): string[];
+  /** Buffers one sample; `q` is an index into QUALITIES, `v` NaN when there is no number. Times must increase per tag. */
+  append(id: number, ts: number, v: number, q: number): void;
+  /** Commits everything appended so far; resolves with the number of samples committed. */
+  flush(): Promise<number>;
+  /** Samples appended and not yet committed. */
+  queueDepth(): number;
+  /** Samples of a tag with from ≤ ts < to, oldest first. */
+  readRaw(tag: string, from: number, to: number): Promise<Samples>;
+  /** How many raw samples lie in [from, to) (an upper bound: whole blocks). */
+  countRaw(tag: string, from: number, to: number): Promise<number>;
+  /** The last sample of a tag before `t`. */
+  lastBefore(tag: string, t: number): Promise<{ ts: number; v: number; q: number } | undefined>;
+  writeRollups(resolution: RollupResolution, tag: string, rows: RollupRow[]): Promise<void>;
+  /** Rows with from ≤ t < to, oldest first. */
+  readRollups(resolution: RollupResolution, tag: string, from: number, to: number): Promise<RollupRow[]>;
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+  /** Deletes at most `maxRows` rows (blocks or rollups) wholly older than `before`; resolves with the rows deleted. */
+  prune(what: Retained, before: number, maxRows: number): Promise<number>;
+  status(): Promise<StoreStatus>;
+  /** Flushes and closes. */
+  close(): Promise<void>;
+}
+
+export class HistorianError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode = 400,
+  ) {
+    super(message);
+  }
+}
+
+const GOOD = QUALITIES.indexOf('Good');
+export const QUALITY_INDEX = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;
+export const isBadIndex = (q: number): boolean => QUALITIES[q]?.startsWith('Bad_') ?? true;
+export const isGoodIndex = (q: number): boolean => q === GOOD;
+
+/** The three-way quality of the trend API. */
+export type QualityClass = 'good' | 'uncertain' | 'bad';
+export function qualityClass(q: number): QualityClass {
+  return q === GOOD ? 'good' : isBadIndex(q) ? 'bad' : 'uncertain';
+}
