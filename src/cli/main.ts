@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerCheckCommand } from './check.js';
+import { registerHistorianCommands } from './historian.js';
 import { registerModbusCommands } from './modbus.js';
 import { registerSimCommands } from './sim.js';
 import { registerStartCommands } from './start.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerModbusCommands(program);
   registerStartCommands(program);
   registerSimCommands(program);
+  registerHistorianCommands(program);
   registerUserCommands(program);
   return program;
 }

@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Samples, decodeBlock, decodeChunk, emptySamples, encodeBlock, encodeChunk } from './codec.js';
-import type { HistoryStore, Retained, RollupResolution, RollupRow, StoreStatus } from './types.js';
+import { HistorianError, type HistoryStore, type Retained, type RollupResolution, type RollupRow, type StoreStatus } from './types.js';
 
 export interface SqliteStoreOptions {
   /** Samples per sealed block. Default 1024. */
@@ -33,6 +33,8 @@ export interface SqliteStoreOptions {
   /** Unsealed samples kept in memory at most; past it every buffer is sealed. Default 2,000,000. */
   maxBuffered?: number;
   now?: () => number;
+  /** Open an existing file to read only (another process may be writing it): nothing is ever written. */
+  readOnly?: boolean;
 }
 
 /** A block never spans more than this (its times are u32 offsets from its start). */
@@ -118,6 +120,7 @@ export class SqliteStore implements HistoryStore {
   private rawSamples = 0;
   private nextSeq = 1;
   private closed = false;
+  private readonly readOnly: boolean;
   private readonly stmt: Record<
     'insertTag' | 'insertChunk' | 'deleteChunks' | 'insertBlock' | 'blocksIn' | 'blockBefore' | 'countIn' | 'lastBlock' | 'getMeta' | 'setMeta',
     Database.Statement
@@ -131,28 +134,14 @@ export class SqliteStore implements HistoryStore {
     this.maxJournalAgeMs = options.maxJournalAgeMs ?? 10 * 60_000;
     this.maxBuffered = options.maxBuffered ?? 2_000_000;
     this.now = options.now ?? Date.now;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-      CREATE TABLE IF NOT EXISTS blocks (
-        tag_id INTEGER NOT NULL, t_start INTEGER NOT NULL, t_end INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
-        PRIMARY KEY (tag_id, t_start)
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS blocks_end ON blocks (t_end);
-      CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, data BLOB NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
-    for (const r of ['minute', 'hour']) {
-      this.db.exec(`
-        CREATE TABLE IF NOT EXISTS ${r} (
-          tag_id INTEGER NOT NULL, t INTEGER NOT NULL, first REAL, min REAL, max REAL, last REAL, avg REAL, twa REAL,
-          count INTEGER NOT NULL, good REAL NOT NULL, PRIMARY KEY (tag_id, t)
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS ${r}_t ON ${r} (t);
-      `);
+    this.readOnly = options.readOnly ?? false;
+    if (this.readOnly && (path === ':memory:' || !existsSync(path))) throw new HistorianError('PLANTA_HISTORIAN_NO_FILE', `no historian database at ${path}`, 404);
+    if (path !== ':memory:' && !this.readOnly) mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, { readonly: this.readOnly });
+    if (!this.readOnly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.createTables();
     }
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.stmt = {
@@ -178,6 +167,28 @@ export class SqliteStore implements HistoryStore {
       },
     };
     this.recover();
+  }
+
+  private createTables(): void {
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+      CREATE TABLE IF NOT EXISTS blocks (
+        tag_id INTEGER NOT NULL, t_start INTEGER NOT NULL, t_end INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
+        PRIMARY KEY (tag_id, t_start)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS blocks_end ON blocks (t_end);
+      CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, data BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+    for (const r of ['minute', 'hour']) {
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS ${r} (
+          tag_id INTEGER NOT NULL, t INTEGER NOT NULL, first REAL, min REAL, max REAL, last REAL, avg REAL, twa REAL,
+          count INTEGER NOT NULL, good REAL NOT NULL, PRIMARY KEY (tag_id, t)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS ${r}_t ON ${r} (t);
+      `);
+    }
   }
 
   /** Loads the tags, then replays the journal past each tag's last sealed block into memory. */
@@ -265,6 +276,7 @@ export class SqliteStore implements HistoryStore {
   /** One transaction: new tags, one journal chunk with every new sample, the blocks due, the journal's tail trimmed. */
   flushSync(): number {
     if (this.closed) return 0;
+    if (this.readOnly) throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only', 500);
     const committed = this.pN;
     const at = this.now();
     this.db.transaction(() => {
@@ -442,7 +454,7 @@ export class SqliteStore implements HistoryStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flushSync();
+    if (!this.readOnly) this.flushSync();
     this.closed = true;
     this.db.close();
   }

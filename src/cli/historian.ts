@@ -1,0 +1,115 @@
+/**
+ * `planta historian`: the historian as its own process, and its file from
+ * the command line.
+ *
+ *   planta historian [--bus URL]     record from a shared bus (Redis, with the distributed mode)
+ *   planta historian status          size, samples, oldest time, retention of a history file
+ *   planta historian export --tags a,b --from T --to T [--out file.csv]
+ *
+ * Only the in-memory bus exists today, and it lives inside one process: a
+ * historian process alone would have nothing to listen to, so `planta
+ * historian` says so and exits; `planta start` runs the historian with the
+ * poller in one process.
+ */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { exportCsv } from '../historian/export.js';
+import { Historian } from '../historian/historian.js';
+import { SqliteStore } from '../historian/sqlite.js';
+import { HistorianError } from '../historian/types.js';
+import { CliUsageError, describeError } from './modbus.js';
+
+const DEFAULT_CONFIG = new URL('../../config/sbr-plant.yaml', import.meta.url).pathname;
+
+export class NoSharedBusError extends Error {
+  readonly code = 'PLANTA_HISTORIAN_NO_SHARED_BUS';
+}
+
+function time(text: string | undefined, what: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = /^-?\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(n)) throw new CliUsageError(`${what} "${text}": expected epoch milliseconds or an ISO 8601 date`);
+  return n;
+}
+
+function openReadOnly(db: string): Historian {
+  try {
+    return new Historian({ store: new SqliteStore(db, { readOnly: true }) });
+  } catch (err) {
+    if (err instanceof HistorianError) throw new CliUsageError(err.message);
+    throw err;
+  }
+}
+
+function action<T>(name: string, f: (flags: T) => Promise<void>) {
+  return async (flags: T): Promise<void> => {
+    try {
+      await f(flags);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      console.error(`planta ${name}: ${describeError(err)}${err instanceof NoSharedBusError ? ` [${String(code)}]` : ''}`);
+      process.exit(err instanceof CliUsageError || err instanceof NoSharedBusError ? 2 : 1);
+    }
+  };
+}
+
+export function registerHistorianCommands(program: Command): void {
+  const h = program
+    .command('historian')
+    .description('run the historian against a shared bus, or read a history file (status, export)')
+    .option('--bus <url>', 'the shared bus to record from (redis://HOST:PORT, with the distributed mode)')
+    .action(
+      action('historian', async (flags: { bus?: string }) => {
+        throw new NoSharedBusError(
+          `${flags.bus ? `cannot use the bus ${flags.bus}: ` : ''}there is no shared bus yet — the in-memory bus lives inside one process, so a historian process alone would record nothing. ` +
+            '`planta start` runs the historian next to the poller (file data/history.db, option --history); ' +
+            'a separate historian needs the Redis bus of the distributed mode. Meanwhile `planta historian status` and `planta historian export` read the file.',
+        );
+      }),
+    );
+  h.command('status')
+    .description('size, samples, oldest time and retention of a history file')
+    .option('--db <file>', 'SQLite database of the historian', 'data/history.db')
+    .action(
+      action('historian status', async (flags: { db: string }) => {
+        const historian = openReadOnly(flags.db);
+        const s = await historian.status();
+        await historian.store.close();
+        console.log(`${flags.db}: ${(s.bytes / 1e6).toFixed(1)} MB, ${s.samples} raw samples, oldest ${s.oldest === null ? 'none' : new Date(s.oldest).toISOString()}`);
+        console.log(`tags: ${historian.store.tagNames().length}`);
+      }),
+    );
+  h.command('export')
+    .description('raw samples of some tags as CSV (one row per time any of them changed)')
+    .requiredOption('--tags <names>', 'tags, comma separated')
+    .option('--from <time>', 'start (epoch ms or ISO 8601); default 24 h before --to')
+    .option('--to <time>', 'end (epoch ms or ISO 8601); default now')
+    .option('--out <file>', 'write to this file (default: standard output)')
+    .option('-c, --config <file>', 'configuration file (for the units)', DEFAULT_CONFIG)
+    .option('--db <file>', 'SQLite database of the historian', 'data/history.db')
+    .action(
+      action('historian export', async (flags: { tags: string; from?: string; to?: string; out?: string; config: string; db: string }) => {
+        const to = time(flags.to, '--to', Date.now());
+        const from = time(flags.from, '--from', to - 86_400_000);
+        if (!(from < to)) throw new CliUsageError('--from must be before --to');
+        const units = new Map(loadConfig(flags.config).tags.map((t) => [t.name, t.unit]));
+        const columns = flags.tags.split(',').map((t) => t.trim()).filter(Boolean).map((tag) => ({ tag, unit: units.get(tag) ?? '' }));
+        const historian = openReadOnly(flags.db);
+        const out = flags.out ? createWriteStream(flags.out) : process.stdout;
+        let written = 0;
+        for await (const chunk of exportCsv(historian, columns, from, to)) {
+          if (!out.write(chunk)) await once(out, 'drain');
+          written += chunk.length;
+          if (flags.out) process.stderr.write(`\r${(written / 1e6).toFixed(1)} MB`);
+        }
+        if (flags.out) {
+          (out as NodeJS.WritableStream).end();
+          await once(out, 'finish');
+          process.stderr.write(` written to ${flags.out}\n`);
+        }
+        await historian.store.close();
+      }),
+    );
+}
