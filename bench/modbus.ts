@@ -11,9 +11,9 @@
  *
  * usage: npm run bench:modbus [-- --count N] [-- --rounds R]
  */
-import { execFileSync } from 'node:child_process';
 import { buildPeer } from '../test/peers/build.js';
 import { startProcess, run } from '../test/helpers/process.js';
+import { hasTaskset } from './proc.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -112,15 +112,6 @@ async function placement(pinned: boolean): Promise<Check[]> {
     checks.push({ name: `server (${pinned ? 'pinned' : 'unpinned'})`, ratio: plS.rps / lm1.rps, target: 0.9 });
   });
   return checks;
-}
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 console.log(`bench:modbus — FC03 x 125 registers on 127.0.0.1, node ${process.version}`);
