@@ -2,6 +2,7 @@
 import type { ApiError, CommandInfo, PlantInfo, TagWithState } from '../../src/web/protocol.js';
 import { type AlarmApi, journalQueryString } from './alarm-api.js';
 import type { CallResult, CommandApi } from './command-api.js';
+import { type HistoryApi, cyclesPath, historyPath } from './history-api.js';
 
 export class ApiCallError extends Error {}
 
@@ -83,4 +84,12 @@ export const alarmApi: AlarmApi = {
   inService: (id) => call('POST', alarmPath(id, 'in-service'), {}),
   journal: (q) => call('GET', `api/journal${journalQueryString(q)}`),
   rates: (from, to) => call('GET', `api/alarms/rates?from=${Math.floor(from)}&to=${Math.floor(to)}`),
+};
+
+// ------------------------------------------------------------------ the historian
+
+export const historyApi: HistoryApi = {
+  history: (q) => call('GET', historyPath(q)),
+  cycles: (from, to) => call('GET', cyclesPath(from, to)),
+  status: () => call('GET', 'api/historian/status'),
 };

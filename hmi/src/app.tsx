@@ -6,6 +6,7 @@ import { useHmi } from './context.js';
 import type { HmiPage } from './pages.js';
 import { AlarmRates } from './pages/AlarmRates.js';
 import { AlarmSummary } from './pages/AlarmSummary.js';
+import { CyclesPage } from './pages/CyclesPage.js';
 import { Devices } from './pages/Devices.js';
 import { Faceplate } from './pages/Faceplate.js';
 import { GenericOverview } from './pages/GenericOverview.js';
@@ -14,6 +15,7 @@ import { Mimic } from './pages/Mimic.js';
 import { Overview } from './pages/Overview.js';
 import { Parameters } from './pages/Parameters.js';
 import { TagBrowser } from './pages/TagBrowser.js';
+import { TrendPage } from './pages/TrendPage.js';
 import type { Route } from './router.js';
 
 function ConfiguredPage({ page }: { page: HmiPage }) {
@@ -49,6 +51,10 @@ function titleOf(route: Route, pages: readonly HmiPage[]): string {
       return 'Devices';
     case 'parameters':
       return 'Parameters';
+    case 'trends':
+      return 'Trends';
+    case 'cycles':
+      return 'Cycle report';
     case 'page':
       return pages.find((p) => p.name === route.name)?.title ?? 'No such display';
   }
@@ -86,6 +92,12 @@ export function App() {
       break;
     case 'parameters':
       page = <Parameters />;
+      break;
+    case 'trends':
+      page = <TrendPage query={route.query} />;
+      break;
+    case 'cycles':
+      page = <CyclesPage query={route.query} />;
       break;
     case 'page': {
       const p = state.pages.find((x) => x.name === route.name);

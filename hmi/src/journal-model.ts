@@ -118,7 +118,8 @@ export function viewEntry(e: JournalEntry, o: { command?: CommandInfo | undefine
 
 // ------------------------------------------------------------------ ranges
 
-export type RangePreset = 'hour' | 'day' | 'week' | 'custom';
+/** Rolling periods end now; 'month' is the last 30 days; 'this-month' and 'last-month' are calendar months in the plant's zone (see periods.ts). */
+export type RangePreset = 'hour' | 'day' | 'week' | 'month' | 'this-month' | 'last-month' | 'custom';
 
 export const PRESETS: readonly { value: RangePreset; label: string; ms: number }[] = [
   { value: 'hour', label: 'Last hour', ms: 3_600_000 },

@@ -1,4 +1,4 @@
-/** The navigation: overview, the other configured pages, the alarm summary and the journal, the parameters (when there are any), the tag browser and the devices. */
+/** The navigation: overview, the other configured pages, the alarm summary and the journal, the trends and the cycle report, the parameters (when there are any), the tag browser and the devices. */
 import type { HmiPage } from './pages.js';
 import { type Route, hrefPage } from './router.js';
 
@@ -23,6 +23,8 @@ export function navItems(pages: readonly HmiPage[], options: { parameters?: bool
   items.push(
     { label: 'Alarms', href: '#/alarms', matches: (r) => r.kind === 'alarms' || r.kind === 'alarm-rates' },
     { label: 'Journal', href: '#/journal', matches: (r) => r.kind === 'journal' },
+    { label: 'Trends', href: '#/trends', matches: (r) => r.kind === 'trends' },
+    { label: 'Cycles', href: '#/cycles', matches: (r) => r.kind === 'cycles' },
   );
   if (options.parameters) items.push({ label: 'Parameters', href: '#/parameters', matches: (r) => r.kind === 'parameters' });
   items.push(

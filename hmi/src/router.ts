@@ -2,6 +2,7 @@
  * Routes in location.hash, so the server serves one page and a link is
  * shareable:  #/  (first dashboard)  #/alarms (alarm summary)  #/journal
  * #/alarm-rates  #/tags  #/tags/<name>  #/devices  #/parameters
+ * #/trends?pens=a,b&last=day (or &from=ISO&to=ISO)  #/cycles?last=week
  * #/<page name> (a configured page, e.g. #/mimic).
  */
 import { type ReadonlySignal, signal } from '@preact/signals';
@@ -15,9 +16,14 @@ export type Route =
   | { kind: 'tag'; name: string }
   | { kind: 'devices' }
   | { kind: 'parameters' }
+  | { kind: 'trends'; query: string }
+  | { kind: 'cycles'; query: string }
   | { kind: 'page'; name: string };
 
 export function parseRoute(hash: string): Route {
+  // The trend and the cycle report carry their state in a query, so a view can be bookmarked.
+  const withQuery = /^#?\/?(trends|cycles)(?:\?(.*))?$/.exec(hash);
+  if (withQuery) return { kind: withQuery[1] as 'trends' | 'cycles', query: withQuery[2] ?? '' };
   const path = hash.replace(/^#\/?/, '');
   const [head = '', ...rest] = path.split('/');
   const tail = safeDecode(rest.join('/'));

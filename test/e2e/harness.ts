@@ -1,9 +1,9 @@
 /**
  * The whole system for browser tests, in this process and on free ports: the
  * SBR simulator, the poller, the in-memory bus, the alarm engine (journal in
- * an in-memory SQLite store) and the web server serving a fresh build of
- * the HMI; plus Debian's Chromium driven by playwright-core. Everything
- * started here is stopped by `close()`.
+ * an in-memory SQLite store), when asked an in-memory historian, and the web
+ * server serving a fresh build of the HMI; plus Debian's Chromium driven by
+ * playwright-core. Everything started here is stopped by `close()`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { type Browser, type BrowserContext, type Locator, type Page, chromium } 
 import { AlarmEngine } from '../../src/alarms/engine.js';
 import { AlarmStore } from '../../src/alarms/store.js';
 import { MemoryBus } from '../../src/bus/memory.js';
+import { type CycleReport, type Historian, openHistorian } from '../../src/historian/index.js';
 import type { Identity } from '../../src/commands/prepare.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { PlantConfig } from '../../src/config/resolve.js';
@@ -77,6 +78,8 @@ export interface PlantOptions {
   selectValidityMs?: number;
   /** How often the alarm engine checks delays and shelving expiries. Default 100 ms. */
   alarmTickMs?: number;
+  /** Records the bus in an in-memory historian (trends, export, cycle report), as `planta start` does. Default false. */
+  historian?: boolean;
 }
 
 /** Simulator → poller → bus → alarm engine and web server; the simulator and the web server may be stopped and started again on the same port. */
@@ -87,6 +90,8 @@ export class TestPlant {
   poller: Poller | undefined;
   readonly alarmStore = new AlarmStore(':memory:');
   alarms: AlarmEngine | undefined;
+  historian: Historian | undefined;
+  cycles: CycleReport | undefined;
   config!: PlantConfig;
   simPort = 0;
   webPort = 0;
@@ -104,6 +109,12 @@ export class TestPlant {
     // The engine first, so it sees the poller's first values (as in `planta start`).
     plant.alarms = new AlarmEngine({ bus: plant.bus, config: plant.config, store: plant.alarmStore, tickMs: options.alarmTickMs ?? 100 });
     await plant.alarms.start();
+    if (options.historian) {
+      const h = openHistorian(plant.config, { path: ':memory:', alarmCount: (from, to) => plant.alarmStore.activations(from, to).length });
+      plant.historian = h.historian;
+      plant.cycles = h.cycles;
+      await h.historian.attach(plant.bus);
+    }
     plant.poller = new Poller(plant.config, { bus: plant.bus });
     await plant.poller.start();
     await plant.startWeb();
@@ -133,6 +144,8 @@ export class TestPlant {
       config: this.config,
       hmiDir: this.hmiDir,
       ...(this.alarms ? { alarms: this.alarms } : {}),
+      ...(this.historian ? { historian: this.historian } : {}),
+      ...(this.cycles ? { cycles: this.cycles } : {}),
       ...(o.stream ? { stream: o.stream } : {}),
       ...(o.identify ? { identify: o.identify } : {}),
       ...(o.selectValidityMs ? { selectValidityMs: o.selectValidityMs } : {}),
@@ -150,6 +163,7 @@ export class TestPlant {
     await this.stopWeb();
     await this.poller?.stop();
     await this.alarms?.stop();
+    await this.historian?.close();
     this.alarmStore.close();
     await this.stopSim();
     await this.bus.close();

@@ -1,11 +1,13 @@
 /**
  * A period to look at: last hour, day or week (up to now: live), or a
- * custom range typed as date and time in the plant's zone.
+ * custom range typed as date and time in the plant's zone. A page may offer
+ * other presets (e.g. calendar months, see periods.ts).
  */
 import { useState } from 'preact/hooks';
 import { useHmiState } from '../context.js';
 import { fromZonedInput, toZonedInput, zoneName } from '../format.js';
 import { PRESETS, type RangePreset } from '../journal-model.js';
+import { type PresetChoice, presetPeriod } from '../periods.js';
 
 export interface Range {
   preset: RangePreset;
@@ -14,12 +16,22 @@ export interface Range {
   to: number | undefined;
 }
 
-export function presetNow(preset: Exclude<RangePreset, 'custom'>, now: number): Range {
-  const p = PRESETS.find((x) => x.value === preset)!;
-  return { preset, from: now - p.ms, to: undefined };
+/** A preset's period at `now` (calendar months in `timeZone`). */
+export function presetNow(preset: Exclude<RangePreset, 'custom'>, now: number, timeZone = 'UTC'): Range {
+  return presetPeriod(preset, now, timeZone);
 }
 
-export function RangePicker({ idPrefix, value, onChange }: { idPrefix: string; value: Range; onChange(r: Range): void }) {
+export function RangePicker({
+  idPrefix,
+  value,
+  onChange,
+  presets = PRESETS,
+}: {
+  idPrefix: string;
+  value: Range;
+  onChange(r: Range): void;
+  presets?: readonly PresetChoice[];
+}) {
   const state = useHmiState();
   const tz = state.timeZone;
   const [fromText, setFromText] = useState(toZonedInput(value.from, tz));
@@ -37,7 +49,7 @@ export function RangePicker({ idPrefix, value, onChange }: { idPrefix: string; v
       onChange({ preset, from, to });
       return;
     }
-    onChange(presetNow(preset, Date.now()));
+    onChange(presetNow(preset, Date.now(), tz));
   };
 
   const apply = (e: Event): void => {
@@ -61,7 +73,7 @@ export function RangePicker({ idPrefix, value, onChange }: { idPrefix: string; v
       <fieldset class="cmd-choice range-presets">
         <legend>Period</legend>
         <div class="cmd-choice-options">
-          {[...PRESETS.map((p) => ({ value: p.value, label: p.label })), { value: 'custom' as const, label: 'Custom' }].map((p) => (
+          {[...presets.map((p) => ({ value: p.value, label: p.label })), { value: 'custom' as const, label: 'Custom' }].map((p) => (
             <label key={p.value} class={`cmd-choice-option ${value.preset === p.value ? 'is-chosen' : ''}`}>
               <input type="radio" name={`${idPrefix}-preset`} value={p.value} checked={value.preset === p.value} onChange={() => choose(p.value)} />
               <span>{p.label}</span>

@@ -106,7 +106,9 @@ export function Faceplate({ name }: { name: string }) {
           </p>
         </section>
         <section class="panel face-trend" aria-labelledby="h-trend">
-          <h2 id="h-trend">Trend</h2>
+          <h2 id="h-trend">
+            Trend <a class="h-link" href={`#/trends?pens=${encodeURIComponent(name)}&last=hour`}>Full trend ›</a>
+          </h2>
           <Sparkline tag={name} info={info} />
         </section>
         <RelatedAlarms tag={name} />
