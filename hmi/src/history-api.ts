@@ -3,6 +3,7 @@
  * api/cycles, api/cycles.csv, api/historian/status) and their query strings:
  * api.ts makes them with fetch; unit tests stand in for the server.
  */
+import type { Cycle } from '../../src/historian/cycles.js';
 import type { CallResult } from './command-api.js';
 
 export type SampleQuality = 'good' | 'uncertain' | 'bad' | null;
@@ -24,30 +25,8 @@ export interface HistoryAnswer {
   series: HistorySeries[];
 }
 
-export interface CyclePhase {
-  name: string;
-  plannedS: number | null;
-  actualS: number | null;
-}
-
-export interface CycleAnomaly {
-  code: string;
-  text: string;
-}
-
-export interface Cycle {
-  start: number;
-  /** Null while the cycle runs. */
-  end: number | null;
-  program: number | null;
-  phases: CyclePhase[];
-  oxygenMeanMgL: number | null;
-  oxygenMinMgL: number | null;
-  turbidityAtDischargeNtu: number | null;
-  volumeM3: number | null;
-  alarms: number;
-  anomalies: CycleAnomaly[];
-}
+/** The cycle report's rows as the server sends them (GET api/cycles). */
+export type { Anomaly as CycleAnomaly, Cycle, CyclePhase } from '../../src/historian/cycles.js';
 
 export interface HistorianStatus {
   bytes: number;
