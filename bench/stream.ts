@@ -20,12 +20,13 @@
  *   Planta      createWebServer on a MemoryBus (its StreamHub), defaults
  * Before listening each server publishes PREFILL (4096) batches as fast as it
  * can, so Planta's resume ring is as full as in a server that has run a few
- * minutes (its 32 MiB cap at this load) instead of nearly empty, then
+ * minutes (its 16 MiB cap at this load) instead of nearly empty, then
  * collects the garbage of that burst (--expose-gc; a server filling its ring
  * over minutes would have). The RSS at
  * "ready" (modules loaded, server built) and "prefilled" are printed too.
- * Both servers run under tsx, as `planta` does (bin/planta.js): its loader
- * thread costs ~40 MB of RSS in each.
+ * Both servers run as plain JavaScript bundled by esbuild, as `planta` runs
+ * (bin/planta.js takes dist/planta.mjs, built by `npm install`): no
+ * TypeScript loader thread (tsx's costs ~40 MB of RSS in each process).
  *
  * The load client is test/peers/c/sse-load-client.c (one epoll thread; its
  * CPU is printed: it reads every byte, so with the reference's 1 GB/s it adds
@@ -57,8 +58,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+// @ts-expect-error -- a plain .mjs script without types
+import { bundle } from '../scripts/build-server.mjs';
 import { buildPeer } from '../test/peers/build.js';
 import { type Started, startProcess } from '../test/helpers/process.js';
 import { hasTaskset, rssMb } from './proc.js';
@@ -141,10 +145,16 @@ interface Measure extends ClientResult {
 }
 
 type Kind = 'reference' | 'same bytes' | 'Planta';
+// Bundled once per run, from the current sources, into a folder of its own (removed at exit) inside the project, where node_modules resolves.
+mkdirSync(`${here}../build`, { recursive: true });
+const bundles = mkdtempSync(`${here}../build/bench-stream-`);
+process.on('exit', () => rmSync(bundles, { recursive: true, force: true }));
+await bundle(`${here}stream/reference-server.ts`, join(bundles, 'reference-server.mjs'));
+await bundle(`${here}stream/planta-server.ts`, join(bundles, 'planta-server.mjs'));
 const servers: Record<Kind, string[]> = {
-  reference: [`${here}stream/reference-server.ts`, String(TAGS), String(PERIOD), String(PREFILL), 'tagvalues'],
-  'same bytes': [`${here}stream/reference-server.ts`, String(TAGS), String(PERIOD), String(PREFILL), 'compact'],
-  Planta: [`${here}stream/planta-server.ts`, String(TAGS), String(PERIOD), String(PREFILL)],
+  reference: [join(bundles, 'reference-server.mjs'), String(TAGS), String(PERIOD), String(PREFILL), 'tagvalues'],
+  'same bytes': [join(bundles, 'reference-server.mjs'), String(TAGS), String(PERIOD), String(PREFILL), 'compact'],
+  Planta: [join(bundles, 'planta-server.mjs'), String(TAGS), String(PERIOD), String(PREFILL)],
 };
 
 const pinnable = availableParallelism() >= 2 && hasTaskset();
@@ -166,7 +176,7 @@ function machineCpu(): { busy: number; steal: number } {
 }
 
 async function measure(kind: Kind, pinned: boolean): Promise<Measure> {
-  const [cmd, a] = wrap(pinned ? 0 : undefined, process.execPath, ['--expose-gc', '--import', 'tsx', ...servers[kind]]);
+  const [cmd, a] = wrap(pinned ? 0 : undefined, process.execPath, ['--expose-gc', ...servers[kind]]);
   const server = await spawnTracked(cmd, a, /listening (\d+)/, 120_000);
   const pid = server.child.pid!;
   try {

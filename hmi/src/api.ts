@@ -3,12 +3,16 @@ import type { ApiError, CommandInfo, PlantInfo, TagWithState } from '../../src/w
 import { type AlarmApi, journalQueryString } from './alarm-api.js';
 import type { CallResult, CommandApi } from './command-api.js';
 import { type HistoryApi, cyclesPath, historyPath } from './history-api.js';
+import { type Role, csrfHeaders, sessionLost } from './session.js';
 
 export class ApiCallError extends Error {}
 
 async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   const res = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store', ...(signal ? { signal } : {}) });
-  if (!res.ok) throw new ApiCallError(await errorMessage(res));
+  if (!res.ok) {
+    if (res.status === 401) sessionLost('Your session has ended: sign in again.');
+    throw new ApiCallError(await errorMessage(res));
+  }
   return (await res.json()) as T;
 }
 
@@ -43,7 +47,11 @@ async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, payload?
       method,
       cache: 'no-store',
       credentials: 'same-origin',
-      headers: payload === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      headers: {
+        Accept: 'application/json',
+        ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(method === 'GET' ? {} : csrfHeaders()),
+      },
       ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
     });
   } catch (err) {
@@ -60,6 +68,7 @@ async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, payload?
     return { kind: 'ok', status: res.status, body: body as T, serverDate: Number.isFinite(date) ? date : undefined };
   }
   const error = (body as Partial<ApiError> | undefined)?.error;
+  if (res.status === 401 && error?.code === 'PLANTA_AUTH_REQUIRED') sessionLost('Sign in to do this: the server asked who you are.');
   if (error && typeof error.code === 'string' && typeof error.message === 'string') return { kind: 'refused', status: res.status, error };
   return { kind: 'refused', status: res.status, error: { code: 'PLANTA_HTTP_STATUS', message: `the server answered ${res.status} ${res.statusText}`.trim() } };
 }
@@ -67,7 +76,7 @@ async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, payload?
 export const commandApi: CommandApi = {
   submit: (id, command, params) => call('POST', 'api/commands', { id, command, params }),
   select: (command, params) => call('POST', 'api/commands/select', { command, params }),
-  operate: (id, token, command, params) => call('POST', 'api/commands/operate', { id, token, command, params }),
+  operate: (id, token, command, params, password) => call('POST', 'api/commands/operate', password === undefined ? { id, token, command, params } : { id, token, command, params, password }),
   cancel: (token) => call('DELETE', `api/commands/select/${encodeURIComponent(token)}`),
   outcome: (id) => call('GET', `api/commands/${encodeURIComponent(id)}`),
 };
@@ -84,6 +93,47 @@ export const alarmApi: AlarmApi = {
   inService: (id) => call('POST', alarmPath(id, 'in-service'), {}),
   journal: (q) => call('GET', `api/journal${journalQueryString(q)}`),
   rates: (from, to) => call('GET', `api/alarms/rates?from=${Math.floor(from)}&to=${Math.floor(to)}`),
+};
+
+// ------------------------------------------------------------------ users, tokens and the audit trail (admin, engineer)
+
+export interface UserRow {
+  name: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: number;
+}
+export interface TokenRow {
+  name: string;
+  createdBy: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+export interface AuditRow {
+  seq: number;
+  ts: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string;
+  hash: string;
+}
+
+export const adminApi = {
+  users: () => call<UserRow[]>('GET', 'api/users'),
+  addUser: (name: string, role: Role, password: string) => call<{ name: string; role: Role }>('POST', 'api/users', { name, role, password }),
+  changeUser: (name: string, change: { role?: Role; disabled?: boolean; password?: string }) => call<UserRow>('POST', `api/users/${encodeURIComponent(name)}`, change),
+  tokens: () => call<TokenRow[]>('GET', 'api/tokens'),
+  addToken: (name: string) => call<{ name: string; token: string; note: string }>('POST', 'api/tokens', { name }),
+  revokeToken: (name: string) => call<{ revoked: boolean }>('DELETE', `api/tokens/${encodeURIComponent(name)}`),
+  audit: (q: { before?: number; search?: string; limit?: number }) => {
+    const p = new URLSearchParams();
+    if (q.before !== undefined) p.set('before', String(q.before));
+    if (q.limit !== undefined) p.set('limit', String(q.limit));
+    if (q.search) p.set('q', q.search);
+    const qs = p.toString();
+    return call<AuditRow[]>('GET', `api/audit${qs ? `?${qs}` : ''}`);
+  },
 };
 
 // ------------------------------------------------------------------ the historian

@@ -14,9 +14,13 @@ import { JournalPage } from './pages/JournalPage.js';
 import { Mimic } from './pages/Mimic.js';
 import { Overview } from './pages/Overview.js';
 import { Parameters } from './pages/Parameters.js';
+import { AuditPage } from './pages/AuditPage.js';
+import { SignIn } from './pages/SignIn.js';
 import { TagBrowser } from './pages/TagBrowser.js';
 import { TrendPage } from './pages/TrendPage.js';
+import { Users } from './pages/Users.js';
 import type { Route } from './router.js';
+import { session, signInNeeded } from './session.js';
 
 function ConfiguredPage({ page }: { page: HmiPage }) {
   return page.kind === 'dashboard' ? <Overview page={page} /> : <Mimic page={page} />;
@@ -55,6 +59,12 @@ function titleOf(route: Route, pages: readonly HmiPage[]): string {
       return 'Trends';
     case 'cycles':
       return 'Cycle report';
+    case 'login':
+      return 'Sign in';
+    case 'users':
+      return 'Users';
+    case 'audit':
+      return 'Audit trail';
     case 'page':
       return pages.find((p) => p.name === route.name)?.title ?? 'No such display';
   }
@@ -98,6 +108,17 @@ export function App() {
       break;
     case 'cycles':
       page = <CyclesPage query={route.query} />;
+      break;
+    case 'login': {
+      const next = route.next;
+      page = <SignIn usersExist={session.value?.usersExist} reason={signInNeeded.value} onSignedIn={() => (window.location.hash = next)} />;
+      break;
+    }
+    case 'users':
+      page = <Users />;
+      break;
+    case 'audit':
+      page = <AuditPage />;
       break;
     case 'page': {
       const p = state.pages.find((x) => x.name === route.name);

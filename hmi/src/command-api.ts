@@ -35,7 +35,8 @@ export interface QueuedAnswer {
 export interface CommandApi {
   submit(id: string, command: string, params: Params): Promise<CallResult<QueuedAnswer>>;
   select(command: string, params: Params): Promise<CallResult<SelectAnswer>>;
-  operate(id: string, token: string, command: string, params: Params): Promise<CallResult<QueuedAnswer>>;
+  /** `password`: the user's password again, for a critical command when the server asks for it. */
+  operate(id: string, token: string, command: string, params: Params, password?: string): Promise<CallResult<QueuedAnswer>>;
   cancel(token: string): Promise<CallResult<{ cancelled: boolean }>>;
   outcome(id: string): Promise<CallResult<CommandOutcome>>;
 }

@@ -251,7 +251,11 @@ export function refusalInWords(error: { code: string; message: string }, words: 
   const label = (command: string): string => `“${words.label?.(command) ?? command}”`;
   switch (error.code) {
     case 'PLANTA_AUTH_REQUIRED':
-      return 'Commands need a signed-in user (start Planta with --dev-user for development)';
+      return 'Commands need a signed-in user: sign in (top right), then send it again';
+    case 'PLANTA_AUTH_REAUTH':
+      return 'Your password was not right: nothing was sent. Send the command again and enter your password';
+    case 'PLANTA_AUTH_CSRF':
+      return 'This page’s session is out of date: nothing was sent. Reload the page, sign in and send it again';
     case 'PLANTA_COMMAND_DEVICE_SELECTED': {
       // "plc is selected by bob for "stop_cycle" until 2026-11-25T18:01:49.000Z"
       const m = /^(\S+) is selected by (.+) for "([^"]+)" until (\S+)$/.exec(error.message);

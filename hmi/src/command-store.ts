@@ -72,6 +72,8 @@ export interface CommandStoreOptions {
   api: CommandApi;
   /** Why commands to this device cannot be sent now, or null. */
   blocked(device: string): string | null;
+  /** Why this user may not send this command (not signed in, role too low), or null. The server checks again. */
+  mayNot?(command: CommandInfo): string | null;
   now?: () => number;
   /** Outcomes remembered for commands whose answer has not arrived yet. Default 200. */
   remember?: number;
@@ -108,7 +110,7 @@ export class CommandStore {
     if (d.status === 'loading') return 'Loading the commands…';
     if (d.status === 'error') return `Commands are unavailable: ${d.message}`;
     if (!command) return 'Unknown command';
-    return this.o.blocked(command.device);
+    return this.o.mayNot?.(command) ?? this.o.blocked(command.device);
   }
 
   /** The click on a command button: opens its confirmation (and selects a critical command). */
@@ -163,8 +165,12 @@ export class CommandStore {
     }
   }
 
-  /** Confirm: sends the command once, with a fresh id. Returns false when nothing was sent. */
-  async confirm(): Promise<boolean> {
+  /**
+   * Confirm: sends the command once, with a fresh id. Returns false when
+   * nothing was sent. `password`: the user's password again, which the
+   * server asks for before a critical command.
+   */
+  async confirm(password?: string): Promise<boolean> {
     const a = this.attempt.value;
     if (!a || !a.dialog || a.phase !== 'ready') return false;
     if (this.blocker(a.command)) return false;
@@ -173,7 +179,7 @@ export class CommandStore {
     const sending: Attempt = { ...a, dialog: false, phase: 'sending', id, sentAt: this.now() };
     this.attempt.value = sending;
     const r: CallResult<QueuedAnswer> = a.command.critical
-      ? await this.o.api.operate(id, a.selection!.token, a.command.name, a.params)
+      ? await this.o.api.operate(id, a.selection!.token, a.command.name, a.params, password)
       : await this.o.api.submit(id, a.command.name, a.params);
     const still = this.attempt.value;
     const known = this.outcomes.get(id);

@@ -1,7 +1,8 @@
 /**
- * Entry point: loads the plant, its tags and its commands over REST
- * (retrying until the server answers), creates the state, opens the live
- * stream and renders.
+ * Entry point: asks who this browser is (showing the sign-in page when
+ * guests may not view), loads the plant, its tags and its commands over
+ * REST (retrying until the server answers), creates the state, opens the
+ * live stream and renders.
  */
 import { effect, signal, untracked } from '@preact/signals';
 import { render } from 'preact';
@@ -11,6 +12,8 @@ import { applyTheme, storedTheme } from './components/ThemeToggle.js';
 import { HmiContext } from './context.js';
 import { createRouter } from './router.js';
 import { createHmiState } from './state.js';
+import { SignIn } from './pages/SignIn.js';
+import { loadSession } from './session.js';
 import { StreamClient } from './stream.js';
 import { createStreamSync } from './sync.js';
 import './styles/theme.css';
@@ -20,6 +23,7 @@ import './styles/widgets.css';
 import './styles/mimic.css';
 import './styles/commands.css';
 import './styles/alarms.css';
+import './styles/auth.css';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -39,6 +43,13 @@ async function boot(root: HTMLElement): Promise<void> {
   let wait = 1000;
   for (;;) {
     try {
+      // Who we are first: where guests may not view, nothing of the plant is asked for before signing in.
+      const who = await loadSession();
+      if (who.kind === 'sign-in') {
+        unsubscribe();
+        render(<SignIn usersExist={who.usersExist} onSignedIn={() => void boot(root)} />, root);
+        return;
+      }
       // The page works without commands (e.g. an older server): their panel then says why they are missing.
       const [plant, tags, commands] = await Promise.all([
         fetchPlant(),

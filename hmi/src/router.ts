@@ -2,6 +2,7 @@
  * Routes in location.hash, so the server serves one page and a link is
  * shareable:  #/  (first dashboard)  #/alarms (alarm summary)  #/journal
  * #/alarm-rates  #/tags  #/tags/<name>  #/devices  #/parameters
+ * #/login/<where to go next>  #/users  #/audit
  * #/trends?pens=a,b&last=day (or &from=ISO&to=ISO)  #/cycles?last=week
  * #/<page name> (a configured page, e.g. #/mimic).
  */
@@ -16,6 +17,9 @@ export type Route =
   | { kind: 'tag'; name: string }
   | { kind: 'devices' }
   | { kind: 'parameters' }
+  | { kind: 'login'; next: string }
+  | { kind: 'users' }
+  | { kind: 'audit' }
   | { kind: 'trends'; query: string }
   | { kind: 'cycles'; query: string }
   | { kind: 'page'; name: string };
@@ -40,6 +44,13 @@ export function parseRoute(hash: string): Route {
       return { kind: 'devices' };
     case 'parameters':
       return { kind: 'parameters' };
+    case 'login':
+      // Back to a display of this HMI after signing in: only ever a local #/ route (no open redirect).
+      return { kind: 'login', next: tail.startsWith('#/') ? tail : '#/' };
+    case 'users':
+      return { kind: 'users' };
+    case 'audit':
+      return { kind: 'audit' };
     case 'tags':
       return tail ? { kind: 'tag', name: tail } : { kind: 'tags', query: '' };
     default:
@@ -57,6 +68,7 @@ function safeDecode(s: string): string {
 
 export const hrefTag = (name: string): string => `#/tags/${encodeURIComponent(name)}`;
 export const hrefPage = (name: string): string => `#/${encodeURIComponent(name)}`;
+export const hrefLogin = (next: string): string => `#/login/${encodeURIComponent(next)}`;
 
 export interface Router {
   route: ReadonlySignal<Route>;

@@ -16,6 +16,7 @@ import { alarmApi as defaultAlarmApi, commandApi } from './api.js';
 import type { CommandApi } from './command-api.js';
 import { commandBlocker } from './command-model.js';
 import { CommandStore } from './command-store.js';
+import { roleRefusal, session } from './session.js';
 import { LiveJournal } from './journal.js';
 import { type HmiPage, readPages } from './pages.js';
 import type { LinkState } from './stream.js';
@@ -145,7 +146,7 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
     sound,
     alarmApi,
     trends,
-    commands: new CommandStore({ api, blocked }),
+    commands: new CommandStore({ api, blocked, mayNot: (c) => roleRefusal(session.value, c.role) }),
     value(name: string): Signal<LiveValue> {
       let s = values.get(name);
       if (!s) {

@@ -13,15 +13,17 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { exportCsv } from '../historian/export.js';
 import { Historian } from '../historian/historian.js';
 import { SqliteStore } from '../historian/sqlite.js';
 import { HistorianError } from '../historian/types.js';
+import { projectRoot } from '../util/root.js';
 import { CliUsageError, describeError } from './modbus.js';
 
-const DEFAULT_CONFIG = new URL('../../config/sbr-plant.yaml', import.meta.url).pathname;
+const DEFAULT_CONFIG = join(projectRoot(import.meta.url), 'config', 'sbr-plant.yaml');
 
 export class NoSharedBusError extends Error {
   readonly code = 'PLANTA_HISTORIAN_NO_SHARED_BUS';

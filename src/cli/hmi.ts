@@ -4,8 +4,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../util/log.js';
+import { projectRoot } from '../util/root.js';
 
-const root = new URL('../..', import.meta.url).pathname;
+const root = projectRoot(import.meta.url);
 export const HMI_DIST = join(root, 'hmi', 'dist');
 
 export function ensureHmiBuilt(log: Logger): string | undefined {

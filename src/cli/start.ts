@@ -18,6 +18,7 @@ import { openHistorian } from '../historian/index.js';
 import { Poller } from '../poller/poller.js';
 import { createLogger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
+import { projectRoot } from '../util/root.js';
 import { createAuth } from '../web/auth.js';
 import { createWebServer } from '../web/server.js';
 import { ensureHmiBuilt } from './hmi.js';
@@ -25,7 +26,7 @@ import { CliUsageError, describeError } from './modbus.js';
 import { onShutdown } from './shutdown.js';
 import { runSim } from './sim.js';
 
-const DEFAULT_CONFIG = new URL('../../config/sbr-plant.yaml', import.meta.url).pathname;
+const DEFAULT_CONFIG = join(projectRoot(import.meta.url), 'config', 'sbr-plant.yaml');
 
 function load(file: string): PlantConfig {
   try {

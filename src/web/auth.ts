@@ -147,7 +147,7 @@ export function createAuth(o: AuthOptions): Auth {
     });
 
     // Every API route needs someone; every state-changing one needs a session and its CSRF token.
-    const open = new Set(['/api/login']);
+    const open = new Set(['/api/login', '/api/session']);
     app.addHook('onRequest', async (req) => {
       const path = req.url.split('?')[0]!;
       if (!path.startsWith('/api/') && path !== '/metrics') return;
@@ -194,9 +194,12 @@ export function createAuth(o: AuthOptions): Auth {
       return { signedOut: true };
     });
 
-    app.get('/api/session', async (req) => {
-      const id = need(req, 'viewer');
-      return { user: id.user, role: id.role, via: id.via, ...(id.csrf ? { csrf: id.csrf } : {}), usersExist: store.countUsers() > 0 };
+    app.get('/api/session', async (req, reply) => {
+      const id = identify(req);
+      // Whether anyone can sign in yet, so a fresh installation's sign-in page can say how to create the first admin.
+      if (!id) return reply.status(401).send({ error: { code: 'PLANTA_AUTH_REQUIRED', message: 'sign in first' }, usersExist: store.countUsers() > 0 });
+      // reauth: critical commands ask for the password again.
+      return { user: id.user, role: id.role, via: id.via, ...(id.csrf ? { csrf: id.csrf } : {}), usersExist: store.countUsers() > 0, reauth: true };
     });
 
     app.get('/api/users', async (req) => {

@@ -101,6 +101,14 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   const app = Fastify({ logger: false, forceCloseConnections: true, ...(options.tls ? { https: options.tls } : {}) }) as unknown as FastifyInstance;
   const identify = options.auth?.identify ?? options.identify ?? (() => undefined);
   options.auth?.register(app);
+  if (!options.auth) {
+    // Without real sign-in (tests naming their user), the HMI still asks who it is; viewing is open, as every other GET here.
+    app.get('/api/session', async (req) => {
+      const id = identify(req);
+      if (!id) return { user: 'anonymous', role: 'viewer', via: 'anonymous', usersExist: true, reauth: false };
+      return { user: id.user, role: id.role, via: 'session', usersExist: true, reauth: false };
+    });
+  }
   const tagsByName = new Map(config.tags.map((t) => [t.name, t]));
   const hub = new StreamHub({ bus, tags: config.tags, ...(options.log ? { log: options.log } : {}), ...options.stream });
   await hub.start();

@@ -304,7 +304,7 @@ describe('operator commands in the browser', { timeout: 240_000 }, () => {
     await page.goto(`${plant!.url}#/`);
     await panel(page).getByRole('button', { name: 'Silence the horn…' }).and(page.locator(':enabled')).click();
     await page.getByRole('dialog', { name: 'Silence the alarm horn?' }).getByRole('button', { name: 'Confirm' }).click();
-    await slot(page, 'overview:silence_horn').getByText('Commands need a signed-in user (start Planta with --dev-user for development)').waitFor();
+    await slot(page, 'overview:silence_horn').getByText('Commands need a signed-in user: sign in (top right), then send it again').waitFor();
     assert.deepEqual(o.errors.filter((e) => !/status of (400|401|403|409)/.test(e)), []);
   });
 

@@ -21,6 +21,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { PlantConfig } from '../../src/config/resolve.js';
 import { Poller } from '../../src/poller/poller.js';
 import { Simulator } from '../../src/sim/simulator.js';
+import type { Auth } from '../../src/web/auth.js';
 import { createWebServer } from '../../src/web/server.js';
 import type { StreamHubOptions } from '../../src/web/stream.js';
 
@@ -70,8 +71,10 @@ export interface PlantOptions {
   stream?: Omit<StreamHubOptions, 'bus' | 'tags' | 'log'>;
   /** Changes the configuration before the web server starts (e.g. another drawing). */
   adjust?: (config: PlantConfig) => void;
-  /** Who makes each request to the web server; without it every command is refused (401), as in production today. */
+  /** Who makes each request to the web server (a test's stand-in for signing in); without it or `auth` every action is refused (401). */
   identify?: (req: FastifyRequest) => Identity | undefined;
+  /** Real sign-in: users, sessions, CSRF, re-authentication (as `planta start`). */
+  auth?: Auth;
   /** The simulated PLC starts program 1 at power-on. Default true (a running plant to watch). */
   autostart?: boolean;
   /** How long a select holds its device. Default the server's (10 s). */
@@ -148,6 +151,7 @@ export class TestPlant {
       ...(this.cycles ? { cycles: this.cycles } : {}),
       ...(o.stream ? { stream: o.stream } : {}),
       ...(o.identify ? { identify: o.identify } : {}),
+      ...(o.auth ? { auth: o.auth } : {}),
       ...(o.selectValidityMs ? { selectValidityMs: o.selectValidityMs } : {}),
     });
     await this.web.app.listen({ host: '127.0.0.1', port: this.webPort });

@@ -147,7 +147,7 @@ describe('command words and checks', () => {
       refusalInWords({ code: 'PLANTA_COMMAND_FORBIDDEN', message: 'ana (operator) may not run "edit_limits": it needs engineer' }, words, TAGS),
       'Not allowed: “Edit limits” needs the engineer role, and ana is signed in as operator.',
     );
-    assert.equal(refusalInWords({ code: 'PLANTA_AUTH_REQUIRED', message: 'commands need a signed-in user' }, words, TAGS), 'Commands need a signed-in user (start Planta with --dev-user for development)');
+    assert.equal(refusalInWords({ code: 'PLANTA_AUTH_REQUIRED', message: 'commands need a signed-in user' }, words, TAGS), 'Commands need a signed-in user: sign in (top right), then send it again');
     const o: CommandOutcome = { id: 'x1234567', command: 'start_program', device: 'plc', user: 'ana', params: { program: 1 }, status: 'not-accepted', reason: 'phase.stopped is true, not false, 3000 ms after the command: the PLC did not take it', createdAt: 0, at: 0 };
     assert.equal(outcomeReason(o, words, TAGS), '“Reactor stopped” is ON, not OFF, 3\u00a0s after the command');
     assert.equal(outcomeLine(o, START, words, TAGS), 'ana — Start program (Program 1): “Reactor stopped” is ON, not OFF, 3\u00a0s after the command');

@@ -17,6 +17,7 @@ import { commandTags, commandWords, paramTags, tagNames } from '../command-view.
 import { useHmiState } from '../context.js';
 import { formatTimeZoned, formatValue } from '../format.js';
 import { qualityClass, qualityReason } from '../quality-view.js';
+import { session } from '../session.js';
 import { viewTag } from '../tag-view.js';
 import { QualityMark } from './QualityMark.js';
 
@@ -175,9 +176,16 @@ export function CommandDialog() {
     return () => clearTimeout(timer);
   }, [deadline]);
 
+  // A critical command asks for the user's password again (the server checks it); never kept past the dialog.
+  const [password, setPassword] = useState('');
+  const askPassword = Boolean(a?.command.critical && session.value?.reauth);
+  useEffect(() => {
+    if (!open) setPassword('');
+  }, [open]);
+
   const blocker = a ? store.blocker(a.command) : null;
   const expired = Boolean(a?.command.critical && a.selection && secondsLeft(a.selection.deadline, state.clock.value) === 0);
-  const canConfirm = Boolean(a && a.phase === 'ready' && !blocker && !expired);
+  const canConfirm = Boolean(a && a.phase === 'ready' && !blocker && !expired && (!askPassword || password !== ''));
   const refusal = a?.error ? refusalInWords(a.error, commandWords(state), tagNames(state)) : undefined;
 
   return (
@@ -221,12 +229,24 @@ export function CommandDialog() {
               {blocker}
             </p>
           )}
+          {askPassword && a.phase !== 'select-refused' && (
+            <div class="field cmd-password">
+              <label for="cmd-password">Your password (asked again for a critical command)</label>
+              <input
+                id="cmd-password"
+                type="password"
+                autocomplete="current-password"
+                value={password}
+                onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+              />
+            </div>
+          )}
           <div class="cmd-dialog-actions">
             <button type="button" class="cmd-button" ref={cancelRef} onClick={() => store.cancel()}>
               {a.phase === 'select-refused' ? 'Close' : 'Cancel'}
             </button>
             {a.phase !== 'select-refused' && (
-              <button type="button" class="cmd-button cmd-confirm" disabled={!canConfirm} onClick={() => void store.confirm()}>
+              <button type="button" class="cmd-button cmd-confirm" disabled={!canConfirm} onClick={() => void store.confirm(askPassword ? password : undefined)}>
                 Confirm
               </button>
             )}

@@ -3,10 +3,31 @@ import { onOverview } from '../command-model.js';
 import { useHmi } from '../context.js';
 import { formatTime, zoneName } from '../format.js';
 import { type NavItem, navItems } from '../nav.js';
+import { hrefLogin } from '../router.js';
+import { session, signInNeeded } from '../session.js';
 import { AlarmBanner } from './AlarmBanner.js';
 import { ConnectionBanner } from './Banner.js';
+import { SessionBox } from './SessionBox.js';
 import { SoundToggle } from './SoundToggle.js';
 import { ThemeToggle } from './ThemeToggle.js';
+
+/** A request was refused for want of a signed-in user (a session that ran out): say so, with the way back. */
+function SignInNeeded() {
+  const { router } = useHmi();
+  const why = signInNeeded.value;
+  if (!why || router.route.value.kind === 'login' || session.value?.via === 'session') return null;
+  return (
+    <div class="banner banner-signin" role="alert">
+      <span class="banner-line">
+        <span class="banner-icon" aria-hidden="true">!</span>
+        <span>{why}</span>{' '}
+        <a class="banner-button" href={hrefLogin(window.location.hash || '#/')}>
+          Sign in
+        </a>
+      </span>
+    </div>
+  );
+}
 
 export function TopBar() {
   const { state, router } = useHmi();
@@ -26,6 +47,7 @@ export function TopBar() {
         </span>
         <SoundToggle />
         <ThemeToggle />
+        <SessionBox />
       </div>
       <nav class="nav" aria-label="Displays">
         {items.map((item: NavItem) => (
@@ -38,6 +60,7 @@ export function TopBar() {
     <div class="banners">
       <AlarmBanner />
       <ConnectionBanner />
+      <SignInNeeded />
     </div>
     </>
   );
