@@ -1,7 +1,11 @@
 /** The bus inside one process. Subscribers are called after publish returns, never inside it. */
 import { QUALITIES, type Quality } from '../tags/quality.js';
 import type { TagValue, TagValueType } from '../tags/types.js';
-import type { AlarmState, Bus, CommandOutcome, CommandRequest, DeviceStatus, JournalEntry, Unsubscribe } from './types.js';
+import type { AlarmState, Bus, CommandClaim, CommandOutcome, CommandRequest, DeviceStatus, JournalEntry, Unsubscribe, ValueBatchInfo } from './types.js';
+
+/** A claim outlives its command's expiry by this much, so that no clock step can let a late delivery write. */
+export const CLAIM_RETENTION_MS = 10 * 60_000;
+const LIVE: ValueBatchInfo = Object.freeze({ resync: false });
 
 const QUALITY_INDEX = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;
 const enum Kind {
@@ -121,6 +125,8 @@ export class MemoryBus implements Bus {
   private readonly alarms = new Map<string, AlarmState>();
   private readonly alarmHandlers = new Set<(states: AlarmState[]) => void>();
   private readonly journalHandlers = new Set<(entries: JournalEntry[]) => void>();
+  /** Command id → until when its claim is kept. */
+  private readonly claims = new Map<string, number>();
   /** Errors thrown by subscribers: they must never reach the publisher. */
   subscriberErrors = 0;
 
@@ -134,8 +140,9 @@ export class MemoryBus implements Bus {
     return this.values.all();
   }
 
-  async subscribeValues(handler: (values: TagValue[]) => void): Promise<Unsubscribe> {
-    return this.subscribe(this.valueHandlers, handler);
+  async subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe> {
+    // Nothing is ever missed inside one process: every batch is live.
+    return this.subscribe(this.valueHandlers, (values) => handler(values, LIVE));
   }
 
   async publishDeviceStatus(status: DeviceStatus): Promise<void> {
@@ -157,6 +164,15 @@ export class MemoryBus implements Bus {
 
   async subscribeCommands(handler: (request: CommandRequest) => void): Promise<Unsubscribe> {
     return this.subscribe(this.commandHandlers, handler);
+  }
+
+  async claimCommand(request: CommandRequest): Promise<CommandClaim> {
+    const now = Date.now();
+    if (now >= request.expiresAt) return 'expired';
+    if (this.claims.size > 1000) for (const [id, until] of this.claims) if (until < now) this.claims.delete(id);
+    if ((this.claims.get(request.id) ?? 0) >= now) return 'duplicate';
+    this.claims.set(request.id, request.expiresAt + CLAIM_RETENTION_MS);
+    return 'claimed';
   }
 
   async publishCommandOutcome(outcome: CommandOutcome): Promise<void> {
@@ -190,6 +206,7 @@ export class MemoryBus implements Bus {
   }
 
   async close(): Promise<void> {
+    this.claims.clear();
     for (const set of [this.valueHandlers, this.statusHandlers, this.commandHandlers, this.outcomeHandlers, this.alarmHandlers, this.journalHandlers]) {
       set.clear();
     }

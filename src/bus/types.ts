@@ -41,13 +41,40 @@ export interface DeviceStatus {
 
 export type Unsubscribe = () => Promise<void>;
 
+/** What a batch of values is. */
+export interface ValueBatchInfo {
+  /**
+   * True when the batch is the last value of every tag, sent after the bus
+   * lost its connection and came back: change notifications may have been
+   * missed, so the subscriber takes the batch as the whole state, not as deltas.
+   */
+  resync: boolean;
+}
+
+export interface SubscribeOptions {
+  /**
+   * A durable subscription's name: after a restart of the process it resumes
+   * where this name stopped, so nothing published meanwhile is lost (Redis
+   * consumer group; each name receives every message at least once). On the
+   * in-memory bus nothing outlives the process and the name is ignored.
+   */
+  durable?: string;
+}
+
+/** Why a command may not be written: another execution took it, or its time ran out. */
+export type CommandClaim = 'claimed' | 'duplicate' | 'expired';
+
 export interface Bus {
   /** Publishes changed values (report by exception); the bus keeps the last value of every tag. */
   publishValues(values: TagValue[]): Promise<void>;
   /** The last value of every tag published so far. */
   snapshot(): Promise<TagValue[]>;
-  /** Calls `handler` with each batch published after subscribing. */
-  subscribeValues(handler: (values: TagValue[]) => void): Promise<Unsubscribe>;
+  /**
+   * Calls `handler` with each batch published after subscribing; after a lost
+   * connection, with every tag's last value and `{resync: true}` before any
+   * newer change.
+   */
+  subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe>;
 
   publishDeviceStatus(status: DeviceStatus): Promise<void>;
   deviceStatuses(): Promise<DeviceStatus[]>;
@@ -56,9 +83,16 @@ export interface Bus {
   /** Queues an operator command for the poller that owns its device. */
   submitCommand(request: CommandRequest): Promise<void>;
   subscribeCommands(handler: (request: CommandRequest) => void): Promise<Unsubscribe>;
+  /**
+   * Taken by the poller right before it writes: 'claimed' once per command id
+   * across every process, 'duplicate' for any later attempt, 'expired' once
+   * the command's expiry has passed. Delivery may repeat (a restart, a
+   * redelivered stream entry); the claim makes the write happen at most once.
+   */
+  claimCommand(request: CommandRequest): Promise<CommandClaim>;
   /** Outcomes (queued, confirmed, rejected...): to the browsers, the audit log and the event list. */
   publishCommandOutcome(outcome: CommandOutcome): Promise<void>;
-  subscribeCommandOutcomes(handler: (outcome: CommandOutcome) => void): Promise<Unsubscribe>;
+  subscribeCommandOutcomes(handler: (outcome: CommandOutcome) => void, options?: SubscribeOptions): Promise<Unsubscribe>;
 
   /** Alarm states that changed; the bus keeps the last state of every alarm. */
   publishAlarmStates(states: AlarmState[]): Promise<void>;
@@ -66,7 +100,7 @@ export interface Bus {
   subscribeAlarmStates(handler: (states: AlarmState[]) => void): Promise<Unsubscribe>;
   /** Journal entries as they are written (alarms, acknowledgements, events, commands, devices). */
   publishJournal(entries: JournalEntry[]): Promise<void>;
-  subscribeJournal(handler: (entries: JournalEntry[]) => void): Promise<Unsubscribe>;
+  subscribeJournal(handler: (entries: JournalEntry[]) => void, options?: SubscribeOptions): Promise<Unsubscribe>;
 
   close(): Promise<void>;
 }

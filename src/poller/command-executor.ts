@@ -30,6 +30,8 @@ class Refusal extends Error {
     readonly status: CommandOutcome['status'],
     readonly code: string,
     message: string,
+    /** False for a duplicate: the execution that holds the command reports its outcome. */
+    readonly publish = true,
   ) {
     super(message);
   }
@@ -68,6 +70,7 @@ export class CommandExecutor {
       await this.waitForLink(cmd);
       const written = await this.exclusive(async () => {
         this.checkExpiry(cmd);
+        await this.claim(cmd);
         const before = await this.readTargets(cmd.steps);
         for (const step of cmd.steps) await this.write(step);
         return before;
@@ -78,7 +81,7 @@ export class CommandExecutor {
     } catch (err) {
       if (err instanceof Refusal) {
         log?.warn({ status: err.status, code: err.code }, err.message);
-        return this.outcome(cmd, err.status, { code: err.code, reason: err.message });
+        return this.outcome(cmd, err.status, { code: err.code, reason: err.message }, err.publish);
       }
       const code = err instanceof ModbusError ? err.code : 'PLANTA_COMMAND_ERROR';
       log?.warn({ code, err: (err as Error).message }, 'command failed');
@@ -110,6 +113,19 @@ export class CommandExecutor {
   private checkExpiry(cmd: CommandRequest): void {
     const late = Date.now() - cmd.expiresAt;
     if (late > 0) throw new Refusal('expired', 'PLANTA_COMMAND_EXPIRED', `not sent: its time ran out ${late} ms before it could be (requested at ${new Date(cmd.createdAt).toISOString()})`);
+  }
+
+  /**
+   * At most once across processes: right before writing, the bus hands the
+   * command's id to one execution only (a Redis SET NX PX with several
+   * pollers or after a restart), and never once its expiry has passed.
+   */
+  private async claim(cmd: CommandRequest): Promise<void> {
+    const claim = await this.bus.claimCommand(cmd);
+    if (claim === 'duplicate') {
+      throw new Refusal('rejected', 'PLANTA_COMMAND_DUPLICATE', `command ${cmd.id} was already taken by another execution: not sent again`, false);
+    }
+    if (claim === 'expired') throw new Refusal('expired', 'PLANTA_COMMAND_EXPIRED', `not sent: its time ran out before it could be claimed (requested at ${new Date(cmd.createdAt).toISOString()})`);
   }
 
   /** A command queued while the link is down waits for it until its expiry, never longer. */

@@ -1,0 +1,646 @@
+/**
+ * The bus on Redis: Planta's processes (pollers, web nodes, the alarm
+ * engine, the historian) on one or several machines meet here.
+ *
+ * Keys, all under the plant's prefix P (`planta:<plant>:`, so several plants
+ * share one Redis):
+ *   P values:<device>     hash: tag → last value, quality, timestamps (redis-codec.ts)
+ *   P value-hashes        set: the value hashes, for a snapshot
+ *   P devices             hash: device → communication status (JSON)
+ *   P alarms              hash: alarm id → state (JSON)
+ *   P commands:<device>   stream of operator commands; consumer group "pollers"
+ *   P claim:<command id>  the at-most-once claim: SET NX PX, "claimed:<consumer>" then "done:<status>"
+ *   P outcomes            stream of command outcomes
+ *   P journal             stream of journal batches
+ * Channels P values, P devices, P alarms carry change notifications,
+ * fire-and-forget: when the Pub/Sub connection comes back, the bus reads the
+ * hashes again and hands every subscriber the whole state (values with
+ * `{resync: true}`) before any newer change.
+ *
+ * Streams keep what Pub/Sub cannot: a command waits in its device's stream
+ * until a poller takes it (XREADGROUP), stays pending until its final outcome
+ * is published (then XACK), and pending entries are claimed again after a
+ * restart (XAUTOCLAIM). Delivery alone is at least once; the claim
+ * (`claimCommand`, SET NX PX) is what makes a write happen at most once, and
+ * it is refused once the command's expiry has passed.
+ */
+import { hostname } from 'node:os';
+import { Counter, type Registry } from 'prom-client';
+import { createClient } from 'redis';
+import type { TagValue } from '../tags/types.js';
+import type { Logger } from '../util/log.js';
+import { FINAL_STATUSES } from './command-messages.js';
+import { BusError } from './errors.js';
+import { CLAIM_RETENTION_MS } from './memory.js';
+import { type StreamEntry, decodeBatch, decodeValue, encodeBatch, encodeValue, parseEntries, parseStreams } from './redis-codec.js';
+import type {
+  AlarmState,
+  Bus,
+  CommandClaim,
+  CommandOutcome,
+  CommandRequest,
+  DeviceStatus,
+  JournalEntry,
+  SubscribeOptions,
+  Unsubscribe,
+  ValueBatchInfo,
+} from './types.js';
+
+export interface RedisBusOptions {
+  /** redis://[user:password@]host:port[/db] (rediss:// for TLS). */
+  url: string;
+  /** Every key and channel starts with it, e.g. `planta:sbr:`. */
+  prefix: string;
+  /** The device of each tag: its last value goes to that device's hash. */
+  tagDevices?: ReadonlyMap<string, string>;
+  /** Devices whose commands this process executes (a poller's); needed by subscribeCommands. */
+  devices?: readonly string[];
+  /** This process's name in consumer groups; keep it across restarts. Default: the host name. */
+  consumer?: string;
+  log?: Logger;
+  /** Prometheus registry for the bus's counters (reconnects, connection errors, resyncs). */
+  registry?: Registry;
+  /** Entries kept per stream (approximate trimming). Default 100,000. */
+  streamLength?: number;
+  /** Give up the first connection after this long. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** How long a stream read blocks before it looks again (bounds close). Default 1000 ms. */
+  blockMs?: number;
+}
+
+const newClient = (url: string, name: string) => createClient({ url, name, socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5000 } });
+type Client = ReturnType<typeof newClient>;
+type Channel = 'values' | 'devices' | 'alarms';
+
+const LIVE: ValueBatchInfo = Object.freeze({ resync: false });
+const RESYNC: ValueBatchInfo = Object.freeze({ resync: true });
+/** The consumer group of the pollers on each device's command stream. */
+const POLLERS = 'pollers';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Reconnection delays: 50 ms doubling to 2 s, with jitter so that many processes do not come back in step. */
+export function reconnectDelay(retries: number): number {
+  return Math.min(2000, 50 * 2 ** Math.min(retries, 6)) + Math.floor(Math.random() * 50);
+}
+
+/** The URL without its password, for logs and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unreadable URL)';
+  }
+}
+
+interface Metrics {
+  reconnects: Counter<'connection'>;
+  errors: Counter<'connection'>;
+  resyncs: Counter;
+}
+
+function metrics(registry: Registry): Metrics {
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
+    (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+  return {
+    reconnects: counter('planta_bus_reconnects_total', 'Reconnections to the Redis bus, by connection', ['connection']),
+    errors: counter('planta_bus_connection_errors_total', 'Errors on the connections to the Redis bus, by connection', ['connection']),
+    resyncs: counter('planta_bus_resyncs_total', 'Times the live state was read again after the Pub/Sub connection came back', []),
+  };
+}
+
+export class RedisBus implements Bus {
+  readonly prefix: string;
+  /** Errors thrown by subscribers: they never reach the publisher. */
+  subscriberErrors = 0;
+  private readonly log: Logger | undefined;
+  private readonly metrics: Metrics | undefined;
+  private readonly consumer: string;
+  private readonly maxLen: string;
+  private readonly blockMs: number;
+  private closed = false;
+  private readonly stops = new Set<Unsubscribe>();
+  private readonly valueHandlers = new Set<(values: TagValue[], info: ValueBatchInfo) => void>();
+  private readonly statusHandlers = new Set<(status: DeviceStatus) => void>();
+  private readonly alarmHandlers = new Set<(states: AlarmState[]) => void>();
+  private channels: Promise<void> | undefined;
+  /** Notifications held while the state is read again after a reconnect. */
+  private held: [Channel, string][] | undefined;
+  private resyncGeneration = 0;
+  private subReady = false;
+  /** Commands handed to this process's handler, until their final outcome: id → stream entry. */
+  private readonly delivered = new Map<string, { key: string; entry: string }>();
+  private readonly groups = new Set<string>();
+  /** Live state whose publication failed (the connection dropped under it): sent again when Redis is back. */
+  private readonly unsent = { values: new Map<string, TagValue>(), devices: new Map<string, DeviceStatus>(), alarms: new Map<string, AlarmState>() };
+
+  private constructor(
+    private readonly o: RedisBusOptions,
+    private readonly cmd: Client,
+    private readonly sub: Client,
+  ) {
+    this.prefix = o.prefix;
+    this.log = o.log?.child({ bus: 'redis', prefix: o.prefix });
+    this.metrics = o.registry ? metrics(o.registry) : undefined;
+    this.consumer = o.consumer ?? hostname();
+    this.maxLen = String(o.streamLength ?? 100_000);
+    this.blockMs = o.blockMs ?? 1000;
+  }
+
+  /** Connects (the command and the Pub/Sub connections); throws PLANTA_BUS_UNREACHABLE if Redis does not answer in time. */
+  static async connect(o: RedisBusOptions): Promise<RedisBus> {
+    const name = `${o.prefix}${o.consumer ?? hostname()}`.replace(/\s/g, '_');
+    const cmd = newClient(o.url, `${name}:commands`);
+    const bus = new RedisBus(o, cmd, cmd.duplicate({ name: `${name}:pubsub` }));
+    cmd.on('ready', () => bus.flushLive());
+    bus.watch(cmd, 'commands');
+    bus.watch(bus.sub, 'pubsub');
+    bus.sub.on('ready', () => {
+      if (bus.subReady) bus.resync();
+      bus.subReady = true;
+    });
+    try {
+      await Promise.all([bus.open(cmd), bus.open(bus.sub)]);
+    } catch (err) {
+      cmd.destroy();
+      bus.sub.destroy();
+      throw err;
+    }
+    return bus;
+  }
+
+  private key(name: string): string {
+    return this.prefix + name;
+  }
+
+  private async open(c: Client): Promise<void> {
+    const ms = this.o.connectTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        c.connect(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new BusError('PLANTA_BUS_UNREACHABLE', `Redis at ${redactUrl(this.o.url)} did not answer within ${ms} ms`)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private watch(c: Client, connection: string): void {
+    let down = false;
+    c.on('error', (err: Error) => {
+      if (this.closed) return;
+      this.metrics?.errors.inc({ connection });
+      if (!down) this.log?.warn({ code: 'PLANTA_BUS_CONNECTION', connection, err: err.message }, 'Redis connection lost; reconnecting');
+      down = true;
+    });
+    c.on('reconnecting', () => {
+      if (!this.closed) this.metrics?.reconnects.inc({ connection });
+    });
+    c.on('ready', () => {
+      if (down) this.log?.info({ connection }, 'Redis connection back');
+      down = false;
+    });
+  }
+
+  // ------------------------------------------------------------ live state: hashes + Pub/Sub
+
+  private valueHash(tag: string): string {
+    return this.key(`values:${this.o.tagDevices?.get(tag) ?? '_'}`);
+  }
+
+  /**
+   * Live state is last-value-wins: what could not be published (the
+   * connection dropped while a publication was on its way) is kept, newest
+   * per key, and published when the connection is back. It never throws, so
+   * a poller keeps polling while Redis is away.
+   */
+  private async live<T>(keep: Map<string, T>, items: T[], id: (item: T) => string, send: () => Promise<unknown>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      if (this.closed) return;
+      for (const item of items) keep.set(id(item), item);
+      this.log?.warn({ code: 'PLANTA_BUS_CONNECTION', kept: keep.size, err: (err as Error).message }, 'live state not published; kept until Redis is back');
+    }
+  }
+
+  private flushLive(): void {
+    const take = <T>(m: Map<string, T>): T[] => {
+      const items = [...m.values()];
+      m.clear();
+      return items;
+    };
+    void this.publishValues(take(this.unsent.values));
+    void this.publishAlarmStates(take(this.unsent.alarms));
+    for (const s of take(this.unsent.devices)) void this.publishDeviceStatus(s);
+  }
+
+  async publishValues(values: TagValue[]): Promise<void> {
+    if (values.length === 0) return;
+    const byHash = new Map<string, Record<string, string>>();
+    for (const v of values) {
+      const hash = this.valueHash(v.tag);
+      let fields = byHash.get(hash);
+      if (!fields) byHash.set(hash, (fields = {}));
+      fields[v.tag] = encodeValue(v);
+    }
+    const m = this.cmd.multi();
+    for (const [hash, fields] of byHash) m.hSet(hash, fields).sAdd(this.key('value-hashes'), hash);
+    m.publish(this.key('values'), encodeBatch(values));
+    await this.live(this.unsent.values, values, (v) => v.tag, () => m.exec());
+  }
+
+  async snapshot(): Promise<TagValue[]> {
+    const hashes = await this.cmd.sMembers(this.key('value-hashes'));
+    if (hashes.length === 0) return [];
+    const m = this.cmd.multi();
+    for (const h of hashes) m.hGetAll(h);
+    const replies = (await m.exec()) as unknown as Record<string, string>[];
+    const out: TagValue[] = [];
+    for (const fields of replies) for (const [tag, text] of Object.entries(fields ?? {})) out.push(decodeValue(tag, text));
+    return out;
+  }
+
+  async subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe> {
+    return this.subscribeChannel(this.valueHandlers, handler);
+  }
+
+  async publishDeviceStatus(status: DeviceStatus): Promise<void> {
+    const json = JSON.stringify(status);
+    await this.live(this.unsent.devices, [status], (d) => d.device, () => this.cmd.multi().hSet(this.key('devices'), status.device, json).publish(this.key('devices'), json).exec());
+  }
+
+  async deviceStatuses(): Promise<DeviceStatus[]> {
+    return (await this.cmd.hVals(this.key('devices'))).map((s) => JSON.parse(s) as DeviceStatus);
+  }
+
+  async subscribeDeviceStatus(handler: (status: DeviceStatus) => void): Promise<Unsubscribe> {
+    return this.subscribeChannel(this.statusHandlers, handler);
+  }
+
+  async publishAlarmStates(states: AlarmState[]): Promise<void> {
+    if (states.length === 0) return;
+    const fields = Object.fromEntries(states.map((s) => [s.id, JSON.stringify(s)]));
+    await this.live(this.unsent.alarms, states, (a) => a.id, () => this.cmd.multi().hSet(this.key('alarms'), fields).publish(this.key('alarms'), JSON.stringify(states)).exec());
+  }
+
+  async alarmStates(): Promise<AlarmState[]> {
+    return (await this.cmd.hVals(this.key('alarms'))).map((s) => JSON.parse(s) as AlarmState);
+  }
+
+  async subscribeAlarmStates(handler: (states: AlarmState[]) => void): Promise<Unsubscribe> {
+    return this.subscribeChannel(this.alarmHandlers, handler);
+  }
+
+  /** The three channels are subscribed once, on the first subscriber; the promise resolves when Redis confirmed. */
+  private async subscribeChannel<H>(handlers: Set<H>, handler: H): Promise<Unsubscribe> {
+    this.channels ??= Promise.all(
+      (['values', 'devices', 'alarms'] as const).map((ch) => this.sub.subscribe(this.key(ch), (message: string) => this.onNotification(ch, message))),
+    ).then(() => undefined);
+    await this.channels;
+    handlers.add(handler);
+    return async () => {
+      handlers.delete(handler);
+    };
+  }
+
+  private onNotification(channel: Channel, message: string): void {
+    if (this.held) this.held.push([channel, message]);
+    else this.dispatch(channel, message);
+  }
+
+  /** Hands a notification to the subscribers; `newer` drops what the resync snapshot already superseded. */
+  private dispatch(channel: Channel, message: string, newer?: Map<string, number>): void {
+    const call = <T>(handlers: Set<(m: T, info: ValueBatchInfo) => void>, m: T, info = LIVE): void => {
+      for (const h of handlers) {
+        try {
+          h(m, info);
+        } catch (err) {
+          this.subscriberErrors++;
+          this.log?.error({ err }, 'a bus subscriber failed');
+        }
+      }
+    };
+    const fresh = (id: string, ts: number): boolean => newer === undefined || ts >= (newer.get(id) ?? -Infinity);
+    try {
+      if (channel === 'values') {
+        const batch = decodeBatch(message).filter((v) => fresh(`v:${v.tag}`, v.serverTs));
+        if (batch.length > 0) call(this.valueHandlers, batch);
+      } else if (channel === 'devices') {
+        const s = JSON.parse(message) as DeviceStatus;
+        if (fresh(`d:${s.device}`, s.updatedAt)) call(this.statusHandlers, s);
+      } else {
+        const states = (JSON.parse(message) as AlarmState[]).filter((a) => fresh(`a:${a.id}`, a.changedAt));
+        if (states.length > 0) call(this.alarmHandlers, states);
+      }
+    } catch (err) {
+      this.log?.warn({ code: 'PLANTA_BUS_BAD_MESSAGE', channel, err: (err as Error).message }, 'unreadable notification dropped');
+    }
+  }
+
+  /**
+   * After the Pub/Sub connection came back: notifications may have been lost,
+   * so the state is read again from the hashes and handed over whole; the
+   * notifications that arrive meanwhile are held, then passed on unless the
+   * snapshot already has something newer.
+   */
+  private resync(): void {
+    if (this.closed) return;
+    this.held ??= [];
+    const generation = ++this.resyncGeneration;
+    void (async () => {
+      while (!this.closed && generation === this.resyncGeneration) {
+        try {
+          // Answered after the client's own resubscriptions: from here on, no notification is missed.
+          const probe = this.key('resync');
+          await this.sub.subscribe(probe, () => undefined);
+          await this.sub.unsubscribe(probe);
+          const [values, statuses, alarms] = await Promise.all([this.snapshot(), this.deviceStatuses(), this.alarmStates()]);
+          if (generation !== this.resyncGeneration || this.closed) return;
+          const newer = new Map<string, number>();
+          for (const v of values) newer.set(`v:${v.tag}`, v.serverTs);
+          for (const s of statuses) newer.set(`d:${s.device}`, s.updatedAt);
+          for (const a of alarms) newer.set(`a:${a.id}`, a.changedAt);
+          const held = this.held ?? [];
+          this.held = undefined;
+          this.metrics?.resyncs.inc();
+          this.log?.info({ values: values.length, devices: statuses.length, alarms: alarms.length }, 'live state read again after a reconnect');
+          for (const h of this.valueHandlers) this.guard(() => h(values, RESYNC));
+          for (const s of statuses) for (const h of this.statusHandlers) this.guard(() => h(s));
+          if (alarms.length > 0) for (const h of this.alarmHandlers) this.guard(() => h(alarms));
+          for (const [channel, message] of held) this.dispatch(channel, message, newer);
+          return;
+        } catch (err) {
+          this.log?.debug({ err: (err as Error).message }, 'resync failed; trying again');
+          await sleep(200);
+        }
+      }
+    })();
+  }
+
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.subscriberErrors++;
+      this.log?.error({ err }, 'a bus subscriber failed');
+    }
+  }
+
+  // ------------------------------------------------------------ streams: commands, outcomes, journal
+
+  private commandStream(device: string): string {
+    return this.key(`commands:${device}`);
+  }
+
+  private claimKey(id: string): string {
+    return this.key(`claim:${id}`);
+  }
+
+  /**
+   * Runs a write again and again while the connection drops under it
+   * (commands issued while Redis is away wait in the client's queue; only
+   * those on the wire when it dropped fail). A stream entry may so be written
+   * twice: a command's claim, an outcome's id and the journal's order make
+   * that harmless. Gives up at `until` (a command's expiry) or when the bus closes.
+   */
+  private async persist(what: string, write: () => Promise<unknown>, until = Infinity): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (this.closed) throw new BusError('PLANTA_BUS_CLOSED', `${what}: the bus is closed`, { cause: err });
+        if (Date.now() >= until) throw new BusError('PLANTA_BUS_CONNECTION', `${what}: ${(err as Error).message}`, { cause: err });
+        this.log?.warn({ code: 'PLANTA_BUS_CONNECTION', what, attempt, err: (err as Error).message }, 'write to Redis failed; trying again');
+        await sleep(reconnectDelay(attempt));
+      }
+    }
+  }
+
+  private xadd(key: string, field: string, value: string, until = Infinity): Promise<void> {
+    return this.persist(`append to ${key}`, () => this.cmd.sendCommand(['XADD', key, 'MAXLEN', '~', this.maxLen, '*', field, value]), until);
+  }
+
+  /** Creates a consumer group (and its stream) if missing; `from` is where a new group starts. */
+  private async ensureGroup(key: string, group: string, from: '$' | '0' = '$', force = false): Promise<void> {
+    if (!force && this.groups.has(`${key} ${group}`)) return;
+    try {
+      await this.cmd.sendCommand(['XGROUP', 'CREATE', key, group, from, 'MKSTREAM']);
+    } catch (err) {
+      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+    }
+    this.groups.add(`${key} ${group}`);
+  }
+
+  async submitCommand(request: CommandRequest): Promise<void> {
+    const key = this.commandStream(request.device);
+    // The group exists before the first command: a command queued before its poller ever started waits for it.
+    await this.ensureGroup(key, POLLERS);
+    await this.xadd(key, 'c', JSON.stringify(request), request.expiresAt);
+  }
+
+  async subscribeCommands(handler: (request: CommandRequest) => void): Promise<Unsubscribe> {
+    const devices = this.o.devices;
+    if (!devices || devices.length === 0) {
+      throw new BusError('PLANTA_BUS_NO_DEVICES', 'subscribeCommands on the Redis bus needs the devices this process executes commands for (option devices)');
+    }
+    return this.read({
+      keys: devices.map((d) => this.commandStream(d)),
+      group: POLLERS,
+      ackAfter: false,
+      onEntry: (key, entry, recovered) => this.onCommand(key, entry, recovered, handler),
+    });
+  }
+
+  private async onCommand(key: string, entry: StreamEntry, recovered: boolean, handler: (request: CommandRequest) => void): Promise<void> {
+    let request: CommandRequest;
+    try {
+      request = JSON.parse(entry.fields.c ?? '') as CommandRequest;
+      if (typeof request.id !== 'string' || typeof request.expiresAt !== 'number') throw new Error('no id or expiry');
+    } catch (err) {
+      this.log?.warn({ code: 'PLANTA_BUS_BAD_MESSAGE', key, entry: entry.id, err: (err as Error).message }, 'unreadable command dropped');
+      await this.cmd.sendCommand(['XACK', key, POLLERS, entry.id]);
+      return;
+    }
+    this.delivered.set(request.id, { key, entry: entry.id });
+    if (recovered) {
+      // Pending from before a restart: taken and not reported means it may have been written. Never again.
+      const claim = await this.cmd.get(this.claimKey(request.id));
+      if (claim?.startsWith('done:')) {
+        this.delivered.delete(request.id);
+        await this.cmd.sendCommand(['XACK', key, POLLERS, entry.id]);
+        return;
+      }
+      if (claim?.startsWith('claimed:')) {
+        this.log?.warn({ id: request.id, command: request.command, claim }, 'a command taken before a restart has no outcome: reported as interrupted, not sent again');
+        await this.publishCommandOutcome({
+          id: request.id,
+          command: request.command,
+          device: request.device,
+          user: request.user,
+          params: request.params,
+          status: 'failed',
+          code: 'PLANTA_COMMAND_INTERRUPTED',
+          reason: 'the poller stopped while executing it; it is not sent again: check the PLC',
+          createdAt: request.createdAt,
+          at: Date.now(),
+        });
+        return;
+      }
+    }
+    handler(request);
+  }
+
+  async claimCommand(request: CommandRequest): Promise<CommandClaim> {
+    const left = request.expiresAt - Date.now();
+    if (left <= 0) return 'expired';
+    const ok = await this.cmd.set(this.claimKey(request.id), `claimed:${this.consumer}`, {
+      condition: 'NX',
+      expiration: { type: 'PX', value: left + CLAIM_RETENTION_MS },
+    });
+    if (ok !== 'OK') {
+      // Another execution holds it and reports its outcome; this delivery is done.
+      const d = this.delivered.get(request.id);
+      this.delivered.delete(request.id);
+      if (d) await this.cmd.sendCommand(['XACK', d.key, POLLERS, d.entry]);
+      return 'duplicate';
+    }
+    // The claim may have waited on a reconnection: a command is never written late.
+    return Date.now() >= request.expiresAt ? 'expired' : 'claimed';
+  }
+
+  async publishCommandOutcome(outcome: CommandOutcome): Promise<void> {
+    await this.xadd(this.key('outcomes'), 'o', JSON.stringify(outcome));
+    const d = FINAL_STATUSES.includes(outcome.status) ? this.delivered.get(outcome.id) : undefined;
+    if (d) {
+      this.delivered.delete(outcome.id);
+      // Marked done before acknowledged: a restart in between finds the outcome reported, not an interruption.
+      await this.persist(`acknowledge command ${outcome.id}`, () =>
+        this.cmd.multi().set(this.claimKey(outcome.id), `done:${outcome.status}`, { condition: 'XX', expiration: 'KEEPTTL' }).xAck(d.key, POLLERS, d.entry).exec(),
+      );
+    }
+  }
+
+  async subscribeCommandOutcomes(handler: (outcome: CommandOutcome) => void, options?: SubscribeOptions): Promise<Unsubscribe> {
+    return this.read({
+      keys: [this.key('outcomes')],
+      ...(options?.durable ? { group: options.durable } : {}),
+      ackAfter: true,
+      onEntry: (_key, entry) => handler(JSON.parse(entry.fields.o ?? 'null') as CommandOutcome),
+    });
+  }
+
+  async publishJournal(entries: JournalEntry[]): Promise<void> {
+    if (entries.length > 0) await this.xadd(this.key('journal'), 'j', JSON.stringify(entries));
+  }
+
+  async subscribeJournal(handler: (entries: JournalEntry[]) => void, options?: SubscribeOptions): Promise<Unsubscribe> {
+    return this.read({
+      keys: [this.key('journal')],
+      ...(options?.durable ? { group: options.durable } : {}),
+      ackAfter: true,
+      onEntry: (_key, entry) => handler(JSON.parse(entry.fields.j ?? '[]') as JournalEntry[]),
+    });
+  }
+
+  /**
+   * Reads streams on a connection of its own (reads block). Without a group
+   * it follows the streams from now on, and resumes after the last entry seen
+   * when the connection comes back. With a group it first takes back the
+   * group's pending entries (left by a process that stopped), then reads new
+   * ones; `ackAfter` acknowledges each entry once its handler returned.
+   */
+  private async read(o: {
+    keys: string[];
+    group?: string;
+    ackAfter: boolean;
+    onEntry: (key: string, entry: StreamEntry, recovered: boolean) => Promise<void> | void;
+  }): Promise<Unsubscribe> {
+    if (this.closed) throw new BusError('PLANTA_BUS_CLOSED', 'the bus is closed');
+    const { keys, group } = o;
+    const c = this.cmd.duplicate({ name: `${this.prefix}${this.consumer}:streams`.replace(/\s/g, '_') });
+    this.watch(c, 'streams');
+    await this.open(c);
+    let stopped = false;
+    const handle = async (key: string, entry: StreamEntry, recovered: boolean): Promise<void> => {
+      try {
+        await o.onEntry(key, entry, recovered);
+      } catch (err) {
+        this.subscriberErrors++;
+        this.log?.error({ err, key, entry: entry.id }, 'a stream subscriber failed');
+      }
+      if (group && o.ackAfter) await this.cmd.sendCommand(['XACK', key, group, entry.id]);
+    };
+    const ids: string[] = [];
+    if (group) {
+      for (const key of keys) await this.ensureGroup(key, group);
+      for (const key of keys) await this.recover(key, group, (e) => handle(key, e, true));
+    } else {
+      for (const key of keys) {
+        const last = parseEntries(await this.cmd.sendCommand(['XREVRANGE', key, '+', '-', 'COUNT', '1']));
+        ids.push(last[0]?.id ?? '0-0');
+      }
+    }
+    const count = ['COUNT', '100', 'BLOCK', String(this.blockMs), 'STREAMS', ...keys];
+    const loop = async (): Promise<void> => {
+      while (!stopped && !this.closed) {
+        try {
+          const reply = group
+            ? await c.sendCommand(['XREADGROUP', 'GROUP', group, this.consumer, ...count, ...keys.map(() => '>')])
+            : await c.sendCommand(['XREAD', ...count, ...ids]);
+          for (const [key, entries] of parseStreams(reply)) {
+            for (const entry of entries) {
+              if (!group) ids[keys.indexOf(key)] = entry.id;
+              await handle(key, entry, false);
+            }
+          }
+        } catch (err) {
+          if (stopped || this.closed) break;
+          const message = (err as Error).message;
+          // The group is gone (Redis restarted without its data): make it again, from the stream's start.
+          if (group && /NOGROUP/.test(message)) for (const key of keys) await this.ensureGroup(key, group, '0', true).catch(() => undefined);
+          else this.log?.debug({ err: message, keys }, 'stream read failed; retrying');
+          await sleep(100);
+        }
+      }
+    };
+    const running = loop();
+    const stop: Unsubscribe = async () => {
+      if (stopped) return;
+      stopped = true;
+      this.stops.delete(stop);
+      c.destroy();
+      await running;
+    };
+    this.stops.add(stop);
+    return stop;
+  }
+
+  /** Takes every pending entry of a group (XAUTOCLAIM), oldest first. */
+  private async recover(key: string, group: string, each: (e: StreamEntry) => Promise<void>): Promise<void> {
+    let cursor = '0-0';
+    do {
+      const reply = (await this.cmd.sendCommand(['XAUTOCLAIM', key, group, this.consumer, '0', cursor, 'COUNT', '100'])) as unknown[];
+      cursor = String(reply[0]);
+      for (const e of parseEntries(reply[1])) await each(e);
+    } while (cursor !== '0-0' && !this.closed);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stop of [...this.stops]) await stop();
+    this.valueHandlers.clear();
+    this.statusHandlers.clear();
+    this.alarmHandlers.clear();
+    for (const c of [this.sub, this.cmd]) {
+      if (c.isReady) await c.close().catch(() => c.destroy());
+      else if (c.isOpen) c.destroy();
+    }
+  }
+}
