@@ -269,6 +269,7 @@ function checkHistorian(h: HistorianConfig, tags: ReadonlyMap<string, TagDefinit
   c.phases.forEach((p, i) => {
     need(['cycles', 'phases', i, 'active'], p.active, 'bool');
     p.planned.forEach((d, k) => need(['cycles', 'phases', i, 'planned', k], d, 'number'));
+    need(['cycles', 'phases', i, 'elapsed'], p.elapsed, 'number');
   });
   const phase = (path: (string | number)[], name: string): void => {
     if (!phases.has(name)) problems.push({ path: ['historian', ...path], message: `unknown phase "${name}" (phases: ${[...phases].join(', ')})` });

@@ -318,6 +318,13 @@ export const cycleSchema = z
             active: tagRef,
             /** Planned duration tags, one per program (program 1 first); one tag if there is no program selector. */
             planned: z.array(tagRef).default([]),
+            /**
+             * The PLC's own count of the phase's time, in plannedUnit: the actual duration is its highest value from the
+             * phase's start until the next cycle — the plant's clock (also right for an accelerated simulator). A PLC
+             * may keep a finished phase's count or reset it; the last step lands in the scan that ends the phase.
+             * Without it: wall-clock time.
+             */
+            elapsed: tagRef.optional(),
           })
           .strict(),
       )

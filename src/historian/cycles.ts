@@ -169,7 +169,12 @@ export class CycleReport {
       const planned = await this.valueAt(plannedTag, start);
       const plannedS = planned === null ? null : planned * UNIT_S[c.plannedUnit];
       const ivs = own[k]!;
-      const actualS = ivs.length === 0 ? null : Math.round(closed(ivs).reduce((s, iv) => s + iv.end - iv.start, 0) / 1000);
+      let actualS = ivs.length === 0 ? null : Math.round(closed(ivs).reduce((s, iv) => s + iv.end - iv.start, 0) / 1000);
+      if (p.elapsed !== undefined && ivs.length > 0) {
+        // Up to the next cycle, not the phase's end: the count's last step is written in the scan that ends the phase.
+        const counted = (await statsOver(this.source, p.elapsed, [{ start: ivs[0]!.start, end: Math.min(next, now) }])).max;
+        actualS = counted === null ? null : Math.round(counted * UNIT_S[c.plannedUnit]);
+      }
       const finished = ivs.length > 0 && ivs.every((iv) => iv.end !== null);
       if (finished && plannedS !== null && actualS !== null && actualS > plannedS + c.tolerance / 1000) {
         anomalies.push({ code: 'PHASE_OVER_PLAN', text: `${p.name} took ${fmtS(actualS)}, planned ${fmtS(plannedS)}` });
