@@ -13,7 +13,7 @@ import { HmiContext } from './context.js';
 import { createRouter } from './router.js';
 import { createHmiState } from './state.js';
 import { SignIn } from './pages/SignIn.js';
-import { loadSession } from './session.js';
+import { loadSession, session, sessionLost } from './session.js';
 import { StreamClient } from './stream.js';
 import { createStreamSync } from './sync.js';
 import './styles/theme.css';
@@ -75,9 +75,13 @@ async function boot(root: HTMLElement): Promise<void> {
 
 function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): void {
   const router = createRouter();
-  const client = new StreamClient({ url: 'api/stream' }, createStreamSync(state));
+  const client = new StreamClient({ url: 'api/stream' }, { ...createStreamSync(state), unauthorized: () => sessionLost('Your session has ended: sign in again to see live values.') });
   client.start();
   window.addEventListener('online', () => client.retryNow());
+  // Signed in again after the session ended: the stream need not wait for its next attempt.
+  session.subscribe((s) => {
+    if (s) client.retryNow();
+  });
   // The clock ticks on the second, so ages and times change together.
   const tick = (): void => {
     state.clock.value = Date.now();

@@ -27,6 +27,8 @@ export interface StreamHandlers {
   journal?(entries: JournalEntry[]): void;
   /** The link changed: live once the server answers, down when it fails or goes silent. */
   link(state: LinkState, detail: string): void;
+  /** The server refused the stream for want of a signed-in user (a session that ended). */
+  unauthorized?(): void;
 }
 
 export interface StreamClientOptions {
@@ -115,6 +117,7 @@ export class StreamClient {
       const headers: Record<string, string> = { Accept: 'text/event-stream' };
       if (this.lastEventId !== undefined) headers['Last-Event-ID'] = this.lastEventId;
       const res = await fetch(this.options.url, { headers, signal: controller.signal });
+      if (res.status === 401) this.handlers.unauthorized?.();
       if (!res.ok || !res.body) throw new Error(`the server answered ${res.status} ${res.statusText}`);
       this.handlers.link('live', 'receiving live data');
       this.failures = 0;

@@ -279,6 +279,17 @@ describe('where guests may not view, in the browser', { timeout: 120_000 }, () =
     assert.ok(width <= 360, `no horizontal overflow at 360 px (${width})`);
     await screenshot(page, 'signed-in-360.png', false);
 
+    // The session ends on the server (e.g. an admin disabled the user) and the stream drops: asked to sign in, then live again.
+    store!.endSessionsOf('eve');
+    await plant!.stopWeb();
+    await plant!.startWeb();
+    const ended = page.getByRole('alert').filter({ hasText: 'Your session has ended: sign in again to see live values.' });
+    await ended.waitFor({ timeout: 30_000 });
+    await ended.getByRole('link', { name: 'Sign in' }).click();
+    await signIn(page, 'eve', PASSWORDS.eve);
+    await ended.waitFor({ state: 'detached' });
+    await waitFor('live again', async () => (await page.locator('.banner-link').count()) === 0, 20_000);
+
     // Signed out where guests may not view: back to the sign-in page.
     await who(page).getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
