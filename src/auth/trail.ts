@@ -3,7 +3,7 @@
  * and every operator action on alarms (acknowledge, shelve, service), next
  * to the sign-ins and user changes the web records itself.
  */
-import type { Bus, Unsubscribe } from '../bus/types.js';
+import type { Bus, SubscribeOptions, Unsubscribe } from '../bus/types.js';
 import type { AuditSink } from '../commands/audit.js';
 import type { AuthStore } from './store.js';
 
@@ -24,8 +24,8 @@ export function commandTrail(store: AuthStore): AuditSink {
 }
 
 /** Operator actions on alarms, from the journal. */
-export function alarmTrail(bus: Bus, store: AuthStore): Promise<Unsubscribe> {
+export function alarmTrail(bus: Bus, store: AuthStore, options?: SubscribeOptions): Promise<Unsubscribe> {
   return bus.subscribeJournal((entries) => {
     for (const e of entries) if (e.user && e.kind !== 'command') store.audit(e.user, `alarm-${e.kind}`, e.source, { text: e.text }, e.ts);
-  });
+  }, options);
 }

@@ -2,28 +2,26 @@
  * `planta historian`: the historian as its own process, and its file from
  * the command line.
  *
- *   planta historian [--bus URL]     record from a shared bus (Redis, with the distributed mode)
+ *   planta historian [--bus URL] [--db FILE]   record from the Redis bus into an SQLite file
  *   planta historian status          size, samples, oldest time, retention of a history file
  *   planta historian export --tags a,b --from T --to T [--out file.csv]
  *
- * Only the in-memory bus exists today, and it lives inside one process: a
- * historian process alone would have nothing to listen to, so `planta
- * historian` says so and exits; `planta start` runs the historian with the
- * poller in one process.
+ * The in-memory bus lives inside one process: a historian process alone on it
+ * would have nothing to listen to, so `planta historian` then says so and
+ * exits; `planta start` runs the historian with the poller in one process.
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { exportCsv } from '../historian/export.js';
 import { Historian } from '../historian/historian.js';
 import { SqliteStore } from '../historian/sqlite.js';
 import { HistorianError } from '../historian/types.js';
-import { projectRoot } from '../util/root.js';
+import { createLogger } from '../util/log.js';
 import { CliUsageError, describeError } from './modbus.js';
-
-const DEFAULT_CONFIG = join(projectRoot(import.meta.url), 'config', 'sbr-plant.yaml');
+import { onShutdown } from './shutdown.js';
+import { DEFAULT_CONFIG, type Stops, busChoice, describeBus, loadPlant, openBus, startHistorian } from './wiring.js';
 
 export class NoSharedBusError extends Error {
   readonly code = 'PLANTA_HISTORIAN_NO_SHARED_BUS';
@@ -58,17 +56,34 @@ function action<T>(name: string, f: (flags: T) => Promise<void>) {
 }
 
 export function registerHistorianCommands(program: Command): void {
-  const h = program
-    .command('historian')
-    .description('run the historian against a shared bus, or read a history file (status, export)')
-    .option('--bus <url>', 'the shared bus to record from (redis://HOST:PORT, with the distributed mode)')
+  const h = program.command('historian').description('run the historian against the Redis bus (record, the default), or read a history file (status, export)');
+  // A default subcommand rather than options on `historian` itself, so that its --config and --db stay apart from those of status and export.
+  h.command('record', { isDefault: true })
+    .description('record from the Redis bus into an SQLite file (the default)')
+    .option('--bus <url>', 'the shared bus to record from: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .option('--db <file>', 'SQLite database of the historian', 'data/history.db')
     .action(
-      action('historian', async (flags: { bus?: string }) => {
-        throw new NoSharedBusError(
-          `${flags.bus ? `cannot use the bus ${flags.bus}: ` : ''}there is no shared bus yet — the in-memory bus lives inside one process, so a historian process alone would record nothing. ` +
-            '`planta start` runs the historian next to the poller (file data/history.db, option --history); ' +
-            'a separate historian needs the Redis bus of the distributed mode. Meanwhile `planta historian status` and `planta historian export` read the file.',
-        );
+      action('historian', async (flags: { bus?: string; config: string; db: string }) => {
+        const config = loadPlant(flags.config);
+        if (busChoice(config, flags.bus).kind === 'memory') {
+          throw new NoSharedBusError(
+            'there is no shared bus yet in this configuration — the in-memory bus lives inside one process, so a historian process alone would record nothing. ' +
+              '`planta start` runs the historian next to the poller (file data/history.db, option --history); ' +
+              'a separate historian needs the Redis bus: bus: {kind: redis, url: redis://HOST:PORT} in the configuration, PLANTA_BUS_URL or --bus. ' +
+              '`planta historian status` and `planta historian export` read the file.',
+          );
+        }
+        const log = createLogger('planta-historian');
+        const stops: Stops = [];
+        onShutdown(async () => {
+          for (const stop of stops.reverse()) await stop();
+        });
+        const { bus, choice } = await openBus(config, { role: 'historian', log, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+        stops.push(() => bus.close());
+        // Stopped before the bus is closed (stops run in reverse): its last values are flushed.
+        await startHistorian(bus, config, { path: flags.db, log, stops });
+        console.log(`planta historian: recording ${config.tags.length} tags from ${describeBus(choice)} into ${flags.db}`);
       }),
     );
   h.command('status')

@@ -1,50 +1,29 @@
 /**
  * `planta start`: the whole demo in one process — the simulated SBR PLC, the
- * poller, the in-memory bus and the web HMI. `planta web` and `planta poll`
- * run the parts alone.
+ * poller, the alarm engine, the historian and the web HMI on one bus (in
+ * memory unless the configuration or PLANTA_BUS_URL names Redis).
+ * `planta poll`, `planta web` and `planta alarms` run one piece each; on the
+ * Redis bus they are separate processes of one plant (src/cli/wiring.ts).
  */
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
-import { AlarmEngine } from '../alarms/engine.js';
-import { AlarmStore } from '../alarms/store.js';
-import { MemoryBus } from '../bus/memory.js';
-import { AuthStore } from '../auth/store.js';
-import { alarmTrail, commandTrail } from '../auth/trail.js';
-import { auditCommands } from '../commands/audit.js';
-import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
-import type { PlantConfig } from '../config/resolve.js';
-import { openHistorian } from '../historian/index.js';
-import { Poller } from '../poller/poller.js';
+import type { Logger } from '../util/log.js';
 import { createLogger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
-import { projectRoot } from '../util/root.js';
-import { createAuth } from '../web/auth.js';
-import { createWebServer } from '../web/server.js';
-import { ensureHmiBuilt } from './hmi.js';
 import { CliUsageError, describeError } from './modbus.js';
 import { onShutdown } from './shutdown.js';
 import { runSim } from './sim.js';
-
-const DEFAULT_CONFIG = join(projectRoot(import.meta.url), 'config', 'sbr-plant.yaml');
-
-function load(file: string): PlantConfig {
-  try {
-    return loadConfig(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) console.error(formatProblem(p));
-      throw new CliUsageError(`${err.problems.length} problem(s) in ${file} [${err.code}]`);
-    }
-    throw err;
-  }
-}
-
-function port(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliUsageError(`${what} "${text}" is outside 0..65535`);
-  return n;
-}
+import {
+  DEFAULT_CONFIG,
+  type Stops,
+  describeBus,
+  loadPlant,
+  openBus,
+  port,
+  startAlarms,
+  startHistorian,
+  startPoller,
+  startWeb,
+} from './wiring.js';
 
 interface StartFlags {
   config: string;
@@ -54,30 +33,23 @@ interface StartFlags {
   speed: string;
   db: string;
   history: string;
+  bus?: string;
 }
 
-/** The TLS certificate and key named by the configuration, read relative to it. */
-function tlsFiles(config: PlantConfig, configFile: string): { cert: string; key: string } | undefined {
-  const tls = config.security.tls;
-  if (!tls) return undefined;
-  const read = (p: string): string => {
-    try {
-      return readFileSync(isAbsolute(p) ? p : join(dirname(configFile), p), 'utf8');
-    } catch (err) {
-      throw new CliUsageError(`security.tls: cannot read ${p}: ${(err as Error).message}`);
-    }
-  };
-  return { cert: read(tls.cert), key: read(tls.key) };
+/** Stops, in reverse order, on SIGINT/SIGTERM. */
+function stopsOnShutdown(): Stops {
+  const stops: Stops = [];
+  onShutdown(async () => {
+    for (const stop of stops.reverse()) await stop();
+  });
+  return stops;
 }
 
 async function start(flags: StartFlags): Promise<void> {
   const log = createLogger('planta');
-  const config = load(flags.config);
+  const config = loadPlant(flags.config);
   const webPort = port(flags.port, '--port');
-  const stops: (() => Promise<void>)[] = [];
-  onShutdown(async () => {
-    for (const stop of stops.reverse()) await stop();
-  });
+  const stops = stopsOnShutdown();
   let simLine = '';
   if (flags.sim) {
     // The simulated PLC takes the place of the configuration's first device, which must be local.
@@ -91,60 +63,24 @@ async function start(flags: StartFlags): Promise<void> {
     stops.push(sim.stop);
     simLine = ` — simulated SBR plant on 127.0.0.1:${device.port}`;
   }
-  const bus = new MemoryBus();
-  const users = new AuthStore(flags.db);
-  stops.push(async () => users.close());
-  await auditCommands(bus, commandTrail(users));
-  await alarmTrail(bus, users);
-  const tls = tlsFiles(config, flags.config);
-  const auth = createAuth({
-    store: users,
-    anonymous: config.security.anonymous,
-    idleMs: config.security.sessionIdle,
-    absoluteMs: config.security.sessionMax,
-    secure: tls !== undefined,
-  });
-  const store = new AlarmStore(flags.db);
-  const alarms = new AlarmEngine({ bus, config, store, log });
-  await alarms.start();
-  stops.push(async () => {
-    await alarms.stop();
-    store.close();
-  });
-  const history = config.historian.enabled
-    ? openHistorian(config, { path: flags.history, log, alarmCount: (from, to) => store.activations(from, to).length })
-    : undefined;
-  if (history) {
-    await history.historian.attach(bus);
-    // Stopped after the poller (stops run in reverse): its last values are recorded, then flushed.
-    stops.push(() => history.historian.close());
-  }
-  const hmiDir = ensureHmiBuilt(log);
   const registry = createRegistry();
-  const { app } = await createWebServer({
-    bus,
-    config,
-    log,
-    alarms,
-    registry,
-    auth,
-    ...(history ? { historian: history.historian, ...(history.cycles ? { cycles: history.cycles } : {}) } : {}),
-    ...(hmiDir ? { hmiDir } : {}),
-    ...(tls ? { tls } : {}),
+  const { bus, choice } = await openBus(config, { role: 'start', log, registry, devices: config.devices.map((d) => d.name), ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  stops.push(() => bus.close());
+  const { engine, store } = await startAlarms(bus, config, { db: flags.db, log, stops });
+  const history = config.historian.enabled
+    ? await startHistorian(bus, config, { path: flags.history, log, alarmCount: (from, to) => store.activations(from, to).length, stops })
+    : undefined;
+  const web = await startWeb(bus, config, {
+    configFile: flags.config, db: flags.db, host: flags.host, port: webPort, log, registry, alarms: engine, ...(history ? { history } : {}), stops,
   });
-  stops.push(() => app.close());
-  const poller = new Poller(config, { bus, log, registry });
-  await poller.start();
-  stops.push(() => poller.stop());
-  await app.listen({ host: flags.host, port: webPort });
-  const shown = flags.host === '0.0.0.0' || flags.host === '127.0.0.1' ? 'localhost' : flags.host;
-  console.log(`\nPlanta is running: ${tls ? 'https' : 'http'}://${shown}:${(app.server.address() as { port: number }).port}${simLine}`);
-  console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags. Ctrl-C stops.`);
+  await startPoller(bus, config, { log, registry, stops });
+  console.log(`\nPlanta is running: ${web.url}${simLine}`);
+  console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags, on ${describeBus(choice)}. Ctrl-C stops.`);
   const viewing = { none: 'everyone must sign in', local: 'viewing without sign-in from this machine only', any: 'viewing without sign-in from anywhere' }[config.security.anonymous];
   console.log(
-    users.countUsers() === 0
+    web.users.countUsers() === 0
       ? `  No users yet: commands and acknowledgements are refused until you create the first admin:\n    npx planta user add NAME --role admin --db ${flags.db}\n  (${viewing})`
-      : `  ${users.countUsers()} user(s); ${viewing}. Users, alarms and the audit trail: ${flags.db}`,
+      : `  ${web.users.countUsers()} user(s); ${viewing}. Users, alarms and the audit trail: ${flags.db}`,
   );
   if (history) {
     const r = (await history.historian.status()).retention;
@@ -152,33 +88,50 @@ async function start(flags: StartFlags): Promise<void> {
   }
 }
 
-async function web(flags: Omit<StartFlags, 'sim' | 'speed'>): Promise<void> {
-  const log = createLogger('planta-web');
-  const config = load(flags.config);
-  const bus = new MemoryBus();
-  log.warn('the in-memory bus has no publisher in this process: values stay "waiting for data" until a poller shares the bus (Redis, in a later release)');
-  const hmiDir = ensureHmiBuilt(log);
-  const { app } = await createWebServer({ bus, config, log, ...(hmiDir ? { hmiDir } : {}) });
-  onShutdown(() => app.close());
-  await app.listen({ host: flags.host, port: port(flags.port, '--port') });
-  console.log(`planta web: http://${flags.host}:${(app.server.address() as { port: number }).port}`);
+/** A piece run alone on the in-memory bus has nobody to talk to: say so. */
+function warnAlone(log: Logger, what: string, kind: 'memory' | 'redis'): void {
+  if (kind === 'memory') log.warn(`on the in-memory bus ${what} is alone in this process: give it the Redis bus (bus: in the configuration, PLANTA_BUS_URL or --bus redis://HOST:PORT)`);
 }
 
-async function poll(flags: { config: string; devices?: string; print: boolean }): Promise<void> {
+async function web(flags: { config: string; host: string; port: string; db: string; bus?: string }): Promise<void> {
+  const log = createLogger('planta-web');
+  const config = loadPlant(flags.config);
+  const stops = stopsOnShutdown();
+  const registry = createRegistry();
+  const { bus, choice } = await openBus(config, { role: 'web', log, registry, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  stops.push(() => bus.close());
+  warnAlone(log, 'the web server has no poller: values stay "waiting for data"', choice.kind);
+  const w = await startWeb(bus, config, { configFile: flags.config, db: flags.db, host: flags.host, port: port(flags.port, '--port'), log, registry, stops });
+  console.log(`planta web: ${w.url} on ${describeBus(choice)}`);
+}
+
+async function poll(flags: { config: string; devices?: string; print: boolean; bus?: string }): Promise<void> {
   const log = createLogger('planta-poll');
-  const config = load(flags.config);
-  const bus = new MemoryBus();
+  const config = loadPlant(flags.config);
+  const stops = stopsOnShutdown();
+  const devices = flags.devices?.split(',').map((d) => d.trim()).filter(Boolean);
+  const owned = devices ?? config.devices.map((d) => d.name);
+  const { bus, choice } = await openBus(config, { role: `poll:${owned.join('+')}`, log, devices: owned, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  stops.push(() => bus.close());
   if (flags.print) {
     await bus.subscribeValues((batch) => {
       for (const v of batch) console.log(`${new Date(v.sourceTs).toISOString()}  ${v.tag} = ${JSON.stringify(v.value)}  ${v.quality}`);
     });
   }
   await bus.subscribeDeviceStatus((s) => log.debug({ device: s.device, state: s.state }, 'device status'));
-  const devices = flags.devices?.split(',').map((d) => d.trim()).filter(Boolean);
-  const poller = new Poller(config, { bus, log, ...(devices ? { devices } : {}) });
-  onShutdown(() => poller.stop());
-  await poller.start();
-  console.log(`planta poll: polling ${poller.devices.map((d) => `${d.device.name} (${d.device.host}:${d.device.port})`).join(', ')}`);
+  const poller = await startPoller(bus, config, { log, stops, ...(devices ? { devices } : {}) });
+  console.log(`planta poll: polling ${poller.devices.map((d) => `${d.device.name} (${d.device.host}:${d.device.port})`).join(', ')} on ${describeBus(choice)}`);
+}
+
+async function alarms(flags: { config: string; db: string; bus?: string }): Promise<void> {
+  const log = createLogger('planta-alarms');
+  const config = loadPlant(flags.config);
+  const stops = stopsOnShutdown();
+  const { bus, choice } = await openBus(config, { role: 'alarms', log, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  stops.push(() => bus.close());
+  warnAlone(log, 'the alarm engine has no poller', choice.kind);
+  const { engine } = await startAlarms(bus, config, { db: flags.db, log, stops });
+  console.log(`planta alarms: ${engine.states().length} alarms watched on ${describeBus(choice)}; states and journal in ${flags.db}`);
 }
 
 function action<T>(name: string, f: (flags: T) => Promise<void>) {
@@ -203,13 +156,16 @@ export function registerStartCommands(program: Command): void {
     .option('--speed <n>', 'simulated seconds per real second', '60')
     .option('--db <file>', 'SQLite database: users, audit trail, alarm states and the journal', 'data/planta.db')
     .option('--history <file>', 'SQLite database of the historian (trends, rollups, the cycle report)', 'data/history.db')
+    .option('--bus <url>', 'the bus: redis://HOST:PORT or memory (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .action(action('start', start));
   program
     .command('web')
-    .description('run the web server alone against a bus')
+    .description('run the web server alone against the Redis bus (sessions and the audit trail in its own SQLite file)')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('-p, --port <port>', 'port', '8080')
+    .option('--db <file>', 'SQLite database: users, sessions and the audit trail', 'data/planta.db')
+    .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .action(action('web', web));
   program
     .command('poll')
@@ -217,5 +173,13 @@ export function registerStartCommands(program: Command): void {
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--devices <names>', 'poll only these devices (comma separated)')
     .option('--print', 'print every published value', false)
+    .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .action(action('poll', poll));
+  program
+    .command('alarms')
+    .description('run the alarm engine alone against the Redis bus (states and journal in an SQLite file)')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .option('--db <file>', 'SQLite database: alarm states and the journal', 'data/alarms.db')
+    .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
+    .action(action('alarms', alarms));
 }

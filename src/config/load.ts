@@ -17,6 +17,7 @@ import {
   type RawConfig,
   SECTIONS,
   alarmSchema,
+  busSchema,
   commandSchema,
   deviceSchema,
   eventSchema,
@@ -165,7 +166,7 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
   }
   if (!isPlainMap(js) || !isPlainMap(js.devices) || !isPlainMap(js.tags)) return undefined;
   if (Object.keys(js).some((k) => !(SECTIONS as readonly string[]).includes(k))) return undefined;
-  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
   const parse = <S extends z.ZodType>(schema: S, v: unknown): z.infer<S> | undefined => {
     const r = schema.safeParse(v);
     return r.success ? r.data : undefined;
@@ -184,6 +185,11 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
     const historian = parse(historianSchema, js.historian);
     if (!historian) return undefined;
     raw.historian = historian;
+  }
+  if (js.bus !== undefined) {
+    const bus = parse(busSchema, js.bus);
+    if (!bus) return undefined;
+    raw.bus = bus;
   }
   for (const [section, schema] of ENTRY_SECTIONS) {
     if (js[section] !== undefined && !isPlainMap(js[section])) return undefined;
@@ -251,13 +257,15 @@ export function parseLocated(text: string, file: string, readDrawing: DrawingRea
   }
   const section = (name: string): Node | null | undefined => root.get(name, true) as Node | null | undefined;
 
-  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
   const plant = section('plant');
   if (plant) raw.plant = v.parse(plantSchema, plant, ['plant']) ?? raw.plant;
   const security = section('security');
   if (security) raw.security = v.parse(securitySchema, security, ['security']) ?? raw.security;
   const historian = section('historian');
   if (historian) raw.historian = v.parse(historianSchema, historian, ['historian']) ?? raw.historian;
+  const bus = section('bus');
+  if (bus) raw.bus = v.parse(busSchema, bus, ['bus']) ?? raw.bus;
   if (!section('devices')) v.at(root, [], [], 'is required: the devices Planta polls', 'devices');
   if (!section('tags')) v.at(root, [], [], 'is required: the tags Planta reads', 'tags');
   // The node of each entry, to locate the problems found between entries.

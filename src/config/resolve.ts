@@ -5,7 +5,7 @@
 import type { ByteOrder } from '../modbus/index.js';
 import { type DataType, type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
 import { checkCommands } from './commands.js';
-import type { AlarmConfig, CommandConfig, EventConfig, HistorianConfig, PageConfig, RawConfig, RawDevice, RawTag, RuleProblem, SecurityConfig } from './schema.js';
+import type { AlarmConfig, BusConfig, CommandConfig, EventConfig, HistorianConfig, PageConfig, RawConfig, RawDevice, RawTag, RuleProblem, SecurityConfig } from './schema.js';
 
 export interface DeviceConfig {
   name: string;
@@ -27,6 +27,7 @@ export interface PlantConfig {
   plant: { name: string; timezone?: string };
   security: SecurityConfig;
   historian: HistorianConfig;
+  bus: BusConfig;
   devices: DeviceConfig[];
   tags: TagDefinition[];
   alarms: Record<string, AlarmConfig>;
@@ -156,7 +157,7 @@ export function resolveConfig(
   checkAlarms(raw.alarms, raw.events, tagMap, problems);
   checkHistorian(raw.historian, tagMap, problems);
   return {
-    config: { plant: raw.plant, security: raw.security, historian: raw.historian, devices, tags, alarms: raw.alarms, events: raw.events, commands: raw.commands, pages: raw.pages, drawings },
+    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, devices, tags, alarms: raw.alarms, events: raw.events, commands: raw.commands, pages: raw.pages, drawings },
     problems,
   };
 }

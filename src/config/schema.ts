@@ -359,7 +359,28 @@ export const historianSchema = z
   .strict();
 export type HistorianConfig = z.infer<typeof historianSchema>;
 
-export const SECTIONS = ['plant', 'security', 'historian', 'devices', 'tags', 'alarms', 'events', 'commands', 'pages'] as const;
+/**
+ * The bus Planta's processes meet on: in memory (one process: `planta start`,
+ * the default) or Redis (separate processes: poll, web, alarms, historian).
+ * The environment's PLANTA_BUS_URL overrides it.
+ */
+export const busSchema = z
+  .object({
+    kind: z.enum(['memory', 'redis']).default('memory'),
+    url: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, 'expected redis://HOST:PORT (or rediss:// for TLS)')
+      .default('redis://127.0.0.1:6379'),
+    /** Start of every key and channel, so that several plants share one Redis. Default: planta:<plant name>: */
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1 to 64 letters, digits, _ . : or -')
+      .optional(),
+  })
+  .strict();
+export type BusConfig = z.infer<typeof busSchema>;
+
+export const SECTIONS = ['plant', 'security', 'historian', 'bus', 'devices', 'tags', 'alarms', 'events', 'commands', 'pages'] as const;
 export const NAME_PATTERN = NAME;
 export const NAME_MESSAGE = nameMessage;
 
@@ -375,6 +396,7 @@ export interface RawConfig {
   plant: z.infer<typeof plantSchema>;
   security: SecurityConfig;
   historian: HistorianConfig;
+  bus: BusConfig;
   devices: Record<string, RawDevice>;
   tags: Record<string, RawTag>;
   alarms: Record<string, AlarmConfig>;

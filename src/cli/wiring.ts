@@ -1,0 +1,212 @@
+/**
+ * How Planta's pieces are put together, shared by `planta start` (all in one
+ * process on one bus) and the commands that run one piece each on the Redis
+ * bus (`planta poll`, `planta web`, `planta alarms`, `planta historian`).
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Registry } from 'prom-client';
+import { AlarmEngine } from '../alarms/engine.js';
+import { AlarmStore } from '../alarms/store.js';
+import { AuthStore } from '../auth/store.js';
+import { alarmTrail, commandTrail } from '../auth/trail.js';
+import { BusError } from '../bus/errors.js';
+import { MemoryBus } from '../bus/memory.js';
+import { RedisBus, redactUrl } from '../bus/redis.js';
+import type { Bus } from '../bus/types.js';
+import { auditCommands } from '../commands/audit.js';
+import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import type { PlantConfig } from '../config/resolve.js';
+import { type CycleReport, type Historian, openHistorian } from '../historian/index.js';
+import { Poller } from '../poller/poller.js';
+import type { Logger } from '../util/log.js';
+import { projectRoot } from '../util/root.js';
+import { createAuth } from '../web/auth.js';
+import { createWebServer } from '../web/server.js';
+import { ensureHmiBuilt } from './hmi.js';
+import { CliUsageError } from './modbus.js';
+
+export const DEFAULT_CONFIG = join(projectRoot(import.meta.url), 'config', 'sbr-plant.yaml');
+
+/** Things started, stopped in reverse order. */
+export type Stops = (() => Promise<void>)[];
+
+export function loadPlant(file: string): PlantConfig {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) console.error(formatProblem(p));
+      throw new CliUsageError(`${err.problems.length} problem(s) in ${file} [${err.code}]`);
+    }
+    throw err;
+  }
+}
+
+export function port(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliUsageError(`${what} "${text}" is outside 0..65535`);
+  return n;
+}
+
+/** The TLS certificate and key named by the configuration, read relative to it. */
+function tlsFiles(config: PlantConfig, configFile: string): { cert: string; key: string } | undefined {
+  const tls = config.security.tls;
+  if (!tls) return undefined;
+  const read = (p: string): string => {
+    try {
+      return readFileSync(isAbsolute(p) ? p : join(dirname(configFile), p), 'utf8');
+    } catch (err) {
+      throw new CliUsageError(`security.tls: cannot read ${p}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read(tls.cert), key: read(tls.key) };
+}
+
+// ------------------------------------------------------------ the bus
+
+export interface BusChoice {
+  kind: 'memory' | 'redis';
+  url: string;
+  prefix: string;
+}
+
+/** `planta:<plant name>:` with the name lower-cased and anything unusual replaced. */
+export function defaultPrefix(plantName: string): string {
+  const slug = plantName.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+  return `planta:${slug || 'plant'}:`;
+}
+
+/**
+ * The bus a process uses: `--bus URL`, else the environment's
+ * PLANTA_BUS_URL, else the configuration's `bus:` section (memory by
+ * default). A URL of `memory` chooses the in-memory bus.
+ */
+export function busChoice(config: PlantConfig, flagUrl?: string, env: NodeJS.ProcessEnv = process.env): BusChoice {
+  const url = flagUrl ?? env.PLANTA_BUS_URL;
+  const prefix = config.bus.prefix ?? defaultPrefix(config.plant.name);
+  if (url === undefined || url === '') return { kind: config.bus.kind, url: config.bus.url, prefix };
+  if (url === 'memory') return { kind: 'memory', url: config.bus.url, prefix };
+  if (!/^rediss?:\/\/\S+$/.test(url)) throw new CliUsageError(`bus URL "${url}": expected redis://HOST:PORT, rediss://… or memory`);
+  return { kind: 'redis', url, prefix };
+}
+
+export interface OpenBusOptions {
+  /** What this process is (poll, web, alarms, historian, start): its name in Redis consumer groups. */
+  role: string;
+  log: Logger;
+  registry?: Registry;
+  /** The devices whose commands this process executes. */
+  devices?: readonly string[];
+  flagUrl?: string;
+}
+
+export async function openBus(config: PlantConfig, o: OpenBusOptions): Promise<{ bus: Bus; choice: BusChoice }> {
+  const choice = busChoice(config, o.flagUrl);
+  if (choice.kind === 'memory') return { bus: new MemoryBus(), choice };
+  try {
+    const bus = await RedisBus.connect({
+      url: choice.url,
+      prefix: choice.prefix,
+      tagDevices: new Map(config.tags.map((t) => [t.name, t.device])),
+      ...(o.devices ? { devices: o.devices } : {}),
+      consumer: `${hostname()}:${o.role}`,
+      log: o.log,
+      ...(o.registry ? { registry: o.registry } : {}),
+    });
+    o.log.info({ url: redactUrl(choice.url), prefix: choice.prefix }, 'on the Redis bus');
+    return { bus, choice };
+  } catch (err) {
+    if (err instanceof BusError) throw new CliUsageError(`${err.message} [${err.code}] — is redis-server running? (bus: in the configuration, PLANTA_BUS_URL or --bus)`);
+    throw err;
+  }
+}
+
+export function describeBus(choice: BusChoice): string {
+  return choice.kind === 'memory' ? 'the in-memory bus' : `the Redis bus ${redactUrl(choice.url)} (keys ${choice.prefix}*)`;
+}
+
+// ------------------------------------------------------------ the pieces
+
+/** The poller of the configuration's devices (or of `devices`): the only one that talks to the PLCs. */
+export async function startPoller(bus: Bus, config: PlantConfig, o: { log: Logger; registry?: Registry; devices?: string[]; stops: Stops }): Promise<Poller> {
+  const poller = new Poller(config, { bus, log: o.log, ...(o.registry ? { registry: o.registry } : {}), ...(o.devices ? { devices: o.devices } : {}) });
+  await poller.start();
+  o.stops.push(() => poller.stop());
+  return poller;
+}
+
+/** The alarm engine, with its states and journal in an SQLite file. */
+export async function startAlarms(bus: Bus, config: PlantConfig, o: { db: string; log: Logger; stops: Stops }): Promise<{ engine: AlarmEngine; store: AlarmStore }> {
+  const store = new AlarmStore(o.db);
+  const engine = new AlarmEngine({ bus, config, store, log: o.log });
+  await engine.start();
+  o.stops.push(async () => {
+    await engine.stop();
+    store.close();
+  });
+  return { engine, store };
+}
+
+/** The historian recording from the bus into an SQLite file; stopped after what feeds it, its last values flushed. */
+export async function startHistorian(
+  bus: Bus,
+  config: PlantConfig,
+  o: { path: string; log: Logger; alarmCount?: (from: number, to: number) => number; stops: Stops },
+): Promise<{ historian: Historian; cycles: CycleReport | undefined }> {
+  const history = openHistorian(config, { path: o.path, log: o.log, ...(o.alarmCount ? { alarmCount: o.alarmCount } : {}) });
+  await history.historian.attach(bus);
+  o.stops.push(() => history.historian.close());
+  return history;
+}
+
+export interface WebOptions {
+  configFile: string;
+  /** SQLite file of users, sessions and the audit trail. */
+  db: string;
+  host: string;
+  port: number;
+  log: Logger;
+  registry?: Registry;
+  alarms?: AlarmEngine;
+  history?: { historian: Historian; cycles: CycleReport | undefined };
+  stops: Stops;
+}
+
+/**
+ * The web server with users, sessions and the audit trail (SQLite). The
+ * trail follows the bus under a durable name of its own, so that a restart
+ * of the web loses no command outcome nor alarm action on the Redis bus.
+ */
+export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Promise<{ url: string; users: AuthStore; tls: boolean }> {
+  const users = new AuthStore(o.db);
+  o.stops.push(async () => users.close());
+  const durable = { durable: `audit@${hostname()}:${resolve(o.db)}` };
+  await auditCommands(bus, commandTrail(users), durable);
+  await alarmTrail(bus, users, durable);
+  const tls = tlsFiles(config, o.configFile);
+  const auth = createAuth({
+    store: users,
+    anonymous: config.security.anonymous,
+    idleMs: config.security.sessionIdle,
+    absoluteMs: config.security.sessionMax,
+    secure: tls !== undefined,
+  });
+  const hmiDir = ensureHmiBuilt(o.log);
+  const { app } = await createWebServer({
+    bus,
+    config,
+    log: o.log,
+    auth,
+    ...(o.registry ? { registry: o.registry } : {}),
+    ...(o.alarms ? { alarms: o.alarms } : {}),
+    ...(o.history ? { historian: o.history.historian, ...(o.history.cycles ? { cycles: o.history.cycles } : {}) } : {}),
+    ...(hmiDir ? { hmiDir } : {}),
+    ...(tls ? { tls } : {}),
+  });
+  o.stops.push(() => app.close());
+  await app.listen({ host: o.host, port: o.port });
+  const shown = o.host === '0.0.0.0' || o.host === '127.0.0.1' ? 'localhost' : o.host;
+  return { url: `${tls ? 'https' : 'http'}://${shown}:${(app.server.address() as { port: number }).port}`, users, tls: tls !== undefined };
+}
