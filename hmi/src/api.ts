@@ -1,5 +1,5 @@
 /** The REST calls the HMI makes (relative URLs, so the HMI also works behind a reverse proxy's sub-path). */
-import type { ApiError, CommandInfo, PlantInfo, TagWithState } from '../../src/web/protocol.js';
+import type { ApiError, AuditEntry, CommandInfo, PlantInfo, TagWithState, User } from '../../src/web/protocol.js';
 import { type AlarmApi, journalQueryString } from './alarm-api.js';
 import type { CallResult, CommandApi } from './command-api.js';
 import { type HistoryApi, cyclesPath, historyPath } from './history-api.js';
@@ -97,27 +97,14 @@ export const alarmApi: AlarmApi = {
 
 // ------------------------------------------------------------------ users, tokens and the audit trail (admin, engineer)
 
-export interface UserRow {
-  name: string;
-  role: Role;
-  disabled: boolean;
-  createdAt: number;
-}
+export type UserRow = User;
 export interface TokenRow {
   name: string;
   createdBy: string;
   createdAt: number;
   revokedAt: number | null;
 }
-export interface AuditRow {
-  seq: number;
-  ts: number;
-  actor: string;
-  action: string;
-  target: string;
-  detail: string;
-  hash: string;
-}
+export type AuditRow = AuditEntry;
 
 export const adminApi = {
   users: () => call<UserRow[]>('GET', 'api/users'),

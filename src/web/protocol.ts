@@ -87,3 +87,4 @@ export interface ApiError {
 
 export type { CommandOutcome, CommandStatus } from '../bus/command-messages.js';
 export type { CommandInfo, CommandParamInfo } from './commands.js';
+export type { AuditEntry, User } from '../auth/store.js';

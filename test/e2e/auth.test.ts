@@ -23,20 +23,43 @@ const PASSWORDS = { ana: 'sludge-blanket-42', eve: 'clarifier-weir-77' };
 const XSS_DESCRIPTION = '<img src=x onerror="window.__xss=1">Level <b>in</b> the reactor';
 const XSS_MESSAGE = '<script>window.__xss=2</script>Inlet pump <i>1</i> failure';
 
-async function startPlant(hmiDir: string, anonymous: Anonymous, users: [string, 'operator' | 'admin', string][]): Promise<{ plant: TestPlant; store: AuthStore }> {
-  const store = new AuthStore(':memory:');
-  for (const [name, role, password] of users) store.addUser(name, role, await hashPassword(password));
-  // Lockout well above the few wrong passwords typed here (they all come from 127.0.0.1).
-  const auth = createAuth({ store, anonymous, lockout: { max: 50, windowMs: 60_000, lockMs: 60_000 } });
-  const plant = await TestPlant.start(hmiDir, {
-    auth,
-    autostart: false,
-    adjust: (config) => {
-      config.tags.find((t) => t.name === 'reactor.level')!.description = XSS_DESCRIPTION;
-      config.alarms.inlet_pump_1!.message = XSS_MESSAGE;
-    },
+interface Running {
+  plant: TestPlant;
+  store: AuthStore;
+  browser: Browser;
+}
+
+/**
+ * The system with real sign-in for one suite (started before its tests, stopped after), with markup in a tag
+ * description and an alarm message. The returned object is filled in by `before`.
+ */
+function runningPlant(anonymous: Anonymous, users: [string, 'operator' | 'admin', string][]): Running {
+  const running = {} as Running;
+  let hmiDir: string | undefined;
+  before(async () => {
+    if (!hasChromium) return;
+    hmiDir = buildHmi();
+    running.store = new AuthStore(':memory:');
+    for (const [name, role, password] of users) running.store.addUser(name, role, await hashPassword(password));
+    // Lockout well above the few wrong passwords typed here (they all come from 127.0.0.1).
+    const auth = createAuth({ store: running.store, anonymous, lockout: { max: 50, windowMs: 60_000, lockMs: 60_000 } });
+    running.plant = await TestPlant.start(hmiDir, {
+      auth,
+      autostart: false,
+      adjust: (config) => {
+        config.tags.find((t) => t.name === 'reactor.level')!.description = XSS_DESCRIPTION;
+        config.alarms.inlet_pump_1!.message = XSS_MESSAGE;
+      },
+    });
+    running.browser = await launchBrowser();
   });
-  return { plant, store };
+  after(async () => {
+    await running.browser?.close();
+    await running.plant?.close();
+    running.store?.close();
+    if (hmiDir) removeDir(hmiDir);
+  });
+  return running;
 }
 
 const panel = (page: Page): Locator => page.getByRole('region', { name: 'Commands' });
@@ -50,39 +73,24 @@ async function signIn(page: Page, user: string, password: string): Promise<void>
 }
 
 describe('signing in and what it allows, in the browser', { timeout: 240_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let store: AuthStore | undefined;
-  let browser: Browser | undefined;
+  const running = runningPlant('local', [
+    ['ana', 'operator', PASSWORDS.ana],
+    ['eve', 'admin', PASSWORDS.eve],
+  ]);
+  const plant = (): TestPlant => running.plant;
+  const browser = (): Browser => running.browser;
 
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    ({ plant, store } = await startPlant(hmiDir, 'local', [
-      ['ana', 'operator', PASSWORDS.ana],
-      ['eve', 'admin', PASSWORDS.eve],
-    ]));
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    store?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
-
-  const sim = () => plant!.sim!;
+  const sim = () => plant().sim!;
   const lastWrite = (): number => sim().writes.list().at(-1)?.seq ?? 0;
 
   async function overview(width = 1280): Promise<OpenedPage> {
-    const o = await openPage(browser!, plant!.url, { width, height: 900 });
+    const o = await openPage(browser(), plant().url, { width, height: 900 });
     await panel(o.page).getByRole('button', { name: /^Stop the cycle/ }).waitFor();
     return o;
   }
 
   async function signedIn(user: 'ana' | 'eve', hash = '#/'): Promise<OpenedPage> {
-    const o = await openPage(browser!, `${plant!.url}#/login/${encodeURIComponent(hash)}`);
+    const o = await openPage(browser(), `${plant().url}#/login/${encodeURIComponent(hash)}`);
     await signIn(o.page, user, PASSWORDS[user]);
     await who(o.page).filter({ hasText: user }).waitFor();
     return o;
@@ -177,21 +185,21 @@ describe('signing in and what it allows, in the browser', { timeout: 240_000 }, 
     await add.getByLabel('Password (12 characters or more)').fill('aeration-blower-3');
     await add.getByRole('button', { name: 'Add user' }).click();
     await page.locator('tr[data-user="bob"]').filter({ hasText: 'Active' }).waitFor();
-    assert.equal(store!.user('bob')?.role, 'operator');
+    assert.equal(running.store.user('bob')?.role, 'operator');
 
     // Disable bob: he can no longer sign in.
     await page.locator('tr[data-user="bob"]').getByRole('button', { name: 'Disable' }).click();
     await page.locator('tr[data-user="bob"]').filter({ hasText: 'Disabled' }).waitFor();
-    assert.equal(store!.user('bob')?.disabled, true);
+    assert.equal(running.store.user('bob')?.disabled, true);
 
     const tokens = page.getByRole('region', { name: 'Read-only API tokens' });
     await tokens.getByLabel('Token name').fill('monthly-report');
     await tokens.getByRole('button', { name: 'Create token' }).click();
     const secret = (await tokens.locator('.token-secret').textContent()) ?? '';
     assert.ok(secret.length > 20);
-    const read = await fetch(`${plant!.url}api/tags/reactor.level`, { headers: { authorization: `Bearer ${secret}` } });
+    const read = await fetch(`${plant().url}api/tags/reactor.level`, { headers: { authorization: `Bearer ${secret}` } });
     assert.equal(read.status, 200, 'the token reads');
-    const act = await fetch(`${plant!.url}api/commands`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: '{}' });
+    const act = await fetch(`${plant().url}api/commands`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: '{}' });
     assert.equal(act.status, 403, 'and never acts');
     await screenshot(page, 'users-1280.png');
 
@@ -212,23 +220,23 @@ describe('signing in and what it allows, in the browser', { timeout: 240_000 }, 
     t.after(() => ana.context.close());
     await ana.page.getByText('Only an administrator manages users: sign in as one.').waitFor();
     const cookie = (await ana.context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
-    assert.equal((await fetch(`${plant!.url}api/users`, { headers: { cookie } })).status, 403);
+    assert.equal((await fetch(`${plant().url}api/users`, { headers: { cookie } })).status, 403);
   });
 
   it('markup in a tag description and an alarm message is shown as text: no script runs', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const o = await openPage(browser!, `${plant!.url}#/tags`);
+    const o = await openPage(browser(), `${plant().url}#/tags`);
     t.after(() => o.context.close());
     const { page } = o;
     sim().plant!.setFault(FAULTS['inlet-pump-1']!, true);
     t.after(() => sim().plant!.setFault(FAULTS['inlet-pump-1']!, false));
     await page.getByText(XSS_DESCRIPTION).first().waitFor();
-    await page.goto(`${plant!.url}#/alarms`);
+    await page.goto(`${plant().url}#/alarms`);
     await page.getByText(XSS_MESSAGE).first().waitFor();
-    await page.goto(`${plant!.url}#/`);
+    await page.goto(`${plant().url}#/`);
     await page.getByText(XSS_DESCRIPTION).first().waitFor();
     await page.getByText(XSS_MESSAGE).first().waitFor();
-    await page.goto(`${plant!.url}#/journal`);
+    await page.goto(`${plant().url}#/journal`);
     await page.getByText(XSS_MESSAGE).first().waitFor();
     assert.equal(await page.evaluate('window.__xss'), undefined, 'no injected script ran');
     assert.equal(await page.locator('img[src="x"], b:text("in"), i:text("1")').count(), 0, 'no injected element');
@@ -236,28 +244,13 @@ describe('signing in and what it allows, in the browser', { timeout: 240_000 }, 
 });
 
 describe('where guests may not view, in the browser', { timeout: 120_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let store: AuthStore | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    ({ plant, store } = await startPlant(hmiDir, 'none', []));
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    store?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
+  const running = runningPlant('none', []);
+  const plant = (): TestPlant => running.plant;
+  const browser = (): Browser => running.browser;
 
   it('a fresh installation: only the sign-in page, saying how to create the first admin; once there is one, signing in shows the plant', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const o = await openPage(browser!, plant!.url, { width: 360, height: 740 });
+    const o = await openPage(browser(), plant().url, { width: 360, height: 740 });
     t.after(() => o.context.close());
     const { page } = o;
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -266,9 +259,9 @@ describe('where guests may not view, in the browser', { timeout: 120_000 }, () =
     await screenshot(page, 'signin-fresh-360.png');
     const asked = o.requests.map((u) => new URL(u).pathname).filter((p) => p.startsWith('/api/'));
     assert.deepEqual(asked, ['/api/session'], 'nothing of the plant is asked for');
-    assert.equal((await fetch(`${plant!.url}api/tags`)).status, 401);
+    assert.equal((await fetch(`${plant().url}api/tags`)).status, 401);
 
-    store!.addUser('eve', 'admin', await hashPassword(PASSWORDS.eve));
+    running.store.addUser('eve', 'admin', await hashPassword(PASSWORDS.eve));
     await page.reload();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     assert.equal(await page.getByText('No user exists yet.').count(), 0);
@@ -280,9 +273,9 @@ describe('where guests may not view, in the browser', { timeout: 120_000 }, () =
     await screenshot(page, 'signed-in-360.png', false);
 
     // The session ends on the server (e.g. an admin disabled the user) and the stream drops: asked to sign in, then live again.
-    store!.endSessionsOf('eve');
-    await plant!.stopWeb();
-    await plant!.startWeb();
+    running.store.endSessionsOf('eve');
+    await plant().stopWeb();
+    await plant().startWeb();
     const ended = page.getByRole('alert').filter({ hasText: 'Your session has ended: sign in again to see live values.' });
     await ended.waitFor({ timeout: 30_000 });
     await ended.getByRole('link', { name: 'Sign in' }).click();
