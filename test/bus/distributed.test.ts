@@ -21,13 +21,14 @@ const planta = join(root, 'bin', 'planta.js');
 describe('distributed mode on Redis', { timeout: 120_000 }, () => {
   it('simulator + planta poll + planta web: live values in /api/tags, a command executed by the poller, its outcome on the web stream', async (t) => {
     if (!(await needRedis(t))) return;
-    const prefix = testPrefix(t, 'distributed');
     const dir = mkdtempSync(join(tmpdir(), 'planta-distributed-'));
     const children: Started[] = [];
     t.after(async () => {
       for (const c of children.reverse()) await c.stop();
       rmSync(dir, { recursive: true, force: true });
     });
+    // After the processes stopped (hooks run in order): their keys are deleted last.
+    const prefix = testPrefix(t, 'distributed');
     const modbus = await freePort();
     const control = await freePort();
     const config = join(dir, 'plant.yaml');
@@ -35,7 +36,7 @@ describe('distributed mode on Redis', { timeout: 120_000 }, () => {
     writeFileSync(config, `${text}\nbus: { kind: redis, url: '${REDIS_URL}', prefix: '${prefix}' }\n`);
     copyFileSync(join(root, 'config', 'sbr-mimic.svg'), join(dir, 'sbr-mimic.svg'));
     const db = join(dir, 'web.db');
-    const env = { ...process.env, PLANTA_LOG_LEVEL: 'warn', PLANTA_LOG_FORMAT: 'json' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PLANTA_LOG_LEVEL: 'warn', PLANTA_LOG_FORMAT: 'json' };
     delete env.PLANTA_BUS_URL;
     const password = 'distributed-test-password-1';
     const user = await run(process.execPath, [planta, 'user', 'add', 'olga', '--role', 'operator', '--db', db, '--password-stdin'], { input: `${password}\n` });
