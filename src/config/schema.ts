@@ -342,6 +342,43 @@ export const cycleSchema = z
   .strict();
 export type CycleConfig = z.infer<typeof cycleSchema>;
 
+/** A size in bytes: a number, or "512MiB", "2GiB", "100MB"... */
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const m = typeof v === 'number' ? null : /^\s*(\d+(?:\.\d+)?)\s*(B|kB|KiB|MB|MiB|GB|GiB)?\s*$/.exec(v);
+  const units: Record<string, number> = { B: 1, kB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
+  const bytes = typeof v === 'number' ? v : m ? Math.round(Number(m[1]) * units[m[2] ?? 'B']!) : NaN;
+  if (!Number.isFinite(bytes) || bytes < 1024 * 1024) {
+    ctx.addIssue({ code: 'custom', message: 'expected a size of at least 1MiB such as 256MiB or 2GiB' });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/**
+ * Where the historian keeps its data: an SQLite file (the default), or a
+ * PostgreSQL database (a schema of its own, created if missing) with a local
+ * store-and-forward buffer. The environment's PLANTA_HISTORIAN_URL overrides
+ * it (a postgres:// URL, or `sqlite`).
+ */
+export const historianStoreSchema = z
+  .object({
+    kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'expected postgres://USER@HOST:PORT/DATABASE')
+      .default('postgres://127.0.0.1:5432/planta'),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a schema name of lower-case letters, digits and _ (at most 63)')
+      .default('planta'),
+    /** The store-and-forward file. Default: history-buffer.db beside the SQLite history file (data/). */
+    buffer: z.string().min(1).optional(),
+    /** Past this size the buffer drops its oldest samples. */
+    bufferSize: size.default(256 * 1024 * 1024),
+  })
+  .strict();
+export type HistorianStoreConfig = z.infer<typeof historianStoreSchema>;
+
 /** The historian: what it keeps, how long, and the cycle report. */
 export const historianSchema = z
   .object({
@@ -355,6 +392,7 @@ export const historianSchema = z
       .strict()
       .default({ raw: 90 * 86_400_000, minute: 2 * 365 * 86_400_000, hour: null }),
     cycles: cycleSchema.optional(),
+    store: historianStoreSchema.optional(),
   })
   .strict();
 export type HistorianConfig = z.infer<typeof historianSchema>;

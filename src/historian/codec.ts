@@ -65,3 +65,52 @@ export function decodeChunk(data: Uint8Array): { tag: Uint32Array; ts: Float64Ar
   new Uint8Array(v.buffer).set(data.subarray(n * 12, n * 20));
   return { tag, ts, v, q: data.slice(n * 20, n * 21), n };
 }
+
+/** A block never spans more than this: its times are u32 offsets from its start. */
+export const MAX_BLOCK_SPAN_MS = 6 * 3_600_000;
+
+/** Where to cut n samples into blocks: at most `size` samples each, and before a span would overflow the u32 offsets. */
+export function splitBlocks(ts: Float64Array, n: number, size: number): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  let start = 0;
+  while (start < n) {
+    let end = Math.min(n, start + size);
+    const t0 = ts[start]!;
+    while (end > start + 1 && ts[end - 1]! - t0 > MAX_BLOCK_SPAN_MS) end--;
+    out.push({ start, end });
+    start = end;
+  }
+  return out;
+}
+
+/** The first index whose time is ≥ t. */
+export function lowerBound(ts: Float64Array, n: number, t: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The samples with from ≤ ts < to (views, no copy). */
+export function sliceSamples(s: Samples, from: number, to: number): Samples {
+  const a = lowerBound(s.ts, s.n, from);
+  const b = lowerBound(s.ts, s.n, to);
+  return { ts: s.ts.subarray(a, b), v: s.v.subarray(a, b), q: s.q.subarray(a, b), n: b - a };
+}
+
+export function concatSamples(parts: Samples[]): Samples {
+  const n = parts.reduce((k, p) => k + p.n, 0);
+  const out: Samples = { ts: new Float64Array(n), v: new Float64Array(n), q: new Uint8Array(n), n };
+  let at = 0;
+  for (const p of parts) {
+    out.ts.set(p.ts.subarray(0, p.n), at);
+    out.v.set(p.v.subarray(0, p.n), at);
+    out.q.set(p.q.subarray(0, p.n), at);
+    at += p.n;
+  }
+  return out;
+}

@@ -288,6 +288,8 @@ export class Historian {
   rollupStep(): Promise<boolean> {
     const run = async (): Promise<boolean> => {
       await this.flush();
+      // Samples acknowledged but still in a store-and-forward buffer would be missing from the buckets.
+      if ((this.store.buffer?.().samples ?? 0) > 0) return false;
       const now = this.now();
       let w = await this.mark('minute');
       if (w === undefined) {

@@ -2,7 +2,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Historian } from './historian.js';
 
-export type HistorianFigures = Pick<Historian, 'stats' | 'status'> & { store: Pick<Historian['store'], 'queueDepth'> };
+export type HistorianFigures = Pick<Historian, 'stats' | 'status'> & { store: Pick<Historian['store'], 'queueDepth' | 'buffer'> };
 
 export function registerHistorianMetrics(registry: Registry, h: HistorianFigures): void {
   const counter = (name: string, help: string, read: () => number): void => {
@@ -13,6 +13,21 @@ export function registerHistorianMetrics(registry: Registry, h: HistorianFigures
   counter('planta_historian_repeats_total', 'Unchanged values recorded again after their maximum interval', () => h.stats.repeats);
   counter('planta_historian_flush_errors_total', 'Commits that failed (the samples stay buffered)', () => h.stats.flushErrors);
   new Gauge({ name: 'planta_historian_queue_depth', help: 'Samples waiting for the next commit', registers: [registry], collect(this: Gauge) { this.set(h.store.queueDepth()); } });
+  const buffer = h.store.buffer?.bind(h.store);
+  if (buffer) {
+    // Store-and-forward (PostgreSQL): the disk buffer's fill level, what it forwarded and what it had to drop.
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({ name, help, registers: [registry], collect(this: Gauge) { this.set(read()); } });
+    };
+    gauge('planta_historian_buffer_bytes', 'Bytes of samples waiting in the store-and-forward buffer', () => buffer().bytes);
+    gauge('planta_historian_buffer_fill_ratio', 'Store-and-forward buffer fill level, 0..1 of its maximum size', () => buffer().bytes / buffer().maxBytes);
+    gauge('planta_historian_buffer_samples', 'Samples acknowledged and waiting in the store-and-forward buffer', () => buffer().samples);
+    gauge('planta_historian_store_up', '1 while the database takes commits directly, 0 while the historian buffers to disk', () => (buffer().online ? 1 : 0));
+    counter('planta_historian_buffer_dropped_total', 'Samples dropped, oldest first, because the store-and-forward buffer was full', () => buffer().dropped);
+    counter('planta_historian_buffer_forwarded_total', 'Samples forwarded from the store-and-forward buffer to the database', () => buffer().forwarded);
+  }
+  // A store that cannot answer (its database is away) keeps the last figures rather than failing the whole scrape.
+  const status = (): Promise<Awaited<ReturnType<HistorianFigures['status']>> | undefined> => h.status().catch(() => undefined);
   let last = { at: Date.now(), n: h.stats.recorded };
   new Gauge({
     name: 'planta_historian_ingest_rate',
@@ -30,7 +45,8 @@ export function registerHistorianMetrics(registry: Registry, h: HistorianFigures
     help: 'Bytes the historian uses on disk (database and write-ahead log)',
     registers: [registry],
     async collect(this: Gauge) {
-      this.set((await h.status()).bytes);
+      const s = await status();
+      if (s) this.set(s.bytes);
     },
   });
   new Gauge({
@@ -38,7 +54,8 @@ export function registerHistorianMetrics(registry: Registry, h: HistorianFigures
     help: 'Raw samples kept',
     registers: [registry],
     async collect(this: Gauge) {
-      this.set((await h.status()).samples);
+      const s = await status();
+      if (s) this.set(s.samples);
     },
   });
 }

@@ -20,7 +20,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { type Samples, decodeBlock, decodeChunk, emptySamples, encodeBlock, encodeChunk } from './codec.js';
+import { MAX_BLOCK_SPAN_MS, type Samples, concatSamples, decodeBlock, decodeChunk, emptySamples, encodeBlock, encodeChunk, lowerBound, sliceSamples, splitBlocks } from './codec.js';
 import { HistorianError, type HistoryStore, type Retained, type RollupResolution, type RollupRow, type StoreStatus } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -36,9 +36,6 @@ export interface SqliteStoreOptions {
   /** Open an existing file to read only (another process may be writing it): nothing is ever written. */
   readOnly?: boolean;
 }
-
-/** A block never spans more than this (its times are u32 offsets from its start). */
-const MAX_BLOCK_SPAN_MS = 6 * 3_600_000;
 
 /** The unsealed samples of one tag. */
 class TagBuffer {
@@ -311,14 +308,9 @@ export class SqliteStore implements HistoryStore {
   }
 
   private seal(id: number, b: TagBuffer): void {
-    let start = 0;
-    while (start < b.n) {
-      // A block ends at blockSize samples, or before its span would overflow the u32 offsets.
-      let end = Math.min(b.n, start + this.blockSize);
+    for (const { start, end } of splitBlocks(b.ts, b.n, this.blockSize)) {
       const t0 = b.ts[start]!;
-      while (end > start + 1 && b.ts[end - 1]! - t0 > MAX_BLOCK_SPAN_MS) end--;
       this.stmt.insertBlock.run(id, t0, b.ts[end - 1]!, end - start, encodeBlock(b.ts, b.v, b.q, start, end - start, t0));
-      start = end;
     }
     b.sealedEnd = b.ts[b.n - 1]!;
     this.buffered -= b.n;
@@ -335,11 +327,11 @@ export class SqliteStore implements HistoryStore {
     const parts: Samples[] = [];
     for (const row of this.stmt.blocksIn.all(id, from - MAX_BLOCK_SPAN_MS, to) as { t_start: number; t_end: number; data: Buffer }[]) {
       if (row.t_end < from) continue;
-      parts.push(slice(decodeBlock(row.data, row.t_start), from, to));
+      parts.push(sliceSamples(decodeBlock(row.data, row.t_start), from, to));
     }
     const b = this.buffers[id]!;
-    if (b.n > 0) parts.push(slice({ ts: b.ts.subarray(0, b.n), v: b.v.subarray(0, b.n), q: b.q.subarray(0, b.n), n: b.n }, from, to));
-    return concat(parts);
+    if (b.n > 0) parts.push(sliceSamples({ ts: b.ts.subarray(0, b.n), v: b.v.subarray(0, b.n), q: b.q.subarray(0, b.n), n: b.n }, from, to));
+    return concatSamples(parts);
   }
 
   async countRaw(tag: string, from: number, to: number): Promise<number> {
@@ -454,34 +446,3 @@ export class SqliteStore implements HistoryStore {
 }
 
 const BUCKET: Record<RollupResolution, number> = { minute: 60_000, hour: 3_600_000 };
-
-/** The first index whose time is ≥ t. */
-export function lowerBound(ts: Float64Array, n: number, t: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid]! < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function slice(s: Samples, from: number, to: number): Samples {
-  const a = lowerBound(s.ts, s.n, from);
-  const b = lowerBound(s.ts, s.n, to);
-  return { ts: s.ts.subarray(a, b), v: s.v.subarray(a, b), q: s.q.subarray(a, b), n: b - a };
-}
-
-function concat(parts: Samples[]): Samples {
-  const n = parts.reduce((k, p) => k + p.n, 0);
-  const out: Samples = { ts: new Float64Array(n), v: new Float64Array(n), q: new Uint8Array(n), n };
-  let at = 0;
-  for (const p of parts) {
-    out.ts.set(p.ts.subarray(0, p.n), at);
-    out.v.set(p.v.subarray(0, p.n), at);
-    out.q.set(p.q.subarray(0, p.n), at);
-    at += p.n;
-  }
-  return out;
-}

@@ -1,7 +1,7 @@
 /**
  * The historian's storage interface. SQLite (sqlite.ts) is the embedded
- * default; PostgreSQL can come behind the same interface, which is why
- * everything that reads is asynchronous. Appending is synchronous and only
+ * default; PostgreSQL (postgres.ts) is behind the same interface, which is
+ * why everything that reads is asynchronous. Appending is synchronous and only
  * buffers: a sample is acknowledged (survives a crash) once a `flush()` that
  * started after it resolves.
  */
@@ -48,6 +48,23 @@ export interface StoreStatus {
 
 export type Retained = 'raw' | RollupResolution;
 
+/** A store that forwards to a remote database through a local disk buffer (store-and-forward). */
+export interface BufferStats {
+  /** Bytes of samples waiting in the buffer, and its maximum. */
+  bytes: number;
+  maxBytes: number;
+  /** Samples waiting in the buffer: acknowledged, not yet in the database. */
+  samples: number;
+  /** Samples dropped (oldest first) because the buffer was full. */
+  dropped: number;
+  /** Samples forwarded from the buffer to the database. */
+  forwarded: number;
+  /** Samples not after their tag's last stored time, skipped (a replay). */
+  skipped: number;
+  /** False from a failed commit until the buffer is forwarded. */
+  online: boolean;
+}
+
 export interface HistoryStore {
   /** The numeric id of a tag, created on first use (persisted with the next flush). */
   tagId(name: string): number;
@@ -72,6 +89,8 @@ export interface HistoryStore {
   /** Deletes at most `maxRows` rows (blocks or rollups) wholly older than `before`; resolves with the rows deleted. */
   prune(what: Retained, before: number, maxRows: number): Promise<number>;
   status(): Promise<StoreStatus>;
+  /** Store-and-forward figures, for a store that has a buffer. */
+  buffer?(): BufferStats;
   /** Flushes and closes. */
   close(): Promise<void>;
 }

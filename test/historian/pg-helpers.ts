@@ -1,0 +1,66 @@
+/** The PostgreSQL of the tests: the machine's (127.0.0.1:5432, database test), a schema per test, dropped afterwards. */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import pg from 'pg';
+import { PostgresStore, type PostgresStoreOptions } from '../../src/historian/postgres.js';
+import { needPeer } from '../helpers/peers.js';
+
+export const PG_URL = process.env.PLANTA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+let reachable: Promise<boolean> | undefined;
+
+/** Whether PostgreSQL answers at `url` (one try, a second at most). */
+export async function pgAnswers(url = PG_URL): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    await c.end();
+    return true;
+  } catch {
+    await c.end().catch(() => undefined);
+    return false;
+  }
+}
+
+/** Skips the test (or fails it, with PLANTA_REQUIRE_PEERS=1) when the machine's PostgreSQL does not answer. */
+export async function needPostgres(t: TestContext): Promise<boolean> {
+  reachable ??= pgAnswers();
+  return needPeer(t, await reachable, `PostgreSQL at ${PG_URL}`);
+}
+
+/** Runs one statement on its own connection. */
+export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** A schema name no other run uses; dropped (with everything in it) when the test ends. */
+export function testSchema(t: TestContext): string {
+  const schema = `planta_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  t.after(() => sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  return schema;
+}
+
+/** A temporary folder for the store-and-forward buffer, removed when the test ends. */
+export function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'planta-pg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A PostgreSQL store in a schema of its own, with its buffer in a temporary folder; closed at the end of the test. */
+export function pgStore(t: TestContext, o: Partial<PostgresStoreOptions> & { schema: string }): PostgresStore {
+  const store = new PostgresStore({ url: PG_URL, buffer: { path: join(tempDir(t), 'buffer.db') }, ...o });
+  t.after(() => store.close());
+  return store;
+}
