@@ -5,7 +5,7 @@
  * PLCs such as the Twido, where both tables are one %M / %MW memory.
  */
 import { IllegalDataAddressError, IllegalFunctionError } from './errors.js';
-import type { ModbusRequest } from './pdu.js';
+import { type ModbusRequest, allocRegisters } from './pdu.js';
 import type { HandlerResult, RequestContext, RequestHandler } from './server.js';
 
 export class BitArea {
@@ -73,6 +73,13 @@ function readBits(a: BitArea, address: number, quantity: number): boolean[] {
   return out;
 }
 
+/** A copy (the answer does not change with the area), cut from a shared slab rather than allocated alone. */
+function copyRegisters(a: RegisterArea, address: number, quantity: number): Uint16Array {
+  const out = allocRegisters(quantity);
+  out.set(a.registers.subarray(address, address + quantity));
+  return out;
+}
+
 export function createAreaHandler(areas: DataAreas): RequestHandler {
   const write = (w: WriteRequest, apply: () => void): void => {
     areas.beforeWrite?.(w);
@@ -91,7 +98,7 @@ export function createAreaHandler(areas: DataAreas): RequestHandler {
       case 4: {
         const a = area(req.fc === 3 ? areas.holdingRegisters : areas.inputRegisters, req.fc);
         checkRange(a, req.address, req.quantity, req.fc);
-        return { fc: req.fc, registers: a.registers.slice(req.address, req.address + req.quantity) };
+        return { fc: req.fc, registers: copyRegisters(a, req.address, req.quantity) };
       }
       case 5: {
         const a = area(areas.coils, 5);
@@ -131,7 +138,7 @@ export function createAreaHandler(areas: DataAreas): RequestHandler {
         write({ area: 'holdingRegisters', address: req.writeAddress, values: req.values, ctx, fc: 23 }, () =>
           a.registers.set(Array.from(req.values), req.writeAddress),
         );
-        return { fc: 23, registers: a.registers.slice(req.readAddress, req.readAddress + req.readQuantity) };
+        return { fc: 23, registers: copyRegisters(a, req.readAddress, req.readQuantity) };
       }
     }
   };

@@ -133,8 +133,14 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   private socket: net.Socket | undefined;
   private readonly decoder: MbapDecoder;
   private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
-  private readonly queue: Pending[] = [];
+  /**
+   * Requests waiting for a slot: queue[queueHead..queueTail). Taken slots are
+   * cleared and the indices rewind when it empties, so the array keeps its
+   * storage instead of growing it again for every request.
+   */
+  private readonly queue: (Pending | undefined)[] = [];
   private queueHead = 0;
+  private queueTail = 0;
   private readonly inflight = new Map<number, Pending>();
   private nextTid = 1;
   private consecutiveTimeouts = 0;
@@ -185,7 +191,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
 
   /** Requests waiting for a slot plus requests on the wire. */
   get pending(): number {
-    return this.queue.length - this.queueHead + this.inflight.size;
+    return this.queueTail - this.queueHead + this.inflight.size;
   }
 
   /** Resolves once connected; rejects if this attempt fails (reconnection goes on in the background). */
@@ -233,7 +239,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     }
     this.stats.requests++;
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({
+      const p: Pending = {
         req,
         unitId,
         timeout,
@@ -243,10 +249,17 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
         tid: 0,
         deadline: 0,
         sentAt: 0,
-      });
-      if (this._state !== 'connected') return;
+      };
       // An idle connection sends at once; otherwise requests made in this turn leave together.
-      if (this.inflight.size === 0 && !this.pumpScheduled) this.pump();
+      const idle = this._state === 'connected' && this.inflight.size === 0 && !this.pumpScheduled;
+      if (idle && this.queueHead === this.queueTail) {
+        const now = performance.now();
+        this.socket!.write(this.start(p, now));
+        return;
+      }
+      this.queue[this.queueTail++] = p;
+      if (this._state !== 'connected') return;
+      if (idle) this.pump();
       else this.schedulePump();
     });
   }
@@ -338,8 +351,10 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
         buffer: this.readBuffer,
         callback: (n: number, buf: Uint8Array): boolean => {
           if (this.socket === socket) {
-            this.decoder.push((buf as Buffer).subarray(0, n));
-            this.schedulePump();
+            this.decoder.push(buf as Buffer, n);
+            // Replies free slots in the window: requests waiting for one go out together
+            // (a request made by a reply's callback sends itself).
+            if (this.queueHead < this.queueTail) this.schedulePump();
           }
           return true;
         },
@@ -419,9 +434,10 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   private failAll(err: Error): void {
     const inflight = [...this.inflight.values()];
     this.inflight.clear();
-    const queued = this.queue.slice(this.queueHead);
+    const queued = this.queue.slice(this.queueHead, this.queueTail) as Pending[];
     this.queue.length = 0;
     this.queueHead = 0;
+    this.queueTail = 0;
     for (const p of inflight) p.reject(err);
     for (const p of queued) p.reject(err);
   }
@@ -446,32 +462,40 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     const socket = this.socket;
     if (!socket || this._state !== 'connected') return;
     const window = this.options.window;
-    if (this.inflight.size >= window || this.queueHead >= this.queue.length) return;
+    if (this.inflight.size >= window || this.queueHead === this.queueTail) return;
     const now = performance.now();
     // Frames sent together go out in one write: one syscall, one TCP segment.
     let first: Buffer | undefined;
     let more: Buffer[] | undefined;
-    while (this.inflight.size < window && this.queueHead < this.queue.length) {
+    while (this.inflight.size < window && this.queueHead < this.queueTail) {
       const p = this.queue[this.queueHead]!;
-      this.queue[this.queueHead++] = undefined as unknown as Pending;
-      p.tid = this.allocTid();
-      p.sentAt = now;
-      p.deadline = now + p.timeout;
-      const frame = allocFrame(p.tid, p.unitId, requestPduLength(p.req));
-      writeRequestPdu(p.req, frame, MBAP_HEADER_LENGTH);
-      this.inflight.set(p.tid, p);
+      this.queue[this.queueHead++] = undefined;
+      const frame = this.start(p, now);
       if (first === undefined) first = frame;
       else (more ??= [first]).push(frame);
-      if (p.deadline < this.timerDue) this.armTimer(p.deadline, now);
     }
-    if (this.queueHead === this.queue.length) {
-      this.queue.length = 0;
+    if (this.queueHead === this.queueTail) {
       this.queueHead = 0;
+      this.queueTail = 0;
     } else if (this.queueHead > 1024) {
-      this.queue.splice(0, this.queueHead);
+      this.queue.copyWithin(0, this.queueHead, this.queueTail);
+      this.queueTail -= this.queueHead;
       this.queueHead = 0;
+      this.queue.length = this.queueTail;
     }
     socket.write(more ? Buffer.concat(more) : first!);
+  }
+
+  /** Puts a request in flight: transaction id, deadline, frame (returned, for the caller to write). */
+  private start(p: Pending, now: number): Buffer {
+    p.tid = this.allocTid();
+    p.sentAt = now;
+    p.deadline = now + p.timeout;
+    const frame = allocFrame(p.tid, p.unitId, requestPduLength(p.req));
+    writeRequestPdu(p.req, frame, MBAP_HEADER_LENGTH);
+    this.inflight.set(p.tid, p);
+    if (p.deadline < this.timerDue) this.armTimer(p.deadline, now);
+    return frame;
   }
 
   /**

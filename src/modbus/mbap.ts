@@ -14,9 +14,13 @@ const MAX_LENGTH_FIELD = 1 + MAX_PDU_LENGTH;
 /** Allocates a frame with its MBAP header written; the caller writes the PDU at offset 7. */
 export function allocFrame(transactionId: number, unitId: number, pduLength: number): Buffer {
   const frame = Buffer.allocUnsafe(MBAP_HEADER_LENGTH + pduLength);
-  frame.writeUInt16BE(transactionId, 0);
-  frame.writeUInt16BE(0, 2);
-  frame.writeUInt16BE(pduLength + 1, 4);
+  const length = pduLength + 1;
+  frame[0] = transactionId >> 8;
+  frame[1] = transactionId;
+  frame[2] = 0;
+  frame[3] = 0;
+  frame[4] = length >> 8;
+  frame[5] = length;
   frame[6] = unitId;
   return frame;
 }
@@ -41,7 +45,7 @@ export type FrameErrorHandler = (kind: FrameErrorKind, detail: string) => void;
 /**
  * Incremental MBAP decoder: any split of a byte stream yields the same frames.
  * It buffers at most one incomplete frame (260 bytes), so memory is bounded
- * whatever the peer sends. PDUs handed to `onFrame` are views that stay valid.
+ * whatever the peer sends.
  */
 export class MbapDecoder {
   private rest: Buffer | undefined;
@@ -60,10 +64,19 @@ export class MbapDecoder {
     this.rest = undefined;
   }
 
-  push(chunk: Buffer): void {
-    const buf = this.rest === undefined ? chunk : Buffer.concat([this.rest, chunk]);
-    this.rest = undefined;
-    const end = buf.length;
+  /**
+   * Decodes the first `length` bytes of `chunk` (all of it by default). The
+   * chunk may be a read buffer reused after this call: a partial frame is
+   * copied, and PDUs are views of `chunk` valid until it is reused.
+   */
+  push(chunk: Buffer, length: number = chunk.length): void {
+    let buf = chunk;
+    let end = length;
+    if (this.rest !== undefined) {
+      buf = Buffer.concat([this.rest, chunk.subarray(0, length)]);
+      end = buf.length;
+      this.rest = undefined;
+    }
     let off = 0;
     while (end - off >= MBAP_HEADER_LENGTH - 1) {
       const length = (buf[off + 4]! << 8) | buf[off + 5]!;
@@ -82,6 +95,6 @@ export class MbapDecoder {
       off = frameEnd;
     }
     // Copy the tail so a small remainder does not pin a large chunk in memory.
-    if (off < end) this.rest = Buffer.from(buf.subarray(off));
+    if (off < end) this.rest = Buffer.from(buf.subarray(off, end));
   }
 }

@@ -117,6 +117,8 @@ export function isSupportedFunction(fc: number): boolean {
 
 // ---------------------------------------------------------------- validation
 
+// The checks build their messages only when they fail: validation runs on every request.
+
 function checkAddress(name: string, address: number, quantity: number): void {
   if (!Number.isInteger(address) || address < 0 || address > 0xffff) {
     throw new ModbusRequestError(`${name} ${address} is not an address in 0..65535`);
@@ -126,19 +128,22 @@ function checkAddress(name: string, address: number, quantity: number): void {
   }
 }
 
-function checkQuantity(what: string, quantity: number, max: number): void {
-  if (!Number.isInteger(quantity) || quantity < 1 || quantity > max) {
-    throw new ModbusRequestError(`${what}: quantity ${quantity} is outside 1..${max}`);
+function validQuantity(quantity: number, max: number): boolean {
+  return Number.isInteger(quantity) && quantity >= 1 && quantity <= max;
+}
+
+function quantityError(what: string, quantity: number, max: number): ModbusRequestError {
+  return new ModbusRequestError(`${what}: quantity ${quantity} is outside 1..${max}`);
+}
+
+function checkRegisterValue(v: number, i: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
+    throw new ModbusRequestError(`register value ${v} at index ${i} is not a 16-bit unsigned integer`);
   }
 }
 
 function checkRegisterValues(values: ArrayLike<number>): void {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
-      throw new ModbusRequestError(`register value ${v} at index ${i} is not a 16-bit unsigned integer`);
-    }
-  }
+  for (let i = 0; i < values.length; i++) checkRegisterValue(values[i]!, i);
 }
 
 /** Throws ModbusRequestError if the request breaks the spec; the client calls this before sending. */
@@ -146,12 +151,16 @@ export function validateRequest(req: ModbusRequest): void {
   switch (req.fc) {
     case 1:
     case 2:
-      checkQuantity(`read ${req.fc === 1 ? 'coils' : 'discrete inputs'}`, req.quantity, Limits.readBits);
+      if (!validQuantity(req.quantity, Limits.readBits)) {
+        throw quantityError(`read ${req.fc === 1 ? 'coils' : 'discrete inputs'}`, req.quantity, Limits.readBits);
+      }
       checkAddress('address', req.address, req.quantity);
       return;
     case 3:
     case 4:
-      checkQuantity(`read ${req.fc === 3 ? 'holding' : 'input'} registers`, req.quantity, Limits.readRegisters);
+      if (!validQuantity(req.quantity, Limits.readRegisters)) {
+        throw quantityError(`read ${req.fc === 3 ? 'holding' : 'input'} registers`, req.quantity, Limits.readRegisters);
+      }
       checkAddress('address', req.address, req.quantity);
       return;
     case 5:
@@ -160,20 +169,28 @@ export function validateRequest(req: ModbusRequest): void {
       return;
     case 6:
       checkAddress('address', req.address, 1);
-      checkRegisterValues([req.value]);
+      checkRegisterValue(req.value, 0);
       return;
     case 15:
-      checkQuantity('write multiple coils', req.values.length, Limits.writeCoils);
+      if (!validQuantity(req.values.length, Limits.writeCoils)) {
+        throw quantityError('write multiple coils', req.values.length, Limits.writeCoils);
+      }
       checkAddress('address', req.address, req.values.length);
       return;
     case 16:
-      checkQuantity('write multiple registers', req.values.length, Limits.writeRegisters);
+      if (!validQuantity(req.values.length, Limits.writeRegisters)) {
+        throw quantityError('write multiple registers', req.values.length, Limits.writeRegisters);
+      }
       checkAddress('address', req.address, req.values.length);
       checkRegisterValues(req.values);
       return;
     case 23:
-      checkQuantity('read/write registers (read part)', req.readQuantity, Limits.readWriteRead);
-      checkQuantity('read/write registers (write part)', req.values.length, Limits.readWriteWrite);
+      if (!validQuantity(req.readQuantity, Limits.readWriteRead)) {
+        throw quantityError('read/write registers (read part)', req.readQuantity, Limits.readWriteRead);
+      }
+      if (!validQuantity(req.values.length, Limits.readWriteWrite)) {
+        throw quantityError('read/write registers (write part)', req.values.length, Limits.readWriteWrite);
+      }
       checkAddress('read address', req.readAddress, req.readQuantity);
       checkAddress('write address', req.writeAddress, req.values.length);
       checkRegisterValues(req.values);
@@ -200,14 +217,43 @@ function readBits(buf: Buffer, offset: number, count: number): boolean[] {
   return bits;
 }
 
+/**
+ * Register arrays are cut from shared 8 KiB slabs, the way Buffer.allocUnsafe
+ * uses its pool: a Uint16Array with a backing store of its own costs a malloc
+ * and garbage-collector bookkeeping, more than decoding a whole reply. So the
+ * `.buffer` of an array from here holds other arrays too; read the array, not
+ * its buffer. A slab is freed when none of its arrays is referenced any more.
+ */
+const SLAB_BYTES = 8192;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabOffset = 0;
+
+/** A Uint16Array of `count` registers (at most 125 in any PDU), contents unset. */
+export function allocRegisters(count: number): Uint16Array {
+  const bytes = 2 * count;
+  if (bytes > SLAB_BYTES / 8) return new Uint16Array(count);
+  if (slabOffset + bytes > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  const regs = new Uint16Array(slab, slabOffset, count);
+  slabOffset += bytes;
+  return regs;
+}
+
 function readRegisters(buf: Buffer, offset: number, count: number): Uint16Array {
-  const regs = new Uint16Array(count);
+  const regs = allocRegisters(count);
   for (let i = 0; i < count; i++) regs[i] = (buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!;
   return regs;
 }
 
+/** Big-endian 16-bit stores without writeUInt16BE's checks: values are validated or come from a Uint16Array. */
 function writeRegisters(buf: Buffer, offset: number, values: ArrayLike<number>): void {
-  for (let i = 0; i < values.length; i++) buf.writeUInt16BE(values[i]!, offset + 2 * i);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    buf[offset + 2 * i] = v >> 8;
+    buf[offset + 2 * i + 1] = v;
+  }
 }
 
 // ---------------------------------------------------------------- requests (client side encodes)
@@ -296,53 +342,52 @@ export function decodeRequest(pdu: Buffer): DecodedRequest {
   const fc = pdu[0]!;
   if (!isSupportedFunction(fc)) return refuse(fc, ExceptionCode.IllegalFunction);
   const len = pdu.length;
-  const bad = refuse(fc, ExceptionCode.IllegalDataValue);
   switch (fc) {
     case 1:
     case 2:
     case 3:
     case 4: {
-      if (len !== 5) return bad;
+      if (len !== 5) return refuse(fc, ExceptionCode.IllegalDataValue);
       const address = pdu.readUInt16BE(1);
       const quantity = pdu.readUInt16BE(3);
       const max = fc <= 2 ? Limits.readBits : Limits.readRegisters;
-      if (quantity < 1 || quantity > max) return bad;
+      if (quantity < 1 || quantity > max) return refuse(fc, ExceptionCode.IllegalDataValue);
       return { ok: true, request: { fc, address, quantity } };
     }
     case 5: {
-      if (len !== 5) return bad;
+      if (len !== 5) return refuse(fc, ExceptionCode.IllegalDataValue);
       const raw = pdu.readUInt16BE(3);
-      if (raw !== 0xff00 && raw !== 0x0000) return bad;
+      if (raw !== 0xff00 && raw !== 0x0000) return refuse(fc, ExceptionCode.IllegalDataValue);
       return { ok: true, request: { fc, address: pdu.readUInt16BE(1), value: raw === 0xff00 } };
     }
     case 6:
-      if (len !== 5) return bad;
+      if (len !== 5) return refuse(fc, ExceptionCode.IllegalDataValue);
       return { ok: true, request: { fc, address: pdu.readUInt16BE(1), value: pdu.readUInt16BE(3) } };
     case 15: {
-      if (len < 6) return bad;
+      if (len < 6) return refuse(fc, ExceptionCode.IllegalDataValue);
       const quantity = pdu.readUInt16BE(3);
       const byteCount = pdu[5]!;
-      if (quantity < 1 || quantity > Limits.writeCoils) return bad;
-      if (byteCount !== (quantity + 7) >> 3 || len !== 6 + byteCount) return bad;
+      if (quantity < 1 || quantity > Limits.writeCoils) return refuse(fc, ExceptionCode.IllegalDataValue);
+      if (byteCount !== (quantity + 7) >> 3 || len !== 6 + byteCount) return refuse(fc, ExceptionCode.IllegalDataValue);
       return { ok: true, request: { fc, address: pdu.readUInt16BE(1), values: readBits(pdu, 6, quantity) } };
     }
     case 16: {
-      if (len < 6) return bad;
+      if (len < 6) return refuse(fc, ExceptionCode.IllegalDataValue);
       const quantity = pdu.readUInt16BE(3);
       const byteCount = pdu[5]!;
-      if (quantity < 1 || quantity > Limits.writeRegisters) return bad;
-      if (byteCount !== 2 * quantity || len !== 6 + byteCount) return bad;
+      if (quantity < 1 || quantity > Limits.writeRegisters) return refuse(fc, ExceptionCode.IllegalDataValue);
+      if (byteCount !== 2 * quantity || len !== 6 + byteCount) return refuse(fc, ExceptionCode.IllegalDataValue);
       return { ok: true, request: { fc, address: pdu.readUInt16BE(1), values: readRegisters(pdu, 6, quantity) } };
     }
     default: {
       // 23
-      if (len < 10) return bad;
+      if (len < 10) return refuse(fc, ExceptionCode.IllegalDataValue);
       const readQuantity = pdu.readUInt16BE(3);
       const writeQuantity = pdu.readUInt16BE(7);
       const byteCount = pdu[9]!;
-      if (readQuantity < 1 || readQuantity > Limits.readWriteRead) return bad;
-      if (writeQuantity < 1 || writeQuantity > Limits.readWriteWrite) return bad;
-      if (byteCount !== 2 * writeQuantity || len !== 10 + byteCount) return bad;
+      if (readQuantity < 1 || readQuantity > Limits.readWriteRead) return refuse(fc, ExceptionCode.IllegalDataValue);
+      if (writeQuantity < 1 || writeQuantity > Limits.readWriteWrite) return refuse(fc, ExceptionCode.IllegalDataValue);
+      if (byteCount !== 2 * writeQuantity || len !== 10 + byteCount) return refuse(fc, ExceptionCode.IllegalDataValue);
       return {
         ok: true,
         request: {
