@@ -193,24 +193,30 @@ async function yearQuery(): Promise<{ plantaMs: number; groupByMs: number; rollu
   })();
   await h.flush();
   clock.now = T0 + YEAR;
+  const group = ref.prepare('SELECT (t - ?) / ? AS b, min(t), min(v), max(v) FROM minute WHERE tag = 1 AND t >= ? AND t < ? GROUP BY b');
+  const result = await timeYear(h, () => group.all(T0, Math.ceil(YEAR / 1000), T0, T0 + YEAR));
+  ref.close();
+  await h.close();
+  return result;
+}
+
+/** Rolls the year up, then times Planta's one-year query and the reference, 15 times each: medians. */
+async function timeYear(h: Historian, reference: () => unknown): Promise<{ plantaMs: number; groupByMs: number; rollupS: number }> {
+  const YEAR = 365 * 86_400_000;
   let started = performance.now();
   await h.rollup();
   const rollupS = (performance.now() - started) / 1000;
   const timings: number[] = [];
   const refTimings: number[] = [];
-  const bucket = Math.ceil(YEAR / 1000);
-  const group = ref.prepare('SELECT (t - ?) / ? AS b, min(t), min(v), max(v) FROM minute WHERE tag = 1 AND t >= ? AND t < ? GROUP BY b');
   for (let i = 0; i < 15; i++) {
     started = performance.now();
     const [s] = await h.query(['level'], T0, T0 + YEAR, 1000);
     timings.push(performance.now() - started);
     if (s!.resolution !== 'hour' || s!.t.length > 4000) throw new Error(`unexpected answer: ${s!.resolution}, ${s!.t.length} points`);
     started = performance.now();
-    group.all(T0, bucket, T0, T0 + YEAR);
+    await reference();
     refTimings.push(performance.now() - started);
   }
-  ref.close();
-  await h.close();
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   return { plantaMs: median(timings), groupByMs: median(refTimings), rollupS };
 }
@@ -304,25 +310,12 @@ async function pgYearQuery(c: pg.Client): Promise<{ plantaMs: number; groupByMs:
   await c.query(`INSERT INTO ${ref} SELECT 1, * FROM unnest($1::int8[], $2::float8[])`, [cols.t, cols.v]);
   await c.query(`ANALYZE ${ref}`);
   clock.now = T0 + YEAR;
-  let started = performance.now();
-  await h.rollup();
-  const rollupS = (performance.now() - started) / 1000;
-  const timings: number[] = [];
-  const refTimings: number[] = [];
-  const bucket = Math.ceil(YEAR / 1000);
-  for (let i = 0; i < 15; i++) {
-    started = performance.now();
-    const [s] = await h.query(['level'], T0, T0 + YEAR, 1000);
-    timings.push(performance.now() - started);
-    if (s!.resolution !== 'hour' || s!.t.length > 4000) throw new Error(`unexpected answer: ${s!.resolution}, ${s!.t.length} points`);
-    started = performance.now();
-    await c.query(`SELECT (t - $1) / $2 AS b, min(t), min(v), max(v) FROM ${ref} WHERE tag = 1 AND t >= $1 AND t < $3 GROUP BY b`, [T0, bucket, T0 + YEAR]);
-    refTimings.push(performance.now() - started);
-  }
+  const result = await timeYear(h, () =>
+    c.query(`SELECT (t - $1) / $2 AS b, min(t), min(v), max(v) FROM ${ref} WHERE tag = 1 AND t >= $1 AND t < $3 GROUP BY b`, [T0, Math.ceil(YEAR / 1000), T0 + YEAR]),
+  );
   await h.close();
   await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { plantaMs: median(timings), groupByMs: median(refTimings), rollupS };
+  return result;
 }
 
 async function postgresSection(sqlite: { ingest: number; queryMs: number }): Promise<void> {

@@ -114,3 +114,39 @@ export function concatSamples(parts: Samples[]): Samples {
   }
   return out;
 }
+
+/** Samples of any tags in arrival order, waiting for a commit: parallel arrays that grow. */
+export class SampleQueue {
+  tag = new Uint32Array(4096);
+  ts = new Float64Array(4096);
+  v = new Float64Array(4096);
+  q = new Uint8Array(4096);
+  n = 0;
+
+  push(tag: number, ts: number, v: number, q: number): void {
+    if (this.n === this.tag.length) this.grow();
+    this.tag[this.n] = tag;
+    this.ts[this.n] = ts;
+    this.v[this.n] = v;
+    this.q[this.n] = q;
+    this.n++;
+  }
+
+  /** The queued samples as one journal chunk. */
+  encode(): Buffer {
+    return encodeChunk(this.tag, this.ts, this.v, this.q, this.n);
+  }
+
+  private grow(): void {
+    const n = this.tag.length * 2;
+    const grow = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, make: new (n: number) => T): T => {
+      const b = new make(n);
+      b.set(a);
+      return b;
+    };
+    this.tag = grow(this.tag, Uint32Array);
+    this.ts = grow(this.ts, Float64Array);
+    this.v = grow(this.v, Float64Array);
+    this.q = grow(this.q, Uint8Array);
+  }
+}

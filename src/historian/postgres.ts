@@ -43,13 +43,13 @@ import { DiskBuffer } from './buffer.js';
 import {
   CHUNK_BYTES_PER_SAMPLE,
   MAX_BLOCK_SPAN_MS,
+  SampleQueue,
   type Samples,
   concatSamples,
   decodeBlock,
   decodeChunk,
   emptySamples,
   encodeBlock,
-  encodeChunk,
   lowerBound,
   sliceSamples,
   splitBlocks,
@@ -133,11 +133,8 @@ export class PostgresStore implements HistoryStore {
   private readonly buffered = new Set<number>();
   /** Commits not yet durable anywhere (a failed write to the buffer), oldest first. */
   private readonly unsent: Buffer[] = [];
-  private pTag = new Uint32Array(4096);
-  private pTs = new Float64Array(4096);
-  private pV = new Float64Array(4096);
-  private pQ = new Uint8Array(4096);
-  private pN = 0;
+  /** Samples appended since the last flush, all tags, arrival order. */
+  private readonly queue = new SampleQueue();
   private ready: Promise<void> | undefined;
   private online = true;
   private nextTryAt = 0;
@@ -281,29 +278,11 @@ export class PostgresStore implements HistoryStore {
   }
 
   append(id: number, ts: number, v: number, q: number): void {
-    if (this.pN === this.pTag.length) this.growPending();
-    this.pTag[this.pN] = id;
-    this.pTs[this.pN] = ts;
-    this.pV[this.pN] = v;
-    this.pQ[this.pN] = q;
-    this.pN++;
-  }
-
-  private growPending(): void {
-    const n = this.pTag.length * 2;
-    const grow = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, make: new (n: number) => T): T => {
-      const b = new make(n);
-      b.set(a);
-      return b;
-    };
-    this.pTag = grow(this.pTag, Uint32Array);
-    this.pTs = grow(this.pTs, Float64Array);
-    this.pV = grow(this.pV, Float64Array);
-    this.pQ = grow(this.pQ, Uint8Array);
+    this.queue.push(id, ts, v, q);
   }
 
   queueDepth(): number {
-    return this.pN + this.unsent.reduce((k, b) => k + b.length / CHUNK_BYTES_PER_SAMPLE, 0);
+    return this.queue.n + this.unsent.reduce((k, b) => k + b.length / CHUNK_BYTES_PER_SAMPLE, 0);
   }
 
   get bufferPath(): string {
@@ -321,9 +300,9 @@ export class PostgresStore implements HistoryStore {
    */
   async flush(): Promise<number> {
     if (this.closed) return 0;
-    const n = this.pN;
-    if (n > 0) this.unsent.push(encodeChunk(this.pTag, this.pTs, this.pV, this.pQ, n));
-    this.pN = 0;
+    const n = this.queue.n;
+    if (n > 0) this.unsent.push(this.queue.encode());
+    this.queue.n = 0;
     let committed = 0;
     while (this.unsent.length > 0) {
       const data = this.unsent[0]!;
@@ -591,11 +570,12 @@ export class PostgresStore implements HistoryStore {
     const local = this.ids.get(tag);
     const out = { ts: [] as number[], v: [] as number[], q: [] as number[] };
     if (local !== undefined) {
-      for (let i = 0; i < this.pN; i++) {
-        if (this.pTag[i] !== local || !(this.pTs[i]! >= from && this.pTs[i]! < to)) continue;
-        out.ts.push(this.pTs[i]!);
-        out.v.push(this.pV[i]!);
-        out.q.push(this.pQ[i]!);
+      const p = this.queue;
+      for (let i = 0; i < p.n; i++) {
+        if (p.tag[i] !== local || !(p.ts[i]! >= from && p.ts[i]! < to)) continue;
+        out.ts.push(p.ts[i]!);
+        out.v.push(p.v[i]!);
+        out.q.push(p.q[i]!);
       }
     }
     return { ts: Float64Array.from(out.ts), v: Float64Array.from(out.v), q: Uint8Array.from(out.q), n: out.ts.length };

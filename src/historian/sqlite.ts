@@ -20,7 +20,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { MAX_BLOCK_SPAN_MS, type Samples, concatSamples, decodeBlock, decodeChunk, emptySamples, encodeBlock, encodeChunk, lowerBound, sliceSamples, splitBlocks } from './codec.js';
+import { MAX_BLOCK_SPAN_MS, SampleQueue, type Samples, concatSamples, decodeBlock, decodeChunk, emptySamples, encodeBlock, lowerBound, sliceSamples, splitBlocks } from './codec.js';
 import { HistorianError, type HistoryStore, type Retained, type RollupResolution, type RollupRow, type StoreStatus } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -93,11 +93,7 @@ export class SqliteStore implements HistoryStore {
   private buffers: TagBuffer[] = [];
   private newTags: number[] = [];
   /** Samples appended since the last flush, all tags, arrival order. */
-  private pTag = new Uint32Array(4096);
-  private pTs = new Float64Array(4096);
-  private pV = new Float64Array(4096);
-  private pQ = new Uint8Array(4096);
-  private pN = 0;
+  private readonly pending = new SampleQueue();
   /** Tags whose first unsealed sample arrived since the last flush. */
   private touched: number[] = [];
   private buffered = 0;
@@ -226,33 +222,12 @@ export class SqliteStore implements HistoryStore {
       b.firstChunk = -2;
       this.touched.push(id);
     }
-    if (this.pN === this.pTag.length) this.growPending();
-    this.pTag[this.pN] = id;
-    this.pTs[this.pN] = ts;
-    this.pV[this.pN] = v;
-    this.pQ[this.pN] = q;
-    this.pN++;
+    this.pending.push(id, ts, v, q);
     this.buffered++;
   }
 
-  private growPending(): void {
-    const n = this.pTag.length * 2;
-    const t = new Uint32Array(n);
-    t.set(this.pTag);
-    this.pTag = t;
-    const ts = new Float64Array(n);
-    ts.set(this.pTs);
-    this.pTs = ts;
-    const v = new Float64Array(n);
-    v.set(this.pV);
-    this.pV = v;
-    const q = new Uint8Array(n);
-    q.set(this.pQ);
-    this.pQ = q;
-  }
-
   queueDepth(): number {
-    return this.pN;
+    return this.pending.n;
   }
 
   async flush(): Promise<number> {
@@ -263,14 +238,14 @@ export class SqliteStore implements HistoryStore {
   flushSync(): number {
     if (this.closed) return 0;
     if (this.readOnly) throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only', 500);
-    const committed = this.pN;
+    const committed = this.pending.n;
     const at = this.now();
     this.db.transaction(() => {
       for (const id of this.newTags) this.stmt.insertTag.run(id, this.names[id]);
       let seq = -1;
-      if (this.pN > 0) {
+      if (this.pending.n > 0) {
         seq = this.nextSeq++;
-        this.stmt.insertChunk.run(seq, at, encodeChunk(this.pTag, this.pTs, this.pV, this.pQ, this.pN));
+        this.stmt.insertChunk.run(seq, at, this.pending.encode());
         this.chunkTimes.set(seq, at);
       }
       for (const id of this.touched) if (this.buffers[id]!.firstChunk === -2) this.buffers[id]!.firstChunk = seq;
@@ -284,7 +259,7 @@ export class SqliteStore implements HistoryStore {
       }
     })();
     this.rawSamples += committed;
-    this.pN = 0;
+    this.pending.n = 0;
     this.newTags = [];
     this.touched = [];
     return committed;
@@ -427,7 +402,7 @@ export class SqliteStore implements HistoryStore {
     ];
     for (const b of this.buffers) if (b && b.n > 0) oldest.push(b.ts[0]!);
     const known = oldest.filter((x): x is number => x !== undefined);
-    return { bytes, samples: this.rawSamples + this.pN, oldest: known.length ? Math.min(...known) : null };
+    return { bytes, samples: this.rawSamples + this.pending.n, oldest: known.length ? Math.min(...known) : null };
   }
 
   async close(): Promise<void> {
