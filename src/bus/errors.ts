@@ -7,7 +7,8 @@ export class BusError extends Error {
       | 'PLANTA_BUS_BAD_MESSAGE'
       | 'PLANTA_BUS_NO_DEVICES'
       | 'PLANTA_BUS_CLOSED'
-      | 'PLANTA_BUS_CONFIG',
+      | 'PLANTA_BUS_CONFIG'
+      | 'PLANTA_BUS_NO_ANSWER',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -1,7 +1,22 @@
 /** The bus inside one process. Subscribers are called after publish returns, never inside it. */
 import { QUALITIES, type Quality } from '../tags/quality.js';
 import type { TagValue, TagValueType } from '../tags/types.js';
-import type { AlarmState, Bus, CommandClaim, CommandOutcome, CommandRequest, DeviceStatus, JournalEntry, Unsubscribe, ValueBatchInfo } from './types.js';
+import { BusError } from './errors.js';
+import { answer } from './service.js';
+import type {
+  AlarmState,
+  Bus,
+  CommandClaim,
+  CommandOutcome,
+  CommandRequest,
+  CommandSubscription,
+  DeviceStatus,
+  JournalEntry,
+  ServiceReply,
+  ServiceRequest,
+  Unsubscribe,
+  ValueBatchInfo,
+} from './types.js';
 
 /** A claim outlives its command's expiry by this much, so that no clock step can let a late delivery write. */
 export const CLAIM_RETENTION_MS = 10 * 60_000;
@@ -127,6 +142,8 @@ export class MemoryBus implements Bus {
   private readonly journalHandlers = new Set<(entries: JournalEntry[]) => void>();
   /** Command id → until when its claim is kept. */
   private readonly claims = new Map<string, number>();
+  private readonly leases = new Map<string, { owner: string; until: number }>();
+  private readonly services = new Map<string, (request: ServiceRequest) => Promise<unknown>>();
   /** Errors thrown by subscribers: they must never reach the publisher. */
   subscriberErrors = 0;
 
@@ -162,8 +179,45 @@ export class MemoryBus implements Bus {
     this.deliver(this.commandHandlers, request);
   }
 
-  async subscribeCommands(handler: (request: CommandRequest) => void): Promise<Unsubscribe> {
-    return this.subscribe(this.commandHandlers, handler);
+  async subscribeCommands(handler: (request: CommandRequest) => void, options?: CommandSubscription): Promise<Unsubscribe> {
+    const only = options?.devices;
+    return this.subscribe(this.commandHandlers, only ? (r: CommandRequest) => void (only.includes(r.device) && handler(r)) : handler);
+  }
+
+  async acquireDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean> {
+    const l = this.leases.get(device);
+    if (l && l.until > Date.now() && l.owner !== owner) return false;
+    this.leases.set(device, { owner, until: Date.now() + ttlMs });
+    return true;
+  }
+
+  async renewDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean> {
+    const l = this.leases.get(device);
+    if (!l || l.owner !== owner || l.until <= Date.now()) return false;
+    l.until = Date.now() + ttlMs;
+    return true;
+  }
+
+  async releaseDeviceLease(device: string, owner: string): Promise<void> {
+    if (this.leases.get(device)?.owner === owner) this.leases.delete(device);
+  }
+
+  async deviceLeaseHolder(device: string): Promise<string | null> {
+    const l = this.leases.get(device);
+    return l && l.until > Date.now() ? l.owner : null;
+  }
+
+  async serve(service: string, handler: (request: ServiceRequest) => Promise<unknown>): Promise<Unsubscribe> {
+    this.services.set(service, handler);
+    return async () => {
+      if (this.services.get(service) === handler) this.services.delete(service);
+    };
+  }
+
+  async request(service: string, request: ServiceRequest): Promise<ServiceReply> {
+    const handler = this.services.get(service);
+    if (!handler) throw new BusError('PLANTA_BUS_NO_ANSWER', `no ${service} service on this bus`);
+    return answer(handler, request);
   }
 
   async claimCommand(request: CommandRequest): Promise<CommandClaim> {
@@ -207,6 +261,8 @@ export class MemoryBus implements Bus {
 
   async close(): Promise<void> {
     this.claims.clear();
+    this.leases.clear();
+    this.services.clear();
     for (const set of [this.valueHandlers, this.statusHandlers, this.commandHandlers, this.outcomeHandlers, this.alarmHandlers, this.journalHandlers]) {
       set.clear();
     }

@@ -12,6 +12,8 @@
  *   P claim:<command id>  the at-most-once claim: SET NX PX, "claimed:<consumer>" then "done:<status>"
  *   P outcomes            stream of command outcomes
  *   P journal             stream of journal batches
+ *   P lease:<device>      the device's lease: SET NX PX by a poller, renewed by a compare-and-renew script
+ *   P rpc:<service>       stream of requests to a service (consumer group "servers"); answers on channel P reply:<node>
  * Channels P values, P devices, P alarms carry change notifications,
  * fire-and-forget: when the Pub/Sub connection comes back, the bus reads the
  * hashes again and hands every subscriber the whole state (values with
@@ -24,6 +26,7 @@
  * (`claimCommand`, SET NX PX) is what makes a write happen at most once, and
  * it is refused once the command's expiry has passed.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Counter, type Registry } from 'prom-client';
 import { createClient } from 'redis';
@@ -32,6 +35,7 @@ import type { Logger } from '../util/log.js';
 import { FINAL_STATUSES } from './command-messages.js';
 import { BusError } from './errors.js';
 import { CLAIM_RETENTION_MS } from './memory.js';
+import { answer } from './service.js';
 import { type StreamEntry, decodeBatch, decodeValue, encodeBatch, encodeValue, parseEntries, parseStreams } from './redis-codec.js';
 import type {
   AlarmState,
@@ -39,8 +43,11 @@ import type {
   CommandClaim,
   CommandOutcome,
   CommandRequest,
+  CommandSubscription,
   DeviceStatus,
   JournalEntry,
+  ServiceReply,
+  ServiceRequest,
   SubscribeOptions,
   Unsubscribe,
   ValueBatchInfo,
@@ -66,7 +73,23 @@ export interface RedisBusOptions {
   connectTimeoutMs?: number;
   /** How long a stream read blocks before it looks again (bounds close). Default 1000 ms. */
   blockMs?: number;
+  /** How often a poller takes over commands left pending by another consumer for this long (a poller that lost its lease). Default 2000 ms. */
+  reclaimMs?: number;
 }
+
+/** Extends a lease only if its owner still holds it: no poller renews a lease another one took meanwhile. */
+const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+/** Gives a lease up only if its owner still holds it. */
+const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+/**
+ * The at-most-once claim of a command, granted only to the holder of its
+ * device's lease when leases are in use (ARGV[3] is the owner, or empty).
+ */
+const CLAIM = `if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return 'LEASE' end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 'OK' end
+return 'DUP'`;
+/** The consumer group of the processes answering a service's requests. */
+const SERVERS = 'servers';
 
 const newClient = (url: string, name: string) => createClient({ url, name, socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5000 } });
 type Client = ReturnType<typeof newClient>;
@@ -131,6 +154,14 @@ export class RedisBus implements Bus {
   private subReady = false;
   /** Commands handed to this process's handler, until their final outcome: id → stream entry. */
   private readonly delivered = new Map<string, { key: string; entry: string }>();
+  /** Device → owner of the leases this process holds. */
+  private readonly leases = new Map<string, string>();
+  /** Devices this process ever leased: without the lease now, no command of theirs is claimed here. */
+  private readonly leased = new Set<string>();
+  /** This process's reply channel for its requests to services, and the requests waiting for an answer. */
+  private readonly node = randomUUID();
+  private replies: Promise<void> | undefined;
+  private readonly waiting = new Map<string, (reply: ServiceReply) => void>();
   private readonly groups = new Set<string>();
   /** Live state whose publication failed (the connection dropped under it): sent again when Redis is back. */
   private readonly unsent = { values: new Map<string, TagValue>(), devices: new Map<string, DeviceStatus>(), alarms: new Map<string, AlarmState>() };
@@ -444,8 +475,8 @@ export class RedisBus implements Bus {
     await this.xadd(key, 'c', JSON.stringify(request), request.expiresAt);
   }
 
-  async subscribeCommands(handler: (request: CommandRequest) => void): Promise<Unsubscribe> {
-    const devices = this.o.devices;
+  async subscribeCommands(handler: (request: CommandRequest) => void, options?: CommandSubscription): Promise<Unsubscribe> {
+    const devices = options?.devices ?? this.o.devices;
     if (!devices || devices.length === 0) {
       throw new BusError('PLANTA_BUS_NO_DEVICES', 'subscribeCommands on the Redis bus needs the devices this process executes commands for (option devices)');
     }
@@ -453,6 +484,7 @@ export class RedisBus implements Bus {
       keys: devices.map((d) => this.commandStream(d)),
       group: POLLERS,
       ackAfter: false,
+      reclaimMs: this.o.reclaimMs ?? 2000,
       onEntry: (key, entry, recovered) => this.onCommand(key, entry, recovered, handler),
     });
   }
@@ -467,6 +499,8 @@ export class RedisBus implements Bus {
       await this.cmd.sendCommand(['XACK', key, POLLERS, entry.id]);
       return;
     }
+    // Taken back from this process itself (a periodic reclaim): it is still being executed here.
+    if (recovered && this.delivered.has(request.id)) return;
     this.delivered.set(request.id, { key, entry: entry.id });
     if (recovered) {
       // Pending from before a restart: taken and not reported means it may have been written. Never again.
@@ -499,11 +533,17 @@ export class RedisBus implements Bus {
   async claimCommand(request: CommandRequest): Promise<CommandClaim> {
     const left = request.expiresAt - Date.now();
     if (left <= 0) return 'expired';
-    const ok = await this.cmd.set(this.claimKey(request.id), `claimed:${this.consumer}`, {
-      condition: 'NX',
-      expiration: { type: 'PX', value: left + CLAIM_RETENTION_MS },
-    });
-    if (ok !== 'OK') {
+    // A device once leased here and not held now: no owner matches, the claim is refused.
+    const owner = this.leases.get(request.device) ?? (this.leased.has(request.device) ? '\u0000lost' : '');
+    const got = String(
+      await this.cmd.sendCommand(['EVAL', CLAIM, '2', this.claimKey(request.id), this.leaseKey(request.device), `claimed:${this.consumer}`, String(left + CLAIM_RETENTION_MS), owner]),
+    );
+    if (got === 'LEASE') {
+      // Another poller holds the device now: it takes the command over (its pending entry is reclaimed), this one leaves it alone.
+      this.delivered.delete(request.id);
+      return 'not-owner';
+    }
+    if (got !== 'OK') {
       // Another execution holds it and reports its outcome; this delivery is done.
       const d = this.delivered.get(request.id);
       this.delivered.delete(request.id);
@@ -512,6 +552,84 @@ export class RedisBus implements Bus {
     }
     // The claim may have waited on a reconnection: a command is never written late.
     return Date.now() >= request.expiresAt ? 'expired' : 'claimed';
+  }
+
+  // ------------------------------------------------------------ device leases
+
+  private leaseKey(device: string): string {
+    return this.key(`lease:${device}`);
+  }
+
+  async acquireDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean> {
+    this.leased.add(device);
+    const ok = (await this.cmd.set(this.leaseKey(device), owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } })) === 'OK';
+    if (ok) this.leases.set(device, owner);
+    return ok;
+  }
+
+  async renewDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean> {
+    const ok = Number(await this.cmd.sendCommand(['EVAL', RENEW, '1', this.leaseKey(device), owner, String(ttlMs)])) === 1;
+    if (ok) this.leases.set(device, owner);
+    else if (this.leases.get(device) === owner) this.leases.delete(device);
+    return ok;
+  }
+
+  async releaseDeviceLease(device: string, owner: string): Promise<void> {
+    if (this.leases.get(device) === owner) this.leases.delete(device);
+    await this.cmd.sendCommand(['EVAL', RELEASE, '1', this.leaseKey(device), owner]);
+  }
+
+  async deviceLeaseHolder(device: string): Promise<string | null> {
+    return this.cmd.get(this.leaseKey(device));
+  }
+
+  // ------------------------------------------------------------ requests to services
+
+  async serve(service: string, handler: (request: ServiceRequest) => Promise<unknown>): Promise<Unsubscribe> {
+    return this.read({
+      keys: [this.key(`rpc:${service}`)],
+      group: SERVERS,
+      ackAfter: true,
+      onEntry: async (_key, entry) => {
+        const r = JSON.parse(entry.fields.r ?? 'null') as { id: string; node: string; deadline: number } & ServiceRequest;
+        // Nobody waits for it any more: an action is never carried out after its requester gave up.
+        if (Date.now() >= r.deadline) return;
+        const reply = await answer(handler, { op: r.op, body: r.body });
+        await this.cmd.publish(this.key(`reply:${r.node}`), JSON.stringify({ id: r.id, reply }));
+      },
+    });
+  }
+
+  async request(service: string, request: ServiceRequest, timeoutMs: number): Promise<ServiceReply> {
+    this.replies ??= this.sub.subscribe(this.key(`reply:${this.node}`), (message) => {
+      try {
+        const { id, reply } = JSON.parse(message) as { id: string; reply: ServiceReply };
+        this.waiting.get(id)?.(reply);
+      } catch (err) {
+        this.log?.warn({ code: 'PLANTA_BUS_BAD_MESSAGE', err: (err as Error).message }, 'unreadable reply dropped');
+      }
+    });
+    await this.replies;
+    const id = randomUUID();
+    const key = this.key(`rpc:${service}`);
+    const deadline = Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await new Promise<ServiceReply>((resolve, reject) => {
+        this.waiting.set(id, resolve);
+        timer = setTimeout(
+          () => reject(new BusError('PLANTA_BUS_NO_ANSWER', `the ${service} service did not answer within ${timeoutMs} ms (is its process running?)`)),
+          timeoutMs,
+        );
+        // A group exists before the first request: one sent while the service restarts waits for it (until its deadline).
+        this.ensureGroup(key, SERVERS)
+          .then(() => this.cmd.sendCommand(['XADD', key, 'MAXLEN', '~', '10000', '*', 'r', JSON.stringify({ id, node: this.node, deadline, ...request })]))
+          .catch(reject);
+      });
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(id);
+    }
   }
 
   async publishCommandOutcome(outcome: CommandOutcome): Promise<void> {
@@ -559,6 +677,8 @@ export class RedisBus implements Bus {
     keys: string[];
     group?: string;
     ackAfter: boolean;
+    /** With a group: every so often, take the entries pending this long with other consumers. */
+    reclaimMs?: number;
     onEntry: (key: string, entry: StreamEntry, recovered: boolean) => Promise<void> | void;
   }): Promise<Unsubscribe> {
     if (this.closed) throw new BusError('PLANTA_BUS_CLOSED', 'the bus is closed');
@@ -587,9 +707,14 @@ export class RedisBus implements Bus {
       }
     }
     const count = ['COUNT', '100', 'BLOCK', String(this.blockMs), 'STREAMS', ...keys];
+    let reclaimed = Date.now();
     const loop = async (): Promise<void> => {
       while (!stopped && !this.closed) {
         try {
+          if (group && o.reclaimMs !== undefined && Date.now() - reclaimed >= o.reclaimMs) {
+            reclaimed = Date.now();
+            for (const key of keys) await this.recover(key, group, (e) => handle(key, e, true), o.reclaimMs);
+          }
           const reply = group
             ? await c.sendCommand(['XREADGROUP', 'GROUP', group, this.consumer, ...count, ...keys.map(() => '>')])
             : await c.sendCommand(['XREAD', ...count, ...ids]);
@@ -621,11 +746,11 @@ export class RedisBus implements Bus {
     return stop;
   }
 
-  /** Takes every pending entry of a group (XAUTOCLAIM), oldest first. */
-  private async recover(key: string, group: string, each: (e: StreamEntry) => Promise<void>): Promise<void> {
+  /** Takes every pending entry of a group (XAUTOCLAIM), oldest first; with `minIdleMs`, only those idle that long. */
+  private async recover(key: string, group: string, each: (e: StreamEntry) => Promise<void>, minIdleMs = 0): Promise<void> {
     let cursor = '0-0';
     do {
-      const reply = (await this.cmd.sendCommand(['XAUTOCLAIM', key, group, this.consumer, '0', cursor, 'COUNT', '100'])) as unknown[];
+      const reply = (await this.cmd.sendCommand(['XAUTOCLAIM', key, group, this.consumer, String(minIdleMs), cursor, 'COUNT', '100'])) as unknown[];
       cursor = String(reply[0]);
       for (const e of parseEntries(reply[1])) await each(e);
     } while (cursor !== '0-0' && !this.closed);

@@ -36,6 +36,8 @@ export interface DeviceStatus {
   jitterMs: { p50: number | null; p99: number | null };
   /** Tags of this device by quality. */
   qualities: Record<string, number>;
+  /** The poller polling it, when pollers hold leases (several pollers on the Redis bus): its id and since when it holds the device. */
+  poller?: { id: string; since: number; leaseMs: number };
   updatedAt: number;
 }
 
@@ -61,8 +63,25 @@ export interface SubscribeOptions {
   durable?: string;
 }
 
-/** Why a command may not be written: another execution took it, or its time ran out. */
-export type CommandClaim = 'claimed' | 'duplicate' | 'expired';
+/**
+ * Why a command may not be written: another execution took it, its time ran
+ * out, or this poller no longer holds the lease of the command's device.
+ */
+export type CommandClaim = 'claimed' | 'duplicate' | 'expired' | 'not-owner';
+
+export interface CommandSubscription {
+  /** Only the commands of these devices (a poller's, or the devices whose lease it holds). */
+  devices?: readonly string[];
+}
+
+/** A request from one process to a service in another (e.g. an alarm action from a web node to the alarm engine). */
+export interface ServiceRequest {
+  op: string;
+  body: unknown;
+}
+
+/** A service's answer: its result, or its error with a stable code and HTTP status. */
+export type ServiceReply = { ok: true; result: unknown } | { ok: false; code: string; message: string; statusCode: number };
 
 export interface Bus {
   /** Publishes changed values (report by exception); the bus keeps the last value of every tag. */
@@ -82,7 +101,7 @@ export interface Bus {
 
   /** Queues an operator command for the poller that owns its device. */
   submitCommand(request: CommandRequest): Promise<void>;
-  subscribeCommands(handler: (request: CommandRequest) => void): Promise<Unsubscribe>;
+  subscribeCommands(handler: (request: CommandRequest) => void, options?: CommandSubscription): Promise<Unsubscribe>;
   /**
    * Taken by the poller right before it writes: 'claimed' once per command id
    * across every process, 'duplicate' for any later attempt, 'expired' once
@@ -90,6 +109,24 @@ export interface Bus {
    * redelivered stream entry); the claim makes the write happen at most once.
    */
   claimCommand(request: CommandRequest): Promise<CommandClaim>;
+
+  /**
+   * A device's lease: at most one poller polls a device and executes its
+   * commands. `acquireDeviceLease` takes a free lease for `ttlMs`;
+   * `renewDeviceLease` extends it only if `owner` still holds it; both say
+   * whether `owner` holds it now. While this bus holds a device's lease,
+   * `claimCommand` grants a command of that device only to the holder.
+   */
+  acquireDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean>;
+  renewDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `owner` holds it (a clean stop: the standby takes over at once). */
+  releaseDeviceLease(device: string, owner: string): Promise<void>;
+  deviceLeaseHolder(device: string): Promise<string | null>;
+
+  /** Answers requests to `service` (one process per service name; the alarm engine's actions and journal). */
+  serve(service: string, handler: (request: ServiceRequest) => Promise<unknown>): Promise<Unsubscribe>;
+  /** Asks `service` and waits for its answer; throws BusError PLANTA_BUS_NO_ANSWER after `timeoutMs`. */
+  request(service: string, request: ServiceRequest, timeoutMs: number): Promise<ServiceReply>;
   /** Outcomes (queued, confirmed, rejected...): to the browsers, the audit log and the event list. */
   publishCommandOutcome(outcome: CommandOutcome): Promise<void>;
   subscribeCommandOutcomes(handler: (outcome: CommandOutcome) => void, options?: SubscribeOptions): Promise<Unsubscribe>;

@@ -6,7 +6,9 @@
  * Redis bus they are separate processes of one plant (src/cli/wiring.ts).
  */
 import type { Command } from 'commander';
+import { remoteAlarms } from '../alarms/remote.js';
 import type { Logger } from '../util/log.js';
+import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
 import { CliUsageError, describeError } from './modbus.js';
@@ -14,10 +16,12 @@ import { onShutdown } from './shutdown.js';
 import { runSim } from './sim.js';
 import {
   DEFAULT_CONFIG,
+  DEFAULT_LEASE_MS,
   type Stops,
   describeBus,
   loadPlant,
   openBus,
+  pollerId,
   port,
   startAlarms,
   startHistorian,
@@ -64,16 +68,17 @@ async function start(flags: StartFlags): Promise<void> {
     simLine = ` — simulated SBR plant on 127.0.0.1:${device.port}`;
   }
   const registry = createRegistry();
-  const { bus, choice } = await openBus(config, { role: 'start', log, registry, devices: config.devices.map((d) => d.name), ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  const id = pollerId();
+  const { bus, choice } = await openBus(config, { role: 'start', consumer: id, log, registry, devices: config.devices.map((d) => d.name), ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
-  const { engine, store } = await startAlarms(bus, config, { db: flags.db, log, stops });
+  const { engine, store } = await startAlarms(bus, config, { db: flags.db, log, stops, serve: choice.kind === 'redis' });
   const history = config.historian.enabled
     ? await startHistorian(bus, config, { path: flags.history, log, alarmCount: (from, to) => store.activations(from, to).length, stops })
     : undefined;
   const web = await startWeb(bus, config, {
-    configFile: flags.config, db: flags.db, host: flags.host, port: webPort, log, registry, alarms: engine, ...(history ? { history } : {}), stops,
+    configFile: flags.config, db: flags.db, host: flags.host, port: webPort, log, registry, alarms: engine, ...(history ? { history } : {}), bus: choice, stops,
   });
-  await startPoller(bus, config, { log, registry, stops });
+  await startPoller(bus, config, { log, registry, stops, ...(choice.kind === 'redis' ? { lease: { owner: id, ttlMs: leaseMs(undefined) } } : {}) });
   console.log(`\nPlanta is running: ${web.url}${simLine}`);
   console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags, on ${describeBus(choice)}. Ctrl-C stops.`);
   const viewing = { none: 'everyone must sign in', local: 'viewing without sign-in from this machine only', any: 'viewing without sign-in from anywhere' }[config.security.anonymous];
@@ -101,17 +106,30 @@ async function web(flags: { config: string; host: string; port: string; db: stri
   const { bus, choice } = await openBus(config, { role: 'web', log, registry, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
   warnAlone(log, 'the web server has no poller: values stay "waiting for data"', choice.kind);
-  const w = await startWeb(bus, config, { configFile: flags.config, db: flags.db, host: flags.host, port: port(flags.port, '--port'), log, registry, stops });
+  // On Redis, alarm actions and the journal are asked of the `planta alarms` process.
+  const alarms = choice.kind === 'redis' ? { alarms: remoteAlarms(bus) } : {};
+  const w = await startWeb(bus, config, { configFile: flags.config, db: flags.db, host: flags.host, port: port(flags.port, '--port'), log, registry, stops, bus: choice, ...alarms });
   console.log(`planta web: ${w.url} on ${describeBus(choice)}`);
 }
 
-async function poll(flags: { config: string; devices?: string; print: boolean; bus?: string }): Promise<void> {
+/** The lease time: --lease, else PLANTA_LEASE_TTL, else 5 s. */
+function leaseMs(flag: string | undefined): number {
+  const text = flag ?? process.env.PLANTA_LEASE_TTL;
+  if (text === undefined || text === '') return DEFAULT_LEASE_MS;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 300 || ms > 600_000) throw new CliUsageError(`lease time "${text}": expected a duration between 300ms and 10m, e.g. 5s`);
+  return ms;
+}
+
+async function poll(flags: { config: string; devices?: string; print: boolean; bus?: string; lease?: string }): Promise<void> {
   const log = createLogger('planta-poll');
   const config = loadPlant(flags.config);
   const stops = stopsOnShutdown();
   const devices = flags.devices?.split(',').map((d) => d.trim()).filter(Boolean);
   const owned = devices ?? config.devices.map((d) => d.name);
-  const { bus, choice } = await openBus(config, { role: `poll:${owned.join('+')}`, log, devices: owned, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  const id = pollerId();
+  const ttlMs = leaseMs(flags.lease);
+  const { bus, choice } = await openBus(config, { role: 'poll', consumer: id, log, devices: owned, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
   if (flags.print) {
     await bus.subscribeValues((batch) => {
@@ -119,8 +137,14 @@ async function poll(flags: { config: string; devices?: string; print: boolean; b
     });
   }
   await bus.subscribeDeviceStatus((s) => log.debug({ device: s.device, state: s.state }, 'device status'));
-  const poller = await startPoller(bus, config, { log, stops, ...(devices ? { devices } : {}) });
-  console.log(`planta poll: polling ${poller.devices.map((d) => `${d.device.name} (${d.device.host}:${d.device.port})`).join(', ')} on ${describeBus(choice)}`);
+  const lease = choice.kind === 'redis' ? { owner: id, ttlMs } : undefined;
+  const poller = await startPoller(bus, config, { log, stops, ...(devices ? { devices } : {}), ...(lease ? { lease } : {}) });
+  if (lease) {
+    const wanted = config.devices.filter((d) => owned.includes(d.name)).map((d) => `${d.name} (${d.host}:${d.port})`);
+    console.log(`planta poll: polling ${wanted.join(', ')} as ${id} on ${describeBus(choice)}, each device while holding its lease (${ttlMs} ms); standby for those another poller holds`);
+  } else {
+    console.log(`planta poll: polling ${poller.devices.map((d) => `${d.device.name} (${d.device.host}:${d.device.port})`).join(', ')} on ${describeBus(choice)}`);
+  }
 }
 
 async function alarms(flags: { config: string; db: string; bus?: string }): Promise<void> {
@@ -130,7 +154,7 @@ async function alarms(flags: { config: string; db: string; bus?: string }): Prom
   const { bus, choice } = await openBus(config, { role: 'alarms', log, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
   warnAlone(log, 'the alarm engine has no poller', choice.kind);
-  const { engine } = await startAlarms(bus, config, { db: flags.db, log, stops });
+  const { engine } = await startAlarms(bus, config, { db: flags.db, log, stops, serve: choice.kind === 'redis' });
   console.log(`planta alarms: ${engine.states().length} alarms watched on ${describeBus(choice)}; states and journal in ${flags.db}`);
 }
 
@@ -173,6 +197,7 @@ export function registerStartCommands(program: Command): void {
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--devices <names>', 'poll only these devices (comma separated)')
     .option('--print', 'print every published value', false)
+    .option('--lease <duration>', 'on Redis: lease time of each device; a standby poller takes over this long after the holder died (default PLANTA_LEASE_TTL or 5s)')
     .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .action(action('poll', poll));
   program

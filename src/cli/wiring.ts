@@ -3,12 +3,15 @@
  * process on one bus) and the commands that run one piece each on the Redis
  * bus (`planta poll`, `planta web`, `planta alarms`, `planta historian`).
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Registry } from 'prom-client';
 import { AlarmEngine } from '../alarms/engine.js';
+import { type AlarmActions, serveAlarms } from '../alarms/remote.js';
 import { AlarmStore } from '../alarms/store.js';
+import { RedisSessions } from '../auth/sessions.js';
 import { AuthStore } from '../auth/store.js';
 import { alarmTrail, commandTrail } from '../auth/trail.js';
 import { BusError } from '../bus/errors.js';
@@ -100,6 +103,8 @@ export interface OpenBusOptions {
   /** The devices whose commands this process executes. */
   devices?: readonly string[];
   flagUrl?: string;
+  /** Its name in consumer groups and, for a poller, its lease owner id. Default: host:role. */
+  consumer?: string;
 }
 
 export async function openBus(config: PlantConfig, o: OpenBusOptions): Promise<{ bus: Bus; choice: BusChoice }> {
@@ -111,7 +116,7 @@ export async function openBus(config: PlantConfig, o: OpenBusOptions): Promise<{
       prefix: choice.prefix,
       tagDevices: new Map(config.tags.map((t) => [t.name, t.device])),
       ...(o.devices ? { devices: o.devices } : {}),
-      consumer: `${hostname()}:${o.role}`,
+      consumer: o.consumer ?? `${hostname()}:${o.role}`,
       log: o.log,
       ...(o.registry ? { registry: o.registry } : {}),
     });
@@ -129,20 +134,52 @@ export function describeBus(choice: BusChoice): string {
 
 // ------------------------------------------------------------ the pieces
 
-/** The poller of the configuration's devices (or of `devices`): the only one that talks to the PLCs. */
-export async function startPoller(bus: Bus, config: PlantConfig, o: { log: Logger; registry?: Registry; devices?: string[]; stops: Stops }): Promise<Poller> {
-  const poller = new Poller(config, { bus, log: o.log, ...(o.registry ? { registry: o.registry } : {}), ...(o.devices ? { devices: o.devices } : {}) });
+/** Default lease time of a device (PLANTA_LEASE_TTL or `planta poll --lease`): a standby poller takes over about this long after the holder died. */
+export const DEFAULT_LEASE_MS = 5000;
+
+/** A poller's id, unique among running pollers: the host, the process and a random part. */
+export function pollerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The poller of the configuration's devices (or of `devices`): the only one
+ * that talks to the PLCs. With `lease` (the Redis bus) it polls a device only
+ * while it holds the device's lease, and waits as standby otherwise.
+ */
+export async function startPoller(
+  bus: Bus,
+  config: PlantConfig,
+  o: { log: Logger; registry?: Registry; devices?: string[]; lease?: { owner: string; ttlMs: number }; stops: Stops },
+): Promise<Poller> {
+  const poller = new Poller(config, {
+    bus,
+    log: o.log,
+    ...(o.registry ? { registry: o.registry } : {}),
+    ...(o.devices ? { devices: o.devices } : {}),
+    ...(o.lease ? { lease: o.lease } : {}),
+  });
   await poller.start();
   o.stops.push(() => poller.stop());
   return poller;
 }
 
-/** The alarm engine, with its states and journal in an SQLite file. */
-export async function startAlarms(bus: Bus, config: PlantConfig, o: { db: string; log: Logger; stops: Stops }): Promise<{ engine: AlarmEngine; store: AlarmStore }> {
+/**
+ * The alarm engine, with its states and journal in an SQLite file. With
+ * `serve` (the Redis bus) it also answers the web nodes' alarm actions and
+ * journal reads (src/alarms/remote.ts).
+ */
+export async function startAlarms(
+  bus: Bus,
+  config: PlantConfig,
+  o: { db: string; log: Logger; stops: Stops; serve?: boolean },
+): Promise<{ engine: AlarmEngine; store: AlarmStore }> {
   const store = new AlarmStore(o.db);
   const engine = new AlarmEngine({ bus, config, store, log: o.log });
   await engine.start();
+  const served = o.serve ? await serveAlarms(bus, engine) : undefined;
   o.stops.push(async () => {
+    await served?.();
     await engine.stop();
     store.close();
   });
@@ -169,13 +206,17 @@ export interface WebOptions {
   port: number;
   log: Logger;
   registry?: Registry;
-  alarms?: AlarmEngine;
+  /** The alarm engine of this process, or the alarm process's through the bus. */
+  alarms?: AlarmActions;
   history?: { historian: Historian; cycles: CycleReport | undefined };
+  /** On the Redis bus: sessions and login lockouts in Redis, shared by every web node. */
+  bus?: BusChoice;
   stops: Stops;
 }
 
 /**
- * The web server with users, sessions and the audit trail (SQLite). The
+ * The web server with users, sessions and the audit trail (SQLite; on the
+ * Redis bus, sessions and login lockouts in Redis, shared by web nodes). The
  * trail follows the bus under a durable name of its own, so that a restart
  * of the web loses no command outcome nor alarm action on the Redis bus.
  */
@@ -186,8 +227,15 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
   await auditCommands(bus, commandTrail(users), durable);
   await alarmTrail(bus, users, durable);
   const tls = tlsFiles(config, o.configFile);
+  let sessions: RedisSessions | undefined;
+  if (o.bus?.kind === 'redis') {
+    const s = await RedisSessions.connect({ url: o.bus.url, prefix: o.bus.prefix, absoluteMs: config.security.sessionMax, name: `${hostname()}:web` });
+    o.stops.push(() => s.close());
+    sessions = s;
+  }
   const auth = createAuth({
     store: users,
+    ...(sessions ? { sessions } : {}),
     anonymous: config.security.anonymous,
     idleMs: config.security.sessionIdle,
     absoluteMs: config.security.sessionMax,

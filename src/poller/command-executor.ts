@@ -21,6 +21,8 @@ export interface ExecutorOptions {
   pollEveryMs?: number;
   /** Ids remembered to refuse a second execution. Default 10 minutes. */
   rememberMs?: number;
+  /** Whether this poller may write the device now (it holds the device's lease); checked right before every write. */
+  allowed?: () => boolean;
 }
 
 type Exclusive = <T>(f: () => Promise<T>) => Promise<T>;
@@ -42,7 +44,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export class CommandExecutor {
   private readonly seen = new Map<string, number>();
-  private readonly o: Required<ExecutorOptions>;
+  private readonly o: Required<Omit<ExecutorOptions, 'allowed'>>;
+  private readonly allowed: () => boolean;
 
   constructor(
     private readonly client: ModbusTcpClient,
@@ -52,7 +55,9 @@ export class CommandExecutor {
     private readonly log: Logger | undefined,
     options: ExecutorOptions = {},
   ) {
-    this.o = { pulseTimeoutMs: 2000, pollEveryMs: 25, rememberMs: 600_000, ...options };
+    const { allowed, ...rest } = options;
+    this.o = { pulseTimeoutMs: 2000, pollEveryMs: 25, rememberMs: 600_000, ...rest };
+    this.allowed = allowed ?? (() => true);
   }
 
   /** Takes a command from the bus; resolves with its final outcome. */
@@ -70,9 +75,13 @@ export class CommandExecutor {
       await this.waitForLink(cmd);
       const written = await this.exclusive(async () => {
         this.checkExpiry(cmd);
+        this.checkOwner(cmd);
         await this.claim(cmd);
         const before = await this.readTargets(cmd.steps);
-        for (const step of cmd.steps) await this.write(step);
+        for (const step of cmd.steps) {
+          this.checkOwner(cmd);
+          await this.write(step);
+        }
         return before;
       });
       const after = await this.readBack(cmd);
@@ -116,6 +125,16 @@ export class CommandExecutor {
   }
 
   /**
+   * Never two writers: a poller whose device lease may have passed writes
+   * nothing more. The command is left to the lease's new holder (who takes
+   * its stream entry over); its claim, if already taken here, makes the new
+   * holder report it interrupted rather than write it again.
+   */
+  private checkOwner(cmd: CommandRequest): void {
+    if (!this.allowed()) throw new Refusal('rejected', 'PLANTA_COMMAND_NOT_OWNER', `not sent by this poller: it no longer holds the lease of ${cmd.device}`, false);
+  }
+
+  /**
    * At most once across processes: right before writing, the bus hands the
    * command's id to one execution only (a Redis SET NX PX with several
    * pollers or after a restart), and never once its expiry has passed.
@@ -125,6 +144,7 @@ export class CommandExecutor {
     if (claim === 'duplicate') {
       throw new Refusal('rejected', 'PLANTA_COMMAND_DUPLICATE', `command ${cmd.id} was already taken by another execution: not sent again`, false);
     }
+    if (claim === 'not-owner') throw new Refusal('rejected', 'PLANTA_COMMAND_NOT_OWNER', `not sent by this poller: another poller holds the lease of ${cmd.device}`, false);
     if (claim === 'expired') throw new Refusal('expired', 'PLANTA_COMMAND_EXPIRED', `not sent: its time ran out before it could be claimed (requested at ${new Date(cmd.createdAt).toISOString()})`);
   }
 

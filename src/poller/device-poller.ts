@@ -62,6 +62,13 @@ export interface DevicePollerOptions {
   statusIntervalMs?: number;
   commands?: ExecutorOptions;
   observers?: PollerObservers;
+  /**
+   * Whether this poller may use the device now (its lease, when pollers hold
+   * leases): checked right before every scan and every command write.
+   */
+  allowed?: () => boolean;
+  /** The lease this poller holds on the device, shown in its status. */
+  lease?: { id: string; since: number; leaseMs: number };
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -165,7 +172,7 @@ export class DevicePoller {
       this.bus,
       (f) => this.exclusive(f),
       this.log,
-      options.commands,
+      { ...options.commands, ...(options.allowed ? { allowed: options.allowed } : {}) },
     );
   }
 
@@ -219,9 +226,11 @@ export class DevicePoller {
     this.jitter.add(this.loop.stats.lastLatenessMs);
     this.options.observers?.lateness(this.device.name, this.loop.stats.lastLatenessMs / 1000);
     const due = this.groups.filter((g) => slot % g.every === 0 && g.blocks.length > 0);
-    if (due.length === 0) return;
+    if (due.length === 0 || this.options.allowed?.() === false) return;
     const blocks = due.length === 1 ? due[0]!.blocks : due.flatMap((g) => g.blocks);
     const results = await this.exclusive(() => Promise.allSettled(blocks.map((b) => this.client.request(b.request))));
+    // The lease ran out during the scan: another poller owns the device now and publishes its values.
+    if (this.options.allowed?.() === false) return;
     const now = Date.now();
     const out: TagValue[] = [];
     for (let i = 0; i < blocks.length; i++) {
@@ -320,6 +329,7 @@ export class DevicePoller {
       overruns: this.loop.stats.overruns,
       jitterMs: { p50: round(j50!), p99: round(j99!) },
       qualities,
+      ...(this.options.lease ? { poller: this.options.lease } : {}),
       updatedAt: Date.now(),
     };
   }
@@ -331,7 +341,7 @@ export class DevicePoller {
   }
 
   private async publishStatus(): Promise<void> {
-    if (this.running) await this.bus.publishDeviceStatus(this.status());
+    if (this.running && this.options.allowed?.() !== false) await this.bus.publishDeviceStatus(this.status());
   }
 }
 

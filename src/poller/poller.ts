@@ -1,15 +1,29 @@
-/** All the device pollers of a configuration (or of the devices this process owns). */
+/**
+ * All the device pollers of a configuration (or of the devices this process
+ * owns). With leases (several pollers on the Redis bus), a device is polled
+ * only while this process holds its lease: a poller started for devices
+ * another one holds waits as standby and takes them over when that one dies
+ * or stops (src/poller/lease.ts).
+ */
 import type { Bus, Unsubscribe } from '../bus/types.js';
-import type { PlantConfig } from '../config/resolve.js';
+import type { DeviceConfig, PlantConfig } from '../config/resolve.js';
 import type { TagDefinition } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { Registry } from 'prom-client';
 import type { ExecutorOptions } from './command-executor.js';
+import { type PollerObservers, DevicePoller } from './device-poller.js';
+import { DeviceLease } from './lease.js';
 import { registerPollerMetrics } from './metrics.js';
-import { DevicePoller } from './device-poller.js';
 
 export class UnknownDeviceError extends Error {
   readonly code = 'PLANTA_POLLER_UNKNOWN_DEVICE';
+}
+
+export interface PollerLeaseOptions {
+  /** This poller's id, unique among the running pollers (host, process, random part). */
+  owner: string;
+  /** How long a lease lasts without renewal: a standby takes over within about this long after the holder died. */
+  ttlMs: number;
 }
 
 export interface PollerOptions {
@@ -21,15 +35,29 @@ export interface PollerOptions {
   commands?: ExecutorOptions;
   /** Prometheus registry to report into. */
   registry?: Registry;
+  /** Poll a device only while holding its lease (several pollers on one bus). */
+  lease?: PollerLeaseOptions;
+}
+
+interface Owned {
+  config: DeviceConfig;
+  tags: TagDefinition[];
+  lease?: DeviceLease;
+  /** The device's poller while this process polls it. */
+  poller?: DevicePoller;
+  commands?: Unsubscribe;
 }
 
 export class Poller {
-  readonly devices: DevicePoller[];
+  private readonly owned: Owned[];
   private unsubscribe: Unsubscribe | undefined;
-
   private readonly bus: Bus;
+  private readonly observers: PollerObservers | undefined;
 
-  constructor(config: PlantConfig, options: PollerOptions) {
+  constructor(
+    config: PlantConfig,
+    private readonly options: PollerOptions,
+  ) {
     this.bus = options.bus;
     const names = new Set(config.devices.map((d) => d.name));
     for (const d of options.devices ?? []) {
@@ -37,29 +65,74 @@ export class Poller {
     }
     const owned = config.devices.filter((d) => !options.devices || options.devices.includes(d.name));
     const tagsOf = new Map(owned.map((d) => [d.name, [] as TagDefinition[]]));
-    const observers = options.registry ? registerPollerMetrics(options.registry, () => this.devices) : undefined;
+    this.observers = options.registry ? registerPollerMetrics(options.registry, () => this.devices) : undefined;
     for (const t of config.tags) tagsOf.get(t.device)?.push(t);
-    this.devices = owned.map(
-      (d) =>
-        new DevicePoller(d, tagsOf.get(d.name)!, {
-          bus: options.bus,
-          ...(options.log ? { log: options.log } : {}),
-          ...(options.statusIntervalMs ? { statusIntervalMs: options.statusIntervalMs } : {}),
-          ...(options.commands ? { commands: options.commands } : {}),
-          ...(observers ? { observers } : {}),
-        }),
-    );
+    this.owned = owned.map((d) => ({ config: d, tags: tagsOf.get(d.name)! }));
+    if (!options.lease) for (const o of this.owned) o.poller = this.make(o);
+  }
+
+  /** The devices this process polls now (with leases: those whose lease it holds). */
+  get devices(): DevicePoller[] {
+    return this.owned.flatMap((o) => (o.poller ? [o.poller] : []));
+  }
+
+  /** Each device with its lease's state: polled here ('active'), waiting for another poller's lease ('standby'), or not leased. */
+  leases(): { device: string; state: 'active' | 'standby' | 'stopped' | 'unleased'; since: number }[] {
+    return this.owned.map((o) => ({ device: o.config.name, state: o.lease?.state ?? 'unleased', since: o.lease?.since ?? 0 }));
+  }
+
+  private make(o: Owned, lease?: DeviceLease): DevicePoller {
+    const opts = this.options;
+    return new DevicePoller(o.config, o.tags, {
+      bus: opts.bus,
+      ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.statusIntervalMs ? { statusIntervalMs: opts.statusIntervalMs } : {}),
+      ...(opts.commands ? { commands: opts.commands } : {}),
+      ...(this.observers ? { observers: this.observers } : {}),
+      ...(lease && opts.lease ? { allowed: () => lease.valid(), lease: { id: opts.lease.owner, since: lease.since, leaseMs: opts.lease.ttlMs } } : {}),
+    });
   }
 
   async start(): Promise<void> {
-    await Promise.all(this.devices.map((d) => d.start()));
-    const byName = new Map(this.devices.map((d) => [d.device.name, d]));
-    // Commands for devices this poller does not own are another poller's.
-    this.unsubscribe = await this.bus.subscribeCommands((cmd) => void byName.get(cmd.device)?.execute(cmd));
+    const lease = this.options.lease;
+    if (!lease) {
+      const pollers = this.devices;
+      await Promise.all(pollers.map((d) => d.start()));
+      const byName = new Map(pollers.map((d) => [d.device.name, d]));
+      // Commands for devices this poller does not own are another poller's.
+      this.unsubscribe = await this.bus.subscribeCommands((cmd) => void byName.get(cmd.device)?.execute(cmd), { devices: [...byName.keys()] });
+      return;
+    }
+    for (const o of this.owned) {
+      const l: DeviceLease = new DeviceLease({
+        bus: this.bus,
+        device: o.config.name,
+        owner: lease.owner,
+        ttlMs: lease.ttlMs,
+        ...(this.options.log ? { log: this.options.log } : {}),
+        onAcquired: async () => {
+          const p = this.make(o, l);
+          o.poller = p;
+          await p.start();
+          // The device's commands follow its lease: pending ones left by the previous holder are taken over here.
+          o.commands = await this.bus.subscribeCommands((cmd) => void p.execute(cmd), { devices: [o.config.name] });
+        },
+        onLost: async () => {
+          // The lease is already distrusted (no scan, no write); now stop reading commands, then the connection.
+          const { poller, commands } = o;
+          o.poller = undefined;
+          o.commands = undefined;
+          await commands?.();
+          await poller?.stop();
+        },
+      });
+      o.lease = l;
+    }
+    await Promise.all(this.owned.map((o) => o.lease!.start()));
   }
 
   async stop(): Promise<void> {
     await this.unsubscribe?.();
-    await Promise.all(this.devices.map((d) => d.stop()));
+    await Promise.all(this.owned.map((o) => (o.lease ? o.lease.stop() : o.poller?.stop())));
   }
 }

@@ -13,12 +13,13 @@
  *   GET  /api/alarms/rates?from&to                          ISA-18.2 / EEMUA 191 figures
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AlarmEngine } from '../alarms/engine.js';
+import type { AlarmActions } from '../alarms/remote.js';
 import type { JournalKind } from '../bus/alarm-messages.js';
 import type { Bus } from '../bus/types.js';
 import type { Identity } from '../commands/prepare.js';
 
-export type AlarmService = Pick<AlarmEngine, 'acknowledge' | 'shelve' | 'unshelve' | 'removeFromService' | 'returnToService' | 'journal' | 'rates'>;
+/** The alarm engine of this process, or of the `planta alarms` process through the bus (src/alarms/remote.ts). */
+export type AlarmService = AlarmActions;
 
 class AlarmRequestError extends Error {
   constructor(

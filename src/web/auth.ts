@@ -12,6 +12,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DUMMY_HASH, WeakPasswordError, checkStrength, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { type SessionStore, sqliteSessions } from '../auth/sessions.js';
 import type { AuthStore } from '../auth/store.js';
 import type { Identity } from '../commands/prepare.js';
 import { ROLES, type Role } from '../config/schema.js';
@@ -19,7 +20,10 @@ import { ROLES, type Role } from '../config/schema.js';
 export type Anonymous = 'none' | 'local' | 'any';
 
 export interface AuthOptions {
+  /** Users, API tokens and the audit trail (and, without `sessions`, sessions and lockouts). */
   store: AuthStore;
+  /** Sessions and login lockouts elsewhere (Redis, shared by web nodes). Default: in `store`. */
+  sessions?: SessionStore;
   /** Viewer access without login: nobody, requests from this machine, or anyone. */
   anonymous: Anonymous;
   idleMs?: number;
@@ -82,6 +86,7 @@ export interface Auth {
 
 export function createAuth(o: AuthOptions): Auth {
   const { store } = o;
+  const sessions = o.sessions ?? sqliteSessions(store);
   const now = o.now ?? Date.now;
   const idleMs = o.idleMs ?? 30 * 60_000;
   const absoluteMs = o.absoluteMs ?? 12 * 3_600_000;
@@ -91,19 +96,24 @@ export function createAuth(o: AuthOptions): Auth {
   const cookie = (value: string, maxAgeS: number): string =>
     `${COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${o.secure ? '; Secure' : ''}`;
 
-  const identify = (req: FastifyRequest): RequestIdentity | undefined => {
+  /**
+   * Finds who is asking (a session, an API token, or anonymous viewing) once
+   * per request, before any route runs: the session store may be remote.
+   */
+  const resolve = async (req: FastifyRequest): Promise<RequestIdentity | undefined> => {
     const cached = known.get(req);
     if (cached !== undefined) return cached ?? undefined;
     let id: RequestIdentity | undefined;
     const sid = cookies(req).get(COOKIE);
     if (sid) {
-      const s = store.session(sid);
+      const s = await sessions.get(sid);
+      const user = s ? store.user(s.user) : undefined;
       const t = now();
-      if (s && t - s.lastSeen <= idleMs && t - s.createdAt <= absoluteMs) {
-        if (t - s.lastSeen > 30_000) store.touchSession(sid, t);
-        id = { user: s.user, role: s.role, via: 'session', csrf: s.csrf };
-      } else if (s) {
-        store.endSession(sid);
+      if (s && user && !user.disabled && t - s.lastSeen <= idleMs && t - s.createdAt <= absoluteMs) {
+        if (t - s.lastSeen > 30_000) await sessions.touch(sid, t);
+        id = { user: user.name, role: user.role, via: 'session', csrf: s.csrf };
+      } else if (s && (!user || t - s.lastSeen > idleMs || t - s.createdAt > absoluteMs)) {
+        await sessions.end(sid);
       }
     }
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -117,6 +127,9 @@ export function createAuth(o: AuthOptions): Auth {
     known.set(req, id ?? null);
     return id;
   };
+
+  /** Who is asking; resolved by the request hook of every /api/ route (elsewhere: nobody). */
+  const identify = (req: FastifyRequest): RequestIdentity | undefined => known.get(req) ?? undefined;
 
   const need = (req: FastifyRequest, role: Role): RequestIdentity => {
     const id = identify(req);
@@ -151,8 +164,8 @@ export function createAuth(o: AuthOptions): Auth {
     app.addHook('onRequest', async (req) => {
       const path = req.url.split('?')[0]!;
       if (!path.startsWith('/api/') && path !== '/metrics') return;
+      const id = await resolve(req);
       if (open.has(path)) return;
-      const id = identify(req);
       if (!id) throw new AuthError(401, 'PLANTA_AUTH_REQUIRED', 'sign in first');
       if (req.method === 'GET' || req.method === 'HEAD') return;
       if (id.via !== 'session') throw new AuthError(id.via === 'anonymous' ? 401 : 403, id.via === 'anonymous' ? 'PLANTA_AUTH_REQUIRED' : 'PLANTA_AUTH_READ_ONLY', id.via === 'anonymous' ? 'sign in to act' : 'API tokens are read-only');
@@ -165,7 +178,7 @@ export function createAuth(o: AuthOptions): Auth {
       const password = typeof b.password === 'string' ? b.password : '';
       const t = now();
       const keys = [`user:${name.toLowerCase()}`, `ip:${req.socket.remoteAddress ?? ''}`];
-      const locked = Math.max(...keys.map((k) => store.lockedUntil(k) ?? 0));
+      const locked = Math.max(...(await Promise.all(keys.map((k) => sessions.lockedUntil(k)))).map((l) => l ?? 0));
       if (locked > t) {
         reply.header('retry-after', String(Math.ceil((locked - t) / 1000)));
         throw new AuthError(429, 'PLANTA_AUTH_LOCKED', `too many failed sign-ins: try again after ${new Date(locked).toISOString()}`);
@@ -174,12 +187,12 @@ export function createAuth(o: AuthOptions): Auth {
       // Verify against a dummy hash for unknown users: the answer takes as long either way.
       const ok = (await verifyPassword(password, user?.password ?? DUMMY_HASH)) && user !== undefined && !user.disabled;
       if (!ok) {
-        for (const k of keys) store.recordFailure(k, t, lockout.windowMs, lockout.max, lockout.lockMs);
+        for (const k of keys) await sessions.recordFailure(k, t, lockout.windowMs, lockout.max, lockout.lockMs);
         store.audit(name || '?', 'login-failed', name, { from: req.socket.remoteAddress }, t);
         throw new AuthError(401, 'PLANTA_AUTH_FAILED', 'wrong user or password');
       }
-      for (const k of keys) store.clearFailures(k);
-      const { id, csrf } = store.createSession(user.name, t);
+      for (const k of keys) await sessions.clearFailures(k);
+      const { id, csrf } = await sessions.create(user.name, t);
       store.audit(user.name, 'login', user.name, { from: req.socket.remoteAddress }, t);
       reply.header('set-cookie', cookie(id, Math.floor(absoluteMs / 1000)));
       return { user: user.name, role: user.role, csrf };
@@ -188,7 +201,7 @@ export function createAuth(o: AuthOptions): Auth {
     app.post('/api/logout', async (req, reply) => {
       const sid = cookies(req).get(COOKIE);
       const id = identify(req);
-      if (sid) store.endSession(sid);
+      if (sid) await sessions.end(sid);
       if (id) store.audit(id.user, 'logout', id.user, null, now());
       reply.header('set-cookie', cookie('', 0));
       return { signedOut: true };
@@ -235,10 +248,12 @@ export function createAuth(o: AuthOptions): Auth {
       if (b.role !== undefined) {
         if (!ROLES.includes(b.role as Role)) throw new AuthError(400, 'PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
         store.setRole(name, b.role as Role);
+        await sessions.endAllOf(name);
         store.audit(admin.user, 'user-role', name, { role: b.role }, now());
       }
       if (typeof b.disabled === 'boolean') {
         store.setDisabled(name, b.disabled);
+        if (b.disabled) await sessions.endAllOf(name);
         store.audit(admin.user, b.disabled ? 'user-disable' : 'user-enable', name, null, now());
       }
       if (typeof b.password === 'string') {
@@ -249,6 +264,7 @@ export function createAuth(o: AuthOptions): Auth {
           throw err;
         }
         store.setPassword(name, await hashPassword(b.password));
+        await sessions.endAllOf(name);
         store.audit(admin.user, 'user-password', name, null, now());
       }
       return { name, ...store.users().find((u) => u.name === name) };

@@ -77,6 +77,11 @@ function Device({ d }: { d: DeviceView }) {
               .map(([q, n]) => `${qualityWord(q as Quality)} ${count(n)}`)
               .join(', ') || '—'}
           </Fact>
+          {s.poller ? (
+            <Fact label="Polled by">
+              {s.poller.id} since {formatDateTimeZoned(s.poller.since, tz)} (lease {count(s.poller.leaseMs)} ms)
+            </Fact>
+          ) : null}
           <Fact label="Figures at">{formatDateTimeZoned(s.updatedAt, tz)}</Fact>
         </dl>
       ) : (

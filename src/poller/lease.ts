@@ -1,0 +1,135 @@
+/**
+ * A poller's lease on one device: two pollers never poll the same device.
+ *
+ * The lease is a key in the bus (Redis: `SET lease:<device> <poller> NX PX
+ * ttl`) renewed every third of its time by a compare-and-renew script. A
+ * poller without the lease waits as standby and tries again every tenth of
+ * the lease time, so it takes over shortly after the holder died (its key
+ * expired) or at once after a clean stop (the key released).
+ *
+ * Never two writers: the holder trusts its lease only until the time of its
+ * last successful renewal's request plus 90 % of the lease time, measured on
+ * the monotonic clock — before Redis lets the key expire. `valid()` is
+ * checked right before every scan and every write, so a poller that was
+ * frozen (a long GC pause, a suspended VM) or cut off from Redis stops
+ * writing the moment its lease may have passed, even before its timers run;
+ * the command claim in Redis is granted only to the current holder as well.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Bus } from '../bus/types.js';
+import type { Logger } from '../util/log.js';
+
+export interface DeviceLeaseOptions {
+  bus: Bus;
+  device: string;
+  /** This poller's id (host, process, random part): unique among running pollers. */
+  owner: string;
+  ttlMs: number;
+  log?: Logger;
+  /** Called once the lease is taken: start polling and executing commands. */
+  onAcquired: () => Promise<void>;
+  /** Called once it is lost or given up: stop polling and executing commands. */
+  onLost: (why: string) => Promise<void>;
+}
+
+export type LeaseState = 'standby' | 'active' | 'stopped';
+
+export class DeviceLease {
+  private held = false;
+  /** performance.now() until which the lease is trusted. */
+  private trustedUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Acquisitions and losses run one after the other. */
+  private chain: Promise<void> = Promise.resolve();
+  /** Epoch ms since when this poller holds the device. */
+  since = 0;
+  acquisitions = 0;
+  losses = 0;
+
+  constructor(private readonly o: DeviceLeaseOptions) {}
+
+  get state(): LeaseState {
+    return this.stopped ? 'stopped' : this.held ? 'active' : 'standby';
+  }
+
+  /** Whether this poller may poll and write the device now. */
+  valid(): boolean {
+    return this.held && performance.now() < this.trustedUntil;
+  }
+
+  start(): Promise<void> {
+    return this.tick();
+  }
+
+  /** Stops polling the device and gives its lease up, so that a standby takes it over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.watchdog);
+    await this.chain;
+    if (this.held) {
+      await this.lose('stopped');
+      await this.o.bus.releaseDeviceLease(this.o.device, this.o.owner).catch(() => undefined);
+    }
+    await this.chain;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    const { bus, device, owner, ttlMs } = this.o;
+    const sent = performance.now();
+    try {
+      const ok = this.held ? await bus.renewDeviceLease(device, owner, ttlMs) : await bus.acquireDeviceLease(device, owner, ttlMs);
+      if (this.stopped) return;
+      if (ok) {
+        this.trustedUntil = sent + ttlMs * 0.9;
+        this.arm();
+        if (!this.held) void this.gain();
+      } else if (this.held) {
+        await this.lose('another poller holds the lease');
+      }
+    } catch (err) {
+      this.o.log?.warn({ device, err: (err as Error).message }, this.held ? 'lease not renewed' : 'lease not taken');
+      if (this.held && !this.valid()) await this.lose('the lease could not be renewed in time');
+    }
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.tick(), this.held ? ttlMs / 3 : Math.max(20, ttlMs / 10));
+  }
+
+  /** Drops the device the moment the lease stops being trusted, even when a renewal hangs (Redis away). */
+  private arm(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      if (this.held && !this.valid()) void this.lose('the lease ran out before it was renewed');
+    }, Math.max(0, this.trustedUntil - performance.now()) + 1);
+  }
+
+  private gain(): Promise<void> {
+    this.held = true;
+    this.since = Date.now();
+    this.acquisitions++;
+    this.o.log?.info({ device: this.o.device, owner: this.o.owner, ttlMs: this.o.ttlMs }, 'lease taken: polling the device');
+    return this.serial(() => this.o.onAcquired());
+  }
+
+  private lose(why: string): Promise<void> {
+    if (!this.held) return this.chain;
+    // From here on valid() is false: nothing more is written, before anything else happens.
+    this.held = false;
+    this.trustedUntil = 0;
+    this.losses++;
+    clearTimeout(this.watchdog);
+    if (why !== 'stopped') this.o.log?.warn({ device: this.o.device, owner: this.o.owner, why }, 'lease lost: the device is no longer polled here');
+    return this.serial(() => this.o.onLost(why));
+  }
+
+  private serial(f: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(f).catch((err: unknown) => {
+      this.o.log?.error({ device: this.o.device, err }, 'lease change failed');
+    });
+    this.chain = run;
+    return run;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Device leases and requests between processes on the Redis bus: one holder
+ * at a time, compare-and-renew, release; the command claim granted only to
+ * the holder; a poller frozen past its lease (a long GC pause) distrusts it
+ * the moment it runs again, before any timer; requests answered by the one
+ * serving process, errors carried with their code, no answer → timeout.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ServiceError, unwrap } from '../../src/bus/service.js';
+import { DeviceLease } from '../../src/poller/lease.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+import { command } from './contract.js';
+import { needRedis, redisBus, testPrefix } from './redis-helpers.js';
+
+describe('device leases on Redis', { timeout: 30_000 }, () => {
+  it('one holder at a time; renewal only by the holder; the claim of a command only for the holder of its device', async (t) => {
+    if (!(await needRedis(t))) return;
+    const prefix = testPrefix(t, 'lease');
+    const a = await redisBus(t, { prefix, consumer: 'a' });
+    const b = await redisBus(t, { prefix, consumer: 'b' });
+    assert.equal(await a.acquireDeviceLease('plc', 'a', 300), true);
+    assert.equal(await b.acquireDeviceLease('plc', 'b', 300), false);
+    assert.equal(await b.renewDeviceLease('plc', 'b', 300), false, 'no renewal of a lease held by another');
+    assert.equal(await a.renewDeviceLease('plc', 'a', 300), true);
+    assert.equal(await b.deviceLeaseHolder('plc'), 'a');
+    // a stops renewing: the lease expires, b takes it, a's renewal fails and its claims are refused.
+    await sleep(350);
+    assert.equal(await b.acquireDeviceLease('plc', 'b', 5000), true);
+    assert.equal(await a.renewDeviceLease('plc', 'a', 300), false);
+    const cmd = command('plc');
+    assert.equal(await a.claimCommand(cmd), 'not-owner');
+    assert.equal(await b.claimCommand(cmd), 'claimed');
+    assert.equal(await b.claimCommand(cmd), 'duplicate');
+    // Release: only by the holder, and then free at once.
+    await a.releaseDeviceLease('plc', 'a');
+    assert.equal(await a.deviceLeaseHolder('plc'), 'b');
+    await b.releaseDeviceLease('plc', 'b');
+    assert.equal(await a.deviceLeaseHolder('plc'), null);
+    assert.equal(await a.acquireDeviceLease('plc', 'a', 300), true);
+  });
+
+  it('a poller frozen longer than its lease distrusts it before any timer runs; the standby takes over; the frozen one stops', async (t) => {
+    if (!(await needRedis(t))) return;
+    const prefix = testPrefix(t, 'freeze');
+    const busA = await redisBus(t, { prefix, consumer: 'a' });
+    const busB = await redisBus(t, { prefix, consumer: 'b' });
+    const events: string[] = [];
+    const lease = (bus: typeof busA, owner: string): DeviceLease =>
+      new DeviceLease({
+        bus,
+        device: 'plc',
+        owner,
+        ttlMs: 400,
+        onAcquired: async () => void events.push(`${owner} acquired`),
+        onLost: async (why) => void events.push(`${owner} lost: ${why}`),
+      });
+    const la = lease(busA, 'a');
+    await la.start();
+    await waitFor('a holding the lease', () => la.valid());
+    const lb = lease(busB, 'b');
+    await lb.start();
+    t.after(async () => {
+      await la.stop();
+      await lb.stop();
+    });
+    await sleep(500);
+    assert.equal(lb.state, 'standby');
+    assert.ok(la.valid());
+    // A long GC pause: nothing in this process runs for longer than the lease.
+    const until = Date.now() + 600;
+    while (Date.now() < until) {
+      /* frozen */
+    }
+    assert.equal(la.valid(), false, 'the first check after the pause already says no');
+    await waitFor('b holding the lease', () => lb.valid(), 2000);
+    await waitFor('a stopped', () => events.some((e) => e.startsWith('a lost')), 2000);
+    assert.equal(la.state, 'standby');
+    assert.equal(await busA.deviceLeaseHolder('plc'), 'b');
+    assert.deepEqual(events.filter((e) => e.endsWith('acquired')), ['a acquired', 'b acquired']);
+    // A clean stop hands over at once.
+    await lb.stop();
+    await waitFor('a holding the lease again', () => la.valid(), 1000);
+  });
+});
+
+describe('requests between processes on Redis', { timeout: 30_000 }, () => {
+  it('answered by the serving process, errors with their code and status, nobody serving → PLANTA_BUS_NO_ANSWER', async (t) => {
+    if (!(await needRedis(t))) return;
+    const prefix = testPrefix(t, 'rpc');
+    const server = await redisBus(t, { prefix, consumer: 'alarms' });
+    const webA = await redisBus(t, { prefix, consumer: 'web-a' });
+    const webB = await redisBus(t, { prefix, consumer: 'web-b' });
+    await assert.rejects(webA.request('echo', { op: 'x', body: 1 }, 300), { code: 'PLANTA_BUS_NO_ANSWER' });
+    let handled = 0;
+    await server.serve('echo', async ({ op, body }) => {
+      handled++;
+      if (op === 'fail') throw Object.assign(new Error('no such alarm'), { code: 'PLANTA_ALARM_UNKNOWN', statusCode: 404 });
+      return { op, body };
+    });
+    const [ra, rb] = await Promise.all([webA.request('echo', { op: 'a', body: 1 }, 3000), webB.request('echo', { op: 'b', body: 2 }, 3000)]);
+    assert.deepEqual(unwrap(ra), { op: 'a', body: 1 });
+    assert.deepEqual(unwrap(rb), { op: 'b', body: 2 }, 'each answer reaches the node that asked');
+    const failed = await webB.request('echo', { op: 'fail', body: null }, 3000);
+    assert.throws(() => unwrap(failed), (err: unknown) => err instanceof ServiceError && err.code === 'PLANTA_ALARM_UNKNOWN' && err.statusCode === 404);
+    assert.equal(handled, 3, 'the request that timed out before anyone served was dropped, not carried out late');
+  });
+});
