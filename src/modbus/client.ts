@@ -141,7 +141,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   private readonly queue: (Pending | undefined)[] = [];
   private queueHead = 0;
   private queueTail = 0;
-  private readonly inflight = new Map<number, Pending>();
+  private readonly inflight = new InFlight();
   private nextTid = 1;
   private consecutiveTimeouts = 0;
   private pumpScheduled = false;
@@ -432,7 +432,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   }
 
   private failAll(err: Error): void {
-    const inflight = [...this.inflight.values()];
+    const inflight = this.inflight.list();
     this.inflight.clear();
     const queued = this.queue.slice(this.queueHead, this.queueTail) as Pending[];
     this.queue.length = 0;
@@ -454,7 +454,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     for (;;) {
       const tid = this.nextTid;
       this.nextTid = tid === 0xffff ? 1 : tid + 1;
-      if (!this.inflight.has(tid)) return tid;
+      if (this.inflight.isFree(tid)) return tid;
     }
   }
 
@@ -493,7 +493,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     p.deadline = now + p.timeout;
     const frame = allocFrame(p.tid, p.unitId, requestPduLength(p.req));
     writeRequestPdu(p.req, frame, MBAP_HEADER_LENGTH);
-    this.inflight.set(p.tid, p);
+    this.inflight.add(p);
     if (p.deadline < this.timerDue) this.armTimer(p.deadline, now);
     return frame;
   }
@@ -520,7 +520,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
       this.stats.unexpectedReplies++;
       return;
     }
-    this.inflight.delete(tid);
+    this.inflight.remove(p);
     this.consecutiveTimeouts = 0;
     this.latencyListener?.(performance.now() - p.sentAt);
     if (unitId !== p.unitId) {
@@ -566,12 +566,12 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     const now = performance.now();
     let next = Infinity;
     const expired: Pending[] = [];
-    for (const p of this.inflight.values()) {
+    for (const p of this.inflight.list()) {
       if (p.deadline <= now) expired.push(p);
       else if (p.deadline < next) next = p.deadline;
     }
     for (const p of expired) {
-      this.inflight.delete(p.tid);
+      this.inflight.remove(p);
       this.stats.timeouts++;
       this.consecutiveTimeouts++;
       p.reject(new ModbusTimeoutError(p.timeout, `function ${p.req.fc} (transaction ${p.tid})`));
@@ -583,6 +583,60 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     }
     if (next !== Infinity) this.armTimer(next, now);
     this.pump();
+  }
+}
+
+/** Slots for requests in flight; a power of two, the largest window. */
+const SLOTS = 64;
+
+/**
+ * The requests in flight, each in slot `tid % 64` — a Map did the same at
+ * several times the cost per request — or, in the rare case where that slot
+ * holds an older request still waiting (64 ids apart), in a Map beside.
+ * Only an id still in flight is ever refused (allocTid skips it).
+ */
+class InFlight {
+  private readonly slots = new Array<Pending | undefined>(SLOTS).fill(undefined);
+  private readonly overflow = new Map<number, Pending>();
+  size = 0;
+
+  isFree(tid: number): boolean {
+    return this.slots[tid & (SLOTS - 1)]?.tid !== tid && !(this.overflow.size > 0 && this.overflow.has(tid));
+  }
+
+  get(tid: number): Pending | undefined {
+    const p = this.slots[tid & (SLOTS - 1)];
+    if (p !== undefined && p.tid === tid) return p;
+    return this.overflow.size > 0 ? this.overflow.get(tid) : undefined;
+  }
+
+  add(p: Pending): void {
+    const i = p.tid & (SLOTS - 1);
+    if (this.slots[i] === undefined) this.slots[i] = p;
+    else this.overflow.set(p.tid, p);
+    this.size++;
+  }
+
+  remove(p: Pending): void {
+    const i = p.tid & (SLOTS - 1);
+    if (this.slots[i] === p) this.slots[i] = undefined;
+    else this.overflow.delete(p.tid);
+    this.size--;
+  }
+
+  clear(): void {
+    this.slots.fill(undefined);
+    this.overflow.clear();
+    this.size = 0;
+  }
+
+  /** Every request in flight, oldest first. */
+  list(): Pending[] {
+    const out: Pending[] = [];
+    for (const p of this.slots) if (p !== undefined) out.push(p);
+    for (const p of this.overflow.values()) out.push(p);
+    // Sent earlier, or in the same write with a lower id (ids wrap after 65535, far apart in time).
+    return out.sort((a, b) => a.sentAt - b.sentAt || a.tid - b.tid);
   }
 }
 

@@ -278,6 +278,8 @@ export function requestPduLength(req: ModbusRequest): number {
  *   15:   | fc | address:u16 | quantity:u16 | byteCount:u8 | bits LSB-first |
  *   16:   | fc | address:u16 | quantity:u16 | byteCount:u8 | registers:u16[] |
  *   23:   | fc | readAddr:u16 | readQty:u16 | writeAddr:u16 | writeQty:u16 | byteCount:u8 | registers:u16[] |
+ * Fields are stored as 16 bits without range checks: pass a request that
+ * validateRequest() accepts (the client always does).
  */
 export function writeRequestPdu(req: ModbusRequest, buf: Buffer, offset: number): void {
   buf[offset] = req.fc;
@@ -286,8 +288,11 @@ export function writeRequestPdu(req: ModbusRequest, buf: Buffer, offset: number)
     case 2:
     case 3:
     case 4:
-      buf.writeUInt16BE(req.address, offset + 1);
-      buf.writeUInt16BE(req.quantity, offset + 3);
+      // The most frequent request: plain byte stores (validateRequest has checked the ranges).
+      buf[offset + 1] = req.address >> 8;
+      buf[offset + 2] = req.address;
+      buf[offset + 3] = req.quantity >> 8;
+      buf[offset + 4] = req.quantity;
       return;
     case 5:
       buf.writeUInt16BE(req.address, offset + 1);

@@ -156,14 +156,13 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
     this.sockets.add(socket);
     this.stats.connections = this.sockets.size;
     socket.setNoDelay(true);
-    if (this.options.idleTimeout > 0) {
-      socket.setTimeout(this.options.idleTimeout, () => socket.destroy());
-    }
     socket.once('close', () => {
       this.sockets.delete(socket);
       this.stats.connections = this.sockets.size;
     });
-    reader.connection = new Connection(this, socket, this.nextConnectionId++, adopted === undefined);
+    const connection = new Connection(this, socket, this.nextConnectionId++, adopted === undefined);
+    reader.connection = connection;
+    if (this.options.idleTimeout > 0) connection.watchIdle(this.options.idleTimeout);
     this.emit('connection', `${socket.remoteAddress}:${socket.remotePort}`);
     if (!adopted) socket.resume();
   }
@@ -233,6 +232,8 @@ class Connection {
   private batchMore: Buffer[] | undefined;
   /** Set by a frame that breaks the MBAP rules: nothing after it is served. */
   private closing = false;
+  /** performance.now() of the last read or late answer, when an idle timeout is set (else 0). */
+  private lastActive = 0;
   readonly remoteAddress: string;
   readonly remotePort: number;
 
@@ -258,6 +259,7 @@ class Connection {
 
   /** The first `n` bytes of `buf` arrived; `buf` may be reused once this returns. */
   onRead(buf: Buffer, n: number): boolean {
+    if (this.lastActive !== 0) this.lastActive = performance.now();
     this.batching = true;
     this.decoder.push(buf, n);
     this.batching = false;
@@ -312,8 +314,30 @@ class Connection {
     this.answer(tid, unitId, req, result, undefined);
   }
 
+  /**
+   * Closes the connection once nothing arrived for `ms` and no answer is
+   * pending. One clock read per read, where socket.setTimeout() would
+   * refresh a timer on every read and every write.
+   */
+  watchIdle(ms: number): void {
+    this.lastActive = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const check = (): void => {
+      if (this.socket.destroyed) return;
+      const left = this.lastActive + ms - performance.now();
+      if (left <= 0 && !this.busy) {
+        this.socket.destroy();
+        return;
+      }
+      timer = setTimeout(check, left > 0 ? left : ms).unref();
+    };
+    timer = setTimeout(check, ms).unref();
+    this.socket.once('close', () => clearTimeout(timer));
+  }
+
   private finishAsync(tid: number, unitId: number, req: ModbusRequest, res: HandlerResult | undefined, err: unknown): void {
     this.busy = false;
+    if (this.lastActive !== 0) this.lastActive = performance.now();
     if (this.socket.destroyed) return;
     this.answer(tid, unitId, req, res, err);
     if (this.closing) this.closeWhenIdle();
