@@ -184,11 +184,11 @@ export function registerStartCommands(program: Command): void {
     .action(action('start', start));
   program
     .command('web')
-    .description('run the web server alone against the Redis bus (sessions and the audit trail in its own SQLite file)')
+    .description('run a web node against the Redis bus (sessions in Redis; users and the audit trail in its SQLite file; alarm actions asked of planta alarms)')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('-p, --port <port>', 'port', '8080')
-    .option('--db <file>', 'SQLite database: users, sessions and the audit trail', 'data/planta.db')
+    .option('--db <file>', 'SQLite database: users and the audit trail (and sessions on the in-memory bus)', 'data/planta.db')
     .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .action(action('web', web));
   program

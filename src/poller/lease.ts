@@ -83,12 +83,13 @@ export class DeviceLease {
     try {
       const ok = this.held ? await bus.renewDeviceLease(device, owner, ttlMs) : await bus.acquireDeviceLease(device, owner, ttlMs);
       if (this.stopped) return;
-      if (ok) {
+      // An answer that took longer than the lease's trusted time (Redis was away) proves nothing any more.
+      if (ok && performance.now() < sent + ttlMs * 0.9) {
         this.trustedUntil = sent + ttlMs * 0.9;
         this.arm();
         if (!this.held) void this.gain();
       } else if (this.held) {
-        await this.lose('another poller holds the lease');
+        await this.lose(ok ? 'the renewal came back too late' : 'another poller holds the lease');
       }
     } catch (err) {
       this.o.log?.warn({ device, err: (err as Error).message }, this.held ? 'lease not renewed' : 'lease not taken');
