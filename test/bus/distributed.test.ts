@@ -5,48 +5,22 @@
  * outcome reaches the web's event stream.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { freePort } from '../helpers/ports.js';
-import { type Started, run, startProcess } from '../helpers/process.js';
 import { openStream } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
-import { REDIS_URL, needRedis, testPrefix } from './redis-helpers.js';
-
-const root = new URL('../../', import.meta.url).pathname;
-const planta = join(root, 'bin', 'planta.js');
+import { plantProcesses } from './plant-processes.js';
+import { needRedis } from './redis-helpers.js';
 
 describe('distributed mode on Redis', { timeout: 120_000 }, () => {
   it('simulator + planta poll + planta web: live values in /api/tags, a command executed by the poller, its outcome on the web stream', async (t) => {
     if (!(await needRedis(t))) return;
-    const dir = mkdtempSync(join(tmpdir(), 'planta-distributed-'));
-    const children: Started[] = [];
-    t.after(async () => {
-      for (const c of children.reverse()) await c.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    // After the processes stopped (hooks run in order): their keys are deleted last.
-    const prefix = testPrefix(t, 'distributed');
-    const modbus = await freePort();
-    const control = await freePort();
-    const config = join(dir, 'plant.yaml');
-    const text = readFileSync(join(root, 'config', 'sbr-plant.yaml'), 'utf8').replace('port: 5020', `port: ${modbus}`);
-    writeFileSync(config, `${text}\nbus: { kind: redis, url: '${REDIS_URL}', prefix: '${prefix}' }\n`);
-    copyFileSync(join(root, 'config', 'sbr-mimic.svg'), join(dir, 'sbr-mimic.svg'));
-    const db = join(dir, 'web.db');
-    const env: NodeJS.ProcessEnv = { ...process.env, PLANTA_LOG_LEVEL: 'warn', PLANTA_LOG_FORMAT: 'json' };
-    delete env.PLANTA_BUS_URL;
-    const password = 'distributed-test-password-1';
-    const user = await run(process.execPath, [planta, 'user', 'add', 'olga', '--role', 'operator', '--db', db, '--password-stdin'], { input: `${password}\n` });
-    assert.equal(user.code, 0, user.stderr);
+    const plant = await plantProcesses(t, 'distributed');
+    const { config, db, control, modbus, password } = plant;
 
     const started = Date.now();
-    children.push(await startProcess(process.execPath, [planta, 'sim', '--port', String(modbus), '--control-port', String(control)], /Modbus\/TCP/, { env }));
-    children.push(await startProcess(process.execPath, [planta, 'poll', '--config', config], /planta poll: polling/, { env, timeoutMs: 30_000 }));
-    const web = await startProcess(process.execPath, [planta, 'web', '--config', config, '--port', '0', '--db', db], /planta web: http:\/\/localhost:(\d+)/, { env, timeoutMs: 30_000 });
-    children.push(web);
+    await plant.start(['sim', '--port', String(modbus), '--control-port', String(control)], /Modbus\/TCP/);
+    await plant.start(['poll', '--config', config], /planta poll: polling/);
+    const web = await plant.start(['web', '--config', config, '--port', '0', '--db', db], /planta web: http:\/\/localhost:(\d+)/);
     const port = Number(web.match[1]);
     const url = `http://127.0.0.1:${port}`;
 

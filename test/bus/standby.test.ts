@@ -9,19 +9,13 @@
  * and no command is written twice or by both pollers.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createClient } from 'redis';
-import { freePort } from '../helpers/ports.js';
-import { type Started, run, startProcess } from '../helpers/process.js';
 import { type SseConnection, openStream } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
-import { REDIS_URL, needRedis, testPrefix } from './redis-helpers.js';
-
-const root = new URL('../../', import.meta.url).pathname;
-const planta = join(root, 'bin', 'planta.js');
+import { plantProcesses } from './plant-processes.js';
+import { REDIS_URL, needRedis } from './redis-helpers.js';
 const LEASE_MS = 2000;
 
 interface Outcome {
@@ -41,47 +35,22 @@ const outcomes = (s: SseConnection): Outcome[] => s.events.filter((e) => e.event
 describe('distributed mode: standby poller, two web nodes, alarms process', { timeout: 180_000 }, () => {
   it('shares values, sessions, commands and alarm actions across web nodes; the standby poller takes over a killed one without a double write', async (t) => {
     if (!(await needRedis(t))) return;
-    const dir = mkdtempSync(join(tmpdir(), 'planta-standby-'));
-    const children: Started[] = [];
-    t.after(async () => {
-      for (const c of children.reverse()) await c.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const prefix = testPrefix(t, 'standby');
+    const plant = await plantProcesses(t, 'standby');
+    const { config, db, control, modbus, password, prefix } = plant;
     const redis = createClient({ url: REDIS_URL });
     redis.on('error', () => undefined);
     await redis.connect();
     t.after(() => redis.close());
-
-    const modbus = await freePort();
-    const control = await freePort();
-    const config = join(dir, 'plant.yaml');
-    const text = readFileSync(join(root, 'config', 'sbr-plant.yaml'), 'utf8').replace('port: 5020', `port: ${modbus}`);
-    writeFileSync(config, `${text}\nbus: { kind: redis, url: '${REDIS_URL}', prefix: '${prefix}' }\n`);
-    copyFileSync(join(root, 'config', 'sbr-mimic.svg'), join(dir, 'sbr-mimic.svg'));
-    const db = join(dir, 'web.db');
-    const env: NodeJS.ProcessEnv = { ...process.env, PLANTA_LOG_LEVEL: 'warn', PLANTA_LOG_FORMAT: 'json' };
-    delete env.PLANTA_BUS_URL;
-    delete env.PLANTA_LEASE_TTL;
-    const password = 'standby-test-password-1';
-    const user = await run(process.execPath, [planta, 'user', 'add', 'olga', '--role', 'operator', '--db', db, '--password-stdin'], { input: `${password}\n` });
-    assert.equal(user.code, 0, user.stderr);
-
-    const start = (args: string[], ready: RegExp): Promise<Started & { match: RegExpExecArray }> =>
-      startProcess(process.execPath, [planta, ...args], ready, { env, timeoutMs: 30_000 });
-    children.push(await start(['sim', '--port', String(modbus), '--control-port', String(control)], /Modbus\/TCP/));
+    const { start } = plant;
+    await start(['sim', '--port', String(modbus), '--control-port', String(control)], /Modbus\/TCP/);
     const pollArgs = ['poll', '--config', config, '--lease', `${LEASE_MS}ms`];
     const pollerA = await start(pollArgs, /planta poll: polling .* as (\S+) on/);
-    children.push(pollerA);
     const leaseKey = `${prefix}lease:plc`;
     await waitFor('poller A holding the lease', async () => (await redis.get(leaseKey)) === pollerA.match[1], 10_000, 20);
     const pollerB = await start(pollArgs, /planta poll: polling .* as (\S+) on/);
-    children.push(pollerB);
-    children.push(await start(['alarms', '--config', config, '--db', join(dir, 'alarms.db')], /planta alarms:/));
+    await start(['alarms', '--config', config, '--db', join(plant.dir, 'alarms.db')], /planta alarms:/);
     const webA = await start(['web', '--config', config, '--port', '0', '--db', db], /planta web: http:\/\/localhost:(\d+)/);
-    children.push(webA);
     const webB = await start(['web', '--config', config, '--port', '0', '--db', db], /planta web: http:\/\/localhost:(\d+)/);
-    children.push(webB);
     const [portA, portB] = [Number(webA.match[1]), Number(webB.match[1])];
     const [urlA, urlB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
 
