@@ -15,7 +15,7 @@ import {
   ModbusRequestError,
   ModbusTimeoutError,
 } from './errors.js';
-import { MBAP_HEADER_LENGTH, MbapDecoder, allocFrame } from './mbap.js';
+import { MBAP_HEADER_LENGTH, MbapDecoder, allocFrame, writeHeader } from './mbap.js';
 import {
   type ModbusRequest,
   type ModbusResponse,
@@ -145,6 +145,8 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   private nextTid = 1;
   private consecutiveTimeouts = 0;
   private pumpScheduled = false;
+  /** See sendAlone(). */
+  private frameBuffer: Buffer | undefined = Buffer.allocUnsafe(SPARE_FRAME_LENGTH);
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
@@ -253,8 +255,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
       // An idle connection sends at once; otherwise requests made in this turn leave together.
       const idle = this._state === 'connected' && this.inflight.size === 0 && !this.pumpScheduled;
       if (idle && this.queueHead === this.queueTail) {
-        const now = performance.now();
-        this.socket!.write(this.start(p, now));
+        this.sendAlone(p);
         return;
       }
       this.queue[this.queueTail++] = p;
@@ -486,12 +487,34 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     socket.write(more ? Buffer.concat(more) : first!);
   }
 
-  /** Puts a request in flight: transaction id, deadline, frame (returned, for the caller to write). */
-  private start(p: Pending, now: number): Buffer {
+  /**
+   * Sends one request on an idle connection. Its frame is written into a
+   * buffer kept for the purpose, reused while the socket has taken every
+   * byte of the previous one at once (nothing left in writableLength, the
+   * normal case); a write left pending keeps that buffer and a new one is made.
+   */
+  private sendAlone(p: Pending): void {
+    const socket = this.socket!;
+    const spare = this.frameBuffer;
+    const frame = this.start(p, performance.now(), spare);
+    socket.write(frame);
+    if (frame.length === SPARE_FRAME_LENGTH && socket.writableLength === 0) this.frameBuffer = frame;
+    else if (frame === spare) this.frameBuffer = undefined;
+  }
+
+  /**
+   * Puts a request in flight: transaction id, deadline, frame (returned, for
+   * the caller to write; written into `spare` if the request fits it).
+   */
+  private start(p: Pending, now: number, spare?: Buffer): Buffer {
     p.tid = this.allocTid();
     p.sentAt = now;
     p.deadline = now + p.timeout;
-    const frame = allocFrame(p.tid, p.unitId, requestPduLength(p.req));
+    const pduLength = requestPduLength(p.req);
+    const frame =
+      spare !== undefined && pduLength + MBAP_HEADER_LENGTH === SPARE_FRAME_LENGTH
+        ? writeHeader(spare, p.tid, p.unitId, pduLength)
+        : allocFrame(p.tid, p.unitId, pduLength);
     writeRequestPdu(p.req, frame, MBAP_HEADER_LENGTH);
     this.inflight.add(p);
     if (p.deadline < this.timerDue) this.armTimer(p.deadline, now);
@@ -585,6 +608,9 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     this.pump();
   }
 }
+
+/** Frames of functions 1..6 (MBAP header + 5-byte PDU), the requests a poller repeats. */
+const SPARE_FRAME_LENGTH = 12;
 
 /** Slots for requests in flight; a power of two, the largest window. */
 const SLOTS = 64;

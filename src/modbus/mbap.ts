@@ -13,7 +13,11 @@ const MAX_LENGTH_FIELD = 1 + MAX_PDU_LENGTH;
 
 /** Allocates a frame with its MBAP header written; the caller writes the PDU at offset 7. */
 export function allocFrame(transactionId: number, unitId: number, pduLength: number): Buffer {
-  const frame = Buffer.allocUnsafe(MBAP_HEADER_LENGTH + pduLength);
+  return writeHeader(Buffer.allocUnsafe(MBAP_HEADER_LENGTH + pduLength), transactionId, unitId, pduLength);
+}
+
+/** Writes the MBAP header of a frame whose PDU is `pduLength` bytes; returns the frame. */
+export function writeHeader(frame: Buffer, transactionId: number, unitId: number, pduLength: number): Buffer {
   const length = pduLength + 1;
   frame[0] = transactionId >> 8;
   frame[1] = transactionId;
