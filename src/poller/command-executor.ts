@@ -72,6 +72,7 @@ export class CommandExecutor {
     this.seen.set(cmd.id, now + this.o.rememberMs);
     const log = this.log?.child({ command: cmd.command, id: cmd.id, user: cmd.user });
     try {
+      this.checkOwner(cmd);
       await this.waitForLink(cmd);
       const written = await this.exclusive(async () => {
         this.checkExpiry(cmd);

@@ -217,3 +217,56 @@ describe('poller sees the SBR phases change', { timeout: 30_000 }, () => {
     }
   });
 });
+
+describe('pollers with device leases', { timeout: 30_000 }, () => {
+  it('one polls, the other waits as standby and takes over when the first stops; a poller without the lease writes nothing', async () => {
+    const sim = new Simulator({ port: 0 });
+    const { port } = await sim.start();
+    const config = sbrConfig(port);
+    const bus = new MemoryBus();
+    const rec = new Recorder(bus);
+    await rec.start();
+    const a = new Poller(config, { bus, statusIntervalMs: 100, lease: { owner: 'poller-a', ttlMs: 300 } });
+    const b = new Poller(config, { bus, statusIntervalMs: 100, lease: { owner: 'poller-b', ttlMs: 300 } });
+    try {
+      await a.start();
+      await waitFor('a polling', () => a.devices.length === 1);
+      await b.start();
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(b.leases().map((l) => l.state), ['standby']);
+      assert.equal(b.devices.length, 0);
+      await waitFor('a named in the status', () => rec.statuses.at(-1)?.poller?.id === 'poller-a');
+      const stoppedAt = Date.now();
+      await a.stop();
+      await waitFor('b polling', () => b.devices.length === 1, 1000);
+      const takeover = Date.now() - stoppedAt;
+      assert.ok(takeover < 300, `a clean stop hands over at once (${takeover} ms)`);
+      await waitFor('b named in the status', () => rec.statuses.at(-1)?.poller?.id === 'poller-b');
+
+      // A device poller whose lease may have passed: the command is neither written nor reported (the holder takes it over).
+      const { DevicePoller } = await import('../../src/poller/device-poller.js');
+      const outcomes: unknown[] = [];
+      await bus.subscribeCommandOutcomes((o) => outcomes.push(o));
+      const lost = new DevicePoller(config.devices[0]!, config.tags, { bus, allowed: () => false });
+      await lost.start();
+      try {
+        const before = sim.writes.list(0).length;
+        const now = Date.now();
+        const out = await lost.execute({
+          id: 'lease-lost-1', command: 'silence_horn', device: 'plc', user: 'ana', role: 'operator', params: {},
+          steps: [{ kind: 'pulse', tag: 'cmd.silence_horn' }], confirmation: '', createdAt: now, expiresAt: now + 2000,
+        });
+        assert.equal(out.code, 'PLANTA_COMMAND_NOT_OWNER');
+        assert.equal(sim.writes.list(0).length, before, 'nothing written');
+        await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual(outcomes, [], 'nothing reported');
+      } finally {
+        await lost.stop();
+      }
+    } finally {
+      await a.stop();
+      await b.stop();
+      await sim.stop();
+    }
+  });
+});
