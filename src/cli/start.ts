@@ -21,6 +21,7 @@ import {
   describeBus,
   loadPlant,
   openBus,
+  openHistoryReader,
   pollerId,
   port,
   startAlarms,
@@ -98,7 +99,7 @@ function warnAlone(log: Logger, what: string, kind: 'memory' | 'redis'): void {
   if (kind === 'memory') log.warn(`on the in-memory bus ${what} is alone in this process: give it the Redis bus (bus: in the configuration, PLANTA_BUS_URL or --bus redis://HOST:PORT)`);
 }
 
-async function web(flags: { config: string; host: string; port: string; db: string; bus?: string }): Promise<void> {
+async function web(flags: { config: string; host: string; port: string; db: string; bus?: string; history?: string }): Promise<void> {
   const log = createLogger('planta-web');
   const config = loadPlant(flags.config);
   const stops = stopsOnShutdown();
@@ -108,8 +109,12 @@ async function web(flags: { config: string; host: string; port: string; db: stri
   warnAlone(log, 'the web server has no poller: values stay "waiting for data"', choice.kind);
   // On Redis, alarm actions and the journal are asked of the `planta alarms` process.
   const alarms = choice.kind === 'redis' ? { alarms: remoteAlarms(bus) } : {};
-  const w = await startWeb(bus, config, { configFile: flags.config, db: flags.db, host: flags.host, port: port(flags.port, '--port'), log, registry, stops, bus: choice, ...alarms });
-  console.log(`planta web: ${w.url} on ${describeBus(choice)}`);
+  // Trends and the cycle report from the historian's store, read-only (the historian process writes it).
+  const history = openHistoryReader(config, { log, stops, ...alarms, ...(flags.history !== undefined ? { sqlite: flags.history } : {}) });
+  const w = await startWeb(bus, config, {
+    configFile: flags.config, db: flags.db, host: flags.host, port: port(flags.port, '--port'), log, registry, stops, bus: choice, ...alarms, ...(history ? { history } : {}),
+  });
+  console.log(`planta web: ${w.url} on ${describeBus(choice)}; trends ${history ? `from ${history.where} (read-only)` : 'not served (no historian.store: postgres, PLANTA_HISTORIAN_URL or --history FILE)'}`);
 }
 
 /** The lease time: --lease, else PLANTA_LEASE_TTL, else 5 s. */
@@ -190,6 +195,7 @@ export function registerStartCommands(program: Command): void {
     .option('-p, --port <port>', 'port', '8080')
     .option('--db <file>', 'SQLite database: users and the audit trail (and sessions on the in-memory bus)', 'data/planta.db')
     .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
+    .option('--history <file>', 'trends from this SQLite history file, read-only (planta historian writes it on this machine); with historian.store postgres or PLANTA_HISTORIAN_URL, trends come from PostgreSQL')
     .action(action('web', web));
   program
     .command('poll')

@@ -21,7 +21,7 @@ import type { Bus } from '../bus/types.js';
 import { auditCommands } from '../commands/audit.js';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import type { PlantConfig } from '../config/resolve.js';
-import { type CycleReport, type Historian, openHistorian } from '../historian/index.js';
+import { type CycleReport, type Historian, openHistorian, storeChoice } from '../historian/index.js';
 import { Poller } from '../poller/poller.js';
 import type { Logger } from '../util/log.js';
 import { projectRoot } from '../util/root.js';
@@ -196,6 +196,37 @@ export async function startHistorian(
   await history.historian.attach(bus);
   o.stops.push(() => history.historian.close());
   return history;
+}
+
+/**
+ * A web node's trends and cycle report when the historian runs elsewhere:
+ * its store opened read-only — PostgreSQL (historian.store or
+ * PLANTA_HISTORIAN_URL: from any machine), else the SQLite file `sqlite`
+ * (`planta web --history FILE`: the same machine). Alarm counts of the cycle
+ * report are asked of the alarm process. Undefined when neither is given.
+ */
+export function openHistoryReader(
+  config: PlantConfig,
+  o: { sqlite?: string; log: Logger; alarms?: AlarmActions; stops: Stops },
+): { historian: Historian; cycles: CycleReport | undefined; where: string } | undefined {
+  if (!config.historian.enabled) return undefined;
+  let choice: ReturnType<typeof storeChoice>;
+  try {
+    choice = storeChoice(config);
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
+  }
+  if (choice.kind === 'sqlite' && o.sqlite === undefined) return undefined;
+  const alarms = o.alarms;
+  const history = openHistorian(config, {
+    path: o.sqlite ?? ':memory:',
+    log: o.log,
+    readOnly: true,
+    ...(alarms ? { alarmCount: async (from: number, to: number) => (await alarms.rates(from, to)).activations } : {}),
+  });
+  o.stops.push(() => history.historian.close());
+  const where = choice.kind === 'postgres' ? `PostgreSQL schema ${config.historian.store?.schema ?? 'planta'}` : o.sqlite!;
+  return { ...history, where };
 }
 
 export interface WebOptions {

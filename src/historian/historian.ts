@@ -54,6 +54,8 @@ export interface HistorianOptions {
   retentionEveryMs?: number;
   /** Rollups wait this long after a bucket's end for late samples. Default 5 s. */
   settleMs?: number;
+  /** Only queries, on a store another process writes (a web node): the rollup watermarks are read again at every query. */
+  reader?: boolean;
 }
 
 export interface HistorySeries extends Series {
@@ -116,6 +118,7 @@ export class Historian {
   private flushing: Promise<number> | undefined;
   private rolling: Promise<void> | undefined;
   private watermark: Record<RollupResolution, number | undefined> = { minute: undefined, hour: undefined };
+  private readonly reader: boolean;
 
   constructor(o: HistorianOptions) {
     this.store = o.store;
@@ -129,6 +132,7 @@ export class Historian {
     this.rollupEveryMs = o.rollupEveryMs ?? 10_000;
     this.retentionEveryMs = o.retentionEveryMs ?? 600_000;
     this.settleMs = o.settleMs ?? 5000;
+    this.reader = o.reader ?? false;
   }
 
   /** Records a batch of values from the bus. Strings are not recorded. Never throws at the publisher. */
@@ -270,7 +274,7 @@ export class Historian {
   // ------------------------------------------------------------------ rollups
 
   private async mark(r: RollupResolution): Promise<number | undefined> {
-    if (this.watermark[r] === undefined) {
+    if (this.watermark[r] === undefined || this.reader) {
       const m = await this.store.getMeta(`rollup.${r}`);
       if (m !== undefined) this.watermark[r] = Number(m);
     }

@@ -61,8 +61,15 @@ export interface PostgresStoreOptions {
   url: string;
   /** The schema of this installation; created if missing. Default 'planta'. */
   schema?: string;
-  /** The store-and-forward buffer: an SQLite file, and its maximum size in bytes (default 256 MiB). */
-  buffer: { path: string; maxBytes?: number };
+  /** The store-and-forward buffer: an SQLite file, and its maximum size in bytes (default 256 MiB). Not with readOnly. */
+  buffer?: { path: string; maxBytes?: number };
+  /**
+   * Only read (a web node's trends): no schema created, no buffer, nothing
+   * written. Sees what the writer committed to PostgreSQL — not what it
+   * still holds for its next commit, nor what waits in its disk buffer
+   * during an outage.
+   */
+  readOnly?: boolean;
   /** Samples per sealed block. Default 1024. */
   blockSize?: number;
   /** Fragments are sealed once the oldest is this old (ms). Default 10 minutes. */
@@ -114,7 +121,8 @@ interface Fragments {
 export class PostgresStore implements HistoryStore {
   readonly schema: string;
   private readonly pool: pg.Pool;
-  private readonly buf: DiskBuffer;
+  private readonly disk: DiskBuffer | undefined;
+  readonly readOnly: boolean;
   private readonly blockSize: number;
   private readonly maxJournalAgeMs: number;
   private readonly retryMs: number;
@@ -157,7 +165,7 @@ export class PostgresStore implements HistoryStore {
       max: o.poolSize ?? 4,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
       idleTimeoutMillis: 30_000,
-      application_name: 'planta-historian',
+      application_name: o.readOnly ? 'planta-historian-reader' : 'planta-historian',
       // Epoch milliseconds and sums fit a double exactly: bigint as number.
       types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
     });
@@ -165,13 +173,21 @@ export class PostgresStore implements HistoryStore {
     this.pool.on('error', (err) => this.log?.warn({ err }, 'historian: an idle PostgreSQL connection failed'));
     // A connection lost while in use fails its query; its 'error' event must not crash the process too.
     this.pool.on('connect', (client) => client.on('error', () => undefined));
-    this.buf = new DiskBuffer(o.buffer.path, o.buffer.maxBytes ?? 256 * 1024 * 1024);
-    for (const [id, name] of this.buf.tags()) {
+    this.readOnly = o.readOnly ?? false;
+    if (this.readOnly) return;
+    if (!o.buffer) throw new HistorianError('PLANTA_HISTORIAN_NO_BUFFER', 'a PostgreSQL store that writes needs a store-and-forward buffer file', 500);
+    this.disk = new DiskBuffer(o.buffer.path, o.buffer.maxBytes ?? 256 * 1024 * 1024);
+    for (const [id, name] of this.disk.tags()) {
       this.ids.set(name, id);
       this.names[id] = name;
       this.buffered.add(id);
     }
-    if (this.buf.chunks > 0) this.online = false;
+    if (this.disk.chunks > 0) this.online = false;
+  }
+
+  private get buf(): DiskBuffer {
+    if (!this.disk) throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only', 500);
+    return this.disk;
   }
 
   private t(name: string): string {
@@ -190,6 +206,7 @@ export class PostgresStore implements HistoryStore {
   }
 
   private async doSetup(): Promise<void> {
+    if (this.readOnly) return this.readerSetup();
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
@@ -245,6 +262,17 @@ export class PostgresStore implements HistoryStore {
     await this.ensurePartitions('hour', [m, m]);
   }
 
+  /** A reader checks that the writer created the schema; tags are looked up as they are read. */
+  private async readerSetup(): Promise<void> {
+    try {
+      await this.pool.query(`SELECT 1 FROM ${this.t('tags')} LIMIT 1`);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const why = code === '42P01' || code === '3F000' ? `no historian schema "${this.schema}" yet (the historian creates it)` : `PostgreSQL: ${(err as Error).message}`;
+      throw new HistorianError('PLANTA_HISTORIAN_UNAVAILABLE', why, 503);
+    }
+  }
+
   /** Creates the monthly partitions of `table` covering [range[0], range[1]] and the month after, if missing. */
   private async ensurePartitions(table: PartitionedTable, range: readonly [number, number]): Promise<void> {
     const last = nextMonth(monthStart(range[1]));
@@ -278,6 +306,7 @@ export class PostgresStore implements HistoryStore {
   }
 
   append(id: number, ts: number, v: number, q: number): void {
+    if (this.readOnly) throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only', 500);
     this.queue.push(id, ts, v, q);
   }
 
@@ -290,6 +319,7 @@ export class PostgresStore implements HistoryStore {
   }
 
   buffer(): BufferStats {
+    if (!this.disk) return { bytes: 0, maxBytes: 0, samples: 0, dropped: 0, forwarded: 0, skipped: 0, online: true };
     return { bytes: this.buf.bytes, maxBytes: this.buf.maxBytes, samples: this.buf.samples, dropped: this.buf.dropped, forwarded: this.forwardedTotal, skipped: this.skippedTotal, online: this.online };
   }
 
@@ -299,7 +329,7 @@ export class PostgresStore implements HistoryStore {
    * forwards what the buffer holds when PostgreSQL is back.
    */
   async flush(): Promise<number> {
-    if (this.closed) return 0;
+    if (this.closed || this.readOnly) return 0;
     const n = this.queue.n;
     if (n > 0) this.unsent.push(this.queue.encode());
     this.queue.n = 0;
@@ -758,8 +788,8 @@ export class PostgresStore implements HistoryStore {
     const oldest = [await this.oldestIn('blocks', 't_start'), recent.rows[0]!.t ?? undefined, await this.oldestIn('minute', 't'), await this.oldestIn('hour', 't')];
     const known = oldest.filter((x): x is number => x !== undefined);
     return {
-      bytes: (size.rows[0]!.bytes ?? 0) + this.buf.fileBytes(),
-      samples: samples.rows[0]!.n + this.buf.samples + this.queueDepth(),
+      bytes: (size.rows[0]!.bytes ?? 0) + (this.disk?.fileBytes() ?? 0),
+      samples: samples.rows[0]!.n + (this.disk?.samples ?? 0) + this.queueDepth(),
       oldest: known.length ? Math.min(...known) : null,
     };
   }
@@ -768,10 +798,10 @@ export class PostgresStore implements HistoryStore {
   async close(): Promise<void> {
     if (this.closed) return;
     try {
-      await this.flush();
+      if (!this.readOnly) await this.flush();
     } finally {
       this.closed = true;
-      this.buf.close();
+      this.disk?.close();
       await this.pool.end();
     }
   }

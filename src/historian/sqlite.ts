@@ -33,7 +33,13 @@ export interface SqliteStoreOptions {
   /** Unsealed samples kept in memory at most; past it every buffer is sealed. Default 2,000,000. */
   maxBuffered?: number;
   now?: () => number;
-  /** Open an existing file to read only (another process may be writing it): nothing is ever written. */
+  /**
+   * Open an existing file to read only (another process may be writing it):
+   * nothing is ever written. Each read first follows the writer's commits
+   * (new tags, new journal chunks, blocks sealed since) in one snapshot, so
+   * a reader sees every sample the writer committed — not those it still
+   * holds in memory for its next commit (≤ 250 ms).
+   */
   readOnly?: boolean;
 }
 
@@ -47,6 +53,17 @@ class TagBuffer {
   firstChunk = -1;
   /** Time of the last sealed sample. */
   sealedEnd = -Infinity;
+
+  /** Drops the samples up to `t` (a reader: the writer sealed them into a block). */
+  dropUpTo(t: number): void {
+    let k = 0;
+    while (k < this.n && this.ts[k]! <= t) k++;
+    if (k === 0) return;
+    this.ts.copyWithin(0, k, this.n);
+    this.v.copyWithin(0, k, this.n);
+    this.q.copyWithin(0, k, this.n);
+    this.n -= k;
+  }
 
   push(ts: number, v: number, q: number): void {
     if (this.n === this.ts.length) {
@@ -104,10 +121,26 @@ export class SqliteStore implements HistoryStore {
   private closed = false;
   private readonly readOnly: boolean;
   private readonly stmt: Record<
-    'insertTag' | 'insertChunk' | 'deleteChunks' | 'insertBlock' | 'blocksIn' | 'blockBefore' | 'countIn' | 'lastBlock' | 'getMeta' | 'setMeta',
+    | 'insertTag'
+    | 'insertChunk'
+    | 'deleteChunks'
+    | 'insertBlock'
+    | 'blocksIn'
+    | 'blockBefore'
+    | 'countIn'
+    | 'lastBlock'
+    | 'getMeta'
+    | 'setMeta'
+    | 'tagsFrom'
+    | 'chunksFrom'
+    | 'journalBounds',
     Database.Statement
   >;
   private readonly rollupStmt: Record<RollupResolution, { insert: Database.Statement; read: Database.Statement }>;
+  /** A reader: the lowest journal chunk the writer kept at the last look (null: none). */
+  private journalLow: number | null = null;
+  /** Runs a function in one read transaction (one snapshot of the file). */
+  private readonly snapshot: <T>(f: () => T) => T;
 
   /** `path` ':memory:' keeps everything in memory (tests, benchmarks). */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -137,7 +170,12 @@ export class SqliteStore implements HistoryStore {
       lastBlock: p('SELECT t_end FROM blocks WHERE tag_id = ? ORDER BY t_start DESC LIMIT 1'),
       getMeta: p('SELECT value FROM meta WHERE key = ?'),
       setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      tagsFrom: p('SELECT id, name FROM tags WHERE id >= ? ORDER BY id'),
+      chunksFrom: p('SELECT seq, at, data FROM journal WHERE seq >= ? ORDER BY seq'),
+      journalBounds: p('SELECT min(seq) AS lo, max(seq) AS hi FROM journal'),
     };
+    const tx = this.db.transaction((f: () => unknown) => f());
+    this.snapshot = <T>(f: () => T): T => tx(f) as T;
     this.rollupStmt = {
       minute: {
         insert: p(`INSERT OR REPLACE INTO minute (tag_id, ${ROLLUP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -175,7 +213,20 @@ export class SqliteStore implements HistoryStore {
 
   /** Loads the tags, then replays the journal past each tag's last sealed block into memory. */
   private recover(): void {
-    for (const r of this.db.prepare('SELECT id, name FROM tags ORDER BY id').all() as { id: number; name: string }[]) {
+    this.loadTags();
+    this.rawSamples = this.sealedSamples();
+    this.loadChunks();
+    if (this.readOnly) this.journalLow = (this.stmt.journalBounds.get() as { lo: number | null }).lo;
+  }
+
+  private sealedSamples(): number {
+    return (this.db.prepare('SELECT coalesce(sum(n), 0) AS n FROM blocks').get() as { n: number }).n;
+  }
+
+  /** The tags not known yet (all on open; a reader: those the writer created since). */
+  private loadTags(): void {
+    for (const r of this.stmt.tagsFrom.all(Math.max(1, this.names.length)) as { id: number; name: string }[]) {
+      if (this.buffers[r.id]) continue;
       this.ids.set(r.name, r.id);
       this.names[r.id] = r.name;
       const b = new TagBuffer();
@@ -183,20 +234,64 @@ export class SqliteStore implements HistoryStore {
       if (last) b.sealedEnd = last.t_end;
       this.buffers[r.id] = b;
     }
-    this.rawSamples = (this.db.prepare('SELECT coalesce(sum(n), 0) AS n FROM blocks').get() as { n: number }).n;
-    for (const row of this.db.prepare('SELECT seq, at, data FROM journal ORDER BY seq').iterate() as IterableIterator<{ seq: number; at: number; data: Buffer }>) {
-      this.chunkTimes.set(row.seq, row.at);
+  }
+
+  /** The journal chunks from `nextSeq` on, into the tags' unsealed samples. */
+  private loadChunks(): void {
+    for (const row of this.stmt.chunksFrom.iterate(this.nextSeq) as IterableIterator<{ seq: number; at: number; data: Buffer }>) {
+      if (!this.readOnly) this.chunkTimes.set(row.seq, row.at);
       this.nextSeq = row.seq + 1;
       const c = decodeChunk(row.data);
       for (let i = 0; i < c.n; i++) {
         const b = this.buffers[c.tag[i]!];
-        if (!b || c.ts[i]! <= b.sealedEnd) continue;
+        // A reader may see a chunk again (the writer restarted its numbering): times only increase per tag.
+        if (!b || c.ts[i]! <= b.sealedEnd || (b.n > 0 && c.ts[i]! <= b.ts[b.n - 1]!)) continue;
         b.push(c.ts[i]!, c.v[i]!, c.q[i]!);
         if (b.firstChunk < 0) b.firstChunk = row.seq;
         this.buffered++;
         this.rawSamples++;
       }
     }
+  }
+
+  /**
+   * A reader catches up with the writer's commits: new tags, new journal
+   * chunks and, once the writer deleted chunks (their samples are sealed),
+   * the samples it sealed since. Called inside a snapshot.
+   */
+  private follow(): void {
+    this.loadTags();
+    const { lo, hi } = this.stmt.journalBounds.get() as { lo: number | null; hi: number | null };
+    // The writer numbers chunks from its journal's last one: after a restart with an empty journal it starts again at 1.
+    if (hi !== null && hi < this.nextSeq - 1) this.nextSeq = 0;
+    this.loadChunks();
+    if (lo !== this.journalLow) {
+      this.journalLow = lo;
+      for (let id = 1; id < this.buffers.length; id++) if (this.buffers[id]?.n) this.trim(id);
+    }
+  }
+
+  /** A reader drops the unsealed samples of a tag that the writer sealed since. Called inside a snapshot. */
+  private trim(id: number): void {
+    const b = this.buffers[id];
+    if (!b || b.n === 0) return;
+    const last = (this.stmt.lastBlock.get(id) as { t_end: number } | undefined)?.t_end;
+    if (last === undefined || last <= b.sealedEnd) return;
+    b.sealedEnd = last;
+    const before = b.n;
+    b.dropUpTo(last);
+    this.buffered -= before - b.n;
+  }
+
+  /** `f` with the tag's id, in one snapshot that a reader brought up to date first. */
+  private view<T>(tag: string, f: (id: number | undefined) => T): T {
+    if (!this.readOnly) return f(this.ids.get(tag));
+    return this.snapshot(() => {
+      this.follow();
+      const id = this.ids.get(tag);
+      if (id !== undefined) this.trim(id);
+      return f(id);
+    });
   }
 
   tagId(name: string): number {
@@ -297,8 +392,10 @@ export class SqliteStore implements HistoryStore {
   }
 
   readRawSync(tag: string, from: number, to: number): Samples {
-    const id = this.ids.get(tag);
-    if (id === undefined || !(from < to)) return emptySamples();
+    return this.view(tag, (id) => (id === undefined || !(from < to) ? emptySamples() : this.readRawOf(id, from, to)));
+  }
+
+  private readRawOf(id: number, from: number, to: number): Samples {
     const parts: Samples[] = [];
     for (const row of this.stmt.blocksIn.all(id, from - MAX_BLOCK_SPAN_MS, to) as { t_start: number; t_end: number; data: Buffer }[]) {
       if (row.t_end < from) continue;
@@ -310,8 +407,10 @@ export class SqliteStore implements HistoryStore {
   }
 
   async countRaw(tag: string, from: number, to: number): Promise<number> {
-    const id = this.ids.get(tag);
-    if (id === undefined) return 0;
+    return this.view(tag, (id) => (id === undefined ? 0 : this.countRawOf(id, from, to)));
+  }
+
+  private countRawOf(id: number, from: number, to: number): number {
     const blocks = (this.stmt.countIn.get(id, from - MAX_BLOCK_SPAN_MS, to, from) as { n: number }).n;
     const b = this.buffers[id]!;
     let inBuffer = 0;
@@ -320,8 +419,10 @@ export class SqliteStore implements HistoryStore {
   }
 
   async lastBefore(tag: string, t: number): Promise<{ ts: number; v: number; q: number } | undefined> {
-    const id = this.ids.get(tag);
-    if (id === undefined) return undefined;
+    return this.view(tag, (id) => (id === undefined ? undefined : this.lastBeforeOf(id, t)));
+  }
+
+  private lastBeforeOf(id: number, t: number): { ts: number; v: number; q: number } | undefined {
     const b = this.buffers[id]!;
     if (b.n > 0 && b.ts[0]! < t) {
       const i = lowerBound(b.ts, b.n, t) - 1;
@@ -347,7 +448,7 @@ export class SqliteStore implements HistoryStore {
   }
 
   async readRollups(resolution: RollupResolution, tag: string, from: number, to: number): Promise<RollupRow[]> {
-    const id = this.ids.get(tag);
+    const id = this.view(tag, (x) => x);
     if (id === undefined) return [];
     // Arrays rather than one object per row from SQLite: a year of hours reads in a third of the time.
     const rows = this.rollupStmt[resolution].read.all(id, from, to) as (number | null)[][];
@@ -389,6 +490,15 @@ export class SqliteStore implements HistoryStore {
   }
 
   async status(): Promise<StoreStatus> {
+    if (this.readOnly) return this.snapshot(() => {
+      this.follow();
+      this.rawSamples = this.sealedSamples() + this.buffered;
+      return this.statusNow();
+    });
+    return this.statusNow();
+  }
+
+  private statusNow(): StoreStatus {
     let bytes = 0;
     if (this.path === ':memory:') {
       bytes = (this.db.pragma('page_count', { simple: true }) as number) * (this.db.pragma('page_size', { simple: true }) as number);

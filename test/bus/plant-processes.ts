@@ -30,7 +30,12 @@ export interface PlantProcesses {
   start(args: string[], ready: RegExp, timeoutMs?: number): Promise<Started & { match: RegExpExecArray }>;
 }
 
-export async function plantProcesses(t: TestContext, name: string): Promise<PlantProcesses> {
+export interface PlantOptions {
+  /** The historian on PostgreSQL: `historian.store` in the configuration. */
+  historian?: { url: string; schema: string };
+}
+
+export async function plantProcesses(t: TestContext, name: string, o: PlantOptions = {}): Promise<PlantProcesses> {
   const dir = mkdtempSync(join(tmpdir(), `planta-${name}-`));
   const children: Started[] = [];
   t.after(async () => {
@@ -42,13 +47,18 @@ export async function plantProcesses(t: TestContext, name: string): Promise<Plan
   const modbus = await freePort();
   const control = await freePort();
   const config = join(dir, 'plant.yaml');
-  const text = readFileSync(join(root, 'config', 'sbr-plant.yaml'), 'utf8').replace('port: 5020', `port: ${modbus}`);
+  let text = readFileSync(join(root, 'config', 'sbr-plant.yaml'), 'utf8').replace('port: 5020', `port: ${modbus}`);
+  if (o.historian) {
+    assert.match(text, /^historian:\n/m);
+    text = text.replace(/^historian:\n/m, `historian:\n  store: { kind: postgres, url: '${o.historian.url}', schema: ${o.historian.schema} }\n`);
+  }
   writeFileSync(config, `${text}\nbus: { kind: redis, url: '${REDIS_URL}', prefix: '${prefix}' }\n`);
   copyFileSync(join(root, 'config', 'sbr-mimic.svg'), join(dir, 'sbr-mimic.svg'));
   const db = join(dir, 'web.db');
   const env: NodeJS.ProcessEnv = { ...process.env, PLANTA_LOG_LEVEL: 'warn', PLANTA_LOG_FORMAT: 'json' };
   delete env.PLANTA_BUS_URL;
   delete env.PLANTA_LEASE_TTL;
+  delete env.PLANTA_HISTORIAN_URL;
   const user = 'olga';
   const password = `${name}-test-password-1`;
   const added = await run(process.execPath, [planta, 'user', 'add', user, '--role', 'operator', '--db', db, '--password-stdin'], { input: `${password}\n` });

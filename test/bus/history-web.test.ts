@@ -1,0 +1,95 @@
+/**
+ * Trends on a separate web node: `planta historian` records from Redis and
+ * `planta web`, another process, answers /api/history from the historian's
+ * store opened read-only — PostgreSQL (a schema of this run, dropped at the
+ * end), or the SQLite file on the same machine (`planta web --history`).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { PG_URL, needPostgres, sql } from '../historian/pg-helpers.js';
+import { waitFor } from '../helpers/wait.js';
+import { type PlantProcesses, plantProcesses } from './plant-processes.js';
+import { needRedis } from './redis-helpers.js';
+
+interface Series {
+  tag: string;
+  resolution: string;
+  t: number[];
+  v: (number | null)[];
+}
+
+/** Simulator, poller and historian as processes; resolves when the poller's values are live. */
+async function recordingPlant(plant: PlantProcesses, historianArgs: string[]): Promise<void> {
+  await plant.start(['sim', '--port', String(plant.modbus), '--control-port', String(plant.control)], /Modbus\/TCP/);
+  await plant.start(['poll', '--config', plant.config], /planta poll: polling/);
+  await plant.start(['historian', '--config', plant.config, ...historianArgs], /planta historian: recording/);
+}
+
+/** The level's trend through the web node, once it holds at least `min` samples. */
+async function levelTrend(url: string, from: number, min: number): Promise<Series> {
+  return waitFor(`${min} samples of reactor.level from ${url}/api/history`, async () => {
+    const res = await fetch(`${url}/api/history?tags=reactor.level&from=${from}&to=${Date.now() + 1000}&points=2000`);
+    if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
+    const s = ((await res.json()) as { series: Series[] }).series[0]!;
+    return s.v.filter((v) => typeof v === 'number').length >= min ? s : undefined;
+  }, 30_000, 250);
+}
+
+async function webNode(plant: PlantProcesses, extra: string[]): Promise<{ url: string; line: string }> {
+  const web = await plant.start(['web', '--config', plant.config, '--port', '0', '--db', plant.db, ...extra], /planta web: http:\/\/localhost:(\d+).*/);
+  return { url: `http://127.0.0.1:${web.match[1]}`, line: web.match[0] };
+}
+
+/** Samples in the web's trend, compared with the values the poller published (the live /api/tags). */
+async function checkTrend(t: TestContext, url: string, from: number): Promise<void> {
+  const s = await levelTrend(url, from, 5);
+  assert.equal(s.tag, 'reactor.level');
+  assert.equal(s.resolution, 'raw');
+  for (let i = 1; i < s.t.length; i++) assert.ok(s.t[i]! >= s.t[i - 1]!, 'times in order');
+  const live = (await (await fetch(`${url}/api/tags`)).json()) as { name: string; value: unknown; sourceTs: number }[];
+  const level = live.find((x) => x.name === 'reactor.level')!;
+  assert.equal(typeof level.value, 'number');
+  // Newer samples keep arriving (the reader follows the writer's commits).
+  const later = await levelTrend(url, from, s.v.filter((v) => v !== null).length + 2);
+  assert.ok(later.t.at(-1)! > s.t.at(-1)!, 'a later query sees later samples');
+  const status = await fetch(`${url}/api/historian/status`);
+  assert.equal(status.status, 200, await status.clone().text());
+  const st = (await status.json()) as { samples: number };
+  assert.ok(st.samples > 0);
+  t.diagnostic(`${later.v.filter((v) => v !== null).length} level samples through the web node; historian status: ${st.samples} samples`);
+}
+
+describe('trends on a separate web node', { timeout: 120_000 }, () => {
+  it('planta historian on PostgreSQL, planta web reads the schema: /api/history returns the level\'s samples', async (t) => {
+    if (!(await needRedis(t))) return;
+    if (!(await needPostgres(t))) return;
+    const schema = `planta_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const plant = await plantProcesses(t, 'history-pg', { historian: { url: PG_URL, schema } });
+    // After the processes stopped (hooks run in order).
+    t.after(() => sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+    const from = Date.now();
+    const web = await webNode(plant, []);
+    assert.match(web.line, /trends from PostgreSQL schema planta_test_/);
+    // Before the historian made the schema: unavailable, not an error.
+    const early = await fetch(`${web.url}/api/history?tags=reactor.level`);
+    assert.equal(early.status, 503);
+    assert.equal(((await early.json()) as { error: { code: string } }).error.code, 'PLANTA_HISTORIAN_UNAVAILABLE');
+    await recordingPlant(plant, ['--db', join(plant.dir, 'history.db')]);
+    await checkTrend(t, web.url, from);
+  });
+
+  it('planta historian on SQLite, planta web --history reads the same file', async (t) => {
+    if (!(await needRedis(t))) return;
+    const plant = await plantProcesses(t, 'history-sqlite');
+    const file = join(plant.dir, 'history.db');
+    const from = Date.now();
+    const web = await webNode(plant, ['--history', file]);
+    assert.match(web.line, /trends from .*history\.db \(read-only\)/);
+    const early = await fetch(`${web.url}/api/history?tags=reactor.level`);
+    assert.equal(early.status, 503);
+    await recordingPlant(plant, ['--db', file]);
+    await checkTrend(t, web.url, from);
+  });
+});
