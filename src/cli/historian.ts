@@ -16,9 +16,12 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { exportCsv } from '../historian/export.js';
 import { Historian } from '../historian/historian.js';
+import { registerHistorianMetrics } from '../historian/metrics.js';
 import { SqliteStore } from '../historian/sqlite.js';
 import { HistorianError } from '../historian/types.js';
 import { createLogger } from '../util/log.js';
+import { createRegistry } from '../util/metrics.js';
+import { serveMetrics } from './metrics-endpoint.js';
 import { CliUsageError, describeError } from './modbus.js';
 import { onShutdown } from './shutdown.js';
 import { DEFAULT_CONFIG, type Stops, busChoice, describeBus, loadPlant, openBus, startHistorian } from './wiring.js';
@@ -63,8 +66,9 @@ export function registerHistorianCommands(program: Command): void {
     .option('--bus <url>', 'the shared bus to record from: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--db <file>', 'SQLite database of the historian', 'data/history.db')
+    .option('--metrics <[host:]port>', 'serve Prometheus /metrics on this port (loopback unless a host is given)')
     .action(
-      action('historian', async (flags: { bus?: string; config: string; db: string }) => {
+      action('historian', async (flags: { bus?: string; config: string; db: string; metrics?: string }) => {
         const config = loadPlant(flags.config);
         if (busChoice(config, flags.bus).kind === 'memory') {
           throw new NoSharedBusError(
@@ -79,11 +83,14 @@ export function registerHistorianCommands(program: Command): void {
         onShutdown(async () => {
           for (const stop of stops.reverse()) await stop();
         });
-        const { bus, choice } = await openBus(config, { role: 'historian', log, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+        const registry = createRegistry();
+        const { bus, choice } = await openBus(config, { role: 'historian', log, registry, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
         stops.push(() => bus.close());
         // Stopped before the bus is closed (stops run in reverse): its last values are flushed.
-        await startHistorian(bus, config, { path: flags.db, log, stops });
+        const { historian } = await startHistorian(bus, config, { path: flags.db, log, stops });
+        registerHistorianMetrics(registry, historian);
         console.log(`planta historian: recording ${config.tags.length} tags from ${describeBus(choice)} into ${flags.db}`);
+        if (flags.metrics) console.log(`planta historian: metrics at ${await serveMetrics(registry, flags.metrics, stops)}`);
       }),
     );
   h.command('status')

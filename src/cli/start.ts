@@ -11,6 +11,7 @@ import type { Logger } from '../util/log.js';
 import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
+import { serveMetrics } from './metrics-endpoint.js';
 import { CliUsageError, describeError } from './modbus.js';
 import { onShutdown } from './shutdown.js';
 import { runSim } from './sim.js';
@@ -126,15 +127,16 @@ function leaseMs(flag: string | undefined): number {
   return ms;
 }
 
-async function poll(flags: { config: string; devices?: string; print: boolean; bus?: string; lease?: string }): Promise<void> {
+async function poll(flags: { config: string; devices?: string; print: boolean; bus?: string; lease?: string; metrics?: string }): Promise<void> {
   const log = createLogger('planta-poll');
   const config = loadPlant(flags.config);
   const stops = stopsOnShutdown();
+  const registry = createRegistry();
   const devices = flags.devices?.split(',').map((d) => d.trim()).filter(Boolean);
   const owned = devices ?? config.devices.map((d) => d.name);
   const id = pollerId();
   const ttlMs = leaseMs(flags.lease);
-  const { bus, choice } = await openBus(config, { role: 'poll', consumer: id, log, devices: owned, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  const { bus, choice } = await openBus(config, { role: 'poll', consumer: id, log, registry, devices: owned, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
   if (flags.print) {
     await bus.subscribeValues((batch) => {
@@ -143,7 +145,8 @@ async function poll(flags: { config: string; devices?: string; print: boolean; b
   }
   await bus.subscribeDeviceStatus((s) => log.debug({ device: s.device, state: s.state }, 'device status'));
   const lease = choice.kind === 'redis' ? { owner: id, ttlMs } : undefined;
-  const poller = await startPoller(bus, config, { log, stops, ...(devices ? { devices } : {}), ...(lease ? { lease } : {}) });
+  const poller = await startPoller(bus, config, { log, registry, stops, ...(devices ? { devices } : {}), ...(lease ? { lease } : {}) });
+  if (flags.metrics) console.log(`planta poll: metrics at ${await serveMetrics(registry, flags.metrics, stops)}`);
   if (lease) {
     const wanted = config.devices.filter((d) => owned.includes(d.name)).map((d) => `${d.name} (${d.host}:${d.port})`);
     console.log(`planta poll: polling ${wanted.join(', ')} as ${id} on ${describeBus(choice)}, each device while holding its lease (${ttlMs} ms); standby for those another poller holds`);
@@ -152,15 +155,17 @@ async function poll(flags: { config: string; devices?: string; print: boolean; b
   }
 }
 
-async function alarms(flags: { config: string; db: string; bus?: string }): Promise<void> {
+async function alarms(flags: { config: string; db: string; bus?: string; metrics?: string }): Promise<void> {
   const log = createLogger('planta-alarms');
   const config = loadPlant(flags.config);
   const stops = stopsOnShutdown();
-  const { bus, choice } = await openBus(config, { role: 'alarms', log, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  const registry = createRegistry();
+  const { bus, choice } = await openBus(config, { role: 'alarms', log, registry, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
   warnAlone(log, 'the alarm engine has no poller', choice.kind);
   const { engine } = await startAlarms(bus, config, { db: flags.db, log, stops, serve: choice.kind === 'redis' });
   console.log(`planta alarms: ${engine.states().length} alarms watched on ${describeBus(choice)}; states and journal in ${flags.db}`);
+  if (flags.metrics) console.log(`planta alarms: metrics at ${await serveMetrics(registry, flags.metrics, stops)}`);
 }
 
 function action<T>(name: string, f: (flags: T) => Promise<void>) {
@@ -204,6 +209,7 @@ export function registerStartCommands(program: Command): void {
     .option('--devices <names>', 'poll only these devices (comma separated)')
     .option('--print', 'print every published value', false)
     .option('--lease <duration>', 'on Redis: lease time of each device; a standby poller takes over this long after the holder died (default PLANTA_LEASE_TTL or 5s)')
+    .option('--metrics <[host:]port>', 'serve Prometheus /metrics on this port (loopback unless a host is given)')
     .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .action(action('poll', poll));
   program
@@ -211,6 +217,7 @@ export function registerStartCommands(program: Command): void {
     .description('run the alarm engine alone against the Redis bus (states and journal in an SQLite file)')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--db <file>', 'SQLite database: alarm states and the journal', 'data/alarms.db')
+    .option('--metrics <[host:]port>', 'serve Prometheus /metrics on this port (loopback unless a host is given)')
     .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .action(action('alarms', alarms));
 }
