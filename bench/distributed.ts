@@ -43,9 +43,9 @@ import { join } from 'node:path';
 // @ts-expect-error -- a plain .mjs script without types
 import { bundle } from '../scripts/build-server.mjs';
 import { freePort } from '../test/helpers/ports.js';
-import { type Started, startProcess } from '../test/helpers/process.js';
+import type { Started } from '../test/helpers/process.js';
 import { buildPeer } from '../test/peers/build.js';
-import { rssMb } from './proc.js';
+import { childTracker, rssMb } from './proc.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -68,25 +68,9 @@ const root = new URL('..', import.meta.url).pathname;
 
 // ------------------------------------------------------------ children, killed at exit
 
-const children = new Set<Started>();
 const env: NodeJS.ProcessEnv = { ...process.env, PLANTA_LOG_LEVEL: 'warn', PLANTA_LOG_FORMAT: 'json' };
 for (const k of ['PLANTA_BUS_URL', 'PLANTA_HISTORIAN_URL', 'PLANTA_LEASE_TTL']) delete env[k];
-async function spawnTracked(cmd: string, a: string[], ready: RegExp, timeoutMs = 60_000): Promise<Started & { match: RegExpExecArray }> {
-  const p = await startProcess(cmd, a, ready, { timeoutMs, env });
-  children.add(p);
-  p.child.once('exit', () => children.delete(p));
-  return p;
-}
-const killChildren = (): void => {
-  for (const p of children) p.child.kill('SIGKILL');
-};
-process.on('exit', killChildren);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    killChildren();
-    process.exit(130);
-  });
-}
+const spawnTracked = childTracker(env);
 
 if (!existsSync(REDIS)) {
   console.error(`bench:distributed needs ${REDIS} (apt-get install -y redis-server)`);

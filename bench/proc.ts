@@ -1,6 +1,7 @@
 /** What the benchmarks read about processes and placement (Linux: /proc, taskset). */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { type Started, startProcess } from '../test/helpers/process.js';
 
 /** Whether `taskset` can pin a process here. */
 export function hasTaskset(): boolean {
@@ -16,4 +17,28 @@ export function hasTaskset(): boolean {
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
+}
+
+/**
+ * Starts processes that are all killed when the bench ends, fails or is
+ * interrupted (SIGINT, SIGTERM, SIGHUP): a bench never leaves a server behind.
+ */
+export function childTracker(env?: NodeJS.ProcessEnv): (cmd: string, args: string[], ready: RegExp, timeoutMs?: number) => Promise<Started & { match: RegExpExecArray }> {
+  const children = new Set<Started>();
+  const killChildren = (): void => {
+    for (const p of children) p.child.kill('SIGKILL');
+  };
+  process.on('exit', killChildren);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      killChildren();
+      process.exit(130);
+    });
+  }
+  return async (cmd, args, ready, timeoutMs = 60_000) => {
+    const p = await startProcess(cmd, args, ready, { timeoutMs, ...(env ? { env } : {}) });
+    children.add(p);
+    p.child.once('exit', () => children.delete(p));
+    return p;
+  };
 }

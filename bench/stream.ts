@@ -64,8 +64,8 @@ import { join } from 'node:path';
 // @ts-expect-error -- a plain .mjs script without types
 import { bundle } from '../scripts/build-server.mjs';
 import { buildPeer } from '../test/peers/build.js';
-import { type Started, startProcess } from '../test/helpers/process.js';
-import { hasTaskset, rssMb } from './proc.js';
+import type { Started } from '../test/helpers/process.js';
+import { childTracker, hasTaskset, rssMb } from './proc.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -89,24 +89,7 @@ let retriesLeft = opt('retries', 2);
 
 const here = new URL('.', import.meta.url).pathname;
 
-/** Every child still running: killed when the bench ends, fails or is interrupted. */
-const children = new Set<Started>();
-async function spawnTracked(cmd: string, a: string[], ready: RegExp, timeoutMs: number): Promise<Started & { match: RegExpExecArray }> {
-  const p = await startProcess(cmd, a, ready, { timeoutMs });
-  children.add(p);
-  p.child.once('exit', () => children.delete(p));
-  return p;
-}
-const killChildren = (): void => {
-  for (const p of children) p.child.kill('SIGKILL');
-};
-process.on('exit', killChildren);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    killChildren();
-    process.exit(130);
-  });
-}
+const spawnTracked = childTracker();
 const loadClient = buildPeer('sse-load-client', { libmodbus: false });
 if (!loadClient) {
   console.error('bench:stream needs gcc (apt-get install -y gcc)');
