@@ -29,7 +29,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Counter, type Registry } from 'prom-client';
-import { createClient } from 'redis';
+import type { createClient } from 'redis';
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { FINAL_STATUSES } from './command-messages.js';
@@ -91,7 +91,8 @@ return 'DUP'`;
 /** The consumer group of the processes answering a service's requests. */
 const SERVERS = 'servers';
 
-const newClient = (url: string, name: string) => createClient({ url, name, socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5000 } });
+// The client library is loaded when a Redis bus is first used (≈ 24 MB a process on the in-memory bus does without).
+const newClient = (create: typeof createClient, url: string, name: string) => create({ url, name, socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5000 } });
 type Client = ReturnType<typeof newClient>;
 type Channel = 'values' | 'devices' | 'alarms';
 
@@ -182,7 +183,7 @@ export class RedisBus implements Bus {
   /** Connects (the command and the Pub/Sub connections); throws PLANTA_BUS_UNREACHABLE if Redis does not answer in time. */
   static async connect(o: RedisBusOptions): Promise<RedisBus> {
     const name = `${o.prefix}${o.consumer ?? hostname()}`.replace(/\s/g, '_');
-    const cmd = newClient(o.url, `${name}:commands`);
+    const cmd = newClient((await import('redis')).createClient, o.url, `${name}:commands`);
     const bus = new RedisBus(o, cmd, cmd.duplicate({ name: `${name}:pubsub` }));
     cmd.on('ready', () => bus.flushLive());
     bus.watch(cmd, 'commands');

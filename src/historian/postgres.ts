@@ -37,7 +37,8 @@
  * sample not after its tag's last stored time is skipped), so a crash in
  * between writes nothing twice. While the buffer is not empty, rollups wait.
  */
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import type { Logger } from '../util/log.js';
 import { DiskBuffer } from './buffer.js';
 import {
@@ -160,14 +161,16 @@ export class PostgresStore implements HistoryStore {
     this.backoff = this.retryMs;
     this.now = o.now ?? Date.now;
     this.log = o.log;
-    this.pool = new pg.Pool({
+    // The client library is loaded when a PostgreSQL store is first opened (≈ 15 MB the SQLite default does without).
+    const lib = createRequire(import.meta.url)('pg') as typeof pg;
+    this.pool = new lib.Pool({
       connectionString: o.url,
       max: o.poolSize ?? 4,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
       idleTimeoutMillis: 30_000,
       application_name: o.readOnly ? 'planta-historian-reader' : 'planta-historian',
       // Epoch milliseconds and sums fit a double exactly: bigint as number.
-      types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+      types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : lib.types.getTypeParser(oid, format as 'text'))) as typeof lib.types.getTypeParser },
     });
     // An idle connection that dies (server restart) is replaced on next use; without a listener it would crash the process.
     this.pool.on('error', (err) => this.log?.warn({ err }, 'historian: an idle PostgreSQL connection failed'));

@@ -50,11 +50,11 @@ describe('metrics endpoint', { timeout: 90_000 }, () => {
       env: { ...process.env, PLANTA_LOG_LEVEL: 'error' },
     });
     t.after(() => poll.stop());
-    const text = await waitFor('the poller connected', async () => {
+    // Connected, and its first requests answered and counted.
+    const text = await waitFor('the poller connected and reading', async () => {
       const body = await (await fetch(poll.match[1]!)).text();
-      return /^planta_device_connected\{device="plc"\} 1$/m.test(body) ? body : undefined;
+      return /^planta_device_connected\{device="plc"\} 1$/m.test(body) && /^planta_modbus_request_duration_seconds_count\{device="plc".*\} [1-9]/m.test(body) ? body : undefined;
     }, 15_000, 200);
-    assert.match(text, /^planta_modbus_request_duration_seconds_count\{device="plc".*\} [1-9]/m);
     assert.match(text, /^process_resident_memory_bytes /m);
   });
 });
