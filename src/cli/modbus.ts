@@ -27,7 +27,13 @@ const AREA_ALIASES: Record<string, Area> = {
 };
 
 export class CliUsageError extends Error {
-  readonly code = 'PLANTA_CLI_USAGE';
+  /** PLANTA_CLI_USAGE, or the code of the problem behind it (e.g. an invalid configuration). */
+  constructor(
+    message: string,
+    readonly code = 'PLANTA_CLI_USAGE',
+  ) {
+    super(message);
+  }
 }
 
 export function parseTarget(text: string, defaultPort = 502): { host: string; port: number } {

@@ -41,7 +41,7 @@ export function loadPlant(file: string): PlantConfig {
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const p of err.problems) console.error(formatProblem(p));
-      throw new CliUsageError(`${err.problems.length} problem(s) in ${file} [${err.code}]`);
+      throw new CliUsageError(`${err.problems.length} problem(s) in ${file}`, err.code);
     }
     throw err;
   }
