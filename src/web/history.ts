@@ -54,8 +54,24 @@ class HistoryRequestError extends Error {
     readonly code: string,
     message: string,
     readonly statusCode = 400,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
+  }
+}
+
+/**
+ * A store that fails (its database went away after the web connected) is
+ * unavailable, 503 — not an internal error; the body names no detail of the
+ * failure. Planta's own refusals (a bad range…) pass as they are.
+ */
+async function fromStore<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    const own = err as { code?: unknown; statusCode?: unknown };
+    if (typeof own.code === 'string' && own.code.startsWith('PLANTA_') && typeof own.statusCode === 'number') throw err;
+    throw new HistoryRequestError('PLANTA_HISTORIAN_UNAVAILABLE', "the historian's store did not answer: try again shortly", 503, { cause: err });
   }
 }
 
@@ -115,7 +131,7 @@ export function registerHistoryRoutes(
       points = /^\d+$/.test(q.points) ? Number(q.points) : NaN;
       if (!(points >= 1 && points <= MAX_POINTS)) throw new HistoryRequestError('PLANTA_HISTORY_BAD_QUERY', `points: expected a whole number 1..${MAX_POINTS}`);
     }
-    const series: HistorySeries[] = await h.query(tags, from, to, points);
+    const series: HistorySeries[] = await fromStore(h.query(tags, from, to, points));
     return { from, to, series: series.map((s) => ({ tag: s.tag, unit: units.get(s.tag) ?? '', resolution: s.resolution, t: s.t, v: s.v, q: s.q })) };
   });
 
@@ -141,7 +157,7 @@ export function registerHistoryRoutes(
   app.get('/api/cycles', async (req): Promise<{ cycles: Cycle[] }> => {
     const r = report(req);
     const { from, to } = range(req.query as Query, 7 * 86_400_000);
-    return { cycles: await r.cycles(from, to) };
+    return { cycles: await fromStore(r.cycles(from, to)) };
   });
 
   app.get('/api/cycles.csv', async (req, reply) => {
@@ -149,8 +165,8 @@ export function registerHistoryRoutes(
     const { from, to } = range(req.query as Query, 7 * 86_400_000);
     const phases = o.config.historian.cycles?.phases.map((p) => p.name) ?? [];
     reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="planta-cycles-${compactIso(from)}-${compactIso(to)}.csv"`);
-    return cyclesCsv(await r.cycles(from, to), phases);
+    return cyclesCsv(await fromStore(r.cycles(from, to)), phases);
   });
 
-  app.get('/api/historian/status', async (req): Promise<HistorianStatus> => service(req).status());
+  app.get('/api/historian/status', async (req): Promise<HistorianStatus> => fromStore(service(req).status()));
 }

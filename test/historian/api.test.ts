@@ -112,6 +112,19 @@ describe('history over HTTP', { timeout: 30_000 }, () => {
     }
   });
 
+  it('a store that stops answering (its database went away): 503 PLANTA_HISTORIAN_UNAVAILABLE without the failure in the body; refusals stay as they are', async (t) => {
+    const { get, historian } = await setup(t);
+    const failure = (): Promise<never> => Promise.reject(new Error('Connection terminated unexpectedly (10.0.0.7:5432, /var/lib/secret)'));
+    Object.assign(historian, { query: failure, status: failure });
+    for (const url of [`/api/history?tags=reactor.level&from=${T0}&to=${T0 + 1000}`, '/api/historian/status']) {
+      const r = await get(url);
+      assert.deepEqual([r.status, code(r)], [503, 'PLANTA_HISTORIAN_UNAVAILABLE'], url);
+      assert.doesNotMatch(r.body, /10\.0\.0\.7|secret|Connection terminated/, 'no detail of the failure');
+    }
+    const inverted = await get(`/api/history?tags=reactor.level&from=${T0 + 1000}&to=${T0}`);
+    assert.deepEqual([inverted.status, code(inverted)], [400, 'PLANTA_HISTORY_BAD_RANGE']);
+  });
+
   it('with real authentication: anonymous refused, a read-only token (viewer) reads', async (t) => {
     const { get, users } = await setup(t, { auth: true });
     const url = `/api/history?tags=reactor.level&from=${T0}&to=${T0 + 60_000}`;
