@@ -17,7 +17,6 @@ import { onShutdown } from './shutdown.js';
 import { runSim } from './sim.js';
 import {
   DEFAULT_CONFIG,
-  DEFAULT_LEASE_MS,
   type Stops,
   describeBus,
   loadPlant,
@@ -80,7 +79,7 @@ async function start(flags: StartFlags): Promise<void> {
   const web = await startWeb(bus, config, {
     configFile: flags.config, db: flags.db, host: flags.host, port: webPort, log, registry, alarms: engine, ...(history ? { history } : {}), bus: choice, stops,
   });
-  await startPoller(bus, config, { log, registry, stops, ...(choice.kind === 'redis' ? { lease: { owner: id, ttlMs: leaseMs(undefined) } } : {}) });
+  await startPoller(bus, config, { log, registry, stops, ...(choice.kind === 'redis' ? { lease: { owner: id, ttlMs: leaseMs(undefined, config.bus.lease) } } : {}) });
   console.log(`\nPlanta is running: ${web.url}${simLine}`);
   console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags, on ${describeBus(choice)}. Ctrl-C stops.`);
   const viewing = { none: 'everyone must sign in', local: 'viewing without sign-in from this machine only', any: 'viewing without sign-in from anywhere' }[config.security.anonymous];
@@ -118,10 +117,10 @@ async function web(flags: { config: string; host: string; port: string; db: stri
   console.log(`planta web: ${w.url} on ${describeBus(choice)}; trends ${history ? `from ${history.where} (read-only)` : 'not served (no historian.store: postgres, PLANTA_HISTORIAN_URL or --history FILE)'}`);
 }
 
-/** The lease time: --lease, else PLANTA_LEASE_TTL, else 5 s. */
-function leaseMs(flag: string | undefined): number {
+/** The lease time: --lease, else PLANTA_LEASE_TTL, else the configuration's bus.lease (5 s by default). */
+function leaseMs(flag: string | undefined, configured: number): number {
   const text = flag ?? process.env.PLANTA_LEASE_TTL;
-  if (text === undefined || text === '') return DEFAULT_LEASE_MS;
+  if (text === undefined || text === '') return configured;
   const ms = parseDuration(text);
   if (ms === undefined || ms < 300 || ms > 600_000) throw new CliUsageError(`lease time "${text}": expected a duration between 300ms and 10m, e.g. 5s`);
   return ms;
@@ -135,7 +134,7 @@ async function poll(flags: { config: string; devices?: string; print: boolean; b
   const devices = flags.devices?.split(',').map((d) => d.trim()).filter(Boolean);
   const owned = devices ?? config.devices.map((d) => d.name);
   const id = pollerId();
-  const ttlMs = leaseMs(flags.lease);
+  const ttlMs = leaseMs(flags.lease, config.bus.lease);
   const { bus, choice } = await openBus(config, { role: 'poll', consumer: id, log, registry, devices: owned, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
   if (flags.print) {

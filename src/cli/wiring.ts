@@ -134,9 +134,6 @@ export function describeBus(choice: BusChoice): string {
 
 // ------------------------------------------------------------ the pieces
 
-/** Default lease time of a device (PLANTA_LEASE_TTL or `planta poll --lease`): a standby poller takes over about this long after the holder died. */
-export const DEFAULT_LEASE_MS = 5000;
-
 /** A poller's id, unique among running pollers: the host, the process and a random part. */
 export function pollerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;

@@ -414,6 +414,8 @@ export const busSchema = z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1 to 64 letters, digits, _ . : or -')
       .optional(),
+    /** How long a poller's device lease lasts: a standby poller takes a device over this long after its holder died. */
+    lease: delay.refine((ms) => ms >= 300 && ms <= 600_000, 'expected a duration between 300ms and 10m, e.g. 5s').default(5000),
   })
   .strict();
 export type BusConfig = z.infer<typeof busSchema>;

@@ -120,6 +120,14 @@ describe('configuration', () => {
     assert.deepEqual(problems(`${device}tags: {}\nextra: 1\n`), ['6:1 extra: unknown section (sections: plant, security, historian, bus, devices, tags, alarms, events, commands, pages)']);
   });
 
+  it('the bus section: memory by default with a 5 s lease; a lease out of bounds is located', () => {
+    const tags = 'tags:\n  t: { device: plc, area: holding, address: 0 }\n';
+    const c = parseConfig(`${device}${tags}`, 'x.yaml');
+    assert.deepEqual([c.bus.kind, c.bus.lease], ['memory', 5000]);
+    assert.equal(parseConfig(`bus: { kind: redis, lease: 2s }\n${device}${tags}`, 'x.yaml').bus.lease, 2000);
+    assert.deepEqual(problems(`bus: { kind: redis, lease: 100ms }\n${device}${tags}`), ['1:28 bus.lease: expected a duration between 300ms and 10m, e.g. 5s']);
+  });
+
   it('planta check prints the five located errors of a file with five mistakes and exits 1', async () => {
     const fixture = new URL('../fixtures/five-mistakes.yaml', import.meta.url).pathname;
     const r = await run(process.execPath, [planta, 'check', fixture]);
