@@ -142,7 +142,7 @@ describe('bus: in the configuration', () => {
 
   it('defaults to the in-memory bus; PLANTA_BUS_URL and --bus override it', () => {
     const config = parseConfig(base, 'plant.yaml');
-    assert.deepEqual(config.bus, { kind: 'memory', url: 'redis://127.0.0.1:6379' });
+    assert.deepEqual(config.bus, { kind: 'memory', url: 'redis://127.0.0.1:6379', lease: 5000 });
     assert.equal(defaultPrefix(config.plant.name), 'planta:sbr-plant:');
     assert.equal(busChoice(config, undefined, {}).kind, 'memory');
     assert.deepEqual(busChoice(config, undefined, { PLANTA_BUS_URL: 'redis://10.0.0.5:6380' }), { kind: 'redis', url: 'redis://10.0.0.5:6380', prefix: 'planta:sbr-plant:' });
@@ -152,7 +152,7 @@ describe('bus: in the configuration', () => {
 
   it('reads kind, url and prefix, and locates mistakes by file, line and column', () => {
     const config = parseConfig(`${base}bus: { kind: redis, url: 'redis://127.0.0.1:6390', prefix: 'planta:north:' }\n`, 'plant.yaml');
-    assert.deepEqual(config.bus, { kind: 'redis', url: 'redis://127.0.0.1:6390', prefix: 'planta:north:' });
+    assert.deepEqual(config.bus, { kind: 'redis', url: 'redis://127.0.0.1:6390', prefix: 'planta:north:', lease: 5000 });
     assert.equal(busChoice(config, undefined, {}).prefix, 'planta:north:');
     try {
       parseConfig(`${base}bus:\n  kind: kafka\n  url: http://x\n`, 'plant.yaml');
