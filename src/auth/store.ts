@@ -35,6 +35,11 @@ export interface AuditEntry {
   hash: string;
 }
 
+/** An audit entry as the table holds it. */
+interface AuditRow extends Omit<AuditEntry, 'prevHash'> {
+  prev_hash: string;
+}
+
 export const digest = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 export const newSecret = (): string => randomBytes(32).toString('base64url');
 
@@ -230,31 +235,13 @@ export class AuthStore {
       args.push(like, like, like, like);
     }
     const limit = Math.min(Math.max(1, q.limit ?? 200), 5000);
-    const rows = this.db.prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${limit}`).all(...args) as {
-      seq: number;
-      ts: number;
-      actor: string;
-      action: string;
-      target: string;
-      detail: string;
-      prev_hash: string;
-      hash: string;
-    }[];
+    const rows = this.db.prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${limit}`).all(...args) as AuditRow[];
     return rows.map((r) => ({ seq: r.seq, ts: r.ts, actor: r.actor, action: r.action, target: r.target, detail: r.detail, prevHash: r.prev_hash, hash: r.hash }));
   }
 
   /** Recomputes the chain; returns the first broken entry, or undefined when all is intact. */
   verifyAudit(): { ok: true; entries: number } | { ok: false; seq: number; why: string } {
-    const rows = this.db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<{
-      seq: number;
-      ts: number;
-      actor: string;
-      action: string;
-      target: string;
-      detail: string;
-      prev_hash: string;
-      hash: string;
-    }>;
+    const rows = this.db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditRow>;
     let prev = GENESIS;
     let expectedSeq = 1;
     let n = 0;

@@ -10,15 +10,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyRequest } from 'fastify';
 import type { Browser, Locator, Page } from 'playwright-core';
 import type { Identity } from '../../src/commands/prepare.js';
-import type { Role } from '../../src/config/schema.js';
 import { FAULTS } from '../../src/sim/sbr/map.js';
 import type { AlarmState, JournalEntry } from '../../src/web/protocol.js';
 import { needPeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot, screenshotOf } from './harness.js';
+import { TestPlant, buildHmi, hasChromium, identifyBy, launchBrowser, openPage, removeDir, screenshot, screenshotOf } from './harness.js';
 
 const ANA: Identity = { user: 'ana', role: 'operator' };
 const TIME_ZONED = /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT-3/;
@@ -58,12 +56,7 @@ describe('alarms and events in the browser', { timeout: 300_000 }, () => {
   /** Who the browser is (tests change it); requests from the test itself name their user in a header. */
   let visitor: Identity | undefined = ANA;
 
-  const identify = (req: FastifyRequest): Identity | undefined => {
-    const h = req.headers['x-test-user'];
-    if (typeof h !== 'string') return visitor;
-    const [user, role] = h.split(':') as [string, Role];
-    return { user, role };
-  };
+  const identify = identifyBy(() => visitor);
 
   before(async () => {
     if (!hasChromium) return;

@@ -9,13 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyRequest } from 'fastify';
 import type { Browser, Locator, Page } from 'playwright-core';
 import type { Identity } from '../../src/commands/prepare.js';
-import type { Role } from '../../src/config/schema.js';
 import { needPeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
-import { type OpenedPage, TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { type OpenedPage, TestPlant, buildHmi, hasChromium, identifyBy, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
 
 const ANA: Identity = { user: 'ana', role: 'engineer' };
 const EMERGENCY_STOP = 1;
@@ -27,12 +25,7 @@ describe('operator commands in the browser', { timeout: 240_000 }, () => {
   /** Who the browser is (tests change it); requests from the test itself name their user in a header. */
   let visitor: Identity | undefined = ANA;
 
-  const identify = (req: FastifyRequest): Identity | undefined => {
-    const h = req.headers['x-test-user'];
-    if (typeof h !== 'string') return visitor;
-    const [user, role] = h.split(':') as [string, Role];
-    return { user, role };
-  };
+  const identify = identifyBy(() => visitor);
 
   before(async () => {
     if (!hasChromium) return;

@@ -19,6 +19,7 @@ import { type CycleReport, type Historian, openHistorian } from '../../src/histo
 import type { Identity } from '../../src/commands/prepare.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { PlantConfig } from '../../src/config/resolve.js';
+import type { Role } from '../../src/config/schema.js';
 import { Poller } from '../../src/poller/poller.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import type { Auth } from '../../src/web/auth.js';
@@ -83,6 +84,19 @@ export interface PlantOptions {
   alarmTickMs?: number;
   /** Records the bus in an in-memory historian (trends, export, cycle report), as `planta start` does. Default false. */
   historian?: boolean;
+}
+
+/**
+ * A test's stand-in for signing in: requests from the test itself name their user in an
+ * `x-test-user: name:role` header; the browser is whoever `visitor()` says at that moment.
+ */
+export function identifyBy(visitor: () => Identity | undefined): (req: FastifyRequest) => Identity | undefined {
+  return (req) => {
+    const h = req.headers['x-test-user'];
+    if (typeof h !== 'string') return visitor();
+    const [user, role] = h.split(':') as [string, Role];
+    return { user, role };
+  };
 }
 
 /** Simulator → poller → bus → alarm engine and web server; the simulator and the web server may be stopped and started again on the same port. */
