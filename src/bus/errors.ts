@@ -8,7 +8,8 @@ export class BusError extends Error {
       | 'PLANTA_BUS_NO_DEVICES'
       | 'PLANTA_BUS_CLOSED'
       | 'PLANTA_BUS_CONFIG'
-      | 'PLANTA_BUS_NO_ANSWER',
+      | 'PLANTA_BUS_NO_ANSWER'
+      | 'PLANTA_BUS_OUTBOX_BUSY',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -12,6 +12,9 @@ import type {
   CommandSubscription,
   DeviceStatus,
   JournalEntry,
+  SampleBatch,
+  SampleSubscription,
+  ScanInfo,
   ServiceReply,
   ServiceRequest,
   Unsubscribe,
@@ -134,6 +137,7 @@ export class MemoryBus implements Bus {
   private readonly values = new LastValues();
   private readonly statuses = new Map<string, DeviceStatus>();
   private readonly valueHandlers = new Set<(values: TagValue[]) => void>();
+  private readonly sampleHandlers = new Set<(batch: SampleBatch) => void>();
   private readonly statusHandlers = new Set<(status: DeviceStatus) => void>();
   private readonly commandHandlers = new Set<(request: CommandRequest) => void>();
   private readonly outcomeHandlers = new Set<(outcome: CommandOutcome) => void>();
@@ -143,14 +147,23 @@ export class MemoryBus implements Bus {
   /** Command id → until when its claim is kept. */
   private readonly claims = new Map<string, number>();
   private readonly leases = new Map<string, { owner: string; until: number }>();
+  /** Device → standby poller → until when it counts as waiting. */
+  private readonly standbys = new Map<string, Map<string, number>>();
   private readonly services = new Map<string, (request: ServiceRequest) => Promise<unknown>>();
   /** Errors thrown by subscribers: they must never reach the publisher. */
   subscriberErrors = 0;
 
-  async publishValues(values: TagValue[]): Promise<void> {
-    if (values.length === 0) return;
-    this.values.setBatch(values);
-    this.deliver(this.valueHandlers, values);
+  async publishValues(values: TagValue[], scan?: ScanInfo): Promise<void> {
+    if (values.length > 0) {
+      this.values.setBatch(values);
+      this.deliver(this.valueHandlers, values);
+    }
+    if (values.length > 0 || scan) this.deliver(this.sampleHandlers, scan ? { device: scan.device, upTo: scan.upTo, values } : { values });
+  }
+
+  async subscribeSamples(handler: (batch: SampleBatch) => void): Promise<SampleSubscription> {
+    // Nothing outlives the process: there is nothing to resume, so nothing to acknowledge.
+    return { position: () => 0, acknowledge: async () => undefined, stop: this.subscribe(this.sampleHandlers, handler) };
   }
 
   async snapshot(): Promise<TagValue[]> {
@@ -186,7 +199,13 @@ export class MemoryBus implements Bus {
 
   async acquireDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean> {
     const l = this.leases.get(device);
-    if (l && l.until > Date.now() && l.owner !== owner) return false;
+    let standby = this.standbys.get(device);
+    if (!standby) this.standbys.set(device, (standby = new Map()));
+    if (l && l.until > Date.now() && l.owner !== owner) {
+      standby.set(owner, Date.now() + ttlMs);
+      return false;
+    }
+    standby.delete(owner);
     this.leases.set(device, { owner, until: Date.now() + ttlMs });
     return true;
   }
@@ -200,6 +219,12 @@ export class MemoryBus implements Bus {
 
   async releaseDeviceLease(device: string, owner: string): Promise<void> {
     if (this.leases.get(device)?.owner === owner) this.leases.delete(device);
+    this.standbys.get(device)?.delete(owner);
+  }
+
+  async deviceLeaseStandbys(device: string): Promise<string[]> {
+    const now = Date.now();
+    return [...(this.standbys.get(device) ?? [])].filter(([, until]) => until > now).map(([owner]) => owner).sort();
   }
 
   async deviceLeaseHolder(device: string): Promise<string | null> {
@@ -262,8 +287,9 @@ export class MemoryBus implements Bus {
   async close(): Promise<void> {
     this.claims.clear();
     this.leases.clear();
+    this.standbys.clear();
     this.services.clear();
-    for (const set of [this.valueHandlers, this.statusHandlers, this.commandHandlers, this.outcomeHandlers, this.alarmHandlers, this.journalHandlers]) {
+    for (const set of [this.valueHandlers, this.sampleHandlers, this.statusHandlers, this.commandHandlers, this.outcomeHandlers, this.alarmHandlers, this.journalHandlers]) {
       set.clear();
     }
   }

@@ -13,6 +13,8 @@
  *   P outcomes            stream of command outcomes
  *   P journal             stream of journal batches
  *   P lease:<device>      the device's lease: SET NX PX by a poller, renewed by a compare-and-renew script
+ *   P standby:<device>    sorted set: pollers waiting for the lease, scored by until when (Redis's clock)
+ *   P samples:<device>    stream of the device's value batches for the historian (redis-samples.ts)
  *   P rpc:<service>       stream of requests to a service (consumer group "servers"); answers on channel P reply:<node>
  * Channels P values, P devices, P alarms carry change notifications,
  * fire-and-forget: when the Pub/Sub connection comes back, the bus reads the
@@ -25,6 +27,11 @@
  * restart (XAUTOCLAIM). Delivery alone is at least once; the claim
  * (`claimCommand`, SET NX PX) is what makes a write happen at most once, and
  * it is refused once the command's expiry has passed.
+ *
+ * A poller cut off from Redis keeps polling: its live state waits in memory
+ * (newest per tag), its samples in its outbox on disk; both are sent when
+ * Redis is back — for a leased device only once this process has its lease
+ * again, and dropped if another poller took the device over meanwhile.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -35,6 +42,9 @@ import type { Logger } from '../util/log.js';
 import { FINAL_STATUSES } from './command-messages.js';
 import { BusError } from './errors.js';
 import { CLAIM_RETENTION_MS } from './memory.js';
+import { readCounter, readGauge } from '../util/metrics.js';
+import type { Outbox } from './outbox.js';
+import { SampleStreams, trimConsumed } from './redis-samples.js';
 import { answer } from './service.js';
 import { type StreamEntry, decodeBatch, decodeValue, encodeBatch, encodeValue, parseEntries, parseStreams } from './redis-codec.js';
 import type {
@@ -46,6 +56,9 @@ import type {
   CommandSubscription,
   DeviceStatus,
   JournalEntry,
+  SampleBatch,
+  SampleSubscription,
+  ScanInfo,
   ServiceReply,
   ServiceRequest,
   SubscribeOptions,
@@ -75,12 +88,27 @@ export interface RedisBusOptions {
   blockMs?: number;
   /** How often a poller takes over commands left pending by another consumer for this long (a poller that lost its lease). Default 2000 ms. */
   reclaimMs?: number;
+  /** A poller's outbox: samples it could not send wait there, on disk, until Redis is back. Closed with the bus. */
+  outbox?: Outbox;
+  /** How long the samples streams keep what no historian took yet. Default 10 minutes. */
+  historyBacklogMs?: number;
 }
 
 /** Extends a lease only if its owner still holds it: no poller renews a lease another one took meanwhile. */
 const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
-/** Gives a lease up only if its owner still holds it. */
-const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+/** Gives a lease up only if its owner still holds it; a standby gives up waiting. */
+const RELEASE = "redis.call('ZREM', KEYS[2], ARGV[1]) if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+/** Redis's clock in ms, in a script (the pollers' clocks may differ). */
+const NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+/** Takes a free lease; a poller that cannot is counted as a standby (sorted set scored by until when) for the lease time. */
+const ACQUIRE = `${NOW}
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then redis.call('ZREM', KEYS[2], ARGV[1]) return 1 end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+return 0`;
+/** The standbys still waiting (and the others forgotten). */
+const STANDBYS = `${NOW}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)`;
 /**
  * The at-most-once claim of a command, granted only to the holder of its
  * device's lease when leases are in use (ARGV[3] is the owner, or empty).
@@ -102,9 +130,13 @@ const RESYNC: ValueBatchInfo = Object.freeze({ resync: true });
 const POLLERS = 'pollers';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Reconnection delays: 50 ms doubling to 2 s, with jitter so that many processes do not come back in step. */
+/**
+ * Reconnection delays: 50 ms doubling to 1 s, with jitter so that many
+ * processes do not come back in step. The cap bounds how long the live view
+ * stays away after Redis is back (it must be back within 2 s).
+ */
 export function reconnectDelay(retries: number): number {
-  return Math.min(2000, 50 * 2 ** Math.min(retries, 6)) + Math.floor(Math.random() * 50);
+  return Math.min(1000, 50 * 2 ** Math.min(retries, 5)) + Math.floor(Math.random() * 50);
 }
 
 /** The URL without its password, for logs and messages. */
@@ -132,6 +164,16 @@ function metrics(registry: Registry): Metrics {
     errors: counter('planta_bus_connection_errors_total', 'Errors on the connections to the Redis bus, by connection', ['connection']),
     resyncs: counter('planta_bus_resyncs_total', 'Times the live state was read again after the Pub/Sub connection came back', []),
   };
+}
+
+/** A poller's store-and-forward figures: the outbox's fill level, what it forwarded, what it had to drop. */
+function registerOutboxMetrics(registry: Registry, box: Outbox, samples: SampleStreams): void {
+  readGauge(registry, 'planta_bus_outbox_bytes', 'Bytes of samples waiting in the poller\'s outbox for Redis', () => box.bytes);
+  readGauge(registry, 'planta_bus_outbox_fill_ratio', 'Outbox fill level, 0..1 of its maximum size', () => box.bytes / box.maxBytes);
+  readGauge(registry, 'planta_bus_outbox_entries', 'Scan reports waiting in the outbox', () => box.pending());
+  readCounter(registry, 'planta_bus_outbox_dropped_total', 'Scan reports dropped from the outbox: oldest first when full, or of a device another poller took over', () => box.dropped);
+  readCounter(registry, 'planta_bus_samples_buffered_total', 'Scan reports kept in the outbox because Redis could not take them', () => samples.stats.buffered);
+  readCounter(registry, 'planta_bus_samples_forwarded_total', 'Scan reports forwarded from the outbox to Redis', () => samples.stats.forwarded);
 }
 
 export class RedisBus implements Bus {
@@ -164,8 +206,11 @@ export class RedisBus implements Bus {
   private replies: Promise<void> | undefined;
   private readonly waiting = new Map<string, (reply: ServiceReply) => void>();
   private readonly groups = new Set<string>();
-  /** Live state whose publication failed (the connection dropped under it): sent again when Redis is back. */
-  private readonly unsent = { values: new Map<string, TagValue>(), devices: new Map<string, DeviceStatus>(), alarms: new Map<string, AlarmState>() };
+  /** Live state not published (Redis away, or the device's lease not confirmed since): sent when it can be, newest per key. */
+  private readonly unsent = { values: new Map<string, Map<string, TagValue>>(), devices: new Map<string, DeviceStatus>(), alarms: new Map<string, AlarmState>() };
+  /** Leased devices whose lease has not been confirmed since the connection came back: what they publish waits. */
+  private readonly unconfirmed = new Set<string>();
+  readonly samples: SampleStreams;
 
   private constructor(
     private readonly o: RedisBusOptions,
@@ -178,6 +223,16 @@ export class RedisBus implements Bus {
     this.consumer = o.consumer ?? hostname();
     this.maxLen = String(o.streamLength ?? 100_000);
     this.blockMs = o.blockMs ?? 1000;
+    this.samples = new SampleStreams({
+      send: (args) => this.cmd.sendCommand(args),
+      ready: () => this.cmd.isReady && !this.closed,
+      key: (device) => this.samplesKey(device),
+      held: (device) => this.unconfirmed.has(device),
+      ...(o.outbox ? { outbox: o.outbox } : {}),
+      ...(o.historyBacklogMs ? { backlogMs: o.historyBacklogMs } : {}),
+      ...(this.log ? { log: this.log } : {}),
+    });
+    if (o.registry && o.outbox && !o.registry.getSingleMetric('planta_bus_outbox_bytes')) registerOutboxMetrics(o.registry, o.outbox, this.samples);
   }
 
   /** Connects (the command and the Pub/Sub connections); throws PLANTA_BUS_UNREACHABLE if Redis does not answer in time. */
@@ -185,6 +240,8 @@ export class RedisBus implements Bus {
     const name = `${o.prefix}${o.consumer ?? hostname()}`.replace(/\s/g, '_');
     const cmd = newClient((await import('redis')).createClient, o.url, `${name}:commands`);
     const bus = new RedisBus(o, cmd, cmd.duplicate({ name: `${name}:pubsub` }));
+    // From the moment the connection is lost, a leased device's live state waits until its lease is confirmed again.
+    for (const event of ['error', 'reconnecting']) cmd.on(event, () => bus.holdLeased());
     cmd.on('ready', () => bus.flushLive());
     bus.watch(cmd, 'commands');
     bus.watch(bus.sub, 'pubsub');
@@ -199,6 +256,8 @@ export class RedisBus implements Bus {
       bus.sub.destroy();
       throw err;
     }
+    // A poller knows at once whether a historian reads its devices' samples.
+    if (o.devices) await bus.samples.check(o.devices).catch(() => undefined);
     return bus;
   }
 
@@ -240,42 +299,121 @@ export class RedisBus implements Bus {
 
   // ------------------------------------------------------------ live state: hashes + Pub/Sub
 
-  private valueHash(tag: string): string {
-    return this.key(`values:${this.o.tagDevices?.get(tag) ?? '_'}`);
+  private deviceOf(tag: string): string {
+    return this.o.tagDevices?.get(tag) ?? '_';
+  }
+
+  private samplesKey(device: string): string {
+    return this.key(`samples:${device}`);
+  }
+
+  /** Whether a device's live state must wait: Redis away, or its lease not confirmed since the connection came back. */
+  private holding(device: string): boolean {
+    return !this.cmd.isReady || this.unconfirmed.has(device);
   }
 
   /**
-   * Live state is last-value-wins: what could not be published (the
-   * connection dropped while a publication was on its way) is kept, newest
-   * per key, and published when the connection is back. It never throws, so
+   * Live state is last-value-wins: what cannot be published now, or could
+   * not (the connection dropped while a publication was on its way), is
+   * kept, newest per key, and published when it can be. It never throws, so
    * a poller keeps polling while Redis is away.
    */
-  private async live<T>(keep: Map<string, T>, items: T[], id: (item: T) => string, send: () => Promise<unknown>): Promise<void> {
+  private async live<T>(keep: (items: T[]) => void, items: T[], send: () => Promise<unknown>): Promise<void> {
     try {
       await send();
     } catch (err) {
       if (this.closed) return;
-      for (const item of items) keep.set(id(item), item);
-      this.log?.warn({ code: 'PLANTA_BUS_CONNECTION', kept: keep.size, err: (err as Error).message }, 'live state not published; kept until Redis is back');
+      keep(items);
+      this.log?.warn({ code: 'PLANTA_BUS_CONNECTION', err: (err as Error).message }, 'live state not published; kept until Redis is back');
     }
   }
 
-  private flushLive(): void {
-    const take = <T>(m: Map<string, T>): T[] => {
-      const items = [...m.values()];
-      m.clear();
-      return items;
-    };
-    void this.publishValues(take(this.unsent.values));
-    void this.publishAlarmStates(take(this.unsent.alarms));
-    for (const s of take(this.unsent.devices)) void this.publishDeviceStatus(s);
+  private keepValues(values: TagValue[]): void {
+    for (const v of values) {
+      const device = this.deviceOf(v.tag);
+      let m = this.unsent.values.get(device);
+      if (!m) this.unsent.values.set(device, (m = new Map()));
+      m.set(v.tag, v);
+    }
   }
 
-  async publishValues(values: TagValue[]): Promise<void> {
+  private keepStatuses(statuses: DeviceStatus[]): void {
+    for (const s of statuses) this.unsent.devices.set(s.device, s);
+  }
+
+  private keepAlarms(states: AlarmState[]): void {
+    for (const a of states) this.unsent.alarms.set(a.id, a);
+  }
+
+  /** The connection is lost: whatever a leased device publishes waits until its lease is renewed (or is dropped if another poller took it). */
+  private holdLeased(): void {
+    for (const device of this.leases.keys()) this.unconfirmed.add(device);
+  }
+
+  /** Publishes the live state kept meanwhile (of one device, or of every device not waiting), and forwards the outbox. */
+  private flushLive(only?: string): void {
+    if (!this.cmd.isReady) return;
+    for (const [device, m] of this.unsent.values) {
+      if ((only !== undefined && device !== only) || this.unconfirmed.has(device)) continue;
+      this.unsent.values.delete(device);
+      void this.sendValues([...m.values()]);
+    }
+    for (const [device, s] of this.unsent.devices) {
+      if ((only !== undefined && device !== only) || this.unconfirmed.has(device)) continue;
+      this.unsent.devices.delete(device);
+      void this.publishDeviceStatus(s);
+    }
+    if (only === undefined && this.unsent.alarms.size > 0) {
+      const states = [...this.unsent.alarms.values()];
+      this.unsent.alarms.clear();
+      void this.publishAlarmStates(states);
+    }
+    this.samples.forward();
+  }
+
+  /** A leased device's lease is confirmed (or lost to another poller): what it kept is sent (or dropped). */
+  private leaseSettled(device: string, held: boolean): void {
+    const waited = this.unconfirmed.delete(device);
+    if (held) {
+      if (waited) this.flushLive(device);
+      return;
+    }
+    // Another poller polls the device now: what this one kept is older than that poller's.
+    this.unsent.values.delete(device);
+    this.unsent.devices.delete(device);
+    this.samples.drop(device);
+  }
+
+  async publishValues(values: TagValue[], scan?: ScanInfo): Promise<void> {
+    if (values.length === 0 && !scan) return;
+    if (scan) {
+      if (this.samples.wants(scan.device)) this.samples.publish(scan.device, scan.upTo, encodeBatch(values));
+    } else {
+      const byDevice = new Map<string, TagValue[]>();
+      for (const v of values) {
+        const device = this.deviceOf(v.tag);
+        const list = byDevice.get(device);
+        if (list) list.push(v);
+        else byDevice.set(device, [v]);
+      }
+      for (const [device, list] of byDevice) if (this.samples.wants(device)) this.samples.publish(device, null, encodeBatch(list));
+    }
     if (values.length === 0) return;
+    if (!this.cmd.isReady || this.unconfirmed.size > 0) {
+      const now: TagValue[] = [];
+      const later: TagValue[] = [];
+      for (const v of values) (this.holding(this.deviceOf(v.tag)) ? later : now).push(v);
+      if (later.length > 0) this.keepValues(later);
+      if (now.length > 0) await this.sendValues(now);
+      return;
+    }
+    await this.sendValues(values);
+  }
+
+  private async sendValues(values: TagValue[]): Promise<void> {
     const byHash = new Map<string, Record<string, string>>();
     for (const v of values) {
-      const hash = this.valueHash(v.tag);
+      const hash = this.key(`values:${this.deviceOf(v.tag)}`);
       let fields = byHash.get(hash);
       if (!fields) byHash.set(hash, (fields = {}));
       fields[v.tag] = encodeValue(v);
@@ -283,7 +421,7 @@ export class RedisBus implements Bus {
     const m = this.cmd.multi();
     for (const [hash, fields] of byHash) m.hSet(hash, fields).sAdd(this.key('value-hashes'), hash);
     m.publish(this.key('values'), encodeBatch(values));
-    await this.live(this.unsent.values, values, (v) => v.tag, () => m.exec());
+    await this.live((kept: TagValue[]) => this.keepValues(kept), values, () => m.exec());
   }
 
   async snapshot(): Promise<TagValue[]> {
@@ -301,9 +439,67 @@ export class RedisBus implements Bus {
     return this.subscribeChannel(this.valueHandlers, handler);
   }
 
+  async subscribeSamples(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription> {
+    const devices = [...new Set(this.o.tagDevices?.values() ?? [])];
+    if (devices.length === 0) throw new BusError('PLANTA_BUS_NO_DEVICES', "subscribeSamples on the Redis bus needs the tags' devices (option tagDevices)");
+    const group = options.durable;
+    const keys = devices.map((d) => this.samplesKey(d));
+    const send = (args: string[]): Promise<unknown> => this.cmd.sendCommand(args);
+    // Handed over and not acknowledged yet, oldest first; `base` is the position of the first.
+    const delivered: [key: string, id: string][] = [];
+    let base = 0;
+    let trimmedAt = 0;
+    const stop = await this.read({
+      keys,
+      group,
+      ackAfter: false,
+      onEntry: (key, entry) => {
+        delivered.push([key, entry.id]);
+        let values: TagValue[];
+        try {
+          values = decodeBatch(entry.fields.v ?? '[]');
+        } catch (err) {
+          this.log?.warn({ code: 'PLANTA_BUS_BAD_MESSAGE', key, entry: entry.id, err: (err as Error).message }, 'unreadable samples dropped');
+          return;
+        }
+        const upTo = Number(entry.fields.u);
+        handler({ device: devices[keys.indexOf(key)]!, ...(Number.isFinite(upTo) && entry.fields.u ? { upTo } : {}), values });
+      },
+    });
+    return {
+      position: () => base + delivered.length,
+      acknowledge: async (at) => {
+        const n = Math.min(at - base, delivered.length);
+        if (n <= 0) return;
+        const done = delivered.splice(0, n);
+        base += n;
+        const byKey = new Map<string, string[]>();
+        for (const [key, id] of done) {
+          const ids = byKey.get(key);
+          if (ids) ids.push(id);
+          else byKey.set(key, [id]);
+        }
+        try {
+          await Promise.all([...byKey].map(([key, ids]) => send(['XACK', key, group, ...ids])));
+        } catch (err) {
+          // Acknowledged later with the next ones: an entry left pending would stop the trimming.
+          delivered.unshift(...done);
+          base -= n;
+          throw err;
+        }
+        if (Date.now() - trimmedAt >= 5000) {
+          trimmedAt = Date.now();
+          await Promise.all(keys.map((k) => trimConsumed(send, k)));
+        }
+      },
+      stop,
+    };
+  }
+
   async publishDeviceStatus(status: DeviceStatus): Promise<void> {
+    if (this.holding(status.device)) return this.keepStatuses([status]);
     const json = JSON.stringify(status);
-    await this.live(this.unsent.devices, [status], (d) => d.device, () => this.cmd.multi().hSet(this.key('devices'), status.device, json).publish(this.key('devices'), json).exec());
+    await this.live((kept: DeviceStatus[]) => this.keepStatuses(kept), [status], () => this.cmd.multi().hSet(this.key('devices'), status.device, json).publish(this.key('devices'), json).exec());
   }
 
   async deviceStatuses(): Promise<DeviceStatus[]> {
@@ -316,8 +512,9 @@ export class RedisBus implements Bus {
 
   async publishAlarmStates(states: AlarmState[]): Promise<void> {
     if (states.length === 0) return;
+    if (!this.cmd.isReady) return this.keepAlarms(states);
     const fields = Object.fromEntries(states.map((s) => [s.id, JSON.stringify(s)]));
-    await this.live(this.unsent.alarms, states, (a) => a.id, () => this.cmd.multi().hSet(this.key('alarms'), fields).publish(this.key('alarms'), JSON.stringify(states)).exec());
+    await this.live((kept: AlarmState[]) => this.keepAlarms(kept), states, () => this.cmd.multi().hSet(this.key('alarms'), fields).publish(this.key('alarms'), JSON.stringify(states)).exec());
   }
 
   async alarmStates(): Promise<AlarmState[]> {
@@ -563,21 +760,35 @@ export class RedisBus implements Bus {
 
   async acquireDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean> {
     this.leased.add(device);
-    const ok = (await this.cmd.set(this.leaseKey(device), owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } })) === 'OK';
+    const ok = Number(await this.cmd.sendCommand(['EVAL', ACQUIRE, '2', this.leaseKey(device), this.standbyKey(device), owner, String(ttlMs)])) === 1;
     if (ok) this.leases.set(device, owner);
+    else this.leases.delete(device);
+    this.leaseSettled(device, ok);
     return ok;
   }
 
   async renewDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean> {
     const ok = Number(await this.cmd.sendCommand(['EVAL', RENEW, '1', this.leaseKey(device), owner, String(ttlMs)])) === 1;
-    if (ok) this.leases.set(device, owner);
-    else if (this.leases.get(device) === owner) this.leases.delete(device);
+    if (ok) {
+      this.leases.set(device, owner);
+      this.leaseSettled(device, true);
+    } else if (this.leases.get(device) === owner) this.leases.delete(device);
+    // Not renewed: the key is gone or another poller's; the lease tries to take it again, which settles what waits.
     return ok;
   }
 
   async releaseDeviceLease(device: string, owner: string): Promise<void> {
     if (this.leases.get(device) === owner) this.leases.delete(device);
-    await this.cmd.sendCommand(['EVAL', RELEASE, '1', this.leaseKey(device), owner]);
+    this.unconfirmed.delete(device);
+    await this.cmd.sendCommand(['EVAL', RELEASE, '2', this.leaseKey(device), this.standbyKey(device), owner]);
+  }
+
+  async deviceLeaseStandbys(device: string): Promise<string[]> {
+    return ((await this.cmd.sendCommand(['EVAL', STANDBYS, '1', this.standbyKey(device)])) as string[]).map(String).sort();
+  }
+
+  private standbyKey(device: string): string {
+    return this.key(`standby:${device}`);
   }
 
   async deviceLeaseHolder(device: string): Promise<string | null> {
@@ -761,6 +972,7 @@ export class RedisBus implements Bus {
     if (this.closed) return;
     this.closed = true;
     for (const stop of [...this.stops]) await stop();
+    await this.samples.stop();
     this.valueHandlers.clear();
     this.statusHandlers.clear();
     this.alarmHandlers.clear();
@@ -768,5 +980,8 @@ export class RedisBus implements Bus {
       if (c.isReady) await c.close().catch(() => c.destroy());
       else if (c.isOpen) c.destroy();
     }
+    // Sends that failed as the connection closed settle first.
+    await new Promise((r) => setImmediate(r));
+    this.samples.finish();
   }
 }

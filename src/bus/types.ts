@@ -36,8 +36,12 @@ export interface DeviceStatus {
   jitterMs: { p50: number | null; p99: number | null };
   /** Tags of this device by quality. */
   qualities: Record<string, number>;
-  /** The poller polling it, when pollers hold leases (several pollers on the Redis bus): its id and since when it holds the device. */
-  poller?: { id: string; since: number; leaseMs: number };
+  /**
+   * The poller polling it, when pollers hold leases (several pollers on the
+   * Redis bus): its id, since when it holds the device, and the standby
+   * pollers waiting to take it over.
+   */
+  poller?: { id: string; since: number; leaseMs: number; standby?: string[] };
   updatedAt: number;
 }
 
@@ -83,9 +87,47 @@ export interface ServiceRequest {
 /** A service's answer: its result, or its error with a stable code and HTTP status. */
 export type ServiceReply = { ok: true; result: unknown } | { ok: false; code: string; message: string; statusCode: number };
 
+/** The scan a batch of values comes from: a poller's report for the historian. */
+export interface ScanInfo {
+  device: string;
+  /**
+   * The device's values are known up to this time (epoch ms of the scan's
+   * reply): every tag not in the batch kept its last value until then. A
+   * poller reports a scan that changed nothing at least once a second, so the
+   * historian can repeat flat values without claiming more than it knows.
+   */
+  upTo: number;
+}
+
+/** Values as the historian receives them: in order per device, with how far the device's values are known. */
+export interface SampleBatch {
+  /** The values' device, when the bus knows it. */
+  device?: string;
+  /** See ScanInfo.upTo; absent when the batch is not a scan report. */
+  upTo?: number;
+  values: TagValue[];
+}
+
+/**
+ * A durable subscription to the samples (the historian's): batches are handed
+ * over in order per device and stay the subscriber's until it acknowledges
+ * them, so a restart resumes after the last acknowledged batch.
+ */
+export interface SampleSubscription {
+  /** Where the delivery stands now: acknowledging it later covers every batch handed over before this call. */
+  position(): number;
+  /** Acknowledges every batch handed over before `position()` returned `at` (call once they are committed). */
+  acknowledge(at: number): Promise<void>;
+  stop: Unsubscribe;
+}
+
 export interface Bus {
-  /** Publishes changed values (report by exception); the bus keeps the last value of every tag. */
-  publishValues(values: TagValue[]): Promise<void>;
+  /**
+   * Publishes changed values (report by exception); the bus keeps the last
+   * value of every tag. With `scan` (a poller's scan report) the values may
+   * be empty: the report still tells the historian how far the device is known.
+   */
+  publishValues(values: TagValue[], scan?: ScanInfo): Promise<void>;
   /** The last value of every tag published so far. */
   snapshot(): Promise<TagValue[]>;
   /**
@@ -94,6 +136,14 @@ export interface Bus {
    * newer change.
    */
   subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe>;
+  /**
+   * Every published batch, for the historian, nothing skipped within the
+   * bus's backlog: on Redis a stream per device read by the consumer group
+   * `durable` (batches published while this subscriber was away, or while the
+   * publisher was cut off from Redis and kept them on its disk, arrive later in
+   * their order); in memory, each batch as it is published.
+   */
+  subscribeSamples(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription>;
 
   publishDeviceStatus(status: DeviceStatus): Promise<void>;
   deviceStatuses(): Promise<DeviceStatus[]>;
@@ -114,7 +164,8 @@ export interface Bus {
    * A device's lease: at most one poller polls a device and executes its
    * commands. `acquireDeviceLease` takes a free lease for `ttlMs`;
    * `renewDeviceLease` extends it only if `owner` still holds it; both say
-   * whether `owner` holds it now. While this bus holds a device's lease,
+   * whether `owner` holds it now; a failed acquisition counts `owner` as a
+   * standby for the lease time. While this bus holds a device's lease,
    * `claimCommand` grants a command of that device only to the holder.
    */
   acquireDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean>;
@@ -122,6 +173,8 @@ export interface Bus {
   /** Gives the lease up if `owner` holds it (a clean stop: the standby takes over at once). */
   releaseDeviceLease(device: string, owner: string): Promise<void>;
   deviceLeaseHolder(device: string): Promise<string | null>;
+  /** The pollers waiting for the device's lease: those whose last `acquireDeviceLease` failed within their lease time. */
+  deviceLeaseStandbys(device: string): Promise<string[]>;
 
   /** Answers requests to `service` (one process per service name; the alarm engine's actions and journal). */
   serve(service: string, handler: (request: ServiceRequest) => Promise<unknown>): Promise<Unsubscribe>;

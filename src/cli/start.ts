@@ -70,7 +70,7 @@ async function start(flags: StartFlags): Promise<void> {
   }
   const registry = createRegistry();
   const id = pollerId();
-  const { bus, choice } = await openBus(config, { role: 'start', consumer: id, log, registry, devices: config.devices.map((d) => d.name), ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  const { bus, choice } = await openBus(config, { role: 'start', consumer: id, log, registry, devices: config.devices.map((d) => d.name), outbox: true, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
   const { engine, store } = await startAlarms(bus, config, { db: flags.db, log, stops, serve: choice.kind === 'redis' });
   const history = config.historian.enabled
@@ -135,7 +135,7 @@ async function poll(flags: { config: string; devices?: string; print: boolean; b
   const owned = devices ?? config.devices.map((d) => d.name);
   const id = pollerId();
   const ttlMs = leaseMs(flags.lease, config.bus.lease);
-  const { bus, choice } = await openBus(config, { role: 'poll', consumer: id, log, registry, devices: owned, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  const { bus, choice } = await openBus(config, { role: 'poll', consumer: id, log, registry, devices: owned, outbox: true, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
   if (flags.print) {
     await bus.subscribeValues((batch) => {

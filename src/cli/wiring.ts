@@ -3,7 +3,7 @@
  * process on one bus) and the commands that run one piece each on the Redis
  * bus (`planta poll`, `planta web`, `planta alarms`, `planta historian`).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import { AuthStore } from '../auth/store.js';
 import { alarmTrail, commandTrail } from '../auth/trail.js';
 import { BusError } from '../bus/errors.js';
 import { MemoryBus } from '../bus/memory.js';
+import { type Outbox, openOutbox } from '../bus/outbox.js';
 import { RedisBus, redactUrl } from '../bus/redis.js';
 import type { Bus } from '../bus/types.js';
 import { auditCommands } from '../commands/audit.js';
@@ -105,11 +106,27 @@ export interface OpenBusOptions {
   flagUrl?: string;
   /** Its name in consumer groups and, for a poller, its lease owner id. Default: host:role. */
   consumer?: string;
+  /** A process that polls: samples it cannot hand to Redis wait in its outbox on disk (bus.outbox, default data/outbox-<devices>.db). */
+  outbox?: boolean;
+}
+
+/** The outbox file of a poller of `devices`: one per set of devices, so a restarted poller finds what it kept. */
+export function outboxPath(config: PlantConfig, devices: readonly string[]): string {
+  if (config.bus.outbox) return config.bus.outbox;
+  const names = [...devices].sort().join('+');
+  const short = names.length <= 60 ? names : `${names.slice(0, 48)}-${createHash('sha256').update(names).digest('hex').slice(0, 8)}`;
+  return join('data', `outbox-${short}.db`);
 }
 
 export async function openBus(config: PlantConfig, o: OpenBusOptions): Promise<{ bus: Bus; choice: BusChoice }> {
   const choice = busChoice(config, o.flagUrl);
   if (choice.kind === 'memory') return { bus: new MemoryBus(), choice };
+  let outbox: Outbox | undefined;
+  if (o.outbox) {
+    const devices = o.devices ?? config.devices.map((d) => d.name);
+    outbox = openOutbox(outboxPath(config, devices), config.bus.outboxSize);
+    if (outbox.pending() > 0) o.log.info({ path: outbox.path, entries: outbox.pending() }, 'outbox: samples kept from an earlier run are forwarded once Redis answers');
+  }
   try {
     const bus = await RedisBus.connect({
       url: choice.url,
@@ -119,10 +136,13 @@ export async function openBus(config: PlantConfig, o: OpenBusOptions): Promise<{
       consumer: o.consumer ?? `${hostname()}:${o.role}`,
       log: o.log,
       ...(o.registry ? { registry: o.registry } : {}),
+      ...(outbox ? { outbox } : {}),
+      historyBacklogMs: config.bus.historyBacklog,
     });
-    o.log.info({ url: redactUrl(choice.url), prefix: choice.prefix }, 'on the Redis bus');
+    o.log.info({ url: redactUrl(choice.url), prefix: choice.prefix, ...(outbox ? { outbox: outbox.path } : {}) }, 'on the Redis bus');
     return { bus, choice };
   } catch (err) {
+    outbox?.close();
     if (err instanceof BusError) throw new CliUsageError(`${err.message} [${err.code}] — is redis-server running? (bus: in the configuration, PLANTA_BUS_URL or --bus)`);
     throw err;
   }

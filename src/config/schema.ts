@@ -416,6 +416,16 @@ export const busSchema = z
       .optional(),
     /** How long a poller's device lease lasts: a standby poller takes a device over this long after its holder died. */
     lease: delay.refine((ms) => ms >= 300 && ms <= 600_000, 'expected a duration between 300ms and 10m, e.g. 5s').default(5000),
+    /**
+     * A poller's outbox (store-and-forward): samples it could not hand to
+     * Redis wait in this SQLite file, relative to the working directory.
+     * Default data/outbox-<devices>.db.
+     */
+    outbox: z.string().min(1).optional(),
+    /** The outbox's size: past it, its oldest samples are dropped. */
+    outboxSize: size.default(256 * 1024 * 1024),
+    /** How long the samples streams in Redis keep what no historian took (Redis memory ≈ change rate × this). */
+    historyBacklog: delay.refine((ms) => ms >= 10_000 && ms <= 86_400_000, 'expected a duration between 10s and 24h, e.g. 10m').default(600_000),
   })
   .strict();
 export type BusConfig = z.infer<typeof busSchema>;

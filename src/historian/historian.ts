@@ -6,7 +6,7 @@
  * background in small steps, and answers trend queries at the resolution
  * the range needs.
  */
-import type { Bus, Unsubscribe } from '../bus/types.js';
+import type { Bus, SampleBatch, SampleSubscription } from '../bus/types.js';
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { type Samples } from './codec.js';
@@ -76,6 +76,8 @@ export interface HistorianStats {
   repeats: number;
   /** Samples whose time was not after the tag's previous one, moved 1 ms after it. */
   nudged: number;
+  /** Samples from the bus older than the tag's last recorded one (delivered again after a restart, or forwarded twice), skipped. */
+  replayed: number;
   /** Samples committed to the store. */
   committed: number;
   /** Commits that failed. */
@@ -96,7 +98,7 @@ export function formatRetention(ms: number | null): string {
 
 export class Historian {
   readonly store: HistoryStore;
-  readonly stats: HistorianStats = { recorded: 0, unchanged: 0, repeats: 0, nudged: 0, committed: 0, flushErrors: 0 };
+  readonly stats: HistorianStats = { recorded: 0, unchanged: 0, repeats: 0, nudged: 0, replayed: 0, committed: 0, flushErrors: 0 };
   private readonly log: Logger | undefined;
   private readonly now: () => number;
   private readonly maxIntervalMs: number;
@@ -112,8 +114,16 @@ export class Historian {
   private lastV = new Float64Array(256);
   private lastQ = new Int16Array(256).fill(-1);
   private interval = new Float64Array(256);
+  /**
+   * By tag id: the index of its device in `upTo` (a tag whose samples come
+   * in scan reports), or -1 (repeats on this process's clock).
+   */
+  private deviceOf = new Int32Array(256).fill(-1);
+  /** By device index: how far the device's values are known (its last scan report). */
+  private readonly upTo: number[] = [];
+  private readonly deviceIndex = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private unsubscribe: Unsubscribe | undefined;
+  private samples: SampleSubscription | undefined;
   private running = false;
   private flushing: Promise<number> | undefined;
   private rolling: Promise<void> | undefined;
@@ -166,6 +176,9 @@ export class Historian {
       this.lastV = grow(this.lastV, Float64Array, 0);
       this.lastQ = grow(this.lastQ, Int16Array, -1);
       this.interval = grow(this.interval, Float64Array, 0);
+      const d = new Int32Array(n).fill(-1);
+      d.set(this.deviceOf);
+      this.deviceOf = d;
     }
     if (this.interval[id] === 0) this.interval[id] = this.intervals[tag] ?? this.maxIntervalMs;
     return id;
@@ -183,14 +196,47 @@ export class Historian {
     this.stats.recorded++;
   }
 
-  /** Records again every tag whose last sample is older than its maximum interval. */
+  /**
+   * Records a batch from the bus's samples: a sample older than its tag's
+   * last one was recorded already (a redelivery) and is skipped; the batch's
+   * upTo says how far its device's values are known, which is as far as a
+   * repeat may claim they stayed the same.
+   */
+  ingestSamples(batch: SampleBatch): void {
+    let d = -1;
+    if (batch.device !== undefined && batch.upTo !== undefined) {
+      d = this.deviceIndex.get(batch.device) ?? -1;
+      if (d < 0) {
+        d = this.upTo.push(0) - 1;
+        this.deviceIndex.set(batch.device, d);
+      }
+    }
+    const fresh = batch.values.filter((x) => {
+      const id = this.idOf(x.tag);
+      if (d >= 0) this.deviceOf[id] = d;
+      if (x.sourceTs >= this.lastTs[id]!) return true;
+      this.stats.replayed++;
+      return false;
+    });
+    if (fresh.length > 0) this.ingest(fresh);
+    if (d >= 0 && batch.upTo! > this.upTo[d]!) this.upTo[d] = batch.upTo!;
+  }
+
+  /**
+   * Records again every tag whose last sample is older than its maximum
+   * interval: up to now, or for a tag reported by scans up to its device's
+   * last report (a poller that stopped reporting gets no repeats claiming its
+   * values stayed the same).
+   */
   heartbeat(): number {
     const now = this.now();
     let n = 0;
     for (let id = 1; id < this.lastQ.length; id++) {
       if (this.lastQ[id]! < 0) continue;
-      if (now - this.lastTs[id]! >= this.interval[id]!) {
-        this.record(id, now, this.lastV[id]!, this.lastQ[id]!);
+      const d = this.deviceOf[id]!;
+      const known = d < 0 ? now : this.upTo[d]!;
+      if (known - this.lastTs[id]! >= this.interval[id]!) {
+        this.record(id, known, this.lastV[id]!, this.lastQ[id]!);
         this.stats.repeats++;
         n++;
       }
@@ -198,13 +244,19 @@ export class Historian {
     return n;
   }
 
-  /** Commits what is buffered; resolves when it is acknowledged by the store. */
+  /** Commits what is buffered; resolves when it is acknowledged by the store (and then acknowledges the bus's samples it holds). */
   async flush(): Promise<number> {
     while (this.flushing) await this.flushing;
+    const samples = this.samples;
+    const at = samples?.position();
     this.flushing = this.store.flush();
     try {
       const n = await this.flushing;
       this.stats.committed += n;
+      // Acknowledged on the bus only once committed: a restart before this gets them again (and skips what it has).
+      if (samples && at !== undefined) {
+        await samples.acknowledge(at).catch((err: unknown) => this.log?.warn({ err: (err as Error).message }, 'historian: samples not acknowledged on the bus yet'));
+      }
       return n;
     } catch (err) {
       this.stats.flushErrors++;
@@ -215,10 +267,16 @@ export class Historian {
     }
   }
 
-  /** Subscribes to the bus (after recording its current snapshot) and starts the background work. */
-  async attach(bus: Bus): Promise<void> {
-    this.ingest(await bus.snapshot());
-    this.unsubscribe = await bus.subscribeValues((batch) => this.ingest(batch));
+  /**
+   * Subscribes to the bus's samples under the durable name `durable` (on
+   * Redis: it resumes after what it acknowledged before a restart), records
+   * the current value of every tag it has never recorded, and starts the
+   * background work.
+   */
+  async attach(bus: Bus, durable = 'historian'): Promise<void> {
+    for (const [tag, ts] of await this.store.lastTimes()) this.lastTs[this.idOf(tag)] = ts;
+    this.samples = await bus.subscribeSamples((batch) => this.ingestSamples(batch), { durable });
+    this.ingest((await bus.snapshot()).filter((v) => this.lastTs[this.idOf(v.tag)] === 0));
     this.start();
   }
 
@@ -256,10 +314,11 @@ export class Historian {
     this.running = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    if (this.unsubscribe) await this.unsubscribe();
-    this.unsubscribe = undefined;
+    const samples = this.samples;
+    if (samples) await samples.stop();
     if (this.rolling) await this.rolling;
     await this.flush();
+    this.samples = undefined;
   }
 
   async close(): Promise<void> {

@@ -116,6 +116,9 @@ class LazyReader implements HistoryStore {
   tagId(): number {
     return readOnly();
   }
+  async lastTimes(): Promise<Map<string, number>> {
+    return new Map();
+  }
   tagNames(): string[] {
     return this.store?.tagNames() ?? [];
   }

@@ -1,24 +1,21 @@
 /** The historian's Prometheus figures: samples recorded and committed, the commit queue, the disk it uses. */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { readCounter, readGauge } from '../util/metrics.js';
 import type { Historian } from './historian.js';
 
 export type HistorianFigures = Pick<Historian, 'stats' | 'status'> & { store: Pick<Historian['store'], 'queueDepth' | 'buffer'> };
 
 export function registerHistorianMetrics(registry: Registry, h: HistorianFigures): void {
-  const counter = (name: string, help: string, read: () => number): void => {
-    new Counter({ name, help, registers: [registry], collect(this: Counter) { this.reset(); this.inc(read()); } });
-  };
+  const counter = (name: string, help: string, read: () => number): void => readCounter(registry, name, help, read);
+  const gauge = (name: string, help: string, read: () => number): void => readGauge(registry, name, help, read);
   counter('planta_historian_samples_total', 'Samples recorded by the historian (changes and repeats after the maximum interval)', () => h.stats.recorded);
   counter('planta_historian_committed_total', 'Samples committed to the store (acknowledged)', () => h.stats.committed);
   counter('planta_historian_repeats_total', 'Unchanged values recorded again after their maximum interval', () => h.stats.repeats);
   counter('planta_historian_flush_errors_total', 'Commits that failed (the samples stay buffered)', () => h.stats.flushErrors);
-  new Gauge({ name: 'planta_historian_queue_depth', help: 'Samples waiting for the next commit', registers: [registry], collect(this: Gauge) { this.set(h.store.queueDepth()); } });
+  gauge('planta_historian_queue_depth', 'Samples waiting for the next commit', () => h.store.queueDepth());
   const buffer = h.store.buffer?.bind(h.store);
   if (buffer) {
     // Store-and-forward (PostgreSQL): the disk buffer's fill level, what it forwarded and what it had to drop.
-    const gauge = (name: string, help: string, read: () => number): void => {
-      new Gauge({ name, help, registers: [registry], collect(this: Gauge) { this.set(read()); } });
-    };
     gauge('planta_historian_buffer_bytes', 'Bytes of samples waiting in the store-and-forward buffer', () => buffer().bytes);
     gauge('planta_historian_buffer_fill_ratio', 'Store-and-forward buffer fill level, 0..1 of its maximum size', () => buffer().bytes / buffer().maxBytes);
     gauge('planta_historian_buffer_samples', 'Samples acknowledged and waiting in the store-and-forward buffer', () => buffer().samples);

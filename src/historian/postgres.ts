@@ -308,6 +308,17 @@ export class PostgresStore implements HistoryStore {
     return this.names.filter((n) => n !== undefined);
   }
 
+  async lastTimes(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    // PostgreSQL away: nothing known; what is delivered again is skipped when forwarded (tags.last_ts).
+    if (!(await this.setup().then(() => true, () => false))) return out;
+    for (const [name, id] of this.pgIdByName) {
+      const ts = this.lastTs.get(id);
+      if (ts !== undefined) out.set(name, ts);
+    }
+    return out;
+  }
+
   append(id: number, ts: number, v: number, q: number): void {
     if (this.readOnly) throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only', 500);
     this.queue.push(id, ts, v, q);

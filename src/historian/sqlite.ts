@@ -418,6 +418,15 @@ export class SqliteStore implements HistoryStore {
     return blocks + inBuffer;
   }
 
+  async lastTimes(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    this.names.forEach((name, id) => {
+      const last = name === undefined ? undefined : this.lastBeforeOf(id, Infinity);
+      if (last) out.set(name, last.ts);
+    });
+    return out;
+  }
+
   async lastBefore(tag: string, t: number): Promise<{ ts: number; v: number; q: number } | undefined> {
     return this.view(tag, (id) => (id === undefined ? undefined : this.lastBeforeOf(id, t)));
   }

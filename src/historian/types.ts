@@ -79,6 +79,8 @@ export interface HistoryStore {
   readRaw(tag: string, from: number, to: number): Promise<Samples>;
   /** How many raw samples lie in [from, to) (an upper bound: whole blocks). */
   countRaw(tag: string, from: number, to: number): Promise<number>;
+  /** The time of each tag's last sample this store holds (for a remote store: as far as it can tell now; never throws for an outage). */
+  lastTimes(): Promise<Map<string, number>>;
   /** The last sample of a tag before `t`. */
   lastBefore(tag: string, t: number): Promise<{ ts: number; v: number; q: number } | undefined>;
   writeRollups(resolution: RollupResolution, tag: string, rows: RollupRow[]): Promise<void>;

@@ -63,11 +63,13 @@ export interface DevicePollerOptions {
   commands?: ExecutorOptions;
   observers?: PollerObservers;
   /**
-   * Whether this poller may use the device now (its lease, when pollers hold
-   * leases): checked right before every scan and every command write.
+   * Whether this poller may write the device now (its lease, when pollers
+   * hold leases): checked right before every command write.
    */
   allowed?: () => boolean;
-  /** The lease this poller holds on the device, shown in its status. */
+  /** Whether this poller polls the device now (with leases: while it holds the lease, trusted or not): checked before every scan. */
+  polls?: () => boolean;
+  /** The lease this poller holds on the device, shown in its status (with the standby pollers waiting for it). */
   lease?: { id: string; since: number; leaseMs: number };
 }
 
@@ -106,6 +108,11 @@ export class DevicePoller {
   /** Scans and command writes take turns on the connection: never interleaved. */
   private turn: Promise<unknown> = Promise.resolve();
   private readonly executor: CommandExecutor;
+  /** When the last scan report went to the bus. */
+  private reportedAt = 0;
+  /** The pollers waiting for this device's lease, as last asked. */
+  private standby: string[] | undefined;
+  private askingStandby = false;
 
   constructor(
     readonly device: DeviceConfig,
@@ -226,11 +233,11 @@ export class DevicePoller {
     this.jitter.add(this.loop.stats.lastLatenessMs);
     this.options.observers?.lateness(this.device.name, this.loop.stats.lastLatenessMs / 1000);
     const due = this.groups.filter((g) => slot % g.every === 0 && g.blocks.length > 0);
-    if (due.length === 0 || this.options.allowed?.() === false) return;
+    if (due.length === 0 || this.options.polls?.() === false) return;
     const blocks = due.length === 1 ? due[0]!.blocks : due.flatMap((g) => g.blocks);
     const results = await this.exclusive(() => Promise.allSettled(blocks.map((b) => this.client.request(b.request))));
-    // The lease ran out during the scan: another poller owns the device now and publishes its values.
-    if (this.options.allowed?.() === false) return;
+    // The lease was lost during the scan: another poller owns the device now and publishes its values.
+    if (this.options.polls?.() === false) return;
     const now = Date.now();
     const out: TagValue[] = [];
     for (let i = 0; i < blocks.length; i++) {
@@ -239,7 +246,23 @@ export class DevicePoller {
       else this.applyError(blocks[i]!.tags, r.reason, now, out);
     }
     for (const g of due) g.lastCompleted = now;
-    if (out.length > 0) await this.bus.publishValues(out);
+    // A scan that changed nothing is still reported once a second: the historian learns how far the values are known.
+    if (out.length > 0 || now - this.reportedAt >= 1000) {
+      this.reportedAt = now;
+      await this.bus.publishValues(out, { device: this.device.name, upTo: now });
+    }
+  }
+
+  /** Publishes every tag's current value and quality again (after values waited for the bus: they may have missed a subscriber). */
+  async republish(): Promise<void> {
+    if (!this.running) return;
+    const now = Date.now();
+    const out: TagValue[] = this.tags.map((t) => {
+      const v: TagValue = { tag: t.def.name, value: t.value, quality: t.quality, sourceTs: now, serverTs: now };
+      if (t.exceptionCode !== undefined) v.exceptionCode = t.exceptionCode;
+      return v;
+    });
+    await this.bus.publishValues(out);
   }
 
   private applyReply(block: Block, res: ModbusResponse, now: number, out: TagValue[]): void {
@@ -329,7 +352,7 @@ export class DevicePoller {
       overruns: this.loop.stats.overruns,
       jitterMs: { p50: round(j50!), p99: round(j99!) },
       qualities,
-      ...(this.options.lease ? { poller: this.options.lease } : {}),
+      ...(this.options.lease ? { poller: { ...this.options.lease, ...(this.standby ? { standby: this.standby } : {}) } } : {}),
       updatedAt: Date.now(),
     };
   }
@@ -341,7 +364,16 @@ export class DevicePoller {
   }
 
   private async publishStatus(): Promise<void> {
-    if (this.running && this.options.allowed?.() !== false) await this.bus.publishDeviceStatus(this.status());
+    if (!this.running || this.options.polls?.() === false) return;
+    if (this.options.lease && !this.askingStandby) {
+      // Asked for the next status, never waited for: Redis may be away.
+      this.askingStandby = true;
+      this.bus.deviceLeaseStandbys(this.device.name).then(
+        (s) => void (this.standby = s),
+        () => undefined,
+      ).finally(() => void (this.askingStandby = false));
+    }
+    await this.bus.publishDeviceStatus(this.status());
   }
 }
 

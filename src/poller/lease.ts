@@ -10,10 +10,17 @@
  * Never two writers: the holder trusts its lease only until the time of its
  * last successful renewal's request plus 90 % of the lease time, measured on
  * the monotonic clock — before Redis lets the key expire. `valid()` is
- * checked right before every scan and every write, so a poller that was
- * frozen (a long GC pause, a suspended VM) or cut off from Redis stops
- * writing the moment its lease may have passed, even before its timers run;
- * the command claim in Redis is granted only to the current holder as well.
+ * checked right before every write, so a poller that was frozen (a long GC
+ * pause, a suspended VM) or cut off from Redis stops writing the moment its
+ * lease may have passed, even before its timers run; the command claim in
+ * Redis is granted only to the current holder as well.
+ *
+ * Reading is harmless, writing is not: a holder that cannot renew its lease
+ * (Redis down or out of reach) goes on polling, 'isolated' — its values wait
+ * in the bus (newest per tag) and its samples in its outbox — and writes
+ * nothing. When Redis answers again it renews the lease, or takes it again if
+ * the key is gone (Redis restarted empty), and is active again; if another
+ * poller took the device over meanwhile, it stops polling and is standby.
  */
 import { performance } from 'node:perf_hooks';
 import type { Bus } from '../bus/types.js';
@@ -28,14 +35,19 @@ export interface DeviceLeaseOptions {
   log?: Logger;
   /** Called once the lease is taken: start polling and executing commands. */
   onAcquired: () => Promise<void>;
-  /** Called once it is lost or given up: stop polling and executing commands. */
+  /** Called once it is lost to another poller or given up: stop polling and executing commands. */
   onLost: (why: string) => Promise<void>;
+  /** Called when an isolated holder has its lease again (values may have waited: publish them all). */
+  onRegained?: () => Promise<void>;
 }
 
-export type LeaseState = 'standby' | 'active' | 'stopped';
+/** standby: another poller polls the device; active: polled and written here; isolated: polled here, nothing written (the lease could not be renewed). */
+export type LeaseState = 'standby' | 'active' | 'isolated' | 'stopped';
 
 export class DeviceLease {
+  /** Polling the device: active or isolated. */
   private held = false;
+  private isolated = false;
   /** performance.now() until which the lease is trusted. */
   private trustedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -47,16 +59,23 @@ export class DeviceLease {
   since = 0;
   acquisitions = 0;
   losses = 0;
+  /** Times the holder could not renew in time and went on polling without writing. */
+  isolations = 0;
 
   constructor(private readonly o: DeviceLeaseOptions) {}
 
   get state(): LeaseState {
-    return this.stopped ? 'stopped' : this.held ? 'active' : 'standby';
+    return this.stopped ? 'stopped' : !this.held ? 'standby' : this.isolated ? 'isolated' : 'active';
   }
 
-  /** Whether this poller may poll and write the device now. */
+  /** Whether this poller may write the device now: it holds the lease and trusts it. */
   valid(): boolean {
-    return this.held && performance.now() < this.trustedUntil;
+    return this.held && !this.isolated && performance.now() < this.trustedUntil;
+  }
+
+  /** Whether this poller polls the device (active or isolated). */
+  get polling(): boolean {
+    return this.held;
   }
 
   start(): Promise<void> {
@@ -69,10 +88,14 @@ export class DeviceLease {
     clearTimeout(this.timer);
     clearTimeout(this.watchdog);
     await this.chain;
-    if (this.held) {
-      await this.lose('stopped');
-      await this.o.bus.releaseDeviceLease(this.o.device, this.o.owner).catch(() => undefined);
-    }
+    if (this.held) await this.lose('stopped');
+    // The standby a standby stops being, or the lease a holder gives up; not waited for past a second (Redis may be away: the lease then expires).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.o.bus.releaseDeviceLease(this.o.device, this.o.owner).catch(() => undefined),
+      new Promise((r) => (timer = setTimeout(r, 1000))),
+    ]);
+    clearTimeout(timer);
     await this.chain;
   }
 
@@ -81,30 +104,50 @@ export class DeviceLease {
     const { bus, device, owner, ttlMs } = this.o;
     const sent = performance.now();
     try {
-      const ok = this.held ? await bus.renewDeviceLease(device, owner, ttlMs) : await bus.acquireDeviceLease(device, owner, ttlMs);
+      // A holder whose key is gone (Redis restarted without it) takes it again at once.
+      const ok = (this.held && (await bus.renewDeviceLease(device, owner, ttlMs))) || (await bus.acquireDeviceLease(device, owner, ttlMs));
       if (this.stopped) return;
       // An answer that took longer than the lease's trusted time (Redis was away) proves nothing any more.
       if (ok && performance.now() < sent + ttlMs * 0.9) {
         this.trustedUntil = sent + ttlMs * 0.9;
         this.arm();
         if (!this.held) void this.gain();
+        else if (this.isolated) void this.regain();
+      } else if (ok) {
+        this.isolate('the renewal came back too late');
       } else if (this.held) {
-        await this.lose(ok ? 'the renewal came back too late' : 'another poller holds the lease');
+        await this.lose('another poller holds the lease');
       }
     } catch (err) {
-      this.o.log?.warn({ device, err: (err as Error).message }, this.held ? 'lease not renewed' : 'lease not taken');
-      if (this.held && !this.valid()) await this.lose('the lease could not be renewed in time');
+      this.o.log?.debug({ device, err: (err as Error).message }, this.held ? 'lease not renewed' : 'lease not taken');
+      if (this.held && !this.valid()) this.isolate('the lease could not be renewed: Redis out of reach');
     }
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.held ? ttlMs / 3 : Math.max(20, ttlMs / 10));
+    this.timer = setTimeout(() => void this.tick(), this.held && !this.isolated ? ttlMs / 3 : Math.max(20, ttlMs / 10));
   }
 
-  /** Drops the device the moment the lease stops being trusted, even when a renewal hangs (Redis away). */
+  /** Stops writing the moment the lease stops being trusted, even when a renewal hangs (Redis away); polling goes on. */
   private arm(): void {
     clearTimeout(this.watchdog);
     this.watchdog = setTimeout(() => {
-      if (this.held && !this.valid()) void this.lose('the lease ran out before it was renewed');
+      if (this.held && !this.valid()) this.isolate('the lease ran out before it was renewed');
     }, Math.max(0, this.trustedUntil - performance.now()) + 1);
+  }
+
+  private isolate(why: string): void {
+    if (!this.held || this.isolated) return;
+    this.isolated = true;
+    this.trustedUntil = 0;
+    this.isolations++;
+    clearTimeout(this.watchdog);
+    this.o.log?.warn({ device: this.o.device, owner: this.o.owner, why }, 'lease not trusted: the device is still polled, nothing is written until the lease is renewed');
+  }
+
+  private regain(): Promise<void> {
+    this.isolated = false;
+    this.o.log?.info({ device: this.o.device, owner: this.o.owner }, 'lease renewed: commands are executed again');
+    const f = this.o.onRegained;
+    return f ? this.serial(f) : this.chain;
   }
 
   private gain(): Promise<void> {
@@ -119,6 +162,7 @@ export class DeviceLease {
     if (!this.held) return this.chain;
     // From here on valid() is false: nothing more is written, before anything else happens.
     this.held = false;
+    this.isolated = false;
     this.trustedUntil = 0;
     this.losses++;
     clearTimeout(this.watchdog);

@@ -12,7 +12,7 @@ import type { Logger } from '../util/log.js';
 import type { Registry } from 'prom-client';
 import type { ExecutorOptions } from './command-executor.js';
 import { type PollerObservers, DevicePoller } from './device-poller.js';
-import { DeviceLease } from './lease.js';
+import { DeviceLease, type LeaseState } from './lease.js';
 import { registerPollerMetrics } from './metrics.js';
 
 export class UnknownDeviceError extends Error {
@@ -76,8 +76,8 @@ export class Poller {
     return this.owned.flatMap((o) => (o.poller ? [o.poller] : []));
   }
 
-  /** Each device with its lease's state: polled here ('active'), waiting for another poller's lease ('standby'), or not leased. */
-  leases(): { device: string; state: 'active' | 'standby' | 'stopped' | 'unleased'; since: number }[] {
+  /** Each device with its lease's state: polled here ('active', or 'isolated' while the lease cannot be renewed), waiting for another poller's lease ('standby'), or not leased. */
+  leases(): { device: string; state: LeaseState | 'unleased'; since: number }[] {
     return this.owned.map((o) => ({ device: o.config.name, state: o.lease?.state ?? 'unleased', since: o.lease?.since ?? 0 }));
   }
 
@@ -89,7 +89,9 @@ export class Poller {
       ...(opts.statusIntervalMs ? { statusIntervalMs: opts.statusIntervalMs } : {}),
       ...(opts.commands ? { commands: opts.commands } : {}),
       ...(this.observers ? { observers: this.observers } : {}),
-      ...(lease && opts.lease ? { allowed: () => lease.valid(), lease: { id: opts.lease.owner, since: lease.since, leaseMs: opts.lease.ttlMs } } : {}),
+      ...(lease && opts.lease
+        ? { allowed: () => lease.valid(), polls: () => lease.polling, lease: { id: opts.lease.owner, since: lease.since, leaseMs: opts.lease.ttlMs } }
+        : {}),
     });
   }
 
@@ -117,6 +119,8 @@ export class Poller {
           // The device's commands follow its lease: pending ones left by the previous holder are taken over here.
           o.commands = await this.bus.subscribeCommands((cmd) => void p.execute(cmd), { devices: [o.config.name] });
         },
+        // Values may have waited while the lease could not be renewed: the web and the alarms get every tag again.
+        onRegained: async () => o.poller?.republish(),
         onLost: async () => {
           // The lease is already distrusted (no scan, no write); now stop reading commands, then the connection.
           const { poller, commands } = o;

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Bus } from '../bus/types.js';
+import { readCounter, readGauge } from '../util/metrics.js';
 import { type HistorianFigures, registerHistorianMetrics } from '../historian/metrics.js';
 import type { AlarmService } from './alarms.js';
 import type { StreamHub } from './stream.js';
@@ -16,13 +17,8 @@ export async function registerWebMetrics(
   o: { registry: Registry; bus: Bus; hub: StreamHub; alarms: AlarmService | undefined; historian?: HistorianFigures | undefined },
 ): Promise<void> {
   const { registry, hub, bus } = o;
-  const fromHub = (name: string, help: string, read: () => number, type: 'gauge' | 'counter'): void => {
-    if (type === 'gauge') {
-      new Gauge({ name, help, registers: [registry], collect(this: Gauge) { this.set(read()); } });
-    } else {
-      new Counter({ name, help, registers: [registry], collect(this: Counter) { this.reset(); this.inc(read()); } });
-    }
-  };
+  const fromHub = (name: string, help: string, read: () => number, type: 'gauge' | 'counter'): void =>
+    (type === 'gauge' ? readGauge : readCounter)(registry, name, help, read);
   fromHub('planta_sse_clients', 'Browsers connected to the live stream', () => hub.stats.clients, 'gauge');
   fromHub('planta_sse_buffered_bytes', 'Bytes waiting in the stream clients\' sockets', () => hub.bufferedBytes(), 'gauge');
   fromHub('planta_sse_events_total', 'Stream events encoded', () => hub.stats.events, 'counter');

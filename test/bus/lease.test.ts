@@ -10,8 +10,11 @@ import { describe, it } from 'node:test';
 import { ServiceError, unwrap } from '../../src/bus/service.js';
 import { DeviceLease } from '../../src/poller/lease.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { command } from './contract.js';
-import { needRedis, redisBus, testPrefix } from './redis-helpers.js';
+import { RedisBus } from '../../src/bus/redis.js';
+import { freePort } from '../helpers/ports.js';
+import { TcpProxy } from '../helpers/proxy.js';
+import { command, value } from './contract.js';
+import { REDIS_URL, needRedis, privateRedis, redisBus, testPrefix } from './redis-helpers.js';
 
 describe('device leases on Redis', { timeout: 30_000 }, () => {
   it('one holder at a time; renewal only by the holder; the claim of a command only for the holder of its device', async (t) => {
@@ -81,6 +84,87 @@ describe('device leases on Redis', { timeout: 30_000 }, () => {
     // A clean stop hands over at once.
     await lb.stop();
     await waitFor('a holding the lease again', () => la.valid(), 1000);
+  });
+});
+
+describe('a lease holder cut off from Redis', { timeout: 60_000 }, () => {
+  it('keeps polling without writing while Redis is down, and is active again when Redis comes back empty', async (t) => {
+    const server = await privateRedis(t, { persist: false });
+    if (!server) return;
+    const bus = await RedisBus.connect({ url: server.url, prefix: 'planta:iso:', consumer: 'a', devices: ['plc'], blockMs: 200 });
+    t.after(() => bus.close());
+    const events: string[] = [];
+    const lease = new DeviceLease({
+      bus,
+      device: 'plc',
+      owner: 'a',
+      ttlMs: 600,
+      onAcquired: async () => void events.push('acquired'),
+      onLost: async (why) => void events.push(`lost: ${why}`),
+      onRegained: async () => void events.push('regained'),
+    });
+    await lease.start();
+    t.after(() => lease.stop());
+    await waitFor('the lease held', () => lease.valid());
+    await server.stop();
+    await waitFor('isolated', () => lease.state === 'isolated', 5000);
+    assert.equal(lease.valid(), false, 'nothing is written while the lease cannot be renewed');
+    assert.equal(lease.polling, true, 'the device is still polled');
+    await sleep(1500);
+    assert.equal(lease.state, 'isolated');
+    await server.start();
+    await waitFor('active again', () => lease.valid(), 5000);
+    assert.deepEqual(events, ['acquired', 'regained'], 'never lost: no other poller took the device');
+    assert.equal(await bus.deviceLeaseHolder('plc'), 'a');
+  });
+
+  it('cut off while Redis is up for the others: the standby takes over; once back, the cut-off one stops and what it kept is dropped, not published over the new holder', async (t) => {
+    if (!(await needRedis(t))) return;
+    const prefix = testPrefix(t, 'partition');
+    const target = new URL(REDIS_URL);
+    const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 6379) });
+    await proxy.start();
+    t.after(() => proxy.stop());
+    const tagDevices = new Map([['x', 'plc']]);
+    const busA = await RedisBus.connect({ url: `redis://127.0.0.1:${proxy.port}`, prefix, consumer: 'a', devices: ['plc'], tagDevices, blockMs: 200 });
+    const busB = await redisBus(t, { prefix, consumer: 'b', devices: ['plc'], tagDevices });
+    t.after(() => busA.close());
+    const events: string[] = [];
+    const make = (bus: RedisBus, owner: string): DeviceLease =>
+      new DeviceLease({
+        bus,
+        device: 'plc',
+        owner,
+        ttlMs: 600,
+        onAcquired: async () => void events.push(`${owner} acquired`),
+        onLost: async (why) => void events.push(`${owner} lost: ${why}`),
+        onRegained: async () => void events.push(`${owner} regained`),
+      });
+    const la = make(busA, 'a');
+    await la.start();
+    await waitFor('a holding the lease', () => la.valid());
+    const lb = make(busB, 'b');
+    await lb.start();
+    t.after(async () => {
+      await la.stop();
+      await lb.stop();
+    });
+    await waitFor('b waiting as standby', async () => (await busB.deviceLeaseStandbys('plc')).includes('b'));
+    await busA.publishValues([value('x', 'from a before')]);
+
+    await proxy.stop();
+    await waitFor('a isolated', () => la.state === 'isolated', 2000);
+    await busA.publishValues([value('x', 'from a while cut off')]);
+    await waitFor('b holding the lease', () => lb.valid(), 3000);
+    await busB.publishValues([value('x', 'from b')]);
+    await proxy.start();
+    await waitFor('a stopped', () => events.includes('a lost: another poller holds the lease'), 5000);
+    assert.equal(la.state, 'standby');
+    await sleep(300);
+    const x = (await busB.snapshot()).find((v) => v.tag === 'x');
+    assert.equal(x?.value, 'from b', 'what a kept while cut off was not published over b');
+    assert.deepEqual(await busB.deviceLeaseStandbys('plc'), ['a'], 'a waits as standby now');
+    assert.ok(!events.includes('a regained'));
   });
 });
 

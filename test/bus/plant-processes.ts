@@ -33,6 +33,8 @@ export interface PlantProcesses {
 export interface PlantOptions {
   /** The historian on PostgreSQL: `historian.store` in the configuration. */
   historian?: { url: string; schema: string };
+  /** Another Redis than the machine's (a private redis-server of the test). */
+  redisUrl?: string;
 }
 
 export async function plantProcesses(t: TestContext, name: string, o: PlantOptions = {}): Promise<PlantProcesses> {
@@ -52,7 +54,8 @@ export async function plantProcesses(t: TestContext, name: string, o: PlantOptio
     assert.match(text, /^historian:\n/m);
     text = text.replace(/^historian:\n/m, `historian:\n  store: { kind: postgres, url: '${o.historian.url}', schema: ${o.historian.schema} }\n`);
   }
-  writeFileSync(config, `${text}\nbus: { kind: redis, url: '${REDIS_URL}', prefix: '${prefix}' }\n`);
+  // The pollers' outboxes in the test's folder (the next poller on the same devices takes outbox-2.db).
+  writeFileSync(config, `${text}\nbus: { kind: redis, url: '${o.redisUrl ?? REDIS_URL}', prefix: '${prefix}', outbox: '${join(dir, 'outbox.db')}' }\n`);
   copyFileSync(join(root, 'config', 'sbr-mimic.svg'), join(dir, 'sbr-mimic.svg'));
   const db = join(dir, 'web.db');
   const env: NodeJS.ProcessEnv = { ...process.env, PLANTA_LOG_LEVEL: 'warn', PLANTA_LOG_FORMAT: 'json' };

@@ -1,9 +1,14 @@
 /** The Redis of the tests: the machine's (127.0.0.1:6379), a key prefix per test, its keys deleted afterwards. */
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { createClient } from 'redis';
 import { RedisBus, type RedisBusOptions } from '../../src/bus/redis.js';
 import { needPeer } from '../helpers/peers.js';
+import { freePort } from '../helpers/ports.js';
+import { type Started, startProcess } from '../helpers/process.js';
 
 export const REDIS_URL = process.env.PLANTA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -73,4 +78,46 @@ export async function killConnections(prefix: string, connection: 'pubsub' | 'co
   }
   await c.close();
   return n;
+}
+
+const REDIS_SERVER = '/usr/bin/redis-server';
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  /** Stops the server (its clients see the connection refused) and starts it again on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/**
+ * A redis-server of this test alone, on a free port of 127.0.0.1 (never the
+ * machine's Redis): to stop and restart it. `persist` keeps its data across a
+ * restart (append-only file, fsync always); without it Redis comes back empty.
+ * Undefined (skipped, or failed with PLANTA_REQUIRE_PEERS=1) without redis-server.
+ */
+export async function privateRedis(t: TestContext, o: { persist: boolean }): Promise<PrivateRedis | undefined> {
+  if (!needPeer(t, existsSync(REDIS_SERVER), 'redis-server')) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'planta-redis-'));
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+  args.push(...(o.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+  let server: Started | undefined;
+  const r: PrivateRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    start: async () => {
+      server = await startProcess(REDIS_SERVER, args, /Ready to accept connections/);
+    },
+    stop: async () => {
+      await server?.stop();
+      server = undefined;
+    },
+  };
+  t.after(async () => {
+    await r.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await r.start();
+  return r;
 }

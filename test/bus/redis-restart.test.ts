@@ -4,32 +4,18 @@
  * the live view back within 2 s.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RedisBus } from '../../src/bus/redis.js';
 import type { CommandRequest } from '../../src/bus/types.js';
-import { needPeer } from '../helpers/peers.js';
-import { freePort } from '../helpers/ports.js';
-import { type Started, startProcess } from '../helpers/process.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { command, outcome, value } from './contract.js';
-
-const REDIS_SERVER = '/usr/bin/redis-server';
+import { privateRedis } from './redis-helpers.js';
 
 describe('Redis restarted under load', { timeout: 90_000 }, () => {
   it('loses no command, runs none twice, and the live view is back within 2 s', async (t) => {
-    if (!needPeer(t, existsSync(REDIS_SERVER), 'redis-server')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'planta-redis-'));
-    const port = await freePort();
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''];
-    let server: Started = await startProcess(REDIS_SERVER, args, /Ready to accept connections/);
-    t.after(async () => {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const url = `redis://127.0.0.1:${port}`;
+    const redis = await privateRedis(t, { persist: true });
+    if (!redis) return;
+    const url = redis.url;
     const prefix = 'planta:restart:';
     const web = await RedisBus.connect({ url, prefix, consumer: 'web', blockMs: 200 });
     const poller = await RedisBus.connect({ url, prefix, consumer: 'poller', devices: ['plc'], blockMs: 200 });
@@ -81,9 +67,9 @@ describe('Redis restarted under load', { timeout: 90_000 }, () => {
     })();
 
     await sleep(1000);
-    await server.stop();
+    await redis.stop();
     await sleep(300);
-    server = await startProcess(REDIS_SERVER, args, /Ready to accept connections/);
+    await redis.start();
     const backAt = Date.now();
     const firstValue = await waitFor('a value after the restart', () => valuesAt.find((at) => at >= backAt), 5000, 10);
     await sleep(1500);

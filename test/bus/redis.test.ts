@@ -142,7 +142,7 @@ describe('bus: in the configuration', () => {
 
   it('defaults to the in-memory bus; PLANTA_BUS_URL and --bus override it', () => {
     const config = parseConfig(base, 'plant.yaml');
-    assert.deepEqual(config.bus, { kind: 'memory', url: 'redis://127.0.0.1:6379', lease: 5000 });
+    assert.deepEqual(config.bus, { kind: 'memory', url: 'redis://127.0.0.1:6379', lease: 5000, outboxSize: 256 * 1024 * 1024, historyBacklog: 600_000 });
     assert.equal(defaultPrefix(config.plant.name), 'planta:sbr-plant:');
     assert.equal(busChoice(config, undefined, {}).kind, 'memory');
     assert.deepEqual(busChoice(config, undefined, { PLANTA_BUS_URL: 'redis://10.0.0.5:6380' }), { kind: 'redis', url: 'redis://10.0.0.5:6380', prefix: 'planta:sbr-plant:' });
@@ -152,15 +152,17 @@ describe('bus: in the configuration', () => {
 
   it('reads kind, url and prefix, and locates mistakes by file, line and column', () => {
     const config = parseConfig(`${base}bus: { kind: redis, url: 'redis://127.0.0.1:6390', prefix: 'planta:north:' }\n`, 'plant.yaml');
-    assert.deepEqual(config.bus, { kind: 'redis', url: 'redis://127.0.0.1:6390', prefix: 'planta:north:', lease: 5000 });
+    assert.deepEqual(config.bus, { kind: 'redis', url: 'redis://127.0.0.1:6390', prefix: 'planta:north:', lease: 5000, outboxSize: 256 * 1024 * 1024, historyBacklog: 600_000 });
+    const full = parseConfig(`${base}bus: { kind: redis, outbox: /var/lib/planta/outbox.db, outboxSize: 1GiB, historyBacklog: 1h }\n`, 'plant.yaml');
+    assert.deepEqual([full.bus.outbox, full.bus.outboxSize, full.bus.historyBacklog], ['/var/lib/planta/outbox.db', 1024 ** 3, 3_600_000]);
     assert.equal(busChoice(config, undefined, {}).prefix, 'planta:north:');
     try {
-      parseConfig(`${base}bus:\n  kind: kafka\n  url: http://x\n`, 'plant.yaml');
+      parseConfig(`${base}bus:\n  kind: kafka\n  url: http://x\n  historyBacklog: 1s\n  outboxSize: lots\n`, 'plant.yaml');
       assert.fail('accepted');
     } catch (err) {
       assert.ok(err instanceof ConfigError);
       const lines = err.problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.path}`);
-      assert.deepEqual(lines, ['plant.yaml:7:9 bus.kind', 'plant.yaml:8:8 bus.url']);
+      assert.deepEqual(lines, ['plant.yaml:7:9 bus.kind', 'plant.yaml:8:8 bus.url', 'plant.yaml:9:19 bus.historyBacklog', 'plant.yaml:10:15 bus.outboxSize']);
     }
   });
 });

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
@@ -17,45 +16,22 @@ import { registerHistorianMetrics } from '../../src/historian/metrics.js';
 import { PostgresStore } from '../../src/historian/postgres.js';
 import { SqliteStore } from '../../src/historian/sqlite.js';
 import { freePort } from '../helpers/ports.js';
+import { TcpProxy } from '../helpers/proxy.js';
 import { PG_URL, needPostgres, pgStore, sql, tempDir, testSchema } from './pg-helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
 const DAY = 86_400_000;
 
-/** A TCP proxy on loopback to the machine's PostgreSQL, that can be stopped (connections cut, port refused) and started again. */
-class Proxy {
-  private server: net.Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  constructor(readonly port: number) {}
+/** A TCP proxy to the machine's PostgreSQL. */
+class Proxy extends TcpProxy {
+  constructor(port: number) {
+    const target = new URL(PG_URL);
+    super(port, { host: target.hostname, port: Number(target.port || 5432) });
+  }
 
   get url(): string {
     return PG_URL.replace(/@[^/]+\//, `@127.0.0.1:${this.port}/`);
-  }
-
-  async start(): Promise<void> {
-    const target = new URL(PG_URL);
-    this.server = net.createServer((down) => {
-      const up = net.connect(Number(target.port || 5432), target.hostname);
-      for (const s of [down, up]) {
-        this.sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => {
-          this.sockets.delete(s);
-          down.destroy();
-          up.destroy();
-        });
-      }
-      down.pipe(up).pipe(down);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-  }
-
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    for (const c of this.sockets) c.destroy();
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 }
 

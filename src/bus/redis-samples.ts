@@ -1,0 +1,263 @@
+/**
+ * The samples streams of the Redis bus: what the historian records, one
+ * stream per device (`P samples:<device>`, entries `u` = the scan's upTo,
+ * `v` = the batch as redis-codec.ts encodes it), read by the historian's
+ * consumer group. Pub/Sub is fire-and-forget; a stream keeps what a historian
+ * restarting, or a poller cut off from Redis, would otherwise lose.
+ *
+ * Publisher side (a poller): a device's batches go to its stream only while a
+ * historian reads it (a consumer group on the stream, looked at every
+ * second). What cannot be sent — Redis down or out of reach, a send that
+ * failed on its way, a device whose lease is not confirmed since the
+ * connection came back — goes to the poller's outbox on disk (outbox.ts), and
+ * once anything of a device waits there, its newer batches queue behind it,
+ * so the stream gets them in their order. The outbox is forwarded when Redis
+ * is back (and the lease is confirmed), paced so that the streams never hold
+ * more than a bounded backlog nobody read. A batch whose send failed after
+ * Redis executed it is forwarded twice: the historian skips samples that are
+ * not after the tag's last one.
+ *
+ * The streams keep at most `backlogMs` of what no historian took (trimmed by
+ * time, XADD MINID, on Redis's clock), and the historian trims what every
+ * group acknowledged (`trimConsumed`).
+ */
+import type { Logger } from '../util/log.js';
+import type { Outbox } from './outbox.js';
+
+/** Sends one command; rejects when it fails (the connection dropped under it). */
+export type Send = (args: string[]) => Promise<unknown>;
+
+export interface SampleStreamsOptions {
+  send: Send;
+  /** Whether the connection is up now: if not, nothing is sent (a client's offline queue would grow without bound). */
+  ready: () => boolean;
+  key: (device: string) => string;
+  /** Devices whose batches wait even while Redis is up: their lease is not confirmed since the connection came back. */
+  held: (device: string) => boolean;
+  outbox?: Outbox;
+  /** How long a stream keeps entries no historian took. Default 10 minutes. */
+  backlogMs?: number;
+  /** Forwarding pauses while a device's stream holds this many entries nobody read. Default 20,000. */
+  maxUnread?: number;
+  log?: Logger;
+}
+
+interface Pending {
+  device: string;
+  upTo: number | null;
+  values: string;
+}
+
+/** A stream id as a pair of numbers, for comparing. */
+function parseId(id: string): [number, number] {
+  const [ms, seq] = id.split('-');
+  return [Number(ms), Number(seq ?? 0)];
+}
+const before = (a: string, b: string): boolean => {
+  const [x, y] = [parseId(a), parseId(b)];
+  return x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]);
+};
+
+/** A reply that is a flat [key, value, key, value…] list, a map or an object, as an object. */
+function record(raw: unknown): Record<string, unknown> {
+  if (raw instanceof Map) return Object.fromEntries(raw) as Record<string, unknown>;
+  if (!Array.isArray(raw)) return raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = raw[i + 1];
+  return out;
+}
+
+/** The consumer groups of a stream: name, pending count, last delivered id; [] when the stream does not exist. */
+export async function streamGroups(send: Send, key: string): Promise<{ name: string; pending: number; lastDelivered: string }[]> {
+  let reply: unknown;
+  try {
+    reply = await send(['XINFO', 'GROUPS', key]);
+  } catch (err) {
+    if (/no such key/i.test((err as Error).message)) return [];
+    throw err;
+  }
+  return (Array.isArray(reply) ? reply : []).map((g: unknown) => {
+    const r = record(g);
+    return { name: String(r.name), pending: Number(r.pending), lastDelivered: String(r['last-delivered-id']) };
+  });
+}
+
+/**
+ * Trims a stream of what every consumer group has acknowledged: entries
+ * before the oldest pending entry of any group, or before its last delivered
+ * one. Approximate (whole internal nodes), so cheap.
+ */
+export async function trimConsumed(send: Send, key: string): Promise<void> {
+  let keep: string | undefined;
+  for (const g of await streamGroups(send, key)) {
+    let first = g.lastDelivered;
+    if (g.pending > 0) {
+      const summary = (await send(['XPENDING', key, g.name])) as unknown[];
+      if (summary[1] !== null && summary[1] !== undefined) first = String(summary[1]);
+    }
+    if (keep === undefined || before(first, keep)) keep = first;
+  }
+  if (keep !== undefined && keep !== '0-0') await send(['XTRIM', key, 'MINID', '~', keep]);
+}
+
+export class SampleStreams {
+  /** Samples batches forwarded from the outbox, appended to it, or lost (no outbox, or dropped when full). */
+  readonly stats = { forwarded: 0, buffered: 0, lost: 0 };
+  /** Devices a historian reads, and since when a device's groups have been missing. */
+  private readonly wanted = new Set<string>();
+  private readonly missingSince = new Map<string, number>();
+  private readonly known = new Set<string>();
+  private readonly inflight = new Set<Pending>();
+  private checkedAt = 0;
+  private checking: Promise<void> | undefined;
+  /** Redis's clock minus ours, ms: stream ids are Redis's time. */
+  private clockOffset = 0;
+  private forwarding: Promise<void> | undefined;
+  private closed = false;
+  private finished = false;
+  private readonly backlogMs: number;
+  private readonly maxUnread: number;
+  private warnedLost = false;
+
+  constructor(private readonly o: SampleStreamsOptions) {
+    this.backlogMs = o.backlogMs ?? 10 * 60_000;
+    this.maxUnread = o.maxUnread ?? 20_000;
+  }
+
+  /** Looks again, now, whether a historian reads the streams of `devices` (and of those published so far), and at Redis's clock. */
+  async check(devices: readonly string[] = []): Promise<void> {
+    for (const d of devices) this.known.add(d);
+    const t0 = Date.now();
+    const [time, ...groups] = await Promise.all([this.o.send(['TIME']), ...[...this.known].map((d) => streamGroups(this.o.send, this.o.key(d)))]);
+    const [s, us] = time as [string, string];
+    this.clockOffset = Number(s) * 1000 + Math.floor(Number(us) / 1000) - Math.round((t0 + Date.now()) / 2);
+    [...this.known].forEach((d, i) => {
+      if (groups[i]!.length > 0) {
+        this.wanted.add(d);
+        this.missingSince.delete(d);
+      } else if (this.wanted.has(d)) {
+        // Redis came back without its data: the historian makes its group again (from the stream's start); meanwhile keep the stream going.
+        const since = this.missingSince.get(d) ?? Date.now();
+        this.missingSince.set(d, since);
+        if (Date.now() - since > 60_000) this.wanted.delete(d);
+      }
+    });
+    this.checkedAt = Date.now();
+    this.forward();
+  }
+
+  private maybeCheck(): void {
+    if (this.checking || !this.o.ready() || Date.now() - this.checkedAt < 1000) return;
+    this.checking = this.check()
+      .catch((err: unknown) => this.o.log?.debug({ err: (err as Error).message }, 'samples streams: check failed'))
+      .finally(() => {
+        this.checking = undefined;
+      });
+  }
+
+  private xadd(p: Pending): string[] {
+    const oldest = Date.now() + this.clockOffset - this.backlogMs;
+    const args = ['XADD', this.o.key(p.device), 'MINID', '~', String(Math.max(0, oldest)), '*'];
+    if (p.upTo !== null) args.push('u', String(p.upTo));
+    args.push('v', p.values);
+    return args;
+  }
+
+  /** Whether a historian reads the device's stream (as last seen; looked at again at most once a second). */
+  wants(device: string): boolean {
+    if (!this.known.has(device)) this.known.add(device);
+    this.maybeCheck();
+    return this.wanted.has(device);
+  }
+
+  /** Sends a device's batch to its stream, or keeps it in the outbox behind what waits there. Never throws. */
+  publish(device: string, upTo: number | null, values: string): void {
+    const p: Pending = { device, upTo, values };
+    if (!this.o.ready() || this.o.held(device) || (this.o.outbox?.pending(device) ?? 0) > 0) {
+      this.spill();
+      this.keep(p);
+      this.forward();
+      return;
+    }
+    this.inflight.add(p);
+    if ((this.o.outbox?.pending() ?? 0) > 0) this.forward();
+    this.o.send(this.xadd(p)).then(
+      () => this.inflight.delete(p),
+      () => this.spill(),
+    );
+  }
+
+  /** Sends on their way when the connection dropped: into the outbox, in the order they were published. */
+  private spill(): void {
+    for (const p of this.inflight) this.keep(p);
+    this.inflight.clear();
+  }
+
+  private keep(p: Pending): void {
+    const box = this.finished ? undefined : this.o.outbox;
+    if (!box) {
+      this.stats.lost++;
+      if (!this.warnedLost) this.o.log?.warn({ code: 'PLANTA_BUS_CONNECTION', device: p.device }, 'samples not sent to Redis and no outbox: the historian misses them');
+      this.warnedLost = true;
+      return;
+    }
+    this.stats.buffered++;
+    const dropped = box.append(p.device, p.upTo, p.values);
+    if (dropped > 0) {
+      this.stats.lost += dropped;
+      this.o.log?.warn({ code: 'PLANTA_BUS_OUTBOX_FULL', dropped, path: box.path, maxBytes: box.maxBytes }, 'outbox full: its oldest samples dropped');
+    }
+  }
+
+  /** Forwards the outbox, oldest first per device, while the connection is up; pauses while a stream holds too much nobody read. */
+  forward(): void {
+    const box = this.o.outbox;
+    if (this.forwarding || this.closed || !box || box.pending() === 0 || !this.o.ready()) return;
+    this.forwarding = (async () => {
+      for (;;) {
+        let progressed = false;
+        for (const device of box.devices()) {
+          if (this.closed || !this.o.ready()) return;
+          if (this.o.held(device) || !this.wanted.has(device)) continue;
+          if (Number(await this.o.send(['XLEN', this.o.key(device)])) >= this.maxUnread) continue;
+          const entries = box.oldest(device, 200);
+          await Promise.all(entries.map((e) => this.o.send(this.xadd(e))));
+          box.remove(device, entries);
+          this.stats.forwarded += entries.length;
+          progressed = true;
+        }
+        if (box.pending() === 0) {
+          this.o.log?.info({ forwarded: this.stats.forwarded }, 'outbox forwarded to Redis');
+          return;
+        }
+        // What waits is not forwardable now (lease not confirmed, no historian, a full stream): the next publication tries again.
+        if (!progressed) return;
+      }
+    })()
+      .catch((err: unknown) => this.o.log?.debug({ err: (err as Error).message }, 'outbox forwarding interrupted'))
+      .finally(() => {
+        this.forwarding = undefined;
+      });
+  }
+
+  /** Drops what waits for a device another poller took over (its samples are that poller's now). */
+  drop(device: string): number {
+    for (const p of this.inflight) if (p.device === device) this.inflight.delete(p);
+    const n = this.o.outbox?.drop(device) ?? 0;
+    if (n > 0) this.o.log?.warn({ device, dropped: n }, 'outbox: samples of a device another poller took over dropped');
+    return n;
+  }
+
+  /** Stops forwarding (before the connection closes). */
+  async stop(): Promise<void> {
+    this.closed = true;
+    await this.forwarding;
+  }
+
+  /** After the connection closed: what it did not take goes to the outbox, which is then closed. */
+  finish(): void {
+    this.spill();
+    this.finished = true;
+    this.o.outbox?.close();
+  }
+}
