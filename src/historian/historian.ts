@@ -197,7 +197,7 @@ export class Historian {
   }
 
   /**
-   * Records a batch from the bus's samples: a sample older than its tag's
+   * Records a batch from the bus's samples: a sample not after its tag's
    * last one was recorded already (a redelivery) and is skipped; the batch's
    * upTo says how far its device's values are known, which is as far as a
    * repeat may claim they stayed the same.
@@ -214,7 +214,7 @@ export class Historian {
     const fresh = batch.values.filter((x) => {
       const id = this.idOf(x.tag);
       if (d >= 0) this.deviceOf[id] = d;
-      if (x.sourceTs >= this.lastTs[id]!) return true;
+      if (x.sourceTs > this.lastTs[id]!) return true;
       this.stats.replayed++;
       return false;
     });

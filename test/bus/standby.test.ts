@@ -75,10 +75,12 @@ describe('distributed mode: standby poller, two web nodes, alarms process', { ti
       return equal >= a.size * 0.8 ? { equal, of: a.size } : undefined;
     }, 20_000, 100);
 
-    // Diagnostics: the device status names the poller holding the lease.
-    const holder = async (url: string): Promise<string | undefined> =>
-      ((await (await fetch(`${url}/api/devices`)).json()) as { name: string; status: { poller?: { id: string } } | null }[]).find((d) => d.name === 'plc')?.status?.poller?.id;
+    // Diagnostics: the device status names the poller holding the lease, and the standby waiting for it.
+    const lessee = async (url: string): Promise<{ id: string; standby?: string[] } | undefined> =>
+      ((await (await fetch(`${url}/api/devices`)).json()) as { name: string; status: { poller?: { id: string; standby?: string[] } } | null }[]).find((d) => d.name === 'plc')?.status?.poller;
+    const holder = async (url: string): Promise<string | undefined> => (await lessee(url))?.id;
     assert.equal(await holder(urlB), pollerA.match[1]);
+    await waitFor('the standby poller in the device status', async () => (await lessee(urlA))?.standby?.includes(pollerB.match[1]!), 5000, 100);
 
     // A session made on A is accepted by B.
     const login = await fetch(`${urlA}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'olga', password }) });

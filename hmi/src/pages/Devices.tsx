@@ -82,6 +82,7 @@ function Device({ d }: { d: DeviceView }) {
               {s.poller.id} since {formatDateTimeZoned(s.poller.since, tz)} (lease {count(s.poller.leaseMs)} ms)
             </Fact>
           ) : null}
+          {s.poller ? <Fact label="Standby">{s.poller.standby?.length ? s.poller.standby.join(', ') : 'none: if this poller stops, nobody takes the device over'}</Fact> : null}
           <Fact label="Figures at">{formatDateTimeZoned(s.updatedAt, tz)}</Fact>
         </dl>
       ) : (
