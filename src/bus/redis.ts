@@ -129,6 +129,16 @@ const RESYNC: ValueBatchInfo = Object.freeze({ resync: true });
 /** The consumer group of the pollers on each device's command stream. */
 const POLLERS = 'pollers';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How long closing waits for readers and pending replies before it drops the connections. */
+const CLOSE_GRACE_MS = 1000;
+
+/** Whether `p` settles (either way) within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([p.then(() => true, () => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  clearTimeout(timer);
+  return settled;
+}
 
 /**
  * Reconnection delays: 50 ms doubling to 1 s, with jitter so that many
@@ -242,7 +252,10 @@ export class RedisBus implements Bus {
     const bus = new RedisBus(o, cmd, cmd.duplicate({ name: `${name}:pubsub` }));
     // From the moment the connection is lost, a leased device's live state waits until its lease is confirmed again.
     for (const event of ['error', 'reconnecting']) cmd.on(event, () => bus.holdLeased());
-    cmd.on('ready', () => bus.flushLive());
+    cmd.on('ready', () => {
+      bus.confirmHeld();
+      bus.flushLive();
+    });
     bus.watch(cmd, 'commands');
     bus.watch(bus.sub, 'pubsub');
     bus.sub.on('ready', () => {
@@ -348,6 +361,18 @@ export class RedisBus implements Bus {
   /** The connection is lost: whatever a leased device publishes waits until its lease is renewed (or is dropped if another poller took it). */
   private holdLeased(): void {
     for (const device of this.leases.keys()) this.unconfirmed.add(device);
+  }
+
+  /** Back after a short cut: a device whose lease key still names this process needs no renewal to publish again. */
+  private confirmHeld(): void {
+    for (const device of this.unconfirmed) {
+      const owner = this.leases.get(device);
+      if (owner === undefined) continue;
+      this.cmd.get(this.leaseKey(device)).then(
+        (holder) => holder === owner && this.unconfirmed.has(device) && this.leaseSettled(device, true),
+        () => undefined,
+      );
+    }
   }
 
   /** Publishes the live state kept meanwhile (of one device, or of every device not waiting), and forwards the outbox. */
@@ -971,15 +996,17 @@ export class RedisBus implements Bus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const stop of [...this.stops]) await stop();
-    await this.samples.stop();
+    const stopping = Promise.all([...[...this.stops].map((stop) => stop()), this.samples.stop()]);
+    // With Redis out of reach, what waits for an answer waits in the client's offline queue: destroying the connections rejects it.
+    const graceful = await settlesWithin(stopping, CLOSE_GRACE_MS);
     this.valueHandlers.clear();
     this.statusHandlers.clear();
     this.alarmHandlers.clear();
     for (const c of [this.sub, this.cmd]) {
-      if (c.isReady) await c.close().catch(() => c.destroy());
-      else if (c.isOpen) c.destroy();
+      if (graceful && c.isReady && (await settlesWithin(c.close(), CLOSE_GRACE_MS))) continue;
+      if (c.isOpen) c.destroy();
     }
+    await stopping;
     // Sends that failed as the connection closed settle first.
     await new Promise((r) => setImmediate(r));
     this.samples.finish();

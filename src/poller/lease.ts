@@ -126,11 +126,17 @@ export class DeviceLease {
     this.timer = setTimeout(() => void this.tick(), this.held && !this.isolated ? ttlMs / 3 : Math.max(20, ttlMs / 10));
   }
 
-  /** Stops writing the moment the lease stops being trusted, even when a renewal hangs (Redis away); polling goes on. */
+  /**
+   * Stops writing the moment the lease stops being trusted, even when a renewal hangs (Redis away); polling goes on.
+   * A timer may fire a little early (Node counts from the loop's cached time), so one that finds the lease still
+   * trusted sets itself again instead of leaving an untrusted holder 'active'.
+   */
   private arm(): void {
     clearTimeout(this.watchdog);
     this.watchdog = setTimeout(() => {
-      if (this.held && !this.valid()) this.isolate('the lease ran out before it was renewed');
+      if (!this.held) return;
+      if (this.valid()) this.arm();
+      else this.isolate('the lease ran out before it was renewed');
     }, Math.max(0, this.trustedUntil - performance.now()) + 1);
   }
 

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import { ServiceError, unwrap } from '../../src/bus/service.js';
 import { DeviceLease } from '../../src/poller/lease.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -165,6 +166,33 @@ describe('a lease holder cut off from Redis', { timeout: 60_000 }, () => {
     assert.equal(x?.value, 'from b', 'what a kept while cut off was not published over b');
     assert.deepEqual(await busB.deviceLeaseStandbys('plc'), ['a'], 'a waits as standby now');
     assert.ok(!events.includes('a regained'));
+  });
+});
+
+describe('closing a bus cut off from Redis', { timeout: 30_000 }, () => {
+  it('does not wait for answers that cannot come: a poller stopped while the network drops everything exits', async (t) => {
+    if (!(await needRedis(t))) return;
+    const prefix = testPrefix(t, 'close-cut');
+    const target = new URL(REDIS_URL);
+    const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 6379) });
+    await proxy.start();
+    t.after(() => proxy.stop());
+    const bus = await RedisBus.connect({ url: `redis://127.0.0.1:${proxy.port}`, prefix, consumer: 'a', devices: ['plc'], blockMs: 200 });
+    const lease = new DeviceLease({ bus, device: 'plc', owner: 'a', ttlMs: 1500, onAcquired: async () => undefined, onLost: async () => undefined });
+    await lease.start();
+    await waitFor('the lease held', () => lease.valid());
+    // What a poller has running: its command reader and its lease.
+    await bus.subscribeCommands(() => undefined, { devices: ['plc'] });
+    // The connections stay open and nothing answers: the lease's renewal and the reader's next read wait.
+    proxy.silent = true;
+    await sleep(800);
+    void bus.publishValues([value('x', 'sent into the void')]).catch(() => undefined);
+    const began = performance.now();
+    await lease.stop();
+    await bus.close();
+    const took = performance.now() - began;
+    t.diagnostic(`the lease and the bus closed in ${Math.round(took)} ms with Redis silent`);
+    assert.ok(took < 4000, `closing took ${Math.round(took)} ms`);
   });
 });
 

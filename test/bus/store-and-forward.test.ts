@@ -69,7 +69,7 @@ describe('store-and-forward, the plant as processes', { timeout: 180_000 }, () =
     await plant.start(['sim', '--port', String(modbus), '--control-port', String(control)], /Modbus\/TCP/);
     await plant.start(['poll', '--config', config, '--lease', '2s', '--metrics', `127.0.0.1:${metricsPort}`], /planta poll: metrics at/);
     const historianArgs = ['historian', '--config', config, '--db', `${dir}/history.db`];
-    let historian = await plant.start(historianArgs, /planta historian: recording/);
+    const historian = await plant.start(historianArgs, /planta historian: recording/);
     const web = await plant.start(['web', '--config', config, '--port', '0', '--db', plant.db], /planta web: http:\/\/localhost:(\d+)/);
     const url = `http://127.0.0.1:${web.match[1]}`;
     const level = async (): Promise<{ quality: string; sourceTs: number } | undefined> =>
@@ -102,7 +102,7 @@ describe('store-and-forward, the plant as processes', { timeout: 180_000 }, () =
     // 3. The historian killed and started again.
     historian.child.kill('SIGKILL');
     await sleep(1500);
-    historian = await plant.start(historianArgs, /planta historian: recording/);
+    await plant.start(historianArgs, /planta historian: recording/);
     await sleep(2500);
     const to = Date.now() - 1000;
 

@@ -1,9 +1,14 @@
-/** A TCP proxy on loopback that can be stopped (every connection cut, the port refused) and started again: a network outage to one peer. */
+/**
+ * A TCP proxy on loopback that can be stopped (every connection cut, the port refused) and started again: a network outage to one peer;
+ * or made silent (connections stay open, nothing passes either way): a cable pulled, where no reset ever comes.
+ */
 import net from 'node:net';
 
 export class TcpProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  /** Bytes are dropped, connections kept. */
+  silent = false;
 
   constructor(
     readonly port: number,
@@ -22,7 +27,8 @@ export class TcpProxy {
           up.destroy();
         });
       }
-      down.pipe(up).pipe(down);
+      down.on('data', (d: Buffer) => void (this.silent || up.write(d)));
+      up.on('data', (d: Buffer) => void (this.silent || down.write(d)));
     });
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
   }
