@@ -129,6 +129,9 @@ const RESYNC: ValueBatchInfo = Object.freeze({ resync: true });
 /** The consumer group of the pollers on each device's command stream. */
 const POLLERS = 'pollers';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How long a publisher waits for Redis to take its live state before it goes on (the send goes on too). */
+const LIVE_WAIT_MS = 500;
+
 /** How long closing waits for readers and pending replies before it drops the connections. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -332,13 +335,17 @@ export class RedisBus implements Bus {
    * a poller keeps polling while Redis is away.
    */
   private async live<T>(keep: (items: T[]) => void, items: T[], send: () => Promise<unknown>): Promise<void> {
-    try {
-      await send();
-    } catch (err) {
-      if (this.closed) return;
-      keep(items);
-      this.log?.warn({ code: 'PLANTA_BUS_CONNECTION', err: (err as Error).message }, 'live state not published; kept until Redis is back');
-    }
+    const sent = send().then(
+      () => undefined,
+      (err: unknown) => {
+        if (this.closed) return;
+        keep(items);
+        this.log?.warn({ code: 'PLANTA_BUS_CONNECTION', err: (err as Error).message }, 'live state not published; kept until Redis is back');
+      },
+    );
+    // A command queued just as the connection dropped waits in the client for the reconnection (then it is sent, in order):
+    // the caller, a poller between two scans, does not wait that long.
+    await settlesWithin(sent, LIVE_WAIT_MS);
   }
 
   private keepValues(values: TagValue[]): void {

@@ -104,7 +104,7 @@ async function web(flags: { config: string; host: string; port: string; db: stri
   const config = loadPlant(flags.config);
   const stops = stopsOnShutdown();
   const registry = createRegistry();
-  const { bus, choice } = await openBus(config, { role: 'web', log, registry, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  const { bus, choice } = await openBus(config, { role: 'web', log, registry, watchPollers: true, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
   warnAlone(log, 'the web server has no poller: values stay "waiting for data"', choice.kind);
   // On Redis, alarm actions and the journal are asked of the `planta alarms` process.
@@ -159,7 +159,7 @@ async function alarms(flags: { config: string; db: string; bus?: string; metrics
   const config = loadPlant(flags.config);
   const stops = stopsOnShutdown();
   const registry = createRegistry();
-  const { bus, choice } = await openBus(config, { role: 'alarms', log, registry, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  const { bus, choice } = await openBus(config, { role: 'alarms', log, registry, watchPollers: true, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
   warnAlone(log, 'the alarm engine has no poller', choice.kind);
   const { engine } = await startAlarms(bus, config, { db: flags.db, log, stops, serve: choice.kind === 'redis' });

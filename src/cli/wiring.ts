@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import { AlarmEngine } from '../alarms/engine.js';
 import { type AlarmActions, serveAlarms } from '../alarms/remote.js';
 import { AlarmStore } from '../alarms/store.js';
+import { LivenessWatch } from '../bus/liveness.js';
 import { RedisSessions } from '../auth/sessions.js';
 import { AuthStore } from '../auth/store.js';
 import { alarmTrail, commandTrail } from '../auth/trail.js';
@@ -108,6 +109,8 @@ export interface OpenBusOptions {
   consumer?: string;
   /** A process that polls: samples it cannot hand to Redis wait in its outbox on disk (bus.outbox, default data/outbox-<devices>.db). */
   outbox?: boolean;
+  /** A process that only reads values (web, alarms): the values of a device whose poller fell silent are marked (src/bus/liveness.ts). */
+  watchPollers?: boolean;
 }
 
 /** The outbox file of a poller of `devices`: one per set of devices, so a restarted poller finds what it kept. */
@@ -140,7 +143,10 @@ export async function openBus(config: PlantConfig, o: OpenBusOptions): Promise<{
       historyBacklogMs: config.bus.historyBacklog,
     });
     o.log.info({ url: redactUrl(choice.url), prefix: choice.prefix, ...(outbox ? { outbox: outbox.path } : {}) }, 'on the Redis bus');
-    return { bus, choice };
+    if (!o.watchPollers) return { bus, choice };
+    const watch = new LivenessWatch(bus, { tagDevices: new Map(config.tags.map((t) => [t.name, t.device])), log: o.log });
+    await watch.start();
+    return { bus: watch.bus, choice };
   } catch (err) {
     outbox?.close();
     if (err instanceof BusError) throw new CliUsageError(`${err.message} [${err.code}] — is redis-server running? (bus: in the configuration, PLANTA_BUS_URL or --bus)`);

@@ -5,10 +5,9 @@
  * end), or the SQLite file on the same machine (`planta web --history`).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { PG_URL, needPostgres, sql } from '../historian/pg-helpers.js';
+import { PG_URL, dropSchemaAfter, needPostgres, schemaName } from '../historian/pg-helpers.js';
 import { waitFor } from '../helpers/wait.js';
 import { type PlantProcesses, plantProcesses } from './plant-processes.js';
 import { needRedis } from './redis-helpers.js';
@@ -65,10 +64,10 @@ describe('trends on a separate web node', { timeout: 120_000 }, () => {
   it('planta historian on PostgreSQL, planta web reads the schema: /api/history returns the level\'s samples', async (t) => {
     if (!(await needRedis(t))) return;
     if (!(await needPostgres(t))) return;
-    const schema = `planta_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const schema = schemaName();
     const plant = await plantProcesses(t, 'history-pg', { historian: { url: PG_URL, schema } });
     // After the processes stopped (hooks run in order).
-    t.after(() => sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+    dropSchemaAfter(t, schema);
     const from = Date.now();
     const web = await webNode(plant, []);
     assert.match(web.line, /trends from PostgreSQL schema planta_test_/);

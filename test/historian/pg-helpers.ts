@@ -44,10 +44,18 @@ export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text:
   }
 }
 
-/** A schema name no other run uses; dropped (with everything in it) when the test ends. */
-export function testSchema(t: TestContext): string {
-  const schema = `planta_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+/** A schema name no other run uses. */
+export const schemaName = (): string => `planta_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+
+/** Drops the schema (with everything in it) when the test ends: call it after starting what writes there, whose hooks stop it first. */
+export function dropSchemaAfter(t: TestContext, schema: string): void {
   t.after(() => sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+}
+
+/** A schema name no other run uses; dropped when the test ends. */
+export function testSchema(t: TestContext): string {
+  const schema = schemaName();
+  dropSchemaAfter(t, schema);
   return schema;
 }
 

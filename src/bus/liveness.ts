@@ -1,0 +1,167 @@
+/**
+ * Pollers that fall silent, as the processes that only read the bus see them
+ * (web nodes, the alarm process). A poller publishes its devices' statuses
+ * every second; when none came for a device for longer than its lease time
+ * plus `graceMs` (time for a standby to take over), nothing updates that
+ * device's values any more: its poller was killed, hangs, or is cut off with
+ * no standby. Redis still holds its last values marked Good — what the
+ * process would show as current. From then on its Good values are handed on
+ * as Uncertain_LastUsableValue (with the time they were read) and its status
+ * as down with PLANTA_POLLER_SILENT; the first report from the device hands
+ * its values on as they are again.
+ */
+import type { TagValue } from '../tags/types.js';
+import type { Logger } from '../util/log.js';
+import type { Bus, DeviceStatus, Unsubscribe, ValueBatchInfo } from './types.js';
+
+export interface LivenessOptions {
+  /** Tag → device, for every tag of the plant. */
+  tagDevices: ReadonlyMap<string, string>;
+  /** Beyond the device's lease time (0 without leases). Default 3000 ms. */
+  graceMs?: number;
+  /** How often silence is looked for. Default 250 ms. */
+  checkMs?: number;
+  log?: Logger;
+}
+
+export const POLLER_SILENT = 'PLANTA_POLLER_SILENT';
+
+type ValueHandler = (values: TagValue[], info: ValueBatchInfo) => void;
+type StatusHandler = (status: DeviceStatus) => void;
+
+/** `inner` with silent pollers' values and statuses marked; call `start()` before use. Closing it closes `inner`. */
+export class LivenessWatch {
+  readonly bus: Bus;
+  private readonly latest = new Map<string, TagValue>();
+  private readonly statuses = new Map<string, DeviceStatus>();
+  /** performance.now() of the last report per device. */
+  private readonly heard = new Map<string, number>();
+  private readonly silent = new Set<string>();
+  private readonly valueHandlers = new Set<ValueHandler>();
+  private readonly statusHandlers = new Set<StatusHandler>();
+  private readonly stops: Unsubscribe[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly graceMs: number;
+
+  constructor(
+    private readonly inner: Bus,
+    private readonly o: LivenessOptions,
+  ) {
+    this.graceMs = o.graceMs ?? 3000;
+    const overrides: Partial<Bus> = {
+      snapshot: async () => (await inner.snapshot()).map((v) => this.mask(v)),
+      deviceStatuses: async () => (await inner.deviceStatuses()).map((s) => this.statusOf(s)),
+      subscribeValues: async (h) => this.add(this.valueHandlers, h),
+      subscribeDeviceStatus: async (h) => this.add(this.statusHandlers, h),
+      close: async () => {
+        await this.stop();
+        await inner.close();
+      },
+    };
+    this.bus = new Proxy(inner, {
+      get: (target, prop, receiver) => {
+        if (prop in overrides) return overrides[prop as keyof Bus];
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.stops.push(await this.inner.subscribeValues((values, info) => this.onValues(values, info)));
+    this.stops.push(await this.inner.subscribeDeviceStatus((s) => this.onStatus(s)));
+    for (const v of await this.inner.snapshot()) this.latest.set(v.tag, v);
+    const now = performance.now();
+    for (const s of await this.inner.deviceStatuses()) {
+      if (this.statuses.has(s.device)) continue;
+      this.statuses.set(s.device, s);
+      // Its age on the poller's clock, this once: from here on, arrivals on this process's clock.
+      this.heard.set(s.device, now - Math.max(0, Date.now() - s.updatedAt));
+    }
+    this.check();
+    this.timer = setInterval(() => this.check(), this.o.checkMs ?? 250);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    for (const stop of this.stops.splice(0)) await stop();
+  }
+
+  /** Devices whose poller is silent now. */
+  get silentDevices(): string[] {
+    return [...this.silent];
+  }
+
+  private add<H>(set: Set<H>, h: H): Unsubscribe {
+    set.add(h);
+    return async () => void set.delete(h);
+  }
+
+  private onValues(values: TagValue[], info: ValueBatchInfo): void {
+    const devices = new Set<string>();
+    for (const v of values) {
+      this.latest.set(v.tag, v);
+      const d = this.o.tagDevices.get(v.tag);
+      if (d !== undefined) devices.add(d);
+    }
+    // A resync is Redis's copy read again, not a report from a poller.
+    const revived = new Set(info.resync ? [] : [...devices].filter((d) => this.hear(d)));
+    if (revived.size === 0) return this.emitValues(this.silent.size === 0 ? values : values.map((v) => this.mask(v)), info);
+    // A device heard again: every value of it as it is, this batch's among them.
+    const tags = new Set(values.map((v) => v.tag));
+    const others = [...this.latest.values()].filter((v) => !tags.has(v.tag) && revived.has(this.o.tagDevices.get(v.tag) ?? ''));
+    this.emitValues([...values, ...others].map((v) => this.mask(v)), info);
+  }
+
+  private onStatus(s: DeviceStatus): void {
+    this.statuses.set(s.device, s);
+    const revived = this.hear(s.device);
+    if (revived) this.emitValues(this.valuesOf(s.device), { resync: false });
+    for (const h of this.statusHandlers) h(s);
+  }
+
+  /** Notes a report from `device`; true when it was silent until now. */
+  private hear(device: string): boolean {
+    this.heard.set(device, performance.now());
+    if (!this.silent.delete(device)) return false;
+    this.o.log?.info({ device }, 'its poller reports again: values as they are');
+    return true;
+  }
+
+  private check(): void {
+    const now = performance.now();
+    for (const [device, at] of this.heard) {
+      const status = this.statuses.get(device);
+      if (this.silent.has(device) || !status) continue;
+      const limit = (status.poller?.leaseMs ?? 0) + this.graceMs;
+      if (now - at <= limit) continue;
+      this.silent.add(device);
+      this.o.log?.warn({ device, silentMs: Math.round(now - at) }, 'no report from the poller of this device: its values are shown as last usable values');
+      this.emitValues(this.valuesOf(device).map((v) => this.mask(v)), { resync: false });
+      const marked = this.statusOf(status);
+      for (const h of this.statusHandlers) h(marked);
+    }
+  }
+
+  private valuesOf(device: string): TagValue[] {
+    return [...this.latest.values()].filter((v) => this.o.tagDevices.get(v.tag) === device);
+  }
+
+  private emitValues(values: TagValue[], info: ValueBatchInfo): void {
+    if (values.length === 0 && !info.resync) return;
+    for (const h of this.valueHandlers) h(values, info);
+  }
+
+  private mask(v: TagValue): TagValue {
+    const d = this.o.tagDevices.get(v.tag);
+    return d !== undefined && this.silent.has(d) && v.quality === 'Good' ? { ...v, quality: 'Uncertain_LastUsableValue' } : v;
+  }
+
+  private statusOf(s: DeviceStatus): DeviceStatus {
+    if (!this.silent.has(s.device)) return s;
+    const at = Date.now() - Math.round(performance.now() - (this.heard.get(s.device) ?? performance.now()));
+    const since = Math.round((Date.now() - at) / 1000);
+    return { ...s, state: 'down', connectedSince: null, lastError: { code: POLLER_SILENT, message: `no report from its poller for ${since} s`, at } };
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The silent-poller watch on the in-memory bus: a device with no status for
+ * its lease time plus the grace has its Good values handed on as last usable
+ * values (not its Bad ones) and its status as down; a device still reporting
+ * is left alone; the next status or values from the device restore them.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LivenessWatch, POLLER_SILENT } from '../../src/bus/liveness.js';
+import { MemoryBus } from '../../src/bus/memory.js';
+import type { DeviceStatus } from '../../src/bus/types.js';
+import type { TagValue } from '../../src/tags/types.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+import { status, value } from './contract.js';
+
+const leased = (device: string): DeviceStatus => ({ ...status(device, 'connected'), poller: { id: `p-${device}`, since: Date.now(), leaseMs: 100 } });
+
+describe('the silent-poller watch', () => {
+  it('marks a silent device, leaves a reporting one alone, and restores the values when the device reports again', async (t) => {
+    const inner = new MemoryBus();
+    const watch = new LivenessWatch(inner, { tagDevices: new Map([['a.level', 'a'], ['a.pump', 'a'], ['b.level', 'b']]), graceMs: 200, checkMs: 20 });
+    t.after(() => watch.bus.close());
+    await inner.publishDeviceStatus(leased('a'));
+    await inner.publishDeviceStatus(leased('b'));
+    await inner.publishValues([value('a.level', 1), value('a.pump', null, 'Bad_Timeout'), value('b.level', 2)]);
+    await watch.start();
+    const batches: TagValue[][] = [];
+    const statuses: DeviceStatus[] = [];
+    await watch.bus.subscribeValues((v) => void batches.push(v));
+    await watch.bus.subscribeDeviceStatus((s) => void statuses.push(s));
+    // b keeps reporting; a falls silent.
+    const b = setInterval(() => void inner.publishDeviceStatus(leased('b')), 50);
+    t.after(() => clearInterval(b));
+    await waitFor('a marked', () => watch.silentDevices.includes('a'), 2000);
+    assert.deepEqual(watch.silentDevices, ['a']);
+    const marked = batches.at(-1)!;
+    assert.deepEqual(marked.map((v) => [v.tag, v.quality]), [['a.level', 'Uncertain_LastUsableValue'], ['a.pump', 'Bad_Timeout']]);
+    const down = statuses.filter((s) => s.device === 'a').at(-1)!;
+    assert.equal(down.state, 'down');
+    assert.equal(down.lastError?.code, POLLER_SILENT);
+    const snapshot = new Map((await watch.bus.snapshot()).map((v) => [v.tag, v.quality]));
+    assert.deepEqual([...snapshot], [['a.level', 'Uncertain_LastUsableValue'], ['a.pump', 'Bad_Timeout'], ['b.level', 'Good']]);
+    assert.equal((await watch.bus.deviceStatuses()).find((s) => s.device === 'a')?.state, 'down');
+    // Other calls reach the bus underneath.
+    assert.equal(await watch.bus.deviceLeaseHolder('a'), null);
+
+    batches.length = 0;
+    await sleep(100);
+    assert.equal(batches.length, 0, 'marked once');
+    // The device reports values again: all of its values as they are.
+    await inner.publishValues([value('a.pump', true)]);
+    assert.deepEqual(batches.at(-1)!.map((v) => [v.tag, v.quality]), [['a.pump', 'Good'], ['a.level', 'Good']]);
+    assert.deepEqual(watch.silentDevices, []);
+    // Silent again, then a status brings it back.
+    await waitFor('a marked again', () => watch.silentDevices.includes('a'), 2000);
+    batches.length = 0;
+    await inner.publishDeviceStatus(leased('a'));
+    assert.deepEqual(batches.at(-1)!.map((v) => [v.tag, v.quality]), [['a.level', 'Good'], ['a.pump', 'Good']]);
+    assert.equal(statuses.at(-1)?.state, 'connected');
+  });
+});
