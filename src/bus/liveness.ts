@@ -32,7 +32,8 @@ type StatusHandler = (status: DeviceStatus) => void;
 /** `inner` with silent pollers' values and statuses marked; call `start()` before use. Closing it closes `inner`. */
 export class LivenessWatch {
   readonly bus: Bus;
-  private readonly latest = new Map<string, TagValue>();
+  /** Devices being handed on as they are again: the tags that changed meanwhile (newer than Redis's copy being read). */
+  private readonly reviving = new Map<string, Set<string>>();
   private readonly statuses = new Map<string, DeviceStatus>();
   /** performance.now() of the last report per device. */
   private readonly heard = new Map<string, number>();
@@ -70,7 +71,6 @@ export class LivenessWatch {
   async start(): Promise<void> {
     this.stops.push(await this.inner.subscribeValues((values, info) => this.onValues(values, info)));
     this.stops.push(await this.inner.subscribeDeviceStatus((s) => this.onStatus(s)));
-    for (const v of await this.inner.snapshot()) this.latest.set(v.tag, v);
     const now = performance.now();
     for (const s of await this.inner.deviceStatuses()) {
       if (this.statuses.has(s.device)) continue;
@@ -99,26 +99,47 @@ export class LivenessWatch {
   }
 
   private onValues(values: TagValue[], info: ValueBatchInfo): void {
+    // No copy of the values is kept here: at 100k values/s one would outlive the young generation and cost full GCs.
     const devices = new Set<string>();
+    let last: string | undefined;
     for (const v of values) {
-      this.latest.set(v.tag, v);
       const d = this.o.tagDevices.get(v.tag);
-      if (d !== undefined) devices.add(d);
+      if (d !== undefined && d !== last) devices.add((last = d));
+      if (this.reviving.size > 0 && d !== undefined) this.reviving.get(d)?.add(v.tag);
     }
     // A resync is Redis's copy read again, not a report from a poller.
-    const revived = new Set(info.resync ? [] : [...devices].filter((d) => this.hear(d)));
-    if (revived.size === 0) return this.emitValues(this.silent.size === 0 ? values : values.map((v) => this.mask(v)), info);
-    // A device heard again: every value of it as it is, this batch's among them.
-    const tags = new Set(values.map((v) => v.tag));
-    const others = [...this.latest.values()].filter((v) => !tags.has(v.tag) && revived.has(this.o.tagDevices.get(v.tag) ?? ''));
-    this.emitValues([...values, ...others].map((v) => this.mask(v)), info);
+    if (!info.resync) for (const d of devices) if (this.hear(d)) void this.revive(d, values.filter((v) => this.o.tagDevices.get(v.tag) === d).map((v) => v.tag));
+    this.emitValues(this.silent.size === 0 ? values : values.map((v) => this.mask(v)), info);
   }
 
   private onStatus(s: DeviceStatus): void {
     this.statuses.set(s.device, s);
-    const revived = this.hear(s.device);
-    if (revived) this.emitValues(this.valuesOf(s.device), { resync: false });
+    if (this.hear(s.device)) void this.revive(s.device);
     for (const h of this.statusHandlers) h(s);
+  }
+
+  /** Hands a device's values on as they are (Redis's copy), but for those that changed since. */
+  private async revive(device: string, sent: string[] = []): Promise<void> {
+    const changed = new Set(sent);
+    this.reviving.set(device, changed);
+    try {
+      const values = (await this.inner.snapshot()).filter((v) => this.o.tagDevices.get(v.tag) === device && !changed.has(v.tag));
+      if (!this.silent.has(device)) this.emitValues(values, { resync: false });
+    } catch (err) {
+      this.o.log?.warn({ device, err: (err as Error).message }, 'values of a device reporting again not read; its next changes come as they are');
+    } finally {
+      if (this.reviving.get(device) === changed) this.reviving.delete(device);
+    }
+  }
+
+  /** Hands a silent device's Good values on as last usable values. */
+  private async markSilent(device: string): Promise<void> {
+    try {
+      const values = (await this.inner.snapshot()).filter((v) => this.o.tagDevices.get(v.tag) === device);
+      if (this.silent.has(device)) this.emitValues(values.map((v) => this.mask(v)), { resync: false });
+    } catch (err) {
+      this.o.log?.warn({ device, err: (err as Error).message }, 'values of a silent device not read: they are marked as they are read');
+    }
   }
 
   /** Notes a report from `device`; true when it was silent until now. */
@@ -138,14 +159,10 @@ export class LivenessWatch {
       if (now - at <= limit) continue;
       this.silent.add(device);
       this.o.log?.warn({ device, silentMs: Math.round(now - at) }, 'no report from the poller of this device: its values are shown as last usable values');
-      this.emitValues(this.valuesOf(device).map((v) => this.mask(v)), { resync: false });
+      void this.markSilent(device);
       const marked = this.statusOf(status);
       for (const h of this.statusHandlers) h(marked);
     }
-  }
-
-  private valuesOf(device: string): TagValue[] {
-    return [...this.latest.values()].filter((v) => this.o.tagDevices.get(v.tag) === device);
   }
 
   private emitValues(values: TagValue[], info: ValueBatchInfo): void {

@@ -246,7 +246,8 @@ export class Historian {
 
   /** Commits what is buffered; resolves when it is acknowledged by the store (and then acknowledges the bus's samples it holds). */
   async flush(): Promise<number> {
-    while (this.flushing) await this.flushing;
+    // Waits for the commit under way; it settles and is cleared even if the bus never answers (see below).
+    while (this.flushing) await this.flushing.catch(() => undefined);
     const samples = this.samples;
     const at = samples?.position();
     this.flushing = this.store.flush();
@@ -254,8 +255,9 @@ export class Historian {
       const n = await this.flushing;
       this.stats.committed += n;
       // Acknowledged on the bus only once committed: a restart before this gets them again (and skips what it has).
+      // Not waited for: with Redis away the acknowledgement waits in the client, and commits must go on meanwhile.
       if (samples && at !== undefined) {
-        await samples.acknowledge(at).catch((err: unknown) => this.log?.warn({ err: (err as Error).message }, 'historian: samples not acknowledged on the bus yet'));
+        void samples.acknowledge(at).catch((err: unknown) => this.log?.warn({ err: (err as Error).message }, 'historian: samples not acknowledged on the bus yet'));
       }
       return n;
     } catch (err) {

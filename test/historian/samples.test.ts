@@ -83,3 +83,31 @@ describe('historian fed by scan reports', () => {
     assert.deepEqual(await times(last, 'turbidity'), [now - 1000], 'a tag never recorded gets its snapshot value');
   });
 });
+
+describe('historian whose bus does not answer', () => {
+  it('goes on committing while an acknowledgement waits (Redis away); the event loop keeps turning', async (t) => {
+    const store = new SqliteStore(':memory:');
+    const h = new Historian({ store });
+    const bus = new MemoryBus();
+    let asked = 0;
+    const subscribe = bus.subscribeSamples.bind(bus);
+    // The acknowledgement waits in the client for a connection that does not come back.
+    bus.subscribeSamples = async (handler) => ({ ...(await subscribe(handler)), acknowledge: () => (asked++, new Promise<void>(() => undefined)) });
+    await h.attach(bus);
+    t.after(() => h.stop());
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 10);
+    t.after(() => clearInterval(ticker));
+    const deadline = new Promise<string>((r) => setTimeout(() => r('still waiting after 3 s'), 3000).unref());
+    const t0 = Date.now();
+    for (let i = 0; i < 3; i++) {
+      await bus.publishValues([v('level', 40 + i, t0 + i * 1000)], { device: 'plc', upTo: t0 + i * 1000 });
+      const settled = await Promise.race([Promise.all([h.flush(), h.flush()]).then(() => 'committed'), deadline]);
+      assert.equal(settled, 'committed');
+    }
+    assert.deepEqual(Array.from((await store.readRaw('level', 0, Infinity)).v.subarray(0, 3)), [40, 41, 42]);
+    assert.ok(asked >= 3);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(turns >= 3, `timers ran ${turns} times in 100 ms`);
+  });
+});
