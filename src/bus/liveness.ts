@@ -119,7 +119,7 @@ export class LivenessWatch {
     const changed = new Set(sent);
     this.reviving.set(device, changed);
     try {
-      const values = (await this.inner.snapshot()).filter((v) => this.o.tagDevices.get(v.tag) === device && !changed.has(v.tag));
+      const values = (await this.valuesOf(device)).filter((v) => !changed.has(v.tag));
       if (!this.silent.has(device)) this.emitValues(values, { resync: false });
     } catch (err) {
       this.o.log?.warn({ device, err: (err as Error).message }, 'values of a device reporting again not read; its next changes come as they are');
@@ -131,11 +131,16 @@ export class LivenessWatch {
   /** Hands a silent device's Good values on as last usable values. */
   private async markSilent(device: string): Promise<void> {
     try {
-      const values = (await this.inner.snapshot()).filter((v) => this.o.tagDevices.get(v.tag) === device);
+      const values = await this.valuesOf(device);
       if (this.silent.has(device)) this.emitValues(values.map((v) => this.mask(v)), { resync: false });
     } catch (err) {
       this.o.log?.warn({ device, err: (err as Error).message }, 'values of a silent device not read: they are marked as they are read');
     }
+  }
+
+  /** Redis's copy of a device's values. */
+  private async valuesOf(device: string): Promise<TagValue[]> {
+    return (await this.inner.snapshot()).filter((v) => this.o.tagDevices.get(v.tag) === device);
   }
 
   /** Notes a report from `device`; true when it was silent until now. */
@@ -173,8 +178,8 @@ export class LivenessWatch {
 
   private statusOf(s: DeviceStatus): DeviceStatus {
     if (!this.silent.has(s.device)) return s;
-    const at = Date.now() - Math.round(performance.now() - (this.heard.get(s.device) ?? performance.now()));
-    const since = Math.round((Date.now() - at) / 1000);
-    return { ...s, state: 'down', connectedSince: null, lastError: { code: POLLER_SILENT, message: `no report from its poller for ${since} s`, at } };
+    const silentMs = Math.round(performance.now() - (this.heard.get(s.device) ?? performance.now()));
+    const lastError = { code: POLLER_SILENT, message: `no report from its poller for ${Math.round(silentMs / 1000)} s`, at: Date.now() - silentMs };
+    return { ...s, state: 'down', connectedSince: null, lastError };
   }
 }

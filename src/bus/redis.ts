@@ -43,6 +43,7 @@ import { FINAL_STATUSES } from './command-messages.js';
 import { BusError } from './errors.js';
 import { CLAIM_RETENTION_MS } from './memory.js';
 import { readCounter, readGauge } from '../util/metrics.js';
+import { settlesWithin } from '../util/settle.js';
 import type { Outbox } from './outbox.js';
 import { SampleStreams, trimConsumed } from './redis-samples.js';
 import { answer } from './service.js';
@@ -134,14 +135,6 @@ const LIVE_WAIT_MS = 500;
 
 /** How long closing waits for readers and pending replies before it drops the connections. */
 const CLOSE_GRACE_MS = 1000;
-
-/** Whether `p` settles (either way) within `ms`. */
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const settled = await Promise.race([p.then(() => true, () => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
-  clearTimeout(timer);
-  return settled;
-}
 
 /**
  * Reconnection delays: 50 ms doubling to 1 s, with jitter so that many

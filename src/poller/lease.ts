@@ -25,6 +25,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Bus } from '../bus/types.js';
 import type { Logger } from '../util/log.js';
+import { settlesWithin } from '../util/settle.js';
 
 export interface DeviceLeaseOptions {
   bus: Bus;
@@ -90,12 +91,7 @@ export class DeviceLease {
     await this.chain;
     if (this.held) await this.lose('stopped');
     // The standby a standby stops being, or the lease a holder gives up; not waited for past a second (Redis may be away: the lease then expires).
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.o.bus.releaseDeviceLease(this.o.device, this.o.owner).catch(() => undefined),
-      new Promise((r) => (timer = setTimeout(r, 1000))),
-    ]);
-    clearTimeout(timer);
+    await settlesWithin(this.o.bus.releaseDeviceLease(this.o.device, this.o.owner), 1000);
     await this.chain;
   }
 

@@ -6,7 +6,7 @@
  * serving process, errors carried with their code, no answer → timeout.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { type TestContext, describe, it } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import { ServiceError, unwrap } from '../../src/bus/service.js';
 import { DeviceLease } from '../../src/poller/lease.js';
@@ -16,6 +16,15 @@ import { freePort } from '../helpers/ports.js';
 import { TcpProxy } from '../helpers/proxy.js';
 import { command, value } from './contract.js';
 import { REDIS_URL, needRedis, privateRedis, redisBus, testPrefix } from './redis-helpers.js';
+
+/** A TCP proxy in front of the test Redis, stopped when the test ends: a network between one process and Redis. */
+async function redisProxy(t: TestContext): Promise<TcpProxy> {
+  const target = new URL(REDIS_URL);
+  const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 6379) });
+  await proxy.start();
+  t.after(() => proxy.stop());
+  return proxy;
+}
 
 describe('device leases on Redis', { timeout: 30_000 }, () => {
   it('one holder at a time; renewal only by the holder; the claim of a command only for the holder of its device', async (t) => {
@@ -122,10 +131,7 @@ describe('a lease holder cut off from Redis', { timeout: 60_000 }, () => {
   it('cut off while Redis is up for the others: the standby takes over; once back, the cut-off one stops and what it kept is dropped, not published over the new holder', async (t) => {
     if (!(await needRedis(t))) return;
     const prefix = testPrefix(t, 'partition');
-    const target = new URL(REDIS_URL);
-    const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 6379) });
-    await proxy.start();
-    t.after(() => proxy.stop());
+    const proxy = await redisProxy(t);
     const tagDevices = new Map([['x', 'plc']]);
     const busA = await RedisBus.connect({ url: `redis://127.0.0.1:${proxy.port}`, prefix, consumer: 'a', devices: ['plc'], tagDevices, blockMs: 200 });
     const busB = await redisBus(t, { prefix, consumer: 'b', devices: ['plc'], tagDevices });
@@ -173,10 +179,7 @@ describe('closing a bus cut off from Redis', { timeout: 30_000 }, () => {
   it('does not wait for answers that cannot come: a poller stopped while the network drops everything exits', async (t) => {
     if (!(await needRedis(t))) return;
     const prefix = testPrefix(t, 'close-cut');
-    const target = new URL(REDIS_URL);
-    const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 6379) });
-    await proxy.start();
-    t.after(() => proxy.stop());
+    const proxy = await redisProxy(t);
     const bus = await RedisBus.connect({ url: `redis://127.0.0.1:${proxy.port}`, prefix, consumer: 'a', devices: ['plc'], blockMs: 200 });
     const lease = new DeviceLease({ bus, device: 'plc', owner: 'a', ttlMs: 1500, onAcquired: async () => undefined, onLost: async () => undefined });
     await lease.start();
