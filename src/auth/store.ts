@@ -24,6 +24,19 @@ export interface SessionRow {
   lastSeen: number;
 }
 
+/** A user as the stores hold it: with the password's hash, and when their password or role last changed (sessions from before are ended). */
+export interface UserRecord extends User {
+  password: string;
+  changedAt: number;
+}
+
+export interface TokenInfo {
+  name: string;
+  createdBy: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
 export interface AuditEntry {
   seq: number;
   ts: number;
@@ -33,11 +46,6 @@ export interface AuditEntry {
   detail: string;
   prevHash: string;
   hash: string;
-}
-
-/** An audit entry as the table holds it. */
-interface AuditRow extends Omit<AuditEntry, 'prevHash'> {
-  prev_hash: string;
 }
 
 export const digest = (secret: string): string => createHash('sha256').update(secret).digest('hex');
@@ -51,6 +59,67 @@ export function chainHash(prevHash: string, e: Pick<AuditEntry, 'seq' | 'ts' | '
 }
 
 const GENESIS = '0'.repeat(64);
+
+/** An audit entry as a table holds it (SQLite and PostgreSQL alike). */
+export interface AuditRow extends Omit<AuditEntry, 'prevHash'> {
+  prev_hash: string;
+}
+
+export const auditEntry = (r: AuditRow): AuditEntry => ({
+  seq: r.seq, ts: r.ts, actor: r.actor, action: r.action, target: r.target, detail: r.detail, prevHash: r.prev_hash, hash: r.hash,
+});
+
+export interface AuditQuery {
+  before?: number;
+  limit?: number;
+  /** Words that must all appear (case-insensitive) in the actor, action, target or detail. */
+  search?: string;
+}
+
+/** The WHERE clause and arguments of an audit query; `param(n)` spells the placeholder of the n-th argument (1-based). */
+export function auditFilter(q: AuditQuery, param: (n: number) => string, like: 'LIKE' | 'ILIKE'): { where: string; args: (string | number)[]; limit: number } {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  const bind = (v: string | number): string => param(args.push(v));
+  if (q.before !== undefined) where.push(`seq < ${bind(q.before)}`);
+  for (const word of (q.search ?? '').split(/\s+/).filter(Boolean)) {
+    const pattern = `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(`(${['actor', 'action', 'target', 'detail'].map((c) => `${c} ${like} ${bind(pattern)} ESCAPE '\\'`).join(' OR ')})`);
+  }
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args, limit: Math.min(Math.max(1, q.limit ?? 200), 5000) };
+}
+
+export type AuditCheck = { ok: true; entries: number } | { ok: false; seq: number; why: string };
+
+/** Recomputes the chain entry by entry (in seq order); stops at the first broken one. */
+export class ChainCheck {
+  private prev = GENESIS;
+  private n = 0;
+  private broken: AuditCheck | undefined;
+
+  /** Takes the next entry; false once the chain is broken. */
+  next(r: AuditRow): boolean {
+    const expected = this.n + 1;
+    if (r.seq !== expected) this.broken = { ok: false, seq: expected, why: `entry ${expected} is missing` };
+    else if (r.prev_hash !== this.prev) this.broken = { ok: false, seq: r.seq, why: 'it does not follow the entry before it' };
+    else if (chainHash(this.prev, r) !== r.hash) this.broken = { ok: false, seq: r.seq, why: 'its content does not match its hash (edited)' };
+    if (this.broken) return false;
+    this.prev = r.hash;
+    this.n++;
+    return true;
+  }
+
+  result(): AuditCheck {
+    return this.broken ?? { ok: true, entries: this.n };
+  }
+}
+
+/** The entry after `last` (undefined: the first), chained to it. */
+export function nextAuditEntry(last: { seq: number; hash: string } | undefined, e: Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'>): AuditEntry {
+  const entry = { seq: (last?.seq ?? 0) + 1, ...e };
+  const prevHash = last?.hash ?? GENESIS;
+  return { ...entry, prevHash, hash: chainHash(prevHash, entry) };
+}
 
 export class AuthStore {
   readonly db: Database.Database;
@@ -82,6 +151,11 @@ export class AuthStore {
       CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
       CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     `);
+    // changed_at: sessions from before a password or role change are refused, wherever they are kept (Redis).
+    if (!(this.db.pragma('table_info(users)') as { name: string }[]).some((c) => c.name === 'changed_at')) this.db.exec('ALTER TABLE users ADD COLUMN changed_at INTEGER NOT NULL DEFAULT 0');
+    // ref: what an entry records (a command's outcome, an alarm action), so that one delivered twice is kept once.
+    if (!(this.db.pragma('table_info(audit)') as { name: string }[]).some((c) => c.name === 'ref')) this.db.exec('ALTER TABLE audit ADD COLUMN ref TEXT');
+    this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS audit_ref ON audit (ref)');
   }
 
   close(): void {
@@ -98,11 +172,11 @@ export class AuthStore {
     this.db.prepare('INSERT INTO users (name, role, password, created_at) VALUES (?, ?, ?, ?)').run(name, role, passwordHash, now);
   }
 
-  user(name: string): (User & { password: string }) | undefined {
-    const r = this.db.prepare('SELECT name, role, password, disabled, created_at FROM users WHERE name = ?').get(name) as
-      | { name: string; role: Role; password: string; disabled: number; created_at: number }
+  user(name: string): UserRecord | undefined {
+    const r = this.db.prepare('SELECT name, role, password, disabled, created_at, changed_at FROM users WHERE name = ?').get(name) as
+      | { name: string; role: Role; password: string; disabled: number; created_at: number; changed_at: number }
       | undefined;
-    return r && { name: r.name, role: r.role, password: r.password, disabled: r.disabled === 1, createdAt: r.created_at };
+    return r && { name: r.name, role: r.role, password: r.password, disabled: r.disabled === 1, createdAt: r.created_at, changedAt: r.changed_at };
   }
 
   users(): User[] {
@@ -111,13 +185,13 @@ export class AuthStore {
     );
   }
 
-  setPassword(name: string, passwordHash: string): void {
-    this.db.prepare('UPDATE users SET password = ? WHERE name = ?').run(passwordHash, name);
+  setPassword(name: string, passwordHash: string, now = Date.now()): void {
+    this.db.prepare('UPDATE users SET password = ?, changed_at = ? WHERE name = ?').run(passwordHash, now, name);
     this.endSessionsOf(name);
   }
 
-  setRole(name: string, role: Role): void {
-    this.db.prepare('UPDATE users SET role = ? WHERE name = ?').run(role, name);
+  setRole(name: string, role: Role, now = Date.now()): void {
+    this.db.prepare('UPDATE users SET role = ?, changed_at = ? WHERE name = ?').run(role, now, name);
     this.endSessionsOf(name);
   }
 
@@ -173,7 +247,7 @@ export class AuthStore {
     return r?.name;
   }
 
-  tokens(): { name: string; createdBy: string; createdAt: number; revokedAt: number | null }[] {
+  tokens(): TokenInfo[] {
     return (this.db.prepare('SELECT name, created_by, created_at, revoked_at FROM api_tokens ORDER BY name').all() as {
       name: string;
       created_by: string;
@@ -211,48 +285,28 @@ export class AuthStore {
 
   // ------------------------------------------------------------ audit trail
 
-  audit(actor: string, action: string, target: string, detail: unknown, now = Date.now()): AuditEntry {
+  /** Appends an entry; with `ref`, only if no entry has that ref yet (undefined then). */
+  audit(actor: string, action: string, target: string, detail: unknown, now = Date.now(), ref?: string): AuditEntry | undefined {
     return this.db.transaction(() => {
+      if (ref !== undefined && this.db.prepare('SELECT 1 FROM audit WHERE ref = ?').get(ref)) return undefined;
       const last = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-      const e = { seq: (last?.seq ?? 0) + 1, ts: now, actor, action, target, detail: JSON.stringify(detail ?? null) };
-      const prevHash = last?.hash ?? GENESIS;
-      const hash = chainHash(prevHash, e);
-      this.db.prepare('INSERT INTO audit (seq, ts, actor, action, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(e.seq, e.ts, actor, action, target, e.detail, prevHash, hash);
-      return { ...e, prevHash, hash };
+      const e = nextAuditEntry(last, { ts: now, actor, action, target, detail: JSON.stringify(detail ?? null) });
+      this.db
+        .prepare('INSERT INTO audit (seq, ts, actor, action, target, detail, prev_hash, hash, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(e.seq, e.ts, actor, action, target, e.detail, e.prevHash, e.hash, ref ?? null);
+      return e;
     })();
   }
 
-  auditEntries(q: { before?: number; limit?: number; search?: string } = {}): AuditEntry[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.before !== undefined) {
-      where.push('seq < ?');
-      args.push(q.before);
-    }
-    for (const word of (q.search ?? '').split(/\s+/).filter(Boolean)) {
-      const like = `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      where.push("(actor LIKE ? ESCAPE '\\' OR action LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\' OR detail LIKE ? ESCAPE '\\')");
-      args.push(like, like, like, like);
-    }
-    const limit = Math.min(Math.max(1, q.limit ?? 200), 5000);
-    const rows = this.db.prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${limit}`).all(...args) as AuditRow[];
-    return rows.map((r) => ({ seq: r.seq, ts: r.ts, actor: r.actor, action: r.action, target: r.target, detail: r.detail, prevHash: r.prev_hash, hash: r.hash }));
+  auditEntries(q: AuditQuery = {}): AuditEntry[] {
+    const { where, args, limit } = auditFilter(q, () => '?', 'LIKE');
+    const rows = this.db.prepare(`SELECT * FROM audit ${where} ORDER BY seq DESC LIMIT ${limit}`).all(...args) as AuditRow[];
+    return rows.map(auditEntry);
   }
 
-  /** Recomputes the chain; returns the first broken entry, or undefined when all is intact. */
-  verifyAudit(): { ok: true; entries: number } | { ok: false; seq: number; why: string } {
-    const rows = this.db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditRow>;
-    let prev = GENESIS;
-    let expectedSeq = 1;
-    let n = 0;
-    for (const r of rows) {
-      if (r.seq !== expectedSeq) return { ok: false, seq: expectedSeq, why: `entry ${expectedSeq} is missing` };
-      if (r.prev_hash !== prev) return { ok: false, seq: r.seq, why: 'it does not follow the entry before it' };
-      if (chainHash(prev, r) !== r.hash) return { ok: false, seq: r.seq, why: 'its content does not match its hash (edited)' };
-      prev = r.hash;
-      expectedSeq++;
-      n++;
-    }
-    return { ok: true, entries: n };
+  verifyAudit(): AuditCheck {
+    const check = new ChainCheck();
+    for (const r of this.db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditRow>) if (!check.next(r)) break;
+    return check.result();
   }
 }

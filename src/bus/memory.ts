@@ -11,6 +11,7 @@ import type {
   CommandRequest,
   CommandSubscription,
   DeviceStatus,
+  EntryHandler,
   JournalEntry,
   SampleBatch,
   SampleSubscription,
@@ -258,7 +259,7 @@ export class MemoryBus implements Bus {
     this.deliver(this.outcomeHandlers, outcome);
   }
 
-  async subscribeCommandOutcomes(handler: (outcome: CommandOutcome) => void): Promise<Unsubscribe> {
+  async subscribeCommandOutcomes(handler: EntryHandler<CommandOutcome>): Promise<Unsubscribe> {
     return this.subscribe(this.outcomeHandlers, handler);
   }
 
@@ -280,7 +281,7 @@ export class MemoryBus implements Bus {
     if (entries.length > 0) this.deliver(this.journalHandlers, entries);
   }
 
-  async subscribeJournal(handler: (entries: JournalEntry[]) => void): Promise<Unsubscribe> {
+  async subscribeJournal(handler: EntryHandler<JournalEntry[]>): Promise<Unsubscribe> {
     return this.subscribe(this.journalHandlers, handler);
   }
 
@@ -306,7 +307,8 @@ export class MemoryBus implements Bus {
     queueMicrotask(() => {
       for (const h of handlers) {
         try {
-          h(message);
+          const settled = h(message) as unknown;
+          if (settled instanceof Promise) settled.catch(() => this.subscriberErrors++);
         } catch {
           this.subscriberErrors++;
         }

@@ -56,6 +56,7 @@ import type {
   CommandRequest,
   CommandSubscription,
   DeviceStatus,
+  EntryHandler,
   JournalEntry,
   SampleBatch,
   SampleSubscription,
@@ -66,6 +67,10 @@ import type {
   Unsubscribe,
   ValueBatchInfo,
 } from './types.js';
+
+/** A subscription's group and reclaim period, when it is durable. */
+const durableRead = (o: SubscribeOptions | undefined): { group?: string; reclaimMs?: number } =>
+  o?.durable ? { group: o.durable, ...(o.reclaimMs !== undefined ? { reclaimMs: o.reclaimMs } : {}) } : {};
 
 export interface RedisBusOptions {
   /** redis://[user:password@]host:port[/db] (rediss:// for TLS). */
@@ -881,10 +886,10 @@ export class RedisBus implements Bus {
     }
   }
 
-  async subscribeCommandOutcomes(handler: (outcome: CommandOutcome) => void, options?: SubscribeOptions): Promise<Unsubscribe> {
+  async subscribeCommandOutcomes(handler: EntryHandler<CommandOutcome>, options?: SubscribeOptions): Promise<Unsubscribe> {
     return this.read({
       keys: [this.key('outcomes')],
-      ...(options?.durable ? { group: options.durable } : {}),
+      ...durableRead(options),
       ackAfter: true,
       onEntry: (_key, entry) => handler(JSON.parse(entry.fields.o ?? 'null') as CommandOutcome),
     });
@@ -894,10 +899,10 @@ export class RedisBus implements Bus {
     if (entries.length > 0) await this.xadd(this.key('journal'), 'j', JSON.stringify(entries));
   }
 
-  async subscribeJournal(handler: (entries: JournalEntry[]) => void, options?: SubscribeOptions): Promise<Unsubscribe> {
+  async subscribeJournal(handler: EntryHandler<JournalEntry[]>, options?: SubscribeOptions): Promise<Unsubscribe> {
     return this.read({
       keys: [this.key('journal')],
-      ...(options?.durable ? { group: options.durable } : {}),
+      ...durableRead(options),
       ackAfter: true,
       onEntry: (_key, entry) => handler(JSON.parse(entry.fields.j ?? '[]') as JournalEntry[]),
     });
@@ -916,7 +921,7 @@ export class RedisBus implements Bus {
     ackAfter: boolean;
     /** With a group: every so often, take the entries pending this long with other consumers. */
     reclaimMs?: number;
-    onEntry: (key: string, entry: StreamEntry, recovered: boolean) => Promise<void> | void;
+    onEntry: (key: string, entry: StreamEntry, recovered: boolean) => unknown;
   }): Promise<Unsubscribe> {
     if (this.closed) throw new BusError('PLANTA_BUS_CLOSED', 'the bus is closed');
     const { keys, group } = o;
@@ -928,6 +933,8 @@ export class RedisBus implements Bus {
       try {
         await o.onEntry(key, entry, recovered);
       } catch (err) {
+        // Failed because it is being stopped (a store it writes to is closing): taken again at the next start.
+        if (stopped || this.closed) return;
         this.subscriberErrors++;
         this.log?.error({ err, key, entry: entry.id }, 'a stream subscriber failed');
       }

@@ -65,7 +65,21 @@ export interface SubscribeOptions {
    * in-memory bus nothing outlives the process and the name is ignored.
    */
   durable?: string;
+  /**
+   * With `durable`, shared by several processes: every so often, take over
+   * the entries pending this long with another of them (one that stopped, or
+   * cannot handle them now). Default: only when subscribing.
+   */
+  reclaimMs?: number;
 }
+
+/**
+ * A handler of stream entries (command outcomes, journal entries). On the
+ * Redis bus a durable subscription acknowledges an entry once the handler's
+ * returned promise settled; one whose handler fails as the subscription stops is left
+ * pending, taken again at the next start under the same name.
+ */
+export type EntryHandler<T> = (entry: T) => unknown;
 
 /**
  * Why a command may not be written: another execution took it, its time ran
@@ -182,7 +196,7 @@ export interface Bus {
   request(service: string, request: ServiceRequest, timeoutMs: number): Promise<ServiceReply>;
   /** Outcomes (queued, confirmed, rejected...): to the browsers, the audit log and the event list. */
   publishCommandOutcome(outcome: CommandOutcome): Promise<void>;
-  subscribeCommandOutcomes(handler: (outcome: CommandOutcome) => void, options?: SubscribeOptions): Promise<Unsubscribe>;
+  subscribeCommandOutcomes(handler: EntryHandler<CommandOutcome>, options?: SubscribeOptions): Promise<Unsubscribe>;
 
   /** Alarm states that changed; the bus keeps the last state of every alarm. */
   publishAlarmStates(states: AlarmState[]): Promise<void>;
@@ -190,7 +204,7 @@ export interface Bus {
   subscribeAlarmStates(handler: (states: AlarmState[]) => void): Promise<Unsubscribe>;
   /** Journal entries as they are written (alarms, acknowledgements, events, commands, devices). */
   publishJournal(entries: JournalEntry[]): Promise<void>;
-  subscribeJournal(handler: (entries: JournalEntry[]) => void, options?: SubscribeOptions): Promise<Unsubscribe>;
+  subscribeJournal(handler: EntryHandler<JournalEntry[]>, options?: SubscribeOptions): Promise<Unsubscribe>;
 
   close(): Promise<void>;
 }

@@ -83,10 +83,11 @@ async function start(flags: StartFlags): Promise<void> {
   console.log(`\nPlanta is running: ${web.url}${simLine}`);
   console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags, on ${describeBus(choice)}. Ctrl-C stops.`);
   const viewing = { none: 'everyone must sign in', local: 'viewing without sign-in from this machine only', any: 'viewing without sign-in from anywhere' }[config.security.anonymous];
+  const users = await web.users.countUsers();
   console.log(
-    web.users.countUsers() === 0
+    users === 0
       ? `  No users yet: commands and acknowledgements are refused until you create the first admin:\n    npx planta user add NAME --role admin --db ${flags.db}\n  (${viewing})`
-      : `  ${web.users.countUsers()} user(s); ${viewing}. Users, alarms and the audit trail: ${flags.db}`,
+      : `  ${users} user(s); ${viewing}. Users, alarms and the audit trail: ${flags.db}`,
   );
   if (history) {
     const r = (await history.historian.status()).retention;
@@ -193,11 +194,11 @@ export function registerStartCommands(program: Command): void {
     .action(action('start', start));
   program
     .command('web')
-    .description('run a web node against the Redis bus (sessions in Redis; users and the audit trail in its SQLite file; alarm actions asked of planta alarms)')
+    .description('run a web node against the Redis bus (sessions in Redis; users, tokens and the audit trail in its SQLite file or shared on PostgreSQL; alarm actions asked of planta alarms)')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('-p, --port <port>', 'port', '8080')
-    .option('--db <file>', 'SQLite database: users and the audit trail (and sessions on the in-memory bus)', 'data/planta.db')
+    .option('--db <file|url>', 'users, API tokens and the audit trail: an SQLite file (and sessions on the in-memory bus), or postgres://USER@HOST:PORT/DATABASE[?schema=NAME] shared by every web node (schema planta_auth by default)', 'data/planta.db')
     .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .option('--history <file>', 'trends from this SQLite history file, read-only (planta historian writes it on this machine); with historian.store postgres or PLANTA_HISTORIAN_URL, trends come from PostgreSQL')
     .action(action('web', web));

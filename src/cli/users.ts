@@ -1,12 +1,14 @@
 /**
  * `planta user …`, `planta token …`, `planta audit …`: users and their roles,
- * read-only API tokens, and the audit trail, straight on the database file.
+ * read-only API tokens, and the audit trail, straight on the database (the
+ * SQLite file, or the PostgreSQL database shared by web nodes).
  * There is no default password: the first admin is created here.
  */
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { WeakPasswordError, checkStrength, hashPassword } from '../auth/passwords.js';
-import { AuthStore } from '../auth/store.js';
+import type { UserDirectory } from '../auth/directory.js';
+import { openDirectory } from '../auth/open.js';
 import { ROLES, type Role } from '../config/schema.js';
 import { CliUsageError, describeError } from './modbus.js';
 
@@ -59,17 +61,17 @@ async function newPassword(name: string, fromStdin: boolean): Promise<string> {
   return password;
 }
 
-function withStore(f: (store: AuthStore, ...args: string[]) => Promise<void> | void) {
+function withStore(f: (store: UserDirectory, ...args: string[]) => Promise<void>) {
   return async (...args: unknown[]): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
-    const store = new AuthStore(cmd.optsWithGlobals<{ db: string }>().db);
+    const { directory } = openDirectory(cmd.optsWithGlobals<{ db: string }>().db);
     try {
-      await f(store, ...(args.slice(0, -2) as string[]));
+      await f(directory, ...(args.slice(0, -2) as string[]));
     } catch (err) {
       console.error(`planta: ${describeError(err)}`);
       process.exitCode = err instanceof CliUsageError ? 2 : 1;
     } finally {
-      store.close();
+      await directory.close();
     }
   };
 }
@@ -80,7 +82,8 @@ function role(text: string): Role {
 }
 
 export function registerUserCommands(program: Command): void {
-  const db = (c: Command): Command => c.option('--db <file>', 'the database of `planta start`', DB);
+  const db = (c: Command): Command =>
+    c.option('--db <file|url>', 'the database of `planta start` or `planta web`: an SQLite file, or postgres://USER@HOST:PORT/DATABASE[?schema=NAME] shared by web nodes', DB);
   const user = db(program.command('user').description('users and roles (viewer, operator, engineer, admin)'));
 
   user
@@ -94,10 +97,10 @@ export function registerUserCommands(program: Command): void {
         const opts = user.commands.find((c) => c.name() === 'add')!.opts<{ role: string; passwordStdin?: boolean }>();
         if (!NAME.test(name!)) throw new CliUsageError('a user name is 2..32 letters, digits, ".", "_" or "-", starting with a letter');
         const r = role(opts.role);
-        if (store.user(name!)) throw new CliUsageError(`user ${name} exists`);
+        if (await store.user(name!)) throw new CliUsageError(`user ${name} exists`);
         const hash = await hashPassword(await newPassword(name!, Boolean(opts.passwordStdin)));
-        store.addUser(name!, r, hash);
-        store.audit('cli', 'user-add', name!, { role: r });
+        await store.addUser(name!, r, hash);
+        await store.audit('cli', 'user-add', name!, { role: r });
         console.log(`user ${name} added with role ${r}`);
       }),
     );
@@ -106,8 +109,8 @@ export function registerUserCommands(program: Command): void {
     .command('list')
     .description('list users')
     .action(
-      withStore((store) => {
-        for (const u of store.users()) console.log(`${u.name.padEnd(20)} ${u.role.padEnd(9)} ${u.disabled ? 'disabled' : 'active'}  since ${new Date(u.createdAt).toISOString()}`);
+      withStore(async (store) => {
+        for (const u of await store.users()) console.log(`${u.name.padEnd(20)} ${u.role.padEnd(9)} ${u.disabled ? 'disabled' : 'active'}  since ${new Date(u.createdAt).toISOString()}`);
       }),
     );
 
@@ -118,10 +121,10 @@ export function registerUserCommands(program: Command): void {
     .description("set a user's password (ends their sessions)")
     .action(
       withStore(async (store, name) => {
-        if (!store.user(name!)) throw new CliUsageError(`no user ${name}`);
+        if (!(await store.user(name!))) throw new CliUsageError(`no user ${name}`);
         const opts = user.commands.find((c) => c.name() === 'passwd')!.opts<{ passwordStdin?: boolean }>();
-        store.setPassword(name!, await hashPassword(await newPassword(name!, Boolean(opts.passwordStdin))));
-        store.audit('cli', 'user-password', name!, null);
+        await store.setPassword(name!, await hashPassword(await newPassword(name!, Boolean(opts.passwordStdin))));
+        await store.audit('cli', 'user-password', name!, null);
         console.log(`password of ${name} changed`);
       }),
     );
@@ -132,10 +135,10 @@ export function registerUserCommands(program: Command): void {
     .argument('<role>')
     .description("change a user's role (ends their sessions)")
     .action(
-      withStore((store, name, r) => {
-        if (!store.user(name!)) throw new CliUsageError(`no user ${name}`);
-        store.setRole(name!, role(r!));
-        store.audit('cli', 'user-role', name!, { role: r });
+      withStore(async (store, name, r) => {
+        if (!(await store.user(name!))) throw new CliUsageError(`no user ${name}`);
+        await store.setRole(name!, role(r!));
+        await store.audit('cli', 'user-role', name!, { role: r });
         console.log(`${name} is now ${r}`);
       }),
     );
@@ -149,10 +152,10 @@ export function registerUserCommands(program: Command): void {
       .argument('<name>')
       .description(`${verb} a user`)
       .action(
-        withStore((store, name) => {
-          if (!store.user(name!)) throw new CliUsageError(`no user ${name}`);
-          store.setDisabled(name!, disabled);
-          store.audit('cli', `user-${verb}`, name!, null);
+        withStore(async (store, name) => {
+          if (!(await store.user(name!))) throw new CliUsageError(`no user ${name}`);
+          await store.setDisabled(name!, disabled);
+          await store.audit('cli', `user-${verb}`, name!, null);
           console.log(`${name} ${verb}d`);
         }),
       );
@@ -164,11 +167,11 @@ export function registerUserCommands(program: Command): void {
     .argument('<name>')
     .description('create a read-only token (shown once)')
     .action(
-      withStore((store, name) => {
+      withStore(async (store, name) => {
         if (!NAME.test(name!)) throw new CliUsageError('a token name is 2..32 letters, digits, ".", "_" or "-", starting with a letter');
-        if (store.tokens().some((t) => t.name === name)) throw new CliUsageError(`token ${name} exists`);
-        const secret = store.addToken(name!, 'cli');
-        store.audit('cli', 'token-add', name!, null);
+        if ((await store.tokens()).some((t) => t.name === name)) throw new CliUsageError(`token ${name} exists`);
+        const secret = await store.addToken(name!, 'cli');
+        await store.audit('cli', 'token-add', name!, null);
         console.log(`${secret}\n(read-only; send it as "Authorization: Bearer <token>"; it is not shown again)`);
       }),
     );
@@ -176,8 +179,8 @@ export function registerUserCommands(program: Command): void {
     .command('list')
     .description('list tokens')
     .action(
-      withStore((store) => {
-        for (const t of store.tokens()) console.log(`${t.name.padEnd(20)} ${t.revokedAt ? `revoked ${new Date(t.revokedAt).toISOString()}` : 'active'}`);
+      withStore(async (store) => {
+        for (const t of await store.tokens()) console.log(`${t.name.padEnd(20)} ${t.revokedAt ? `revoked ${new Date(t.revokedAt).toISOString()}` : 'active'}`);
       }),
     );
   token
@@ -185,9 +188,9 @@ export function registerUserCommands(program: Command): void {
     .argument('<name>')
     .description('revoke a token')
     .action(
-      withStore((store, name) => {
-        if (!store.revokeToken(name!)) throw new CliUsageError(`no active token ${name}`);
-        store.audit('cli', 'token-revoke', name!, null);
+      withStore(async (store, name) => {
+        if (!(await store.revokeToken(name!))) throw new CliUsageError(`no active token ${name}`);
+        await store.audit('cli', 'token-revoke', name!, null);
         console.log(`token ${name} revoked`);
       }),
     );
@@ -197,14 +200,14 @@ export function registerUserCommands(program: Command): void {
     .command('verify')
     .description('check that no audit entry was edited or removed')
     .action(
-      withStore((store) => {
-        const r = store.verifyAudit();
+      withStore(async (store) => {
+        const r = await store.verifyAudit();
         if (!r.ok) {
           console.error(`audit trail BROKEN at entry ${r.seq}: ${r.why}`);
           process.exitCode = 1;
           return;
         }
-        const head = store.auditEntries({ limit: 1 })[0];
+        const [head] = await store.auditEntries({ limit: 1 });
         console.log(`audit trail intact: ${r.entries} entries${head ? `; head ${head.seq} ${head.hash}` : ''}`);
         console.log('(keep the head somewhere else: it also proves that no entry was cut off the end)');
       }),
@@ -214,9 +217,9 @@ export function registerUserCommands(program: Command): void {
     .option('--limit <n>', 'entries', '50')
     .description('the newest entries')
     .action(
-      withStore((store) => {
+      withStore(async (store) => {
         const limit = Number(audit.commands.find((c) => c.name() === 'list')!.opts<{ limit: string }>().limit);
-        for (const e of store.auditEntries({ limit }).reverse()) console.log(`${new Date(e.ts).toISOString()}  ${e.actor.padEnd(12)} ${e.action.padEnd(22)} ${e.target}  ${e.detail}`);
+        for (const e of (await store.auditEntries({ limit })).reverse()) console.log(`${new Date(e.ts).toISOString()}  ${e.actor.padEnd(12)} ${e.action.padEnd(22)} ${e.target}  ${e.detail}`);
       }),
     );
 }

@@ -13,14 +13,14 @@ import { type AlarmActions, serveAlarms } from '../alarms/remote.js';
 import { AlarmStore } from '../alarms/store.js';
 import { LivenessWatch } from '../bus/liveness.js';
 import { RedisSessions } from '../auth/sessions.js';
-import { AuthStore } from '../auth/store.js';
-import { alarmTrail, commandTrail } from '../auth/trail.js';
+import { DirectoryError, type UserDirectory } from '../auth/directory.js';
+import { isPostgresUrl, openDirectory } from '../auth/open.js';
+import { followAuditTrail } from '../auth/trail.js';
 import { BusError } from '../bus/errors.js';
 import { MemoryBus } from '../bus/memory.js';
 import { type Outbox, openOutbox } from '../bus/outbox.js';
 import { RedisBus, redactUrl } from '../bus/redis.js';
 import type { Bus } from '../bus/types.js';
-import { auditCommands } from '../commands/audit.js';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { type CycleReport, type Historian, openHistorian, storeChoice } from '../historian/index.js';
@@ -254,7 +254,7 @@ export function openHistoryReader(
 
 export interface WebOptions {
   configFile: string;
-  /** SQLite file of users, sessions and the audit trail. */
+  /** Users, API tokens and the audit trail: an SQLite file, or postgres://…[?schema=NAME] (shared by web nodes on the Redis bus). */
   db: string;
   host: string;
   port: number;
@@ -269,17 +269,27 @@ export interface WebOptions {
 }
 
 /**
- * The web server with users, sessions and the audit trail (SQLite; on the
- * Redis bus, sessions and login lockouts in Redis, shared by web nodes). The
- * trail follows the bus under a durable name of its own, so that a restart
- * of the web loses no command outcome nor alarm action on the Redis bus.
+ * The web server with users, sessions and the audit trail: users, tokens
+ * and the trail in `db` (SQLite, or PostgreSQL shared by web nodes);
+ * sessions and login lockouts in the SQLite file, or in Redis on the Redis
+ * bus. The trail follows the bus under a durable name — of the SQLite file,
+ * or of the PostgreSQL directory, shared by the web nodes that write there —
+ * so a restart of the web loses no command outcome nor alarm action.
  */
-export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Promise<{ url: string; users: AuthStore; tls: boolean }> {
-  const users = new AuthStore(o.db);
-  o.stops.push(async () => users.close());
-  const durable = { durable: `audit@${hostname()}:${resolve(o.db)}` };
-  await auditCommands(bus, commandTrail(users), durable);
-  await alarmTrail(bus, users, durable);
+export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Promise<{ url: string; users: UserDirectory; tls: boolean }> {
+  if (isPostgresUrl(o.db) && o.bus?.kind !== 'redis') {
+    throw new CliUsageError('users on PostgreSQL are for web nodes on the Redis bus, where their sessions are shared: give the bus (bus: in the configuration, PLANTA_BUS_URL or --bus), or --db FILE');
+  }
+  const { directory, sqlite } = openDirectory(o.db, o.log);
+  o.stops.push(() => directory.close());
+  try {
+    await directory.countUsers();
+  } catch (err) {
+    if (err instanceof DirectoryError) throw new CliUsageError(`users: ${err.message} [${err.code}]`);
+    throw err;
+  }
+  const durable = sqlite ? `audit@${hostname()}:${resolve(o.db)}` : `audit@${directory.where}`;
+  o.stops.push(await followAuditTrail(bus, directory, { durable, log: o.log }));
   const tls = tlsFiles(config, o.configFile);
   let sessions: RedisSessions | undefined;
   if (o.bus?.kind === 'redis') {
@@ -288,8 +298,7 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
     sessions = s;
   }
   const auth = createAuth({
-    store: users,
-    ...(sessions ? { sessions } : {}),
+    ...(sessions ? { directory, sessions } : { store: sqlite! }),
     anonymous: config.security.anonymous,
     idleMs: config.security.sessionIdle,
     absoluteMs: config.security.sessionMax,
@@ -310,5 +319,5 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
   o.stops.push(() => app.close());
   await app.listen({ host: o.host, port: o.port });
   const shown = o.host === '0.0.0.0' || o.host === '127.0.0.1' ? 'localhost' : o.host;
-  return { url: `${tls ? 'https' : 'http'}://${shown}:${(app.server.address() as { port: number }).port}`, users, tls: tls !== undefined };
+  return { url: `${tls ? 'https' : 'http'}://${shown}:${(app.server.address() as { port: number }).port}`, users: directory, tls: tls !== undefined };
 }

@@ -6,7 +6,7 @@
 import type { Bus, CommandOutcome, SubscribeOptions, Unsubscribe } from '../bus/types.js';
 
 export interface AuditSink {
-  append(entry: CommandOutcome): void;
+  append(entry: CommandOutcome): void | Promise<void>;
 }
 
 export class MemoryAuditLog implements AuditSink {

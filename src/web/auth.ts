@@ -12,18 +12,22 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DUMMY_HASH, WeakPasswordError, checkStrength, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { type UserDirectory, sqliteDirectory } from '../auth/directory.js';
 import { type SessionStore, sqliteSessions } from '../auth/sessions.js';
-import type { AuthStore } from '../auth/store.js';
+import type { AuditQuery, AuthStore } from '../auth/store.js';
 import type { Identity } from '../commands/prepare.js';
 import { ROLES, type Role } from '../config/schema.js';
 
 export type Anonymous = 'none' | 'local' | 'any';
 
-export interface AuthOptions {
-  /** Users, API tokens and the audit trail (and, without `sessions`, sessions and lockouts). */
-  store: AuthStore;
-  /** Sessions and login lockouts elsewhere (Redis, shared by web nodes). Default: in `store`. */
-  sessions?: SessionStore;
+/**
+ * Where users, API tokens and the audit trail are (`directory`), and where
+ * sessions and login lockouts are (`sessions`): both in a web node's SQLite
+ * `store`, or elsewhere (PostgreSQL and Redis, shared by web nodes).
+ */
+export type AuthStores = { store: AuthStore; sessions?: SessionStore } | { directory: UserDirectory; sessions: SessionStore };
+
+export type AuthOptions = AuthStores & {
   /** Viewer access without login: nobody, requests from this machine, or anyone. */
   anonymous: Anonymous;
   idleMs?: number;
@@ -32,7 +36,7 @@ export interface AuthOptions {
   secure?: boolean;
   lockout?: { max: number; windowMs: number; lockMs: number };
   now?: () => number;
-}
+};
 
 export type Via = 'session' | 'token' | 'anonymous';
 export interface RequestIdentity extends Identity {
@@ -85,8 +89,8 @@ export interface Auth {
 }
 
 export function createAuth(o: AuthOptions): Auth {
-  const { store } = o;
-  const sessions = o.sessions ?? sqliteSessions(store);
+  const store = 'directory' in o ? o.directory : sqliteDirectory(o.store);
+  const sessions = 'store' in o ? (o.sessions ?? sqliteSessions(o.store)) : o.sessions;
   const now = o.now ?? Date.now;
   const idleMs = o.idleMs ?? 30 * 60_000;
   const absoluteMs = o.absoluteMs ?? 12 * 3_600_000;
@@ -107,18 +111,20 @@ export function createAuth(o: AuthOptions): Auth {
     const sid = cookies(req).get(COOKIE);
     if (sid) {
       const s = await sessions.get(sid);
-      const user = s ? store.user(s.user) : undefined;
+      const user = s ? await store.user(s.user) : undefined;
       const t = now();
-      if (s && user && !user.disabled && t - s.lastSeen <= idleMs && t - s.createdAt <= absoluteMs) {
+      // A session from before its user's password or role changed (on any node, or by the CLI) is over.
+      const over = s !== undefined && (!user || t - s.lastSeen > idleMs || t - s.createdAt > absoluteMs || s.createdAt < user.changedAt);
+      if (s && user && !user.disabled && !over) {
         if (t - s.lastSeen > 30_000) await sessions.touch(sid, t);
         id = { user: user.name, role: user.role, via: 'session', csrf: s.csrf };
-      } else if (s && (!user || t - s.lastSeen > idleMs || t - s.createdAt > absoluteMs)) {
+      } else if (over) {
         await sessions.end(sid);
       }
     }
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!id && bearer) {
-      const name = store.tokenName(bearer);
+      const name = await store.tokenName(bearer);
       if (name) id = { user: `token:${name}`, role: 'viewer', via: 'token' };
     }
     if (!id && (o.anonymous === 'any' || (o.anonymous === 'local' && isLoopback(req.socket.remoteAddress)))) {
@@ -147,9 +153,9 @@ export function createAuth(o: AuthOptions): Auth {
   const reauthenticate = async (req: FastifyRequest, password: unknown): Promise<void> => {
     const id = identify(req);
     if (!id || id.via !== 'session') throw new AuthError(401, 'PLANTA_AUTH_REQUIRED', 'sign in first');
-    const user = store.user(id.user);
+    const user = await store.user(id.user);
     const ok = typeof password === 'string' && user !== undefined && (await verifyPassword(password, user.password));
-    store.audit(id.user, ok ? 'reauth' : 'reauth-failed', id.user, null, now());
+    await store.audit(id.user, ok ? 'reauth' : 'reauth-failed', id.user, null, now());
     if (!ok) throw new AuthError(403, 'PLANTA_AUTH_REAUTH', 'password: this command needs your password again, and it was not right');
   };
 
@@ -183,17 +189,17 @@ export function createAuth(o: AuthOptions): Auth {
         reply.header('retry-after', String(Math.ceil((locked - t) / 1000)));
         throw new AuthError(429, 'PLANTA_AUTH_LOCKED', `too many failed sign-ins: try again after ${new Date(locked).toISOString()}`);
       }
-      const user = store.user(name);
+      const user = await store.user(name);
       // Verify against a dummy hash for unknown users: the answer takes as long either way.
       const ok = (await verifyPassword(password, user?.password ?? DUMMY_HASH)) && user !== undefined && !user.disabled;
       if (!ok) {
         for (const k of keys) await sessions.recordFailure(k, t, lockout.windowMs, lockout.max, lockout.lockMs);
-        store.audit(name || '?', 'login-failed', name, { from: req.socket.remoteAddress }, t);
+        await store.audit(name || '?', 'login-failed', name, { from: req.socket.remoteAddress }, t);
         throw new AuthError(401, 'PLANTA_AUTH_FAILED', 'wrong user or password');
       }
       for (const k of keys) await sessions.clearFailures(k);
       const { id, csrf } = await sessions.create(user.name, t);
-      store.audit(user.name, 'login', user.name, { from: req.socket.remoteAddress }, t);
+      await store.audit(user.name, 'login', user.name, { from: req.socket.remoteAddress }, t);
       reply.header('set-cookie', cookie(id, Math.floor(absoluteMs / 1000)));
       return { user: user.name, role: user.role, csrf };
     });
@@ -202,7 +208,7 @@ export function createAuth(o: AuthOptions): Auth {
       const sid = cookies(req).get(COOKIE);
       const id = identify(req);
       if (sid) await sessions.end(sid);
-      if (id) store.audit(id.user, 'logout', id.user, null, now());
+      if (id) await store.audit(id.user, 'logout', id.user, null, now());
       reply.header('set-cookie', cookie('', 0));
       return { signedOut: true };
     });
@@ -210,14 +216,15 @@ export function createAuth(o: AuthOptions): Auth {
     app.get('/api/session', async (req, reply) => {
       const id = identify(req);
       // Whether anyone can sign in yet, so a fresh installation's sign-in page can say how to create the first admin.
-      if (!id) return reply.status(401).send({ error: { code: 'PLANTA_AUTH_REQUIRED', message: 'sign in first' }, usersExist: store.countUsers() > 0 });
+      // (A hint for the sign-in page only: with the users' database out of reach, say there are users.)
+      if (!id) return reply.status(401).send({ error: { code: 'PLANTA_AUTH_REQUIRED', message: 'sign in first' }, usersExist: (await store.countUsers().catch(() => 1)) > 0 });
       // reauth: critical commands ask for the password again.
-      return { user: id.user, role: id.role, via: id.via, ...(id.csrf ? { csrf: id.csrf } : {}), usersExist: store.countUsers() > 0, reauth: true };
+      return { user: id.user, role: id.role, via: id.via, ...(id.csrf ? { csrf: id.csrf } : {}), usersExist: id.via === 'session' || (await store.countUsers().catch(() => 1)) > 0, reauth: true };
     });
 
     app.get('/api/users', async (req) => {
       need(req, 'admin');
-      return store.users();
+      return await store.users();
     });
 
     app.post('/api/users', async (req) => {
@@ -227,7 +234,7 @@ export function createAuth(o: AuthOptions): Auth {
       const role = String(b.role ?? '') as Role;
       if (!NAME.test(name)) throw new AuthError(400, 'PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
       if (!ROLES.includes(role)) throw new AuthError(400, 'PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
-      if (store.user(name)) throw new AuthError(409, 'PLANTA_AUTH_USER_EXISTS', `user ${name} exists`);
+      if (await store.user(name)) throw new AuthError(409, 'PLANTA_AUTH_USER_EXISTS', `user ${name} exists`);
       const password = String(b.password ?? '');
       try {
         checkStrength(password, name);
@@ -235,8 +242,8 @@ export function createAuth(o: AuthOptions): Auth {
         if (err instanceof WeakPasswordError) throw new AuthError(400, err.code, `password: ${err.message}`);
         throw err;
       }
-      store.addUser(name, role, await hashPassword(password), now());
-      store.audit(admin.user, 'user-add', name, { role }, now());
+      await store.addUser(name, role, await hashPassword(password), now());
+      await store.audit(admin.user, 'user-add', name, { role }, now());
       return { name, role };
     });
 
@@ -244,17 +251,17 @@ export function createAuth(o: AuthOptions): Auth {
       const admin = need(req, 'admin');
       const b = body(req);
       const name = req.params.name;
-      if (!store.user(name)) throw new AuthError(404, 'PLANTA_AUTH_NO_USER', `no user ${name}`);
+      if (!(await store.user(name))) throw new AuthError(404, 'PLANTA_AUTH_NO_USER', `no user ${name}`);
       if (b.role !== undefined) {
         if (!ROLES.includes(b.role as Role)) throw new AuthError(400, 'PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
-        store.setRole(name, b.role as Role);
+        await store.setRole(name, b.role as Role, now());
         await sessions.endAllOf(name);
-        store.audit(admin.user, 'user-role', name, { role: b.role }, now());
+        await store.audit(admin.user, 'user-role', name, { role: b.role }, now());
       }
       if (typeof b.disabled === 'boolean') {
-        store.setDisabled(name, b.disabled);
+        await store.setDisabled(name, b.disabled);
         if (b.disabled) await sessions.endAllOf(name);
-        store.audit(admin.user, b.disabled ? 'user-disable' : 'user-enable', name, null, now());
+        await store.audit(admin.user, b.disabled ? 'user-disable' : 'user-enable', name, null, now());
       }
       if (typeof b.password === 'string') {
         try {
@@ -263,33 +270,33 @@ export function createAuth(o: AuthOptions): Auth {
           if (err instanceof WeakPasswordError) throw new AuthError(400, err.code, `password: ${err.message}`);
           throw err;
         }
-        store.setPassword(name, await hashPassword(b.password));
+        await store.setPassword(name, await hashPassword(b.password), now());
         await sessions.endAllOf(name);
-        store.audit(admin.user, 'user-password', name, null, now());
+        await store.audit(admin.user, 'user-password', name, null, now());
       }
-      return { name, ...store.users().find((u) => u.name === name) };
+      return { name, ...(await store.users()).find((u) => u.name === name) };
     });
 
     app.get('/api/tokens', async (req) => {
       need(req, 'admin');
-      return store.tokens();
+      return await store.tokens();
     });
 
     app.post('/api/tokens', async (req) => {
       const admin = need(req, 'admin');
       const name = String(body(req).name ?? '');
       if (!NAME.test(name)) throw new AuthError(400, 'PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
-      if (store.tokens().some((t) => t.name === name)) throw new AuthError(409, 'PLANTA_AUTH_TOKEN_EXISTS', `token ${name} exists`);
-      const token = store.addToken(name, admin.user, now());
-      store.audit(admin.user, 'token-add', name, null, now());
+      if ((await store.tokens()).some((t) => t.name === name)) throw new AuthError(409, 'PLANTA_AUTH_TOKEN_EXISTS', `token ${name} exists`);
+      const token = await store.addToken(name, admin.user, now());
+      await store.audit(admin.user, 'token-add', name, null, now());
       return { name, token, readOnly: true, note: 'shown once: keep it; send it as "Authorization: Bearer <token>"' };
     });
 
     app.delete<{ Params: { name: string } }>('/api/tokens/:name', async (req) => {
       const admin = need(req, 'admin');
-      const revoked = store.revokeToken(req.params.name, now());
+      const revoked = await store.revokeToken(req.params.name, now());
       if (!revoked) throw new AuthError(404, 'PLANTA_AUTH_NO_TOKEN', `no active token ${req.params.name}`);
-      store.audit(admin.user, 'token-revoke', req.params.name, null, now());
+      await store.audit(admin.user, 'token-revoke', req.params.name, null, now());
       return { revoked };
     });
 
@@ -297,13 +304,13 @@ export function createAuth(o: AuthOptions): Auth {
       need(req, 'engineer');
       const q = req.query as Record<string, string | undefined>;
       const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
-      const query: Parameters<AuthStore['auditEntries']>[0] = {};
+      const query: AuditQuery = {};
       const before = num(q.before);
       const limit = num(q.limit);
       if (before !== undefined) query.before = before;
       if (limit !== undefined) query.limit = limit;
       if (q.q) query.search = q.q;
-      return store.auditEntries(query);
+      return await store.auditEntries(query);
     });
   };
 

@@ -19,7 +19,7 @@ export const planta = join(root, 'bin', 'planta.js');
 export interface PlantProcesses {
   dir: string;
   config: string;
-  /** The web nodes' users file, with `user` (an operator) and `password`. */
+  /** The web nodes' users (a file, or PlantOptions.usersUrl), with `user` (an operator) and `password`. */
   db: string;
   user: string;
   password: string;
@@ -35,6 +35,8 @@ export interface PlantOptions {
   historian?: { url: string; schema: string };
   /** Another Redis than the machine's (a private redis-server of the test). */
   redisUrl?: string;
+  /** The web nodes' users on PostgreSQL: this postgres://…?schema=… URL is `db`. */
+  usersUrl?: string;
 }
 
 export async function plantProcesses(t: TestContext, name: string, o: PlantOptions = {}): Promise<PlantProcesses> {
@@ -57,7 +59,7 @@ export async function plantProcesses(t: TestContext, name: string, o: PlantOptio
   // The pollers' outboxes in the test's folder (the next poller on the same devices takes outbox-2.db).
   writeFileSync(config, `${text}\nbus: { kind: redis, url: '${o.redisUrl ?? REDIS_URL}', prefix: '${prefix}', outbox: '${join(dir, 'outbox.db')}' }\n`);
   copyFileSync(join(root, 'config', 'sbr-mimic.svg'), join(dir, 'sbr-mimic.svg'));
-  const db = join(dir, 'web.db');
+  const db = o.usersUrl ?? join(dir, 'web.db');
   const env: NodeJS.ProcessEnv = { ...process.env, PLANTA_LOG_LEVEL: 'warn', PLANTA_LOG_FORMAT: 'json' };
   delete env.PLANTA_BUS_URL;
   delete env.PLANTA_LEASE_TTL;

@@ -1,29 +1,45 @@
 /**
  * Distributed mode in the browser: the SBR plant as separate processes on
- * Redis (simulator, poller, alarm process, two web nodes sharing one users
- * file). An operator signed in on web node A stops the cycle; a viewer's
- * browser on web node B shows the same plant, then the cycle stopped and the
- * command confirmed in its event list, without reloading.
+ * Redis (simulator, poller, alarm process, two web nodes sharing users and
+ * the audit trail on PostgreSQL). An operator signed in on web node A stops
+ * the cycle; a viewer's browser on web node B shows the same plant, then the
+ * cycle stopped and the command confirmed in its event list, without
+ * reloading. An admin on node B adds an engineer, who signs in on node A and
+ * finds the command in the one audit trail, once.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { plantProcesses } from '../bus/plant-processes.js';
+import { planta, plantProcesses } from '../bus/plant-processes.js';
 import { needRedis } from '../bus/redis-helpers.js';
 import { needPeer } from '../helpers/peers.js';
+import { run } from '../helpers/process.js';
+import { PG_URL, dropSchemaAfter, needPostgres, schemaName } from '../historian/pg-helpers.js';
 import { hasChromium, launchBrowser, openPage, screenshot } from './harness.js';
 
 const panel = (page: Page): Locator => page.getByRole('region', { name: 'Commands' });
 const events = (page: Page): Locator => page.getByRole('list', { name: 'Events, newest first' }).getByRole('listitem');
 const phaseShown = (page: Page): Promise<string | null> => page.locator('li.step[aria-current="step"]').getAttribute('data-step');
 
+async function signIn(page: Page, user: string, password: string): Promise<void> {
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.session-box').filter({ hasText: user }).waitFor();
+}
+
 describe('distributed mode in the browser: two web nodes', { timeout: 180_000 }, () => {
   it('a command sent through web node A is confirmed in the browser on web node B', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    if (!(await needRedis(t))) return;
-    const plant = await plantProcesses(t, 'e2e-nodes');
+    if (!(await needRedis(t)) || !(await needPostgres(t))) return;
+    const schema = schemaName();
+    const plant = await plantProcesses(t, 'e2e-nodes', { usersUrl: `${PG_URL}?schema=${schema}` });
+    dropSchemaAfter(t, schema);
     const { config, db, user, password } = plant;
+    const adminPassword = 'e2e-nodes-admin-pass-1';
+    const added = await run(process.execPath, [planta, 'user', 'add', 'root-admin', '--role', 'admin', '--db', db, '--password-stdin'], { input: `${adminPassword}\n` });
+    assert.equal(added.code, 0, added.stderr);
     await plant.start(['sim', '--port', String(plant.modbus), '--control-port', String(plant.control)], /Modbus\/TCP/);
     await plant.start(['poll', '--config', config], /planta poll: polling/);
     await plant.start(['alarms', '--config', config, '--db', join(plant.dir, 'alarms.db')], /planta alarms:/);
@@ -38,10 +54,7 @@ describe('distributed mode in the browser: two web nodes', { timeout: 180_000 },
     await b.page.getByRole('status').filter({ hasText: 'Running' }).first().waitFor({ timeout: 20_000 });
     // A: the operator signs in on node A.
     const a = await openPage(browser, `${urlA}#/login/${encodeURIComponent('#/')}`);
-    await a.page.getByLabel('User name').fill(user);
-    await a.page.getByLabel('Password', { exact: true }).fill(password);
-    await a.page.getByRole('button', { name: 'Sign in' }).click();
-    await a.page.locator('.session-box').filter({ hasText: user }).waitFor();
+    await signIn(a.page, user, password);
     await a.page.getByRole('status').filter({ hasText: 'Running' }).first().waitFor();
     assert.equal(await phaseShown(b.page), await phaseShown(a.page), 'both nodes show the same phase');
 
@@ -63,7 +76,25 @@ describe('distributed mode in the browser: two web nodes', { timeout: 180_000 },
     assert.equal((await events(b.page).allTextContents()).filter((x) => x.includes('Stop the cycle')).length, 1, 'one entry for one command');
     await screenshot(b.page, 'distributed-node-b-1280.png');
     t.diagnostic(`confirmed on node B's page ${seenOnB} ms after Confirm on node A`);
-    assert.deepEqual(a.errors, []);
-    assert.deepEqual(b.errors, []);
+
+    // The admin, on node B, adds an engineer; the engineer signs in on node A and reads the one trail.
+    const admin = await openPage(browser, `${urlB}#/login/${encodeURIComponent('#/users')}`);
+    await signIn(admin.page, 'root-admin', adminPassword);
+    const add = admin.page.getByRole('form', { name: 'Add a user' });
+    await add.getByLabel('Name').fill('ivan');
+    await add.getByLabel('Role').selectOption('engineer');
+    await add.getByLabel('Password (12 characters or more)').fill('settling-tank-weir-8');
+    await add.getByRole('button', { name: 'Add user' }).click();
+    await admin.page.locator('tr[data-user="ivan"]').filter({ hasText: 'Active' }).waitFor();
+    const ivan = await openPage(browser, `${urlA}#/login/${encodeURIComponent('#/audit')}`);
+    await signIn(ivan.page, 'ivan', 'settling-tank-weir-8');
+    await ivan.page.getByRole('heading', { name: 'Audit trail' }).waitFor();
+    const rows = ivan.page.locator('table.audit-table tbody tr');
+    await rows.filter({ hasText: 'user-add' }).filter({ hasText: 'ivan' }).waitFor();
+    const stopped = rows.filter({ hasText: 'command-confirmed' }).filter({ hasText: 'stop_cycle' });
+    await stopped.first().waitFor({ timeout: 10_000 });
+    assert.equal(await stopped.count(), 1, 'audited once, not once per web node');
+    await screenshot(ivan.page, 'distributed-audit-node-a-1280.png');
+    for (const p of [a, b, admin, ivan]) assert.deepEqual(p.errors, []);
   });
 });

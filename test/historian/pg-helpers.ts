@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/historian/postgres.js';
 import { needPeer } from '../helpers/peers.js';
+import { TcpProxy } from '../helpers/proxy.js';
 
 export const PG_URL = process.env.PLANTA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -71,4 +72,16 @@ export function pgStore(t: TestContext, o: Partial<PostgresStoreOptions> & { sch
   const store = new PostgresStore({ url: PG_URL, buffer: { path: join(tempDir(t), 'buffer.db') }, ...o });
   t.after(() => store.close());
   return store;
+}
+
+/** A TCP proxy to the machine's PostgreSQL: stopping it is an outage. */
+export class PgProxy extends TcpProxy {
+  constructor(port: number) {
+    const target = new URL(PG_URL);
+    super(port, { host: target.hostname, port: Number(target.port || 5432) });
+  }
+
+  get url(): string {
+    return PG_URL.replace(/@[^/]+\//, `@127.0.0.1:${this.port}/`);
+  }
 }

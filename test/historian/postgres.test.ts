@@ -16,24 +16,11 @@ import { registerHistorianMetrics } from '../../src/historian/metrics.js';
 import { PostgresStore } from '../../src/historian/postgres.js';
 import { SqliteStore } from '../../src/historian/sqlite.js';
 import { freePort } from '../helpers/ports.js';
-import { TcpProxy } from '../helpers/proxy.js';
-import { PG_URL, needPostgres, pgStore, sql, tempDir, testSchema } from './pg-helpers.js';
+import { PG_URL, PgProxy, needPostgres, pgStore, sql, tempDir, testSchema } from './pg-helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
 const DAY = 86_400_000;
-
-/** A TCP proxy to the machine's PostgreSQL. */
-class Proxy extends TcpProxy {
-  constructor(port: number) {
-    const target = new URL(PG_URL);
-    super(port, { host: target.hostname, port: Number(target.port || 5432) });
-  }
-
-  get url(): string {
-    return PG_URL.replace(/@[^/]+\//, `@127.0.0.1:${this.port}/`);
-  }
-}
 
 const partitions = async (schema: string, table: string): Promise<string[]> =>
   (
@@ -124,7 +111,7 @@ describe('historian on PostgreSQL', { timeout: 120_000 }, () => {
   it('store-and-forward: PostgreSQL unreachable → buffered to disk; back → forwarded in order, nothing lost, nothing twice; also across a restart', async (t) => {
     if (!(await needPostgres(t))) return;
     const schema = testSchema(t);
-    const proxy = new Proxy(await freePort());
+    const proxy = new PgProxy(await freePort());
     await proxy.start();
     t.after(() => proxy.stop());
     const dir = tempDir(t);

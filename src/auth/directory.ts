@@ -1,0 +1,65 @@
+/**
+ * Users, read-only API tokens and the audit trail, as the web and the CLI
+ * use them: in a web node's SQLite file (src/auth/store.ts), or in
+ * PostgreSQL (src/auth/postgres.ts), shared by every web node of a plant.
+ */
+import type { Role } from '../config/schema.js';
+import type { AuditCheck, AuditEntry, AuditQuery, AuthStore, TokenInfo, User, UserRecord } from './store.js';
+
+/** PLANTA_AUTH_STORE_*: the users' database is unreachable (503), refused a duplicate (409), or its URL is wrong. */
+export class DirectoryError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+    this.name = 'DirectoryError';
+  }
+}
+
+export interface UserDirectory {
+  /** Where it is, for logs and messages (no password). */
+  readonly where: string;
+  countUsers(): Promise<number>;
+  addUser(name: string, role: Role, passwordHash: string, now?: number): Promise<void>;
+  user(name: string): Promise<UserRecord | undefined>;
+  users(): Promise<User[]>;
+  /** Also refuses the user's sessions from before (see UserRecord.changedAt). */
+  setPassword(name: string, passwordHash: string, now?: number): Promise<void>;
+  setRole(name: string, role: Role, now?: number): Promise<void>;
+  setDisabled(name: string, disabled: boolean): Promise<void>;
+  /** Returns the token (shown once); only its digest is kept. */
+  addToken(name: string, createdBy: string, now?: number): Promise<string>;
+  /** The name of an active token. */
+  tokenName(token: string): Promise<string | undefined>;
+  tokens(): Promise<TokenInfo[]>;
+  revokeToken(name: string, now?: number): Promise<boolean>;
+  /** Appends an entry to the hash-chained trail; with `ref`, only if no entry has that ref yet (undefined then). */
+  audit(actor: string, action: string, target: string, detail: unknown, now?: number, ref?: string): Promise<AuditEntry | undefined>;
+  auditEntries(q?: AuditQuery): Promise<AuditEntry[]>;
+  verifyAudit(): Promise<AuditCheck>;
+  close(): Promise<void>;
+}
+
+/** The SQLite store as a directory (its sessions stay available to sqliteSessions). */
+export function sqliteDirectory(store: AuthStore, where = 'SQLite'): UserDirectory {
+  return {
+    where,
+    countUsers: async () => store.countUsers(),
+    addUser: async (name, role, hash, now) => store.addUser(name, role, hash, now),
+    user: async (name) => store.user(name),
+    users: async () => store.users(),
+    setPassword: async (name, hash, now) => store.setPassword(name, hash, now),
+    setRole: async (name, role, now) => store.setRole(name, role, now),
+    setDisabled: async (name, disabled) => store.setDisabled(name, disabled),
+    addToken: async (name, createdBy, now) => store.addToken(name, createdBy, now),
+    tokenName: async (token) => store.tokenName(token),
+    tokens: async () => store.tokens(),
+    revokeToken: async (name, now) => store.revokeToken(name, now),
+    audit: async (actor, action, target, detail, now, ref) => store.audit(actor, action, target, detail, now, ref),
+    auditEntries: async (q) => store.auditEntries(q),
+    verifyAudit: async () => store.verifyAudit(),
+    close: async () => store.close(),
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Users, tokens and the audit trail on the machine's PostgreSQL, as two web
+ * nodes share them: what one writes the other reads, appends from both make
+ * one intact chain, an entry delivered twice is kept once, the trail cannot
+ * be edited, and an outage answers with a stable code (signed-in users keep
+ * their last known rows).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DirectoryError } from '../../src/auth/directory.js';
+import { PostgresDirectory, directoryUrl } from '../../src/auth/postgres.js';
+import { freePort } from '../helpers/ports.js';
+import { PG_URL, PgProxy, needPostgres, sql, testSchema } from '../historian/pg-helpers.js';
+
+const open = (t: { after: (f: () => Promise<void>) => void }, url: string): PostgresDirectory => {
+  const d = new PostgresDirectory({ url, connectTimeoutMs: 1000 });
+  t.after(() => d.close());
+  return d;
+};
+const withSchema = (url: string, schema: string): string => `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`;
+
+describe('users on PostgreSQL', { timeout: 60_000 }, () => {
+  it('the schema comes from the URL (not passed to the driver); a bad one is refused with a stable code', () => {
+    assert.deepEqual(directoryUrl('postgres://u@h:5432/db?schema=plant_a'), { url: 'postgres://u@h:5432/db', schema: 'plant_a' });
+    assert.equal(directoryUrl('postgres://u@h/db').schema, 'planta_auth');
+    for (const bad of ['postgres://u@h/db?schema=Robert;DROP', 'mysql://h/db', 'not a url']) {
+      assert.throws(() => directoryUrl(bad), (e: unknown) => e instanceof DirectoryError && e.code === 'PLANTA_AUTH_STORE_BAD_URL', bad);
+    }
+  });
+
+  it('two nodes: a user or token added on one is known to the other; a revoked token is refused by both; a password change moves changedAt', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const url = withSchema(PG_URL, testSchema(t));
+    const [a, b] = [open(t, url), open(t, url)];
+    await a.addUser('olga', 'operator', 'hash-1', 1000);
+    assert.equal((await b.user('olga'))?.role, 'operator');
+    assert.equal(await b.countUsers(), 1);
+    await assert.rejects(b.addUser('olga', 'admin', 'x'), (e: unknown) => e instanceof DirectoryError && e.code === 'PLANTA_AUTH_STORE_CONFLICT' && e.statusCode === 409);
+    const token = await a.addToken('grafana', 'olga');
+    assert.equal(await b.tokenName(token), 'grafana');
+    assert.equal(await b.tokenName(`${token}x`), undefined);
+    assert.equal(await a.revokeToken('grafana'), true);
+    assert.equal(await a.revokeToken('grafana'), false, 'once');
+    // b's answer is fresh for 2 s at most.
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal(await b.tokenName(token), undefined);
+    assert.deepEqual((await b.tokens()).map((x) => [x.name, x.revokedAt !== null]), [['grafana', true]]);
+    await a.setPassword('olga', 'hash-2', 5000);
+    await a.setDisabled('olga', true);
+    const olga = await a.user('olga');
+    assert.deepEqual([olga?.password, olga?.changedAt, olga?.disabled], ['hash-2', 5000, true]);
+    assert.deepEqual((await b.users()).map((u) => Object.keys(u).sort()), [['createdAt', 'disabled', 'name', 'role']], 'no hash in the list');
+  });
+
+  it('the audit trail: appends from two nodes at once make one intact chain; a ref is recorded once; no entry can be changed or removed; an edit is found', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const schema = testSchema(t);
+    const url = withSchema(PG_URL, schema);
+    const [a, b] = [open(t, url), open(t, url)];
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).audit(`user${i}`, 'login', `user${i}`, { i }, 1000 + i)));
+    assert.deepEqual(await b.verifyAudit(), { ok: true, entries: 40 });
+    const first = await a.audit('olga', 'command-confirmed', 'start', { id: 'c1' }, 2000, 'command:c1:confirmed');
+    assert.equal(first?.seq, 41);
+    assert.equal(await b.audit('olga', 'command-confirmed', 'start', { id: 'c1' }, 2000, 'command:c1:confirmed'), undefined, 'delivered twice, kept once');
+    assert.equal((await a.auditEntries({ search: 'c1' })).length, 1);
+    assert.equal((await a.auditEntries({ search: 'USER3' })).length, 11, 'case-insensitive words: user3, user30..39');
+    assert.deepEqual((await a.auditEntries({ before: 3 })).map((e) => e.seq), [2, 1]);
+    for (const statement of [`UPDATE "${schema}".audit SET actor = 'mallory' WHERE seq = 2`, `DELETE FROM "${schema}".audit WHERE seq = 41`, `TRUNCATE "${schema}".audit`]) {
+      await assert.rejects(sql(statement), /append-only/, statement);
+    }
+    // The owner of the database can still go around the triggers: the chain tells.
+    await sql(`ALTER TABLE "${schema}".audit DISABLE TRIGGER audit_append_only`);
+    await sql(`UPDATE "${schema}".audit SET detail = '{"i":99}' WHERE seq = 7`);
+    assert.deepEqual(await a.verifyAudit(), { ok: false, seq: 7, why: 'its content does not match its hash (edited)' });
+  });
+
+  it('PostgreSQL unreachable: 503 PLANTA_AUTH_STORE_UNAVAILABLE, while a user looked up before keeps their last known row; back: it answers again', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const schema = testSchema(t);
+    const proxy = new PgProxy(await freePort());
+    await proxy.start();
+    t.after(() => proxy.stop());
+    const d = open(t, withSchema(proxy.url, schema));
+    await d.addUser('olga', 'operator', 'hash', 1000);
+    assert.equal((await d.user('olga'))?.name, 'olga');
+    await proxy.stop();
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal((await d.user('olga'))?.role, 'operator', 'the last known row');
+    const down = (e: unknown): boolean => e instanceof DirectoryError && e.code === 'PLANTA_AUTH_STORE_UNAVAILABLE' && e.statusCode === 503;
+    await assert.rejects(d.user('ana'), down);
+    await assert.rejects(d.audit('olga', 'login', 'olga', null), down);
+    await proxy.start();
+    assert.equal((await d.audit('olga', 'login', 'olga', null))?.seq, 1);
+  });
+});
