@@ -5,6 +5,9 @@ import { type UserDirectory, sqliteDirectory } from './directory.js';
 import { PostgresDirectory } from './postgres.js';
 import { AuthStore } from './store.js';
 
+/** Where `planta web` and `planta user|token|audit` find users by default: PLANTA_USERS_DB, else data/planta.db. */
+export const usersDb = (env: NodeJS.ProcessEnv = process.env): string => env.PLANTA_USERS_DB || 'data/planta.db';
+
 export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//.test(db);
 
 /** The directory, and the SQLite store behind it when it is one (its sessions serve a web node on the in-memory bus). */

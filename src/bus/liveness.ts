@@ -9,6 +9,13 @@
  * as Uncertain_LastUsableValue (with the time they were read) and its status
  * as down with PLANTA_POLLER_SILENT; the first report from the device hands
  * its values on as they are again.
+ *
+ * Silence may also be this process's own: Redis down, or the link to it cut
+ * (a pulled cable leaves connections open with no answer). When a device
+ * falls silent the bus is asked for the device statuses: no answer within
+ * a second and the device is down with PLANTA_BUS_UNREACHABLE instead (this
+ * process cannot hear the plant; its poller may be fine), and its values are
+ * not read from Redis — the web's stream marks its own copy (src/web/stream.ts).
  */
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
@@ -25,6 +32,9 @@ export interface LivenessOptions {
 }
 
 export const POLLER_SILENT = 'PLANTA_POLLER_SILENT';
+export const BUS_UNREACHABLE = 'PLANTA_BUS_UNREACHABLE';
+/** How long the bus has to answer when a device falls silent. */
+const PROBE_MS = 1000;
 
 type ValueHandler = (values: TagValue[], info: ValueBatchInfo) => void;
 type StatusHandler = (status: DeviceStatus) => void;
@@ -37,7 +47,8 @@ export class LivenessWatch {
   private readonly statuses = new Map<string, DeviceStatus>();
   /** performance.now() of the last report per device. */
   private readonly heard = new Map<string, number>();
-  private readonly silent = new Set<string>();
+  /** Silent devices, and why: POLLER_SILENT, or BUS_UNREACHABLE. */
+  private readonly silent = new Map<string, string>();
   private readonly valueHandlers = new Set<ValueHandler>();
   private readonly statusHandlers = new Set<StatusHandler>();
   private readonly stops: Unsubscribe[] = [];
@@ -90,7 +101,7 @@ export class LivenessWatch {
 
   /** Devices whose poller is silent now. */
   get silentDevices(): string[] {
-    return [...this.silent];
+    return [...this.silent.keys()];
   }
 
   private add<H>(set: Set<H>, h: H): Unsubscribe {
@@ -158,12 +169,35 @@ export class LivenessWatch {
       if (this.silent.has(device) || !status) continue;
       const limit = (status.poller?.leaseMs ?? 0) + this.graceMs;
       if (now - at <= limit) continue;
-      this.silent.add(device);
-      this.o.log?.warn({ device, silentMs: Math.round(now - at) }, 'no report from the poller of this device: its values are shown as last usable values');
-      void this.markSilent(device);
-      const marked = this.statusOf(status);
-      for (const h of this.statusHandlers) h(marked);
+      this.silent.set(device, POLLER_SILENT);
+      void this.goSilent(device, status, Math.round(now - at));
     }
+  }
+
+  /** Whether the bus answers within PROBE_MS. */
+  private async busAnswers(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PROBE_MS)));
+    try {
+      return await Promise.race([this.inner.deviceStatuses().then(() => true, () => false), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Says why a device fell silent (its poller, or this process's link to the bus), then marks its values. */
+  private async goSilent(device: string, status: DeviceStatus, silentMs: number): Promise<void> {
+    const reachable = await this.busAnswers();
+    if (!this.silent.has(device)) return;
+    const cause = reachable ? POLLER_SILENT : BUS_UNREACHABLE;
+    this.silent.set(device, cause);
+    this.o.log?.warn(
+      { device, silentMs, cause },
+      reachable ? 'no report from the poller of this device: its values are shown as last usable values' : 'no answer from the bus: values of this device are shown as last usable values',
+    );
+    const marked = this.statusOf(status);
+    for (const h of this.statusHandlers) h(marked);
+    if (reachable) await this.markSilent(device);
   }
 
   private emitValues(values: TagValue[], info: ValueBatchInfo): void {
@@ -177,9 +211,11 @@ export class LivenessWatch {
   }
 
   private statusOf(s: DeviceStatus): DeviceStatus {
-    if (!this.silent.has(s.device)) return s;
+    const cause = this.silent.get(s.device);
+    if (cause === undefined) return s;
     const silentMs = Math.round(performance.now() - (this.heard.get(s.device) ?? performance.now()));
-    const lastError = { code: POLLER_SILENT, message: `no report from its poller for ${Math.round(silentMs / 1000)} s`, at: Date.now() - silentMs };
-    return { ...s, state: 'down', connectedSince: null, lastError };
+    const seconds = Math.round(silentMs / 1000);
+    const message = cause === BUS_UNREACHABLE ? `no answer from Redis here: nothing heard from this device for ${seconds} s (its poller may be fine)` : `no report from its poller for ${seconds} s`;
+    return { ...s, state: 'down', connectedSince: null, lastError: { code: cause, message, at: Date.now() - silentMs } };
   }
 }

@@ -2,9 +2,13 @@
  * `planta historian`: the historian as its own process, and its file from
  * the command line.
  *
- *   planta historian [--bus URL] [--db FILE]   record from the Redis bus into an SQLite file
- *   planta historian status          size, samples, oldest time, retention of a history file
+ *   planta historian [--bus URL] [--db FILE]   record from the Redis bus into its store
+ *   planta historian status          size, samples, oldest time of the store
  *   planta historian export --tags a,b --from T --to T [--out file.csv]
+ *
+ * The store is the SQLite file --db, or PostgreSQL when the configuration's
+ * historian.store (or PLANTA_HISTORIAN_URL) says so; status and export open
+ * it read-only.
  *
  * The in-memory bus lives inside one process: a historian process alone on it
  * would have nothing to listen to, so `planta historian` then says so and
@@ -13,12 +17,12 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { exportCsv } from '../historian/export.js';
 import { Historian } from '../historian/historian.js';
 import { registerHistorianMetrics } from '../historian/metrics.js';
 import { SqliteStore } from '../historian/sqlite.js';
 import { HistorianError } from '../historian/types.js';
+import { openStore, storeChoice } from '../historian/index.js';
 import { createLogger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
 import { serveMetrics } from './metrics-endpoint.js';
@@ -37,9 +41,12 @@ function time(text: string | undefined, what: string, fallback: number): number 
   return n;
 }
 
-function openReadOnly(db: string): Historian {
+/** The historian's store, read-only, with where it is: PostgreSQL (historian.store, PLANTA_HISTORIAN_URL) or the SQLite file `db`. */
+function openReadOnly(configFile: string, db: string): { historian: Historian; where: string } {
+  const config = loadPlant(configFile);
   try {
-    return new Historian({ store: new SqliteStore(db, { readOnly: true }) });
+    if (storeChoice(config).kind === 'sqlite') return { historian: new Historian({ store: new SqliteStore(db, { readOnly: true }) }), where: db };
+    return { historian: new Historian({ store: openStore(config, { path: db, readOnly: true }), reader: true }), where: `PostgreSQL schema ${config.historian.store?.schema ?? 'planta'}` };
   } catch (err) {
     if (err instanceof HistorianError) throw new CliUsageError(err.message);
     throw err;
@@ -62,10 +69,10 @@ export function registerHistorianCommands(program: Command): void {
   const h = program.command('historian').description('run the historian against the Redis bus (record, the default), or read a history file (status, export)');
   // A default subcommand rather than options on `historian` itself, so that its --config and --db stay apart from those of status and export.
   h.command('record', { isDefault: true })
-    .description('record from the Redis bus into an SQLite file (the default)')
+    .description('record from the Redis bus into the SQLite file --db, or PostgreSQL (historian.store, PLANTA_HISTORIAN_URL) (the default)')
     .option('--bus <url>', 'the shared bus to record from: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
-    .option('--db <file>', 'SQLite database of the historian', 'data/history.db')
+    .option('--db <file>', 'SQLite database of the historian (on PostgreSQL: its store-and-forward buffer goes beside it, unless historian.store.buffer says where)', 'data/history.db')
     .option('--metrics <[host:]port>', 'serve Prometheus /metrics on this port (loopback unless a host is given)')
     .action(
       action('historian', async (flags: { bus?: string; config: string; db: string; metrics?: string }) => {
@@ -89,20 +96,24 @@ export function registerHistorianCommands(program: Command): void {
         // Stopped before the bus is closed (stops run in reverse): its last values are flushed.
         const { historian } = await startHistorian(bus, config, { path: flags.db, log, stops });
         registerHistorianMetrics(registry, historian);
-        console.log(`planta historian: recording ${config.tags.length} tags from ${describeBus(choice)} into ${flags.db}`);
+        const into = storeChoice(config).kind === 'postgres' ? `PostgreSQL schema ${config.historian.store?.schema ?? 'planta'}` : flags.db;
+        console.log(`planta historian: recording ${config.tags.length} tags from ${describeBus(choice)} into ${into}`);
         if (flags.metrics) console.log(`planta historian: metrics at ${await serveMetrics(registry, flags.metrics, stops)}`);
       }),
     );
   h.command('status')
-    .description('size, samples, oldest time and retention of a history file')
+    .description("size, samples and oldest time of the historian's store")
+    .option('-c, --config <file>', 'configuration file (historian.store: PostgreSQL)', DEFAULT_CONFIG)
     .option('--db <file>', 'SQLite database of the historian', 'data/history.db')
     .action(
-      action('historian status', async (flags: { db: string }) => {
-        const historian = openReadOnly(flags.db);
-        const s = await historian.status();
-        await historian.store.close();
-        console.log(`${flags.db}: ${(s.bytes / 1e6).toFixed(1)} MB, ${s.samples} raw samples, oldest ${s.oldest === null ? 'none' : new Date(s.oldest).toISOString()}`);
-        console.log(`tags: ${historian.store.tagNames().length}`);
+      action('historian status', async (flags: { config: string; db: string }) => {
+        const { historian, where } = openReadOnly(flags.config, flags.db);
+        try {
+          const s = await historian.status();
+          console.log(`${where}: ${(s.bytes / 1e6).toFixed(1)} MB, ${s.samples} raw samples, oldest ${s.oldest === null ? 'none' : new Date(s.oldest).toISOString()}`);
+        } finally {
+          await historian.store.close();
+        }
       }),
     );
   h.command('export')
@@ -111,16 +122,16 @@ export function registerHistorianCommands(program: Command): void {
     .option('--from <time>', 'start (epoch ms or ISO 8601); default 24 h before --to')
     .option('--to <time>', 'end (epoch ms or ISO 8601); default now')
     .option('--out <file>', 'write to this file (default: standard output)')
-    .option('-c, --config <file>', 'configuration file (for the units)', DEFAULT_CONFIG)
+    .option('-c, --config <file>', 'configuration file (the units; historian.store: PostgreSQL)', DEFAULT_CONFIG)
     .option('--db <file>', 'SQLite database of the historian', 'data/history.db')
     .action(
       action('historian export', async (flags: { tags: string; from?: string; to?: string; out?: string; config: string; db: string }) => {
         const to = time(flags.to, '--to', Date.now());
         const from = time(flags.from, '--from', to - 86_400_000);
         if (!(from < to)) throw new CliUsageError('--from must be before --to');
-        const units = new Map(loadConfig(flags.config).tags.map((t) => [t.name, t.unit]));
+        const units = new Map(loadPlant(flags.config).tags.map((t) => [t.name, t.unit]));
         const columns = flags.tags.split(',').map((t) => t.trim()).filter(Boolean).map((tag) => ({ tag, unit: units.get(tag) ?? '' }));
-        const historian = openReadOnly(flags.db);
+        const { historian } = openReadOnly(flags.config, flags.db);
         const out = flags.out ? createWriteStream(flags.out) : process.stdout;
         let written = 0;
         for await (const chunk of exportCsv(historian, columns, from, to)) {

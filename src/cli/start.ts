@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import { remoteAlarms } from '../alarms/remote.js';
+import { usersDb } from '../auth/open.js';
 import type { Logger } from '../util/log.js';
 import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';
@@ -198,7 +199,7 @@ export function registerStartCommands(program: Command): void {
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('-p, --port <port>', 'port', '8080')
-    .option('--db <file|url>', 'users, API tokens and the audit trail: an SQLite file (and sessions on the in-memory bus), or postgres://USER@HOST:PORT/DATABASE[?schema=NAME] shared by every web node (schema planta_auth by default)', 'data/planta.db')
+    .option('--db <file|url>', 'users, API tokens and the audit trail: an SQLite file (and sessions on the in-memory bus), or postgres://USER@HOST:PORT/DATABASE[?schema=NAME] shared by every web node (schema planta_auth by default); default PLANTA_USERS_DB or data/planta.db', usersDb())
     .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .option('--history <file>', 'trends from this SQLite history file, read-only (planta historian writes it on this machine); with historian.store postgres or PLANTA_HISTORIAN_URL, trends come from PostgreSQL')
     .action(action('web', web));

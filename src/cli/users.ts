@@ -8,11 +8,10 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { WeakPasswordError, checkStrength, hashPassword } from '../auth/passwords.js';
 import type { UserDirectory } from '../auth/directory.js';
-import { openDirectory } from '../auth/open.js';
+import { openDirectory, usersDb } from '../auth/open.js';
 import { ROLES, type Role } from '../config/schema.js';
 import { CliUsageError, describeError } from './modbus.js';
 
-const DB = 'data/planta.db';
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{1,31}$/;
 
 /** Reads a line without echo from a terminal, or a line from standard input (scripts). */
@@ -83,7 +82,7 @@ function role(text: string): Role {
 
 export function registerUserCommands(program: Command): void {
   const db = (c: Command): Command =>
-    c.option('--db <file|url>', 'the database of `planta start` or `planta web`: an SQLite file, or postgres://USER@HOST:PORT/DATABASE[?schema=NAME] shared by web nodes', DB);
+    c.option('--db <file|url>', 'the database of `planta start` or `planta web`: an SQLite file, or postgres://USER@HOST:PORT/DATABASE[?schema=NAME] shared by web nodes; default PLANTA_USERS_DB or data/planta.db', usersDb());
   const user = db(program.command('user').description('users and roles (viewer, operator, engineer, admin)'));
 
   user

@@ -10,6 +10,7 @@
  * disconnected and resyncs on reconnect.
  */
 import type { Socket } from 'node:net';
+import { BUS_UNREACHABLE, POLLER_SILENT } from '../bus/liveness.js';
 import type { AlarmState, Bus, DeviceStatus, Unsubscribe } from '../bus/types.js';
 import { QUALITIES, type Quality } from '../tags/quality.js';
 import type { TagDefinition, TagValue, TagValueType } from '../tags/types.js';
@@ -216,6 +217,22 @@ export class StreamHub {
     }
   }
 
+  /**
+   * Nothing is heard of `device` (its poller is silent, or Redis does not
+   * answer this node): its Good values in the copy browsers are served from
+   * go out as last usable values. The next report sends them as they are.
+   */
+  private markStale(device: string): void {
+    const t = Date.now();
+    const values: StreamValue[] = [];
+    for (const [i, tag] of this.o.tags.entries()) {
+      if (tag.device !== device || this.qualities[i] !== QUALITY_CODE.Good) continue;
+      this.qualities[i] = QUALITY_CODE.Uncertain_LastUsableValue;
+      values.push(encodeValue(i, this.values[i] ?? null, 'Uncertain_LastUsableValue', this.sourceTs[i]!, this.exceptions[i]! >= 0 ? this.exceptions[i] : undefined, t));
+    }
+    if (values.length > 0) this.emit('delta', JSON.stringify({ t, values } satisfies StreamDelta));
+  }
+
   private onValues(batch: TagValue[]): void {
     this.mirror(batch);
     const t = batch[0]?.sourceTs ?? Date.now();
@@ -232,6 +249,7 @@ export class StreamHub {
 
   private onDevice(status: DeviceStatus): void {
     this.devices.set(status.device, status);
+    if (status.state === 'down' && SILENCES.has(status.lastError?.code ?? '')) this.markStale(status.device);
     this.devicesDirty = true;
     if (this.devicesTimer) return;
     const wait = Math.max(0, this.lastDevicesEvent + this.o.devicesIntervalMs - Date.now());
@@ -268,6 +286,9 @@ export class StreamHub {
     for (const c of this.clients) {
       if (c.lagging) {
         if (now - c.laggingSince > this.o.slowTimeoutMs) {
+          // Out of the set at once: its 'close' comes later, and events meanwhile must not count it again.
+          this.clients.delete(c);
+          this.stats.clients = this.clients.size;
           this.stats.slowDisconnects++;
           this.o.log?.warn({ remote: c.socket.remoteAddress }, 'stream client too slow, disconnected');
           c.socket.destroy();
@@ -304,6 +325,9 @@ export class StreamHub {
     return bytes;
   }
 }
+
+/** Device errors that mean nothing is heard of the device any more (src/bus/liveness.ts). */
+const SILENCES = new Set([POLLER_SILENT, BUS_UNREACHABLE]);
 
 function encodeValue(i: number, value: TagValueType | null, quality: Quality, ts: number, exc: number | undefined, t: number): StreamValue {
   if (quality === 'Good' && ts === t) return [i, value];

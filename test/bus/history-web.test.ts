@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { PG_URL, dropSchemaAfter, needPostgres, schemaName } from '../historian/pg-helpers.js';
+import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
-import { type PlantProcesses, plantProcesses } from './plant-processes.js';
+import { type PlantProcesses, planta, plantProcesses } from './plant-processes.js';
 import { needRedis } from './redis-helpers.js';
 
 interface Series {
@@ -77,6 +78,15 @@ describe('trends on a separate web node', { timeout: 120_000 }, () => {
     assert.equal(((await early.json()) as { error: { code: string } }).error.code, 'PLANTA_HISTORIAN_UNAVAILABLE');
     await recordingPlant(plant, ['--db', join(plant.dir, 'history.db')]);
     await checkTrend(t, web.url, from);
+    // The command line reads the same schema (historian.store in the configuration).
+    const status = await run(process.execPath, [planta, 'historian', 'status', '--config', plant.config]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^PostgreSQL schema ${schema}: [\\d.]+ MB, [1-9]\\d* raw samples, oldest \\d{4}-`));
+    const csv = await run(process.execPath, [planta, 'historian', 'export', '--config', plant.config, '--tags', 'reactor.level', '--from', String(from)]);
+    assert.equal(csv.code, 0, csv.stderr);
+    const lines = csv.stdout.trim().split('\r\n');
+    assert.equal(lines[0], 'time,reactor.level [%],reactor.level quality');
+    assert.ok(lines.length >= 6, csv.stdout);
   });
 
   it('planta historian on SQLite, planta web --history reads the same file', async (t) => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LivenessWatch, POLLER_SILENT } from '../../src/bus/liveness.js';
+import { BUS_UNREACHABLE, LivenessWatch, POLLER_SILENT } from '../../src/bus/liveness.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import type { DeviceStatus } from '../../src/bus/types.js';
 import type { TagValue } from '../../src/tags/types.js';
@@ -59,5 +59,38 @@ describe('the silent-poller watch', () => {
     await waitFor('the values restored', () => batches.length >= 1);
     assert.deepEqual(batches.map((b) => b.map((v) => [v.tag, v.quality])), [[['a.level', 'Good'], ['a.pump', 'Good']]]);
     assert.equal(statuses.at(-1)?.state, 'connected');
+  });
+
+  it('a bus that does not answer (Redis down, or the link cut): the device is down with PLANTA_BUS_UNREACHABLE, and its values are not read from the bus', async (t) => {
+    /** A memory bus that stops answering reads, as a Redis client with no answer does. */
+    class Deaf extends MemoryBus {
+      deaf = false;
+      reads = 0;
+      override async deviceStatuses(): Promise<DeviceStatus[]> {
+        return this.deaf ? new Promise(() => undefined) : super.deviceStatuses();
+      }
+      override async snapshot(): Promise<TagValue[]> {
+        this.reads++;
+        return this.deaf ? new Promise(() => undefined) : super.snapshot();
+      }
+    }
+    const inner = new Deaf();
+    const watch = new LivenessWatch(inner, { tagDevices: new Map([['a.level', 'a']]), graceMs: 100, checkMs: 20 });
+    t.after(() => watch.bus.close());
+    await inner.publishDeviceStatus(leased('a'));
+    await inner.publishValues([value('a.level', 1)]);
+    await watch.start();
+    const statuses: DeviceStatus[] = [];
+    await watch.bus.subscribeDeviceStatus((s) => void statuses.push(s));
+    inner.deaf = true;
+    const reads = inner.reads;
+    const down = await waitFor('a down', () => statuses.find((s) => s.state === 'down'), 3000);
+    assert.equal(down.lastError?.code, BUS_UNREACHABLE);
+    assert.match(down.lastError?.message ?? '', /^no answer from Redis here: nothing heard from this device for \d+ s \(its poller may be fine\)$/);
+    assert.equal(inner.reads, reads, 'no read left waiting for the bus');
+    inner.deaf = false;
+    await inner.publishDeviceStatus(leased('a'));
+    await waitFor('a connected again', () => statuses.at(-1)?.state === 'connected');
+    assert.deepEqual(watch.silentDevices, []);
   });
 });

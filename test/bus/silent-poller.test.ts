@@ -3,13 +3,20 @@
  * is left to expire, and Redis still holds its last values marked Good): the
  * web node shows its device's values as last usable values and the device as
  * down, naming why, within the lease time plus the grace; a poller started
- * again makes them Good again. As processes on the test Redis.
+ * again makes them Good again. And the web node's own link to Redis cut
+ * (refused, then silent: a pulled cable) while the poller goes on: its
+ * browsers get the values as last usable values and the device down with
+ * PLANTA_BUS_UNREACHABLE. As processes on the test Redis.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { freePort } from '../helpers/ports.js';
+import { TcpProxy } from '../helpers/proxy.js';
+import { openStream } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
+import type { StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
 import { plantProcesses } from './plant-processes.js';
-import { needRedis } from './redis-helpers.js';
+import { REDIS_URL, needRedis } from './redis-helpers.js';
 
 const LEASE_MS = 1000;
 interface TagRow {
@@ -54,5 +61,58 @@ describe('a poller fallen silent, seen from a web node', { timeout: 120_000 }, (
     await waitFor('the level good again', async () => (await level())?.quality === 'Good', 20_000, 100);
     await waitFor('the device connected again', async () => (await device())?.state === 'connected', 10_000, 100);
     t.diagnostic(`values marked ${markedMs} ms after the poller was killed (lease ${LEASE_MS} ms + 3 s grace)`);
+  });
+
+  it('the web node cut off from Redis (refused, then silent) while the poller goes on: its browsers get last usable values and the device down with PLANTA_BUS_UNREACHABLE', async (t) => {
+    if (!(await needRedis(t))) return;
+    const plant = await plantProcesses(t, 'web-cut');
+    const { config } = plant;
+    const redis = new URL(REDIS_URL);
+    const proxy = new TcpProxy(await freePort(), { host: redis.hostname, port: Number(redis.port || 6379) });
+    await proxy.start();
+    t.after(() => proxy.stop());
+    await plant.start(['sim', '--port', String(plant.modbus), '--control-port', String(plant.control)], /Modbus\/TCP/);
+    await plant.start(['poll', '--config', config, '--lease', `${LEASE_MS}ms`], /planta poll: polling/);
+    const web = await plant.start(['web', '--config', config, '--port', '0', '--db', plant.db, '--bus', `redis://127.0.0.1:${proxy.port}`], /planta web: http:\/\/localhost:(\d+)/);
+    const stream = await openStream(Number(web.match[1]));
+    t.after(() => stream.close());
+    // The level's quality and the device's error as the browser's stream has them.
+    const seen = (): { quality: string | undefined; error: string | undefined } => {
+      let index = -1;
+      let quality: string | undefined;
+      let error: string | undefined;
+      for (const e of stream.events) {
+        if (e.event === 'snapshot') {
+          const snap = JSON.parse(e.data) as StreamSnapshot;
+          index = snap.tags.indexOf('reactor.level');
+          quality = (snap.values[index]?.[2] as string | undefined) ?? 'Good';
+        } else if (e.event === 'delta') {
+          const v = (JSON.parse(e.data) as StreamDelta).values.find((x) => x[0] === index);
+          if (v) quality = (v[2] as string | undefined) ?? 'Good';
+        } else if (e.event === 'devices') {
+          error = (JSON.parse(e.data) as { device: string; lastError: { code: string } | null }[]).find((d) => d.device === 'plc')?.lastError?.code;
+        }
+      }
+      return { quality, error };
+    };
+    const good = () => waitFor('a good level on the stream', () => seen().quality === 'Good' && seen().error === undefined, 20_000, 50);
+    const cutOff = async (what: string): Promise<number> => {
+      const at = Date.now();
+      await waitFor(`${what}: the level a last usable value and the device unreachable`, () => seen().quality === 'Uncertain_LastUsableValue' && seen().error === 'PLANTA_BUS_UNREACHABLE', 15_000, 50);
+      return Date.now() - at;
+    };
+    await good();
+    await proxy.stop();
+    const refusedMs = await cutOff('refused');
+    await proxy.start();
+    await good();
+    proxy.silent = true;
+    const silentMs = await cutOff('silent');
+    // The link comes back as new connections (the silent ones lost bytes).
+    await proxy.stop();
+    proxy.silent = false;
+    await proxy.start();
+    await good();
+    t.diagnostic(`marked ${refusedMs} ms after the link was refused, ${silentMs} ms after it fell silent (lease ${LEASE_MS} ms + 3 s grace + 1 s probe)`);
   });
 });

@@ -10,6 +10,7 @@ import { SseFramingError, encodeEvent } from '../../src/web/sse.js';
 import type { StreamHubOptions } from '../../src/web/stream.js';
 import { openStream } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
+import { status } from '../bus/contract.js';
 
 const config = parseConfig(
   `devices:\n  plc: { host: 127.0.0.1 }\ntags:\n  level: { area: input, address: 0, scale: 0.1, unit: "%" }\n  pump: { area: coil, address: 1 }\n  name: { area: holding, address: 5, type: string, length: 4 }\n`,
@@ -64,6 +65,28 @@ describe('SSE stream', { timeout: 20_000 }, () => {
     assert.deepEqual(deltas[0], { t: 2100, values: [[0, 43], [1, true]] });
     assert.deepEqual(deltas[1], { t: 2200, values: [[0, 43, 'Bad_Timeout', 2200]] });
     assert.deepEqual(deltas[2], { t: 2300, values: [[2, 'SBR', 'Bad_DeviceFailure', 2300, 4]] });
+  });
+
+  it("a device nothing is heard of (poller silent, or no answer from the bus): its Good values go out as last usable values; a device the poller reports down is left to the poller", async (t) => {
+    const { port, bus, publish } = await setup(t, { devicesIntervalMs: 10 });
+    const s = await openStream(port);
+    t.after(() => s.close());
+    await s.waitEvents(1);
+    const down = (code: string) => bus.publishDeviceStatus({ ...status('plc', 'down'), lastError: { code, message: 'x', at: 1 } });
+    await down('PLANTA_MODBUS_TIMEOUT');
+    await waitFor('the devices event', () => s.events.some((e) => e.event === 'devices'));
+    assert.deepEqual(s.events.filter((e) => e.event === 'delta'), [], 'the poller sends its own qualities');
+    await down('PLANTA_BUS_UNREACHABLE');
+    const marked = await waitFor('the level marked', () => s.events.find((e) => e.event === 'delta'));
+    const delta = JSON.parse(marked.data) as StreamDelta;
+    assert.deepEqual(delta.values, [[0, 42.5, 'Uncertain_LastUsableValue', 1000]], 'the Good value with its own time; the Bad one as it is');
+    const late = await openStream(port);
+    t.after(() => late.close());
+    const [snap] = await late.waitEvents(1);
+    assert.deepEqual((JSON.parse(snap!.data) as StreamSnapshot).values[0], [0, 42.5, 'Uncertain_LastUsableValue', 1000], 'and so in a new client\'s snapshot');
+    // The device's next report sends its values as they are.
+    await publish([{ tag: 'level', value: 44, quality: 'Good' }]);
+    await waitFor('the level good again', () => s.events.some((e) => e.event === 'delta' && e.data.includes('[[0,44]]')));
   });
 
   it('resumes with Last-Event-ID: exactly the missed events, no snapshot', async (t) => {

@@ -66,7 +66,7 @@ function LinkOrDeviceBanner() {
           <span class="banner-icon" aria-hidden="true">✕</span>
           <span>
             <strong>
-              PLC {d.name}: no communication since {formatTimeZoned(d.downSince ?? now, tz)}
+              PLC {d.name}: {heardOf(d.status?.lastError?.code) ? 'no communication' : 'no live data'} since {formatTimeZoned(d.downSince ?? now, tz)}
             </strong>
             <span class="banner-detail">
               {' '}
@@ -79,3 +79,6 @@ function LinkOrDeviceBanner() {
     </div>
   );
 }
+
+/** Whether the server still hears of the device: not when its poller is silent or the server has no answer from Redis (the PLC may be fine). */
+const heardOf = (code: string | undefined): boolean => code !== 'PLANTA_POLLER_SILENT' && code !== 'PLANTA_BUS_UNREACHABLE';

@@ -1,0 +1,53 @@
+/**
+ * A web node cut off from Redis, in the browser: the plant as processes on
+ * Redis (simulator, poller, one web node reaching Redis through a TCP proxy).
+ * The proxy stops: the operator's page, still connected to its web node,
+ * shows the level as stale (not Good) and a banner saying there is no live
+ * data because the server has no answer from Redis — not that the PLC is
+ * down; the link back, Good again, without a reload.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { plantProcesses } from '../bus/plant-processes.js';
+import { REDIS_URL, needRedis } from '../bus/redis-helpers.js';
+import { needPeer } from '../helpers/peers.js';
+import { freePort } from '../helpers/ports.js';
+import { TcpProxy } from '../helpers/proxy.js';
+import { hasChromium, launchBrowser, openPage, screenshot } from './harness.js';
+
+describe('a web node cut off from Redis, in the browser', { timeout: 120_000 }, () => {
+  it('shows the values as stale and says the server has no answer from Redis; Good again when the link is back', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    if (!(await needRedis(t))) return;
+    const plant = await plantProcesses(t, 'e2e-bus-cut');
+    const redis = new URL(REDIS_URL);
+    const proxy = new TcpProxy(await freePort(), { host: redis.hostname, port: Number(redis.port || 6379) });
+    await proxy.start();
+    t.after(() => proxy.stop());
+    await plant.start(['sim', '--port', String(plant.modbus), '--control-port', String(plant.control)], /Modbus\/TCP/);
+    await plant.start(['poll', '--config', plant.config, '--lease', '1s'], /planta poll: polling/);
+    const web = await plant.start(['web', '--config', plant.config, '--port', '0', '--db', plant.db, '--bus', `redis://127.0.0.1:${proxy.port}`], /planta web: http:\/\/localhost:(\d+)/);
+
+    const browser = await launchBrowser();
+    t.after(() => browser.close());
+    const { page, errors } = await openPage(browser, `http://127.0.0.1:${web.match[1]}`);
+    await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor({ timeout: 20_000 });
+    await page.evaluate(() => {
+      (window as unknown as { marker: number }).marker = 7; // gone if the page reloads
+    });
+
+    await proxy.stop();
+    const banner = page.getByRole('alert').filter({ hasText: 'PLC plc: no live data since' });
+    await banner.waitFor({ timeout: 15_000 });
+    assert.match((await banner.textContent()) ?? '', /PLANTA_BUS_UNREACHABLE: no answer from Redis here: nothing heard from this device for \d+ s \(its poller may be fine\)/);
+    await page.locator('.abar.q-uncertain[data-tag="reactor.level"]').waitFor();
+    await page.locator('.values-row[data-tag="volume.total"] .tagvalue.q-uncertain').waitFor();
+    await screenshot(page, 'web-node-cut-from-redis-1280.png');
+
+    await proxy.start();
+    await banner.waitFor({ state: 'detached', timeout: 15_000 });
+    await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 7, 'recovered without a reload');
+    assert.deepEqual(errors, []);
+  });
+});
