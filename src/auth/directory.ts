@@ -3,6 +3,7 @@
  * use them: in a web node's SQLite file (src/auth/store.ts), or in
  * PostgreSQL (src/auth/postgres.ts), shared by every web node of a plant.
  */
+import { hostname } from 'node:os';
 import type { Role } from '../config/schema.js';
 import type { AuditCheck, AuditEntry, AuditQuery, AuthStore, TokenInfo, User, UserRecord } from './store.js';
 
@@ -21,6 +22,8 @@ export class DirectoryError extends Error {
 export interface UserDirectory {
   /** Where it is, for logs and messages (no password). */
   readonly where: string;
+  /** The durable name under which the web nodes sharing this directory follow the bus into its audit trail. */
+  trailName(): Promise<string>;
   countUsers(): Promise<number>;
   addUser(name: string, role: Role, passwordHash: string, now?: number): Promise<void>;
   user(name: string): Promise<UserRecord | undefined>;
@@ -46,6 +49,8 @@ export interface UserDirectory {
 export function sqliteDirectory(store: AuthStore, where = 'SQLite'): UserDirectory {
   return {
     where,
+    // The file's web nodes are on this machine (the name predates shared directories: a new one would read the trail again).
+    trailName: async () => `audit@${hostname()}:${where}`,
     countUsers: async () => store.countUsers(),
     addUser: async (name, role, hash, now) => store.addUser(name, role, hash, now),
     user: async (name) => store.user(name),

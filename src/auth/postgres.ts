@@ -8,6 +8,7 @@
  *   users (name, role, password, disabled, created_at)
  *   api_tokens (id = sha256 of the token, name, created_by, created_at, revoked_at)
  *   audit (seq, ts, actor, action, target, detail, prev_hash, hash, ref UNIQUE): append-only (triggers)
+ *   meta (key, value): the directory's id, naming the web nodes' consumer group of the trail
  * An append takes a transaction-level advisory lock, reads the last entry and
  * chains to it, so nodes appending at once still make one chain.
  *
@@ -128,6 +129,8 @@ export class PostgresDirectory implements UserDirectory {
         CREATE TABLE IF NOT EXISTS ${this.t('api_tokens')} (
           id text PRIMARY KEY, name text NOT NULL UNIQUE, created_by text NOT NULL, created_at bigint NOT NULL, revoked_at bigint
         );
+        CREATE TABLE IF NOT EXISTS ${this.t('meta')} (key text PRIMARY KEY, value text NOT NULL);
+        INSERT INTO ${this.t('meta')} (key, value) VALUES ('id', gen_random_uuid()::text) ON CONFLICT (key) DO NOTHING;
         CREATE TABLE IF NOT EXISTS ${this.t('audit')} (
           seq bigint PRIMARY KEY, ts bigint NOT NULL, actor text NOT NULL, action text NOT NULL, target text NOT NULL,
           detail text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL, ref text UNIQUE
@@ -187,6 +190,11 @@ export class PostgresDirectory implements UserDirectory {
 
   private forget(name: string): void {
     this.userCache.delete(name);
+  }
+
+  /** Named after the directory's own id (made when its schema was): the same whatever URL a node reaches it by. */
+  async trailName(): Promise<string> {
+    return `audit@${(await this.query<{ value: string }>(`SELECT value FROM ${this.t('meta')} WHERE key = 'id'`)).rows[0]!.value}`;
   }
 
   // ------------------------------------------------------------ users

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { AlarmEngine } from '../alarms/engine.js';
 import { type AlarmActions, serveAlarms } from '../alarms/remote.js';
@@ -288,8 +288,7 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
     if (err instanceof DirectoryError) throw new CliUsageError(`users: ${err.message} [${err.code}]`);
     throw err;
   }
-  const durable = sqlite ? `audit@${hostname()}:${resolve(o.db)}` : `audit@${directory.where}`;
-  o.stops.push(await followAuditTrail(bus, directory, { durable, log: o.log }));
+  o.stops.push(await followAuditTrail(bus, directory, { durable: await directory.trailName(), log: o.log }));
   const tls = tlsFiles(config, o.configFile);
   let sessions: RedisSessions | undefined;
   if (o.bus?.kind === 'redis') {

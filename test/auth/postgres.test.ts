@@ -34,6 +34,8 @@ describe('users on PostgreSQL', { timeout: 60_000 }, () => {
     const [a, b] = [open(t, url), open(t, url)];
     await a.addUser('olga', 'operator', 'hash-1', 1000);
     assert.equal((await b.user('olga'))?.role, 'operator');
+    assert.match(await a.trailName(), /^audit@[0-9a-f-]{36}$/);
+    assert.equal(await b.trailName(), await a.trailName(), "the nodes follow the bus into the trail under one name");
     assert.equal(await b.countUsers(), 1);
     await assert.rejects(b.addUser('olga', 'admin', 'x'), (e: unknown) => e instanceof DirectoryError && e.code === 'PLANTA_AUTH_STORE_CONFLICT' && e.statusCode === 409);
     const token = await a.addToken('grafana', 'olga');

@@ -9,12 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createClient } from 'redis';
 import { freePort } from '../helpers/ports.js';
 import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 import { PG_URL, PgProxy, dropSchemaAfter, needPostgres, schemaName } from '../historian/pg-helpers.js';
 import { planta, plantProcesses } from './plant-processes.js';
-import { needRedis } from './redis-helpers.js';
+import { REDIS_URL, needRedis } from './redis-helpers.js';
 
 const json = { 'content-type': 'application/json' };
 
@@ -110,6 +111,12 @@ describe('web nodes sharing users on PostgreSQL', { timeout: 180_000 }, () => {
       return outcomes(e).length >= expected.length ? e : undefined;
     }, 40_000, 200);
     assert.deepEqual(outcomes(entries), expected, 'each outcome once');
+    // One consumer group for both nodes, though they reach PostgreSQL by different URLs: each entry is written by one of them.
+    const redis = createClient({ url: REDIS_URL });
+    await redis.connect();
+    const groups = ((await redis.sendCommand(['XINFO', 'GROUPS', `${plant.prefix}outcomes`])) as { name: string }[]).map((g) => g.name);
+    await redis.close();
+    assert.equal(groups.filter((g) => g.startsWith('audit@')).length, 1, groups.join(', '));
     assert.ok(entries.some((e) => e.action === 'user-add' && e.target === 'ivan' && e.actor === admin), 'the admin on A, in the trail read on B');
 
     // The CLI changes olga's password: her sessions end on both nodes.
