@@ -98,7 +98,17 @@ describe('trends on a separate web node', { timeout: 120_000 }, () => {
     assert.match(web.line, /trends from .*history\.db \(read-only\)/);
     const early = await fetch(`${web.url}/api/history?tags=reactor.level`);
     assert.equal(early.status, 503);
+    await plant.start(['alarms', '--config', plant.config, '--db', join(plant.dir, 'alarms.db')], /planta alarms:/);
     await recordingPlant(plant, ['--db', file]);
     await checkTrend(t, web.url, from);
+    // The cycle report of this node: the running cycle, its alarms counted by the alarm process.
+    assert.equal((await fetch(`http://127.0.0.1:${plant.control}/faults/estop`, { method: 'PUT' })).status, 200);
+    const cycle = await waitFor('the emergency stop counted in the running cycle', async () => {
+      const res = await fetch(`${web.url}/api/cycles?from=${from}&to=${Date.now() + 1000}`);
+      assert.equal(res.status, 200);
+      const c = ((await res.json()) as { cycles: { end: number | null; alarms: number }[] }).cycles[0];
+      return c && c.alarms > 0 ? c : undefined;
+    }, 20_000, 250);
+    assert.equal(cycle.end, null, 'the cycle under way');
   });
 });
