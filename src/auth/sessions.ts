@@ -7,6 +7,7 @@
  * there on each request.
  */
 import type { createClient } from 'redis';
+import { LINK_OPTIONS } from '../bus/redis.js';
 import { type AuthStore, digest, newSecret } from './store.js';
 
 export interface StoredSession {
@@ -63,7 +64,7 @@ return locked`;
  *   P login-failures:<key>         hash count, first, locked; expires after the window and the lock
  */
 // The client library is loaded when sessions first go to Redis (≈ 24 MB a process on the in-memory bus does without).
-const newClient = (create: typeof createClient, url: string, name: string) => create({ url, name, socket: { connectTimeout: 5000 } });
+const newClient = (create: typeof createClient, url: string, name: string) => create({ url, name, ...LINK_OPTIONS });
 
 export class RedisSessions implements SessionStore {
   private constructor(

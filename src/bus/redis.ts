@@ -90,7 +90,7 @@ export interface RedisBusOptions {
   streamLength?: number;
   /** Give up the first connection after this long. Default 10 s. */
   connectTimeoutMs?: number;
-  /** How long a stream read blocks before it looks again (bounds close). Default 1000 ms. */
+  /** How long a stream read blocks before it looks again (bounds close). Default 1000 ms, at most SILENT_LINK_MS / 2. */
   blockMs?: number;
   /** How often a poller takes over commands left pending by another consumer for this long (a poller that lost its lease). Default 2000 ms. */
   reclaimMs?: number;
@@ -125,8 +125,20 @@ return 'DUP'`;
 /** The consumer group of the processes answering a service's requests. */
 const SERVERS = 'servers';
 
+/**
+ * How every Planta connection to Redis finds out that its link went silent
+ * (a pulled cable, a firewall that lost the connection's state: no reset
+ * comes, and TCP would wait minutes): a PING each second, the next one only
+ * after the last one's answer, and a connection that received nothing for
+ * SILENT_LINK_MS is dropped and made again (state read again, as after any
+ * reconnection). A connection that keeps sending (a poller publishing) is
+ * not caught so; its lease is.
+ */
+export const SILENT_LINK_MS = 5000;
+export const LINK_OPTIONS = { pingInterval: 1000, socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5000, socketTimeout: SILENT_LINK_MS } } as const;
+
 // The client library is loaded when a Redis bus is first used (≈ 24 MB a process on the in-memory bus does without).
-const newClient = (create: typeof createClient, url: string, name: string) => create({ url, name, socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5000 } });
+const newClient = (create: typeof createClient, url: string, name: string) => create({ url, name, ...LINK_OPTIONS });
 type Client = ReturnType<typeof newClient>;
 type Channel = 'values' | 'devices' | 'alarms';
 
@@ -233,7 +245,8 @@ export class RedisBus implements Bus {
     this.metrics = o.registry ? metrics(o.registry) : undefined;
     this.consumer = o.consumer ?? hostname();
     this.maxLen = String(o.streamLength ?? 100_000);
-    this.blockMs = o.blockMs ?? 1000;
+    // A blocked read answers within blockMs: well inside the silent-link timeout.
+    this.blockMs = Math.min(o.blockMs ?? 1000, SILENT_LINK_MS / 2);
     this.samples = new SampleStreams({
       send: (args) => this.cmd.sendCommand(args),
       ready: () => this.cmd.isReady && !this.closed,

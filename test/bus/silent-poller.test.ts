@@ -6,7 +6,9 @@
  * again makes them Good again. And the web node's own link to Redis cut
  * (refused, then silent: a pulled cable) while the poller goes on: its
  * browsers get the values as last usable values and the device down with
- * PLANTA_BUS_UNREACHABLE. As processes on the test Redis.
+ * PLANTA_BUS_UNREACHABLE, and Good again once the link carries bytes again
+ * (a silent connection is dropped and made again). As processes on the test
+ * Redis.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -77,6 +79,10 @@ describe('a poller fallen silent, seen from a web node', { timeout: 120_000 }, (
     const stream = await openStream(Number(web.match[1]));
     t.after(() => stream.close());
     // The level's quality and the device's error as the browser's stream has them.
+    const levelIndex = (): number => {
+      const snap = stream.events.find((e) => e.event === 'snapshot');
+      return snap ? (JSON.parse(snap.data) as StreamSnapshot).tags.indexOf('reactor.level') : -1;
+    };
     const seen = (): { quality: string | undefined; error: string | undefined } => {
       let index = -1;
       let quality: string | undefined;
@@ -108,11 +114,21 @@ describe('a poller fallen silent, seen from a web node', { timeout: 120_000 }, (
     await good();
     proxy.silent = true;
     const silentMs = await cutOff('silent');
-    // The link comes back as new connections (the silent ones lost bytes).
-    await proxy.stop();
+    // Bytes pass again: the web node dropped its silent connections (nothing received for 5 s) and makes new ones.
     proxy.silent = false;
-    await proxy.start();
+    const healed = Date.now();
     await good();
-    t.diagnostic(`marked ${refusedMs} ms after the link was refused, ${silentMs} ms after it fell silent (lease ${LEASE_MS} ms + 3 s grace + 1 s probe)`);
+    const backMs = Date.now() - healed;
+    // The open connections silenced for good while new ones would pass (a firewall that lost their state): no reset
+    // ever comes, and TCP alone would wait minutes; the web node drops them once nothing came for 5 s.
+    const silencedAt = Date.now();
+    proxy.silenceOpenConnections();
+    await waitFor('a fresh good level on the stream again', () => stream.events.some((e) => {
+      if (e.event !== 'delta') return false;
+      const d = JSON.parse(e.data) as StreamDelta;
+      return d.t > silencedAt + 1000 && d.values.some((v) => v[0] === levelIndex() && (v[2] ?? 'Good') === 'Good');
+    }), 20_000, 100);
+    const freshMs = Date.now() - silencedAt;
+    t.diagnostic(`marked ${refusedMs} ms after the link was refused, ${silentMs} ms after it fell silent (lease ${LEASE_MS} ms + 3 s grace + 1 s probe); Good again ${backMs} ms after bytes passed again; fresh values ${freshMs} ms after its open connections were silenced for good`);
   });
 });

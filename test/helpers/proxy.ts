@@ -1,6 +1,7 @@
 /**
  * A TCP proxy on loopback that can be stopped (every connection cut, the port refused) and started again: a network outage to one peer;
- * or made silent (connections stay open, nothing passes either way): a cable pulled, where no reset ever comes.
+ * or made silent (connections stay open, nothing passes either way): a cable pulled, where no reset ever comes; or its open connections
+ * silenced while new ones pass (a firewall or NAT that lost their state, a route that changed).
  */
 import net from 'node:net';
 
@@ -9,6 +10,8 @@ export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   /** Bytes are dropped, connections kept. */
   silent = false;
+  /** Client sides of the connections silenced for good. */
+  private readonly muted = new WeakSet<net.Socket>();
 
   constructor(
     readonly port: number,
@@ -27,10 +30,16 @@ export class TcpProxy {
           up.destroy();
         });
       }
-      down.on('data', (d: Buffer) => void (this.silent || up.write(d)));
-      up.on('data', (d: Buffer) => void (this.silent || down.write(d)));
+      const dropped = (): boolean => this.silent || this.muted.has(down);
+      down.on('data', (d: Buffer) => void (dropped() || up.write(d)));
+      up.on('data', (d: Buffer) => void (dropped() || down.write(d)));
     });
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  /** The connections open now pass nothing any more, and are never reset; new ones pass. */
+  silenceOpenConnections(): void {
+    for (const s of this.sockets) this.muted.add(s);
   }
 
   async stop(): Promise<void> {
