@@ -93,6 +93,9 @@ export class PostgresDirectory implements UserDirectory {
       connectionString: url,
       max: 4,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 3000,
+      // No answer for this long (a silent link): the query fails (PLANTA_AUTH_STORE_UNAVAILABLE) and its connection is dropped.
+      query_timeout: 5000,
+      keepAlive: true,
       idleTimeoutMillis: 30_000,
       application_name: 'planta-users',
       // Epoch milliseconds fit a double exactly: bigint as number.

@@ -77,6 +77,13 @@ export interface PostgresStoreOptions {
   maxJournalAgeMs?: number;
   /** Give up a connection attempt after this long (ms). Default 5 s. */
   connectTimeoutMs?: number;
+  /**
+   * Give up waiting for an answer after this long (ms), and drop the
+   * connection: a silent link (no reset ever comes) is an outage like any
+   * other, and the commit goes to the disk buffer. Default 30 s (forwarding
+   * a large buffer takes seconds).
+   */
+  queryTimeoutMs?: number;
   /** First retry after an outage (ms), doubling up to 30 s. Default 1 s. */
   retryMs?: number;
   /** Connections at most. Default 4. */
@@ -167,6 +174,8 @@ export class PostgresStore implements HistoryStore {
       connectionString: o.url,
       max: o.poolSize ?? 4,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
+      query_timeout: o.queryTimeoutMs ?? 30_000,
+      keepAlive: true,
       idleTimeoutMillis: 30_000,
       application_name: o.readOnly ? 'planta-historian-reader' : 'planta-historian',
       // Epoch milliseconds and sums fit a double exactly: bigint as number.

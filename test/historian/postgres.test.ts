@@ -164,6 +164,36 @@ describe('historian on PostgreSQL', { timeout: 120_000 }, () => {
     await h.close();
   });
 
+  it('a silent link to PostgreSQL (no reset ever comes) is an outage too: buffered once a query gets no answer, forwarded when it answers again', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const schema = testSchema(t);
+    const proxy = new PgProxy(await freePort());
+    await proxy.start();
+    t.after(() => proxy.stop());
+    const store = pgStore(t, { schema, url: proxy.url, buffer: { path: join(tempDir(t), 'buffer.db') }, retryMs: 20, connectTimeoutMs: 500, queryTimeoutMs: 500, blockSize: 128 });
+    const h = new Historian({ store, maxIntervalMs: DAY });
+    await feed(h, 0, 500);
+    assert.equal(store.buffer().online, true);
+    proxy.silenceOpenConnections();
+    proxy.silent = true;
+    const cut = Date.now();
+    await feed(h, 500, 500); // resolves: the commit that got no answer went to the disk buffer
+    const bufferedMs = Date.now() - cut;
+    assert.equal(store.buffer().online, false);
+    assert.equal(store.buffer().samples, 1000);
+    proxy.silent = false;
+    for (let i = 0; i < 100 && store.buffer().samples > 0; i++) {
+      await h.flush();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(store.buffer().samples, 0);
+    assert.equal(store.buffer().forwarded, 1000);
+    await assertSequence(store, 'a', 0, 999);
+    await assertSequence(store, 'b', 0, 999, -1);
+    t.diagnostic(`buffered ${bufferedMs} ms after the link fell silent (query timeout 500 ms)`);
+    await h.close();
+  });
+
   it('a full buffer drops its oldest samples, counts them, and forwards the newest', async (t) => {
     if (!(await needPostgres(t))) return;
     const schema = testSchema(t);
