@@ -31,6 +31,7 @@ export interface Cycle {
   oxygenMinMgL: number | null;
   turbidityAtDischargeNtu: number | null;
   volumeM3: number | null;
+  /** Alarms raised from its start until the next cycle started (or now). */
   alarms: number;
   anomalies: Anomaly[];
 }
@@ -218,7 +219,9 @@ export class CycleReport {
     if (end !== null && own.some((ivs) => ivs.length === 0)) {
       anomalies.push({ code: 'CYCLE_INCOMPLETE', text: `the cycle ended without ${c.phases.filter((_, k) => own[k]!.length === 0).map((p) => p.name).join(', ')}` });
     }
-    const alarms = this.alarmCount ? await this.alarmCount(start, end ?? now) : 0;
+    // Until the next cycle starts, not until this one's last phase ends: the alarm that ended it (an emergency stop) is
+    // journalled when the alarm engine saw it, a little after the PLC's reading that ended the phase.
+    const alarms = this.alarmCount ? await this.alarmCount(start, Math.min(next, now)) : 0;
     return {
       start,
       end,

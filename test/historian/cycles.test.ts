@@ -34,7 +34,8 @@ describe('SBR cycle report', { timeout: 60_000 }, () => {
     await simulatedDay(wallClockConfig(), clockedWithin);
   });
 
-  async function simulatedDay(config: ReturnType<typeof loadConfig>, within: (actual: number, expected: number, phase: number) => boolean): Promise<void> {
+  /** The plant scanned every `scanMs` from T0 to `until` on a fake clock, its memory recorded by exception; `each` acts before each scan. */
+  async function recorded(config: ReturnType<typeof loadConfig>, until: number, scanMs: number, each: (t: number, plant: SbrPlant, alarmsAt: number[]) => void) {
     const clock = { now: T0 };
     const alarmsAt: number[] = [];
     const { historian, cycles } = openHistorian(config, { path: ':memory:', now: () => clock.now, alarmCount: (a, b) => alarmsAt.filter((t) => t >= a && t < b).length });
@@ -50,10 +51,42 @@ describe('SBR cycle report', { timeout: 60_000 }, () => {
       }
       historian.ingest(batch);
     };
-    const scanMs = 5000;
-    let faultCycleStart = 0;
-    for (let t = T0; t < T0 + DAY; t += scanMs) {
+    for (let t = T0; t < until; t += scanMs) {
       clock.now = t;
+      each(t, plant, alarmsAt);
+      plant.scan(scanMs);
+      publish();
+      if ((t - T0) % (10 * MIN) === 0) historian.heartbeat();
+    }
+    await historian.flush();
+    return { historian, cycles: cycles!, plant };
+  }
+
+  it('an alarm that stops a cycle counts in that cycle, though journalled after the reading that ended it; not in the next one', async () => {
+    let stoppedAt = 0;
+    const { historian, cycles } = await recorded(config, T0 + 90 * MIN, 5000, (t, plant, alarmsAt) => {
+      if (t === T0 + 30 * MIN) {
+        plant.setFault(Bit.EmergencyStop, true); // the PLC stops the cycle at this scan
+        stoppedAt = t;
+        alarmsAt.push(t + 400); // the alarm engine saw it 400 ms later
+      }
+      if (t === T0 + 50 * MIN) {
+        plant.setFault(Bit.EmergencyStop, false);
+        plant.bits.set(Bit.Start, true);
+      }
+    });
+    const [next, stopped] = await cycles.cycles(T0, T0 + 90 * MIN);
+    assert.equal(stopped!.start, T0);
+    assert.equal(stopped!.end, stoppedAt);
+    assert.equal(stopped!.alarms, 1);
+    assert.equal(next!.start, T0 + 50 * MIN);
+    assert.equal(next!.alarms, 0);
+    await historian.close();
+  });
+
+  async function simulatedDay(config: ReturnType<typeof loadConfig>, within: (actual: number, expected: number, phase: number) => boolean): Promise<void> {
+    let faultCycleStart = 0;
+    const { historian, cycles } = await recorded(config, T0 + DAY, 5000, (t, plant, alarmsAt) => {
       // Cycle 3: both aerators fail through aeration (oxygen falls; one alarm each).
       if (faultCycleStart === 0 && t > T0 + 2 * 225 * MIN && plant.state().phase === 'aeration') {
         faultCycleStart = t;
@@ -66,13 +99,9 @@ describe('SBR cycle report', { timeout: 60_000 }, () => {
         plant.setFault(Bit.ReactorAerator2, false);
       }
       // Cycle 5: an engineer lengthens program 1's aeration to 120 min during it (planned was 90).
-      if (t >= T0 + 4 * 225 * MIN + 70 * MIN && t < T0 + 4 * 225 * MIN + 70 * MIN + scanMs) plant.words.set(Word.ProgramsBase + 1, 120);
-      plant.scan(scanMs);
-      publish();
-      if ((t - T0) % (10 * MIN) === 0) historian.heartbeat();
-    }
-    await historian.flush();
-    const list = await cycles!.cycles(T0, T0 + DAY);
+      if (t >= T0 + 4 * 225 * MIN + 70 * MIN && t < T0 + 4 * 225 * MIN + 70 * MIN + 5000) plant.words.set(Word.ProgramsBase + 1, 120);
+    });
+    const list = await cycles.cycles(T0, T0 + DAY);
     // Program 1: 60 + 90 + 45 + 30 = 225 min; 24 h hold 6 whole cycles (one of them 30 min longer) and the 7th started.
     assert.equal(list.length, 7, JSON.stringify(list.map((c) => new Date(c.start).toISOString())));
     assert.ok(list[0]!.start > list[1]!.start, 'newest first');
