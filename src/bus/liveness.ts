@@ -28,6 +28,8 @@ export interface LivenessOptions {
   graceMs?: number;
   /** How often silence is looked for. Default 250 ms. */
   checkMs?: number;
+  /** How often the bus is asked again while devices are silent for want of it. Default 5000 ms. */
+  reprobeMs?: number;
   log?: Logger;
 }
 
@@ -54,6 +56,8 @@ export class LivenessWatch {
   private readonly stops: Unsubscribe[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly graceMs: number;
+  private probing = false;
+  private reprobeAt = 0;
 
   constructor(
     private readonly inner: Bus,
@@ -170,7 +174,13 @@ export class LivenessWatch {
       const limit = (status.poller?.leaseMs ?? 0) + this.graceMs;
       if (now - at <= limit) continue;
       this.silent.set(device, POLLER_SILENT);
-      void this.goSilent(device, status, Math.round(now - at));
+      void this.goSilent([device]);
+    }
+    // Devices silent for want of the bus: asked again now and then, so that a bus back with their poller still silent says so.
+    const unheard = [...this.silent].filter(([, cause]) => cause === BUS_UNREACHABLE).map(([device]) => device);
+    if (unheard.length > 0 && !this.probing && now >= this.reprobeAt) {
+      this.reprobeAt = now + (this.o.reprobeMs ?? 5000);
+      void this.goSilent(unheard);
     }
   }
 
@@ -178,26 +188,32 @@ export class LivenessWatch {
   private async busAnswers(): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PROBE_MS)));
+    this.probing = true;
     try {
       return await Promise.race([this.inner.deviceStatuses().then(() => true, () => false), late]);
     } finally {
+      this.probing = false;
       clearTimeout(timer);
     }
   }
 
-  /** Says why a device fell silent (its poller, or this process's link to the bus), then marks its values. */
-  private async goSilent(device: string, status: DeviceStatus, silentMs: number): Promise<void> {
-    const reachable = await this.busAnswers();
-    if (!this.silent.has(device)) return;
-    const cause = reachable ? POLLER_SILENT : BUS_UNREACHABLE;
-    this.silent.set(device, cause);
-    this.o.log?.warn(
-      { device, silentMs, cause },
-      reachable ? 'no report from the poller of this device: its values are shown as last usable values' : 'no answer from the bus: values of this device are shown as last usable values',
-    );
-    const marked = this.statusOf(status);
-    for (const h of this.statusHandlers) h(marked);
-    if (reachable) await this.markSilent(device);
+  /** Says why devices are silent (their poller, or this process's link to the bus) when that changed, then marks their values. */
+  private async goSilent(devices: string[]): Promise<void> {
+    const cause = (await this.busAnswers()) ? POLLER_SILENT : BUS_UNREACHABLE;
+    for (const device of devices) {
+      const status = this.statuses.get(device);
+      const before = this.silent.get(device);
+      // Heard meanwhile, or already said (a cause stays until it changes).
+      if (before === undefined || !status || (before === cause && cause === BUS_UNREACHABLE)) continue;
+      this.silent.set(device, cause);
+      this.o.log?.warn(
+        { device, silentMs: Math.round(performance.now() - (this.heard.get(device) ?? 0)), cause },
+        cause === POLLER_SILENT ? 'no report from the poller of this device: its values are shown as last usable values' : 'no answer from the bus: values of this device are shown as last usable values',
+      );
+      const marked = this.statusOf(status);
+      for (const h of this.statusHandlers) h(marked);
+      if (cause === POLLER_SILENT) await this.markSilent(device);
+    }
   }
 
   private emitValues(values: TagValue[], info: ValueBatchInfo): void {

@@ -61,7 +61,7 @@ describe('the silent-poller watch', () => {
     assert.equal(statuses.at(-1)?.state, 'connected');
   });
 
-  it('a bus that does not answer (Redis down, or the link cut): the device is down with PLANTA_BUS_UNREACHABLE, and its values are not read from the bus', async (t) => {
+  it('a bus that does not answer (Redis down, or the link cut): the device is down with PLANTA_BUS_UNREACHABLE, and its values are not read from the bus; the bus back but the device still silent: PLANTA_POLLER_SILENT', async (t) => {
     /** A memory bus that stops answering reads, as a Redis client with no answer does. */
     class Deaf extends MemoryBus {
       deaf = false;
@@ -75,7 +75,7 @@ describe('the silent-poller watch', () => {
       }
     }
     const inner = new Deaf();
-    const watch = new LivenessWatch(inner, { tagDevices: new Map([['a.level', 'a']]), graceMs: 100, checkMs: 20 });
+    const watch = new LivenessWatch(inner, { tagDevices: new Map([['a.level', 'a']]), graceMs: 100, checkMs: 20, reprobeMs: 300 });
     t.after(() => watch.bus.close());
     await inner.publishDeviceStatus(leased('a'));
     await inner.publishValues([value('a.level', 1)]);
@@ -88,7 +88,10 @@ describe('the silent-poller watch', () => {
     assert.equal(down.lastError?.code, BUS_UNREACHABLE);
     assert.match(down.lastError?.message ?? '', /^no answer from Redis here: nothing heard from this device for \d+ s \(its poller may be fine\)$/);
     assert.equal(inner.reads, reads, 'no read left waiting for the bus');
+    // The bus answers again, and still nothing of a: now it is its poller that is silent.
     inner.deaf = false;
+    const poller = await waitFor('a silent for its poller', () => statuses.find((s) => s.lastError?.code === POLLER_SILENT), 3000);
+    assert.equal(poller.state, 'down');
     await inner.publishDeviceStatus(leased('a'));
     await waitFor('a connected again', () => statuses.at(-1)?.state === 'connected');
     assert.deepEqual(watch.silentDevices, []);
