@@ -77,8 +77,14 @@ export async function runSim(flags: SimFlags): Promise<{ sim: Simulator; stop: (
   console.log(`planta sim: ${what}`);
   console.log(`  Modbus/TCP  ${address.host}:${address.port}`);
   if (flags.control !== false) {
-    const controlPort = flags.controlPort !== undefined ? Number(flags.controlPort) : port === 0 ? 0 : address.port + 1;
-    const c = await startControlServer(sim, '127.0.0.1', controlPort);
+    const asked = flags.controlPort !== undefined;
+    const controlPort = asked ? Number(flags.controlPort) : port === 0 ? 0 : address.port + 1;
+    // The Modbus port + 1 is only a habit: taken by something else, the control interface goes to a free port (printed below).
+    const c = await startControlServer(sim, '127.0.0.1', controlPort).catch((err: NodeJS.ErrnoException) => {
+      if (asked || err.code !== 'EADDRINUSE') throw err;
+      console.warn(`planta sim: port ${controlPort} is taken; the control interface takes a free port`);
+      return startControlServer(sim, '127.0.0.1', 0);
+    });
     control = c.server;
     console.log(`  control     http://127.0.0.1:${c.port}  (planta sim fault|mode|writes|state --control http://127.0.0.1:${c.port})`);
   }

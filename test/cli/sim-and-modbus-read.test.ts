@@ -1,7 +1,9 @@
 /** The commands a person types: `planta sim`, its control subcommands, and `planta modbus read`. */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../helpers/ports.js';
 import { type Started, run, startProcess } from '../helpers/process.js';
 
 const planta = new URL('../../bin/planta.js', import.meta.url).pathname;
@@ -76,5 +78,20 @@ describe('planta sim and planta modbus read', { timeout: 60_000 }, () => {
     s.child.kill('SIGTERM');
     const [code] = await once(s.child, 'exit');
     assert.equal(code, 0);
+  });
+
+  it('the control interface moves to a free port when the Modbus port + 1 is taken (planta start goes on); a --control-port that is taken is an error', async (t) => {
+    const modbus = await freePort();
+    const squatter = net.createServer();
+    await new Promise<void>((resolve, reject) => squatter.once('error', reject).listen(modbus + 1, '127.0.0.1', () => resolve()));
+    t.after(() => squatter.close());
+    const s = await startProcess(process.execPath, [planta, 'sim', '--port', String(modbus), '--no-autostart'], /control\s+http:\/\/127\.0\.0\.1:(\d+)/);
+    t.after(() => s.stop());
+    assert.notEqual(Number(s.match[1]), modbus + 1);
+    assert.match(s.output(), new RegExp(`port ${modbus + 1} is taken; the control interface takes a free port`));
+    assert.equal((await cli('sim', 'fault', 'list', '--control', `http://127.0.0.1:${s.match[1]}`)).code, 0, 'it answers there');
+    const asked = await run(process.execPath, [planta, 'sim', '--port', '0', '--control-port', String(modbus + 1)]);
+    assert.notEqual(asked.code, 0);
+    assert.match(asked.stderr, /EADDRINUSE/);
   });
 });
