@@ -296,12 +296,14 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
     o.stops.push(() => s.close());
     sessions = s;
   }
+  let node = hostname();
   const auth = createAuth({
     ...(sessions ? { directory, sessions } : { store: sqlite! }),
     anonymous: config.security.anonymous,
     idleMs: config.security.sessionIdle,
     absoluteMs: config.security.sessionMax,
     secure: tls !== undefined,
+    node: () => node,
   });
   const hmiDir = ensureHmiBuilt(o.log);
   const { app } = await createWebServer({
@@ -317,6 +319,8 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
   });
   o.stops.push(() => app.close());
   await app.listen({ host: o.host, port: o.port });
+  const listening = (app.server.address() as { port: number }).port;
+  node = `${hostname()}:${listening}`;
   const shown = o.host === '0.0.0.0' || o.host === '127.0.0.1' ? 'localhost' : o.host;
-  return { url: `${tls ? 'https' : 'http'}://${shown}:${(app.server.address() as { port: number }).port}`, users: directory, tls: tls !== undefined };
+  return { url: `${tls ? 'https' : 'http'}://${shown}:${listening}`, users: directory, tls: tls !== undefined };
 }

@@ -36,6 +36,8 @@ export type AuthOptions = AuthStores & {
   secure?: boolean;
   lockout?: { max: number; windowMs: number; lockMs: number };
   now?: () => number;
+  /** This web node's name (host:port), recorded with sign-ins: web nodes may share one audit trail. */
+  node?: () => string;
 };
 
 export type Via = 'session' | 'token' | 'anonymous';
@@ -96,6 +98,9 @@ export function createAuth(o: AuthOptions): Auth {
   const absoluteMs = o.absoluteMs ?? 12 * 3_600_000;
   const lockout = o.lockout ?? { max: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
   const known = new WeakMap<FastifyRequest, RequestIdentity | null>();
+
+  /** Where a sign-in came from, and through which web node. */
+  const signIn = (req: FastifyRequest): { from: string | undefined; node?: string } => ({ from: req.socket.remoteAddress, ...(o.node ? { node: o.node() } : {}) });
 
   const cookie = (value: string, maxAgeS: number): string =>
     `${COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${o.secure ? '; Secure' : ''}`;
@@ -194,12 +199,12 @@ export function createAuth(o: AuthOptions): Auth {
       const ok = (await verifyPassword(password, user?.password ?? DUMMY_HASH)) && user !== undefined && !user.disabled;
       if (!ok) {
         for (const k of keys) await sessions.recordFailure(k, t, lockout.windowMs, lockout.max, lockout.lockMs);
-        await store.audit(name || '?', 'login-failed', name, { from: req.socket.remoteAddress }, t);
+        await store.audit(name || '?', 'login-failed', name, signIn(req), t);
         throw new AuthError(401, 'PLANTA_AUTH_FAILED', 'wrong user or password');
       }
       for (const k of keys) await sessions.clearFailures(k);
       const { id, csrf } = await sessions.create(user.name, t);
-      await store.audit(user.name, 'login', user.name, { from: req.socket.remoteAddress }, t);
+      await store.audit(user.name, 'login', user.name, signIn(req), t);
       reply.header('set-cookie', cookie(id, Math.floor(absoluteMs / 1000)));
       return { user: user.name, role: user.role, csrf };
     });

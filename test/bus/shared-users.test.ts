@@ -8,6 +8,7 @@
  * link to PostgreSQL was cut, where signed-in users kept working.
  */
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { freePort } from '../helpers/ports.js';
@@ -118,6 +119,10 @@ describe('web nodes sharing users on PostgreSQL', { timeout: 180_000 }, () => {
     await redis.close();
     assert.equal(groups.filter((g) => g.startsWith('audit@')).length, 1, groups.join(', '));
     assert.ok(entries.some((e) => e.action === 'user-add' && e.target === 'ivan' && e.actor === admin), 'the admin on A, in the trail read on B');
+    const signedInOn = (url: string): string => `${hostname()}:${new URL(url).port}`;
+    const ivanIn = entries.find((e) => e.action === 'login' && e.actor === 'ivan')!;
+    assert.equal((JSON.parse(ivanIn.detail) as { node: string }).node, signedInOn(b), 'a sign-in names its web node');
+    assert.ok(entries.some((e) => e.action === 'login' && e.actor === admin && (JSON.parse(e.detail) as { node: string }).node === signedInOn(a)));
 
     // The CLI changes olga's password: her sessions end on both nodes.
     const changed = await run(process.execPath, [planta, 'user', 'passwd', plant.user, '--db', usersUrl, '--password-stdin'], { input: 'sunlit-gravel-lantern-7\n' });
