@@ -28,7 +28,10 @@ export interface LivenessOptions {
   graceMs?: number;
   /** How often silence is looked for. Default 250 ms. */
   checkMs?: number;
-  /** How often the bus is asked again while devices are silent for want of it. Default 5000 ms. */
+  /**
+   * How often the bus is asked again while devices are silent for want of it. Default 10 s: twice the time after which
+   * a silent Redis connection is dropped (SILENT_LINK_MS in redis.ts), since what a process sends on it keeps it open.
+   */
   reprobeMs?: number;
   log?: Logger;
 }
@@ -179,7 +182,7 @@ export class LivenessWatch {
     // Devices silent for want of the bus: asked again now and then, so that a bus back with their poller still silent says so.
     const unheard = [...this.silent].filter(([, cause]) => cause === BUS_UNREACHABLE).map(([device]) => device);
     if (unheard.length > 0 && !this.probing && now >= this.reprobeAt) {
-      this.reprobeAt = now + (this.o.reprobeMs ?? 5000);
+      this.reprobeAt = now + (this.o.reprobeMs ?? 10_000);
       void this.goSilent(unheard);
     }
   }

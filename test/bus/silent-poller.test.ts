@@ -127,7 +127,7 @@ describe('a poller fallen silent, seen from a web node', { timeout: 120_000 }, (
       if (e.event !== 'delta') return false;
       const d = JSON.parse(e.data) as StreamDelta;
       return d.t > silencedAt + 1000 && d.values.some((v) => v[0] === levelIndex() && (v[2] ?? 'Good') === 'Good');
-    }), 20_000, 100);
+    }), 30_000, 100);
     const freshMs = Date.now() - silencedAt;
     t.diagnostic(`marked ${refusedMs} ms after the link was refused, ${silentMs} ms after it fell silent (lease ${LEASE_MS} ms + 3 s grace + 1 s probe); Good again ${backMs} ms after bytes passed again; fresh values ${freshMs} ms after its open connections were silenced for good`);
   });
