@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
 import { type Started, run, startProcess } from '../helpers/process.js';
 
 const planta = new URL('../../bin/planta.js', import.meta.url).pathname;
@@ -88,7 +89,8 @@ describe('planta sim and planta modbus read', { timeout: 60_000 }, () => {
     const s = await startProcess(process.execPath, [planta, 'sim', '--port', String(modbus), '--no-autostart'], /control\s+http:\/\/127\.0\.0\.1:(\d+)/);
     t.after(() => s.stop());
     assert.notEqual(Number(s.match[1]), modbus + 1);
-    assert.match(s.output(), new RegExp(`port ${modbus + 1} is taken; the control interface takes a free port`));
+    // Said on standard error, which may arrive after the line on standard output that made the process ready.
+    await waitFor('the warning', () => s.output().includes(`port ${modbus + 1} is taken; the control interface takes a free port`), 5000);
     assert.equal((await cli('sim', 'fault', 'list', '--control', `http://127.0.0.1:${s.match[1]}`)).code, 0, 'it answers there');
     const asked = await run(process.execPath, [planta, 'sim', '--port', '0', '--control-port', String(modbus + 1)]);
     assert.notEqual(asked.code, 0);
