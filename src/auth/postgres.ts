@@ -18,10 +18,11 @@
  * change a user needs PostgreSQL). Anything else fails with 503
  * PLANTA_AUTH_STORE_UNAVAILABLE.
  */
-import { createRequire } from 'node:module';
 import type pg from 'pg';
 import type { Role } from '../config/schema.js';
 import type { Logger } from '../util/log.js';
+import { openPgPool } from '../util/pg.js';
+import { redactUrl } from '../util/url.js';
 import { DirectoryError, type UserDirectory } from './directory.js';
 import {
   type AuditCheck,
@@ -58,9 +59,6 @@ export function directoryUrl(text: string): { url: string; schema: string } {
   return { url: u.toString(), schema };
 }
 
-/** The URL without its password, for logs. */
-const redact = (url: string): string => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
-
 interface UserRow {
   name: string;
   role: Role;
@@ -87,23 +85,17 @@ export class PostgresDirectory implements UserDirectory {
   constructor(o: { url: string; log?: Logger; connectTimeoutMs?: number }) {
     const { url, schema } = directoryUrl(o.url);
     this.schema = schema;
-    this.where = `PostgreSQL ${redact(url)} schema ${schema}`;
-    const lib = createRequire(import.meta.url)('pg') as typeof pg;
-    this.pool = new lib.Pool({
-      connectionString: url,
+    this.where = `PostgreSQL ${redactUrl(url)} schema ${schema}`;
+    this.pool = openPgPool({
+      url,
+      applicationName: 'planta-users',
       max: 4,
-      connectionTimeoutMillis: o.connectTimeoutMs ?? 3000,
-      // No answer for this long (a silent link): the query fails (PLANTA_AUTH_STORE_UNAVAILABLE) and its connection is dropped.
-      query_timeout: 5000,
-      keepAlive: true,
-      idleTimeoutMillis: 30_000,
-      application_name: 'planta-users',
-      // Epoch milliseconds fit a double exactly: bigint as number.
-      types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : lib.types.getTypeParser(oid, format as 'text'))) as typeof lib.types.getTypeParser },
+      connectTimeoutMs: o.connectTimeoutMs ?? 3000,
+      // Shorter than the historian's: a sign-in waits on it.
+      queryTimeoutMs: 5000,
+      what: 'users',
+      ...(o.log ? { log: o.log } : {}),
     });
-    // An idle connection that dies (server restart) is replaced on next use; without listeners it would crash the process.
-    this.pool.on('error', (err) => o.log?.warn({ err }, 'users: an idle PostgreSQL connection failed'));
-    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   private t(name: string): string {
@@ -219,7 +211,7 @@ export class PostgresDirectory implements UserDirectory {
   }
 
   async users(): Promise<User[]> {
-    const rows = (await this.query<UserRow>(`SELECT * FROM ${this.t('users')} ORDER BY name`)).rows;
+    const rows = (await this.query<Omit<UserRow, 'password' | 'changed_at'>>(`SELECT name, role, disabled, created_at FROM ${this.t('users')} ORDER BY name`)).rows;
     return rows.map((r) => ({ name: r.name, role: r.role, disabled: r.disabled, createdAt: r.created_at }));
   }
 

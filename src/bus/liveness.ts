@@ -19,6 +19,7 @@
  */
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
+import { resolvesWithin } from '../util/settle.js';
 import type { Bus, DeviceStatus, Unsubscribe, ValueBatchInfo } from './types.js';
 
 export interface LivenessOptions {
@@ -59,7 +60,6 @@ export class LivenessWatch {
   private readonly stops: Unsubscribe[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly graceMs: number;
-  private probing = false;
   private reprobeAt = 0;
 
   constructor(
@@ -181,28 +181,15 @@ export class LivenessWatch {
     }
     // Devices silent for want of the bus: asked again now and then, so that a bus back with their poller still silent says so.
     const unheard = [...this.silent].filter(([, cause]) => cause === BUS_UNREACHABLE).map(([device]) => device);
-    if (unheard.length > 0 && !this.probing && now >= this.reprobeAt) {
+    if (unheard.length > 0 && now >= this.reprobeAt) {
       this.reprobeAt = now + (this.o.reprobeMs ?? 10_000);
       void this.goSilent(unheard);
     }
   }
 
-  /** Whether the bus answers within PROBE_MS. */
-  private async busAnswers(): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PROBE_MS)));
-    this.probing = true;
-    try {
-      return await Promise.race([this.inner.deviceStatuses().then(() => true, () => false), late]);
-    } finally {
-      this.probing = false;
-      clearTimeout(timer);
-    }
-  }
-
   /** Says why devices are silent (their poller, or this process's link to the bus) when that changed, then marks their values. */
   private async goSilent(devices: string[]): Promise<void> {
-    const cause = (await this.busAnswers()) ? POLLER_SILENT : BUS_UNREACHABLE;
+    const cause = (await resolvesWithin(this.inner.deviceStatuses(), PROBE_MS)) ? POLLER_SILENT : BUS_UNREACHABLE;
     for (const device of devices) {
       const status = this.statuses.get(device);
       const before = this.silent.get(device);

@@ -44,6 +44,7 @@ import { BusError } from './errors.js';
 import { CLAIM_RETENTION_MS } from './memory.js';
 import { readCounter, readGauge } from '../util/metrics.js';
 import { settlesWithin } from '../util/settle.js';
+import { redactUrl } from '../util/url.js';
 import type { Outbox } from './outbox.js';
 import { SampleStreams, trimConsumed } from './redis-samples.js';
 import { answer } from './service.js';
@@ -162,16 +163,6 @@ export function reconnectDelay(retries: number): number {
   return Math.min(1000, 50 * 2 ** Math.min(retries, 5)) + Math.floor(Math.random() * 50);
 }
 
-/** The URL without its password, for logs and messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unreadable URL)';
-  }
-}
 
 interface Metrics {
   reconnects: Counter<'connection'>;

@@ -22,7 +22,7 @@ import { Historian } from '../historian/historian.js';
 import { registerHistorianMetrics } from '../historian/metrics.js';
 import { SqliteStore } from '../historian/sqlite.js';
 import { HistorianError } from '../historian/types.js';
-import { openStore, storeChoice } from '../historian/index.js';
+import { describeStore, openStore, storeChoice } from '../historian/index.js';
 import { createLogger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
 import { serveMetrics } from './metrics-endpoint.js';
@@ -45,8 +45,9 @@ function time(text: string | undefined, what: string, fallback: number): number 
 function openReadOnly(configFile: string, db: string): { historian: Historian; where: string } {
   const config = loadPlant(configFile);
   try {
-    if (storeChoice(config).kind === 'sqlite') return { historian: new Historian({ store: new SqliteStore(db, { readOnly: true }) }), where: db };
-    return { historian: new Historian({ store: openStore(config, { path: db, readOnly: true }), reader: true }), where: `PostgreSQL schema ${config.historian.store?.schema ?? 'planta'}` };
+    const where = describeStore(config, db);
+    if (storeChoice(config).kind === 'sqlite') return { historian: new Historian({ store: new SqliteStore(db, { readOnly: true }) }), where };
+    return { historian: new Historian({ store: openStore(config, { path: db, readOnly: true }), reader: true }), where };
   } catch (err) {
     if (err instanceof HistorianError) throw new CliUsageError(err.message);
     throw err;
@@ -96,8 +97,7 @@ export function registerHistorianCommands(program: Command): void {
         // Stopped before the bus is closed (stops run in reverse): its last values are flushed.
         const { historian } = await startHistorian(bus, config, { path: flags.db, log, stops });
         registerHistorianMetrics(registry, historian);
-        const into = storeChoice(config).kind === 'postgres' ? `PostgreSQL schema ${config.historian.store?.schema ?? 'planta'}` : flags.db;
-        console.log(`planta historian: recording ${config.tags.length} tags from ${describeBus(choice)} into ${into}`);
+        console.log(`planta historian: recording ${config.tags.length} tags from ${describeBus(choice)} into ${describeStore(config, flags.db)}`);
         if (flags.metrics) console.log(`planta historian: metrics at ${await serveMetrics(registry, flags.metrics, stops)}`);
       }),
     );

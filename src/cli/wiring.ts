@@ -19,14 +19,15 @@ import { followAuditTrail } from '../auth/trail.js';
 import { BusError } from '../bus/errors.js';
 import { MemoryBus } from '../bus/memory.js';
 import { type Outbox, openOutbox } from '../bus/outbox.js';
-import { RedisBus, redactUrl } from '../bus/redis.js';
+import { RedisBus } from '../bus/redis.js';
 import type { Bus } from '../bus/types.js';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import type { PlantConfig } from '../config/resolve.js';
-import { type CycleReport, type Historian, openHistorian, storeChoice } from '../historian/index.js';
+import { type CycleReport, type Historian, describeStore, openHistorian, storeChoice } from '../historian/index.js';
 import { Poller } from '../poller/poller.js';
 import type { Logger } from '../util/log.js';
 import { projectRoot } from '../util/root.js';
+import { redactUrl } from '../util/url.js';
 import { createAuth } from '../web/auth.js';
 import { createWebServer } from '../web/server.js';
 import { ensureHmiBuilt } from './hmi.js';
@@ -248,8 +249,7 @@ export function openHistoryReader(
     ...(alarms ? { alarmCount: async (from: number, to: number) => (await alarms.rates(from, to)).activations } : {}),
   });
   o.stops.push(() => history.historian.close());
-  const where = choice.kind === 'postgres' ? `PostgreSQL schema ${config.historian.store?.schema ?? 'planta'}` : o.sqlite!;
-  return { ...history, where };
+  return { ...history, where: describeStore(config, o.sqlite!) };
 }
 
 export interface WebOptions {

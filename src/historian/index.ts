@@ -60,6 +60,11 @@ export function storeChoice(config: PlantConfig, env: NodeJS.ProcessEnv = proces
   return { kind, url };
 }
 
+/** Where the historian keeps its data, in words: the PostgreSQL schema (historian.store, PLANTA_HISTORIAN_URL), else the SQLite file `path`. */
+export function describeStore(config: PlantConfig, path: string, env: NodeJS.ProcessEnv = process.env): string {
+  return storeChoice(config, env).kind === 'postgres' ? `PostgreSQL schema ${config.historian.store?.schema ?? 'planta'}` : path;
+}
+
 /** The store of the configuration's historian.store, or of PLANTA_HISTORIAN_URL. */
 export function openStore(config: PlantConfig, o: OpenHistorianOptions): HistoryStore {
   const chosen = config.historian.store;

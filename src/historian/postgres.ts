@@ -37,9 +37,9 @@
  * sample not after its tag's last stored time is skipped), so a crash in
  * between writes nothing twice. While the buffer is not empty, rollups wait.
  */
-import { createRequire } from 'node:module';
 import type pg from 'pg';
 import type { Logger } from '../util/log.js';
+import { openPgPool } from '../util/pg.js';
 import { DiskBuffer } from './buffer.js';
 import {
   CHUNK_BYTES_PER_SAMPLE,
@@ -168,23 +168,15 @@ export class PostgresStore implements HistoryStore {
     this.backoff = this.retryMs;
     this.now = o.now ?? Date.now;
     this.log = o.log;
-    // The client library is loaded when a PostgreSQL store is first opened (≈ 15 MB the SQLite default does without).
-    const lib = createRequire(import.meta.url)('pg') as typeof pg;
-    this.pool = new lib.Pool({
-      connectionString: o.url,
+    this.pool = openPgPool({
+      url: o.url,
+      applicationName: o.readOnly ? 'planta-historian-reader' : 'planta-historian',
       max: o.poolSize ?? 4,
-      connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
-      query_timeout: o.queryTimeoutMs ?? 30_000,
-      keepAlive: true,
-      idleTimeoutMillis: 30_000,
-      application_name: o.readOnly ? 'planta-historian-reader' : 'planta-historian',
-      // Epoch milliseconds and sums fit a double exactly: bigint as number.
-      types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : lib.types.getTypeParser(oid, format as 'text'))) as typeof lib.types.getTypeParser },
+      connectTimeoutMs: o.connectTimeoutMs ?? 5000,
+      queryTimeoutMs: o.queryTimeoutMs ?? 30_000,
+      what: 'historian',
+      ...(o.log ? { log: o.log } : {}),
     });
-    // An idle connection that dies (server restart) is replaced on next use; without a listener it would crash the process.
-    this.pool.on('error', (err) => this.log?.warn({ err }, 'historian: an idle PostgreSQL connection failed'));
-    // A connection lost while in use fails its query; its 'error' event must not crash the process too.
-    this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.readOnly = o.readOnly ?? false;
     if (this.readOnly) return;
     if (!o.buffer) throw new HistorianError('PLANTA_HISTORIAN_NO_BUFFER', 'a PostgreSQL store that writes needs a store-and-forward buffer file', 500);

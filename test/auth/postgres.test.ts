@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DirectoryError } from '../../src/auth/directory.js';
 import { PostgresDirectory, directoryUrl } from '../../src/auth/postgres.js';
-import { freePort } from '../helpers/ports.js';
-import { PG_URL, PgProxy, needPostgres, sql, testSchema } from '../historian/pg-helpers.js';
+import { PG_URL, pgProxy, needPostgres, sql, testSchema } from '../historian/pg-helpers.js';
 
 const open = (t: { after: (f: () => Promise<void>) => void }, url: string): PostgresDirectory => {
   const d = new PostgresDirectory({ url, connectTimeoutMs: 1000 });
@@ -79,9 +78,7 @@ describe('users on PostgreSQL', { timeout: 60_000 }, () => {
   it('PostgreSQL unreachable: 503 PLANTA_AUTH_STORE_UNAVAILABLE, while a user looked up before keeps their last known row; back: it answers again', async (t) => {
     if (!(await needPostgres(t))) return;
     const schema = testSchema(t);
-    const proxy = new PgProxy(await freePort());
-    await proxy.start();
-    t.after(() => proxy.stop());
+    const proxy = await pgProxy(t);
     const d = open(t, withSchema(proxy.url, schema));
     await d.addUser('olga', 'operator', 'hash', 1000);
     assert.equal((await d.user('olga'))?.name, 'olga');

@@ -6,25 +6,14 @@
  * serving process, errors carried with their code, no answer → timeout.
  */
 import assert from 'node:assert/strict';
-import { type TestContext, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import { ServiceError, unwrap } from '../../src/bus/service.js';
 import { DeviceLease } from '../../src/poller/lease.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { RedisBus } from '../../src/bus/redis.js';
-import { freePort } from '../helpers/ports.js';
-import { TcpProxy } from '../helpers/proxy.js';
 import { command, value } from './contract.js';
-import { REDIS_URL, needRedis, privateRedis, redisBus, testPrefix } from './redis-helpers.js';
-
-/** A TCP proxy in front of the test Redis, stopped when the test ends: a network between one process and Redis. */
-async function redisProxy(t: TestContext): Promise<TcpProxy> {
-  const target = new URL(REDIS_URL);
-  const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 6379) });
-  await proxy.start();
-  t.after(() => proxy.stop());
-  return proxy;
-}
+import { needRedis, privateRedis, redisBus, redisProxy, testPrefix } from './redis-helpers.js';
 
 describe('device leases on Redis', { timeout: 30_000 }, () => {
   it('one holder at a time; renewal only by the holder; the claim of a command only for the holder of its device', async (t) => {

@@ -26,6 +26,8 @@ export interface PlantProcesses {
   prefix: string;
   modbus: number;
   control: number;
+  /** Adds a user to `db` with `planta user add` (the password on standard input). */
+  addUser(user: string, role: string, password: string): Promise<void>;
   /** Starts `planta ARGS…` and waits for a line matching `ready`; stopped when the test ends. */
   start(args: string[], ready: RegExp, timeoutMs?: number): Promise<Started & { match: RegExpExecArray }>;
 }
@@ -66,10 +68,13 @@ export async function plantProcesses(t: TestContext, name: string, o: PlantOptio
   delete env.PLANTA_HISTORIAN_URL;
   const user = 'olga';
   const password = `${name}-test-password-1`;
-  const added = await run(process.execPath, [planta, 'user', 'add', user, '--role', 'operator', '--db', db, '--password-stdin'], { input: `${password}\n` });
-  assert.equal(added.code, 0, added.stderr);
+  const addUser = async (name: string, role: string, secret: string): Promise<void> => {
+    const added = await run(process.execPath, [planta, 'user', 'add', name, '--role', role, '--db', db, '--password-stdin'], { input: `${secret}\n` });
+    assert.equal(added.code, 0, added.stderr);
+  };
+  await addUser(user, 'operator', password);
   return {
-    dir, config, db, user, password, prefix, modbus, control,
+    dir, config, db, user, password, prefix, modbus, control, addUser,
     start: async (args, ready, timeoutMs = 30_000) => {
       const c = await startProcess(process.execPath, [planta, ...args], ready, { env, timeoutMs });
       children.push(c);

@@ -9,6 +9,7 @@ import { RedisBus, type RedisBusOptions } from '../../src/bus/redis.js';
 import { needPeer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { type Started, startProcess } from '../helpers/process.js';
+import { TcpProxy } from '../helpers/proxy.js';
 
 export const REDIS_URL = process.env.PLANTA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -120,4 +121,13 @@ export async function privateRedis(t: TestContext, o: { persist: boolean }): Pro
   });
   await r.start();
   return r;
+}
+
+/** A TCP proxy in front of the test Redis, stopped when the test ends: a network between one process and Redis. */
+export async function redisProxy(t: TestContext): Promise<TcpProxy> {
+  const target = new URL(REDIS_URL);
+  const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 6379) });
+  await proxy.start();
+  t.after(() => proxy.stop());
+  return proxy;
 }

@@ -11,10 +11,9 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
 import { createClient } from 'redis';
-import { freePort } from '../helpers/ports.js';
 import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
-import { PG_URL, PgProxy, dropSchemaAfter, needPostgres, schemaName } from '../historian/pg-helpers.js';
+import { PG_URL, pgProxy, dropSchemaAfter, needPostgres, schemaName } from '../historian/pg-helpers.js';
 import { planta, plantProcesses } from './plant-processes.js';
 import { REDIS_URL, needRedis } from './redis-helpers.js';
 
@@ -44,16 +43,13 @@ describe('web nodes sharing users on PostgreSQL', { timeout: 180_000 }, () => {
     const schema = schemaName();
     const usersUrl = `${PG_URL}?schema=${schema}`;
     // Node A reaches PostgreSQL through a proxy that can be cut; node B directly.
-    const proxy = new PgProxy(await freePort());
-    await proxy.start();
-    t.after(() => proxy.stop());
+    const proxy = await pgProxy(t);
     const plant = await plantProcesses(t, 'shared-users', { usersUrl });
     dropSchemaAfter(t, schema);
     const { config, control, modbus, password } = plant;
     const admin = 'root-admin';
     const adminPassword = 'shared-users-admin-pass-1';
-    const added = await run(process.execPath, [planta, 'user', 'add', admin, '--role', 'admin', '--db', usersUrl, '--password-stdin'], { input: `${adminPassword}\n` });
-    assert.equal(added.code, 0, added.stderr);
+    await plant.addUser(admin, 'admin', adminPassword);
 
     await plant.start(['sim', '--port', String(modbus), '--control-port', String(control)], /Modbus\/TCP/);
     await plant.start(['poll', '--config', config], /planta poll: polling/);

@@ -12,13 +12,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { freePort } from '../helpers/ports.js';
-import { TcpProxy } from '../helpers/proxy.js';
 import { openStream } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 import type { StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
 import { plantProcesses } from './plant-processes.js';
-import { REDIS_URL, needRedis } from './redis-helpers.js';
+import { needRedis, redisProxy } from './redis-helpers.js';
 
 const LEASE_MS = 1000;
 interface TagRow {
@@ -69,10 +67,7 @@ describe('a poller fallen silent, seen from a web node', { timeout: 120_000 }, (
     if (!(await needRedis(t))) return;
     const plant = await plantProcesses(t, 'web-cut');
     const { config } = plant;
-    const redis = new URL(REDIS_URL);
-    const proxy = new TcpProxy(await freePort(), { host: redis.hostname, port: Number(redis.port || 6379) });
-    await proxy.start();
-    t.after(() => proxy.stop());
+    const proxy = await redisProxy(t);
     await plant.start(['sim', '--port', String(plant.modbus), '--control-port', String(plant.control)], /Modbus\/TCP/);
     await plant.start(['poll', '--config', config, '--lease', `${LEASE_MS}ms`], /planta poll: polling/);
     const web = await plant.start(['web', '--config', config, '--port', '0', '--db', plant.db, '--bus', `redis://127.0.0.1:${proxy.port}`], /planta web: http:\/\/localhost:(\d+)/);

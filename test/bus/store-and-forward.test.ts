@@ -15,9 +15,8 @@ import { RedisBus } from '../../src/bus/redis.js';
 import type { SampleBatch } from '../../src/bus/types.js';
 import { loadConfig } from '../../src/config/load.js';
 import { PostgresStore } from '../../src/historian/postgres.js';
-import { PG_URL, dropSchemaAfter, needPostgres, schemaName } from '../historian/pg-helpers.js';
+import { PG_URL, dropSchemaAfter, needPostgres, pgProxy, schemaName } from '../historian/pg-helpers.js';
 import { freePort } from '../helpers/ports.js';
-import { TcpProxy } from '../helpers/proxy.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { plantProcesses } from './plant-processes.js';
 import { privateRedis } from './redis-helpers.js';
@@ -36,12 +35,8 @@ describe('store-and-forward, the plant as processes', { timeout: 180_000 }, () =
     const redis = await privateRedis(t, { persist: false });
     if (!redis) return;
     const schema = schemaName();
-    const pgTarget = new URL(PG_URL);
-    const proxy = new TcpProxy(await freePort(), { host: pgTarget.hostname, port: Number(pgTarget.port || 5432) });
-    await proxy.start();
-    t.after(() => proxy.stop());
-    const pgUrl = PG_URL.replace(/@[^/]+\//, `@127.0.0.1:${proxy.port}/`);
-    const plant = await plantProcesses(t, 'forward', { redisUrl: redis.url, historian: { url: pgUrl, schema } });
+    const proxy = await pgProxy(t);
+    const plant = await plantProcesses(t, 'forward', { redisUrl: redis.url, historian: { url: proxy.url, schema } });
     // After the processes stopped (hooks run in order).
     dropSchemaAfter(t, schema);
     const { config, modbus, control, dir } = plant;

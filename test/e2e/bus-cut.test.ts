@@ -9,10 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { plantProcesses } from '../bus/plant-processes.js';
-import { REDIS_URL, needRedis } from '../bus/redis-helpers.js';
+import { needRedis, redisProxy } from '../bus/redis-helpers.js';
 import { needPeer } from '../helpers/peers.js';
-import { freePort } from '../helpers/ports.js';
-import { TcpProxy } from '../helpers/proxy.js';
 import { hasChromium, launchBrowser, openPage, screenshot } from './harness.js';
 
 describe('a web node cut off from Redis, in the browser', { timeout: 120_000 }, () => {
@@ -20,10 +18,7 @@ describe('a web node cut off from Redis, in the browser', { timeout: 120_000 }, 
     if (!needPeer(t, hasChromium, 'chromium')) return;
     if (!(await needRedis(t))) return;
     const plant = await plantProcesses(t, 'e2e-bus-cut');
-    const redis = new URL(REDIS_URL);
-    const proxy = new TcpProxy(await freePort(), { host: redis.hostname, port: Number(redis.port || 6379) });
-    await proxy.start();
-    t.after(() => proxy.stop());
+    const proxy = await redisProxy(t);
     await plant.start(['sim', '--port', String(plant.modbus), '--control-port', String(plant.control)], /Modbus\/TCP/);
     await plant.start(['poll', '--config', plant.config, '--lease', '1s'], /planta poll: polling/);
     const web = await plant.start(['web', '--config', plant.config, '--port', '0', '--db', plant.db, '--bus', `redis://127.0.0.1:${proxy.port}`], /planta web: http:\/\/localhost:(\d+)/);

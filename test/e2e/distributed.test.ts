@@ -11,10 +11,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { planta, plantProcesses } from '../bus/plant-processes.js';
+import { plantProcesses } from '../bus/plant-processes.js';
 import { needRedis } from '../bus/redis-helpers.js';
 import { needPeer } from '../helpers/peers.js';
-import { run } from '../helpers/process.js';
 import { PG_URL, dropSchemaAfter, needPostgres, schemaName } from '../historian/pg-helpers.js';
 import { hasChromium, launchBrowser, openPage, screenshot } from './harness.js';
 
@@ -38,8 +37,7 @@ describe('distributed mode in the browser: two web nodes', { timeout: 180_000 },
     dropSchemaAfter(t, schema);
     const { config, db, user, password } = plant;
     const adminPassword = 'e2e-nodes-admin-pass-1';
-    const added = await run(process.execPath, [planta, 'user', 'add', 'root-admin', '--role', 'admin', '--db', db, '--password-stdin'], { input: `${adminPassword}\n` });
-    assert.equal(added.code, 0, added.stderr);
+    await plant.addUser('root-admin', 'admin', adminPassword);
     await plant.start(['sim', '--port', String(plant.modbus), '--control-port', String(plant.control)], /Modbus\/TCP/);
     await plant.start(['poll', '--config', config], /planta poll: polling/);
     await plant.start(['alarms', '--config', config, '--db', join(plant.dir, 'alarms.db')], /planta alarms:/);

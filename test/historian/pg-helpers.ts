@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/historian/postgres.js';
 import { needPeer } from '../helpers/peers.js';
+import { freePort } from '../helpers/ports.js';
 import { TcpProxy } from '../helpers/proxy.js';
 
 export const PG_URL = process.env.PLANTA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -84,4 +85,12 @@ export class PgProxy extends TcpProxy {
   get url(): string {
     return PG_URL.replace(/@[^/]+\//, `@127.0.0.1:${this.port}/`);
   }
+}
+
+/** A PgProxy started on a free port and stopped when the test ends. */
+export async function pgProxy(t: TestContext): Promise<PgProxy> {
+  const proxy = new PgProxy(await freePort());
+  await proxy.start();
+  t.after(() => proxy.stop());
+  return proxy;
 }

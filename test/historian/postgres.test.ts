@@ -16,7 +16,7 @@ import { registerHistorianMetrics } from '../../src/historian/metrics.js';
 import { PostgresStore } from '../../src/historian/postgres.js';
 import { SqliteStore } from '../../src/historian/sqlite.js';
 import { freePort } from '../helpers/ports.js';
-import { PG_URL, PgProxy, needPostgres, pgStore, sql, tempDir, testSchema } from './pg-helpers.js';
+import { PG_URL, pgProxy, needPostgres, pgStore, sql, tempDir, testSchema } from './pg-helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
@@ -111,9 +111,7 @@ describe('historian on PostgreSQL', { timeout: 120_000 }, () => {
   it('store-and-forward: PostgreSQL unreachable → buffered to disk; back → forwarded in order, nothing lost, nothing twice; also across a restart', async (t) => {
     if (!(await needPostgres(t))) return;
     const schema = testSchema(t);
-    const proxy = new PgProxy(await freePort());
-    await proxy.start();
-    t.after(() => proxy.stop());
+    const proxy = await pgProxy(t);
     const dir = tempDir(t);
     const open = (): PostgresStore => new PostgresStore({ url: proxy.url, schema, buffer: { path: join(dir, 'buffer.db') }, retryMs: 20, connectTimeoutMs: 1000, blockSize: 128 });
     let store = open();
@@ -167,9 +165,7 @@ describe('historian on PostgreSQL', { timeout: 120_000 }, () => {
   it('a silent link to PostgreSQL (no reset ever comes) is an outage too: buffered once a query gets no answer, forwarded when it answers again', async (t) => {
     if (!(await needPostgres(t))) return;
     const schema = testSchema(t);
-    const proxy = new PgProxy(await freePort());
-    await proxy.start();
-    t.after(() => proxy.stop());
+    const proxy = await pgProxy(t);
     const store = pgStore(t, { schema, url: proxy.url, buffer: { path: join(tempDir(t), 'buffer.db') }, retryMs: 20, connectTimeoutMs: 500, queryTimeoutMs: 500, blockSize: 128 });
     const h = new Historian({ store, maxIntervalMs: DAY });
     await feed(h, 0, 500);
