@@ -17,6 +17,7 @@ import { type SessionStore, sqliteSessions } from '../auth/sessions.js';
 import type { AuditQuery, AuthStore } from '../auth/store.js';
 import type { Identity } from '../commands/prepare.js';
 import { ROLES, type Role } from '../config/schema.js';
+import { boundedText, queryParam } from './fields.js';
 import { BODY_LIMITS } from './limits.js';
 
 export type Anonymous = 'none' | 'local' | 'any';
@@ -60,6 +61,8 @@ export class AuthError extends Error {
 const COOKIE = 'planta_session';
 const rank = (r: Role): number => ROLES.indexOf(r);
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{1,31}$/;
+/** Longest search of the audit trail. */
+const AUDIT_SEARCH_MAX = 200;
 
 export const SECURITY_HEADERS: Record<string, string> = {
   // No inline script, nothing from elsewhere; inline styles are allowed for the mimic drawings.
@@ -301,14 +304,15 @@ export function createAuth(o: AuthOptions): Auth {
 
     app.get('/api/audit', { config: { access: 'engineer' } }, async (req) => {
       need(req, 'engineer');
-      const q = req.query as Record<string, string | undefined>;
-      const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+      const param = (field: string): string | undefined => queryParam(req.query, field, 'PLANTA_AUDIT_BAD_QUERY');
+      const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : undefined);
       const query: AuditQuery = {};
-      const before = num(q.before);
-      const limit = num(q.limit);
+      const before = num(param('before'));
+      const limit = num(param('limit'));
+      const search = param('q');
       if (before !== undefined) query.before = before;
       if (limit !== undefined) query.limit = limit;
-      if (q.q) query.search = q.q;
+      if (search) query.search = boundedText(search, 'q', AUDIT_SEARCH_MAX);
       return await store.auditEntries(query);
     });
   };

@@ -224,4 +224,14 @@ describe('access on the matched route', { timeout: 120_000 }, () => {
     const viewer = await w.as('viewer');
     assert.equal(await status('/api/alarms/ack', { cookie: viewer.cookie! }, 'POST'), 403, 'a session without its CSRF token');
   });
+
+  it('the audit trail\'s search is bounded like the journal\'s', async (t) => {
+    const w = await wiredServer(t);
+    const engineer = await w.as('engineer');
+    for (const [q, code] of [['q'.repeat(201), 'PLANTA_TEXT_TOO_LONG'], ['%1B%5B2J', 'PLANTA_TEXT_UNPRINTABLE'], ['a&q=b', 'PLANTA_AUDIT_BAD_QUERY']] as const) {
+      const res = await w.app.inject({ url: `/api/audit?q=${q}`, headers: engineer });
+      assert.deepEqual([res.statusCode, res.json().error.code], [400, code], q.slice(0, 20));
+    }
+    assert.equal((await w.app.inject({ url: `/api/audit?q=${'q'.repeat(200)}`, headers: engineer })).statusCode, 200);
+  });
 });
