@@ -14,7 +14,7 @@
  *              anonymous viewing where security.anonymous allows it
  *   token      a session of any role or an API token; anonymous viewing is not enough
  *   user       a session (a signed-in user) of any role; the handler decides the role
- *              its action needs (a command's role, the alarm engine's rules) and records refusals
+ *              its action needs (a command's role, the alarm engine's rules)
  *   operator, engineer, admin   a session whose role is at least this
  *
  * Whatever the level, a state-changing method (anything but GET, HEAD and
