@@ -29,7 +29,7 @@ export type AlarmService = AlarmActions;
 const KINDS: readonly JournalKind[] = ['alarm', 'return', 'unknown', 'ack', 'shelve', 'unshelve', 'out-of-service', 'in-service', 'event', 'command', 'device'];
 
 /** Longest acknowledgement comment (the engine's bound too), shelve or out-of-service reason (the HMI's field), and journal search. */
-export const TEXT_LIMITS = { comment: 500, reason: 200, search: 200 } as const;
+const TEXT_LIMITS = { comment: 500, reason: 200, search: 200 } as const;
 const MAX_IDS = 1000;
 
 const badBody = (message: string): HttpError => new HttpError(400, 'PLANTA_ALARM_BAD_BODY', message);

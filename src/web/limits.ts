@@ -68,7 +68,7 @@ export function proxyMatcher(trusted: readonly string[]): (address: string | und
 }
 
 export class Limits {
-  /** Requests refused by each limit since start. */
+  /** Connections, streams and bodies refused by each limit since start. */
   readonly refused: Record<LimitName, number> = { connections: 0, connections_per_client: 0, streams: 0, streams_per_client: 0, body: 0 };
   private readonly connections: Tally;
   private readonly streams: Tally;
@@ -86,10 +86,6 @@ export class Limits {
     return this.connections.total;
   }
 
-  get openStreams(): number {
-    return this.streams.total;
-  }
-
   /**
    * Counts the connections of `server` (HTTPS: after the handshake, where
    * requests are read). A connection must start its first request within the
@@ -102,13 +98,17 @@ export class Limits {
       const key = this.isProxy(socket.remoteAddress) ? undefined : (socket.remoteAddress ?? '?');
       const full = this.connections.take(key);
       if (full) {
-        this.verdicts.set(socket, full === 'total' ? 'connections' : 'connections_per_client');
+        const limit = full === 'total' ? 'connections' : 'connections_per_client';
+        this.refused[limit]++;
+        this.verdicts.set(socket, limit);
         socket.setTimeout(Math.min(REFUSED_GRACE_MS, this.o.headersTimeout));
         return;
       }
       socket.setTimeout(this.o.headersTimeout);
       socket.once('close', () => this.connections.release(key));
     });
+    // Past the hard ceiling Node closes new connections itself.
+    server.on('drop', () => this.refused.connections++);
     server.on('request', (req: IncomingMessage) => {
       if (!this.verdicts.has(req.socket)) req.socket.setTimeout(this.o.idleTimeout);
     });
@@ -118,16 +118,11 @@ export class Limits {
   async refuseOverLimit(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const limit = this.verdicts.get(req.raw.socket);
     if (!limit) return;
-    this.refused[limit]++;
-    const err =
+    const [status, code, message] =
       limit === 'connections'
-        ? new HttpError(503, 'PLANTA_LIMIT_CONNECTIONS', `this server has ${this.o.connections} connections open, its limit: try again shortly`)
-        : new HttpError(429, 'PLANTA_LIMIT_CONNECTIONS_PER_CLIENT', `your address has ${this.o.connectionsPerIp} connections open, the limit: close some and try again`);
-    await reply
-      .status(err.statusCode)
-      .header('connection', 'close')
-      .header('retry-after', RETRY_AFTER_S)
-      .send({ error: { code: err.code, message: err.message } });
+        ? [503, 'PLANTA_LIMIT_CONNECTIONS', `this server has ${this.o.connections} connections open, its limit: try again shortly`]
+        : [429, 'PLANTA_LIMIT_CONNECTIONS_PER_CLIENT', `your address has ${this.o.connectionsPerIp} connections open, the limit: close some and try again`];
+    await reply.status(status).header('connection', 'close').header('retry-after', RETRY_AFTER_S).send({ error: { code, message } });
   }
 
   /** Takes a stream's place for the request's client until its connection closes; throws the refusal when full. */

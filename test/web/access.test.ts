@@ -175,9 +175,13 @@ describe('access on the matched route', { timeout: 120_000 }, () => {
     assert.equal(await status('/api/alarms/ack', { cookie: viewer.cookie! }, 'POST'), 403, 'a session without its CSRF token');
   });
 
-  it('the audit trail\'s search is bounded like the journal\'s', async (t) => {
+  it('query strings: the audit trail\'s search is bounded like the journal\'s; a parameter given twice is refused, not a crash', async (t) => {
     const w = await wiredServer(t);
     const engineer = await w.as('engineer');
+    for (const url of ['/api/history?tags=reactor.level&tags=reactor.oxygen', '/api/history/export?tags=reactor.level&from=1&from=2', '/api/cycles?to=1&to=2']) {
+      const res = await w.app.inject({ url, headers: engineer });
+      assert.deepEqual([res.statusCode, res.json().error.code], [400, 'PLANTA_HISTORY_BAD_QUERY'], url);
+    }
     for (const [q, code] of [['q'.repeat(201), 'PLANTA_TEXT_TOO_LONG'], ['%1B%5B2J', 'PLANTA_TEXT_UNPRINTABLE'], ['a&q=b', 'PLANTA_AUDIT_BAD_QUERY']] as const) {
       const res = await w.app.inject({ url: `/api/audit?q=${q}`, headers: engineer });
       assert.deepEqual([res.statusCode, res.json().error.code], [400, code], q.slice(0, 20));
