@@ -38,7 +38,9 @@ const loadPort = await freePort();
 // The SBR tags name their device once there are several.
 let yaml = readFileSync(join(root, 'config', 'sbr-plant.yaml'), 'utf8')
   .replace('port: 5020', `port: ${sbrPort}`)
-  .replace(/^( {4}area: )/gm, '    device: plc\n$1');
+  .replace(/^( {4}area: )/gm, '    device: plc\n$1')
+  // The 200 stream clients all come from 127.0.0.1.
+  .replace('security:\n', 'security:\n  limits: { connectionsPerIp: 512, streamsPerIp: 256 }\n');
 // Load devices and their 10,000 tags, appended to the SBR configuration.
 yaml = yaml.replace('devices:\n', `devices:\n${Array.from({ length: 10 }, (_, i) => `  load${i + 1}: { host: 127.0.0.1, port: ${loadPort}, unitId: ${i + 1}, scanGroups: { fast: 500ms } }\n`).join('')}`);
 yaml = yaml.replace('tags:\n', `tags:\n${Array.from({ length: 10 }, (_, d) => Array.from({ length: 1000 }, (_, a) => `  load${d + 1}.r${a}: { device: load${d + 1}, area: holding, address: ${a} }\n`).join('')).join('')}`);

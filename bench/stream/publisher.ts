@@ -14,7 +14,9 @@ export function tagNames(count: number): string[] {
 
 /** The configuration of Planta's side: one device on 127.0.0.1 (never polled), `count` tags. */
 export function configYaml(count: number, periodMs: number): string {
-  let yaml = `plant:\n  name: bench:stream\ndevices:\n  plc: { host: 127.0.0.1, port: 502, unitId: 1, scanGroups: { fast: ${periodMs}ms } }\ntags:\n`;
+  // Every benchmark client comes from 127.0.0.1: the per-client and total caps (security.limits) are lifted.
+  const limits = 'connections: 100000, connectionsPerIp: 100000, streams: 100000, streamsPerIp: 100000';
+  let yaml = `plant:\n  name: bench:stream\nsecurity:\n  limits: { ${limits} }\ndevices:\n  plc: { host: 127.0.0.1, port: 502, unitId: 1, scanGroups: { fast: ${periodMs}ms } }\ntags:\n`;
   for (const [i, name] of tagNames(count).entries()) yaml += `  ${name}: { device: plc, area: input, address: ${i * 2}, type: float32 }\n`;
   return yaml;
 }

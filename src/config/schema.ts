@@ -3,6 +3,7 @@
  * rules that relate several entries (unknown devices, overlapping writable
  * tags, addresses past 65535...) are checked in validate.ts.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { BYTE_ORDERS, Limits } from '../modbus/index.js';
 import { AREAS, DATA_TYPES } from '../tags/types.js';
@@ -267,7 +268,67 @@ export const eventSchema = z
   .strict();
 export type EventConfig = z.infer<typeof eventSchema>;
 
-/** Who may see without signing in, session lifetimes, TLS. */
+/** A size in bytes ("64KiB", "1MiB", 65536) of at least `min`. */
+function bytes(min: number, message: string) {
+  return z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const m = typeof v === 'number' ? null : /^\s*(\d+(?:\.\d+)?)\s*(B|kB|KiB|MB|MiB|GB|GiB)?\s*$/.exec(v);
+    const units: Record<string, number> = { B: 1, kB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
+    const n = typeof v === 'number' ? v : m ? Math.round(Number(m[1]) * units[m[2] ?? 'B']!) : NaN;
+    if (!Number.isFinite(n) || n < min) {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+/** An IPv4 or IPv6 address, or a network in CIDR notation (10.0.0.0/8, fd00::/8). */
+const addressOrNetwork = z.string().refine((v) => {
+  const [address, bits, ...rest] = v.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}, 'expected an IP address or a network such as 10.0.0.0/8');
+
+/**
+ * What one web node accepts at once, and how long it waits for a client
+ * (src/web/limits.ts). Per client: the client's address (behind a trusted
+ * proxy, the one the proxy names).
+ */
+export const limitsSchema = z
+  .object({
+    /** Open connections in all; past this, 503 PLANTA_LIMIT_CONNECTIONS. */
+    connections: int(1, 1_000_000).default(1024),
+    /** Open connections from one address (a trusted proxy is not counted as one client). */
+    connectionsPerIp: int(1, 1_000_000).default(128),
+    /** Live streams (/api/stream) in all; past this, 503 PLANTA_LIMIT_STREAMS. */
+    streams: int(1, 1_000_000).default(256),
+    /** Live streams of one client; past this, 429 PLANTA_LIMIT_STREAMS_PER_CLIENT. */
+    streamsPerIp: int(1, 1_000_000).default(16),
+    /** Request body of an ordinary route; sign-in takes less, commands and acknowledgements more (docs/security.md). */
+    bodyBytes: bytes(1024, 'expected a size of at least 1KiB such as 16KiB').default(16 * 1024),
+    /** A client must send its request's headers within this. */
+    headersTimeout: duration.default(10_000),
+    /** ...and the whole request, body included, within this. */
+    requestTimeout: duration.default(30_000),
+    /** A connection on which nothing moves, either way, is closed after this. */
+    idleTimeout: duration.default(60_000),
+    /** An idle kept-alive connection between two requests is closed after this. */
+    keepAliveTimeout: duration.default(5_000),
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    const atMost = (small: keyof typeof l, big: keyof typeof l): void => {
+      if (l[small] > l[big]) ctx.addIssue({ code: 'custom', path: [small], message: `must not exceed ${big} (${l[big]})` });
+    };
+    atMost('connectionsPerIp', 'connections');
+    atMost('streamsPerIp', 'streams');
+    atMost('streams', 'connections');
+    atMost('headersTimeout', 'requestTimeout');
+  });
+export type LimitsConfig = z.infer<typeof limitsSchema>;
+
+/** Who may see without signing in, session lifetimes, TLS, the proxies in front, and the limits. */
 export const securitySchema = z
   .object({
     /** Viewer access without login: none, requests from this machine (local), or anyone. */
@@ -276,6 +337,13 @@ export const securitySchema = z
     sessionMax: duration.default(12 * 3_600_000),
     /** PEM files, relative to the configuration file: served over HTTPS when given. */
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    /**
+     * The reverse proxies in front of Planta (addresses or networks). Only a
+     * request from one of them is believed when its X-Forwarded-For names the
+     * client; with any proxy here, `anonymous: local` lets nobody in.
+     */
+    trustProxy: z.array(addressOrNetwork).default([]),
+    limits: limitsSchema.prefault({}),
   })
   .strict();
 export type SecurityConfig = z.infer<typeof securitySchema>;
@@ -343,16 +411,7 @@ export const cycleSchema = z
 export type CycleConfig = z.infer<typeof cycleSchema>;
 
 /** A size in bytes: a number, or "512MiB", "2GiB", "100MB"... */
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const m = typeof v === 'number' ? null : /^\s*(\d+(?:\.\d+)?)\s*(B|kB|KiB|MB|MiB|GB|GiB)?\s*$/.exec(v);
-  const units: Record<string, number> = { B: 1, kB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
-  const bytes = typeof v === 'number' ? v : m ? Math.round(Number(m[1]) * units[m[2] ?? 'B']!) : NaN;
-  if (!Number.isFinite(bytes) || bytes < 1024 * 1024) {
-    ctx.addIssue({ code: 'custom', message: 'expected a size of at least 1MiB such as 256MiB or 2GiB' });
-    return z.NEVER;
-  }
-  return bytes;
-});
+const size = bytes(1024 * 1024, 'expected a size of at least 1MiB such as 256MiB or 2GiB');
 
 /**
  * Where the historian keeps its data: an SQLite file (the default), or a

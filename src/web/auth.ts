@@ -17,6 +17,8 @@ import { type SessionStore, sqliteSessions } from '../auth/sessions.js';
 import type { AuditQuery, AuthStore } from '../auth/store.js';
 import type { Identity } from '../commands/prepare.js';
 import { ROLES, type Role } from '../config/schema.js';
+import { boundedText, queryParam } from './fields.js';
+import { BODY_LIMITS } from './limits.js';
 
 export type Anonymous = 'none' | 'local' | 'any';
 
@@ -59,6 +61,8 @@ export class AuthError extends Error {
 const COOKIE = 'planta_session';
 const rank = (r: Role): number => ROLES.indexOf(r);
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{1,31}$/;
+/** Longest search of the audit trail. */
+const AUDIT_SEARCH_MAX = 200;
 
 export const SECURITY_HEADERS: Record<string, string> = {
   // No inline script, nothing from elsewhere; inline styles are allowed for the mimic drawings.
@@ -83,11 +87,14 @@ function cookies(req: FastifyRequest): Map<string, string> {
 const isLoopback = (a: string | undefined): boolean => a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1';
 
 export interface Auth {
-  /** The user behind a request (sessions only for acting; tokens and anonymous are viewers). */
+  /** The user behind a request, once resolved (sessions only for acting; tokens and anonymous are viewers). */
   identify(req: FastifyRequest): RequestIdentity | undefined;
+  /** Finds who makes a request (once; the access gate of src/web/access.ts asks for every route that is not public). */
+  resolve(req: FastifyRequest): Promise<RequestIdentity | undefined>;
   /** Checks the password of the request's user again (re-authentication for critical commands). */
   reauthenticate(req: FastifyRequest, password: unknown): Promise<void>;
-  register(app: FastifyInstance): void;
+  /** Adds the security headers and the routes; `proxied`: the server believes forwarded headers from a proxy (security.trustProxy). */
+  register(app: FastifyInstance, o: { proxied: boolean }): void;
 }
 
 export function createAuth(o: AuthOptions): Auth {
@@ -98,6 +105,8 @@ export function createAuth(o: AuthOptions): Auth {
   const absoluteMs = o.absoluteMs ?? 12 * 3_600_000;
   const lockout = o.lockout ?? { max: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
   const known = new WeakMap<FastifyRequest, RequestIdentity | null>();
+  // Behind a proxy every request's socket is the proxy's: "this machine" cannot be told from the socket (set by register).
+  let proxied = true;
 
   /** Where a sign-in came from, and through which web node. */
   const signIn = (req: FastifyRequest): { from: string | undefined; node?: string } => ({ from: req.socket.remoteAddress, ...(o.node ? { node: o.node() } : {}) });
@@ -132,14 +141,14 @@ export function createAuth(o: AuthOptions): Auth {
       const name = await store.tokenName(bearer);
       if (name) id = { user: `token:${name}`, role: 'viewer', via: 'token' };
     }
-    if (!id && (o.anonymous === 'any' || (o.anonymous === 'local' && isLoopback(req.socket.remoteAddress)))) {
+    if (!id && (o.anonymous === 'any' || (o.anonymous === 'local' && !proxied && isLoopback(req.socket.remoteAddress)))) {
       id = { user: 'anonymous', role: 'viewer', via: 'anonymous' };
     }
     known.set(req, id ?? null);
     return id;
   };
 
-  /** Who is asking; resolved by the request hook of every /api/ route (elsewhere: nobody). */
+  /** Who is asking; resolved by the access gate for every route that is not public (elsewhere: nobody). */
   const identify = (req: FastifyRequest): RequestIdentity | undefined => known.get(req) ?? undefined;
 
   const need = (req: FastifyRequest, role: Role): RequestIdentity => {
@@ -164,26 +173,14 @@ export function createAuth(o: AuthOptions): Auth {
     if (!ok) throw new AuthError(403, 'PLANTA_AUTH_REAUTH', 'password: this command needs your password again, and it was not right');
   };
 
-  const register = (app: FastifyInstance): void => {
+  const register = (app: FastifyInstance, r: { proxied: boolean }): void => {
+    proxied = r.proxied;
     app.addHook('onSend', async (req, reply) => {
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
       if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
     });
 
-    // Every API route needs someone; every state-changing one needs a session and its CSRF token.
-    const open = new Set(['/api/login', '/api/session']);
-    app.addHook('onRequest', async (req) => {
-      const path = req.url.split('?')[0]!;
-      if (!path.startsWith('/api/') && path !== '/metrics') return;
-      const id = await resolve(req);
-      if (open.has(path)) return;
-      if (!id) throw new AuthError(401, 'PLANTA_AUTH_REQUIRED', 'sign in first');
-      if (req.method === 'GET' || req.method === 'HEAD') return;
-      if (id.via !== 'session') throw new AuthError(id.via === 'anonymous' ? 401 : 403, id.via === 'anonymous' ? 'PLANTA_AUTH_REQUIRED' : 'PLANTA_AUTH_READ_ONLY', id.via === 'anonymous' ? 'sign in to act' : 'API tokens are read-only');
-      if (req.headers['x-csrf-token'] !== id.csrf) throw new AuthError(403, 'PLANTA_AUTH_CSRF', 'missing or wrong CSRF token (x-csrf-token)');
-    });
-
-    app.post('/api/login', async (req, reply: FastifyReply) => {
+    app.post('/api/login', { config: { access: 'public' }, bodyLimit: BODY_LIMITS.signIn }, async (req, reply: FastifyReply) => {
       const b = body(req);
       const name = typeof b.user === 'string' ? b.user : '';
       const password = typeof b.password === 'string' ? b.password : '';
@@ -209,7 +206,7 @@ export function createAuth(o: AuthOptions): Auth {
       return { user: user.name, role: user.role, csrf };
     });
 
-    app.post('/api/logout', async (req, reply) => {
+    app.post('/api/logout', { config: { access: 'user' } }, async (req, reply) => {
       const sid = cookies(req).get(COOKIE);
       const id = identify(req);
       if (sid) await sessions.end(sid);
@@ -218,8 +215,8 @@ export function createAuth(o: AuthOptions): Auth {
       return { signedOut: true };
     });
 
-    app.get('/api/session', async (req, reply) => {
-      const id = identify(req);
+    app.get('/api/session', { config: { access: 'public' } }, async (req, reply) => {
+      const id = await resolve(req);
       // Whether anyone can sign in yet, so a fresh installation's sign-in page can say how to create the first admin.
       // (A hint for the sign-in page only: with the users' database out of reach, say there are users.)
       if (!id) return reply.status(401).send({ error: { code: 'PLANTA_AUTH_REQUIRED', message: 'sign in first' }, usersExist: (await store.countUsers().catch(() => 1)) > 0 });
@@ -227,12 +224,12 @@ export function createAuth(o: AuthOptions): Auth {
       return { user: id.user, role: id.role, via: id.via, ...(id.csrf ? { csrf: id.csrf } : {}), usersExist: id.via === 'session' || (await store.countUsers().catch(() => 1)) > 0, reauth: true };
     });
 
-    app.get('/api/users', async (req) => {
+    app.get('/api/users', { config: { access: 'admin' } }, async (req) => {
       need(req, 'admin');
       return await store.users();
     });
 
-    app.post('/api/users', async (req) => {
+    app.post('/api/users', { config: { access: 'admin' } }, async (req) => {
       const admin = need(req, 'admin');
       const b = body(req);
       const name = String(b.name ?? '');
@@ -252,7 +249,7 @@ export function createAuth(o: AuthOptions): Auth {
       return { name, role };
     });
 
-    app.post<{ Params: { name: string } }>('/api/users/:name', async (req) => {
+    app.post<{ Params: { name: string } }>('/api/users/:name', { config: { access: 'admin' } }, async (req) => {
       const admin = need(req, 'admin');
       const b = body(req);
       const name = req.params.name;
@@ -282,12 +279,12 @@ export function createAuth(o: AuthOptions): Auth {
       return { name, ...(await store.users()).find((u) => u.name === name) };
     });
 
-    app.get('/api/tokens', async (req) => {
+    app.get('/api/tokens', { config: { access: 'admin' } }, async (req) => {
       need(req, 'admin');
       return await store.tokens();
     });
 
-    app.post('/api/tokens', async (req) => {
+    app.post('/api/tokens', { config: { access: 'admin' } }, async (req) => {
       const admin = need(req, 'admin');
       const name = String(body(req).name ?? '');
       if (!NAME.test(name)) throw new AuthError(400, 'PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
@@ -297,7 +294,7 @@ export function createAuth(o: AuthOptions): Auth {
       return { name, token, readOnly: true, note: 'shown once: keep it; send it as "Authorization: Bearer <token>"' };
     });
 
-    app.delete<{ Params: { name: string } }>('/api/tokens/:name', async (req) => {
+    app.delete<{ Params: { name: string } }>('/api/tokens/:name', { config: { access: 'admin' } }, async (req) => {
       const admin = need(req, 'admin');
       const revoked = await store.revokeToken(req.params.name, now());
       if (!revoked) throw new AuthError(404, 'PLANTA_AUTH_NO_TOKEN', `no active token ${req.params.name}`);
@@ -305,19 +302,20 @@ export function createAuth(o: AuthOptions): Auth {
       return { revoked };
     });
 
-    app.get('/api/audit', async (req) => {
+    app.get('/api/audit', { config: { access: 'engineer' } }, async (req) => {
       need(req, 'engineer');
-      const q = req.query as Record<string, string | undefined>;
-      const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+      const param = (field: string): string | undefined => queryParam(req.query, field, 'PLANTA_AUDIT_BAD_QUERY');
+      const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : undefined);
       const query: AuditQuery = {};
-      const before = num(q.before);
-      const limit = num(q.limit);
+      const before = num(param('before'));
+      const limit = num(param('limit'));
+      const search = param('q');
       if (before !== undefined) query.before = before;
       if (limit !== undefined) query.limit = limit;
-      if (q.q) query.search = q.q;
+      if (search) query.search = boundedText(search, 'q', AUDIT_SEARCH_MAX);
       return await store.auditEntries(query);
     });
   };
 
-  return { identify, reauthenticate, register };
+  return { identify, resolve, reauthenticate, register };
 }

@@ -18,6 +18,7 @@ import { CommandPreparer, CommandRejection, type Identity } from '../commands/pr
 import { SelectRegistry } from '../commands/select.js';
 import type { TagValueType } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
+import { BODY_LIMITS } from './limits.js';
 
 export interface CommandRoutesOptions {
   bus: Bus;
@@ -166,9 +167,9 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     return { id: cmd.id, status: 'queued', expiresAt: cmd.expiresAt };
   };
 
-  app.get('/api/commands', async () => infos);
+  app.get('/api/commands', { config: { access: 'viewer' } }, async () => infos);
 
-  app.post('/api/commands', async (req, reply) => {
+  app.post('/api/commands', { config: { access: 'user' }, bodyLimit: BODY_LIMITS.command }, async (req, reply) => {
     const input = body(req);
     const id = o.identify(req);
     try {
@@ -183,7 +184,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     }
   });
 
-  app.post('/api/commands/select', async (req) => {
+  app.post('/api/commands/select', { config: { access: 'user' }, bodyLimit: BODY_LIMITS.command }, async (req) => {
     const input = body(req);
     const user = who(req);
     // Select validates exactly as operate will; the id only matters at operate.
@@ -196,7 +197,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     return { token, expiresAt, command: cmd.command, params: cmd.params, confirmation: cmd.confirmation, device: cmd.device, current };
   });
 
-  app.post('/api/commands/operate', async (req, reply) => {
+  app.post('/api/commands/operate', { config: { access: 'user' }, bodyLimit: BODY_LIMITS.command }, async (req, reply) => {
     const input = body(req);
     const id = o.identify(req);
     try {
@@ -210,9 +211,9 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     }
   });
 
-  app.delete<{ Params: { token: string } }>('/api/commands/select/:token', async (req) => ({ cancelled: selects.cancel(req.params.token, who(req)) }));
+  app.delete<{ Params: { token: string } }>('/api/commands/select/:token', { config: { access: 'user' } }, async (req) => ({ cancelled: selects.cancel(req.params.token, who(req)) }));
 
-  app.get<{ Params: { id: string } }>('/api/commands/:id', async (req) => {
+  app.get<{ Params: { id: string } }>('/api/commands/:id', { config: { access: 'viewer' } }, async (req) => {
     const out = outcomes.get(req.params.id);
     if (!out) throw new CommandRejection('PLANTA_COMMAND_NOT_FOUND', `no command ${req.params.id}`, 'id', 404);
     return out;

@@ -28,6 +28,7 @@ import { cyclesCsv } from '../historian/cycles.js';
 import { exportCsv } from '../historian/export.js';
 import type { Historian, HistorianStatus, HistorySeries } from '../historian/historian.js';
 import type { QualityClass, Resolution } from '../historian/types.js';
+import { queryParam } from './fields.js';
 
 export type HistoryService = Pick<Historian, 'query' | 'status' | 'readRaw'>;
 
@@ -78,10 +79,13 @@ async function fromStore<T>(work: Promise<T>): Promise<T> {
 const MAX_TAGS = 16;
 const MAX_POINTS = 10_000;
 
-type Query = Record<string, string | undefined>;
+type Query = Record<string, unknown>;
+
+/** A query parameter, given at most once. */
+const param = (q: Query, field: string): string | undefined => queryParam(q, field, 'PLANTA_HISTORY_BAD_QUERY');
 
 function time(q: Query, field: string, fallback: number): number {
-  const v = q[field];
+  const v = param(q, field);
   if (v === undefined || v === '') return fallback;
   const n = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
   if (!Number.isFinite(n)) throw new HistoryRequestError('PLANTA_HISTORY_BAD_RANGE', `${field}: expected epoch milliseconds or an ISO 8601 date`);
@@ -114,28 +118,29 @@ export function registerHistoryRoutes(
     return o.historian;
   };
   const tagList = (q: Query): string[] => {
-    const tags = (q.tags ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+    const tags = (param(q, 'tags') ?? '').split(',').map((t) => t.trim()).filter(Boolean);
     if (tags.length === 0) throw new HistoryRequestError('PLANTA_HISTORY_BAD_QUERY', 'tags: expected one or more tag names, comma separated');
     if (tags.length > MAX_TAGS) throw new HistoryRequestError('PLANTA_HISTORY_BAD_QUERY', `tags: at most ${MAX_TAGS} at once`);
     for (const t of tags) if (!units.has(t)) throw new HistoryRequestError('PLANTA_TAG_UNKNOWN', `no tag "${t}"`, 404);
     return [...new Set(tags)];
   };
 
-  app.get('/api/history', async (req): Promise<HistoryPayload> => {
+  app.get('/api/history', { config: { access: 'viewer' } }, async (req): Promise<HistoryPayload> => {
     const h = service(req);
     const q = req.query as Query;
     const tags = tagList(q);
     const { from, to } = range(q, 3_600_000);
     let points = 1000;
-    if (q.points !== undefined) {
-      points = /^\d+$/.test(q.points) ? Number(q.points) : NaN;
+    const p = param(q, 'points');
+    if (p !== undefined) {
+      points = /^\d+$/.test(p) ? Number(p) : NaN;
       if (!(points >= 1 && points <= MAX_POINTS)) throw new HistoryRequestError('PLANTA_HISTORY_BAD_QUERY', `points: expected a whole number 1..${MAX_POINTS}`);
     }
     const series: HistorySeries[] = await fromStore(h.query(tags, from, to, points));
     return { from, to, series: series.map((s) => ({ tag: s.tag, unit: units.get(s.tag) ?? '', resolution: s.resolution, t: s.t, v: s.v, q: s.q })) };
   });
 
-  app.get('/api/history/export', async (req, reply) => {
+  app.get('/api/history/export', { config: { access: 'viewer' } }, async (req, reply) => {
     const h = service(req);
     const q = req.query as Query;
     const tags = tagList(q);
@@ -154,13 +159,13 @@ export function registerHistoryRoutes(
     return o.cycles;
   };
 
-  app.get('/api/cycles', async (req): Promise<{ cycles: Cycle[] }> => {
+  app.get('/api/cycles', { config: { access: 'viewer' } }, async (req): Promise<{ cycles: Cycle[] }> => {
     const r = report(req);
     const { from, to } = range(req.query as Query, 7 * 86_400_000);
     return { cycles: await fromStore(r.cycles(from, to)) };
   });
 
-  app.get('/api/cycles.csv', async (req, reply) => {
+  app.get('/api/cycles.csv', { config: { access: 'viewer' } }, async (req, reply) => {
     const r = report(req);
     const { from, to } = range(req.query as Query, 7 * 86_400_000);
     const phases = o.config.historian.cycles?.phases.map((p) => p.name) ?? [];
@@ -168,5 +173,5 @@ export function registerHistoryRoutes(
     return cyclesCsv(await fromStore(r.cycles(from, to)), phases);
   });
 
-  app.get('/api/historian/status', async (req): Promise<HistorianStatus> => fromStore(service(req).status()));
+  app.get('/api/historian/status', { config: { access: 'viewer' } }, async (req): Promise<HistorianStatus> => fromStore(service(req).status()));
 }

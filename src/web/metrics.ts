@@ -1,22 +1,39 @@
 /**
  * GET /metrics: Prometheus text. The web's own figures (stream clients,
  * coalesced and dropped deltas, command outcomes, alarms by state, the alarm
- * rate, the historian's samples, queue and disk) plus whatever else shares the registry in this process (the poller's
+ * rate, the historian's samples, queue and disk, connections and what the
+ * limits refused) plus whatever else shares the registry in this process (the poller's
  * device figures, process memory, event-loop lag).
+ *
+ * Every label value comes from the configuration or a fixed list, never
+ * from a request: a command's name is one the configuration defines, or
+ * "other".
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { AlarmDisplayState } from '../bus/alarm-messages.js';
+import type { CommandStatus } from '../bus/command-messages.js';
 import type { Bus } from '../bus/types.js';
+import type { PlantConfig } from '../config/resolve.js';
+import { PRIORITIES } from '../config/schema.js';
 import { readCounter, readGauge } from '../util/metrics.js';
 import { type HistorianFigures, registerHistorianMetrics } from '../historian/metrics.js';
 import type { AlarmService } from './alarms.js';
+import { LIMIT_NAMES, type Limits } from './limits.js';
 import type { StreamHub } from './stream.js';
+
+const STATUSES: readonly CommandStatus[] = ['queued', 'confirmed', 'rejected', 'failed', 'not-accepted', 'expired'];
+const ALARM_STATES: readonly AlarmDisplayState[] = ['normal', 'unack', 'acked', 'rtn-unack', 'shelved', 'suppressed', 'out-of-service', 'unknown'];
+
+/** `value` if it is one of `known`, else "other". */
+const known = (value: string, list: readonly string[]): string => (list.includes(value) ? value : 'other');
 
 export async function registerWebMetrics(
   app: FastifyInstance,
-  o: { registry: Registry; bus: Bus; hub: StreamHub; alarms: AlarmService | undefined; historian?: HistorianFigures | undefined },
+  o: { registry: Registry; bus: Bus; config: PlantConfig; hub: StreamHub; limits: Limits; alarms: AlarmService | undefined; historian?: HistorianFigures | undefined },
 ): Promise<void> {
-  const { registry, hub, bus } = o;
+  const { registry, hub, bus, limits } = o;
+  const commandNames = Object.keys(o.config.commands);
   const fromHub = (name: string, help: string, read: () => number, type: 'gauge' | 'counter'): void =>
     (type === 'gauge' ? readGauge : readCounter)(registry, name, help, read);
   fromHub('planta_sse_clients', 'Browsers connected to the live stream', () => hub.stats.clients, 'gauge');
@@ -25,7 +42,7 @@ export async function registerWebMetrics(
   fromHub('planta_sse_coalesced_total', 'Times a slow client skipped deltas and got a snapshot instead', () => hub.stats.coalesced, 'counter');
   fromHub('planta_sse_slow_disconnects_total', 'Stream clients disconnected for staying behind', () => hub.stats.slowDisconnects, 'counter');
   const commands = new Counter({ name: 'planta_commands_total', help: 'Operator commands by outcome', labelNames: ['command', 'status'], registers: [registry] });
-  const unsubscribe = await bus.subscribeCommandOutcomes((c) => commands.inc({ command: c.command, status: c.status }));
+  const unsubscribe = await bus.subscribeCommandOutcomes((c) => commands.inc({ command: known(c.command, commandNames), status: known(c.status, STATUSES) }));
   app.addHook('onClose', async () => unsubscribe());
   new Gauge({
     name: 'planta_alarms',
@@ -35,7 +52,10 @@ export async function registerWebMetrics(
     async collect(this: Gauge) {
       this.reset();
       const counts = new Map<string, number>();
-      for (const a of await bus.alarmStates()) counts.set(`${a.state}|${a.priority}`, (counts.get(`${a.state}|${a.priority}`) ?? 0) + 1);
+      for (const a of await bus.alarmStates()) {
+        const key = `${known(a.state, ALARM_STATES)}|${known(a.priority, PRIORITIES)}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
       for (const [k, n] of counts) {
         const [state, priority] = k.split('|') as [string, string];
         this.set({ state, priority }, n);
@@ -60,5 +80,16 @@ export async function registerWebMetrics(
     });
   }
   if (o.historian) registerHistorianMetrics(registry, o.historian);
-  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  readGauge(registry, 'planta_http_connections', 'Open HTTP connections (admitted within security.limits)', () => limits.openConnections);
+  new Counter({
+    name: 'planta_http_refused_total',
+    help: 'Connections, streams and request bodies refused by security.limits, by limit',
+    labelNames: ['limit'],
+    registers: [registry],
+    collect(this: Counter) {
+      this.reset();
+      for (const limit of LIMIT_NAMES) this.inc({ limit }, limits.refused[limit]);
+    },
+  });
+  app.get('/metrics', { config: { access: 'token' } }, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }

@@ -1,11 +1,14 @@
 /**
  * The HTTP server: REST for tags and devices, the SSE stream, health, and
  * the HMI's static files. It reads everything from the bus and never talks
- * to a PLC.
+ * to a PLC. Every route declares who may use it (src/web/access.ts); the
+ * server's limits and timeouts are security.limits (src/web/limits.ts).
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyContextConfig, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
@@ -15,10 +18,13 @@ import type { Logger } from '../util/log.js';
 import type { Identity } from '../commands/prepare.js';
 import type { CycleReport } from '../historian/cycles.js';
 import type { HistorianFigures } from '../historian/metrics.js';
+import { installAccessGate, type RouteAccess } from './access.js';
 import { type AlarmService, registerAlarmRoutes } from './alarms.js';
-import { type Auth, SECURITY_HEADERS } from './auth.js';
+import { type Auth, type RequestIdentity, SECURITY_HEADERS } from './auth.js';
 import { registerCommandRoutes } from './commands.js';
 import { type HistoryService, registerHistoryRoutes } from './history.js';
+import { HttpError } from './errors.js';
+import { Limits, proxyMatcher } from './limits.js';
 import { registerWebMetrics } from './metrics.js';
 import type { ApiError, PlantInfo, TagInfo, TagWithState } from './protocol.js';
 import { StreamHub, type StreamHubOptions } from './stream.js';
@@ -50,15 +56,13 @@ export interface WebServerOptions {
   cycles?: CycleReport;
 }
 
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { HttpError };
+
+/** Browsers are to use HTTPS only, for a year, once they have seen it here. */
+const HSTS = 'max-age=31536000';
+
+/** How often Node looks for connections past their header or request timeout. */
+const TIMEOUT_CHECK_MS = 1000;
 
 export function tagInfo(t: TagDefinition): TagInfo {
   const info: TagInfo = {
@@ -95,15 +99,44 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
 }
 
-export async function createWebServer(options: WebServerOptions): Promise<{ app: FastifyInstance; hub: StreamHub }> {
+export async function createWebServer(options: WebServerOptions): Promise<{ app: FastifyInstance; hub: StreamHub; routes: () => RouteAccess[] }> {
   const { bus, config } = options;
+  const { limits: limit, trustProxy } = config.security;
   const hmiDir = options.hmiDir && existsSync(options.hmiDir) ? options.hmiDir : undefined;
-  const app = Fastify({ logger: false, forceCloseConnections: true, ...(options.tls ? { https: options.tls } : {}) }) as unknown as FastifyInstance;
+  const timeouts = { headersTimeout: limit.headersTimeout, requestTimeout: limit.requestTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
+  // A TLS handshake gets no longer than a request's headers.
+  const handshake = { handshakeTimeout: limit.headersTimeout };
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    // Forwarded headers are believed from these proxies only: req.ip is the client's address everywhere.
+    trustProxy: trustProxy.length > 0 ? [...trustProxy] : false,
+    bodyLimit: limit.bodyBytes,
+    requestTimeout: limit.requestTimeout,
+    keepAliveTimeout: limit.keepAliveTimeout,
+    connectionTimeout: limit.idleTimeout,
+    // A path the router cannot decode never reaches a route.
+    frameworkErrors: (_err, _req, reply) => (reply as FastifyReply).status(400).send({ error: { code: 'PLANTA_HTTP_BAD_PATH', message: 'the path is not valid percent-encoded UTF-8' } } satisfies ApiError),
+    ...(options.tls ? { https: { ...options.tls, ...timeouts, ...handshake } } : { http: timeouts }),
+  }) as unknown as FastifyInstance;
+  const limits = new Limits(limit, proxyMatcher(trustProxy));
+  limits.watch(app.server, options.tls !== undefined);
+  app.addHook('onRequest', async (req, reply) => limits.refuseOverLimit(req, reply));
   const identify = options.auth?.identify ?? options.identify ?? (() => undefined);
-  options.auth?.register(app);
+  const routes = installAccessGate(app, {
+    // Without real sign-in (tests naming their user), a named user acts as if signed in and anyone else views.
+    resolve: options.auth?.resolve ?? (async (req): Promise<RequestIdentity> => {
+      const id = options.identify?.(req);
+      return id ? { ...id, via: 'session' } : { user: 'anonymous', role: 'viewer', via: 'anonymous' };
+    }),
+    csrf: options.auth !== undefined,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  if (options.tls) app.addHook('onSend', async (_req, reply) => void reply.header('strict-transport-security', HSTS));
+  options.auth?.register(app, { proxied: trustProxy.length > 0 });
   if (!options.auth) {
     // Without real sign-in (tests naming their user), the HMI still asks who it is; viewing is open, as every other GET here.
-    app.get('/api/session', async (req) => {
+    app.get('/api/session', { config: { access: 'public' } }, async (req) => {
       const id = identify(req);
       if (!id) return { user: 'anonymous', role: 'viewer', via: 'anonymous', usersExist: true, reauth: false };
       return { user: id.user, role: id.role, via: 'session', usersExist: true, reauth: false };
@@ -114,7 +147,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   await hub.start();
   app.addHook('onClose', async () => hub.stop());
 
-  app.setErrorHandler((err: FastifyError | HttpError, _req, reply) => {
+  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     // Planta's own errors carry their status and stable code (and, for rejections, the field at fault).
     const own = err as { code?: unknown; statusCode?: unknown; field?: unknown };
     if (typeof own.code === 'string' && own.code.startsWith('PLANTA_') && typeof own.statusCode === 'number') {
@@ -122,23 +155,30 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
       if (typeof own.field === 'string') error.field = own.field;
       return reply.status(own.statusCode).send({ error } satisfies ApiError);
     }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      limits.bodyRefused();
+      return reply.status(413).send({ error: { code: 'PLANTA_LIMIT_BODY', message: `the request body is larger than this route takes (${req.routeOptions.bodyLimit} bytes)` } } satisfies ApiError);
+    }
     if ((err as FastifyError).validation || (err.statusCode !== undefined && err.statusCode < 500)) {
       return reply.status(err.statusCode ?? 400).send({ error: { code: 'PLANTA_HTTP_BAD_REQUEST', message: err.message } } satisfies ApiError);
     }
     options.log?.error({ err }, 'request failed');
     return reply.status(500).send({ error: { code: 'PLANTA_HTTP_INTERNAL', message: 'internal error' } } satisfies ApiError);
   });
-  app.setNotFoundHandler((req, reply) => {
-    if (req.url.startsWith('/api/') || !hmiDir) {
-      return reply.status(404).send({ error: { code: 'PLANTA_HTTP_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } } satisfies ApiError);
+  // (fastify keeps a not-found handler's config; its types leave it out.)
+  const notFound: Parameters<FastifyInstance['setNotFoundHandler']>[0] & { config: FastifyContextConfig } = { config: { access: 'public' } };
+  app.setNotFoundHandler(notFound, async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    if (!hmiDir || path.startsWith('/api/') || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      return reply.status(404).send({ error: { code: 'PLANTA_HTTP_NOT_FOUND', message: `no route ${req.method} ${path.slice(0, 100)}` } } satisfies ApiError);
     }
-    // Client-side routes of the HMI load its page.
-    return reply.sendFile('index.html');
+    // Client-side routes of the HMI load its page (the sign-in page, before anyone signs in).
+    return reply.type('text/html; charset=utf-8').send(await readFile(join(hmiDir, 'index.html')));
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', uptimeS: Math.round(process.uptime()) }));
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok', uptimeS: Math.round(process.uptime()) }));
 
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', { config: { access: 'public' } }, async (_req, reply) => {
     const checks: Record<string, { ok: boolean; detail?: string }> = { config: { ok: true, detail: `${config.tags.length} tags` } };
     let devices: { name: string; state: string }[] = [];
     try {
@@ -156,31 +196,31 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks, devices: { ...summary, list: devices } });
   });
 
-  app.get('/api/plant', async (): Promise<PlantInfo> => ({
+  app.get('/api/plant', { config: { access: 'viewer' } }, async (): Promise<PlantInfo> => ({
     name: config.plant.name,
     timezone: config.plant.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
     pages: config.pages,
     devices: config.devices.map((d) => ({ name: d.name, description: d.description, host: d.host, port: d.port, unitId: d.unitId })),
   }));
 
-  app.get('/api/tags', async (): Promise<TagWithState[]> => {
+  app.get('/api/tags', { config: { access: 'viewer' } }, async (): Promise<TagWithState[]> => {
     const values = new Map((await bus.snapshot()).map((v) => [v.tag, v]));
     return config.tags.map((t) => withState(t, values.get(t.name)));
   });
 
-  app.get<{ Params: { name: string } }>('/api/tags/:name', async (req): Promise<TagWithState> => {
+  app.get<{ Params: { name: string } }>('/api/tags/:name', { config: { access: 'viewer' } }, async (req): Promise<TagWithState> => {
     const t = tagsByName.get(req.params.name);
     if (!t) throw new HttpError(404, 'PLANTA_TAG_NOT_FOUND', `no tag "${req.params.name}"`);
     const v = (await bus.snapshot()).find((x) => x.tag === t.name);
     return withState(t, v);
   });
 
-  app.get('/api/devices', async () => {
+  app.get('/api/devices', { config: { access: 'viewer' } }, async () => {
     const statuses = new Map((await bus.deviceStatuses()).map((s) => [s.device, s]));
     return config.devices.map((d) => ({ name: d.name, description: d.description, host: d.host, port: d.port, unitId: d.unitId, status: statuses.get(d.name) ?? null }));
   });
 
-  app.get<{ Params: { page: string } }>('/api/drawings/:page', async (req, reply) => {
+  app.get<{ Params: { page: string } }>('/api/drawings/:page', { config: { access: 'viewer' } }, async (req, reply) => {
     const svg = Object.hasOwn(config.drawings, req.params.page) ? config.drawings[req.params.page] : undefined;
     if (svg === undefined) throw new HttpError(404, 'PLANTA_DRAWING_NOT_FOUND', `no drawing for page "${req.params.page}"`);
     return reply.type('image/svg+xml; charset=utf-8').send(svg);
@@ -197,15 +237,24 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
 
   registerAlarmRoutes(app, { bus, alarms: options.alarms, identify });
   registerHistoryRoutes(app, { config, historian: options.historian, cycles: options.cycles, identify: options.auth?.identify ?? options.identify });
-  if (options.registry) await registerWebMetrics(app, { registry: options.registry, bus, hub, alarms: options.alarms, historian: options.historian });
+  if (options.registry) await registerWebMetrics(app, { registry: options.registry, bus, config, hub, limits, alarms: options.alarms, historian: options.historian });
 
-  app.get('/api/stream', (req, reply) => {
+  const streamHeaders = Object.entries({ ...(options.auth ? SECURITY_HEADERS : {}), ...(options.tls ? { 'strict-transport-security': HSTS } : {}) })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  app.get('/api/stream', { config: { access: 'viewer' } }, (req, reply) => {
+    limits.admitStream(req, reply);
     reply.hijack();
     const last = req.headers['last-event-id'];
-    const headers = options.auth ? Object.entries(SECURITY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('') : '';
-    hub.attach(req.raw.socket, Array.isArray(last) ? last[0] : last, headers);
+    hub.attach(req.raw.socket, Array.isArray(last) ? last[0] : last, streamHeaders);
   });
 
-  if (hmiDir) await app.register(fastifyStatic, { root: hmiDir, prefix: '/', index: 'index.html', wildcard: true });
-  return { app, hub };
+  if (hmiDir) {
+    await app.register(async (files) => {
+      // The HMI's files are public: its sign-in page must load before anyone signs in.
+      files.addHook('onRoute', (r) => void (r.config = { ...r.config, access: 'public' }));
+      await files.register(fastifyStatic, { root: hmiDir, prefix: '/', index: 'index.html', wildcard: true });
+    });
+  }
+  return { app, hub, routes };
 }

@@ -1,8 +1,9 @@
 /**
  * Fuzzing the HTTP API's JSON inputs: random and mutated bodies, queries
  * and ids on every route that takes input. Never a 5xx, never a stack trace;
- * every refusal is JSON with a stable PLANTA_ code. `npm run fuzz` runs it
- * longer (PLANTA_FUZZ_RUNS).
+ * every refusal is JSON with a stable PLANTA_ code. And every spelling of
+ * every protected route's path, without a session, over a real socket:
+ * never data. `npm run fuzz` runs it longer (PLANTA_FUZZ_RUNS).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +16,10 @@ import { AuthStore } from '../../src/auth/store.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createAuth } from '../../src/web/auth.js';
+import type { RouteAccess } from '../../src/web/access.js';
 import { createWebServer } from '../../src/web/server.js';
+import { rawRequest } from '../helpers/raw-http.js';
+import { INDEX_HTML, wiredServer } from '../web/wired.js';
 
 const RUNS = Number(process.env.PLANTA_FUZZ_RUNS ?? 150);
 const config = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
@@ -96,6 +100,55 @@ describe('HTTP fuzzing', { timeout: 300_000 }, () => {
           check(await app.inject({ method: 'GET', url, headers }), `GET ${url}`);
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+/** A path that reaches `url`'s handler: parameters filled with names that exist. */
+function concrete(url: string): string {
+  const values: Record<string, string> = { name: 'reactor.level', id: 'estop', page: 'mimic', token: 'abcdefgh12345678' };
+  return url.replace(/:(\w+)/g, (_, p: string) => values[p] ?? 'x');
+}
+
+describe('paths spelled every way (security.anonymous: none)', { timeout: 300_000 }, () => {
+  it('every spelling of every protected route, without a session, gets 400, 401 or 404 — never data', async (t) => {
+    const w = await wiredServer(t);
+    const port = await w.listen();
+    const protectedRoutes = w.routes().filter((r) => r.access !== 'public' && r.method !== 'HEAD');
+    assert.ok(protectedRoutes.length > 30);
+    const hex = (c: string, lower: boolean): string => {
+      const h = c.charCodeAt(0).toString(16).padStart(2, '0');
+      return `%${lower ? h : h.toUpperCase()}`;
+    };
+    // One way to write each character of the path, then up to three extras at slashes, a tail, perhaps the absolute form.
+    const spelling = fc.record({
+      route: fc.constantFrom(...protectedRoutes),
+      encode: fc.array(fc.constantFrom('keep', 'keep', 'upper', 'lower'), { minLength: 64, maxLength: 64 }),
+      extras: fc.array(fc.record({ slash: fc.constantFrom('//', '/./', '/x/../', '/%2f', '/%2F', '/%2e/', '/%2E%2E/x/', '/;p/', '\\'), at: fc.nat() }), { maxLength: 3 }),
+      tail: fc.constantFrom('', '?', '?x=1', '#', '#x', ';p', ';p=1', '/', '%00', '%20', '/.', '/..'),
+      absolute: fc.constantFrom('', '', 'http://127.0.0.1', 'http://evil.example', 'https://127.0.0.1:1', 'HTTP://127.0.0.1'),
+    });
+    const write = (s: { route: RouteAccess; encode: string[]; extras: { slash: string; at: number }[]; tail: string; absolute: string }): string => {
+      let path = [...concrete(s.route.url)].map((c, i) => (c === '/' || s.encode[i % 64] === 'keep' ? c : hex(c, s.encode[i % 64] === 'lower'))).join('');
+      for (const { slash, at } of s.extras) {
+        const slashes = [...path.matchAll(/\//g)].map((m) => m.index);
+        const i = slashes[at % slashes.length]!;
+        path = path.slice(0, i) + slash + path.slice(i + 1);
+      }
+      return s.absolute + path + s.tail;
+    };
+    const served = (status: number, body: string): boolean => [400, 401, 404].includes(status) || (status === 200 && body === INDEX_HTML);
+    await fc.assert(
+      fc.asyncProperty(spelling, async (s) => {
+        const target = write(s);
+        const res = await rawRequest(port, target, { method: s.route.method, ...(s.route.method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
+        assert.ok(served(res.status, res.body), `${s.route.method} ${target}: ${res.status} ${res.body.slice(0, 160)}`);
+        if (s.absolute === '' && s.route.method === 'GET') {
+          const injected = await w.app.inject({ url: target });
+          assert.ok(served(injected.statusCode, injected.body), `inject ${target}: ${injected.statusCode} ${injected.body.slice(0, 160)}`);
+        }
+      }),
       { numRuns: RUNS },
     );
   });

@@ -18,7 +18,10 @@ export interface SseConnection {
   close(): void;
 }
 
-export function openStream(port: number, { lastEventId, path = '/api/stream', read = true }: { lastEventId?: string; path?: string; read?: boolean } = {}): Promise<SseConnection> {
+export function openStream(
+  port: number,
+  { lastEventId, path = '/api/stream', read = true, headers = {} }: { lastEventId?: string; path?: string; read?: boolean; headers?: Record<string, string> } = {},
+): Promise<SseConnection> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let raw = '';
@@ -68,7 +71,7 @@ export function openStream(port: number, { lastEventId, path = '/api/stream', re
     });
     socket.on('error', reject);
     socket.on('connect', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n${lastEventId ? `Last-Event-ID: ${lastEventId}\r\n` : ''}\r\n`);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n${lastEventId ? `Last-Event-ID: ${lastEventId}\r\n` : ''}${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
       if (!read) socket.pause();
       resolve({
         socket,

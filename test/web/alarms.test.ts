@@ -108,4 +108,44 @@ describe('alarms over HTTP', { timeout: 20_000 }, () => {
     const r = await call('POST', '/api/alarms/ack', { ids: ['estop'] });
     assert.deepEqual([r.status, (r.json as { error: { code: string } }).error.code], [503, 'PLANTA_ALARMS_UNAVAILABLE']);
   });
+
+  it('strings a request brings are bounded: comments, reasons, ids, journal searches; control and escape characters refused', async (t) => {
+    const { set, call, engine } = await setup(t);
+    await set('alarm.transfer_pump_2', false);
+    await set('alarm.transfer_pump_2', true);
+    const code = (r: { json: unknown }) => (r.json as { error: { code: string; field?: string } }).error;
+    const refusals: [string, string, object, string, string][] = [
+      ['ack', '/api/alarms/ack', { ids: ['transfer_pump_2'], comment: 'x'.repeat(501) }, 'PLANTA_TEXT_TOO_LONG', 'comment'],
+      ['ack', '/api/alarms/ack', { ids: ['transfer_pump_2'], comment: 'ok \u001b[2J\u001b[H' }, 'PLANTA_TEXT_UNPRINTABLE', 'comment'],
+      ['ack', '/api/alarms/ack', { ids: ['transfer_pump_2'], comment: 'line\nbreak' }, 'PLANTA_TEXT_UNPRINTABLE', 'comment'],
+      ['ack', '/api/alarms/ack', { ids: ['transfer_pump_2'], comment: 'admin\u202Egnp.exe' }, 'PLANTA_TEXT_UNPRINTABLE', 'comment'],
+      ['ack', '/api/alarms/ack', { ids: ['y'.repeat(129)] }, 'PLANTA_ALARM_BAD_ID', 'ids'],
+      ['ack', '/api/alarms/ack', { ids: ['estop\u0000'] }, 'PLANTA_ALARM_BAD_ID', 'ids'],
+      ['shelve', '/api/alarms/transfer_pump_2/shelve', { reason: 'r'.repeat(201), minutes: 10 }, 'PLANTA_TEXT_TOO_LONG', 'reason'],
+      ['shelve', '/api/alarms/transfer_pump_2/shelve', { reason: 'bell\u0007', minutes: 10 }, 'PLANTA_TEXT_UNPRINTABLE', 'reason'],
+      ['shelve', '/api/alarms/%3Cb%3E/shelve', { reason: 'x', minutes: 10 }, 'PLANTA_ALARM_BAD_ID', 'id'],
+      ['out of service', '/api/alarms/transfer_pump_2/out-of-service', { reason: '\u009b31m' }, 'PLANTA_TEXT_UNPRINTABLE', 'reason'],
+      ['unshelve', '/api/alarms/a%20b/unshelve', {}, 'PLANTA_ALARM_BAD_ID', 'id'],
+    ];
+    for (const [what, url, body, expected, field] of refusals) {
+      const r = await call('POST', url, body, 'eve:engineer');
+      assert.equal(r.status, 400, `${what} ${JSON.stringify(body).slice(0, 60)}: ${JSON.stringify(r.json)}`);
+      assert.deepEqual([code(r).code, code(r).field], [expected, field], what);
+    }
+    assert.equal(engine.states().find((a) => a.id === 'transfer_pump_2')!.state, 'unack', 'nothing was done');
+    const within = await call('POST', '/api/alarms/ack', { ids: ['transfer_pump_2'], comment: `${'é'.repeat(498)}👍` }, 'eve:engineer');
+    assert.equal(within.status, 200, 'at the limit (500 UTF-16 units, as the HMI counts), any printable text');
+    for (const [url, expected] of [
+      [`/api/journal?q=${'q'.repeat(201)}`, 'PLANTA_TEXT_TOO_LONG'],
+      ['/api/journal?q=%1B%5B2J', 'PLANTA_TEXT_UNPRINTABLE'],
+      ['/api/journal?q=a&q=b', 'PLANTA_JOURNAL_BAD_QUERY'],
+      ['/api/journal?kinds=alarm&kinds=ack', 'PLANTA_JOURNAL_BAD_QUERY'],
+      ['/api/journal?limit=1e9', 'PLANTA_JOURNAL_BAD_QUERY'],
+      ['/api/alarms/rates?from=1&from=2', 'PLANTA_JOURNAL_BAD_QUERY'],
+    ] as const) {
+      const r = await call('GET', url);
+      assert.deepEqual([r.status, code(r).code], [400, expected], url);
+    }
+    assert.equal((await call('GET', `/api/journal?q=${'q'.repeat(200)}&kinds=alarm,alarm`)).status, 200);
+  });
 });

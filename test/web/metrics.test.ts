@@ -1,4 +1,7 @@
-/** GET /metrics with the simulator, poller, alarms and web in one process, as `planta start` runs them. */
+/**
+ * GET /metrics with the simulator, poller, alarms and web in one process, as
+ * `planta start` runs them; label values come only from the configuration.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AlarmEngine } from '../../src/alarms/engine.js';
@@ -63,5 +66,36 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
     sim.misbehaviour = { mode: 'exception', code: 6 };
     await waitFor('exceptions counted', async () => (sample(await scrape(), 'planta_modbus_exceptions_total{device="plc",code="6"}') ?? 0) > 0, 5000, 50);
     assert.ok(sample(await scrape(), 'planta_tags{device="plc",quality="Bad_DeviceFailure"}')! > 0);
+  });
+
+  it('label values come from the configuration, never from a request: a forged command name is "other", and /metrics stays small', async (t) => {
+    const config = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
+    const bus = new MemoryBus();
+    const registry = createRegistry();
+    const { app } = await createWebServer({ bus, config, registry, identify: () => ({ user: 'ana', role: 'operator' }) });
+    t.after(() => app.close());
+    const before = (await app.inject('/metrics')).body.length;
+    const huge = 'x'.repeat(60_000);
+    // Through the API (a refused command), and straight on the bus (whatever publishes an outcome).
+    const refused = await app.inject({ method: 'POST', url: '/api/commands', payload: { id: `metrics-${Date.now()}`, command: huge } });
+    assert.equal(refused.statusCode, 404);
+    for (const command of [`${huge}y`, 'launch_rocket', 'silence_horn']) {
+      await bus.publishCommandOutcome({ id: `forged-${command.length}`, command, device: '', user: 'eve', params: {}, status: 'rejected', createdAt: 1, at: 1 });
+    }
+    await bus.publishCommandOutcome({ id: 'forged-status', command: 'silence_horn', device: '', user: 'eve', params: {}, status: 'hacked' as never, createdAt: 1, at: 1 });
+    await bus.publishAlarmStates([{ id: 'x', message: '', priority: 'urgent' as never, source: 'x', state: `${huge}z` as never, active: true, acked: false, activeSince: 1, changedAt: 1, value: true }]);
+    const text = await waitFor('the outcomes counted', async () => {
+      const m = (await app.inject('/metrics')).body;
+      return sample(m, 'planta_commands_total{command="silence_horn",status="other"}') === 1 ? m : undefined;
+    });
+    assert.doesNotMatch(text, /xxxxxxxxxx|launch_rocket|hacked|urgent/);
+    assert.ok(text.length < before + 4000, `/metrics grew from ${before} to ${text.length} bytes`);
+    assert.ok(sample(text, 'planta_commands_total{command="other",status="rejected"}')! >= 2);
+    assert.equal(sample(text, 'planta_commands_total{command="silence_horn",status="rejected"}'), 1);
+    assert.equal(sample(text, 'planta_alarms{state="other",priority="other"}'), 1, 'a forged alarm state and priority');
+    for (const line of text.split('\n').filter((l) => l.startsWith('planta_commands_total{'))) {
+      const name = /command="([^"]*)"/.exec(line)![1]!;
+      assert.ok(name === 'other' || Object.hasOwn(config.commands, name), line);
+    }
   });
 });
