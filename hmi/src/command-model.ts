@@ -193,6 +193,7 @@ export const STATUS_WORD: Record<CommandStatus, string> = {
   failed: 'FAILED',
   'not-accepted': 'NOT ACCEPTED',
   expired: 'EXPIRED',
+  unknown: 'UNKNOWN',
 };
 
 export const STATUS_ICON: Record<CommandStatus, string> = {
@@ -202,6 +203,7 @@ export const STATUS_ICON: Record<CommandStatus, string> = {
   failed: '✕',
   'not-accepted': '✕',
   expired: '✕',
+  unknown: '?',
 };
 
 /** The first sentence of an outcome, where the operator clicked. */
@@ -212,6 +214,7 @@ export const STATUS_LEAD: Record<CommandStatus, string> = {
   failed: 'Writing to the PLC went wrong: check the plant before trying again.',
   expired: 'Never sent to the PLC: it was too late.',
   rejected: 'The server refused it: nothing was sent.',
+  unknown: 'Unknown — check the plant: Planta stopped while writing it, before it could read it back. It is not sent again.',
 };
 
 export const isFinal = (s: CommandStatus): boolean => s !== 'queued';

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { FINAL_STATUSES } from '../bus/command-messages.js';
 import type { Bus } from '../bus/types.js';
 import { readCounter, readGauge } from '../util/metrics.js';
 import { type HistorianFigures, registerHistorianMetrics } from '../historian/metrics.js';
@@ -14,7 +15,7 @@ import type { StreamHub } from './stream.js';
 
 export async function registerWebMetrics(
   app: FastifyInstance,
-  o: { registry: Registry; bus: Bus; hub: StreamHub; alarms: AlarmService | undefined; historian?: HistorianFigures | undefined },
+  o: { registry: Registry; bus: Bus; hub: StreamHub; alarms: AlarmService | undefined; historian?: HistorianFigures | undefined; commands?: readonly string[] },
 ): Promise<void> {
   const { registry, hub, bus } = o;
   const fromHub = (name: string, help: string, read: () => number, type: 'gauge' | 'counter'): void =>
@@ -25,7 +26,12 @@ export async function registerWebMetrics(
   fromHub('planta_sse_coalesced_total', 'Times a slow client skipped deltas and got a snapshot instead', () => hub.stats.coalesced, 'counter');
   fromHub('planta_sse_slow_disconnects_total', 'Stream clients disconnected for staying behind', () => hub.stats.slowDisconnects, 'counter');
   const commands = new Counter({ name: 'planta_commands_total', help: 'Operator commands by outcome', labelNames: ['command', 'status'], registers: [registry] });
-  const unsubscribe = await bus.subscribeCommandOutcomes((c) => commands.inc({ command: c.command, status: c.status }));
+  // Labels only from the configuration (a name a client made up would stay in /metrics for good).
+  const names = new Set(o.commands ?? []);
+  const statuses = new Set<string>(['queued', ...FINAL_STATUSES]);
+  const unsubscribe = await bus.subscribeCommandOutcomes((c) =>
+    commands.inc({ command: names.has(c.command) ? c.command : 'other', status: statuses.has(c.status) ? c.status : 'other' }),
+  );
   app.addHook('onClose', async () => unsubscribe());
   new Gauge({
     name: 'planta_alarms',
