@@ -100,14 +100,20 @@ export class SqliteCommandLedger implements CommandRecords, ExecutionLedger {
   private readonly db: Database.Database;
   private readonly q: Record<'insert' | 'get' | 'setState' | 'setOutcome' | 'unfinished' | 'prune', Database.Statement>;
 
-  /** `path` ':memory:' keeps nothing (tests). */
+  /**
+   * `path` ':memory:' keeps nothing (tests). `exclusive`: one process owns
+   * the file (a poller's ledger): a second one gets SQLITE_BUSY rather than
+   * settle commands the first is executing.
+   */
   constructor(
     path: string,
     private readonly retentionMs = DEFAULT_RETENTION_MS,
+    exclusive = false,
   ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.where = path;
     this.db = new Database(path);
+    if (exclusive) this.db.pragma('locking_mode = EXCLUSIVE');
     this.db.pragma('journal_mode = WAL');
     // A mark written before a write to the PLC must be on disk before that write.
     this.db.pragma('synchronous = FULL');
@@ -122,6 +128,7 @@ export class SqliteCommandLedger implements CommandRecords, ExecutionLedger {
         keep_until INTEGER NOT NULL
       );
       CREATE INDEX IF NOT EXISTS command_ledger_keep ON command_ledger (keep_until);
+      BEGIN IMMEDIATE; COMMIT;
     `);
     this.q = {
       insert: this.db.prepare('INSERT OR IGNORE INTO command_ledger (id, user, state, outcome, expires_at, keep_until) VALUES (?, ?, ?, ?, ?, ?)'),
