@@ -42,7 +42,7 @@ export interface CommandRoutesOptions {
   selectMaxHoldMs?: number;
   /** Command ids, their owners and outcomes, kept across restarts. Default: in memory only (tests). */
   records?: CommandRecords;
-  /** With `records` on the Redis bus: the durable name under which they follow the outcomes (resumed after a restart). */
+  /** With `records` on the Redis bus: the durable name under which they also follow the outcomes (nothing missed while this node was down). */
   recordsDurable?: string;
   log?: Logger;
 }
@@ -124,8 +124,9 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
   if (!o.records) app.addHook('onClose', async () => records.close());
   const record = (out: CommandOutcome): Promise<void> =>
     records.record(out).catch((err: unknown) => o.log?.error({ err, id: out.id }, 'command records: an outcome could not be recorded'));
-  const unsubscribe = await bus.subscribeCommandOutcomes(record, o.recordsDurable ? { durable: o.recordsDurable } : undefined);
-  app.addHook('onClose', async () => unsubscribe());
+  // Live, every outcome (this node's view, also while its records' store is away); durably, none missed while it was down.
+  const unsubscribe = [await bus.subscribeCommandOutcomes(record), ...(o.recordsDurable ? [await bus.subscribeCommandOutcomes(record, { durable: o.recordsDurable })] : [])];
+  app.addHook('onClose', async () => void (await Promise.all(unsubscribe.map((stop) => stop()))));
 
   const infos: CommandInfo[] = Object.entries(config.commands).map(([name, c]) => {
     const combo = templateCombinations(c, [...new Set(Object.values(c.params).flatMap((p) => (p.tag ? templateVars(p.tag) : [])))])[0] ?? {};
@@ -216,9 +217,12 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
       ? { ...r.outcome, status: 'unknown', code: 'PLANTA_COMMAND_NO_OUTCOME', reason: 'no outcome was ever reported for it (the bus or its poller lost it): check the plant', at: r.expiresAt + SILENT_AFTER_MS }
       : r.outcome;
 
-  /** Throws IdUsed when the id was used before (by anyone, ever within the retention). */
+  /** Throws IdUsed when the id was used before (by anyone, ever within the retention). Records out of reach: `bind` decides. */
   const fresh = async (id: string, user: Identity): Promise<void> => {
-    const r = await records.get(id);
+    const r = await records.get(id).catch((err: unknown) => {
+      if (err instanceof CommandRejection && err.code === 'PLANTA_COMMAND_RECORDS_UNAVAILABLE') return undefined;
+      throw err;
+    });
     if (r) throw new IdUsed(r, r.user === user.user);
   };
 
