@@ -21,6 +21,7 @@ export class CommandRejection extends Error {
 }
 
 /** Characters that would move a terminal's cursor, hide text or reorder it: C0/C1 controls, zero-width and bidirectional marks. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
 
 /**

@@ -132,7 +132,7 @@ describe('a command runs at most once, ever', { timeout: 240_000 }, () => {
     const plant = await plantProcesses(t, 'once-redis', { redisUrl: redis.url });
     await plant.start(['sim', '--port', String(plant.modbus), '--control-port', String(plant.control), '--no-autostart'], /Modbus\/TCP/);
     const pollArgs = ['poll', '--config', plant.config, '--lease', '1s'];
-    let poller = await plant.start(pollArgs, /planta poll: polling/);
+    const poller = await plant.start(pollArgs, /planta poll: polling/);
     const webArgs = ['web', '--config', plant.config, '--port', '0', '--db', plant.db];
     const webReady = /planta web: http:\/\/localhost:(\d+)/;
     let web = await plant.start(webArgs, webReady);
@@ -171,7 +171,7 @@ describe('a command runs at most once, ever', { timeout: 240_000 }, () => {
     await startPulse(plant);
     poller.child.kill('SIGKILL');
     const written = await writes(plant);
-    poller = await plant.start(pollArgs, /planta poll: polling/);
+    await plant.start(pollArgs, /planta poll: polling/);
     const unknown = await waitFor('the outcome reported by the restarted poller', async () => {
       const o = await ana.outcome(crashed);
       return o.status !== 'queued' ? o : undefined;
