@@ -273,6 +273,12 @@ export function refusalInWords(error: { code: string; message: string }, words: 
     }
     case 'PLANTA_COMMAND_TOKEN_EXPIRED':
       return 'The confirmation took too long and the reservation ran out: nothing was sent. Start again.';
+    case 'PLANTA_COMMAND_NOT_QUEUED':
+      return 'Planta’s message bus is out of reach: the command was not queued and will not run later. Send it again once the bus is back';
+    case 'PLANTA_COMMAND_UNCONFIRMED':
+      return 'The message bus failed while taking the command: it was probably not queued, and can no longer be. Check the event list before sending it again';
+    case 'PLANTA_COMMAND_DUPLICATE':
+      return 'This command was already sent (the same request again): it is never executed twice';
     default:
       return reasonInWords(error.message, words, tagNames);
   }

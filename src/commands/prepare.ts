@@ -91,7 +91,8 @@ function checkParam(def: CommandConfig['params'][string], name: string, value: u
 /** The request's JSON body: id, command and params are checked here, whatever their types. */
 export type PrepareInput = Record<string, unknown>;
 
-const ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** A command id: a fresh one per click, as the HMI makes them. */
+export const COMMAND_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 export class CommandPreparer {
   private readonly tags: Map<string, TagDefinition>;
@@ -112,7 +113,7 @@ export class CommandPreparer {
 
   /** Validates and resolves; throws CommandRejection with the field at fault. */
   prepare(input: PrepareInput, who: Identity): CommandRequest {
-    if (typeof input.id !== 'string' || !ID.test(input.id)) {
+    if (typeof input.id !== 'string' || !COMMAND_ID.test(input.id)) {
       throw new CommandRejection('PLANTA_COMMAND_BAD_ID', 'id: expected 8..64 letters, digits, "-" or "_" (a fresh one per click)', 'id');
     }
     const def = this.definition(input.command);

@@ -25,7 +25,7 @@ import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
 import { expandTemplate, templateCombinations, templateVars } from '../config/commands.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { type CommandRecord, type CommandRecords, SqliteCommandLedger, queuedOutcome } from '../commands/ledger.js';
-import { CommandPreparer, CommandRejection, type Identity } from '../commands/prepare.js';
+import { COMMAND_ID, CommandPreparer, CommandRejection, type Identity } from '../commands/prepare.js';
 import { SelectRegistry } from '../commands/select.js';
 import type { TagValueType } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
@@ -77,7 +77,7 @@ export interface CommandInfo {
 }
 
 /** The largest command request body: a few fields and a handful of numbers (a password at most). */
-export const COMMAND_BODY_LIMIT = 16 * 1024;
+const BODY_LIMIT = 16 * 1024;
 /**
  * How long the bus has to take a command before the web answers 503 "not
  * queued" (within the 1 s an operator waits); past it, the bus never
@@ -86,7 +86,6 @@ export const COMMAND_BODY_LIMIT = 16 * 1024;
 const ACCEPT_MS = 700;
 /** A command still queued this long after its expiry never reported an outcome: its fate is unknown. */
 const SILENT_AFTER_MS = CLAIM_RETENTION_MS;
-const ID = /^[A-Za-z0-9_-]{8,64}$/;
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
 type Step = 'direct' | 'select' | 'operate';
@@ -105,13 +104,18 @@ function refusal(err: unknown): { code: string; message: string; field?: string 
   return { code: e.code, message: String(e.message), ...(typeof e.field === 'string' ? { field: e.field } : {}) };
 }
 
-/** An id used before: its owner's replay (answered with its outcome), or someone else's. */
-class IdUsed extends Error {
+/** An id used before: its owner's replay (answered with what became of it), or someone else's. */
+class IdUsed extends CommandRejection {
   constructor(
     readonly record: CommandRecord,
     readonly mine: boolean,
   ) {
-    super(mine ? `id ${record.id} was already used: a retry never executes twice` : 'id: it belongs to another user\'s command: make a fresh id for each command');
+    super(
+      mine ? 'PLANTA_COMMAND_DUPLICATE' : 'PLANTA_COMMAND_ID_TAKEN',
+      mine ? `id ${record.id} was already used: a retry never executes twice` : "id: it belongs to another user's command: make a fresh id for each command",
+      'id',
+      409,
+    );
   }
 }
 
@@ -164,10 +168,9 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     };
   });
 
-  const who = (req: FastifyRequest): Identity => {
-    const id = o.identify(req);
-    if (!id) throw new CommandRejection('PLANTA_AUTH_REQUIRED', 'commands need a signed-in user', 'user', 401);
-    return id;
+  const signedIn = (user: Identity | undefined): Identity => {
+    if (!user) throw new CommandRejection('PLANTA_AUTH_REQUIRED', 'commands need a signed-in user', 'user', 401);
+    return user;
   };
 
   /**
@@ -177,7 +180,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
    * attempts by anyone: only logged.
    */
   const audit = (err: unknown, input: Record<string, unknown>, user: Identity | undefined, step: Step): void => {
-    const r = refusal(err instanceof IdUsed ? new CommandRejection(err.mine ? 'PLANTA_COMMAND_DUPLICATE' : 'PLANTA_COMMAND_ID_TAKEN', err.message, 'id', 409) : err);
+    const r = refusal(err);
     if (!r) return;
     if (!user) {
       o.log?.debug({ code: r.code, step }, 'command request without a user refused');
@@ -185,7 +188,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     }
     const now = Date.now();
     const out: CommandOutcome = {
-      id: typeof input.id === 'string' && ID.test(input.id) ? input.id : '',
+      id: typeof input.id === 'string' && COMMAND_ID.test(input.id) ? input.id : '',
       command: typeof input.command === 'string' && Object.hasOwn(config.commands, input.command) ? input.command : '',
       device: '',
       user: user.user,
@@ -207,8 +210,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
   const refuse = (reply: FastifyReply, err: unknown, input: Record<string, unknown>, user: Identity | undefined, step: Step): FastifyReply => {
     audit(err, input, user, step);
     if (!(err instanceof IdUsed)) throw err;
-    const code = err.mine ? 'PLANTA_COMMAND_DUPLICATE' : 'PLANTA_COMMAND_ID_TAKEN';
-    return reply.status(409).send({ error: { code, message: err.message, field: 'id' }, ...(err.mine ? { outcome: current(err.record) } : {}) });
+    return reply.status(409).send({ error: { code: err.code, message: err.message, field: 'id' }, ...(err.mine ? { outcome: current(err.record) } : {}) });
   };
 
   /** The outcome as it stands: one still queued long after its expiry never reported back. */
@@ -258,7 +260,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     return { id: cmd.id, status: 'queued', expiresAt: cmd.expiresAt };
   };
 
-  const limits = { bodyLimit: COMMAND_BODY_LIMIT };
+  const limits = { bodyLimit: BODY_LIMIT };
 
   app.get('/api/commands', async () => infos);
 
@@ -266,12 +268,13 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     const input = body(req);
     const user = o.identify(req);
     try {
-      const cmd = preparer.prepare(input, who(req));
+      const me = signedIn(user);
+      const cmd = preparer.prepare(input, me);
       if (config.commands[cmd.command]!.critical) {
         throw new CommandRejection('PLANTA_COMMAND_SELECT_REQUIRED', `"${cmd.command}" is critical: select it first, then operate with the token`, 'command', 409);
       }
-      await fresh(cmd.id, user!);
-      return reply.status(202).send(await submit(cmd, user!));
+      await fresh(cmd.id, me);
+      return reply.status(202).send(await submit(cmd, me));
     } catch (err) {
       return refuse(reply, err, input, user, 'direct');
     }
@@ -281,9 +284,10 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     const input = body(req);
     const user = o.identify(req);
     try {
+      const me = signedIn(user);
       // Select validates exactly as operate will; the id only matters at operate.
-      const cmd = preparer.prepare({ ...input, id: 'select-only' }, who(req));
-      const { token, expiresAt } = selects.select(user!, cmd.command, cmd.params, cmd.device);
+      const cmd = preparer.prepare({ ...input, id: 'select-only' }, me);
+      const { token, expiresAt } = selects.select(me, cmd.command, cmd.params, cmd.device);
       const names = new Set<string>(cmd.steps.flatMap((s) => (s.kind === 'block' ? s.tags : [s.tag])));
       if (cmd.expect) names.add(cmd.expect.tag);
       const current: Record<string, { value: TagValueType | null; quality: string; sourceTs: number }> = {};
@@ -298,23 +302,24 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     const input = body(req);
     const user = o.identify(req);
     try {
-      const cmd = preparer.prepare(input, who(req));
-      await fresh(cmd.id, user!);
+      const me = signedIn(user);
+      const cmd = preparer.prepare(input, me);
+      await fresh(cmd.id, me);
       if (o.reauthenticate && config.commands[cmd.command]!.critical) await o.reauthenticate(req, input.password);
-      selects.operate(input.token, user!, cmd.command, cmd.params);
-      return reply.status(202).send(await submit(cmd, user!));
+      selects.operate(input.token, me, cmd.command, cmd.params);
+      return reply.status(202).send(await submit(cmd, me));
     } catch (err) {
       return refuse(reply, err, input, user, 'operate');
     }
   });
 
   app.delete<{ Params: { token: string } }>('/api/commands/select/:token', async (req) => {
-    const user = who(req);
-    return { cancelled: TOKEN.test(req.params.token) && selects.cancel(req.params.token, user) };
+    const me = signedIn(o.identify(req));
+    return { cancelled: TOKEN.test(req.params.token) && selects.cancel(req.params.token, me) };
   });
 
   app.get<{ Params: { id: string } }>('/api/commands/:id', async (req) => {
-    const r = ID.test(req.params.id) ? await records.get(req.params.id) : undefined;
+    const r = COMMAND_ID.test(req.params.id) ? await records.get(req.params.id) : undefined;
     if (!r) throw new CommandRejection('PLANTA_COMMAND_NOT_FOUND', 'no command with this id', 'id', 404);
     return current(r);
   });

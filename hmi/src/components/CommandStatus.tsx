@@ -14,7 +14,7 @@ import { formatDuration, formatTimeZoned, formatValue } from '../format.js';
 type Tone = 'pending' | 'ok' | 'bad' | 'neutral';
 
 interface Shown {
-  /** For tests and styles: queued, confirmed, not-accepted, failed, expired, unknown, rejected, sending, no-answer, lost, cancelled. */
+  /** For tests and styles: queued, confirmed, not-accepted, failed, expired, unknown, rejected, unconfirmed, sending, no-answer, lost, cancelled. */
   status: string;
   tone: Tone;
   icon: string;
@@ -79,6 +79,8 @@ function shown(state: ReturnType<typeof useHmiState>, a: Attempt, now: number): 
         detail: `${formatDuration(now - (a.sentAt ?? now))} since it was sent.`,
       };
     case 'refused':
+      // The bus failed while taking it: "nothing was sent" would promise too much.
+      if (a.error?.code === 'PLANTA_COMMAND_UNCONFIRMED') return { status: 'unconfirmed', tone: 'bad', icon: '?', word: 'NOT CONFIRMED', lead: 'Probably not sent.', ...(refusal ? { detail: refusal } : {}) };
       return { status: 'rejected', tone: 'bad', icon: '✕', word: 'REJECTED', lead: STATUS_LEAD.rejected, ...(refusal ? { detail: refusal } : {}) };
     case 'no-answer':
       return {
