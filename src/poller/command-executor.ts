@@ -9,7 +9,7 @@
  * the scans, so a slow PLC never stalls polling.
  */
 import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
-import { FINAL_STATUSES, type ResolvedStep } from '../bus/command-messages.js';
+import type { ResolvedStep } from '../bus/command-messages.js';
 import { type ExecutionLedger, SqliteCommandLedger } from '../commands/ledger.js';
 import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient, encodeValue, registerCount } from '../modbus/index.js';
 import { compileRegisterDecoder } from '../tags/codec.js';
@@ -124,7 +124,7 @@ export class CommandExecutor {
     };
     if (publish) {
       // On disk before anyone hears of it: a restart never reports it again, nor leaves it unsettled.
-      if (FINAL_STATUSES.includes(status)) this.ledger.finish(o);
+      this.ledger.finish(o);
       await this.bus.publishCommandOutcome(o);
     }
     return o;
