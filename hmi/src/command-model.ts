@@ -193,6 +193,7 @@ export const STATUS_WORD: Record<CommandStatus, string> = {
   failed: 'FAILED',
   'not-accepted': 'NOT ACCEPTED',
   expired: 'EXPIRED',
+  unknown: 'UNKNOWN',
 };
 
 export const STATUS_ICON: Record<CommandStatus, string> = {
@@ -202,6 +203,7 @@ export const STATUS_ICON: Record<CommandStatus, string> = {
   failed: '✕',
   'not-accepted': '✕',
   expired: '✕',
+  unknown: '?',
 };
 
 /** The first sentence of an outcome, where the operator clicked. */
@@ -212,6 +214,7 @@ export const STATUS_LEAD: Record<CommandStatus, string> = {
   failed: 'Writing to the PLC went wrong: check the plant before trying again.',
   expired: 'Never sent to the PLC: it was too late.',
   rejected: 'The server refused it: nothing was sent.',
+  unknown: 'Unknown — check the plant: Planta stopped while writing it, before it could read it back. It is not sent again.',
 };
 
 export const isFinal = (s: CommandStatus): boolean => s !== 'queued';
@@ -270,6 +273,12 @@ export function refusalInWords(error: { code: string; message: string }, words: 
     }
     case 'PLANTA_COMMAND_TOKEN_EXPIRED':
       return 'The confirmation took too long and the reservation ran out: nothing was sent. Start again.';
+    case 'PLANTA_COMMAND_NOT_QUEUED':
+      return 'Planta’s message bus is out of reach: the command was not queued and will not run later. Send it again once the bus is back';
+    case 'PLANTA_COMMAND_UNCONFIRMED':
+      return 'The message bus failed while taking the command: it was probably not queued, and can no longer be. Check the event list before sending it again';
+    case 'PLANTA_COMMAND_DUPLICATE':
+      return 'This command was already sent (the same request again): it is never executed twice';
     default:
       return reasonInWords(error.message, words, tagNames);
   }

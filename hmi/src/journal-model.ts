@@ -50,7 +50,7 @@ export const KIND_GROUPS: readonly { value: string; label: string; kinds: readon
 
 // ------------------------------------------------------------------ a command entry in words
 
-const COMMAND_STATUSES: readonly CommandStatus[] = ['confirmed', 'rejected', 'failed', 'not-accepted', 'expired', 'queued'];
+const COMMAND_STATUSES: readonly CommandStatus[] = ['confirmed', 'rejected', 'failed', 'not-accepted', 'expired', 'unknown', 'queued'];
 
 export interface CommandLine {
   status: CommandStatus;

@@ -6,6 +6,7 @@
  * silencing the horn is an operator command like any other.
  */
 import type { AlarmState, JournalEntry } from '../bus/alarm-messages.js';
+import { isRefusal } from '../bus/command-messages.js';
 import type { Bus, CommandOutcome, DeviceStatus, Unsubscribe } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { type EventConfig, type Role, ROLES } from '../config/schema.js';
@@ -213,7 +214,8 @@ export class AlarmEngine {
   }
 
   private onCommand(c: CommandOutcome): void {
-    if (c.status === 'queued') return;
+    // A refused request is in the audit trail and its requester's answer, not on everyone's event list.
+    if (c.status === 'queued' || isRefusal(c)) return;
     const params = Object.entries(c.params).map(([k, v]) => `${k}=${String(v)}`).join(', ');
     const text = `command ${c.command}${params ? ` (${params})` : ''}: ${c.status}${c.reason ? ` — ${c.reason}` : ''}`;
     this.commit([{ ts: c.at, kind: 'command', source: c.command, text, user: c.user }], []);

@@ -12,7 +12,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus, Unsubscribe } from '../bus/types.js';
-import { type AuditSink, auditCommands } from '../commands/audit.js';
+import { type AuditSink, auditCommands, commandAuditRef } from '../commands/audit.js';
 import type { Logger } from '../util/log.js';
 import { DirectoryError, type UserDirectory } from './directory.js';
 
@@ -55,7 +55,7 @@ export async function followAuditTrail(bus: Bus, directory: UserDirectory, o: { 
         ...(c.confirmation ? { confirmation: c.confirmation } : {}),
         ...(c.reason ? { reason: c.reason, code: c.code } : {}),
         ...(c.before ? { before: c.before, after: c.after } : {}),
-      }, c.at, `command:${c.id}:${c.status}`),
+      }, c.at, commandAuditRef(c)),
   };
   const stops = [
     await auditCommands(bus, commands, subscription),

@@ -25,6 +25,13 @@ export interface CommandRequest {
   createdAt: number;
   /** Never sent after this time (epoch ms). */
   expiresAt: number;
+  /**
+   * The bus must have taken the request by then (epoch ms, on the bus's
+   * clock): the web answered "not queued" to its requester at that moment,
+   * so a request that reaches the bus later (a client's offline queue, a
+   * stalled connection) is never executed (Redis: the stream entry's time).
+   */
+  acceptBy?: number;
 }
 
 export type CommandStatus =
@@ -39,7 +46,13 @@ export type CommandStatus =
   /** Written, but the read-back shows the PLC did not take it (e.g. start during an emergency stop). */
   | 'not-accepted'
   /** Never sent: too old when its turn came, or the link stayed down. */
-  | 'expired';
+  | 'expired'
+  /**
+   * Planta stopped (a crash, a killed poller) after it began writing and
+   * before it read the values back: the PLC may or may not have taken it.
+   * Check the plant before sending it again.
+   */
+  | 'unknown';
 
 export interface CommandOutcome {
   id: string;
@@ -62,6 +75,16 @@ export interface CommandOutcome {
   createdAt: number;
   /** When this outcome was decided. */
   at: number;
+  /**
+   * Only on a refused request: a reference of its own (one per HTTP
+   * request). Such a record goes to the audit trail and is answered to its
+   * requester; it is never the outcome of its id, which may be another
+   * user's: the live stream, the event list and the outcome records skip it.
+   */
+  attempt?: string;
 }
 
-export const FINAL_STATUSES: readonly CommandStatus[] = ['confirmed', 'rejected', 'failed', 'not-accepted', 'expired'];
+export const FINAL_STATUSES: readonly CommandStatus[] = ['confirmed', 'rejected', 'failed', 'not-accepted', 'expired', 'unknown'];
+
+/** Whether a record reports a refused request rather than the outcome of its id (see CommandOutcome.attempt). */
+export const isRefusal = (o: CommandOutcome): boolean => o.attempt !== undefined;

@@ -255,6 +255,10 @@ export class MemoryBus implements Bus {
     return 'claimed';
   }
 
+  async commandWriting(): Promise<void> {
+    // Nothing outlives the process: the executor's ledger on disk says it after a restart.
+  }
+
   async publishCommandOutcome(outcome: CommandOutcome): Promise<void> {
     this.deliver(this.outcomeHandlers, outcome);
   }

@@ -9,7 +9,7 @@
  *   P devices             hash: device → communication status (JSON)
  *   P alarms              hash: alarm id → state (JSON)
  *   P commands:<device>   stream of operator commands; consumer group "pollers"
- *   P claim:<command id>  the at-most-once claim: SET NX PX, "claimed:<consumer>" then "done:<status>"
+ *   P claim:<command id>  the at-most-once claim: SET NX PX, "claimed:<consumer>", "writing:<consumer>", then "done:<status>"
  *   P outcomes            stream of command outcomes
  *   P journal             stream of journal batches
  *   P lease:<device>      the device's lease: SET NX PX by a poller, renewed by a compare-and-renew script
@@ -26,7 +26,10 @@
  * is published (then XACK), and pending entries are claimed again after a
  * restart (XAUTOCLAIM). Delivery alone is at least once; the claim
  * (`claimCommand`, SET NX PX) is what makes a write happen at most once, and
- * it is refused once the command's expiry has passed.
+ * it is refused once the command's expiry has passed. A web node submits on
+ * a connection of its own without an offline queue: a command is taken by
+ * Redis at once or refused, never sent after an outage (and one reaching
+ * Redis after its `acceptBy` is never executed).
  *
  * A poller cut off from Redis keeps polling: its live state waits in memory
  * (newest per tag), its samples in its outbox on disk; both are sent when
@@ -39,11 +42,11 @@ import { Counter, type Registry } from 'prom-client';
 import type { createClient } from 'redis';
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
-import { FINAL_STATUSES } from './command-messages.js';
+import { FINAL_STATUSES, isRefusal } from './command-messages.js';
 import { BusError } from './errors.js';
 import { CLAIM_RETENTION_MS } from './memory.js';
 import { readCounter, readGauge } from '../util/metrics.js';
-import { settlesWithin } from '../util/settle.js';
+import { resolvesWithin, settlesWithin } from '../util/settle.js';
 import { redactUrl } from '../util/url.js';
 import type { Outbox } from './outbox.js';
 import { SampleStreams, trimConsumed } from './redis-samples.js';
@@ -123,6 +126,9 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)`;
 const CLAIM = `if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return 'LEASE' end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 'OK' end
 return 'DUP'`;
+/** A command's final outcome on its claim (made if missing, so that no later delivery of it is ever executed). */
+const SETTLE = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
+return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])`;
 /** The consumer group of the processes answering a service's requests. */
 const SERVERS = 'servers';
 
@@ -209,6 +215,9 @@ export class RedisBus implements Bus {
   private held: [Channel, string][] | undefined;
   private resyncGeneration = 0;
   private subReady = false;
+  /** A web node's connection for submitting commands (no offline queue), made at the first, and Redis's clock minus ours. */
+  private submitter: { client: Client; first: Promise<unknown> } | undefined;
+  private clockOffset = 0;
   /** Commands handed to this process's handler, until their final outcome: id → stream entry. */
   private readonly delivered = new Map<string, { key: string; entry: string }>();
   /** Device → owner of the leases this process holds. */
@@ -700,11 +709,60 @@ export class RedisBus implements Bus {
     this.groups.add(`${key} ${group}`);
   }
 
+  /**
+   * Without `acceptBy`, a command waits for the connection until its expiry.
+   * With it, the command goes on the submit connection, which has no offline
+   * queue: while Redis is away nothing is sent, then or later (refused at
+   * once, PLANTA_BUS_NOT_QUEUED); sent and not confirmed by `acceptBy`, it is
+   * PLANTA_BUS_UNCONFIRMED. The entry carries `acceptBy` on Redis's clock, and
+   * a poller never executes an entry Redis stamped later (onCommand).
+   */
   async submitCommand(request: CommandRequest): Promise<void> {
     const key = this.commandStream(request.device);
-    // The group exists before the first command: a command queued before its poller ever started waits for it.
-    await this.ensureGroup(key, POLLERS);
-    await this.xadd(key, 'c', JSON.stringify(request), request.expiresAt);
+    if (request.acceptBy === undefined) {
+      // The group exists before the first command: a command queued before its poller ever started waits for it.
+      await this.ensureGroup(key, POLLERS);
+      await this.xadd(key, 'c', JSON.stringify(request), request.expiresAt);
+      return;
+    }
+    const { client: c, first } = this.submitConnection();
+    // The connection's very first time: it may still be connecting.
+    if (!c.isReady) await resolvesWithin(first, request.acceptBy - Date.now());
+    const left = request.acceptBy - Date.now();
+    if (!c.isReady || left <= 0) throw new BusError('PLANTA_BUS_NOT_QUEUED', `Redis at ${redactUrl(this.o.url)} is out of reach: the command was not sent to it`);
+    const entry = JSON.stringify({ ...request, acceptBy: request.acceptBy + this.clockOffset });
+    const sent = (async () => {
+      if (!this.groups.has(`${key} ${POLLERS}`)) {
+        await c.sendCommand(['XGROUP', 'CREATE', key, POLLERS, '$', 'MKSTREAM']).catch((err: Error) => {
+          if (!/BUSYGROUP/.test(err.message)) throw err;
+        });
+        this.groups.add(`${key} ${POLLERS}`);
+      }
+      await c.sendCommand(['XADD', key, 'MAXLEN', '~', this.maxLen, '*', 'c', entry]);
+    })();
+    if (!(await resolvesWithin(sent, left))) {
+      const err = await sent.then(() => undefined, (e: unknown) => e as Error);
+      throw new BusError('PLANTA_BUS_UNCONFIRMED', `Redis did not confirm the command within ${left} ms${err ? ` (${err.message})` : ''}`, { cause: err });
+    }
+  }
+
+  private submitConnection(): { client: Client; first: Promise<unknown> } {
+    if (this.submitter) return this.submitter;
+    const c = this.cmd.duplicate({ name: `${this.prefix}${this.consumer}:submit`.replace(/\s/g, '_'), disableOfflineQueue: true });
+    this.watch(c, 'submit');
+    // The requester's deadline is turned into Redis's time, measured on each connection (to half a round trip).
+    c.on('ready', () => {
+      const t0 = Date.now();
+      c.sendCommand(['TIME']).then(
+        (t) => {
+          const [s, us] = (t as unknown as string[]).map(Number) as [number, number];
+          this.clockOffset = Math.round(s * 1000 + us / 1000 - (t0 + Date.now()) / 2);
+        },
+        () => undefined,
+      );
+    });
+    this.submitter = { client: c, first: c.connect() };
+    return this.submitter;
   }
 
   async subscribeCommands(handler: (request: CommandRequest) => void, options?: CommandSubscription): Promise<Unsubscribe> {
@@ -733,6 +791,25 @@ export class RedisBus implements Bus {
     }
     // Taken back from this process itself (a periodic reclaim): it is still being executed here.
     if (recovered && this.delivered.has(request.id)) return;
+    const stamped = Number(entry.id.split('-')[0]);
+    if (request.acceptBy !== undefined && stamped > request.acceptBy) {
+      // Its requester was told it was not queued: it reached Redis too late (a stalled connection), so it never runs.
+      this.log?.warn({ id: request.id, command: request.command, late: stamped - request.acceptBy }, 'a command that reached the bus after its acceptance deadline is dropped');
+      await this.publishCommandOutcome({
+        id: request.id,
+        command: request.command,
+        device: request.device,
+        user: request.user,
+        params: request.params,
+        status: 'expired',
+        code: 'PLANTA_COMMAND_NOT_QUEUED',
+        reason: `not sent: it reached the bus ${stamped - request.acceptBy} ms after its requester was told it was not queued`,
+        createdAt: request.createdAt,
+        at: Date.now(),
+      });
+      await this.cmd.sendCommand(['XACK', key, POLLERS, entry.id]);
+      return;
+    }
     this.delivered.set(request.id, { key, entry: entry.id });
     if (recovered) {
       // Pending from before a restart: taken and not reported means it may have been written. Never again.
@@ -742,7 +819,8 @@ export class RedisBus implements Bus {
         await this.cmd.sendCommand(['XACK', key, POLLERS, entry.id]);
         return;
       }
-      if (claim?.startsWith('claimed:')) {
+      if (claim?.startsWith('claimed:') || claim?.startsWith('writing:')) {
+        const writing = claim.startsWith('writing:');
         this.log?.warn({ id: request.id, command: request.command, claim }, 'a command taken before a restart has no outcome: reported as interrupted, not sent again');
         await this.publishCommandOutcome({
           id: request.id,
@@ -750,9 +828,11 @@ export class RedisBus implements Bus {
           device: request.device,
           user: request.user,
           params: request.params,
-          status: 'failed',
+          status: writing ? 'unknown' : 'failed',
           code: 'PLANTA_COMMAND_INTERRUPTED',
-          reason: 'the poller stopped while executing it; it is not sent again: check the PLC',
+          reason: writing
+            ? 'the poller stopped after it began writing and before it read the values back: the PLC may or may not have taken it — check the plant; it is not sent again'
+            : 'the poller stopped while executing it; it is not sent again: check the PLC',
           createdAt: request.createdAt,
           at: Date.now(),
         });
@@ -784,6 +864,10 @@ export class RedisBus implements Bus {
     }
     // The claim may have waited on a reconnection: a command is never written late.
     return Date.now() >= request.expiresAt ? 'expired' : 'claimed';
+  }
+
+  async commandWriting(request: CommandRequest): Promise<void> {
+    await this.cmd.set(this.claimKey(request.id), `writing:${this.consumer}`, { condition: 'XX', expiration: 'KEEPTTL' });
   }
 
   // ------------------------------------------------------------ device leases
@@ -880,14 +964,13 @@ export class RedisBus implements Bus {
 
   async publishCommandOutcome(outcome: CommandOutcome): Promise<void> {
     await this.xadd(this.key('outcomes'), 'o', JSON.stringify(outcome));
-    const d = FINAL_STATUSES.includes(outcome.status) ? this.delivered.get(outcome.id) : undefined;
-    if (d) {
-      this.delivered.delete(outcome.id);
-      // Marked done before acknowledged: a restart in between finds the outcome reported, not an interruption.
-      await this.persist(`acknowledge command ${outcome.id}`, () =>
-        this.cmd.multi().set(this.claimKey(outcome.id), `done:${outcome.status}`, { condition: 'XX', expiration: 'KEEPTTL' }).xAck(d.key, POLLERS, d.entry).exec(),
-      );
-    }
+    // A refused request's record is not the outcome of its id (which may be another user's command): it settles nothing.
+    if (!FINAL_STATUSES.includes(outcome.status) || isRefusal(outcome)) return;
+    const d = this.delivered.get(outcome.id);
+    this.delivered.delete(outcome.id);
+    // Marked done before acknowledged: a restart in between finds the outcome reported, not an interruption.
+    const settle = ['EVAL', SETTLE, '1', this.claimKey(outcome.id), `done:${outcome.status}`, String(CLAIM_RETENTION_MS)];
+    await this.persist(`settle command ${outcome.id}`, () => (d ? this.cmd.multi().addCommand(settle).xAck(d.key, POLLERS, d.entry).exec() : this.cmd.sendCommand(settle)));
   }
 
   async subscribeCommandOutcomes(handler: EntryHandler<CommandOutcome>, options?: SubscribeOptions): Promise<Unsubscribe> {
@@ -1013,6 +1096,7 @@ export class RedisBus implements Bus {
     this.valueHandlers.clear();
     this.statusHandlers.clear();
     this.alarmHandlers.clear();
+    if (this.submitter?.client.isOpen) this.submitter.client.destroy();
     for (const c of [this.sub, this.cmd]) {
       if (graceful && c.isReady && (await settlesWithin(c.close(), CLOSE_GRACE_MS))) continue;
       if (c.isOpen) c.destroy();

@@ -163,7 +163,13 @@ export interface Bus {
   deviceStatuses(): Promise<DeviceStatus[]>;
   subscribeDeviceStatus(handler: (status: DeviceStatus) => void): Promise<Unsubscribe>;
 
-  /** Queues an operator command for the poller that owns its device. */
+  /**
+   * Queues an operator command for the poller that owns its device. Never
+   * waits for an outage: with `request.acceptBy`, a bus that cannot take it
+   * by then throws BusError PLANTA_BUS_NOT_QUEUED (not sent: it will never
+   * run) or PLANTA_BUS_UNCONFIRMED (sent, not confirmed), and a request that
+   * reaches the bus after its acceptBy is never executed.
+   */
   submitCommand(request: CommandRequest): Promise<void>;
   subscribeCommands(handler: (request: CommandRequest) => void, options?: CommandSubscription): Promise<Unsubscribe>;
   /**
@@ -173,6 +179,12 @@ export interface Bus {
    * redelivered stream entry); the claim makes the write happen at most once.
    */
   claimCommand(request: CommandRequest): Promise<CommandClaim>;
+  /**
+   * Notes that the claimed command's writing begins: a poller that takes it
+   * over after its executor died reports it unknown (it may have been
+   * written), not "not sent".
+   */
+  commandWriting(request: CommandRequest): Promise<void>;
 
   /**
    * A device's lease: at most one poller polls a device and executes its

@@ -20,8 +20,11 @@ import {
   DEFAULT_CONFIG,
   type Stops,
   describeBus,
+  ledgerPath,
   loadPlant,
   openBus,
+  openLedger,
+  outboxPath,
   openHistoryReader,
   pollerId,
   port,
@@ -73,14 +76,18 @@ async function start(flags: StartFlags): Promise<void> {
   const id = pollerId();
   const { bus, choice } = await openBus(config, { role: 'start', consumer: id, log, registry, devices: config.devices.map((d) => d.name), outbox: true, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
+  // One ledger for the web's records and the poller's executions, in the --db file: a command id runs at most once across restarts.
+  const ledger = openLedger(flags.db, config, { log, stops });
   const { engine, store } = await startAlarms(bus, config, { db: flags.db, log, stops, serve: choice.kind === 'redis' });
   const history = config.historian.enabled
     ? await startHistorian(bus, config, { path: flags.history, log, alarmCount: (from, to) => store.activations(from, to).length, stops })
     : undefined;
   const web = await startWeb(bus, config, {
-    configFile: flags.config, db: flags.db, host: flags.host, port: webPort, log, registry, alarms: engine, ...(history ? { history } : {}), bus: choice, stops,
+    configFile: flags.config, db: flags.db, host: flags.host, port: webPort, log, registry, alarms: engine, ...(history ? { history } : {}), bus: choice, records: ledger, stops,
   });
-  await startPoller(bus, config, { log, registry, stops, ...(choice.kind === 'redis' ? { lease: { owner: id, ttlMs: leaseMs(undefined, config.bus.lease) } } : {}) });
+  await startPoller(bus, config, {
+    log, registry, stops, ledger, queueLost: choice.kind === 'memory', ...(choice.kind === 'redis' ? { lease: { owner: id, ttlMs: leaseMs(undefined, config.bus.lease) } } : {}),
+  });
   console.log(`\nPlanta is running: ${web.url}${simLine}`);
   console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags, on ${describeBus(choice)}. Ctrl-C stops.`);
   const viewing = { none: 'everyone must sign in', local: 'viewing without sign-in from this machine only', any: 'viewing without sign-in from anywhere' }[config.security.anonymous];
@@ -137,8 +144,9 @@ async function poll(flags: { config: string; devices?: string; print: boolean; b
   const owned = devices ?? config.devices.map((d) => d.name);
   const id = pollerId();
   const ttlMs = leaseMs(flags.lease, config.bus.lease);
-  const { bus, choice } = await openBus(config, { role: 'poll', consumer: id, log, registry, devices: owned, outbox: true, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
+  const { bus, choice, outbox } = await openBus(config, { role: 'poll', consumer: id, log, registry, devices: owned, outbox: true, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());
+  const ledger = openLedger(ledgerPath(outbox ?? outboxPath(config, owned)), config, { log, stops, exclusive: true });
   if (flags.print) {
     await bus.subscribeValues((batch) => {
       for (const v of batch) console.log(`${new Date(v.sourceTs).toISOString()}  ${v.tag} = ${JSON.stringify(v.value)}  ${v.quality}`);
@@ -146,7 +154,7 @@ async function poll(flags: { config: string; devices?: string; print: boolean; b
   }
   await bus.subscribeDeviceStatus((s) => log.debug({ device: s.device, state: s.state }, 'device status'));
   const lease = choice.kind === 'redis' ? { owner: id, ttlMs } : undefined;
-  const poller = await startPoller(bus, config, { log, registry, stops, ...(devices ? { devices } : {}), ...(lease ? { lease } : {}) });
+  const poller = await startPoller(bus, config, { log, registry, stops, ledger, queueLost: choice.kind === 'memory', ...(devices ? { devices } : {}), ...(lease ? { lease } : {}) });
   if (flags.metrics) console.log(`planta poll: metrics at ${await serveMetrics(registry, flags.metrics, stops)}`);
   if (lease) {
     const wanted = config.devices.filter((d) => owned.includes(d.name)).map((d) => `${d.name} (${d.host}:${d.port})`);

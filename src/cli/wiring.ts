@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, extname, isAbsolute, join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { AlarmEngine } from '../alarms/engine.js';
 import { type AlarmActions, serveAlarms } from '../alarms/remote.js';
@@ -15,12 +15,15 @@ import { LivenessWatch } from '../bus/liveness.js';
 import { RedisSessions } from '../auth/sessions.js';
 import { DirectoryError, type UserDirectory } from '../auth/directory.js';
 import { isPostgresUrl, openDirectory } from '../auth/open.js';
+import { directoryUrl } from '../auth/postgres.js';
 import { followAuditTrail } from '../auth/trail.js';
 import { BusError } from '../bus/errors.js';
 import { MemoryBus } from '../bus/memory.js';
 import { type Outbox, openOutbox } from '../bus/outbox.js';
 import { RedisBus } from '../bus/redis.js';
 import type { Bus } from '../bus/types.js';
+import { type CommandRecords, SqliteCommandLedger, settleInterrupted } from '../commands/ledger.js';
+import { PostgresCommandRecords } from '../commands/records-postgres.js';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { type CycleReport, type Historian, describeStore, openHistorian, storeChoice } from '../historian/index.js';
@@ -122,7 +125,14 @@ export function outboxPath(config: PlantConfig, devices: readonly string[]): str
   return join('data', `outbox-${short}.db`);
 }
 
-export async function openBus(config: PlantConfig, o: OpenBusOptions): Promise<{ bus: Bus; choice: BusChoice }> {
+/** A poller's ledger of the commands it executes: beside its outbox, so one process owns both (outbox-plc.db → outbox-plc.commands.db). */
+export function ledgerPath(outbox: string): string {
+  const ext = extname(outbox);
+  return `${outbox.slice(0, outbox.length - ext.length)}.commands${ext || '.db'}`;
+}
+
+/** The bus, and for a poller on Redis the outbox file it took (its command ledger goes beside it). */
+export async function openBus(config: PlantConfig, o: OpenBusOptions): Promise<{ bus: Bus; choice: BusChoice; outbox?: string }> {
   const choice = busChoice(config, o.flagUrl);
   if (choice.kind === 'memory') return { bus: new MemoryBus(), choice };
   let outbox: Outbox | undefined;
@@ -144,7 +154,7 @@ export async function openBus(config: PlantConfig, o: OpenBusOptions): Promise<{
       historyBacklogMs: config.bus.historyBacklog,
     });
     o.log.info({ url: redactUrl(choice.url), prefix: choice.prefix, ...(outbox ? { outbox: outbox.path } : {}) }, 'on the Redis bus');
-    if (!o.watchPollers) return { bus, choice };
+    if (!o.watchPollers) return { bus, choice, ...(outbox ? { outbox: outbox.path } : {}) };
     const watch = new LivenessWatch(bus, { tagDevices: new Map(config.tags.map((t) => [t.name, t.device])), log: o.log });
     await watch.start();
     return { bus: watch.bus, choice };
@@ -174,11 +184,24 @@ export function pollerId(): string {
 export async function startPoller(
   bus: Bus,
   config: PlantConfig,
-  o: { log: Logger; registry?: Registry; devices?: string[]; lease?: { owner: string; ttlMs: number }; stops: Stops },
+  o: {
+    log: Logger;
+    registry?: Registry;
+    devices?: string[];
+    lease?: { owner: string; ttlMs: number };
+    /** The commands it executed, on disk: a restart never executes one again, and settles those a crash interrupted. */
+    ledger: SqliteCommandLedger;
+    /** The bus kept its queue in memory (lost with the process): commands still queued in the ledger never ran. */
+    queueLost: boolean;
+    stops: Stops;
+  },
 ): Promise<Poller> {
+  const settled = await settleInterrupted(o.ledger, bus, { queueLost: o.queueLost, log: o.log });
+  if (settled > 0) o.log.warn({ commands: settled, ledger: o.ledger.where }, 'commands interrupted by the last stop are reported (unknown when writing had begun)');
   const poller = new Poller(config, {
     bus,
     log: o.log,
+    commands: { ledger: o.ledger },
     ...(o.registry ? { registry: o.registry } : {}),
     ...(o.devices ? { devices: o.devices } : {}),
     ...(o.lease ? { lease: o.lease } : {}),
@@ -186,6 +209,25 @@ export async function startPoller(
   await poller.start();
   o.stops.push(() => poller.stop());
   return poller;
+}
+
+const PRUNE_EVERY_MS = 3_600_000;
+
+/**
+ * A ledger of commands in an SQLite file (`exclusive`: a poller's own, like
+ * its outbox), pruned every hour, closed after what uses it.
+ */
+export function openLedger(path: string, config: PlantConfig, o: { log: Logger; stops: Stops; exclusive?: boolean }): SqliteCommandLedger {
+  const ledger = new SqliteCommandLedger(path, config.security.commandRetention, o.exclusive);
+  keepPruned(ledger, o);
+  o.stops.push(() => ledger.close());
+  o.log.debug({ path }, 'command ledger');
+  return ledger;
+}
+
+function keepPruned(records: CommandRecords, o: { log: Logger; stops: Stops }): void {
+  const timer = setInterval(() => void records.prune().catch((err: unknown) => o.log.warn({ err: (err as Error).message }, 'command records: pruning failed')), PRUNE_EVERY_MS).unref();
+  o.stops.push(async () => clearInterval(timer));
 }
 
 /**
@@ -265,6 +307,8 @@ export interface WebOptions {
   history?: { historian: Historian; cycles: CycleReport | undefined };
   /** On the Redis bus: sessions and login lockouts in Redis, shared by every web node. */
   bus?: BusChoice;
+  /** Command ids and outcomes (planta start: the ledger its poller shares); default: in `db` (the SQLite file, or PostgreSQL beside the users). */
+  records?: CommandRecords;
   stops: Stops;
 }
 
@@ -306,6 +350,9 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
     node: () => node,
   });
   const hmiDir = ensureHmiBuilt(o.log);
+  const records = o.records ?? openRecords(o.db, config, o);
+  // Each durable name gets every outcome: one per SQLite file (a node's own), one for the nodes sharing PostgreSQL.
+  const recordsDurable = `commands@${(await directory.trailName()).replace(/^audit@/, '')}`;
   const { app } = await createWebServer({
     bus,
     config,
@@ -316,6 +363,7 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
     ...(o.history ? { historian: o.history.historian, ...(o.history.cycles ? { cycles: o.history.cycles } : {}) } : {}),
     ...(hmiDir ? { hmiDir } : {}),
     ...(tls ? { tls } : {}),
+    commandRecords: { records, durable: recordsDurable },
   });
   o.stops.push(() => app.close());
   await app.listen({ host: o.host, port: o.port });
@@ -323,4 +371,13 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
   node = `${hostname()}:${listening}`;
   const shown = o.host === '0.0.0.0' || o.host === '127.0.0.1' ? 'localhost' : o.host;
   return { url: `${tls ? 'https' : 'http'}://${shown}:${listening}`, users: directory, tls: tls !== undefined };
+}
+
+/** A web node's command records: in its SQLite file, or in PostgreSQL beside the users it shares with other nodes. */
+function openRecords(db: string, config: PlantConfig, o: { log: Logger; stops: Stops }): CommandRecords {
+  if (!isPostgresUrl(db)) return openLedger(db, config, o);
+  const records = new PostgresCommandRecords({ ...directoryUrl(db), log: o.log }, config.security.commandRetention);
+  keepPruned(records, o);
+  o.stops.push(() => records.close());
+  return records;
 }

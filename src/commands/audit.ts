@@ -16,6 +16,15 @@ export class MemoryAuditLog implements AuditSink {
   }
 }
 
+/**
+ * An audit entry's reference, so that one delivered twice is recorded once:
+ * the id and status of an outcome; a refused request has its own (each
+ * attempt is recorded, a replay of an id too).
+ */
+export function commandAuditRef(o: CommandOutcome): string {
+  return o.attempt === undefined ? `command:${o.id}:${o.status}` : `command:${o.id}:${o.status}:${o.attempt}`;
+}
+
 /** Records every command outcome published on the bus (a durable subscription resumes after a restart). */
 export function auditCommands(bus: Bus, sink: AuditSink, options?: SubscribeOptions): Promise<Unsubscribe> {
   return bus.subscribeCommandOutcomes((o) => sink.append(o), options);

@@ -20,6 +20,25 @@ export class CommandRejection extends Error {
   }
 }
 
+/** Characters that would move a terminal's cursor, hide text or reorder it: C0/C1 controls, zero-width and bidirectional marks. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
+
+/**
+ * Something a client sent, as it may appear in a message (and so in the
+ * logs, the audit trail or a terminal): quoted, at most `max` characters,
+ * every invisible or control character escaped as \uXXXX.
+ */
+export function printable(value: unknown, max = 40): string {
+  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : `(${value === null ? 'null' : typeof value})`;
+  const chars = [...text];
+  const cut = chars.length > max ? `${chars.slice(0, max).join('')}…` : text;
+  return `"${cut.replace(/["\\]/g, '\\$&').replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+}
+
+/** A name as configuration files write them (parameters, commands): letters, digits and "_". */
+const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
 export interface Identity {
   user: string;
   role: Role;
@@ -72,7 +91,8 @@ function checkParam(def: CommandConfig['params'][string], name: string, value: u
 /** The request's JSON body: id, command and params are checked here, whatever their types. */
 export type PrepareInput = Record<string, unknown>;
 
-const ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** A command id: a fresh one per click, as the HMI makes them. */
+export const COMMAND_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 export class CommandPreparer {
   private readonly tags: Map<string, TagDefinition>;
@@ -83,16 +103,17 @@ export class CommandPreparer {
     this.tags = new Map(config.tags.map((t) => [t.name, t]));
   }
 
+  /** A configured command; anything else is refused with at most a short, escaped part of what was sent. */
   definition(name: unknown): CommandConfig & { name: string } {
     if (typeof name !== 'string' || !Object.hasOwn(this.config.commands, name)) {
-      throw new CommandRejection('PLANTA_COMMAND_UNKNOWN', `no command "${String(name)}"`, 'command', 404);
+      throw new CommandRejection('PLANTA_COMMAND_UNKNOWN', `no command ${printable(name)}`, 'command', 404);
     }
     return { ...this.config.commands[name]!, name };
   }
 
   /** Validates and resolves; throws CommandRejection with the field at fault. */
   prepare(input: PrepareInput, who: Identity): CommandRequest {
-    if (typeof input.id !== 'string' || !ID.test(input.id)) {
+    if (typeof input.id !== 'string' || !COMMAND_ID.test(input.id)) {
       throw new CommandRejection('PLANTA_COMMAND_BAD_ID', 'id: expected 8..64 letters, digits, "-" or "_" (a fresh one per click)', 'id');
     }
     const def = this.definition(input.command);
@@ -102,7 +123,11 @@ export class CommandPreparer {
     const given = input.params ?? {};
     if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', 'params: expected an object', 'params');
     const raw = given as Record<string, unknown>;
-    for (const k of Object.keys(raw)) if (!Object.hasOwn(def.params, k)) throw new CommandRejection('PLANTA_COMMAND_UNKNOWN_PARAM', `params.${k}: "${def.name}" has no such parameter`, `params.${k}`);
+    for (const k of Object.keys(raw)) {
+      if (Object.hasOwn(def.params, k)) continue;
+      const field = NAME.test(k) ? `params.${k}` : 'params';
+      throw new CommandRejection('PLANTA_COMMAND_UNKNOWN_PARAM', `params: "${def.name}" has no parameter ${printable(k)}`, field);
+    }
     const params: Record<string, number | boolean> = {};
     // Parameters without a tag first: tag templates may depend on them (program{program}.fill).
     const order = Object.entries(def.params).sort(([, a], [, b]) => Number(Boolean(a.tag)) - Number(Boolean(b.tag)));

@@ -3,6 +3,12 @@
  * device for one user, one command and its exact values for a few seconds
  * and returns a single-use token; `operate` with that token sends it. One
  * select may be pending per device; others see who holds it.
+ *
+ * A reservation cannot be held forever: selecting again (or cancelling and
+ * selecting again within one validity) renews it only up to `maxHoldMs`
+ * after the first select; past that, the holder's selects are refused
+ * (PLANTA_COMMAND_SELECT_LIMIT) for one validity, so others can have the
+ * device. Operating ends the chain: the next select starts afresh.
  */
 import { randomBytes } from 'node:crypto';
 import { CommandRejection, type Identity } from './prepare.js';
@@ -22,14 +28,27 @@ export function canonicalParams(params: Record<string, unknown>): string {
   return JSON.stringify(Object.keys(params).sort().map((k) => [k, params[k]]));
 }
 
+/** A user's reservations of a device one after the other: since when, and until when the last one runs. */
+interface Chain {
+  user: string;
+  since: number;
+  until: number;
+}
+
 export class SelectRegistry {
   private readonly byToken = new Map<string, Selection>();
   private readonly byDevice = new Map<string, Selection>();
+  private readonly chains = new Map<string, Chain>();
+  readonly maxHoldMs: number;
 
   constructor(
     readonly validityMs = 10_000,
     private readonly now: () => number = Date.now,
-  ) {}
+    /** The longest a user may keep a device reserved by selecting again. Default 3 × validityMs. */
+    maxHoldMs?: number,
+  ) {
+    this.maxHoldMs = Math.max(maxHoldMs ?? 3 * validityMs, validityMs);
+  }
 
   private sweep(): void {
     const now = this.now();
@@ -59,6 +78,18 @@ export class SelectRegistry {
         409,
       );
     }
+    const now = this.now();
+    const chain = this.chains.get(device);
+    const since = chain && chain.user === who.user && now < chain.until + this.validityMs ? chain.since : now;
+    const cap = since + this.maxHoldMs;
+    if (now >= cap) {
+      throw new CommandRejection(
+        'PLANTA_COMMAND_SELECT_LIMIT',
+        `${device} has been reserved by ${who.user} since ${new Date(since).toISOString()}, the longest one may hold it (${this.maxHoldMs / 1000} s): it is left to others until ${new Date(cap + this.validityMs).toISOString()}`,
+        'command',
+        409,
+      );
+    }
     if (held) this.byToken.delete(held.token);
     const s: Selection = {
       token: randomBytes(24).toString('base64url'),
@@ -66,16 +97,17 @@ export class SelectRegistry {
       command,
       params: canonicalParams(params),
       device,
-      expiresAt: this.now() + this.validityMs,
+      expiresAt: Math.min(now + this.validityMs, cap),
     };
     this.byToken.set(s.token, s);
     this.byDevice.set(device, s);
+    this.chains.set(device, { user: who.user, since, until: s.expiresAt });
     return { token: s.token, expiresAt: s.expiresAt };
   }
 
   /** Consumes the token if it matches exactly; throws a rejection saying why otherwise. */
   operate(token: unknown, who: Identity, command: string, params: Record<string, unknown>): void {
-    if (typeof token !== 'string') throw new CommandRejection('PLANTA_COMMAND_BAD_TOKEN', 'token: expected the token returned by select', 'token');
+    if (typeof token !== 'string' || token.length > 64) throw new CommandRejection('PLANTA_COMMAND_BAD_TOKEN', 'token: expected the token returned by select', 'token');
     const s = this.byToken.get(token);
     if (!s) throw new CommandRejection('PLANTA_COMMAND_BAD_TOKEN', 'token: unknown, already used, or cancelled: select again', 'token', 409);
     const release = (): void => {
@@ -91,6 +123,8 @@ export class SelectRegistry {
       throw new CommandRejection('PLANTA_COMMAND_TOKEN_MISMATCH', 'token: it was selected for another command or other values: select again', 'token', 409);
     }
     release();
+    // Sent: the device's next reservation is a new deliberate one.
+    if (this.chains.get(s.device)?.user === s.user) this.chains.delete(s.device);
   }
 
   cancel(token: string, who: Identity): boolean {
@@ -98,6 +132,9 @@ export class SelectRegistry {
     if (!s || s.user !== who.user) return false;
     this.byToken.delete(token);
     if (this.byDevice.get(s.device) === s) this.byDevice.delete(s.device);
+    // Selecting again soon after continues the same chain: cancelling does not reset the limit.
+    const chain = this.chains.get(s.device);
+    if (chain?.user === s.user) chain.until = Math.min(chain.until, this.now());
     return true;
   }
 }

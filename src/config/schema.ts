@@ -344,6 +344,11 @@ export const securitySchema = z
      */
     trustProxy: z.array(addressOrNetwork).default([]),
     limits: limitsSchema.prefault({}),
+    /**
+     * How long command ids and outcomes are kept after a command's expiry:
+     * an id is refused again (and its outcome answered) for that long.
+     */
+    commandRetention: duration.refine((ms) => ms >= 3_600_000, 'expected at least 1h, e.g. 7d').default(7 * 86_400_000),
   })
   .strict();
 export type SecurityConfig = z.infer<typeof securitySchema>;

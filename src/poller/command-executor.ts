@@ -1,7 +1,8 @@
 /**
  * Executes operator commands on a device's own connection, between scans:
- * never after expiry, never twice for one id, never while the link is down;
- * every write read back; the outcome published.
+ * never after expiry, never twice for one id (the ledger on disk remembers
+ * every id across restarts), never while the link is down; every write read
+ * back; the outcome recorded, then published.
  *
  * The writes of one command run as one exclusive section (no scan in
  * between); the read-back and the wait for the PLC's effect run alongside
@@ -9,18 +10,20 @@
  */
 import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
 import type { ResolvedStep } from '../bus/command-messages.js';
+import { type ExecutionLedger, SqliteCommandLedger } from '../commands/ledger.js';
 import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient, encodeValue, registerCount } from '../modbus/index.js';
 import { compileRegisterDecoder } from '../tags/codec.js';
 import { type TagDefinition, type TagValueType, isBitArea, tagSize } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
+import { resolvesWithin } from '../util/settle.js';
 
 export interface ExecutorOptions {
   /** How long the PLC has to clear a pulse bit. Default 2000 ms. */
   pulseTimeoutMs?: number;
   /** How often read-back polls. Default 25 ms. */
   pollEveryMs?: number;
-  /** Ids remembered to refuse a second execution. Default 10 minutes. */
-  rememberMs?: number;
+  /** Where the ids taken and their state are kept across restarts (planta start: the --db file). Default: in memory only. */
+  ledger?: ExecutionLedger;
   /** Whether this poller may write the device now (it holds the device's lease); checked right before every write. */
   allowed?: () => boolean;
 }
@@ -40,12 +43,14 @@ class Refusal extends Error {
 }
 
 const FC_READ = { coil: 1, discrete: 2, holding: 3, input: 4 } as const;
+/** How long the bus may take to note that writing begins before the command is given up, unwritten. */
+const MARK_MS = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class CommandExecutor {
-  private readonly seen = new Map<string, number>();
-  private readonly o: Required<Omit<ExecutorOptions, 'allowed'>>;
+  private readonly o: Required<Omit<ExecutorOptions, 'allowed' | 'ledger'>>;
   private readonly allowed: () => boolean;
+  private readonly ledger: ExecutionLedger;
 
   constructor(
     private readonly client: ModbusTcpClient,
@@ -55,21 +60,19 @@ export class CommandExecutor {
     private readonly log: Logger | undefined,
     options: ExecutorOptions = {},
   ) {
-    const { allowed, ...rest } = options;
-    this.o = { pulseTimeoutMs: 2000, pollEveryMs: 25, rememberMs: 600_000, ...rest };
+    const { allowed, ledger, ...rest } = options;
+    this.o = { pulseTimeoutMs: 2000, pollEveryMs: 25, ...rest };
     this.allowed = allowed ?? (() => true);
+    this.ledger = ledger ?? new SqliteCommandLedger(':memory:');
   }
 
   /** Takes a command from the bus; resolves with its final outcome. */
   async execute(cmd: CommandRequest): Promise<CommandOutcome> {
-    const now = Date.now();
-    for (const [id, until] of this.seen) if (until < now) this.seen.delete(id);
-    if (this.seen.has(cmd.id)) {
-      // At most once: a second delivery of an id is dropped, whatever happened to the first.
+    if (!this.ledger.take(cmd)) {
+      // At most once, ever: a second delivery of an id is dropped, whatever happened to the first (reported by its own execution).
       this.log?.warn({ command: cmd.command, id: cmd.id }, 'duplicate command id ignored');
       return this.outcome(cmd, 'rejected', { code: 'PLANTA_COMMAND_DUPLICATE', reason: `command ${cmd.id} was already received`, field: 'id' }, false);
     }
-    this.seen.set(cmd.id, now + this.o.rememberMs);
     const log = this.log?.child({ command: cmd.command, id: cmd.id, user: cmd.user });
     try {
       this.checkOwner(cmd);
@@ -79,6 +82,7 @@ export class CommandExecutor {
         this.checkOwner(cmd);
         await this.claim(cmd);
         const before = await this.readTargets(cmd.steps);
+        await this.markWriting(cmd);
         for (const step of cmd.steps) {
           this.checkOwner(cmd);
           await this.write(step);
@@ -91,6 +95,8 @@ export class CommandExecutor {
     } catch (err) {
       if (err instanceof Refusal) {
         log?.warn({ status: err.status, code: err.code }, err.message);
+        // Left to the execution that holds it (another poller's): not this ledger's to settle.
+        if (!err.publish) this.ledger.release(cmd.id);
         return this.outcome(cmd, err.status, { code: err.code, reason: err.message }, err.publish);
       }
       const code = err instanceof ModbusError ? err.code : 'PLANTA_COMMAND_ERROR';
@@ -116,8 +122,23 @@ export class CommandExecutor {
       at: Date.now(),
       ...extra,
     };
-    if (publish) await this.bus.publishCommandOutcome(o);
+    if (publish) {
+      // On disk before anyone hears of it: a restart never reports it again, nor leaves it unsettled.
+      this.ledger.finish(o);
+      await this.bus.publishCommandOutcome(o);
+    }
     return o;
+  }
+
+  /**
+   * From here on a crash leaves the outcome unknown: the ledger says so on
+   * disk, and the bus too, for a poller that takes the command over.
+   */
+  private async markWriting(cmd: CommandRequest): Promise<void> {
+    this.ledger.writing(cmd.id);
+    if (!(await resolvesWithin(this.bus.commandWriting(cmd), MARK_MS))) {
+      throw new Refusal('failed', 'PLANTA_COMMAND_NOT_SENT', `not sent: the bus did not note within ${MARK_MS} ms that writing began (connection lost)`);
+    }
   }
 
   private checkExpiry(cmd: CommandRequest): void {

@@ -1,7 +1,8 @@
 /**
  * Operator commands over HTTP. The web validates (the server is the
- * authority, whatever the browser checked), queues on the bus, and reports
- * outcomes; only the poller writes to the PLC.
+ * authority, whatever the browser checked), binds the command's id to its
+ * user on disk, queues it on the bus, and reports outcomes; only the poller
+ * writes to the PLC.
  *
  *   GET    /api/commands              definitions, for the HMI's controls
  *   POST   /api/commands              {id, command, params}         non-critical commands
@@ -9,12 +10,22 @@
  *   POST   /api/commands/operate      {id, token, command, params}  critical: send what was selected
  *   DELETE /api/commands/select/:token
  *   GET    /api/commands/:id          the latest outcome of a command
+ *
+ * An id is its first user's, for good (first use wins, kept on disk): the
+ * same id again is answered 409 with what became of it (the owner's replay)
+ * or refused (anyone else's), and never reaches the PLC. A refused request
+ * is answered to its requester and written to the audit trail; it is never
+ * published as the outcome of the id it named.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BusError } from '../bus/errors.js';
+import { CLAIM_RETENTION_MS } from '../bus/memory.js';
 import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
 import { expandTemplate, templateCombinations, templateVars } from '../config/commands.js';
 import type { PlantConfig } from '../config/resolve.js';
-import { CommandPreparer, CommandRejection, type Identity } from '../commands/prepare.js';
+import { type CommandRecord, type CommandRecords, SqliteCommandLedger, queuedOutcome } from '../commands/ledger.js';
+import { COMMAND_ID, CommandPreparer, CommandRejection, type Identity } from '../commands/prepare.js';
 import { SelectRegistry } from '../commands/select.js';
 import type { TagValueType } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
@@ -28,6 +39,12 @@ export interface CommandRoutesOptions {
   /** Checks the user's password again before a critical command is operated. */
   reauthenticate?: (req: FastifyRequest, password: unknown) => Promise<void>;
   selectValidityMs?: number;
+  /** The longest one user may keep a device reserved by selecting again. Default 3 × selectValidityMs. */
+  selectMaxHoldMs?: number;
+  /** Command ids, their owners and outcomes, kept across restarts. Default: in memory only (tests). */
+  records?: CommandRecords;
+  /** With `records` on the Redis bus: the durable name under which they also follow the outcomes (nothing missed while this node was down). */
+  recordsDurable?: string;
   log?: Logger;
 }
 
@@ -60,7 +77,17 @@ export interface CommandInfo {
   tags: string[];
 }
 
-const REMEMBERED_OUTCOMES = 2000;
+/**
+ * How long the bus has to take a command before the web answers 503 "not
+ * queued" (within the 1 s an operator waits); past it, the bus never
+ * executes it (CommandRequest.acceptBy).
+ */
+const ACCEPT_MS = 700;
+/** A command still queued this long after its expiry never reported an outcome: its fate is unknown. */
+const SILENT_AFTER_MS = CLAIM_RETENTION_MS;
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+type Step = 'direct' | 'select' | 'operate';
 
 function body(req: FastifyRequest): Record<string, unknown> {
   const b = req.body;
@@ -68,19 +95,41 @@ function body(req: FastifyRequest): Record<string, unknown> {
   return b as Record<string, unknown>;
 }
 
+/** An error to answer as a refusal: Planta's own (a stable code, a 4xx or 503 status), a CommandRejection or an authentication error. */
+function refusal(err: unknown): { code: string; message: string; field?: string } | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown; field?: unknown; message?: unknown };
+  // 503: not queued (the bus is away), an attempt like any refusal; other 5xx are failures, not refusals.
+  if (typeof e?.code !== 'string' || !e.code.startsWith('PLANTA_') || typeof e.statusCode !== 'number' || (e.statusCode >= 500 && e.statusCode !== 503)) return undefined;
+  return { code: e.code, message: String(e.message), ...(typeof e.field === 'string' ? { field: e.field } : {}) };
+}
+
+/** An id used before: its owner's replay (answered with what became of it), or someone else's. */
+class IdUsed extends CommandRejection {
+  constructor(
+    readonly record: CommandRecord,
+    readonly mine: boolean,
+  ) {
+    super(
+      mine ? 'PLANTA_COMMAND_DUPLICATE' : 'PLANTA_COMMAND_ID_TAKEN',
+      mine ? `id ${record.id} was already used: a retry never executes twice` : "id: it belongs to another user's command: make a fresh id for each command",
+      'id',
+      409,
+    );
+  }
+}
+
 export async function registerCommandRoutes(app: FastifyInstance, o: CommandRoutesOptions): Promise<void> {
   const { bus, config } = o;
   const preparer = new CommandPreparer(config);
-  const selects = new SelectRegistry(o.selectValidityMs);
+  const selects = new SelectRegistry(o.selectValidityMs, Date.now, o.selectMaxHoldMs);
   const tags = new Map(config.tags.map((t) => [t.name, t]));
-  const outcomes = new Map<string, CommandOutcome>();
-  const remember = (out: CommandOutcome): void => {
-    outcomes.delete(out.id);
-    outcomes.set(out.id, out);
-    if (outcomes.size > REMEMBERED_OUTCOMES) outcomes.delete(outcomes.keys().next().value!);
-  };
-  const unsubscribe = await bus.subscribeCommandOutcomes(remember);
-  app.addHook('onClose', async () => unsubscribe());
+  const records = o.records ?? new SqliteCommandLedger(':memory:');
+  if (!o.records) app.addHook('onClose', async () => records.close());
+  const record = (out: CommandOutcome): Promise<void> =>
+    records.record(out).catch((err: unknown) => o.log?.error({ err, id: out.id }, 'command records: an outcome could not be recorded'));
+  // Live, every outcome (this node's view, also while its records' store is away); durably, none missed while it was down.
+  const unsubscribe = [await bus.subscribeCommandOutcomes(record), ...(o.recordsDurable ? [await bus.subscribeCommandOutcomes(record, { durable: o.recordsDurable })] : [])];
+  app.addHook('onClose', async () => void (await Promise.all(unsubscribe.map((stop) => stop()))));
 
   const infos: CommandInfo[] = Object.entries(config.commands).map(([name, c]) => {
     const combo = templateCombinations(c, [...new Set(Object.values(c.params).flatMap((p) => (p.tag ? templateVars(p.tag) : [])))])[0] ?? {};
@@ -118,104 +167,159 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     };
   });
 
-  const who = (req: FastifyRequest): Identity => {
-    const id = o.identify(req);
-    if (!id) throw new CommandRejection('PLANTA_AUTH_REQUIRED', 'commands need a signed-in user', 'user', 401);
-    return id;
+  const signedIn = (user: Identity | undefined): Identity => {
+    if (!user) throw new CommandRejection('PLANTA_AUTH_REQUIRED', 'commands need a signed-in user', 'user', 401);
+    return user;
   };
 
-  /** A refusal is answered at once, and also published so the audit log and the event list keep it. */
-  const refuse = async (err: unknown, input: Record<string, unknown>, user: string): Promise<never> => {
-    if (err instanceof CommandRejection && typeof input.id === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(input.id)) {
-      const out: CommandOutcome = {
-        id: input.id,
-        command: String(input.command),
-        device: '',
-        user,
-        params: {},
-        status: 'rejected',
-        code: err.code,
-        reason: err.message,
-        createdAt: Date.now(),
-        at: Date.now(),
-      };
-      if (err.field) out.field = err.field;
-      if (err.code !== 'PLANTA_COMMAND_DUPLICATE') await bus.publishCommandOutcome(out);
+  /**
+   * A refused request goes to the audit trail (through the bus, under a
+   * reference of its own) with who sent it; it is answered to its requester
+   * and published as nobody's outcome. Requests without a user are not
+   * attempts by anyone: only logged.
+   */
+  const audit = (err: unknown, input: Record<string, unknown>, user: Identity | undefined, step: Step): void => {
+    const r = refusal(err);
+    if (!r) return;
+    if (!user) {
+      o.log?.debug({ code: r.code, step }, 'command request without a user refused');
+      return;
     }
-    throw err;
-  };
-
-  const submit = async (cmd: CommandRequest): Promise<{ id: string; status: 'queued'; expiresAt: number }> => {
-    if (outcomes.has(cmd.id)) {
-      throw new CommandRejection('PLANTA_COMMAND_DUPLICATE', `id ${cmd.id} was already used: a retry never executes twice`, 'id', 409);
-    }
-    const queued: CommandOutcome = {
-      id: cmd.id,
-      command: cmd.command,
-      device: cmd.device,
-      user: cmd.user,
-      params: cmd.params,
-      status: 'queued',
-      confirmation: cmd.confirmation,
-      createdAt: cmd.createdAt,
-      at: Date.now(),
+    const now = Date.now();
+    const out: CommandOutcome = {
+      id: typeof input.id === 'string' && COMMAND_ID.test(input.id) ? input.id : '',
+      command: typeof input.command === 'string' && Object.hasOwn(config.commands, input.command) ? input.command : '',
+      device: '',
+      user: user.user,
+      params: {},
+      status: 'rejected',
+      code: r.code,
+      reason: step === 'direct' ? r.message : `${step}: ${r.message}`,
+      createdAt: now,
+      at: now,
+      attempt: randomUUID(),
     };
-    remember(queued);
-    await bus.publishCommandOutcome(queued);
-    await bus.submitCommand(cmd);
+    if (r.field) out.field = r.field;
+    o.log?.info({ code: r.code, step, user: user.user, id: out.id, command: out.command }, 'command request refused');
+    // Not awaited: while the bus is away the refusal waits for it, and the requester has their answer now.
+    bus.publishCommandOutcome(out).catch((e: unknown) => o.log?.warn({ err: (e as Error).message, code: r.code }, 'a refused command request could not be audited'));
+  };
+
+  /** Answers a refusal; a replay by the id's owner also gets what became of the command. */
+  const refuse = (reply: FastifyReply, err: unknown, input: Record<string, unknown>, user: Identity | undefined, step: Step): FastifyReply => {
+    audit(err, input, user, step);
+    if (!(err instanceof IdUsed)) throw err;
+    return reply.status(409).send({ error: { code: err.code, message: err.message, field: 'id' }, ...(err.mine ? { outcome: current(err.record) } : {}) });
+  };
+
+  /** The outcome as it stands: one still queued long after its expiry never reported back. */
+  const current = (r: CommandRecord): CommandOutcome =>
+    r.outcome.status === 'queued' && Date.now() > r.expiresAt + SILENT_AFTER_MS
+      ? { ...r.outcome, status: 'unknown', code: 'PLANTA_COMMAND_NO_OUTCOME', reason: 'no outcome was ever reported for it (the bus or its poller lost it): check the plant', at: r.expiresAt + SILENT_AFTER_MS }
+      : r.outcome;
+
+  /** Throws IdUsed when the id was used before (by anyone, ever within the retention). Records out of reach: `bind` decides. */
+  const fresh = async (id: string, user: Identity): Promise<void> => {
+    const r = await records.get(id).catch((err: unknown) => {
+      if (err instanceof CommandRejection && err.code === 'PLANTA_COMMAND_RECORDS_UNAVAILABLE') return undefined;
+      throw err;
+    });
+    if (r) throw new IdUsed(r, r.user === user.user);
+  };
+
+  /**
+   * Binds the id to its user on disk, then hands the command to the bus
+   * with a deadline: a bus out of reach answers 503 at once, and the
+   * command never runs later.
+   */
+  const submit = async (cmd: CommandRequest, user: Identity): Promise<{ id: string; status: 'queued'; expiresAt: number }> => {
+    const queued = queuedOutcome(cmd);
+    const earlier = await records.bind(queued, cmd.expiresAt);
+    if (earlier) throw new IdUsed(earlier, earlier.user === user.user);
+    cmd.acceptBy = Date.now() + ACCEPT_MS;
+    try {
+      await bus.submitCommand(cmd);
+    } catch (err) {
+      if (err instanceof BusError && err.code === 'PLANTA_BUS_UNCONFIRMED') {
+        o.log?.warn({ id: cmd.id, command: cmd.command, err: err.message }, 'the bus did not confirm a command');
+        throw new CommandRejection(
+          'PLANTA_COMMAND_UNCONFIRMED',
+          `the bus did not confirm it (${err.message}): it was probably not queued; if the bus took it before ${new Date(cmd.acceptBy).toISOString()} it runs, otherwise never — ` +
+            'check the event list before sending it again',
+          'bus',
+          503,
+        );
+      }
+      const message = `not queued, and it will not run later: ${err instanceof BusError ? err.message : 'the bus did not take it'} — send it again once the bus is back`;
+      await record({ ...queued, status: 'rejected', code: 'PLANTA_COMMAND_NOT_QUEUED', reason: message, at: Date.now() });
+      throw new CommandRejection('PLANTA_COMMAND_NOT_QUEUED', message, 'bus', 503);
+    }
+    bus.publishCommandOutcome({ ...queued, at: Date.now() }).catch((err: unknown) => o.log?.warn({ err: (err as Error).message, id: cmd.id }, 'a queued command could not be announced'));
     o.log?.info({ command: cmd.command, id: cmd.id, user: cmd.user, params: cmd.params }, 'command queued');
     return { id: cmd.id, status: 'queued', expiresAt: cmd.expiresAt };
   };
 
+  const acting = { config: { access: 'user' as const }, bodyLimit: BODY_LIMITS.command };
+
   app.get('/api/commands', { config: { access: 'viewer' } }, async () => infos);
 
-  app.post('/api/commands', { config: { access: 'user' }, bodyLimit: BODY_LIMITS.command }, async (req, reply) => {
+  app.post('/api/commands', acting, async (req, reply) => {
     const input = body(req);
-    const id = o.identify(req);
+    const user = o.identify(req);
     try {
-      const user = who(req);
-      const cmd = preparer.prepare(input, user);
+      const me = signedIn(user);
+      const cmd = preparer.prepare(input, me);
       if (config.commands[cmd.command]!.critical) {
         throw new CommandRejection('PLANTA_COMMAND_SELECT_REQUIRED', `"${cmd.command}" is critical: select it first, then operate with the token`, 'command', 409);
       }
-      return reply.status(202).send(await submit(cmd));
+      await fresh(cmd.id, me);
+      return reply.status(202).send(await submit(cmd, me));
     } catch (err) {
-      return refuse(err, input, id?.user ?? '');
+      return refuse(reply, err, input, user, 'direct');
     }
   });
 
-  app.post('/api/commands/select', { config: { access: 'user' }, bodyLimit: BODY_LIMITS.command }, async (req) => {
+  app.post('/api/commands/select', acting, async (req, reply) => {
     const input = body(req);
-    const user = who(req);
-    // Select validates exactly as operate will; the id only matters at operate.
-    const cmd = preparer.prepare({ ...input, id: 'select-only' }, user);
-    const { token, expiresAt } = selects.select(user, cmd.command, cmd.params, cmd.device);
-    const names = new Set<string>(cmd.steps.flatMap((s) => (s.kind === 'block' ? s.tags : [s.tag])));
-    if (cmd.expect) names.add(cmd.expect.tag);
-    const current: Record<string, { value: TagValueType | null; quality: string; sourceTs: number }> = {};
-    for (const v of await bus.snapshot()) if (names.has(v.tag)) current[v.tag] = { value: v.value, quality: v.quality, sourceTs: v.sourceTs };
-    return { token, expiresAt, command: cmd.command, params: cmd.params, confirmation: cmd.confirmation, device: cmd.device, current };
-  });
-
-  app.post('/api/commands/operate', { config: { access: 'user' }, bodyLimit: BODY_LIMITS.command }, async (req, reply) => {
-    const input = body(req);
-    const id = o.identify(req);
+    const user = o.identify(req);
     try {
-      const user = who(req);
-      const cmd = preparer.prepare(input, user);
-      if (o.reauthenticate && config.commands[cmd.command]!.critical) await o.reauthenticate(req, input.password);
-      selects.operate(input.token, user, cmd.command, cmd.params);
-      return reply.status(202).send(await submit(cmd));
+      const me = signedIn(user);
+      // Select validates exactly as operate will; the id only matters at operate.
+      const cmd = preparer.prepare({ ...input, id: 'select-only' }, me);
+      const { token, expiresAt } = selects.select(me, cmd.command, cmd.params, cmd.device);
+      const names = new Set<string>(cmd.steps.flatMap((s) => (s.kind === 'block' ? s.tags : [s.tag])));
+      if (cmd.expect) names.add(cmd.expect.tag);
+      const current: Record<string, { value: TagValueType | null; quality: string; sourceTs: number }> = {};
+      for (const v of await bus.snapshot()) if (names.has(v.tag)) current[v.tag] = { value: v.value, quality: v.quality, sourceTs: v.sourceTs };
+      return { token, expiresAt, command: cmd.command, params: cmd.params, confirmation: cmd.confirmation, device: cmd.device, current };
     } catch (err) {
-      return refuse(err, input, id?.user ?? '');
+      return refuse(reply, err, { command: input.command }, user, 'select');
     }
   });
 
-  app.delete<{ Params: { token: string } }>('/api/commands/select/:token', { config: { access: 'user' } }, async (req) => ({ cancelled: selects.cancel(req.params.token, who(req)) }));
+  app.post('/api/commands/operate', acting, async (req, reply) => {
+    const input = body(req);
+    const user = o.identify(req);
+    try {
+      const me = signedIn(user);
+      const cmd = preparer.prepare(input, me);
+      await fresh(cmd.id, me);
+      if (o.reauthenticate && config.commands[cmd.command]!.critical) await o.reauthenticate(req, input.password);
+      selects.operate(input.token, me, cmd.command, cmd.params);
+      return reply.status(202).send(await submit(cmd, me));
+    } catch (err) {
+      return refuse(reply, err, input, user, 'operate');
+    }
+  });
+
+  app.delete<{ Params: { token: string } }>('/api/commands/select/:token', { config: { access: 'user' } }, async (req) => {
+    const me = signedIn(o.identify(req));
+    return { cancelled: TOKEN.test(req.params.token) && selects.cancel(req.params.token, me) };
+  });
 
   app.get<{ Params: { id: string } }>('/api/commands/:id', { config: { access: 'viewer' } }, async (req) => {
-    const out = outcomes.get(req.params.id);
-    if (!out) throw new CommandRejection('PLANTA_COMMAND_NOT_FOUND', `no command ${req.params.id}`, 'id', 404);
-    return out;
+    const r = COMMAND_ID.test(req.params.id) ? await records.get(req.params.id) : undefined;
+    if (!r) throw new CommandRejection('PLANTA_COMMAND_NOT_FOUND', 'no command with this id', 'id', 404);
+    return current(r);
   });
 }

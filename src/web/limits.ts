@@ -20,7 +20,7 @@ export const LIMIT_NAMES = ['connections', 'connections_per_client', 'streams', 
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 /** Bodies that differ from security.limits.bodyBytes: a sign-in is small; a command or an acknowledgement of many alarms is larger. */
-export const BODY_LIMITS = { signIn: 4 * 1024, command: 64 * 1024, acknowledge: 128 * 1024 } as const;
+export const BODY_LIMITS = { signIn: 4 * 1024, command: 16 * 1024, acknowledge: 128 * 1024 } as const;
 
 /** How long a refused connection may take to send the request its refusal answers. */
 const REFUSED_GRACE_MS = 5000;

@@ -12,7 +12,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AlarmDisplayState } from '../bus/alarm-messages.js';
-import type { CommandStatus } from '../bus/command-messages.js';
+import { type CommandStatus, FINAL_STATUSES } from '../bus/command-messages.js';
 import type { Bus } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { PRIORITIES } from '../config/schema.js';
@@ -22,7 +22,7 @@ import type { AlarmService } from './alarms.js';
 import { LIMIT_NAMES, type Limits } from './limits.js';
 import type { StreamHub } from './stream.js';
 
-const STATUSES: readonly CommandStatus[] = ['queued', 'confirmed', 'rejected', 'failed', 'not-accepted', 'expired'];
+const STATUSES: readonly CommandStatus[] = ['queued', ...FINAL_STATUSES];
 const ALARM_STATES: readonly AlarmDisplayState[] = ['normal', 'unack', 'acked', 'rtn-unack', 'shelved', 'suppressed', 'out-of-service', 'unknown'];
 
 /** `value` if it is one of `known`, else "other". */

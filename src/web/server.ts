@@ -15,6 +15,7 @@ import type { PlantConfig } from '../config/resolve.js';
 import { qualityReason } from '../tags/quality.js';
 import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
+import type { CommandRecords } from '../commands/ledger.js';
 import type { Identity } from '../commands/prepare.js';
 import type { CycleReport } from '../historian/cycles.js';
 import type { HistorianFigures } from '../historian/metrics.js';
@@ -46,6 +47,8 @@ export interface WebServerOptions {
   tls?: { cert: string; key: string };
   /** How long a select holds its device. Default 10000 ms. */
   selectValidityMs?: number;
+  /** Command ids, their owners and outcomes, kept across restarts (src/commands/ledger.ts); and the durable name they follow the bus under. */
+  commandRecords?: { records: CommandRecords; durable?: string };
   /** The alarm engine, when it runs in this process. */
   alarms?: AlarmService;
   /** Prometheus registry for /metrics (the process's other figures may share it). */
@@ -232,6 +235,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     identify,
     ...(options.auth ? { reauthenticate: options.auth.reauthenticate } : {}),
     ...(options.selectValidityMs ? { selectValidityMs: options.selectValidityMs } : {}),
+    ...(options.commandRecords ? { records: options.commandRecords.records, ...(options.commandRecords.durable ? { recordsDurable: options.commandRecords.durable } : {}) } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
 

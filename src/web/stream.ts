@@ -11,6 +11,7 @@
  */
 import type { Socket } from 'node:net';
 import { BUS_UNREACHABLE, POLLER_SILENT } from '../bus/liveness.js';
+import { isRefusal } from '../bus/command-messages.js';
 import type { AlarmState, Bus, DeviceStatus, Unsubscribe } from '../bus/types.js';
 import { QUALITIES, type Quality } from '../tags/quality.js';
 import type { TagDefinition, TagValue, TagValueType } from '../tags/types.js';
@@ -129,7 +130,8 @@ export class StreamHub {
       }),
     );
     this.unsubscribe.push(await this.o.bus.subscribeDeviceStatus((s) => this.onDevice(s)));
-    this.unsubscribe.push(await this.o.bus.subscribeCommandOutcomes((o) => this.emit('command', JSON.stringify(o))));
+    // A refused request is its requester's (answered to them, audited), never an outcome shown to everyone.
+    this.unsubscribe.push(await this.o.bus.subscribeCommandOutcomes((o) => void (isRefusal(o) || this.emit('command', JSON.stringify(o)))));
     this.unsubscribe.push(
       await this.o.bus.subscribeAlarmStates((states) => {
         for (const a of states) this.alarms.set(a.id, a);

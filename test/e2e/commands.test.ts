@@ -10,6 +10,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
+import type { CommandRequest } from '../../src/bus/types.js';
+import { SqliteCommandLedger, settleInterrupted } from '../../src/commands/ledger.js';
 import type { Identity } from '../../src/commands/prepare.js';
 import { needPeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
@@ -449,6 +451,52 @@ describe('operator commands in the browser', { timeout: 240_000 }, () => {
     await page.waitForFunction(() => (document.getElementById('form-edit_program-fill') as HTMLInputElement | null)?.value !== '');
     await targets();
     await screenshot(page, 'parameters-360.png');
+    assert.deepEqual(o.errors, []);
+  });
+
+  // Last: the command it interrupts is still waiting for its read-back when the test ends.
+  it('a command interrupted between writing and reading back is shown UNKNOWN — check the plant, where clicked and in the event list', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    const o = await overview();
+    t.after(() => o.context.close());
+    const { page } = o;
+    sim().plant!.setFault(EMERGENCY_STOP, true);
+    t.after(() => plant!.sim?.plant?.setFault(EMERGENCY_STOP, false));
+    await page.getByRole('status').filter({ hasText: 'Stopped' }).first().waitFor();
+    // The read-back waits for the PLC to start (it never will during the stop): long enough to "crash" meanwhile.
+    const expect = plant!.config.commands.start_program!.expect!;
+    const within = expect.within;
+    expect.within = 20_000;
+    t.after(() => void (expect.within = within));
+    const requests: CommandRequest[] = [];
+    const stop = await plant!.bus.subscribeCommands((c) => requests.push(c));
+    t.after(stop);
+    const mark = lastWrite();
+
+    await panel(page).getByRole('group', { name: 'Program' }).getByRole('radio', { name: '1' }).check();
+    await panel(page).getByRole('button', { name: 'Start program 1…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Start program 1 on the SBR reactor?' });
+    await dialog.getByRole('button', { name: 'Confirm' }).and(page.locator(':enabled')).click();
+    await slot(page, 'overview:start_program').locator('.cmd-status[data-status="queued"]').waitFor();
+    await waitFor('the start pulse at the PLC', () => sim().writes.list(mark).some((w) => w.fc === 5 && w.address === 31), 5000);
+    // What a poller restarted after a crash at this moment reports: its ledger says writing had begun.
+    const ledger = new SqliteCommandLedger(':memory:');
+    t.after(() => ledger.close());
+    const request = await waitFor('the request', () => requests.at(-1));
+    ledger.take(request);
+    ledger.writing(request.id);
+    assert.equal(await settleInterrupted(ledger, plant!.bus, { queueLost: false }), 1);
+
+    const outcome = slot(page, 'overview:start_program').locator('.cmd-status[data-status="unknown"]');
+    await outcome.waitFor({ timeout: 5000 });
+    const text = (await outcome.textContent()) ?? '';
+    assert.match(text, /\? UNKNOWN/);
+    assert.match(text, /Unknown — check the plant: Planta stopped while writing it, before it could read it back\. It is not sent again\./);
+    assert.match(text, /Why: Planta stopped after it began writing and before it read the values back/);
+    assert.match(text, /Active alarms now: Emergency stop pressed/);
+    assert.ok(await outcome.evaluate((el) => el.classList.contains('tone-bad')), 'drawn as an abnormal outcome');
+    await page.getByRole('list', { name: 'Events, newest first' }).getByRole('listitem').filter({ hasText: 'Start program (Program 1): UNKNOWN' }).filter({ hasText: 'by ana' }).waitFor();
+    await screenshot(page, 'dashboard-command-unknown-1280.png');
     assert.deepEqual(o.errors, []);
   });
 });

@@ -148,6 +148,8 @@ describe('command words and checks', () => {
       'Not allowed: “Edit limits” needs the engineer role, and ana is signed in as operator.',
     );
     assert.equal(refusalInWords({ code: 'PLANTA_AUTH_REQUIRED', message: 'commands need a signed-in user' }, words, TAGS), 'Commands need a signed-in user: sign in (top right), then send it again');
+    assert.match(refusalInWords({ code: 'PLANTA_COMMAND_NOT_QUEUED', message: 'not queued, and it will not run later: Redis at redis://h:6379 is out of reach' }, words, TAGS), /not queued and will not run later/);
+    assert.match(refusalInWords({ code: 'PLANTA_COMMAND_UNCONFIRMED', message: 'the bus did not confirm it' }, words, TAGS), /probably not queued.*Check the event list/);
     const o: CommandOutcome = { id: 'x1234567', command: 'start_program', device: 'plc', user: 'ana', params: { program: 1 }, status: 'not-accepted', reason: 'phase.stopped is true, not false, 3000 ms after the command: the PLC did not take it', createdAt: 0, at: 0 };
     assert.equal(outcomeReason(o, words, TAGS), '“Reactor stopped” is ON, not OFF, 3\u00a0s after the command');
     assert.equal(outcomeLine(o, START, words, TAGS), 'ana — Start program (Program 1): “Reactor stopped” is ON, not OFF, 3\u00a0s after the command');

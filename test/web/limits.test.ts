@@ -128,7 +128,7 @@ describe('resource limits', { timeout: 120_000 }, () => {
     assert.ok(!(await tooLarge('/api/login', 1000)));
     assert.ok(await tooLarge('/api/users', 9 * 1024, admin), 'an ordinary route: security.limits.bodyBytes');
     assert.ok(!(await tooLarge('/api/users', 7 * 1024, admin)));
-    assert.ok(!(await tooLarge('/api/commands', 60 * 1024, op)), 'a command: 64 KiB');
+    assert.ok(!(await tooLarge('/api/commands', 15 * 1024, op)), 'a command: 16 KiB');
     assert.ok(await tooLarge('/api/commands', BODY_LIMITS.command, op));
     assert.ok(!(await tooLarge('/api/alarms/ack', 120 * 1024, op)), 'an acknowledgement of many alarms: 128 KiB');
     assert.ok(await tooLarge('/api/alarms/ack', BODY_LIMITS.acknowledge, op));

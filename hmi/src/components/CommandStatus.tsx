@@ -1,6 +1,6 @@
 /**
  * A command's outcome where the operator clicked: sending, sent and waiting
- * for the PLC, then confirmed, not accepted, failed, expired or rejected,
+ * for the PLC, then confirmed, not accepted, failed, expired, unknown or rejected,
  * with the reason in words; until dismissed or the next command.
  */
 import type { CommandOutcome } from '../../../src/web/protocol.js';
@@ -14,7 +14,7 @@ import { formatDuration, formatTimeZoned, formatValue } from '../format.js';
 type Tone = 'pending' | 'ok' | 'bad' | 'neutral';
 
 interface Shown {
-  /** For tests and styles: queued, confirmed, not-accepted, failed, expired, rejected, sending, no-answer, lost, cancelled. */
+  /** For tests and styles: queued, confirmed, not-accepted, failed, expired, unknown, rejected, unconfirmed, sending, no-answer, lost, cancelled. */
   status: string;
   tone: Tone;
   icon: string;
@@ -47,7 +47,7 @@ function shown(state: ReturnType<typeof useHmiState>, a: Attempt, now: number): 
     const reason = outcomeReason(o, words, names);
     const detail = o.status === 'confirmed' ? readBack(state, a, o) : reason ? `Why: ${reason}.` : undefined;
     // What the operator can see for themselves: the alarms active now (e.g. the emergency stop).
-    const alarms = o.status === 'not-accepted' ? sortAlarms(state.alarms.list.value.filter((x) => x.active === true), 'priority').map((x) => x.message) : [];
+    const alarms = o.status === 'not-accepted' || o.status === 'unknown' ? sortAlarms(state.alarms.list.value.filter((x) => x.active === true), 'priority').map((x) => x.message) : [];
     return {
       status: o.status,
       tone: o.status === 'confirmed' ? 'ok' : 'bad',
@@ -79,6 +79,8 @@ function shown(state: ReturnType<typeof useHmiState>, a: Attempt, now: number): 
         detail: `${formatDuration(now - (a.sentAt ?? now))} since it was sent.`,
       };
     case 'refused':
+      // The bus failed while taking it: "nothing was sent" would promise too much.
+      if (a.error?.code === 'PLANTA_COMMAND_UNCONFIRMED') return { status: 'unconfirmed', tone: 'bad', icon: '?', word: 'NOT CONFIRMED', lead: 'Probably not sent.', ...(refusal ? { detail: refusal } : {}) };
       return { status: 'rejected', tone: 'bad', icon: '✕', word: 'REJECTED', lead: STATUS_LEAD.rejected, ...(refusal ? { detail: refusal } : {}) };
     case 'no-answer':
       return {
