@@ -6,6 +6,7 @@ import { answer } from './service.js';
 import type {
   AlarmState,
   Bus,
+  BusLink,
   CommandClaim,
   CommandOutcome,
   CommandRequest,
@@ -174,6 +175,14 @@ export class MemoryBus implements Bus {
   async subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe> {
     // Nothing is ever missed inside one process: every batch is live.
     return this.subscribe(this.valueHandlers, (values) => handler(values, LIVE));
+  }
+
+  /** Inside one process nothing comes between publisher and subscriber: the link is up from the start. */
+  private readonly link: BusLink = { up: true, since: Date.now() };
+
+  async subscribeLink(handler: (link: BusLink) => void): Promise<Unsubscribe> {
+    handler(this.link);
+    return async () => undefined;
   }
 
   async publishDeviceStatus(status: DeviceStatus): Promise<void> {

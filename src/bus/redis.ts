@@ -52,6 +52,7 @@ import { type StreamEntry, decodeBatch, decodeValue, encodeBatch, encodeValue, p
 import type {
   AlarmState,
   Bus,
+  BusLink,
   CommandClaim,
   CommandOutcome,
   CommandRequest,
@@ -209,6 +210,8 @@ export class RedisBus implements Bus {
   private held: [Channel, string][] | undefined;
   private resyncGeneration = 0;
   private subReady = false;
+  private link: BusLink = { up: true, since: Date.now() };
+  private readonly linkHandlers = new Set<(link: BusLink) => void>();
   /** Commands handed to this process's handler, until their final outcome: id → stream entry. */
   private readonly delivered = new Map<string, { key: string; entry: string }>();
   /** Device → owner of the leases this process holds. */
@@ -267,6 +270,12 @@ export class RedisBus implements Bus {
       if (bus.subReady) bus.resync();
       bus.subReady = true;
     });
+    // After the resync's start above: a link is up again only once the live state was read again.
+    for (const c of [cmd, bus.sub]) {
+      c.on('error', (err: Error) => bus.linkDown(err.message));
+      c.on('reconnecting', () => bus.linkDown('reconnecting'));
+      c.on('ready', () => bus.linkUp());
+    }
     try {
       await Promise.all([bus.open(cmd), bus.open(bus.sub)]);
     } catch (err) {
@@ -313,6 +322,31 @@ export class RedisBus implements Bus {
       if (down) this.log?.info({ connection }, 'Redis connection back');
       down = false;
     });
+  }
+
+  // ------------------------------------------------------------ the link
+
+  async subscribeLink(handler: (link: BusLink) => void): Promise<Unsubscribe> {
+    this.linkHandlers.add(handler);
+    this.guard(() => handler(this.link));
+    return async () => void this.linkHandlers.delete(handler);
+  }
+
+  /** A connection failed: from now on nothing this process shows of the plant is live. */
+  private linkDown(why: string): void {
+    if (this.closed || !this.link.up) return;
+    this.setLink({ up: false, since: Date.now(), detail: `no connection to Redis at ${redactUrl(this.o.url)} (${why})` });
+  }
+
+  /** Both connections answer and no resync is under way: the live state is current again. */
+  private linkUp(): void {
+    if (this.closed || this.link.up || !this.cmd.isReady || !this.sub.isReady || this.held !== undefined) return;
+    this.setLink({ up: true, since: Date.now() });
+  }
+
+  private setLink(link: BusLink): void {
+    this.link = link;
+    for (const h of this.linkHandlers) this.guard(() => h(link));
   }
 
   // ------------------------------------------------------------ live state: hashes + Pub/Sub
@@ -636,6 +670,7 @@ export class RedisBus implements Bus {
           for (const s of statuses) for (const h of this.statusHandlers) this.guard(() => h(s));
           if (alarms.length > 0) for (const h of this.alarmHandlers) this.guard(() => h(alarms));
           for (const [channel, message] of held) this.dispatch(channel, message, newer);
+          this.linkUp();
           return;
         } catch (err) {
           this.log?.debug({ err: (err as Error).message }, 'resync failed; trying again');
@@ -1013,6 +1048,7 @@ export class RedisBus implements Bus {
     this.valueHandlers.clear();
     this.statusHandlers.clear();
     this.alarmHandlers.clear();
+    this.linkHandlers.clear();
     for (const c of [this.sub, this.cmd]) {
       if (graceful && c.isReady && (await settlesWithin(c.close(), CLOSE_GRACE_MS))) continue;
       if (c.isOpen) c.destroy();

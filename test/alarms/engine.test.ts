@@ -89,6 +89,8 @@ describe('alarm engine', { timeout: 20_000 }, () => {
       ['event', 'Reactor in aeration'],
       ['command', 'command stop_cycle: confirmed'],
       ['device', 'plc: connection lost — refused'],
+      // At once: a device is down only after its link-loss time without a valid reply, which is the alarm's delay.
+      ['alarm', `No communication with plc (${config.devices[0]!.description})`],
     ]);
   });
 
