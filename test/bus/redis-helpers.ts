@@ -1,5 +1,6 @@
 /** The Redis of the tests: the machine's (127.0.0.1:6379), a key prefix per test, its keys deleted afterwards. */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +90,8 @@ export interface PrivateRedis {
   /** Stops the server (its clients see the connection refused) and starts it again on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Kills the server with SIGKILL (no shutdown of any kind), as a crash would. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -113,6 +116,14 @@ export async function privateRedis(t: TestContext, o: { persist: boolean }): Pro
     stop: async () => {
       await server?.stop();
       server = undefined;
+    },
+    kill: async () => {
+      const child = server?.child;
+      server = undefined;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
     },
   };
   t.after(async () => {
