@@ -111,7 +111,7 @@ function DeviceLine({ d, status, now, tz }: { d: DeviceView; status: DeviceStatu
 }
 
 /** The TCP connection in words: the link is down whatever it does, and an open one tells the operator where to look. */
-export function tcpWords(s: DeviceStatus): string {
+function tcpWords(s: DeviceStatus): string {
   switch (s.tcp) {
     case 'connected':
       return 'TCP connection open: the PLC accepts the connection but sends no valid reply';

@@ -4,7 +4,6 @@
  * communication figures as the poller counts them.
  */
 import type { ComponentChildren } from 'preact';
-import { tcpWords } from '../components/Banner.js';
 import { useHmiState } from '../context.js';
 import { formatAge, formatDateTimeZoned, formatNumber } from '../format.js';
 import { qualityWord } from '../quality-view.js';
@@ -53,9 +52,10 @@ function Device({ d }: { d: DeviceView }) {
       </p>
       {s?.tcp && (
         <p class="device-tcp">
-          {s.state === 'down' ? tcpWords(s) : s.tcp === 'connected' ? 'TCP connection open' : tcpWords(s)}
-          {s.tcp === 'connected' && s.connectedSince ? ` since ${formatDateTimeZoned(s.connectedSince, tz)} (${formatAge(s.connectedSince, now)})` : ''}.
-          {s.linkLossMs !== undefined ? ` The link counts as down after ${formatNumber(s.linkLossMs / 1000, 1)} s without a valid reply.` : ''}
+          TCP connection:{' '}
+          {s.tcp === 'connected' && s.connectedSince ? `open since ${formatDateTimeZoned(s.connectedSince, tz)} (${formatAge(s.connectedSince, now)})` : s.tcp === 'connecting' ? 'being opened' : 'closed'}
+          {s.state === 'down' && s.tcp === 'connected' ? ' — the PLC accepts the connection but sends no valid reply' : ''}.
+          {s.linkLossMs !== undefined ? ` The link counts as down after ${formatNumber(s.linkLossMs / 1000, 1)}\u00a0s without a valid reply.` : ''}
         </p>
       )}
       {s?.lastError && (
