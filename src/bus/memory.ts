@@ -152,6 +152,8 @@ export class MemoryBus implements Bus {
   /** Device → standby poller → until when it counts as waiting. */
   private readonly standbys = new Map<string, Map<string, number>>();
   private readonly services = new Map<string, (request: ServiceRequest) => Promise<unknown>>();
+  /** Inside one process nothing comes between publisher and subscriber: the link is up from the start. */
+  private readonly link: BusLink = { up: true, since: Date.now() };
   /** Errors thrown by subscribers: they must never reach the publisher. */
   subscriberErrors = 0;
 
@@ -176,9 +178,6 @@ export class MemoryBus implements Bus {
     // Nothing is ever missed inside one process: every batch is live.
     return this.subscribe(this.valueHandlers, (values) => handler(values, LIVE));
   }
-
-  /** Inside one process nothing comes between publisher and subscriber: the link is up from the start. */
-  private readonly link: BusLink = { up: true, since: Date.now() };
 
   async subscribeLink(handler: (link: BusLink) => void): Promise<Unsubscribe> {
     handler(this.link);

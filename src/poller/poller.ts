@@ -151,7 +151,7 @@ export class Poller {
     if (standby === undefined || standby.length > 0) return;
     const s = p.status();
     const now = Date.now();
-    const message = `its poller ${this.options.lease?.owner ?? ''} stopped polling it (${why}) and no standby poller waits: nobody polls this device`;
+    const message = `its poller ${this.options.lease?.owner ?? ''} stopped and no standby poller waits: nobody polls this device`;
     this.options.log?.warn({ device, why }, 'lease given up with no standby: the device is announced as not polled');
     await settlesWithin(
       this.bus.publishDeviceStatus({ ...s, state: 'down', noReplySince: s.lastValidReplyAt ?? now, tcp: 'closed', connectedSince: null, lastError: { code: POLLER_STOPPED, message, at: now }, updatedAt: now }),

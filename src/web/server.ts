@@ -186,7 +186,6 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   });
 
   app.get('/api/devices', async (): Promise<DeviceInfo[]> => {
-    const statuses = hub.lastStatuses();
     const lost = lostAt(hub);
     return config.devices.map((d) => ({
       name: d.name,
@@ -194,7 +193,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
       host: d.host,
       port: d.port,
       unitId: d.unitId,
-      status: statuses.get(d.name) ?? null,
+      status: hub.lastStatus(d.name) ?? null,
       ...(lost !== undefined ? { liveDataLostAt: lost } : {}),
     }));
   });

@@ -147,9 +147,9 @@ export class StreamHub {
     return v;
   }
 
-  /** The last known status of every device. */
-  lastStatuses(): Map<string, DeviceStatus> {
-    return new Map(this.devices);
+  /** The last known status of a device. */
+  lastStatus(device: string): DeviceStatus | undefined {
+    return this.devices.get(device);
   }
 
   async start(): Promise<void> {

@@ -16,8 +16,9 @@ import { AlarmEngine } from '../../src/alarms/engine.js';
 import { AlarmStore } from '../../src/alarms/store.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import type { AlarmState, DeviceStatus } from '../../src/bus/types.js';
-import { loadConfig } from '../../src/config/load.js';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import type { PlantConfig } from '../../src/config/resolve.js';
+import { linkLossMs } from '../../src/poller/device-poller.js';
 import { Poller } from '../../src/poller/poller.js';
 import { parseMisbehaviour } from '../../src/sim/misbehaviour.js';
 import { Simulator } from '../../src/sim/simulator.js';
@@ -163,6 +164,20 @@ describe('link health: no valid reply for the link-loss time is a dead link', { 
   });
 });
 
+describe('devices[].linkLoss', () => {
+  const parse = (extra: string): PlantConfig =>
+    parseConfig(`devices:\n  plc: { host: 127.0.0.1, timeout: 1s, scanGroups: { fast: 500ms, slow: 2s }${extra} }\ntags:\n  level: { area: input, address: 0 }\n`, 'plant.yaml');
+
+  it('by default 2 × the timeout + the fastest scan period; as configured otherwise; never shorter than the timeout + the fastest scan period', () => {
+    assert.equal(linkLossMs(parse('').devices[0]!), 2500);
+    assert.equal(linkLossMs(parse(', linkLoss: 10s').devices[0]!), 10_000);
+    assert.throws(
+      () => parse(', linkLoss: 1400ms'),
+      (e: unknown) => e instanceof ConfigError && /devices\.plc\.linkLoss: expected at least the timeout plus the fastest scan period \(1500 ms\)/.test(e.message),
+    );
+  });
+});
+
 describe('a poller that gives its device up', { timeout: 30_000 }, () => {
   it('with no standby: the device is announced at once as polled by nobody, and comm.plc is raised; with a standby: nothing announced', async (t) => {
     const sim = new Simulator({ port: 0 });
@@ -199,7 +214,7 @@ describe('a poller that gives its device up', { timeout: 30_000 }, () => {
     const announced = statuses.slice(from).find((s) => s.lastError?.code === 'PLANTA_POLLER_STOPPED');
     assert.ok(announced, 'announced before stop() returned');
     assert.equal(announced.state, 'down');
-    assert.match(announced.lastError!.message, /^its poller poller-b stopped polling it \(stopped\) and no standby poller waits: nobody polls this device$/);
+    assert.match(announced.lastError!.message, /^its poller poller-b stopped and no standby poller waits: nobody polls this device$/);
     const raised = await waitFor('comm.plc raised', () => (comm()?.state === 'unack' ? comm() : undefined), 2000, 5);
     t.diagnostic(`comm.plc raised ${raised.activeSince! - stoppedAt} ms after the last poller stopped`);
   });
