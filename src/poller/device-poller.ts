@@ -28,6 +28,7 @@ import { type TagDefinition, type TagValue, type TagValueType } from '../tags/ty
 import type { Logger } from '../util/log.js';
 import { SampleWindow } from '../util/percentiles.js';
 import { Periodic } from '../util/scheduler.js';
+import { StallClock } from '../util/stalls.js';
 import { CommandExecutor, type ExecutorOptions } from './command-executor.js';
 import { type ReadBlock, planReads } from './plan.js';
 
@@ -79,6 +80,8 @@ export interface DevicePollerOptions {
   polls?: () => boolean;
   /** The lease this poller holds on the device, shown in its status (with the standby pollers waiting for it). */
   lease?: { id: string; since: number; leaseMs: number };
+  /** This process's stalls, shared by its device pollers (started and stopped by their owner); default: one of its own. */
+  stalls?: StallClock;
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -134,6 +137,10 @@ export class DevicePoller {
   readonly linkLossMs: number;
   private startedAt = 0;
   private lastValidReplyAt: number | null = null;
+  private readonly stalls: StallClock;
+  private readonly ownStalls: boolean;
+  /** stalls.stalledMs at the last valid reply (or the start). */
+  private stalledBefore = 0;
   /** The link as last announced: down once no valid reply came for linkLossMs. */
   private linkDown = false;
   private linkTimer: NodeJS.Timeout | undefined;
@@ -146,6 +153,8 @@ export class DevicePoller {
   ) {
     this.bus = options.bus;
     this.log = options.log?.child({ device: device.name });
+    this.ownStalls = options.stalls === undefined;
+    this.stalls = options.stalls ?? new StallClock();
     this.tags = [];
     const byGroup = new Map<string, TagDefinition[]>();
     for (const t of tags) {
@@ -232,6 +241,8 @@ export class DevicePoller {
     this.running = true;
     const now = Date.now();
     this.startedAt = now;
+    if (this.ownStalls) this.stalls.start();
+    this.stalledBefore = this.stalls.stalledMs;
     for (const t of this.tags) t.ts = now;
     await this.bus.publishValues(
       this.tags.map((t) => ({ tag: t.def.name, value: null, quality: t.quality, sourceTs: now, serverTs: now })),
@@ -264,6 +275,7 @@ export class DevicePoller {
     clearTimeout(this.statusTimer);
     clearInterval(this.statusTimer);
     clearTimeout(this.linkTimer);
+    if (this.ownStalls) this.stalls.stop();
     await this.unlink?.();
     await this.loop.stop();
     await this.client.close();
@@ -375,6 +387,7 @@ export class DevicePoller {
 
   private noteValidReply(now: number): void {
     this.lastValidReplyAt = now;
+    this.stalledBefore = this.stalls.stalledMs;
     this.linkTimer ??= setTimeout(() => this.watchLink(), this.linkLossMs);
     if (!this.linkDown) return;
     this.linkDown = false;
@@ -382,10 +395,17 @@ export class DevicePoller {
     void this.publishStatus();
   }
 
-  /** Up within linkLossMs of the last valid reply (or of the start, before the first); down after. */
+  /**
+   * How long the device has been silent: since the last valid reply (or the start, before the first), less the time
+   * this process could not run — a reply may have been waiting in the socket meanwhile.
+   */
+  private silentMs(now: number): number {
+    return now - (this.lastValidReplyAt ?? this.startedAt) - (this.stalls.stalledMs - this.stalledBefore);
+  }
+
+  /** Up while silent for less than linkLossMs; down after. */
   private linkState(now: number): DeviceState {
-    const from = this.lastValidReplyAt ?? this.startedAt;
-    if (now - from < this.linkLossMs) return this.lastValidReplyAt === null ? 'connecting' : 'connected';
+    if (this.silentMs(now) < this.linkLossMs) return this.lastValidReplyAt === null ? 'connecting' : 'connected';
     return 'down';
   }
 
@@ -393,7 +413,7 @@ export class DevicePoller {
   private watchLink(afterIo = false): void {
     this.linkTimer = undefined;
     if (!this.running) return;
-    const left = (this.lastValidReplyAt ?? this.startedAt) + this.linkLossMs - Date.now();
+    const left = this.linkLossMs - this.silentMs(Date.now());
     if (left > 0) {
       this.linkTimer = setTimeout(() => this.watchLink(), left);
       return;

@@ -12,6 +12,7 @@ import type { TagDefinition } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { Registry } from 'prom-client';
 import { settlesWithin } from '../util/settle.js';
+import { StallClock } from '../util/stalls.js';
 import type { ExecutorOptions } from './command-executor.js';
 import { type PollerObservers, DevicePoller } from './device-poller.js';
 import { DeviceLease, LOST_TO_ANOTHER, type LeaseState } from './lease.js';
@@ -55,6 +56,8 @@ export class Poller {
   private unsubscribe: Unsubscribe | undefined;
   private readonly bus: Bus;
   private readonly observers: PollerObservers | undefined;
+  /** This process's stalls, for the device pollers' link health. */
+  private readonly stalls = new StallClock();
 
   constructor(
     config: PlantConfig,
@@ -91,6 +94,7 @@ export class Poller {
       ...(opts.statusIntervalMs ? { statusIntervalMs: opts.statusIntervalMs } : {}),
       ...(opts.commands ? { commands: opts.commands } : {}),
       ...(this.observers ? { observers: this.observers } : {}),
+      stalls: this.stalls,
       ...(lease && opts.lease
         ? { allowed: () => lease.valid(), polls: () => lease.polling, lease: { id: opts.lease.owner, since: lease.since, leaseMs: opts.lease.ttlMs } }
         : {}),
@@ -98,6 +102,7 @@ export class Poller {
   }
 
   async start(): Promise<void> {
+    this.stalls.start();
     const lease = this.options.lease;
     if (!lease) {
       const pollers = this.devices;
@@ -162,5 +167,6 @@ export class Poller {
   async stop(): Promise<void> {
     await this.unsubscribe?.();
     await Promise.all(this.owned.map((o) => (o.lease ? o.lease.stop() : o.poller?.stop())));
+    this.stalls.stop();
   }
 }
