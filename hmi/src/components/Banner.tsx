@@ -125,4 +125,4 @@ function tcpWords(s: DeviceStatus): string {
 }
 
 /** Whether the server still hears of the device: not when its poller is silent or stopped, or the server has no answer from Redis (the PLC may be fine). */
-const heardOf = (code: string | undefined): boolean => code !== 'PLANTA_POLLER_SILENT' && code !== 'PLANTA_BUS_UNREACHABLE' && code !== 'PLANTA_POLLER_STOPPED';
+export const heardOf = (code: string | undefined): boolean => code !== 'PLANTA_POLLER_SILENT' && code !== 'PLANTA_BUS_UNREACHABLE' && code !== 'PLANTA_POLLER_STOPPED';

@@ -4,6 +4,7 @@
  * communication figures as the poller counts them.
  */
 import type { ComponentChildren } from 'preact';
+import { heardOf } from '../components/Banner.js';
 import { useHmiState } from '../context.js';
 import { formatAge, formatDateTimeZoned, formatNumber } from '../format.js';
 import { qualityWord } from '../quality-view.js';
@@ -46,7 +47,9 @@ function Device({ d }: { d: DeviceView }) {
         <span aria-hidden="true">{connected ? '● ' : '✕ '}</span>
         <strong>{stateWord}</strong>
         {connected && s?.lastValidReplyAt ? ` — valid replies, the last at ${formatDateTimeZoned(s.lastValidReplyAt, tz)}` : ''}
-        {s?.state === 'down' && d.downSince ? ` — no valid reply since ${formatDateTimeZoned(d.downSince, tz)} (${formatAge(d.downSince, now)})` : ''}
+        {s?.state === 'down' && d.downSince
+          ? ` — ${heardOf(s.lastError?.code) ? 'no valid reply' : 'no live data'} since ${formatDateTimeZoned(d.downSince, tz)} (${formatAge(d.downSince, now)})`
+          : ''}
         {!live && <span class="caption"> (as last received: live data lost)</span>}
         {live && !bus.up && <span class="caption"> (as last known: live data stopped since {formatDateTimeZoned(bus.since, tz)})</span>}
       </p>
