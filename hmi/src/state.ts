@@ -7,7 +7,7 @@
  * main.tsx; nothing here is module-level state.
  */
 import { type Signal, signal } from '@preact/signals';
-import type { DeviceStatus, PlantInfo, Quality, TagInfo, TagWithState } from '../../src/web/protocol.js';
+import type { BusLink, DeviceStatus, PlantInfo, Quality, TagInfo, TagWithState } from '../../src/web/protocol.js';
 import type { AlarmApi } from './alarm-api.js';
 import { AlarmBoard } from './alarm-board.js';
 import { highestPriority } from './alarm-model.js';
@@ -44,7 +44,10 @@ export interface DeviceView {
   port: number;
   unitId: number;
   status: DeviceStatus | null;
-  /** Since when the device has had no communication, as far as the browser can tell; null while connected. */
+  /**
+   * Since when the device has had no communication: from its poller, since when no valid reply came; else (its
+   * poller silent, or the server cut off from the bus) as far as the browser can tell. Null while connected.
+   */
   downSince: number | null;
 }
 
@@ -59,6 +62,8 @@ export interface HmiState {
   tags: ReadonlyMap<string, TagInfo>;
   devices: Signal<readonly DeviceView[]>;
   link: Signal<Link>;
+  /** The server's link to the plant's bus: while down, every value it sends is its last known, not live. */
+  bus: Signal<BusLink>;
   /** The server's tag list no longer matches the one this page loaded (it restarted with another configuration). */
   configChanged: Signal<boolean>;
   /** Now, updated every second: ages and trends read it. */
@@ -126,6 +131,8 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
   }
   const devices = signal<readonly DeviceView[]>(plant.devices.map((d) => ({ ...d, status: null, downSince: null })));
   const link = signal<Link>({ state: 'connecting', since: now, detail: 'opening the live stream' });
+  const lost = tags.find((t) => t.liveDataLostAt !== undefined)?.liveDataLostAt;
+  const bus = signal<BusLink>(lost !== undefined ? { up: false, since: lost } : { up: true, since: now });
   const configChanged = signal(false);
   // Read at the moment of a click or a send, so a command is never sent on a link that is down.
   const blocked = (device: string): string | null =>
@@ -139,6 +146,7 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
     tags: byName,
     devices,
     link,
+    bus,
     configChanged,
     clock: signal(now),
     alarms,

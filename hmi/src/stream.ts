@@ -10,7 +10,7 @@
  * On reconnect the server either replays the events missed (resume) or
  * sends a fresh snapshot; either way the state resyncs by itself.
  */
-import type { AlarmState, CommandOutcome, DeviceStatus, JournalEntry, StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
+import type { AlarmState, BusLink, CommandOutcome, DeviceStatus, JournalEntry, StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
 import { type SseMessage, SseParser } from './sse-parser.js';
 
 export type LinkState = 'connecting' | 'live' | 'down';
@@ -25,6 +25,8 @@ export interface StreamHandlers {
   alarms?(list: AlarmState[]): void;
   /** New entries of the plant's journal. */
   journal?(entries: JournalEntry[]): void;
+  /** The server lost its link to the plant's bus (its values since are its last known), or has it again. */
+  bus?(link: BusLink): void;
   /** The link changed: live once the server answers, down when it fails or goes silent. */
   link(state: LinkState, detail: string): void;
   /** The server refused the stream for want of a signed-in user (a session that ended). */
@@ -157,6 +159,9 @@ export class StreamClient {
           break;
         case 'journal':
           this.handlers.journal?.(JSON.parse(m.data) as JournalEntry[]);
+          break;
+        case 'bus':
+          this.handlers.bus?.(JSON.parse(m.data) as BusLink);
           break;
         default:
           break; // events of later versions

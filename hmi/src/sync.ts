@@ -9,7 +9,7 @@
  * list as this browser's.
  */
 import { batch } from '@preact/signals';
-import type { AlarmState, CommandOutcome, DeviceStatus, JournalEntry, StreamDelta, StreamSnapshot, StreamValue } from '../../src/web/protocol.js';
+import type { AlarmState, BusLink, CommandOutcome, DeviceStatus, JournalEntry, StreamDelta, StreamSnapshot, StreamValue } from '../../src/web/protocol.js';
 import { formatDuration } from './format.js';
 import type { DeviceView, HmiState, LiveValue } from './state.js';
 import type { LinkState, StreamHandlers } from './stream.js';
@@ -42,8 +42,8 @@ export function createStreamSync(state: HmiState, now: () => number = Date.now):
     const byName = new Map(list.map((s) => [s.device, s]));
     state.devices.value = state.devices.value.map((d): DeviceView => {
       const status = byName.get(d.name) ?? d.status;
-      if (!status || status.state === 'connected') return { ...d, status, downSince: null };
-      return { ...d, status, downSince: d.downSince ?? downSince(state, d.name, status) };
+      if (!status || status.state !== 'down') return { ...d, status, downSince: null };
+      return { ...d, status, downSince: status.noReplySince ?? d.downSince ?? downSince(state, d.name, status) };
     });
   };
 
@@ -58,6 +58,7 @@ export function createStreamSync(state: HmiState, now: () => number = Date.now):
           if (name !== undefined) apply(name, decode(v, s.t));
         }
         devices(s.devices);
+        state.bus.value = s.bus ?? { up: true, since: now() };
         state.alarms.snapshot(s.alarms);
         if (mode === 'resync' && lostSince !== null) {
           state.journal.link(now(), 'Resynchronised from a fresh snapshot: values and alarms are current again, and the event list was read anew from the journal');
@@ -89,6 +90,12 @@ export function createStreamSync(state: HmiState, now: () => number = Date.now):
     },
     journal(entries: JournalEntry[]): void {
       state.journal.add(entries);
+    },
+    bus(link: BusLink): void {
+      const prev = state.bus.value;
+      state.bus.value = link;
+      if (prev.up && !link.up) state.journal.link(link.since, `Live data stopped: the server lost the plant's bus${link.detail ? ` (${link.detail})` : ''}`);
+      if (!prev.up && link.up) state.journal.link(link.since, `Live data from the plant's bus again after ${formatDuration(link.since - prev.since)}`);
     },
     link(next: LinkState, detail: string): void {
       const prev = state.link.value;

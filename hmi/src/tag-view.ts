@@ -2,7 +2,8 @@
  * A tag as a screen shows it: definition, value, and the quality to draw.
  * While the live stream is down every value is at best stale — a value
  * whose connection is gone is never shown as good — so a Good value then
- * shows as Uncertain_LastUsableValue with the reason.
+ * shows as Uncertain_LastUsableValue with the reason; so while the server
+ * has no link to the plant's bus.
  */
 import type { Quality, TagInfo } from '../../src/web/protocol.js';
 import { formatTimeZoned } from './format.js';
@@ -34,6 +35,10 @@ export function viewTag(state: HmiState, name: string): TagView {
       link.state === 'down'
         ? `live data lost since ${formatTimeZoned(link.since, state.timeZone)}: last value received`
         : 'the live stream is not open yet: value as loaded';
+  } else if (!state.bus.value.up && (quality === 'Good' || quality === 'Uncertain_LastUsableValue')) {
+    // The server lost the plant's bus: it marked its values already; say since when.
+    quality = 'Uncertain_LastUsableValue';
+    reason = `live data stopped since ${formatTimeZoned(state.bus.value.since, state.timeZone)} (the server lost the plant's bus): last value known`;
   }
   return { name, info, live, quality, reason, good: quality === 'Good' };
 }

@@ -46,7 +46,10 @@ export interface AlarmEngineOptions {
   log?: Logger;
   /** How often delays and shelving expiries are checked. Default 250 ms. */
   tickMs?: number;
-  /** A device not connected this long raises its communication alarm. Default 3000 ms. */
+  /**
+   * A device down this long raises its communication alarm. Default 0: a device is down once no valid reply came
+   * for its link-loss time (devices[].linkLoss), which is the delay; another one here would only make it later.
+   */
   commDelayMs?: number;
   targets?: RateTargets;
   now?: () => number;
@@ -98,7 +101,8 @@ export class AlarmEngine {
       if (a.enabledWhen) w.enabledWhen = a.enabledWhen;
       add(def, w);
     }
-    // A communication-loss alarm per device, generated: a PLC nobody can hear from is an alarm.
+    // A communication-loss alarm per device, generated: a PLC nobody can hear from is an alarm. It follows the link's
+    // health (valid replies), so a TCP connection that flaps never restarts its delay.
     for (const d of o.config.devices) {
       add(
         {
@@ -108,7 +112,7 @@ export class AlarmEngine {
           source: d.name,
           activeWhen: true,
           deadband: 0,
-          onDelayMs: o.commDelayMs ?? 3000,
+          onDelayMs: o.commDelayMs ?? 0,
           offDelayMs: 0,
         },
         {},
@@ -170,6 +174,8 @@ export class AlarmEngine {
     const events: Omit<JournalEntry, 'seq'>[] = [];
     for (const v of batch) {
       const before = this.values.get(v.tag);
+      // A poller that (re)started has not read yet: no news of the process. The last known value stands until its first read.
+      if (v.quality === 'Bad_WaitingForInitialData' && before !== undefined && before.quality !== 'Bad_WaitingForInitialData') continue;
       this.values.set(v.tag, v);
       for (const w of this.byTag.get(v.tag) ?? []) touched.add(w);
       for (const [id, e] of this.eventsByTag.get(v.tag) ?? []) {
@@ -202,8 +208,9 @@ export class AlarmEngine {
     }
     const w = this.watches.get(`comm.${s.device}`);
     const changed: Watch[] = [];
-    if (w) {
-      // Only a device that is down (not one connecting for the first time) raises the alarm.
+    // Only a device that is down raises the alarm, and only one with valid replies again ends it: a poller that
+    // (re)started and waits for its first reply says nothing yet.
+    if (w && (s.state !== 'connecting' || w.machine.state().active === null)) {
       const shown = w.machine.displayState;
       const t = w.machine.update({ value: s.state === 'down', good: true }, now);
       // The first reading (unknown → normal) is no transition, but what is shown changed.

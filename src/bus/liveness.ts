@@ -38,6 +38,8 @@ export interface LivenessOptions {
 }
 
 export const POLLER_SILENT = 'PLANTA_POLLER_SILENT';
+/** A poller gave its device up (stopped) with no standby poller waiting: announced by that poller (src/poller/poller.ts). */
+export const POLLER_STOPPED = 'PLANTA_POLLER_STOPPED';
 export const BUS_UNREACHABLE = 'PLANTA_BUS_UNREACHABLE';
 /** How long the bus has to answer when a device falls silent. */
 const PROBE_MS = 1000;

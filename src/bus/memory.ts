@@ -6,6 +6,7 @@ import { answer } from './service.js';
 import type {
   AlarmState,
   Bus,
+  BusLink,
   CommandClaim,
   CommandOutcome,
   CommandRequest,
@@ -151,6 +152,8 @@ export class MemoryBus implements Bus {
   /** Device → standby poller → until when it counts as waiting. */
   private readonly standbys = new Map<string, Map<string, number>>();
   private readonly services = new Map<string, (request: ServiceRequest) => Promise<unknown>>();
+  /** Inside one process nothing comes between publisher and subscriber: the link is up from the start. */
+  private readonly link: BusLink = { up: true, since: Date.now() };
   /** Errors thrown by subscribers: they must never reach the publisher. */
   subscriberErrors = 0;
 
@@ -174,6 +177,11 @@ export class MemoryBus implements Bus {
   async subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe> {
     // Nothing is ever missed inside one process: every batch is live.
     return this.subscribe(this.valueHandlers, (values) => handler(values, LIVE));
+  }
+
+  async subscribeLink(handler: (link: BusLink) => void): Promise<Unsubscribe> {
+    handler(this.link);
+    return async () => undefined;
   }
 
   async publishDeviceStatus(status: DeviceStatus): Promise<void> {

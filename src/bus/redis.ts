@@ -55,6 +55,7 @@ import { type StreamEntry, decodeBatch, decodeValue, encodeBatch, encodeValue, p
 import type {
   AlarmState,
   Bus,
+  BusLink,
   CommandClaim,
   CommandOutcome,
   CommandRequest,
@@ -218,6 +219,8 @@ export class RedisBus implements Bus {
   /** A web node's connection for submitting commands (no offline queue), made at the first, and Redis's clock minus ours. */
   private submitter: { client: Client; first: Promise<unknown> } | undefined;
   private clockOffset = 0;
+  private link: BusLink = { up: true, since: Date.now() };
+  private readonly linkHandlers = new Set<(link: BusLink) => void>();
   /** Commands handed to this process's handler, until their final outcome: id → stream entry. */
   private readonly delivered = new Map<string, { key: string; entry: string }>();
   /** Device → owner of the leases this process holds. */
@@ -276,6 +279,12 @@ export class RedisBus implements Bus {
       if (bus.subReady) bus.resync();
       bus.subReady = true;
     });
+    // After the resync's start above: a link is up again only once the live state was read again.
+    for (const c of [cmd, bus.sub]) {
+      c.on('error', (err: Error) => bus.linkDown(err.message));
+      c.on('reconnecting', () => bus.linkDown('reconnecting'));
+      c.on('ready', () => bus.linkUp());
+    }
     try {
       await Promise.all([bus.open(cmd), bus.open(bus.sub)]);
     } catch (err) {
@@ -322,6 +331,31 @@ export class RedisBus implements Bus {
       if (down) this.log?.info({ connection }, 'Redis connection back');
       down = false;
     });
+  }
+
+  // ------------------------------------------------------------ the link
+
+  async subscribeLink(handler: (link: BusLink) => void): Promise<Unsubscribe> {
+    this.linkHandlers.add(handler);
+    this.guard(() => handler(this.link));
+    return async () => void this.linkHandlers.delete(handler);
+  }
+
+  /** A connection failed: from now on nothing this process shows of the plant is live. */
+  private linkDown(why: string): void {
+    if (this.closed || !this.link.up) return;
+    this.setLink({ up: false, since: Date.now(), detail: `no connection to Redis at ${redactUrl(this.o.url)} (${why})` });
+  }
+
+  /** Both connections answer and no resync is under way: the live state is current again. */
+  private linkUp(): void {
+    if (this.closed || this.link.up || !this.cmd.isReady || !this.sub.isReady || this.held !== undefined) return;
+    this.setLink({ up: true, since: Date.now() });
+  }
+
+  private setLink(link: BusLink): void {
+    this.link = link;
+    for (const h of this.linkHandlers) this.guard(() => h(link));
   }
 
   // ------------------------------------------------------------ live state: hashes + Pub/Sub
@@ -645,6 +679,7 @@ export class RedisBus implements Bus {
           for (const s of statuses) for (const h of this.statusHandlers) this.guard(() => h(s));
           if (alarms.length > 0) for (const h of this.alarmHandlers) this.guard(() => h(alarms));
           for (const [channel, message] of held) this.dispatch(channel, message, newer);
+          this.linkUp();
           return;
         } catch (err) {
           this.log?.debug({ err: (err as Error).message }, 'resync failed; trying again');
@@ -1097,6 +1132,7 @@ export class RedisBus implements Bus {
     this.statusHandlers.clear();
     this.alarmHandlers.clear();
     if (this.submitter?.client.isOpen) this.submitter.client.destroy();
+    this.linkHandlers.clear();
     for (const c of [this.sub, this.cmd]) {
       if (graceful && c.isReady && (await settlesWithin(c.close(), CLOSE_GRACE_MS))) continue;
       if (c.isOpen) c.destroy();

@@ -10,14 +10,34 @@ import type { CommandOutcome, CommandRequest } from './command-messages.js';
 
 export type { AlarmState, CommandOutcome, CommandRequest, JournalEntry };
 
+/**
+ * A device's link health, from valid replies, not from TCP: 'connected' while
+ * a valid reply (a well-formed answer to a request, a Modbus exception
+ * included) came within the device's link-loss time; 'down' once none came
+ * for that long, whatever the TCP connection does (a PLC that accepts and
+ * never answers, answers garbage, or closes every connection is down);
+ * 'connecting' only while a poller that just started waits for its first
+ * reply, for at most the link-loss time.
+ */
 export type DeviceState = 'connected' | 'connecting' | 'down';
+
+/** The poller's TCP connection to the device, for the diagnostics (the link's health is `state`). */
+export type TcpState = 'connected' | 'connecting' | 'closed';
 
 /** A device's communication figures, for the diagnostics display and metrics. */
 export interface DeviceStatus {
   device: string;
   state: DeviceState;
-  /** Epoch ms of the current connection, or null while down. */
+  /** Epoch ms of the current TCP connection, or null while there is none. */
   connectedSince: number | null;
+  /** Epoch ms of the last valid reply from the device, null before the first (absent from older pollers). */
+  lastValidReplyAt?: number | null;
+  /** While `state` is 'down': since when no valid reply came (the last one, or the poller's start when none ever came). */
+  noReplySince?: number | null;
+  /** How long without a valid reply makes the link down (devices[].linkLoss). */
+  linkLossMs?: number;
+  /** The TCP connection, which says nothing of the link's health: a connection may be open to a PLC that never answers. */
+  tcp?: TcpState;
   lastError: { code: string; message: string; at: number } | null;
   requests: number;
   responses: number;
@@ -46,6 +66,19 @@ export interface DeviceStatus {
 }
 
 export type Unsubscribe = () => Promise<void>;
+
+/**
+ * This process's link to the bus. Down from the moment a connection to Redis
+ * failed (refused, reset, or silent for SILENT_LINK_MS) until the live state
+ * was read again; the in-memory bus is always up.
+ */
+export interface BusLink {
+  up: boolean;
+  /** Epoch ms of the last change: since when the link is up, or down. */
+  since: number;
+  /** Why it is down, in words. */
+  detail?: string;
+}
 
 /** What a batch of values is. */
 export interface ValueBatchInfo {
@@ -158,6 +191,12 @@ export interface Bus {
    * their order); in memory, each batch as it is published.
    */
   subscribeSamples(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription>;
+
+  /**
+   * Calls `handler` with the state of this process's link to the bus now, then at each change; when the link comes
+   * back, after the live state was handed over again (values with `{resync: true}`).
+   */
+  subscribeLink(handler: (link: BusLink) => void): Promise<Unsubscribe>;
 
   publishDeviceStatus(status: DeviceStatus): Promise<void>;
   deviceStatuses(): Promise<DeviceStatus[]>;

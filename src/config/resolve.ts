@@ -15,6 +15,8 @@ export interface DeviceConfig {
   unitId: number;
   timeoutMs: number;
   connectTimeoutMs: number;
+  /** devices[].linkLoss when configured; else linkLossMs() of src/poller/device-poller.ts derives it. */
+  linkLossMs?: number;
   window: number;
   maxRegisters: number;
   maxBits: number;
@@ -49,6 +51,7 @@ function device(name: string, d: RawDevice): DeviceConfig {
     unitId: d.unitId,
     timeoutMs: d.timeout,
     connectTimeoutMs: d.connectTimeout,
+    ...(d.linkLoss !== undefined ? { linkLossMs: d.linkLoss } : {}),
     window: d.window,
     maxRegisters: d.maxRegisters,
     maxBits: d.maxBits,
@@ -80,6 +83,11 @@ export function resolveConfig(
   const byName = new Map(devices.map((d) => [d.name, d]));
   devices.forEach((d) => {
     if (Object.keys(d.scanGroups).length === 0) problems.push({ path: ['devices', d.name, 'scanGroups'], message: 'expected at least one scan group' });
+    // Between two replies of a healthy device pass up to one scan period plus one reply's time.
+    const least = d.timeoutMs + Math.min(...Object.values(d.scanGroups));
+    if (d.linkLossMs !== undefined && d.linkLossMs < least) {
+      problems.push({ path: ['devices', d.name, 'linkLoss'], message: `expected at least the timeout plus the fastest scan period (${least} ms): shorter, a healthy device would be reported down between two replies` });
+    }
   });
 
   const tags: TagDefinition[] = [];

@@ -48,6 +48,8 @@ export const deviceSchema = z
     unitId: int(0, 255).default(1),
     timeout: duration.default(1000),
     connectTimeout: duration.default(2000),
+    /** No valid reply for this long and the link is down (alarm comm.<device>). Default 2 × timeout + the fastest scan period. */
+    linkLoss: duration.optional(),
     /** Requests in flight at once; many PLCs serve one at a time. */
     window: int(1, 64).default(1),
     maxRegisters: int(1, Limits.readRegisters).default(Limits.readRegisters),

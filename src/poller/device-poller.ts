@@ -3,6 +3,13 @@
  * scan loop serves all the device's scan groups; every tag's value goes to the
  * bus with its quality when it changes beyond its deadband or its quality
  * changes (report by exception).
+ *
+ * The link's health is "a valid reply within the link-loss time", not the TCP
+ * connection: a PLC that accepts connections and never answers, answers
+ * garbage or closes every connection is down once no valid reply came for
+ * that long, and its status says so at that moment (the comm.<device> alarm
+ * follows it). A Modbus exception is a valid reply: it proves a living device
+ * at the other end (its tags are Bad_DeviceFailure with the code).
  */
 import {
   type ModbusRequest,
@@ -13,7 +20,7 @@ import {
   ModbusTcpClient,
   ModbusTimeoutError,
 } from '../modbus/index.js';
-import type { Bus, CommandOutcome, CommandRequest, DeviceState, DeviceStatus } from '../bus/types.js';
+import type { Bus, CommandOutcome, CommandRequest, DeviceState, DeviceStatus, TcpState, Unsubscribe } from '../bus/types.js';
 import type { DeviceConfig } from '../config/resolve.js';
 import { type RegisterDecoder, compileRegisterDecoder } from '../tags/codec.js';
 import type { Quality } from '../tags/quality.js';
@@ -21,6 +28,7 @@ import { type TagDefinition, type TagValue, type TagValueType } from '../tags/ty
 import type { Logger } from '../util/log.js';
 import { SampleWindow } from '../util/percentiles.js';
 import { Periodic } from '../util/scheduler.js';
+import { StallClock } from '../util/stalls.js';
 import { CommandExecutor, type ExecutorOptions } from './command-executor.js';
 import { type ReadBlock, planReads } from './plan.js';
 
@@ -28,10 +36,11 @@ interface TagState {
   def: TagDefinition;
   offset: number;
   decode: RegisterDecoder | undefined;
-  /** Last published value and quality. */
+  /** Last published value and quality, and when they were read. */
   value: TagValueType | null;
   quality: Quality;
   exceptionCode: number | undefined;
+  ts: number;
 }
 
 interface Block {
@@ -71,6 +80,8 @@ export interface DevicePollerOptions {
   polls?: () => boolean;
   /** The lease this poller holds on the device, shown in its status (with the standby pollers waiting for it). */
   lease?: { id: string; since: number; leaseMs: number };
+  /** This process's stalls, shared by its device pollers (started and stopped by their owner); default: one of its own. */
+  stalls?: StallClock;
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -79,6 +90,15 @@ const FC_OF_AREA = { coil: 1, discrete: 2, holding: 3, input: 4 } as const;
 
 function toRequest(b: ReadBlock): ModbusRequest {
   return { fc: FC_OF_AREA[b.area], address: b.address, quantity: b.quantity };
+}
+
+/**
+ * How long without a valid reply makes a device's link down: devices[].linkLoss, else 2 × the timeout + the fastest
+ * scan period (`periods`: those actually scanned) — by then a healthy device has answered, and a dead one has let two
+ * requests in a row time out.
+ */
+export function linkLossMs(device: DeviceConfig, periods: readonly number[] = Object.values(device.scanGroups)): number {
+  return device.linkLossMs ?? 2 * device.timeoutMs + Math.min(...periods);
 }
 
 /** The quality a failed read gives its tags. */
@@ -113,6 +133,18 @@ export class DevicePoller {
   /** The pollers waiting for this device's lease, as last asked. */
   private standby: string[] | undefined;
   private askingStandby = false;
+  /** See linkLossMs(). */
+  readonly linkLossMs: number;
+  private startedAt = 0;
+  private lastValidReplyAt: number | null = null;
+  private readonly stalls: StallClock;
+  private readonly ownStalls: boolean;
+  /** stalls.stalledMs at the last valid reply (or the start). */
+  private stalledBefore = 0;
+  /** The link as last announced: down once no valid reply came for linkLossMs. */
+  private linkDown = false;
+  private linkTimer: NodeJS.Timeout | undefined;
+  private unlink: Unsubscribe | undefined;
 
   constructor(
     readonly device: DeviceConfig,
@@ -121,6 +153,8 @@ export class DevicePoller {
   ) {
     this.bus = options.bus;
     this.log = options.log?.child({ device: device.name });
+    this.ownStalls = options.stalls === undefined;
+    this.stalls = options.stalls ?? new StallClock();
     this.tags = [];
     const byGroup = new Map<string, TagDefinition[]>();
     for (const t of tags) {
@@ -147,12 +181,15 @@ export class DevicePoller {
             value: null,
             quality: 'Bad_WaitingForInitialData',
             exceptionCode: undefined,
+            ts: 0,
           };
           this.tags.push(state);
           return state;
         }),
       })),
     }));
+    const scanned = this.groups.filter((g) => g.blocks.length > 0).map((g) => g.periodMs);
+    this.linkLossMs = linkLossMs(device, scanned.length > 0 ? scanned : periods);
     this.client = new ModbusTcpClient({
       host: device.host,
       port: device.port,
@@ -203,9 +240,23 @@ export class DevicePoller {
     if (this.running) return;
     this.running = true;
     const now = Date.now();
+    this.startedAt = now;
+    if (this.ownStalls) this.stalls.start();
+    this.stalledBefore = this.stalls.stalledMs;
+    for (const t of this.tags) t.ts = now;
     await this.bus.publishValues(
       this.tags.map((t) => ({ tag: t.def.name, value: null, quality: t.quality, sourceTs: now, serverTs: now })),
     );
+    this.linkTimer = setTimeout(() => this.watchLink(), this.linkLossMs);
+    // Redis back after an outage (perhaps restarted empty): every tag again, so that none is missing from the bus.
+    let busLost = false;
+    this.unlink = await this.bus.subscribeLink((link) => {
+      if (!link.up) busLost = true;
+      else if (busLost) {
+        busLost = false;
+        void this.republish();
+      }
+    });
     this.loop.start();
     const every = this.options.statusIntervalMs ?? 1000;
     const tick = (): void => {
@@ -223,6 +274,9 @@ export class DevicePoller {
     this.running = false;
     clearTimeout(this.statusTimer);
     clearInterval(this.statusTimer);
+    clearTimeout(this.linkTimer);
+    if (this.ownStalls) this.stalls.stop();
+    await this.unlink?.();
     await this.loop.stop();
     await this.client.close();
   }
@@ -240,11 +294,14 @@ export class DevicePoller {
     if (this.options.polls?.() === false) return;
     const now = Date.now();
     const out: TagValue[] = [];
+    let valid = false;
     for (let i = 0; i < blocks.length; i++) {
       const r = results[i]!;
       if (r.status === 'fulfilled') this.applyReply(blocks[i]!, r.value, now, out);
       else this.applyError(blocks[i]!.tags, r.reason, now, out);
+      valid ||= r.status === 'fulfilled' || r.reason instanceof ModbusExceptionError;
     }
+    if (valid) this.noteValidReply(now);
     for (const g of due) g.lastCompleted = now;
     // A scan that changed nothing is still reported once a second: the historian learns how far the values are known.
     if (out.length > 0 || now - this.reportedAt >= 1000) {
@@ -253,12 +310,14 @@ export class DevicePoller {
     }
   }
 
-  /** Publishes every tag's current value and quality again (after values waited for the bus: they may have missed a subscriber). */
+  /**
+   * Publishes every tag's current value and quality again (after values waited for the bus: they may have missed a
+   * subscriber, or Redis lost them), each with the time it was read: a republished value is no newer than it is.
+   */
   async republish(): Promise<void> {
     if (!this.running) return;
-    const now = Date.now();
     const out: TagValue[] = this.tags.map((t) => {
-      const v: TagValue = { tag: t.def.name, value: t.value, quality: t.quality, sourceTs: now, serverTs: now };
+      const v: TagValue = { tag: t.def.name, value: t.value, quality: t.quality, sourceTs: t.ts, serverTs: t.ts };
       if (t.exceptionCode !== undefined) v.exceptionCode = t.exceptionCode;
       return v;
     });
@@ -276,6 +335,7 @@ export class DevicePoller {
       t.value = value;
       t.quality = quality;
       t.exceptionCode = undefined;
+      t.ts = now;
       out.push({ tag: t.def.name, value, quality, sourceTs: now, serverTs: now });
     }
   }
@@ -290,12 +350,14 @@ export class DevicePoller {
     this.mark(tags, quality, exceptionCode, now, out);
   }
 
-  private mark(tags: TagState[], quality: Quality, exceptionCode: number | undefined, now: number, out: TagValue[]): void {
+  /** `ts`: when the new quality was found (the time of the failed read), or the value's own read time for a stale one. */
+  private mark(tags: TagState[], quality: Quality, exceptionCode: number | undefined, now: number, out: TagValue[], keepTs = false): void {
     for (const t of tags) {
       if (t.quality === quality && t.exceptionCode === exceptionCode) continue;
       t.quality = quality;
       t.exceptionCode = exceptionCode;
-      const v: TagValue = { tag: t.def.name, value: t.value, quality, sourceTs: now, serverTs: now };
+      if (!keepTs) t.ts = now;
+      const v: TagValue = { tag: t.def.name, value: t.value, quality, sourceTs: t.ts, serverTs: now };
       if (exceptionCode !== undefined) v.exceptionCode = exceptionCode;
       out.push(v);
     }
@@ -316,9 +378,54 @@ export class DevicePoller {
     for (const g of this.groups) {
       const limit = Math.max(3 * g.periodMs, g.periodMs + 2 * this.device.timeoutMs) + 1000;
       if (g.lastCompleted === 0 || now - g.lastCompleted < limit) continue;
-      for (const b of g.blocks) this.mark(b.tags.filter((t) => t.quality === 'Good'), 'Uncertain_LastUsableValue', undefined, now, out);
+      for (const b of g.blocks) this.mark(b.tags.filter((t) => t.quality === 'Good'), 'Uncertain_LastUsableValue', undefined, now, out, true);
     }
     if (out.length > 0) void this.bus.publishValues(out);
+  }
+
+  // ------------------------------------------------------------ link health
+
+  private noteValidReply(now: number): void {
+    this.lastValidReplyAt = now;
+    this.stalledBefore = this.stalls.stalledMs;
+    this.linkTimer ??= setTimeout(() => this.watchLink(), this.linkLossMs);
+    if (!this.linkDown) return;
+    this.linkDown = false;
+    this.log?.info({ linkLossMs: this.linkLossMs }, 'valid replies again: link up');
+    void this.publishStatus();
+  }
+
+  /**
+   * How long the device has been silent: since the last valid reply (or the start, before the first), less the time
+   * this process could not run — a reply may have been waiting in the socket meanwhile.
+   */
+  private silentMs(now: number): number {
+    return now - (this.lastValidReplyAt ?? this.startedAt) - (this.stalls.stalledMs - this.stalledBefore);
+  }
+
+  /** Up while silent for less than linkLossMs; down after. */
+  private linkState(now: number): DeviceState {
+    if (this.silentMs(now) < this.linkLossMs) return this.lastValidReplyAt === null ? 'connecting' : 'connected';
+    return 'down';
+  }
+
+  /** Runs when the link-loss time may have passed: announces the link down, or waits for the new deadline. */
+  private watchLink(afterIo = false): void {
+    this.linkTimer = undefined;
+    if (!this.running) return;
+    const left = this.linkLossMs - this.silentMs(Date.now());
+    if (left > 0) {
+      this.linkTimer = setTimeout(() => this.watchLink(), left);
+      return;
+    }
+    // Once more after the I/O waiting now: a reply sitting in the socket behind a busy event loop is no silence.
+    if (!afterIo) {
+      this.linkTimer = setTimeout(() => this.watchLink(true), 1);
+      return;
+    }
+    this.linkDown = true;
+    this.log?.warn({ linkLossMs: this.linkLossMs, lastValidReplyAt: this.lastValidReplyAt, tcp: this.client.state }, 'no valid reply within the link-loss time: link down');
+    void this.publishStatus();
   }
 
   // ------------------------------------------------------------ figures
@@ -326,8 +433,9 @@ export class DevicePoller {
   status(): DeviceStatus {
     const s = this.client.stats;
     const c = this.client.state;
-    // Before the first attempt the device is on its way up, not down.
-    const state: DeviceState = c === 'connected' ? 'connected' : c === 'connecting' || (c === 'idle' && this.client.stats.connects === 0) ? 'connecting' : 'down';
+    const now = Date.now();
+    const state = this.linkState(now);
+    const tcp: TcpState = c === 'connected' ? 'connected' : c === 'connecting' ? 'connecting' : 'closed';
     const [p50, p99] = this.latency.percentiles(0.5, 0.99);
     const [j50, j99] = this.jitter.percentiles(0.5, 0.99);
     const qualities: Record<string, number> = {};
@@ -337,6 +445,10 @@ export class DevicePoller {
       device: this.device.name,
       state,
       connectedSince: s.connectedSince,
+      lastValidReplyAt: this.lastValidReplyAt,
+      noReplySince: state === 'down' ? (this.lastValidReplyAt ?? this.startedAt) : null,
+      linkLossMs: this.linkLossMs,
+      tcp,
       lastError: this.lastError,
       requests: s.requests,
       responses: s.responses,
@@ -353,7 +465,7 @@ export class DevicePoller {
       jitterMs: { p50: round(j50!), p99: round(j99!) },
       qualities,
       ...(this.options.lease ? { poller: { ...this.options.lease, ...(this.standby ? { standby: this.standby } : {}) } } : {}),
-      updatedAt: Date.now(),
+      updatedAt: now,
     };
   }
 

@@ -42,6 +42,9 @@ export interface DeviceLeaseOptions {
   onRegained?: () => Promise<void>;
 }
 
+/** Why a lease is lost when another poller took the device over (it polls the device now, and says so). */
+export const LOST_TO_ANOTHER = 'another poller holds the lease';
+
 /** standby: another poller polls the device; active: polled and written here; isolated: polled here, nothing written (the lease could not be renewed). */
 export type LeaseState = 'standby' | 'active' | 'isolated' | 'stopped';
 
@@ -112,7 +115,7 @@ export class DeviceLease {
       } else if (ok) {
         this.isolate('the renewal came back too late');
       } else if (this.held) {
-        await this.lose('another poller holds the lease');
+        await this.lose(LOST_TO_ANOTHER);
       }
     } catch (err) {
       this.o.log?.debug({ device, err: (err as Error).message }, this.held ? 'lease not renewed' : 'lease not taken');

@@ -48,7 +48,7 @@ export function registerPollerMetrics(registry: Registry, devices: () => readonl
   counter('planta_scan_overruns_total', 'Scan slots missed because the previous scan ran late', ['device'], (d, set) => set({}, d.status().overruns));
   new Gauge({
     name: 'planta_device_connected',
-    help: '1 while the device is connected',
+    help: '1 while valid replies come from the device (its link is up, whatever the TCP connection does)',
     labelNames: ['device'],
     registers: [registry],
     collect(this: Gauge) {

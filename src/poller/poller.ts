@@ -5,14 +5,17 @@
  * another one holds waits as standby and takes them over when that one dies
  * or stops (src/poller/lease.ts).
  */
+import { POLLER_STOPPED } from '../bus/liveness.js';
 import type { Bus, Unsubscribe } from '../bus/types.js';
 import type { DeviceConfig, PlantConfig } from '../config/resolve.js';
 import type { TagDefinition } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { Registry } from 'prom-client';
+import { settlesWithin } from '../util/settle.js';
+import { StallClock } from '../util/stalls.js';
 import type { ExecutorOptions } from './command-executor.js';
 import { type PollerObservers, DevicePoller } from './device-poller.js';
-import { DeviceLease, type LeaseState } from './lease.js';
+import { DeviceLease, LOST_TO_ANOTHER, type LeaseState } from './lease.js';
 import { registerPollerMetrics } from './metrics.js';
 
 export class UnknownDeviceError extends Error {
@@ -53,6 +56,8 @@ export class Poller {
   private unsubscribe: Unsubscribe | undefined;
   private readonly bus: Bus;
   private readonly observers: PollerObservers | undefined;
+  /** This process's stalls, for the device pollers' link health. */
+  private readonly stalls = new StallClock();
 
   constructor(
     config: PlantConfig,
@@ -89,6 +94,7 @@ export class Poller {
       ...(opts.statusIntervalMs ? { statusIntervalMs: opts.statusIntervalMs } : {}),
       ...(opts.commands ? { commands: opts.commands } : {}),
       ...(this.observers ? { observers: this.observers } : {}),
+      stalls: this.stalls,
       ...(lease && opts.lease
         ? { allowed: () => lease.valid(), polls: () => lease.polling, lease: { id: opts.lease.owner, since: lease.since, leaseMs: opts.lease.ttlMs } }
         : {}),
@@ -96,6 +102,7 @@ export class Poller {
   }
 
   async start(): Promise<void> {
+    this.stalls.start();
     const lease = this.options.lease;
     if (!lease) {
       const pollers = this.devices;
@@ -121,13 +128,14 @@ export class Poller {
         },
         // Values may have waited while the lease could not be renewed: the web and the alarms get every tag again.
         onRegained: async () => o.poller?.republish(),
-        onLost: async () => {
+        onLost: async (why) => {
           // The lease is already distrusted (no scan, no write); now stop reading commands, then the connection.
           const { poller, commands } = o;
           o.poller = undefined;
           o.commands = undefined;
           await commands?.();
           await poller?.stop();
+          if (poller && why !== LOST_TO_ANOTHER) await this.announceUnpolled(poller, why);
         },
       });
       o.lease = l;
@@ -135,8 +143,30 @@ export class Poller {
     await Promise.all(this.owned.map((o) => o.lease!.start()));
   }
 
+  /**
+   * This poller gave a device up and no standby poller waits to take it over: nobody polls it now. Its status says
+   * so at once (down, PLANTA_POLLER_STOPPED), so that the web nodes and the alarm engine need not wait to find its
+   * poller silent. With a standby, the standby's own status follows within a tenth of the lease time.
+   */
+  private async announceUnpolled(p: DevicePoller, why: string): Promise<void> {
+    const device = p.device.name;
+    let standby: string[] | undefined;
+    // Not knowing (Redis away) is no proof that nobody waits: the liveness watch of the readers tells then.
+    await settlesWithin(this.bus.deviceLeaseStandbys(device).then((s) => void (standby = s)), 1000);
+    if (standby === undefined || standby.length > 0) return;
+    const s = p.status();
+    const now = Date.now();
+    const message = `its poller ${this.options.lease?.owner ?? ''} stopped and no standby poller waits: nobody polls this device`;
+    this.options.log?.warn({ device, why }, 'lease given up with no standby: the device is announced as not polled');
+    await settlesWithin(
+      this.bus.publishDeviceStatus({ ...s, state: 'down', noReplySince: s.lastValidReplyAt ?? now, tcp: 'closed', connectedSince: null, lastError: { code: POLLER_STOPPED, message, at: now }, updatedAt: now }),
+      1000,
+    );
+  }
+
   async stop(): Promise<void> {
     await this.unsubscribe?.();
     await Promise.all(this.owned.map((o) => (o.lease ? o.lease.stop() : o.poller?.stop())));
+    this.stalls.stop();
   }
 }

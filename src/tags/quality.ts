@@ -24,7 +24,7 @@ export const isUncertain = (q: Quality): boolean => q.startsWith('Uncertain_');
 
 const REASONS: Record<Quality, string> = {
   Good: 'read from the device',
-  Uncertain_LastUsableValue: 'stale: the device has not updated this value recently',
+  Uncertain_LastUsableValue: 'stale: the last value known, no longer updated (its device, its poller or the live data stopped)',
   Uncertain_EngineeringUnitsExceeded: 'outside the configured display range',
   Bad_WaitingForInitialData: 'not read yet',
   Bad_NoCommunication: 'no connection to the device',

@@ -10,14 +10,15 @@
  *   event: command    data: CommandOutcome    — an operator command queued, then its outcome
  *   event: alarms     data: AlarmState[]      — alarms whose state changed
  *   event: journal    data: JournalEntry[]    — new journal entries (alarms, acknowledgements, events, commands, devices)
+ *   event: bus        data: BusLink           — this server lost its link to the bus (values since are its last known), or has it again
  * A client reconnecting with Last-Event-ID gets the events it missed, or a
  * fresh snapshot when they are no longer kept (or the server restarted).
  */
-import type { AlarmState, DeviceStatus, JournalEntry } from '../bus/types.js';
+import type { AlarmState, BusLink, DeviceStatus, JournalEntry } from '../bus/types.js';
 import type { Quality } from '../tags/quality.js';
 import type { Area, DataType, TagValueType } from '../tags/types.js';
 
-export type { AlarmState, DeviceStatus, JournalEntry, Quality };
+export type { AlarmState, BusLink, DeviceStatus, JournalEntry, Quality };
 export type { AlarmDisplayState, AlarmPriority, JournalKind } from '../bus/alarm-messages.js';
 export type { RateFigures } from '../alarms/rates.js';
 
@@ -44,6 +45,8 @@ export interface TagState {
   sourceTs: number;
   serverTs: number;
   exceptionCode?: number;
+  /** This server lost its link to the bus then (epoch ms): the value is its last known, not live. */
+  liveDataLostAt?: number;
 }
 
 export type TagWithState = TagInfo & TagState;
@@ -73,6 +76,21 @@ export interface StreamSnapshot {
   devices: DeviceStatus[];
   /** Every alarm's state. */
   alarms: AlarmState[];
+  /** This server's link to the bus (absent from older servers: up). */
+  bus?: BusLink;
+}
+
+/** A device as GET /api/devices answers it. */
+export interface DeviceInfo {
+  name: string;
+  description: string;
+  host: string;
+  port: number;
+  unitId: number;
+  /** Its last status, or null before any. */
+  status: DeviceStatus | null;
+  /** This server lost its link to the bus then (epoch ms): the status is its last known, not live. */
+  liveDataLostAt?: number;
 }
 
 export interface StreamDelta {

@@ -27,7 +27,7 @@ import { type HistoryService, registerHistoryRoutes } from './history.js';
 import { HttpError } from './errors.js';
 import { Limits, proxyMatcher } from './limits.js';
 import { registerWebMetrics } from './metrics.js';
-import type { ApiError, PlantInfo, TagInfo, TagWithState } from './protocol.js';
+import type { ApiError, DeviceInfo, PlantInfo, TagInfo, TagWithState } from './protocol.js';
 import { StreamHub, type StreamHubOptions } from './stream.js';
 
 export interface WebServerOptions {
@@ -84,7 +84,7 @@ export function tagInfo(t: TagDefinition): TagInfo {
   return info;
 }
 
-function withState(t: TagDefinition, v: TagValue | undefined): TagWithState {
+function withState(t: TagDefinition, v: TagValue | undefined, liveDataLostAt: number | undefined): TagWithState {
   const state = v ?? { value: null, quality: 'Bad_WaitingForInitialData' as const, sourceTs: 0, serverTs: 0 };
   const out: TagWithState = {
     ...tagInfo(t),
@@ -95,8 +95,12 @@ function withState(t: TagDefinition, v: TagValue | undefined): TagWithState {
     serverTs: state.serverTs,
   };
   if (v?.exceptionCode !== undefined) out.exceptionCode = v.exceptionCode;
+  if (liveDataLostAt !== undefined) out.liveDataLostAt = liveDataLostAt;
   return out;
 }
+
+/** When this node lost the bus, while it has not got it back: what it serves is its last known state. */
+const lostAt = (hub: StreamHub): number | undefined => (hub.busLink.up ? undefined : hub.busLink.since);
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
@@ -184,12 +188,18 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   app.get('/readyz', { config: { access: 'public' } }, async (_req, reply) => {
     const checks: Record<string, { ok: boolean; detail?: string }> = { config: { ok: true, detail: `${config.tags.length} tags` } };
     let devices: { name: string; state: string }[] = [];
-    try {
-      const statuses = await withTimeout(bus.deviceStatuses(), options.readyTimeoutMs ?? 1000);
-      checks.bus = { ok: true };
-      devices = config.devices.map((d) => ({ name: d.name, state: statuses.find((s) => s.device === d.name)?.state ?? 'unknown' }));
-    } catch (err) {
-      checks.bus = { ok: false, detail: (err as Error).message };
+    const link = hub.busLink;
+    if (!link.up) {
+      // Known down: said at once, not after a wait for Redis.
+      checks.bus = { ok: false, detail: `live data stopped since ${new Date(link.since).toISOString()}: ${link.detail ?? 'no connection to the bus'}` };
+    } else {
+      try {
+        const statuses = await withTimeout(bus.deviceStatuses(), options.readyTimeoutMs ?? 1000);
+        checks.bus = { ok: true };
+        devices = config.devices.map((d) => ({ name: d.name, state: statuses.find((s) => s.device === d.name)?.state ?? 'unknown' }));
+      } catch (err) {
+        checks.bus = { ok: false, detail: (err as Error).message };
+      }
     }
     const ready = Object.values(checks).every((c) => c.ok);
     const summary = {
@@ -206,21 +216,29 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     devices: config.devices.map((d) => ({ name: d.name, description: d.description, host: d.host, port: d.port, unitId: d.unitId })),
   }));
 
+  // The reads answer from this node's last known state (the stream hub's), at once whatever the bus does.
   app.get('/api/tags', { config: { access: 'viewer' } }, async (): Promise<TagWithState[]> => {
-    const values = new Map((await bus.snapshot()).map((v) => [v.tag, v]));
-    return config.tags.map((t) => withState(t, values.get(t.name)));
+    const lost = lostAt(hub);
+    return config.tags.map((t) => withState(t, hub.lastValue(t.name), lost));
   });
 
   app.get<{ Params: { name: string } }>('/api/tags/:name', { config: { access: 'viewer' } }, async (req): Promise<TagWithState> => {
     const t = tagsByName.get(req.params.name);
     if (!t) throw new HttpError(404, 'PLANTA_TAG_NOT_FOUND', `no tag "${req.params.name}"`);
-    const v = (await bus.snapshot()).find((x) => x.tag === t.name);
-    return withState(t, v);
+    return withState(t, hub.lastValue(t.name), lostAt(hub));
   });
 
-  app.get('/api/devices', { config: { access: 'viewer' } }, async () => {
-    const statuses = new Map((await bus.deviceStatuses()).map((s) => [s.device, s]));
-    return config.devices.map((d) => ({ name: d.name, description: d.description, host: d.host, port: d.port, unitId: d.unitId, status: statuses.get(d.name) ?? null }));
+  app.get('/api/devices', { config: { access: 'viewer' } }, async (): Promise<DeviceInfo[]> => {
+    const lost = lostAt(hub);
+    return config.devices.map((d) => ({
+      name: d.name,
+      description: d.description,
+      host: d.host,
+      port: d.port,
+      unitId: d.unitId,
+      status: hub.lastStatus(d.name) ?? null,
+      ...(lost !== undefined ? { liveDataLostAt: lost } : {}),
+    }));
   });
 
   app.get<{ Params: { page: string } }>('/api/drawings/:page', { config: { access: 'viewer' } }, async (req, reply) => {

@@ -8,12 +8,21 @@
  * it gets a fresh snapshot (every tag's latest value: the deltas it missed,
  * coalesced per tag); if it does not drain within `slowTimeoutMs` it is
  * disconnected and resyncs on reconnect.
+ *
+ * The mirror is also this node's last known state, which the REST reads
+ * answer from at once, whatever the bus does. When the link to the bus is
+ * lost, every value not already bad goes out as a last usable value (with
+ * the time it was read) and a `bus` event says since when live data
+ * stopped; the resync when the link is back sends them as they are. A value
+ * once known is never replaced by "waiting for initial data" (a poller that
+ * restarted, or Redis restarted empty): it stays, as a last usable value,
+ * until a read replaces it.
  */
 import type { Socket } from 'node:net';
-import { BUS_UNREACHABLE, POLLER_SILENT } from '../bus/liveness.js';
+import { BUS_UNREACHABLE, POLLER_SILENT, POLLER_STOPPED } from '../bus/liveness.js';
 import { isRefusal } from '../bus/command-messages.js';
-import type { AlarmState, Bus, DeviceStatus, Unsubscribe } from '../bus/types.js';
-import { QUALITIES, type Quality } from '../tags/quality.js';
+import type { AlarmState, Bus, BusLink, DeviceStatus, Unsubscribe } from '../bus/types.js';
+import { QUALITIES, type Quality, isBad } from '../tags/quality.js';
 import type { TagDefinition, TagValue, TagValueType } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { StreamDelta, StreamSnapshot, StreamValue } from './protocol.js';
@@ -73,8 +82,10 @@ export class StreamHub {
   private readonly values: (TagValueType | null)[];
   private readonly qualities: Uint8Array;
   private readonly sourceTs: Float64Array;
+  private readonly serverTs: Float64Array;
   private readonly exceptions: Int16Array;
-  private devices = new Map<string, DeviceStatus>();
+  private readonly devices = new Map<string, DeviceStatus>();
+  private link: BusLink = { up: true, since: Date.now() };
   private readonly alarms = new Map<string, AlarmState>();
   private seq = 0;
   private readonly ring: RingEntry[] = [];
@@ -106,6 +117,7 @@ export class StreamHub {
     this.values = new Array<TagValueType | null>(n).fill(null);
     this.qualities = new Uint8Array(n).fill(QUALITY_CODE.Bad_WaitingForInitialData);
     this.sourceTs = new Float64Array(n);
+    this.serverTs = new Float64Array(n);
     this.exceptions = new Int16Array(n).fill(-1);
   }
 
@@ -120,6 +132,27 @@ export class StreamHub {
     return `${this.epoch}.${this.seq}`;
   }
 
+  /** This node's link to the bus: while it is down, what this hub holds is the last known state, not live. */
+  get busLink(): BusLink {
+    return this.link;
+  }
+
+  /** The last known value of a tag, if it has one (the REST reads' answer, never waiting for the bus). */
+  lastValue(tag: string): TagValue | undefined {
+    const i = this.index.get(tag);
+    if (i === undefined) return undefined;
+    const quality = QUALITIES[this.qualities[i]!]!;
+    if (quality === 'Bad_WaitingForInitialData' && this.sourceTs[i] === 0) return undefined;
+    const v: TagValue = { tag, value: this.values[i] ?? null, quality, sourceTs: this.sourceTs[i]!, serverTs: this.serverTs[i]! };
+    if (this.exceptions[i]! >= 0) v.exceptionCode = this.exceptions[i]!;
+    return v;
+  }
+
+  /** The last known status of a device. */
+  lastStatus(device: string): DeviceStatus | undefined {
+    return this.devices.get(device);
+  }
+
   async start(): Promise<void> {
     // Subscribe first and hold what arrives until the snapshot is in, so nothing falls between the two.
     let held: TagValue[][] | undefined = [];
@@ -130,6 +163,7 @@ export class StreamHub {
       }),
     );
     this.unsubscribe.push(await this.o.bus.subscribeDeviceStatus((s) => this.onDevice(s)));
+    this.unsubscribe.push(await this.o.bus.subscribeLink((link) => this.onLink(link)));
     // A refused request is its requester's (answered to them, audited), never an outcome shown to everyone.
     this.unsubscribe.push(await this.o.bus.subscribeCommandOutcomes((o) => void (isRefusal(o) || this.emit('command', JSON.stringify(o)))));
     this.unsubscribe.push(
@@ -211,42 +245,70 @@ export class StreamHub {
   private mirror(values: readonly TagValue[]): void {
     for (const v of values) {
       const i = this.index.get(v.tag);
-      if (i === undefined) continue;
-      this.values[i] = v.value;
-      this.qualities[i] = QUALITY_CODE[v.quality];
-      this.sourceTs[i] = v.sourceTs;
-      this.exceptions[i] = v.exceptionCode ?? -1;
+      if (i !== undefined) this.set(i, v);
     }
   }
 
+  private set(i: number, v: TagValue): void {
+    this.values[i] = v.value;
+    this.qualities[i] = QUALITY_CODE[v.quality];
+    this.sourceTs[i] = v.sourceTs;
+    this.serverTs[i] = v.serverTs;
+    this.exceptions[i] = v.exceptionCode ?? -1;
+  }
+
+  /** A known value that is not bad becomes a last usable value; true when it changed. */
+  private stale(i: number): boolean {
+    const q = QUALITIES[this.qualities[i]!]!;
+    if (q === 'Bad_WaitingForInitialData' || q === 'Uncertain_LastUsableValue' || isBad(q)) return false;
+    this.qualities[i] = QUALITY_CODE.Uncertain_LastUsableValue;
+    return true;
+  }
+
+  private encoded(i: number, t: number): StreamValue {
+    return encodeValue(i, this.values[i] ?? null, QUALITIES[this.qualities[i]!]!, this.sourceTs[i]!, this.exceptions[i]! >= 0 ? this.exceptions[i] : undefined, t);
+  }
+
   /**
-   * Nothing is heard of `device` (its poller is silent, or Redis does not
-   * answer this node): its Good values in the copy browsers are served from
-   * go out as last usable values. The next report sends them as they are.
+   * Nothing is heard of `device` (its poller is silent or stopped, or Redis does not answer this node), or of any
+   * device (`undefined`: this node lost the bus): the values browsers are served from go out as last usable values,
+   * with the time they were read. The next report sends them as they are.
    */
-  private markStale(device: string): void {
+  private markStale(device: string | undefined): void {
     const t = Date.now();
     const values: StreamValue[] = [];
     for (const [i, tag] of this.o.tags.entries()) {
-      if (tag.device !== device || this.qualities[i] !== QUALITY_CODE.Good) continue;
-      this.qualities[i] = QUALITY_CODE.Uncertain_LastUsableValue;
-      values.push(encodeValue(i, this.values[i] ?? null, 'Uncertain_LastUsableValue', this.sourceTs[i]!, this.exceptions[i]! >= 0 ? this.exceptions[i] : undefined, t));
+      if ((device === undefined || tag.device === device) && this.stale(i)) values.push(this.encoded(i, t));
     }
     if (values.length > 0) this.emit('delta', JSON.stringify({ t, values } satisfies StreamDelta));
   }
 
   private onValues(batch: TagValue[]): void {
-    this.mirror(batch);
     const t = batch[0]?.sourceTs ?? Date.now();
     const values: StreamValue[] = [];
     for (const v of batch) {
       const i = this.index.get(v.tag);
       if (i === undefined) continue;
+      if (v.quality === 'Bad_WaitingForInitialData' && this.qualities[i] !== QUALITY_CODE.Bad_WaitingForInitialData) {
+        // Known before (a poller restarted, Redis restarted empty): the last known value stays until a read replaces it.
+        if (this.stale(i)) values.push(this.encoded(i, t));
+        continue;
+      }
+      this.set(i, v);
       values.push(encodeValue(i, v.value, v.quality, v.sourceTs, v.exceptionCode, t));
     }
     if (values.length === 0) return;
     const delta: StreamDelta = { t, values };
     this.emit('delta', JSON.stringify(delta));
+  }
+
+  private onLink(link: BusLink): void {
+    const was = this.link;
+    this.link = link;
+    if (link.up === was.up) return;
+    this.o.log?.[link.up ? 'info' : 'warn']({ since: new Date(link.since).toISOString(), detail: link.detail }, link.up ? 'live data from the bus again' : 'live data stopped: the values served are the last known');
+    if (!link.up) this.markStale(undefined);
+    this.emit('bus', JSON.stringify(link));
   }
 
   private onDevice(status: DeviceStatus): void {
@@ -317,10 +379,8 @@ export class StreamHub {
   private snapshotEvent(): Buffer {
     if (this.snapshotCache?.seq === this.seq) return this.snapshotCache.bytes;
     const t = Date.now();
-    const values: StreamValue[] = this.names.map((_, i) =>
-      encodeValue(i, this.values[i]!, QUALITIES[this.qualities[i]!]!, this.sourceTs[i]!, this.exceptions[i]! >= 0 ? this.exceptions[i] : undefined, -1),
-    );
-    const snapshot: StreamSnapshot = { epoch: this.epoch, tags: this.names, t, values, devices: [...this.devices.values()], alarms: [...this.alarms.values()] };
+    const values: StreamValue[] = this.names.map((_, i) => this.encoded(i, -1));
+    const snapshot: StreamSnapshot = { epoch: this.epoch, tags: this.names, t, values, devices: [...this.devices.values()], alarms: [...this.alarms.values()], bus: this.link };
     const bytes = encodeEvent(this.currentId, 'snapshot', JSON.stringify(snapshot));
     this.snapshotCache = { seq: this.seq, bytes };
     this.stats.snapshotsSent++;
@@ -329,7 +389,7 @@ export class StreamHub {
 }
 
 /** Device errors that mean nothing is heard of the device any more (src/bus/liveness.ts). */
-const SILENCES = new Set([POLLER_SILENT, BUS_UNREACHABLE]);
+const SILENCES = new Set([POLLER_SILENT, BUS_UNREACHABLE, POLLER_STOPPED]);
 
 function encodeValue(i: number, value: TagValueType | null, quality: Quality, ts: number, exc: number | undefined, t: number): StreamValue {
   if (quality === 'Good' && ts === t) return [i, value];

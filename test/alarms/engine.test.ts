@@ -89,6 +89,8 @@ describe('alarm engine', { timeout: 20_000 }, () => {
       ['event', 'Reactor in aeration'],
       ['command', 'command stop_cycle: confirmed'],
       ['device', 'plc: connection lost — refused'],
+      // At once: a device is down only after its link-loss time without a valid reply, which is the alarm's delay.
+      ['alarm', `No communication with plc (${config.devices[0]!.description})`],
     ]);
   });
 
@@ -123,6 +125,36 @@ describe('alarm engine', { timeout: 20_000 }, () => {
     await bus.publishDeviceStatus(device('connected'));
     await flush();
     assert.equal(states.get('comm.plc')!.state, 'rtn-unack');
+  });
+
+  it('the communication alarm follows the link at once; a poller restarting (connecting) ends nothing, valid replies (connected) do', async (t) => {
+    const { bus, states, journal } = await setup(t);
+    await bus.publishDeviceStatus(device('connected'));
+    await flush();
+    await bus.publishDeviceStatus(device('down'));
+    await flush();
+    // No delay of its own: the device is down only after its link-loss time without a valid reply.
+    assert.equal(states.get('comm.plc')!.state, 'unack');
+    await bus.publishDeviceStatus(device('connecting'));
+    await flush();
+    assert.equal(states.get('comm.plc')!.state, 'unack', 'a poller waiting for its first reply says nothing of the link yet');
+    await bus.publishDeviceStatus(device('down'));
+    await bus.publishDeviceStatus(device('connected'));
+    await flush();
+    assert.equal(states.get('comm.plc')!.state, 'rtn-unack');
+    assert.deepEqual(journal.filter((e) => e.source === 'comm.plc').map((e) => e.kind), ['alarm', 'return'], 'raised once, returned once');
+  });
+
+  it('"waiting for initial data" from a poller that (re)started leaves the alarms as they are until its first read', async (t) => {
+    const { publish, states, journal } = await setup(t);
+    await publish({ 'alarm.estop': false });
+    await publish({ 'alarm.estop': true });
+    assert.equal(states.get('estop')!.state, 'unack');
+    await publish({ 'alarm.estop': null }, 'Bad_WaitingForInitialData');
+    assert.equal(states.get('estop')!.state, 'unack', 'no flash to unknown');
+    await publish({ 'alarm.estop': null }, 'Bad_NoCommunication');
+    assert.equal(states.get('estop')!.state, 'unknown', 'a read that failed is news');
+    assert.deepEqual(journal.filter((e) => e.source === 'estop').map((e) => e.kind), ['alarm', 'unknown']);
   });
 
   it('shelving expires by itself; out of service needs an engineer', async (t) => {

@@ -7,12 +7,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUS_UNREACHABLE, LivenessWatch, POLLER_SILENT } from '../../src/bus/liveness.js';
+import { AlarmEngine } from '../../src/alarms/engine.js';
+import { AlarmStore } from '../../src/alarms/store.js';
 import { MemoryBus } from '../../src/bus/memory.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { DeviceStatus } from '../../src/bus/types.js';
 import type { TagValue } from '../../src/tags/types.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { status, value } from './contract.js';
 
+const config = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
 const leased = (device: string): DeviceStatus => ({ ...status(device, 'connected'), poller: { id: `p-${device}`, since: Date.now(), leaseMs: 100 } });
 
 describe('the silent-poller watch', () => {
@@ -59,6 +63,34 @@ describe('the silent-poller watch', () => {
     await waitFor('the values restored', () => batches.length >= 1);
     assert.deepEqual(batches.map((b) => b.map((v) => [v.tag, v.quality])), [[['a.level', 'Good'], ['a.pump', 'Good']]]);
     assert.equal(statuses.at(-1)?.state, 'connected');
+  });
+
+  it('a poller gone with nobody to take its device over: the communication alarm of a process watching the bus is raised once its lease and the grace have passed', async (t) => {
+    const inner = new MemoryBus();
+    const watch = new LivenessWatch(inner, { tagDevices: new Map(config.tags.map((x) => [x.name, x.device])), graceMs: 200, checkMs: 20 });
+    const store = new AlarmStore(':memory:');
+    const engine = new AlarmEngine({ bus: watch.bus, config, store, tickMs: 20 });
+    t.after(async () => {
+      await engine.stop();
+      store.close();
+      await watch.bus.close();
+    });
+    const plc = (): DeviceStatus => ({ ...leased('plc'), lastValidReplyAt: Date.now() });
+    await inner.publishDeviceStatus(plc());
+    await watch.start();
+    await engine.start();
+    let lastReport = 0;
+    const reporting = setInterval(() => {
+      lastReport = Date.now();
+      void inner.publishDeviceStatus(plc());
+    }, 50);
+    await sleep(300);
+    assert.equal(engine.states().find((a) => a.id === 'comm.plc')?.state, 'normal');
+    clearInterval(reporting);
+    const raised = await waitFor('comm.plc raised', () => engine.states().find((a) => a.id === 'comm.plc' && a.state === 'unack'), 3000, 10);
+    const after = raised.activeSince! - lastReport;
+    // Lease 100 ms + grace 200 ms, checked every 20 ms, plus the probe of the bus (which answers here).
+    assert.ok(after >= 295 && after < 300 + 250, `raised ${after} ms after the last report`);
   });
 
   it('a bus that does not answer (Redis down, or the link cut): the device is down with PLANTA_BUS_UNREACHABLE, and its values are not read from the bus; the bus back but the device still silent: PLANTA_POLLER_SILENT', async (t) => {

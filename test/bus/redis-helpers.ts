@@ -92,6 +92,8 @@ export interface PrivateRedis {
   /** Kills the server (kill -9): what it had not written to disk is gone. */
   kill(): Promise<void>;
   start(): Promise<void>;
+  /** Kills the server with SIGKILL (no shutdown of any kind), as a crash would. */
+  kill(): Promise<void>;
 }
 
 /**

@@ -2,9 +2,10 @@
  * A web node cut off from Redis, in the browser: the plant as processes on
  * Redis (simulator, poller, one web node reaching Redis through a TCP proxy).
  * The proxy stops: the operator's page, still connected to its web node,
- * shows the level as stale (not Good) and a banner saying there is no live
- * data because the server has no answer from Redis — not that the PLC is
- * down; the link back, Good again, without a reload.
+ * shows at once that live data stopped (and since when) with the level as
+ * stale (not Good), then a banner saying there is no live data from the PLC
+ * because the server has no answer from Redis — not that the PLC is down;
+ * the link back, Good again, without a reload.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -32,6 +33,12 @@ describe('a web node cut off from Redis, in the browser', { timeout: 120_000 }, 
     });
 
     await proxy.stop();
+    // At once: the web node knows its link to Redis is gone.
+    const stopped = page.getByRole('alert').filter({ hasText: /Live data stopped since \d\d:\d\d:\d\d GMT-3 \(\d+ s\)/ });
+    await stopped.waitFor({ timeout: 5000 });
+    assert.match((await stopped.textContent()) ?? '', /the server has no connection to the plant's bus \(no connection to Redis at redis:\/\/127\.0\.0\.1:\d+ \(.+\)\)\. Values shown are the last known, marked stale\./);
+    await page.locator('.abar.q-uncertain[data-tag="reactor.level"]').waitFor({ timeout: 5000 });
+    await screenshot(page, 'live-data-stopped-1280.png');
     const banner = page.getByRole('alert').filter({ hasText: 'PLC plc: no live data since' });
     await banner.waitFor({ timeout: 15_000 });
     assert.match((await banner.textContent()) ?? '', /PLANTA_BUS_UNREACHABLE: no answer from Redis here: nothing heard from this device for \d+ s \(its poller may be fine\)/);
@@ -41,6 +48,7 @@ describe('a web node cut off from Redis, in the browser', { timeout: 120_000 }, 
 
     await proxy.start();
     await banner.waitFor({ state: 'detached', timeout: 15_000 });
+    await stopped.waitFor({ state: 'detached' });
     await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor();
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 7, 'recovered without a reload');
     assert.deepEqual(errors, []);

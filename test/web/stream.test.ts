@@ -4,7 +4,8 @@ import { describe, it, type TestContext } from 'node:test';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { TagValue } from '../../src/tags/types.js';
-import type { StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
+import type { BusLink } from '../../src/bus/types.js';
+import type { DeviceInfo, StreamDelta, StreamSnapshot, TagWithState } from '../../src/web/protocol.js';
 import { createWebServer } from '../../src/web/server.js';
 import { SseFramingError, encodeEvent } from '../../src/web/sse.js';
 import type { StreamHubOptions } from '../../src/web/stream.js';
@@ -182,6 +183,71 @@ describe('SSE stream', { timeout: 20_000 }, () => {
     assert.ok(!lines.some((l) => /^(content-length|transfer-encoding):/i.test(l)), 'the body runs until the connection closes');
     assert.ok(body.startsWith(`retry: 1500\n\nid: ${hub.epoch}.0\nevent: snapshot\ndata: {"epoch":`), body.slice(0, 80));
     assert.match(body, /\n\n: heartbeat\n\n/);
+  });
+
+  it('the bus lost: every value not bad goes out as a last usable value with its read time, a bus event says since when, the reads say so at once; back: the resync sends them as they are', async (t) => {
+    /** A bus whose link to Redis the test cuts and restores. */
+    class Cut extends MemoryBus {
+      private onLink: ((link: BusLink) => void) | undefined;
+      override async subscribeLink(handler: (link: BusLink) => void): Promise<() => Promise<void>> {
+        this.onLink = handler;
+        handler({ up: true, since: 1 });
+        return async () => undefined;
+      }
+      setLink(link: BusLink): void {
+        this.onLink?.(link);
+      }
+    }
+    const bus = new Cut();
+    await bus.publishValues([
+      { tag: 'level', value: 42.5, quality: 'Good', sourceTs: 1000, serverTs: 1000 },
+      { tag: 'pump', value: true, quality: 'Bad_Timeout', sourceTs: 1100, serverTs: 1100 },
+    ]);
+    const { app } = await createWebServer({ bus, config, readyTimeoutMs: 5000 });
+    // Deaf to reads from now on, as a Redis client with no connection: the answers must not wait for it.
+    bus.snapshot = () => new Promise(() => undefined);
+    bus.deviceStatuses = () => new Promise(() => undefined);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    t.after(() => app.close());
+    const s = await openStream((app.server.address() as { port: number }).port);
+    t.after(() => s.close());
+    await s.waitEvents(1);
+    bus.setLink({ up: false, since: 5000, detail: 'no connection to Redis at redis://x:6379 (ECONNREFUSED)' });
+    const [, delta, link] = await s.waitEvents(3);
+    assert.deepEqual([delta!.event, JSON.parse(delta!.data)], ['delta', { t: JSON.parse(delta!.data).t, values: [[0, 42.5, 'Uncertain_LastUsableValue', 1000]] }]);
+    assert.deepEqual([link!.event, JSON.parse(link!.data)], ['bus', { up: false, since: 5000, detail: 'no connection to Redis at redis://x:6379 (ECONNREFUSED)' }]);
+    const at = Date.now();
+    const level = (await app.inject('/api/tags/level')).json() as TagWithState;
+    assert.deepEqual([level.value, level.quality, level.sourceTs, level.liveDataLostAt], [42.5, 'Uncertain_LastUsableValue', 1000, 5000]);
+    assert.equal(((await app.inject('/api/tags')).json() as TagWithState[]).find((x) => x.name === 'pump')?.quality, 'Bad_Timeout');
+    assert.equal(((await app.inject('/api/devices')).json() as DeviceInfo[])[0]!.liveDataLostAt, 5000);
+    const ready = await app.inject('/readyz');
+    assert.equal(ready.statusCode, 503);
+    assert.equal(ready.json().checks.bus.detail, 'live data stopped since 1970-01-01T00:00:05.000Z: no connection to Redis at redis://x:6379 (ECONNREFUSED)');
+    assert.ok(Date.now() - at < 1000, 'answered at once');
+
+    // Back: the resync hands the values over; the link event follows.
+    await bus.publishValues([{ tag: 'level', value: 42.5, quality: 'Good', sourceTs: 1000, serverTs: 1000 }]);
+    bus.setLink({ up: true, since: 9000 });
+    const events = await s.waitEvents(5);
+    assert.deepEqual(JSON.parse(events[3]!.data).values, [[0, 42.5]]);
+    assert.deepEqual(JSON.parse(events[4]!.data), { up: true, since: 9000 });
+    assert.equal(((await app.inject('/api/tags/level')).json() as TagWithState).liveDataLostAt, undefined);
+  });
+
+  it('a value once known is never replaced by "waiting for initial data" (a poller that restarted): it stays, as a last usable value, until a read replaces it', async (t) => {
+    const { port, publish, app } = await setup(t);
+    const s = await openStream(port);
+    t.after(() => s.close());
+    await s.waitEvents(1);
+    await publish([{ tag: 'pump', value: true, quality: 'Bad_Timeout' }]);
+    await publish([{ tag: 'level', value: null, quality: 'Bad_WaitingForInitialData' }, { tag: 'pump', value: null, quality: 'Bad_WaitingForInitialData' }]);
+    await publish([{ tag: 'level', value: 44, quality: 'Good' }]);
+    const events = await s.waitEvents(4);
+    assert.deepEqual(JSON.parse(events[2]!.data).values, [[0, 42.5, 'Uncertain_LastUsableValue', 1000]], 'the level stale, the pump (bad already) unchanged');
+    assert.deepEqual(JSON.parse(events[3]!.data).values, [[0, 44]]);
+    const pump = (await app.inject('/api/tags/pump')).json() as TagWithState;
+    assert.deepEqual([pump.value, pump.quality], [true, 'Bad_Timeout']);
   });
 
   it('the SSE writer refuses CR, LF and NUL in ids and event names, and splits multi-line data', () => {

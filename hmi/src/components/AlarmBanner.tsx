@@ -17,7 +17,8 @@ export function AlarmBanner() {
   const known = state.alarms.known.value;
   const s = state.alarms.summary.value;
   const pulse = state.sound.pulse.value;
-  const live = state.link.value.state === 'live';
+  // The server cut off from the plant's bus has alarm states as last received too.
+  const live = state.link.value.state === 'live' && state.bus.value.up;
   if (!known) {
     return (
       <a class="alarm-banner is-unknown" href="#/alarms" aria-label="Alarm states not received yet: open the alarm summary">

@@ -16,6 +16,7 @@ export function actionsBlocked(state: HmiState): string | null {
   const link = state.link.value.state;
   if (link === 'down') return 'No live data: acknowledging and shelving are disabled, the alarms shown may be out of date';
   if (link === 'connecting') return 'Not connected to live data yet: acknowledging and shelving are disabled';
+  if (!state.bus.value.up) return "Live data stopped (the server lost the plant's bus): acknowledging and shelving are disabled, the alarms shown may be out of date";
   return null;
 }
 

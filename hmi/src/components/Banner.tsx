@@ -1,10 +1,14 @@
 /**
- * The connection banner: the live stream lost (and since when), or a device
- * without communication. Shown on every page under the top bar; it goes
- * away by itself once the stream or the device is back.
+ * The connection banner, on every page under the top bar: the live stream
+ * lost (and since when), the server cut off from the plant's bus (live data
+ * stopped), and each device without valid replies — whatever its TCP
+ * connection does — or whose poller is silent. It goes away by itself once
+ * the stream, the bus or the device is back.
  */
+import type { DeviceStatus } from '../../../src/web/protocol.js';
 import { formatDuration, formatTimeZoned } from '../format.js';
 import { useHmiState } from '../context.js';
+import type { DeviceView } from '../state.js';
 
 /** The server restarted with another configuration: this page's tags and pages are out of date. */
 function ConfigChanged() {
@@ -57,28 +61,68 @@ function LinkOrDeviceBanner() {
       </div>
     );
   }
-  const down = state.devices.value.filter((d) => d.status && d.status.state !== 'connected');
-  if (down.length === 0) return null;
+  const bus = state.bus.value;
+  const down = state.devices.value.filter((d) => d.status?.state === 'down');
+  if (bus.up && down.length === 0) return null;
   return (
     <div class="banner banner-device" role="alert">
-      {down.map((d) => (
-        <div class="banner-line" key={d.name}>
+      {!bus.up && (
+        <div class="banner-line">
           <span class="banner-icon" aria-hidden="true">✕</span>
           <span>
             <strong>
-              PLC {d.name}: {heardOf(d.status?.lastError?.code) ? 'no communication' : 'no live data'} since {formatTimeZoned(d.downSince ?? now, tz)}
+              Live data stopped since {formatTimeZoned(bus.since, tz)} ({formatDuration(now - bus.since)})
             </strong>
-            <span class="banner-detail">
-              {' '}
-              ({d.status?.state === 'connecting' ? 'connecting' : 'down'}
-              {d.status?.lastError ? `; last error ${d.status.lastError.code}: ${d.status.lastError.message}` : ''}). <a href="#/devices">Device details</a>
-            </span>
+            <span class="banner-detail"> — the server has no connection to the plant's bus{bus.detail ? ` (${bus.detail})` : ''}. Values shown are the last known, marked stale.</span>
           </span>
         </div>
+      )}
+      {down.map((d) => (
+        <DeviceLine key={d.name} d={d} status={d.status!} now={now} tz={tz} />
       ))}
     </div>
   );
 }
 
-/** Whether the server still hears of the device: not when its poller is silent or the server has no answer from Redis (the PLC may be fine). */
-const heardOf = (code: string | undefined): boolean => code !== 'PLANTA_POLLER_SILENT' && code !== 'PLANTA_BUS_UNREACHABLE';
+function DeviceLine({ d, status, now, tz }: { d: DeviceView; status: DeviceStatus; now: number; tz: string }) {
+  const since = d.downSince ?? now;
+  const error = status.lastError ? `; last error ${status.lastError.code}: ${status.lastError.message}` : '';
+  return (
+    <div class="banner-line">
+      <span class="banner-icon" aria-hidden="true">✕</span>
+      <span>
+        {heardOf(status.lastError?.code) ? (
+          <strong>
+            PLC {d.name}: no valid reply since {formatTimeZoned(since, tz)} ({formatDuration(now - since)})
+          </strong>
+        ) : (
+          <strong>
+            PLC {d.name}: no live data since {formatTimeZoned(since, tz)}
+          </strong>
+        )}
+        <span class="banner-detail">
+          {' '}
+          ({heardOf(status.lastError?.code) ? tcpWords(status) : 'down'}
+          {error}). <a href="#/devices">Device details</a>
+        </span>
+      </span>
+    </div>
+  );
+}
+
+/** The TCP connection in words: the link is down whatever it does, and an open one tells the operator where to look. */
+function tcpWords(s: DeviceStatus): string {
+  switch (s.tcp) {
+    case 'connected':
+      return 'TCP connection open: the PLC accepts the connection but sends no valid reply';
+    case 'connecting':
+      return 'TCP connection being opened';
+    case 'closed':
+      return 'no TCP connection';
+    default:
+      return 'down';
+  }
+}
+
+/** Whether the server still hears of the device: not when its poller is silent or stopped, or the server has no answer from Redis (the PLC may be fine). */
+export const heardOf = (code: string | undefined): boolean => code !== 'PLANTA_POLLER_SILENT' && code !== 'PLANTA_BUS_UNREACHABLE' && code !== 'PLANTA_POLLER_STOPPED';

@@ -1,9 +1,10 @@
 /**
- * The devices (level 4 diagnostics): each PLC's connection state and since
- * when, its last error, and its communication figures as the poller counts
- * them.
+ * The devices (level 4 diagnostics): each PLC's link (valid replies, not the
+ * TCP connection) and since when, its TCP connection, its last error, and its
+ * communication figures as the poller counts them.
  */
 import type { ComponentChildren } from 'preact';
+import { heardOf } from '../components/Banner.js';
 import { useHmiState } from '../context.js';
 import { formatAge, formatDateTimeZoned, formatNumber } from '../format.js';
 import { qualityWord } from '../quality-view.js';
@@ -27,6 +28,7 @@ function Device({ d }: { d: DeviceView }) {
   const tz = state.timeZone;
   const now = state.clock.value;
   const live = state.link.value.state === 'live';
+  const bus = state.bus.value;
   const s = d.status;
   const connected = s?.state === 'connected';
   const stateWord = !s ? 'unknown' : s.state === 'connected' ? 'Connected' : s.state === 'connecting' ? 'Connecting' : 'Down';
@@ -44,10 +46,21 @@ function Device({ d }: { d: DeviceView }) {
       <p class={`device-state ${connected ? 'is-connected' : 'is-down'}`} role="status">
         <span aria-hidden="true">{connected ? '● ' : '✕ '}</span>
         <strong>{stateWord}</strong>
-        {connected && s?.connectedSince ? ` since ${formatDateTimeZoned(s.connectedSince, tz)} (${formatAge(s.connectedSince, now)})` : ''}
-        {!connected && d.downSince ? ` — no communication since ${formatDateTimeZoned(d.downSince, tz)} (${formatAge(d.downSince, now)})` : ''}
+        {connected && s?.lastValidReplyAt ? ` — valid replies, the last at ${formatDateTimeZoned(s.lastValidReplyAt, tz)}` : ''}
+        {s?.state === 'down' && d.downSince
+          ? ` — ${heardOf(s.lastError?.code) ? 'no valid reply' : 'no live data'} since ${formatDateTimeZoned(d.downSince, tz)} (${formatAge(d.downSince, now)})`
+          : ''}
         {!live && <span class="caption"> (as last received: live data lost)</span>}
+        {live && !bus.up && <span class="caption"> (as last known: live data stopped since {formatDateTimeZoned(bus.since, tz)})</span>}
       </p>
+      {s?.tcp && (
+        <p class="device-tcp">
+          TCP connection:{' '}
+          {s.tcp === 'connected' && s.connectedSince ? `open since ${formatDateTimeZoned(s.connectedSince, tz)} (${formatAge(s.connectedSince, now)})` : s.tcp === 'connecting' ? 'being opened' : 'closed'}
+          {s.state === 'down' && s.tcp === 'connected' ? ' — the PLC accepts the connection but sends no valid reply' : ''}.
+          {s.linkLossMs !== undefined ? ` The link counts as down after ${formatNumber(s.linkLossMs / 1000, 1)}\u00a0s without a valid reply.` : ''}
+        </p>
+      )}
       {s?.lastError && (
         <p class="device-error">
           Last error {formatDateTimeZoned(s.lastError.at, tz)}: <span class="mono">{s.lastError.code}</span> — {s.lastError.message}
