@@ -48,3 +48,67 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 /** A hash of nothing, verified against when the user does not exist, so timing does not tell who exists. */
 export const DUMMY_HASH = `scrypt$${LOG_N}$${R}$${P}$${Buffer.alloc(16).toString('base64url')}$${Buffer.alloc(KEY_LENGTH).toString('base64url')}`;
+
+/** PLANTA_AUTH_BUSY: as many passwords as the hasher takes are being checked or waiting (429, try again in a second). */
+export class HasherBusyError extends Error {
+  readonly code = 'PLANTA_AUTH_BUSY';
+  readonly statusCode = 429;
+  readonly retryAfterS = 1;
+  constructor() {
+    super('too many sign-ins at once: try again in a second');
+  }
+}
+
+/** A place in the hasher's queue, taken at once (or refused): run it, or give it back. */
+export interface HashTicket {
+  run<T>(f: () => Promise<T>): Promise<T>;
+  cancel(): void;
+}
+
+/**
+ * Bounds password hashing: scrypt runs on libuv's thread pool (4 threads),
+ * where static files and DNS wait too, so at most `concurrency` hashes run
+ * at once and at most `queue` more wait; beyond that, refused at once.
+ */
+export class PasswordHasher {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private admitted = 0;
+
+  constructor(readonly o: { concurrency: number; queue: number } = { concurrency: 2, queue: 8 }) {}
+
+  /** A place in the queue, or HasherBusyError when it is full. */
+  admit(): HashTicket {
+    if (this.admitted >= this.o.concurrency + this.o.queue) throw new HasherBusyError();
+    this.admitted++;
+    let done = false;
+    const leave = (): void => {
+      if (!done) this.admitted--;
+      done = true;
+    };
+    return {
+      run: async <T>(f: () => Promise<T>): Promise<T> => {
+        // A slot freed is handed to the next waiting, so none is taken past the limit in between.
+        if (this.running >= this.o.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+        else this.running++;
+        try {
+          return await f();
+        } finally {
+          leave();
+          const next = this.waiting.shift();
+          if (next) next();
+          else this.running--;
+        }
+      },
+      cancel: leave,
+    };
+  }
+
+  verify(password: string, stored: string): Promise<boolean> {
+    return this.admit().run(() => verifyPassword(password, stored));
+  }
+
+  hash(password: string): Promise<string> {
+    return this.admit().run(() => hashPassword(password));
+  }
+}
