@@ -6,7 +6,8 @@
  * password is checked (an SQLite transaction, a Lua script in Redis), so
  * parallel guesses cannot all pass the check before any is counted; a right
  * password then forgets the account's failures and hands the address's
- * reserved attempt back. A key (an account, or an address) may fail `max`
+ * reserved attempt back (both are handed back when the hasher is too busy
+ * to check the password at all). A key (an account, or an address) may fail `max`
  * times freely; after its n-th failure (n ≥ max) its next attempt waits
  * min(maxLockMs, lockMs · 2^(n−max)) — a wait, never a lock held for ever;
  * its count is forgotten `windowMs` after its wait ended with no new failure.
@@ -60,8 +61,10 @@ export type Reservation = { ok: true } | { ok: false; key: string; until: number
 export interface AttemptBudget {
   /** Counts an attempt on every key, or on none when one of them still waits (then: which, and until when). */
   reserve(keys: BudgetKey[], now: number): Promise<Reservation>;
-  /** A right password: `forget`'s failures are forgotten, the attempt reserved on `handBack` returned. */
-  succeeded(forget: BudgetKey, handBack: BudgetKey): Promise<void>;
+  /** Hands back the attempt reserved on each key (its password was not checked, or was right). */
+  release(keys: BudgetKey[]): Promise<void>;
+  /** Forgets a key's failures (a right password for the account). */
+  forget(key: BudgetKey): Promise<void>;
   /** Removes what is forgotten anyway (the SQLite table; Redis keys expire by themselves). */
   prune(now: number): Promise<void>;
   close(): Promise<void>;
@@ -71,7 +74,8 @@ export interface AttemptBudget {
 export function sqliteAttempts(store: AuthStore): AttemptBudget {
   return {
     reserve: async (keys, now) => store.reserveAttempt(keys, now),
-    succeeded: async (forget, handBack) => store.attemptSucceeded(forget, handBack),
+    release: async (keys) => store.releaseAttempts(keys),
+    forget: async (key) => store.forgetAttempts(key),
     prune: async (now) => store.pruneAttempts(now),
     close: async () => undefined,
   };
@@ -96,7 +100,10 @@ for i, key in ipairs(KEYS) do
 end
 return {0, ''}`;
 
-const HAND_BACK = `if tonumber(redis.call('HGET', KEYS[1], 'count') or '0') > 0 then redis.call('HINCRBY', KEYS[1], 'count', -1) end return 0`;
+const RELEASE = `for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('HGET', key, 'count') or '0') > 0 then redis.call('HINCRBY', key, 'count', -1) end
+end
+return 0`;
 
 const newClient = (create: typeof createClient, url: string, name: string) =>
   // Without the offline queue, an attempt while Redis is away fails at once (503) instead of waiting for it.
@@ -131,9 +138,12 @@ export class RedisAttempts implements AttemptBudget {
     return i === 0 ? { ok: true } : { ok: false, key: keys[i - 1]!.key, until: Number(until) };
   }
 
-  async succeeded(forget: BudgetKey, handBack: BudgetKey): Promise<void> {
-    await this.c.del(this.k(forget.key));
-    await this.c.sendCommand(['EVAL', HAND_BACK, '1', this.k(handBack.key)]);
+  async release(keys: BudgetKey[]): Promise<void> {
+    await this.c.sendCommand(['EVAL', RELEASE, String(keys.length), ...keys.map((b) => this.k(b.key))]);
+  }
+
+  async forget(key: BudgetKey): Promise<void> {
+    await this.c.del(this.k(key.key));
   }
 
   async prune(): Promise<void> {}

@@ -5,6 +5,7 @@
  *   stored form: scrypt$<log2 N>$<r>$<p>$<salt base64url>$<hash base64url>
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { COMMON_PASSWORDS } from './common-passwords.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
@@ -67,19 +68,26 @@ export interface HashTicket {
 
 /**
  * Bounds password hashing: scrypt runs on libuv's thread pool (4 threads),
- * where static files and DNS wait too, so at most `concurrency` hashes run
- * at once and at most `queue` more wait; beyond that, refused at once.
+ * where static files and DNS wait too, and takes a core while it runs, so
+ * at most `concurrency` hashes run at once (2, or 1 on a machine of 2 cores,
+ * leaving one to the event loop) and at most `queue` more wait; beyond
+ * that, refused at once.
  */
 export class PasswordHasher {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private admitted = 0;
 
-  constructor(readonly o: { concurrency: number; queue: number } = { concurrency: 2, queue: 8 }) {}
+  constructor(readonly o: { concurrency: number; queue: number } = { concurrency: Math.max(1, Math.min(2, availableParallelism() - 1)), queue: 8 }) {}
+
+  /** Whether a password would be refused now (a cheap check before anything else is done for it). */
+  full(): boolean {
+    return this.admitted >= this.o.concurrency + this.o.queue;
+  }
 
   /** A place in the queue, or HasherBusyError when it is full. */
   admit(): HashTicket {
-    if (this.admitted >= this.o.concurrency + this.o.queue) throw new HasherBusyError();
+    if (this.full()) throw new HasherBusyError();
     this.admitted++;
     let done = false;
     const leave = (): void => {

@@ -240,9 +240,12 @@ export class AuthStore {
     }).immediate();
   }
 
-  attemptSucceeded(forget: BudgetKey, handBack: BudgetKey): void {
-    this.db.prepare('DELETE FROM login_attempts WHERE key = ?').run(forget.key);
-    this.db.prepare('UPDATE login_attempts SET count = count - 1 WHERE key = ? AND count > 0').run(handBack.key);
+  releaseAttempts(keys: BudgetKey[]): void {
+    for (const { key } of keys) this.db.prepare('UPDATE login_attempts SET count = count - 1 WHERE key = ? AND count > 0').run(key);
+  }
+
+  forgetAttempts({ key }: BudgetKey): void {
+    this.db.prepare('DELETE FROM login_attempts WHERE key = ?').run(key);
   }
 
   pruneAttempts(now: number): void {

@@ -192,30 +192,36 @@ export function createAuth(o: AuthOptions): Auth {
    * Whether `password` is the user's, within the budgets of the account and
    * of the client's address: the attempt is counted before the password is
    * hashed (refused with 429 while either waits), and the hash waits its
-   * turn in the bounded hasher. A right password forgets the account's
+   * turn in the bounded hasher (refused with 429 at once when it is full,
+   * the attempt handed back). A right password forgets the account's
    * failures. `name` need not exist: the answer takes as long either way.
    */
   const checkPassword = async (req: FastifyRequest, reply: FastifyReply | undefined, name: string, password: string): Promise<UserRecord | undefined> => {
+    // A flood is refused before it costs a lookup or a write.
+    if (hasher.full()) admit(reply);
     const user = await store.user(name);
-    const ticket = admit(reply);
-    try {
-      const account: BudgetKey = { key: `account:${name.toLowerCase()}`, rule: rules.account };
-      const address: BudgetKey = { key: `address:${req.ip}`, rule: rules.address };
-      const t = now();
-      const reserved = await attempts.reserve([address, account], t);
-      if (!reserved.ok) {
-        reply?.header('retry-after', String(Math.max(1, Math.ceil((reserved.until - t) / 1000))));
-        const from = reserved.key === address.key ? ' from this address' : '';
-        throw new AuthError(429, 'PLANTA_AUTH_LOCKED', `too many failed sign-ins${from}: try again after ${new Date(reserved.until).toISOString()}`);
-      }
-      // Verify against a dummy hash for unknown users: the answer takes as long either way.
-      const ok = (await ticket.run(() => verifyPassword(password, user?.password ?? DUMMY_HASH))) && user !== undefined && !user.disabled;
-      if (!ok) return undefined;
-      await attempts.succeeded(account, address);
-      return user;
-    } finally {
-      ticket.cancel();
+    const account: BudgetKey = { key: `account:${name.toLowerCase()}`, rule: rules.account };
+    const address: BudgetKey = { key: `address:${req.ip}`, rule: rules.address };
+    const t = now();
+    const reserved = await attempts.reserve([address, account], t);
+    if (!reserved.ok) {
+      reply?.header('retry-after', String(Math.max(1, Math.ceil((reserved.until - t) / 1000))));
+      const from = reserved.key === address.key ? ' from this address' : '';
+      throw new AuthError(429, 'PLANTA_AUTH_LOCKED', `too many failed sign-ins${from}: try again after ${new Date(reserved.until).toISOString()}`);
     }
+    let ticket: HashTicket;
+    try {
+      ticket = admit(reply);
+    } catch (err) {
+      await attempts.release([address, account]);
+      throw err;
+    }
+    // Verify against a dummy hash for unknown users: the answer takes as long either way.
+    const ok = (await ticket.run(() => verifyPassword(password, user?.password ?? DUMMY_HASH))) && user !== undefined && !user.disabled;
+    if (!ok) return undefined;
+    await attempts.forget(account);
+    await attempts.release([address]);
+    return user;
   };
 
   const reauthenticate = async (req: FastifyRequest, password: unknown): Promise<void> => {
