@@ -16,7 +16,6 @@
  */
 import type { createClient } from 'redis';
 import { LINK_OPTIONS } from '../bus/redis.js';
-import type { AuthStore } from './store.js';
 
 export interface BackoffRule {
   /** Failures that cost nothing. */
@@ -70,8 +69,16 @@ export interface AttemptBudget {
   close(): Promise<void>;
 }
 
-/** The budget in the web node's SQLite file (src/auth/store.ts), shared by the web processes using that file. */
-export function sqliteAttempts(store: AuthStore): AttemptBudget {
+/** What the web node's SQLite file (src/auth/store.ts) does with attempts. */
+interface AttemptTable {
+  reserveAttempt(keys: BudgetKey[], now: number): Reservation;
+  releaseAttempts(keys: BudgetKey[]): void;
+  forgetAttempts(key: BudgetKey): void;
+  pruneAttempts(now: number): void;
+}
+
+/** The budget in the web node's SQLite file, shared by the web processes using that file. */
+export function sqliteAttempts(store: AttemptTable): AttemptBudget {
   return {
     reserve: async (keys, now) => store.reserveAttempt(keys, now),
     release: async (keys) => store.releaseAttempts(keys),

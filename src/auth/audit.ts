@@ -78,8 +78,8 @@ export function auditFilter(q: AuditQuery, param: (n: number) => string, like: '
 /** The longest actor, action and target kept (characters); longer ones are cut and marked with "…". */
 export const AUDIT_LIMITS = { actor: 128, action: 64, target: 256, detail: 4096 } as const;
 
-// C0 and C1 control characters, DEL, line/paragraph separators and bidi overrides: what can move a cursor or hide text.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// Control characters (C0, DEL, C1), line/paragraph separators and bidi overrides: what can move a cursor or hide text.
+const UNSAFE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
 
 /** Control characters spelled as escapes (\u001b): text that cannot move a terminal's cursor. */
 export const escapeControls = (s: string): string => s.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
