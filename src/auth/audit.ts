@@ -37,15 +37,8 @@ export interface AuditEntry {
 }
 
 /** An audit entry as a table holds it (SQLite and PostgreSQL alike). */
-export interface AuditRow {
-  seq: number;
-  ts: number;
-  actor: string;
-  action: string;
-  target: string;
-  detail: string;
+export interface AuditRow extends Omit<AuditEntry, 'prevHash' | 'keyId'> {
   prev_hash: string;
-  hash: string;
   key_id: string | null;
 }
 

@@ -53,17 +53,15 @@ export const DUMMY_HASH = `scrypt$${LOG_N}$${R}$${P}$${Buffer.alloc(16).toString
 /** PLANTA_AUTH_BUSY: as many passwords as the hasher takes are being checked or waiting (429, try again in a second). */
 export class HasherBusyError extends Error {
   readonly code = 'PLANTA_AUTH_BUSY';
-  readonly statusCode = 429;
   readonly retryAfterS = 1;
   constructor() {
     super('too many sign-ins at once: try again in a second');
   }
 }
 
-/** A place in the hasher's queue, taken at once (or refused): run it, or give it back. */
+/** A place in the hasher's queue, taken at once: the hash it runs waits for its turn. */
 export interface HashTicket {
   run<T>(f: () => Promise<T>): Promise<T>;
-  cancel(): void;
 }
 
 /**
@@ -85,15 +83,10 @@ export class PasswordHasher {
     return this.admitted >= this.o.concurrency + this.o.queue;
   }
 
-  /** A place in the queue, or HasherBusyError when it is full. */
+  /** A place in the queue, or HasherBusyError when it is full; the place is given back when its hash is done. */
   admit(): HashTicket {
     if (this.full()) throw new HasherBusyError();
     this.admitted++;
-    let done = false;
-    const leave = (): void => {
-      if (!done) this.admitted--;
-      done = true;
-    };
     return {
       run: async <T>(f: () => Promise<T>): Promise<T> => {
         // A slot freed is handed to the next waiting, so none is taken past the limit in between.
@@ -102,21 +95,12 @@ export class PasswordHasher {
         try {
           return await f();
         } finally {
-          leave();
+          this.admitted--;
           const next = this.waiting.shift();
           if (next) next();
           else this.running--;
         }
       },
-      cancel: leave,
     };
-  }
-
-  verify(password: string, stored: string): Promise<boolean> {
-    return this.admit().run(() => verifyPassword(password, stored));
-  }
-
-  hash(password: string): Promise<string> {
-    return this.admit().run(() => hashPassword(password));
   }
 }

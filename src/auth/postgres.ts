@@ -399,14 +399,13 @@ export class PostgresDirectory implements UserDirectory {
     }
   }
 
-  private async trailState(c: pg.PoolClient | pg.Pool): Promise<{ marker: ReturnType<typeof parseKeyMarker>; keyedRows: boolean; entries: number }> {
-    const r = (
-      await c.query<{ marker: string | null; keyed: boolean; entries: number | null }>(
-        `SELECT (SELECT value FROM ${this.t('meta')} WHERE key = 'audit_key') AS marker,
-                EXISTS (SELECT 1 FROM ${this.t('audit')} WHERE key_id IS NOT NULL) AS keyed,
-                (SELECT max(seq) FROM ${this.t('audit')}) AS entries`,
-      )
-    ).rows[0]!;
+  /** The trail's marker, whether it holds keyed entries, and how many it holds; within the transaction `c`, if given. */
+  private async trailState(c?: pg.PoolClient): Promise<{ marker: ReturnType<typeof parseKeyMarker>; keyedRows: boolean; entries: number }> {
+    const text = `SELECT (SELECT value FROM ${this.t('meta')} WHERE key = 'audit_key') AS marker,
+                         EXISTS (SELECT 1 FROM ${this.t('audit')} WHERE key_id IS NOT NULL) AS keyed,
+                         (SELECT max(seq) FROM ${this.t('audit')}) AS entries`;
+    type Row = { marker: string | null; keyed: boolean; entries: number | null };
+    const r = (c ? await c.query<Row>(text) : await this.query<Row>(text)).rows[0]!;
     return { marker: parseKeyMarker(r.marker ?? undefined), keyedRows: r.keyed, entries: r.entries ?? 0 };
   }
 
@@ -431,10 +430,7 @@ export class PostgresDirectory implements UserDirectory {
 
   /** Checks the chain (and that `head`, kept elsewhere, is still one of its entries); AuditKeyError when this node's key is missing or another. */
   async verifyAudit(head?: AuditHead): Promise<AuditCheck> {
-    await this.setup();
-    const trail = await this.trailState(this.pool).catch((err: unknown) => {
-      throw unavailable(err);
-    });
+    const trail = await this.trailState();
     const key = readAuditKey(this.auditKeyFile);
     if (trail.marker || trail.keyedRows) checkTrailKey(this.auditKeyFile, key, trail);
     const check = new ChainCheck({ ...(key ? { key } : {}), ...(trail.marker ? { marker: trail.marker } : {}), ...(head ? { head } : {}) });

@@ -12,7 +12,7 @@ import { AlarmEngine } from '../alarms/engine.js';
 import { type AlarmActions, serveAlarms } from '../alarms/remote.js';
 import { AlarmStore } from '../alarms/store.js';
 import { LivenessWatch } from '../bus/liveness.js';
-import { type AttemptBudget, RedisAttempts, sqliteAttempts } from '../auth/attempts.js';
+import { RedisAttempts } from '../auth/attempts.js';
 import { AuditKeyError } from '../auth/audit.js';
 import { DirectoryError, type UserDirectory } from '../auth/directory.js';
 import { reportAuditHead } from '../auth/head.js';
@@ -30,7 +30,7 @@ import { Poller } from '../poller/poller.js';
 import type { Logger } from '../util/log.js';
 import { projectRoot } from '../util/root.js';
 import { redactUrl } from '../util/url.js';
-import { createAuth } from '../web/auth.js';
+import { type AuthStores, createAuth } from '../web/auth.js';
 import { createWebServer } from '../web/server.js';
 import { ensureHmiBuilt } from './hmi.js';
 import { CliUsageError } from './modbus.js';
@@ -302,18 +302,18 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
   o.stops.push(reportAuditHead(directory, { log: o.log, ...(o.registry ? { registry: o.registry } : {}) }));
   o.stops.push(await followAuditTrail(bus, directory, { durable: await directory.trailName(), log: o.log }));
   const tls = tlsFiles(config, o.configFile);
-  let attempts: AttemptBudget;
+  // Sign-in attempts: in the SQLite file with its users, or in the bus's Redis for web nodes sharing users on PostgreSQL.
+  let stores: AuthStores;
   if (sqlite) {
-    attempts = sqliteAttempts(sqlite);
+    stores = { store: sqlite };
   } else {
-    const redis = o.bus!;
-    const a = await RedisAttempts.connect({ url: redis.url, prefix: redis.prefix, name: `${hostname()}:web` });
-    o.stops.push(() => a.close());
-    attempts = a;
+    const attempts = await RedisAttempts.connect({ url: o.bus!.url, prefix: o.bus!.prefix, name: `${hostname()}:web` });
+    o.stops.push(() => attempts.close());
+    stores = { directory, attempts };
   }
   let node = hostname();
   const auth = createAuth({
-    ...(sqlite ? { store: sqlite, attempts } : { directory, attempts }),
+    ...stores,
     anonymous: config.security.anonymous,
     idleMs: config.security.sessionIdle,
     absoluteMs: config.security.sessionMax,

@@ -251,12 +251,7 @@ export function createAuth(o: AuthOptions): Auth {
       if (err instanceof WeakPasswordError) throw new AuthError(400, err.code, `password: ${err.message}`, 'password');
       throw err;
     }
-    const ticket = admit(reply);
-    try {
-      return await ticket.run(() => hashPassword(password));
-    } finally {
-      ticket.cancel();
-    }
+    return admit(reply).run(() => hashPassword(password));
   };
 
   const register = (app: FastifyInstance): void => {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
-import { AuditKeyError, chainHash } from '../../src/auth/audit.js';
+import { AuditKeyError, type AuditRow, chainHash } from '../../src/auth/audit.js';
 import { reportAuditHead } from '../../src/auth/head.js';
 import { PostgresDirectory } from '../../src/auth/postgres.js';
 import { AuthStore } from '../../src/auth/store.js';
@@ -37,16 +37,7 @@ function tempDir(t: TestContext): string {
 const cli = (...args: string[]) => run(process.execPath, [planta, ...args]);
 const keyError = (code: string) => (e: unknown) => e instanceof AuditKeyError && e.code === code;
 
-interface Row {
-  seq: number;
-  ts: number;
-  actor: string;
-  action: string;
-  target: string;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
+type Row = AuditRow;
 
 /** Rechains rows from `from` on with plain SHA-256, as someone without the key would, returning the new rows. */
 function rechain(rows: Row[], from: number): Row[] {
