@@ -151,14 +151,18 @@ describe('sign-in attempts', { timeout: 120_000 }, () => {
     store.close();
   });
 
-  it('expired sessions are deleted: a sign-in prunes those idle or too old', async (t) => {
+  it('expired sessions and forgotten attempts are deleted: a sign-in prunes them', async (t) => {
     const { login, store, advance } = await setup(t, 'sqlite');
     const count = (): number => (store.db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
+    const attempts = (): string[] => (store.db.prepare('SELECT key FROM login_attempts ORDER BY key').all() as { key: string }[]).map((r) => r.key);
     for (const u of ['viewer', 'operator']) assert.equal((await login(u, PASSWORD)).status, 200);
+    assert.equal((await login('mallory', 'a-guess', '10.0.0.2')).status, 401);
     assert.equal(count(), 2);
+    assert.deepEqual(attempts(), ['account:mallory', 'address:10.0.0.1', 'address:10.0.0.2']);
     advance(31 * 60_000);
     assert.equal((await login('admin', PASSWORD)).status, 200);
     assert.equal(count(), 1, 'the two idle sessions are gone, the new one stays');
+    assert.deepEqual(attempts(), ['address:10.0.0.1', 'address:10.0.0.2'], 'the account\'s failure is forgotten after its window (the addresses\' window is an hour)');
   });
 
   it('200 sign-ins at once: /healthz and the HMI\'s page keep answering within 1 s; beyond the hasher\'s queue, 429 PLANTA_AUTH_BUSY at once', async (t) => {
