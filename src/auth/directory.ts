@@ -1,10 +1,12 @@
 /**
- * Users, read-only API tokens and the audit trail, as the web and the CLI
- * use them: in a web node's SQLite file (src/auth/store.ts), or in
- * PostgreSQL (src/auth/postgres.ts), shared by every web node of a plant.
+ * Users, their sessions, read-only API tokens and the audit trail, as the
+ * web and the CLI use them: in a web node's SQLite file (src/auth/store.ts),
+ * or in PostgreSQL (src/auth/postgres.ts), shared by every web node of a plant.
  */
 import { hostname } from 'node:os';
 import type { Role } from '../config/schema.js';
+import type { AuditHead, AuditKey } from './audit.js';
+import { type SessionStore, sqliteSessions } from './sessions.js';
 import type { AuditCheck, AuditEntry, AuditQuery, AuthStore, TokenInfo, User, UserRecord } from './store.js';
 
 /** PLANTA_AUTH_STORE_*: the users' database is unreachable (503), refused a duplicate (409), or its URL is wrong. */
@@ -38,17 +40,24 @@ export interface UserDirectory {
   tokenName(token: string): Promise<string | undefined>;
   tokens(): Promise<TokenInfo[]>;
   revokeToken(name: string, now?: number): Promise<boolean>;
-  /** Appends an entry to the hash-chained trail; with `ref`, only if no entry has that ref yet (undefined then). */
+  /** The users' sessions, kept where the users are. */
+  readonly sessions: SessionStore;
+  /** The audit key, checked against the trail; made on first run (`created`). Throws AuditKeyError when it is missing or another. */
+  prepareAuditKey(): Promise<{ key: AuditKey; created: boolean }>;
+  /** Appends an entry to the keyed hash chain (fields bounded); with `ref`, only if no entry has that ref yet (undefined then). */
   audit(actor: string, action: string, target: string, detail: unknown, now?: number, ref?: string): Promise<AuditEntry | undefined>;
   auditEntries(q?: AuditQuery): Promise<AuditEntry[]>;
-  verifyAudit(): Promise<AuditCheck>;
+  /** The chain checked from its first entry; with `head` (kept elsewhere), also that it is still an entry of the chain. */
+  verifyAudit(head?: AuditHead): Promise<AuditCheck>;
   close(): Promise<void>;
 }
 
-/** The SQLite store as a directory (its sessions stay available to sqliteSessions). */
+/** The SQLite store as a directory. */
 export function sqliteDirectory(store: AuthStore, where = 'SQLite'): UserDirectory {
   return {
     where,
+    sessions: sqliteSessions(store),
+    prepareAuditKey: async () => store.prepareAuditKey(),
     // The file's web nodes are on this machine (the name predates shared directories: a new one would read the trail again).
     trailName: async () => `audit@${hostname()}:${where}`,
     countUsers: async () => store.countUsers(),
@@ -64,7 +73,7 @@ export function sqliteDirectory(store: AuthStore, where = 'SQLite'): UserDirecto
     revokeToken: async (name, now) => store.revokeToken(name, now),
     audit: async (actor, action, target, detail, now, ref) => store.audit(actor, action, target, detail, now, ref),
     auditEntries: async (q) => store.auditEntries(q),
-    verifyAudit: async () => store.verifyAudit(),
+    verifyAudit: async (head) => store.verifyAudit(head),
     close: async () => store.close(),
   };
 }

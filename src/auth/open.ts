@@ -10,7 +10,11 @@ export const usersDb = (env: NodeJS.ProcessEnv = process.env): string => env.PLA
 
 export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//.test(db);
 
-/** The directory, and the SQLite store behind it when it is one (its sessions serve a web node on the in-memory bus). */
+/**
+ * The directory, and the SQLite store behind it when it is one (which also
+ * keeps the sign-in attempts). The audit key: PLANTA_AUDIT_KEY_FILE, else
+ * beside the SQLite file, or data/planta-audit-<schema>.key for PostgreSQL.
+ */
 export function openDirectory(db: string, log?: Logger): { directory: UserDirectory; sqlite?: AuthStore } {
   if (isPostgresUrl(db)) return { directory: new PostgresDirectory({ url: db, ...(log ? { log } : {}) }) };
   const sqlite = new AuthStore(db);

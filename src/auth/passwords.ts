@@ -5,6 +5,7 @@
  *   stored form: scrypt$<log2 N>$<r>$<p>$<salt base64url>$<hash base64url>
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { COMMON_PASSWORDS } from './common-passwords.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
@@ -48,3 +49,58 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 /** A hash of nothing, verified against when the user does not exist, so timing does not tell who exists. */
 export const DUMMY_HASH = `scrypt$${LOG_N}$${R}$${P}$${Buffer.alloc(16).toString('base64url')}$${Buffer.alloc(KEY_LENGTH).toString('base64url')}`;
+
+/** PLANTA_AUTH_BUSY: as many passwords as the hasher takes are being checked or waiting (429, try again in a second). */
+export class HasherBusyError extends Error {
+  readonly code = 'PLANTA_AUTH_BUSY';
+  readonly retryAfterS = 1;
+  constructor() {
+    super('too many sign-ins at once: try again in a second');
+  }
+}
+
+/** A place in the hasher's queue, taken at once: the hash it runs waits for its turn. */
+export interface HashTicket {
+  run<T>(f: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Bounds password hashing: scrypt runs on libuv's thread pool (4 threads),
+ * where static files and DNS wait too, and takes a core while it runs, so
+ * at most `concurrency` hashes run at once (2, or 1 on a machine of 2 cores,
+ * leaving one to the event loop) and at most `queue` more wait; beyond
+ * that, refused at once.
+ */
+export class PasswordHasher {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private admitted = 0;
+
+  constructor(readonly o: { concurrency: number; queue: number } = { concurrency: Math.max(1, Math.min(2, availableParallelism() - 1)), queue: 8 }) {}
+
+  /** Whether a password would be refused now (a cheap check before anything else is done for it). */
+  full(): boolean {
+    return this.admitted >= this.o.concurrency + this.o.queue;
+  }
+
+  /** A place in the queue, or HasherBusyError when it is full; the place is given back when its hash is done. */
+  admit(): HashTicket {
+    if (this.full()) throw new HasherBusyError();
+    this.admitted++;
+    return {
+      run: async <T>(f: () => Promise<T>): Promise<T> => {
+        // A slot freed is handed to the next waiting, so none is taken past the limit in between.
+        if (this.running >= this.o.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+        else this.running++;
+        try {
+          return await f();
+        } finally {
+          this.admitted--;
+          const next = this.waiting.shift();
+          if (next) next();
+          else this.running--;
+        }
+      },
+    };
+  }
+}

@@ -1,13 +1,34 @@
 /**
- * Users, sessions, API tokens, login lockouts and the audit trail, in
+ * Users, sessions, API tokens, sign-in attempts and the audit trail, in
  * SQLite. Secrets are never stored: passwords as scrypt hashes, session ids
- * and tokens as SHA-256 digests (the browser holds the only copy).
+ * and tokens as SHA-256 digests (the browser holds the only copy); the
+ * audit trail's key is in a file beside the database (src/auth/audit.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Role } from '../config/schema.js';
+import { type BudgetKey, type Reservation, backoffMs } from './attempts.js';
+import {
+  type AuditCheck,
+  type AuditEntry,
+  type AuditHead,
+  type AuditKey,
+  type AuditQuery,
+  type AuditRow,
+  ChainCheck,
+  auditEntry,
+  auditFilter,
+  boundedAuditFields,
+  checkTrailKey,
+  createAuditKey,
+  memoryAuditKey,
+  newKeyMarker,
+  nextAuditEntry,
+  parseKeyMarker,
+  readAuditKey,
+} from './audit.js';
 
 export interface User {
   name: string;
@@ -37,95 +58,25 @@ export interface TokenInfo {
   revokedAt: number | null;
 }
 
-export interface AuditEntry {
-  seq: number;
-  ts: number;
-  actor: string;
-  action: string;
-  target: string;
-  detail: string;
-  prevHash: string;
-  hash: string;
-}
-
 export const digest = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 export const newSecret = (): string => randomBytes(32).toString('base64url');
 
-/** The hash chaining an audit entry to the one before: editing or deleting any entry breaks every later hash. */
-export function chainHash(prevHash: string, e: Pick<AuditEntry, 'seq' | 'ts' | 'actor' | 'action' | 'target' | 'detail'>): string {
-  return createHash('sha256')
-    .update(JSON.stringify([prevHash, e.seq, e.ts, e.actor, e.action, e.target, e.detail]))
-    .digest('hex');
-}
+export type { AuditCheck, AuditEntry, AuditQuery } from './audit.js';
 
-const GENESIS = '0'.repeat(64);
-
-/** An audit entry as a table holds it (SQLite and PostgreSQL alike). */
-export interface AuditRow extends Omit<AuditEntry, 'prevHash'> {
-  prev_hash: string;
-}
-
-export const auditEntry = (r: AuditRow): AuditEntry => ({
-  seq: r.seq, ts: r.ts, actor: r.actor, action: r.action, target: r.target, detail: r.detail, prevHash: r.prev_hash, hash: r.hash,
-});
-
-export interface AuditQuery {
-  before?: number;
-  limit?: number;
-  /** Words that must all appear (case-insensitive) in the actor, action, target or detail. */
-  search?: string;
-}
-
-/** The WHERE clause and arguments of an audit query; `param(n)` spells the placeholder of the n-th argument (1-based). */
-export function auditFilter(q: AuditQuery, param: (n: number) => string, like: 'LIKE' | 'ILIKE'): { where: string; args: (string | number)[]; limit: number } {
-  const where: string[] = [];
-  const args: (string | number)[] = [];
-  const bind = (v: string | number): string => param(args.push(v));
-  if (q.before !== undefined) where.push(`seq < ${bind(q.before)}`);
-  for (const word of (q.search ?? '').split(/\s+/).filter(Boolean)) {
-    const pattern = `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(`(${['actor', 'action', 'target', 'detail'].map((c) => `${c} ${like} ${bind(pattern)} ESCAPE '\\'`).join(' OR ')})`);
-  }
-  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args, limit: Math.min(Math.max(1, q.limit ?? 200), 5000) };
-}
-
-export type AuditCheck = { ok: true; entries: number } | { ok: false; seq: number; why: string };
-
-/** Recomputes the chain entry by entry (in seq order); stops at the first broken one. */
-export class ChainCheck {
-  private prev = GENESIS;
-  private n = 0;
-  private broken: AuditCheck | undefined;
-
-  /** Takes the next entry; false once the chain is broken. */
-  next(r: AuditRow): boolean {
-    const expected = this.n + 1;
-    if (r.seq !== expected) this.broken = { ok: false, seq: expected, why: `entry ${expected} is missing` };
-    else if (r.prev_hash !== this.prev) this.broken = { ok: false, seq: r.seq, why: 'it does not follow the entry before it' };
-    else if (chainHash(this.prev, r) !== r.hash) this.broken = { ok: false, seq: r.seq, why: 'its content does not match its hash (edited)' };
-    if (this.broken) return false;
-    this.prev = r.hash;
-    this.n++;
-    return true;
-  }
-
-  result(): AuditCheck {
-    return this.broken ?? { ok: true, entries: this.n };
-  }
-}
-
-/** The entry after `last` (undefined: the first), chained to it. */
-export function nextAuditEntry(last: { seq: number; hash: string } | undefined, e: Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'>): AuditEntry {
-  const entry = { seq: (last?.seq ?? 0) + 1, ...e };
-  const prevHash = last?.hash ?? GENESIS;
-  return { ...entry, prevHash, hash: chainHash(prevHash, entry) };
-}
+/** The key file of an SQLite users' file: PLANTA_AUDIT_KEY_FILE, else beside it. */
+export const sqliteAuditKeyFile = (db: string, env: NodeJS.ProcessEnv = process.env): string => env.PLANTA_AUDIT_KEY_FILE || `${db}.audit-key`;
 
 export class AuthStore {
   readonly db: Database.Database;
+  /** The audit key's file; undefined for a database in memory, whose key lives in memory too. */
+  readonly auditKeyFile: string | undefined;
+  private readonly memoryKey: AuditKey | undefined;
+  private key: AuditKey | undefined;
 
-  constructor(path: string) {
+  constructor(path: string, o: { auditKeyFile?: string } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.auditKeyFile = o.auditKeyFile ?? (path === ':memory:' ? undefined : sqliteAuditKeyFile(path));
+    this.memoryKey = this.auditKeyFile ? undefined : memoryAuditKey();
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.exec(`
@@ -137,13 +88,16 @@ export class AuthStore {
         id TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL,
         created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL
       );
+      CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user);
       CREATE TABLE IF NOT EXISTS api_tokens (
         id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_by TEXT NOT NULL,
         created_at INTEGER NOT NULL, revoked_at INTEGER
       );
-      CREATE TABLE IF NOT EXISTS login_failures (
-        key TEXT PRIMARY KEY, count INTEGER NOT NULL, first_at INTEGER NOT NULL, locked_until INTEGER
+      DROP TABLE IF EXISTS login_failures;
+      CREATE TABLE IF NOT EXISTS login_attempts (
+        key TEXT PRIMARY KEY, count INTEGER NOT NULL, last_at INTEGER NOT NULL, forget_at INTEGER NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS audit (
         seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
         target TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
@@ -151,10 +105,13 @@ export class AuthStore {
       CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
       CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     `);
-    // changed_at: sessions from before a password or role change are refused, wherever they are kept (Redis).
-    if (!(this.db.pragma('table_info(users)') as { name: string }[]).some((c) => c.name === 'changed_at')) this.db.exec('ALTER TABLE users ADD COLUMN changed_at INTEGER NOT NULL DEFAULT 0');
+    const columns = (table: string): string[] => (this.db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+    // changed_at: sessions from before a password or role change are refused.
+    if (!columns('users').includes('changed_at')) this.db.exec('ALTER TABLE users ADD COLUMN changed_at INTEGER NOT NULL DEFAULT 0');
     // ref: what an entry records (a command's outcome, an alarm action), so that one delivered twice is kept once.
-    if (!(this.db.pragma('table_info(audit)') as { name: string }[]).some((c) => c.name === 'ref')) this.db.exec('ALTER TABLE audit ADD COLUMN ref TEXT');
+    if (!columns('audit').includes('ref')) this.db.exec('ALTER TABLE audit ADD COLUMN ref TEXT');
+    // key_id: the key that chained an entry (NULL: from before the trail had one).
+    if (!columns('audit').includes('key_id')) this.db.exec('ALTER TABLE audit ADD COLUMN key_id TEXT');
     this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS audit_ref ON audit (ref)');
   }
 
@@ -230,8 +187,9 @@ export class AuthStore {
     this.db.prepare('DELETE FROM sessions WHERE user = ?').run(user);
   }
 
-  pruneSessions(idleBefore: number, createdBefore: number): void {
-    this.db.prepare('DELETE FROM sessions WHERE last_seen < ? OR created_at < ?').run(idleBefore, createdBefore);
+  /** Deletes the sessions idle since before `idleBefore` or made before `createdBefore`; returns how many. */
+  pruneSessions(idleBefore: number, createdBefore: number): number {
+    return this.db.prepare('DELETE FROM sessions WHERE last_seen < ? OR created_at < ?').run(idleBefore, createdBefore).changes;
   }
 
   // ------------------------------------------------------------ read-only API tokens
@@ -260,42 +218,91 @@ export class AuthStore {
     return this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(now, name).changes > 0;
   }
 
-  // ------------------------------------------------------------ login failures
+  // ------------------------------------------------------------ sign-in attempts (src/auth/attempts.ts)
 
-  lockedUntil(key: string): number | undefined {
-    const r = this.db.prepare('SELECT locked_until FROM login_failures WHERE key = ?').get(key) as { locked_until: number | null } | undefined;
-    return r?.locked_until ?? undefined;
+  /** Counts an attempt on every key, or on none when one still waits; one transaction, so parallel attempts are counted one by one. */
+  reserveAttempt(keys: BudgetKey[], now: number): Reservation {
+    return this.db.transaction((): Reservation => {
+      const counts: number[] = [];
+      for (const { key, rule } of keys) {
+        const r = this.db.prepare('SELECT count, last_at FROM login_attempts WHERE key = ?').get(key) as { count: number; last_at: number } | undefined;
+        const until = r ? r.last_at + backoffMs(rule, r.count) : 0;
+        if (r && now < until) return { ok: false, key, until };
+        counts.push(r && now <= until + rule.windowMs ? r.count + 1 : 1);
+      }
+      keys.forEach(({ key, rule }, i) => {
+        const count = counts[i]!;
+        this.db
+          .prepare('INSERT INTO login_attempts (key, count, last_at, forget_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET count = excluded.count, last_at = excluded.last_at, forget_at = excluded.forget_at')
+          .run(key, count, now, now + backoffMs(rule, count) + rule.windowMs);
+      });
+      return { ok: true };
+    }).immediate();
   }
 
-  /** Counts a failure within `windowMs`; after `max` of them the key is locked for `lockMs`. Returns the lock's end, if any. */
-  recordFailure(key: string, now: number, windowMs: number, max: number, lockMs: number): number | undefined {
-    const r = this.db.prepare('SELECT count, first_at FROM login_failures WHERE key = ?').get(key) as { count: number; first_at: number } | undefined;
-    const fresh = !r || now - r.first_at > windowMs;
-    const count = fresh ? 1 : r.count + 1;
-    const locked = count >= max ? now + lockMs : null;
-    this.db
-      .prepare('INSERT INTO login_failures (key, count, first_at, locked_until) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET count = excluded.count, first_at = excluded.first_at, locked_until = excluded.locked_until')
-      .run(key, count, fresh ? now : r.first_at, locked);
-    return locked ?? undefined;
+  releaseAttempts(keys: BudgetKey[]): void {
+    for (const { key } of keys) this.db.prepare('UPDATE login_attempts SET count = count - 1 WHERE key = ? AND count > 0').run(key);
   }
 
-  clearFailures(key: string): void {
-    this.db.prepare('DELETE FROM login_failures WHERE key = ?').run(key);
+  forgetAttempts({ key }: BudgetKey): void {
+    this.db.prepare('DELETE FROM login_attempts WHERE key = ?').run(key);
+  }
+
+  pruneAttempts(now: number): void {
+    this.db.prepare('DELETE FROM login_attempts WHERE forget_at < ?').run(now);
   }
 
   // ------------------------------------------------------------ audit trail
 
-  /** Appends an entry; with `ref`, only if no entry has that ref yet (undefined then). */
+  private meta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  private trailState(): { marker: ReturnType<typeof parseKeyMarker>; keyedRows: boolean; entries: number; last: { seq: number; hash: string } | undefined } {
+    const last = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    return {
+      marker: parseKeyMarker(this.meta('audit_key')),
+      keyedRows: this.db.prepare('SELECT 1 FROM audit WHERE key_id IS NOT NULL LIMIT 1').get() !== undefined,
+      entries: last?.seq ?? 0,
+      last,
+    };
+  }
+
+  private fileKey(): AuditKey | undefined {
+    return this.auditKeyFile ? readAuditKey(this.auditKeyFile) : this.memoryKey;
+  }
+
+  /**
+   * The trail's key, checked against the trail (AuditKeyError when it is
+   * missing or another); on first run made (0600), and where keyed entries
+   * begin recorded. `created`: the key file was made now (back it up).
+   */
+  prepareAuditKey(): { key: AuditKey; created: boolean } {
+    if (this.key) return { key: this.key, created: false };
+    const out = this.db.transaction(() => {
+      const trail = this.trailState();
+      let key = checkTrailKey(this.auditKeyFile, this.fileKey(), trail);
+      let created = false;
+      if (!key) ({ key, created } = createAuditKey(this.auditKeyFile!));
+      if (!trail.marker && !trail.keyedRows) this.db.prepare("INSERT INTO meta (key, value) VALUES ('audit_key', ?)").run(JSON.stringify(newKeyMarker(key, trail.entries + 1)));
+      return { key, created };
+    }).immediate();
+    this.key = out.key;
+    return out;
+  }
+
+  /** Appends an entry (its fields bounded); with `ref`, only if no entry has that ref yet (undefined then). */
   audit(actor: string, action: string, target: string, detail: unknown, now = Date.now(), ref?: string): AuditEntry | undefined {
+    const { key } = this.prepareAuditKey();
     return this.db.transaction(() => {
       if (ref !== undefined && this.db.prepare('SELECT 1 FROM audit WHERE ref = ?').get(ref)) return undefined;
       const last = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-      const e = nextAuditEntry(last, { ts: now, actor, action, target, detail: JSON.stringify(detail ?? null) });
+      const e = nextAuditEntry(last, { ts: now, ...boundedAuditFields(actor, action, target, detail) }, key);
       this.db
-        .prepare('INSERT INTO audit (seq, ts, actor, action, target, detail, prev_hash, hash, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(e.seq, e.ts, actor, action, target, e.detail, e.prevHash, e.hash, ref ?? null);
+        .prepare('INSERT INTO audit (seq, ts, actor, action, target, detail, prev_hash, hash, ref, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(e.seq, e.ts, e.actor, e.action, e.target, e.detail, e.prevHash, e.hash, ref ?? null, e.keyId);
       return e;
-    })();
+    }).immediate();
   }
 
   auditEntries(q: AuditQuery = {}): AuditEntry[] {
@@ -304,8 +311,12 @@ export class AuthStore {
     return rows.map(auditEntry);
   }
 
-  verifyAudit(): AuditCheck {
-    const check = new ChainCheck();
+  /** Checks the chain (and that `head`, kept elsewhere, is still one of its entries); AuditKeyError when its key is missing or another. */
+  verifyAudit(head?: AuditHead): AuditCheck {
+    const trail = this.trailState();
+    const key = this.fileKey();
+    if (trail.marker || trail.keyedRows) checkTrailKey(this.auditKeyFile, key, trail);
+    const check = new ChainCheck({ ...(key ? { key } : {}), ...(trail.marker ? { marker: trail.marker } : {}), ...(head ? { head } : {}) });
     for (const r of this.db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditRow>) if (!check.next(r)) break;
     return check.result();
   }

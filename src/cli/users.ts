@@ -3,9 +3,12 @@
  * read-only API tokens, and the audit trail, straight on the database (the
  * SQLite file, or the PostgreSQL database shared by web nodes).
  * There is no default password: the first admin is created here.
+ * Stored text is printed with its control characters escaped: a name or
+ * detail cannot move the terminal's cursor.
  */
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { AuditKeyError, escapeControls, parseAuditHead } from '../auth/audit.js';
 import { WeakPasswordError, checkStrength, hashPassword } from '../auth/passwords.js';
 import type { UserDirectory } from '../auth/directory.js';
 import { openDirectory, usersDb } from '../auth/open.js';
@@ -60,14 +63,23 @@ async function newPassword(name: string, fromStdin: boolean): Promise<string> {
   return password;
 }
 
-function withStore(f: (store: UserDirectory, ...args: string[]) => Promise<void>) {
+/**
+ * Runs `f` on the directory named by --db. With `appends` (the command
+ * writes to the audit trail), the trail's key is checked first — made on
+ * first run, and said so.
+ */
+function withStore(f: (store: UserDirectory, ...args: string[]) => Promise<void>, appends = true) {
   return async (...args: unknown[]): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
     const { directory } = openDirectory(cmd.optsWithGlobals<{ db: string }>().db);
     try {
+      if (appends) {
+        const { key, created } = await directory.prepareAuditKey();
+        if (created) console.error(`planta: made the audit trail's key ${key.file}: back it up, and copy it to every web node using this database`);
+      }
       await f(directory, ...(args.slice(0, -2) as string[]));
     } catch (err) {
-      console.error(`planta: ${describeError(err)}`);
+      console.error(`planta: ${err instanceof AuditKeyError ? `${err.message} [${err.code}]` : describeError(err)}`);
       process.exitCode = err instanceof CliUsageError ? 2 : 1;
     } finally {
       await directory.close();
@@ -109,8 +121,8 @@ export function registerUserCommands(program: Command): void {
     .description('list users')
     .action(
       withStore(async (store) => {
-        for (const u of await store.users()) console.log(`${u.name.padEnd(20)} ${u.role.padEnd(9)} ${u.disabled ? 'disabled' : 'active'}  since ${new Date(u.createdAt).toISOString()}`);
-      }),
+        for (const u of await store.users()) console.log(`${escapeControls(u.name).padEnd(20)} ${escapeControls(u.role).padEnd(9)} ${u.disabled ? 'disabled' : 'active'}  since ${new Date(u.createdAt).toISOString()}`);
+      }, false),
     );
 
   user
@@ -179,8 +191,8 @@ export function registerUserCommands(program: Command): void {
     .description('list tokens')
     .action(
       withStore(async (store) => {
-        for (const t of await store.tokens()) console.log(`${t.name.padEnd(20)} ${t.revokedAt ? `revoked ${new Date(t.revokedAt).toISOString()}` : 'active'}`);
-      }),
+        for (const t of await store.tokens()) console.log(`${escapeControls(t.name).padEnd(20)} ${t.revokedAt ? `revoked ${new Date(t.revokedAt).toISOString()}` : 'active'}`);
+      }, false),
     );
   token
     .command('revoke')
@@ -194,22 +206,26 @@ export function registerUserCommands(program: Command): void {
       }),
     );
 
-  const audit = db(program.command('audit').description('the hash-chained audit trail'));
+  const audit = db(program.command('audit').description('the keyed, hash-chained audit trail'));
   audit
     .command('verify')
-    .description('check that no audit entry was edited or removed')
+    .option('--head <[seq:]hash>', 'a head kept elsewhere (logged by planta web, printed here): fails unless it is still an entry of the chain')
+    .description('check that no audit entry was edited or removed (and, with --head, that none was cut off the end)')
     .action(
       withStore(async (store) => {
-        const r = await store.verifyAudit();
+        const text = audit.commands.find((c) => c.name() === 'verify')!.opts<{ head?: string }>().head;
+        const head = text === undefined ? undefined : parseAuditHead(text);
+        if (text !== undefined && !head) throw new CliUsageError(`--head "${escapeControls(text)}": expected the 64 hex digits of an entry's hash, or SEQ:HASH`);
+        const r = await store.verifyAudit(head);
         if (!r.ok) {
           console.error(`audit trail BROKEN at entry ${r.seq}: ${r.why}`);
           process.exitCode = 1;
           return;
         }
-        const [head] = await store.auditEntries({ limit: 1 });
-        console.log(`audit trail intact: ${r.entries} entries${head ? `; head ${head.seq} ${head.hash}` : ''}`);
-        console.log('(keep the head somewhere else: it also proves that no entry was cut off the end)');
-      }),
+        const [last] = await store.auditEntries({ limit: 1 });
+        console.log(`audit trail intact: ${r.entries} entries${last ? `; head ${last.seq}:${last.hash}` : ''}${head ? `; the head given (${head.seq ?? '?'}:${head.hash.slice(0, 12)}…) is in the chain` : ''}`);
+        console.log('(keep the head somewhere else: `planta audit verify --head SEQ:HASH` later proves that nothing up to it was cut off or rewritten)');
+      }, false),
     );
   audit
     .command('list')
@@ -218,7 +234,9 @@ export function registerUserCommands(program: Command): void {
     .action(
       withStore(async (store) => {
         const limit = Number(audit.commands.find((c) => c.name() === 'list')!.opts<{ limit: string }>().limit);
-        for (const e of (await store.auditEntries({ limit })).reverse()) console.log(`${new Date(e.ts).toISOString()}  ${e.actor.padEnd(12)} ${e.action.padEnd(22)} ${e.target}  ${e.detail}`);
-      }),
+        for (const e of (await store.auditEntries({ limit })).reverse()) {
+          console.log(`${new Date(e.ts).toISOString()}  ${escapeControls(e.actor).padEnd(12)} ${escapeControls(e.action).padEnd(22)} ${escapeControls(e.target)}  ${escapeControls(e.detail)}`);
+        }
+      }, false),
     );
 }

@@ -12,8 +12,10 @@ import { AlarmEngine } from '../alarms/engine.js';
 import { type AlarmActions, serveAlarms } from '../alarms/remote.js';
 import { AlarmStore } from '../alarms/store.js';
 import { LivenessWatch } from '../bus/liveness.js';
-import { RedisSessions } from '../auth/sessions.js';
+import { RedisAttempts } from '../auth/attempts.js';
+import { AuditKeyError } from '../auth/audit.js';
 import { DirectoryError, type UserDirectory } from '../auth/directory.js';
+import { reportAuditHead } from '../auth/head.js';
 import { isPostgresUrl, openDirectory } from '../auth/open.js';
 import { directoryUrl } from '../auth/postgres.js';
 import { followAuditTrail } from '../auth/trail.js';
@@ -31,7 +33,7 @@ import { Poller } from '../poller/poller.js';
 import type { Logger } from '../util/log.js';
 import { projectRoot } from '../util/root.js';
 import { redactUrl } from '../util/url.js';
-import { createAuth } from '../web/auth.js';
+import { type AuthStores, createAuth } from '../web/auth.js';
 import { createWebServer } from '../web/server.js';
 import { ensureHmiBuilt } from './hmi.js';
 import { CliUsageError } from './modbus.js';
@@ -305,19 +307,25 @@ export interface WebOptions {
   /** The alarm engine of this process, or the alarm process's through the bus. */
   alarms?: AlarmActions;
   history?: { historian: Historian; cycles: CycleReport | undefined };
-  /** On the Redis bus: sessions and login lockouts in Redis, shared by every web node. */
+  /** The bus's Redis: where web nodes sharing users on PostgreSQL count sign-in attempts. */
   bus?: BusChoice;
   /** Command ids and outcomes (planta start: the ledger its poller shares); default: in `db` (the SQLite file, or PostgreSQL beside the users). */
   records?: CommandRecords;
   stops: Stops;
 }
 
+/** How often a web node deletes expired sessions and forgotten sign-in attempts (sign-ins do too). */
+const PRUNE_EVERY_MS = 10 * 60_000;
+
 /**
- * The web server with users, sessions and the audit trail: users, tokens
- * and the trail in `db` (SQLite, or PostgreSQL shared by web nodes);
- * sessions and login lockouts in the SQLite file, or in Redis on the Redis
- * bus. The trail follows the bus under a durable name — of the SQLite file,
- * or of the PostgreSQL directory, shared by the web nodes that write there —
+ * The web server with users, sessions and the audit trail: users, their
+ * sessions, tokens and the trail in `db` (SQLite, or PostgreSQL shared by
+ * web nodes), so sessions last as long as the users they name (not as long
+ * as Redis keeps its memory); sign-in attempts in the SQLite file, or in the
+ * bus's Redis for users on PostgreSQL. The trail's key is checked (made on
+ * first run) before anything is served; its head is logged and measured.
+ * The trail follows the bus under a durable name — of the SQLite file, or
+ * of the PostgreSQL directory, shared by the web nodes that write there —
  * so a restart of the web loses no command outcome nor alarm action.
  */
 export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Promise<{ url: string; users: UserDirectory; tls: boolean }> {
@@ -328,21 +336,28 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
   o.stops.push(() => directory.close());
   try {
     await directory.countUsers();
+    const { key, created } = await directory.prepareAuditKey();
+    if (created) o.log.warn({ file: key.file }, `audit trail: made its key ${key.file} — back it up${sqlite ? '' : ', and copy it to every web node sharing these users'}`);
   } catch (err) {
     if (err instanceof DirectoryError) throw new CliUsageError(`users: ${err.message} [${err.code}]`);
+    if (err instanceof AuditKeyError) throw new CliUsageError(`audit trail: ${err.message} [${err.code}]`, err.code);
     throw err;
   }
+  o.stops.push(reportAuditHead(directory, { log: o.log, ...(o.registry ? { registry: o.registry } : {}) }));
   o.stops.push(await followAuditTrail(bus, directory, { durable: await directory.trailName(), log: o.log }));
   const tls = tlsFiles(config, o.configFile);
-  let sessions: RedisSessions | undefined;
-  if (o.bus?.kind === 'redis') {
-    const s = await RedisSessions.connect({ url: o.bus.url, prefix: o.bus.prefix, absoluteMs: config.security.sessionMax, name: `${hostname()}:web` });
-    o.stops.push(() => s.close());
-    sessions = s;
+  // Sign-in attempts: in the SQLite file with its users, or in the bus's Redis for web nodes sharing users on PostgreSQL.
+  let stores: AuthStores;
+  if (sqlite) {
+    stores = { store: sqlite };
+  } else {
+    const attempts = await RedisAttempts.connect({ url: o.bus!.url, prefix: o.bus!.prefix, name: `${hostname()}:web` });
+    o.stops.push(() => attempts.close());
+    stores = { directory, attempts };
   }
   let node = hostname();
   const auth = createAuth({
-    ...(sessions ? { directory, sessions } : { store: sqlite! }),
+    ...stores,
     anonymous: config.security.anonymous,
     idleMs: config.security.sessionIdle,
     absoluteMs: config.security.sessionMax,
@@ -366,6 +381,9 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
     commandRecords: { records, durable: recordsDurable },
   });
   o.stops.push(() => app.close());
+  const pruning = setInterval(() => void auth.prune().catch((err: unknown) => o.log.warn({ err: (err as Error).message }, 'sessions: expired ones could not be deleted')), PRUNE_EVERY_MS);
+  pruning.unref();
+  o.stops.push(async () => clearInterval(pruning));
   await app.listen({ host: o.host, port: o.port });
   const listening = (app.server.address() as { port: number }).port;
   node = `${hostname()}:${listening}`;

@@ -2,8 +2,10 @@
  * Who is asking, and may they: sessions in HttpOnly SameSite=Strict cookies
  * (idle and absolute timeouts), a CSRF token on every state-changing request,
  * read-only API tokens, viewer access without login only where configured
- * (never decided from a request header), login rate limiting with a
- * temporary lockout, security headers on every response, and the audit trail.
+ * (never decided from a request header), sign-in attempts limited by
+ * exponential backoff per account and per address (src/auth/attempts.ts)
+ * with password hashing bounded, security headers on every response, and
+ * the audit trail.
  *
  *   POST /api/login {user, password}      GET /api/session      POST /api/logout
  *   GET /api/users  POST /api/users  POST /api/users/:name      (admin)
@@ -11,10 +13,10 @@
  *   GET /api/audit?before&limit&q                               (engineer)
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DUMMY_HASH, WeakPasswordError, checkStrength, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { type AttemptBudget, type BackoffRule, type BudgetKey, DEFAULT_LOCKOUT, type LockoutRules, sqliteAttempts } from '../auth/attempts.js';
+import { DUMMY_HASH, HasherBusyError, type HashTicket, PasswordHasher, WeakPasswordError, checkStrength, hashPassword, verifyPassword } from '../auth/passwords.js';
 import { type UserDirectory, sqliteDirectory } from '../auth/directory.js';
-import { type SessionStore, sqliteSessions } from '../auth/sessions.js';
-import type { AuditQuery, AuthStore } from '../auth/store.js';
+import type { AuditQuery, AuthStore, UserRecord } from '../auth/store.js';
 import type { Identity } from '../commands/prepare.js';
 import { ROLES, type Role } from '../config/schema.js';
 import { boundedText, queryParam } from './fields.js';
@@ -23,11 +25,12 @@ import { BODY_LIMITS } from './limits.js';
 export type Anonymous = 'none' | 'local' | 'any';
 
 /**
- * Where users, API tokens and the audit trail are (`directory`), and where
- * sessions and login lockouts are (`sessions`): both in a web node's SQLite
- * `store`, or elsewhere (PostgreSQL and Redis, shared by web nodes).
+ * Where users, their sessions, API tokens and the audit trail are
+ * (`directory`), and where sign-in attempts are counted (`attempts`): all in
+ * a web node's SQLite `store` (its attempts there unless given), or a
+ * directory shared by web nodes (PostgreSQL) with attempts in Redis.
  */
-export type AuthStores = { store: AuthStore; sessions?: SessionStore } | { directory: UserDirectory; sessions: SessionStore };
+export type AuthStores = { store: AuthStore; attempts?: AttemptBudget } | { directory: UserDirectory; attempts: AttemptBudget };
 
 export type AuthOptions = AuthStores & {
   /** Viewer access without login: nobody, requests from this machine, or anyone. */
@@ -36,7 +39,10 @@ export type AuthOptions = AuthStores & {
   absoluteMs?: number;
   /** Mark cookies Secure (served over TLS). */
   secure?: boolean;
-  lockout?: { max: number; windowMs: number; lockMs: number };
+  /** The account's backoff (its fields, or some of them; DEFAULT_LOCKOUT otherwise), and the client address's under `address`. */
+  lockout?: Partial<BackoffRule> & { address?: Partial<BackoffRule> };
+  /** Bounds password hashing (default: 2 at once, 8 waiting). */
+  hasher?: PasswordHasher;
   now?: () => number;
   /** This web node's name (host:port), recorded with sign-ins: web nodes may share one audit trail. */
   node?: () => string;
@@ -53,6 +59,7 @@ export class AuthError extends Error {
     readonly statusCode: number,
     readonly code: string,
     message: string,
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -63,6 +70,11 @@ const rank = (r: Role): number => ROLES.indexOf(r);
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{1,31}$/;
 /** Longest search of the audit trail. */
 const AUDIT_SEARCH_MAX = 200;
+/** What a sign-in may name: 1..64 printable characters (no control, format or unassigned ones). */
+const LOGIN_NAME = /^[^\p{C}]{1,64}$/u;
+const MAX_PASSWORD_BYTES = 1024;
+/** How often sign-ins also delete expired sessions and forgotten attempts (the web node prunes every 10 minutes besides). */
+const PRUNE_EVERY_MS = 60_000;
 
 export const SECURITY_HEADERS: Record<string, string> = {
   // No inline script, nothing from elsewhere; inline styles are allowed for the mimic drawings.
@@ -91,25 +103,30 @@ export interface Auth {
   identify(req: FastifyRequest): RequestIdentity | undefined;
   /** Finds who makes a request (once; the access gate of src/web/access.ts asks for every route that is not public). */
   resolve(req: FastifyRequest): Promise<RequestIdentity | undefined>;
-  /** Checks the password of the request's user again (re-authentication for critical commands). */
+  /** Checks the password of the request's user again (re-authentication for critical commands), within the same attempts' budget as a sign-in. */
   reauthenticate(req: FastifyRequest, password: unknown): Promise<void>;
   /** Adds the security headers and the routes; `proxied`: the server believes forwarded headers from a proxy (security.trustProxy). */
   register(app: FastifyInstance, o: { proxied: boolean }): void;
+  /** Deletes expired sessions and forgotten sign-in attempts. */
+  prune(): Promise<void>;
 }
 
 export function createAuth(o: AuthOptions): Auth {
   const store = 'directory' in o ? o.directory : sqliteDirectory(o.store);
-  const sessions = 'store' in o ? (o.sessions ?? sqliteSessions(o.store)) : o.sessions;
+  const sessions = store.sessions;
+  const attempts = 'store' in o ? (o.attempts ?? sqliteAttempts(o.store)) : o.attempts;
   const now = o.now ?? Date.now;
   const idleMs = o.idleMs ?? 30 * 60_000;
   const absoluteMs = o.absoluteMs ?? 12 * 3_600_000;
-  const lockout = o.lockout ?? { max: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
+  const { address: addressRule, ...accountRule } = o.lockout ?? {};
+  const rules: LockoutRules = { account: { ...DEFAULT_LOCKOUT.account, ...accountRule }, address: { ...DEFAULT_LOCKOUT.address, ...addressRule } };
+  const hasher = o.hasher ?? new PasswordHasher();
   const known = new WeakMap<FastifyRequest, RequestIdentity | null>();
   // Behind a proxy every request's socket is the proxy's: "this machine" cannot be told from the socket (set by register).
   let proxied = true;
 
   /** Where a sign-in came from, and through which web node. */
-  const signIn = (req: FastifyRequest): { from: string | undefined; node?: string } => ({ from: req.socket.remoteAddress, ...(o.node ? { node: o.node() } : {}) });
+  const signIn = (req: FastifyRequest): { from: string; node?: string } => ({ from: req.ip, ...(o.node ? { node: o.node() } : {}) });
 
   const cookie = (value: string, maxAgeS: number): string =>
     `${COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${o.secure ? '; Secure' : ''}`;
@@ -164,13 +181,86 @@ export function createAuth(o: AuthOptions): Auth {
     return b as Record<string, unknown>;
   };
 
+  /** A place to hash a password, or 429 PLANTA_AUTH_BUSY at once. */
+  const admit = (reply: FastifyReply | undefined): HashTicket => {
+    try {
+      return hasher.admit();
+    } catch (err) {
+      if (!(err instanceof HasherBusyError)) throw err;
+      reply?.header('retry-after', String(err.retryAfterS));
+      throw new AuthError(429, err.code, err.message);
+    }
+  };
+
+  const boundedPassword = (password: unknown): string => {
+    if (typeof password !== 'string' || Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw new AuthError(400, 'PLANTA_AUTH_BAD_LOGIN', `password: a string of at most ${MAX_PASSWORD_BYTES} bytes`, 'password');
+    return password;
+  };
+
+  /**
+   * Whether `password` is the user's, within the budgets of the account and
+   * of the client's address: the attempt is counted before the password is
+   * hashed (refused with 429 while either waits), and the hash waits its
+   * turn in the bounded hasher (refused with 429 at once when it is full,
+   * the attempt handed back). A right password forgets the account's
+   * failures. `name` need not exist: the answer takes as long either way.
+   */
+  const checkPassword = async (req: FastifyRequest, reply: FastifyReply | undefined, name: string, password: string): Promise<UserRecord | undefined> => {
+    // A flood is refused before it costs a lookup or a write.
+    if (hasher.full()) admit(reply);
+    const user = await store.user(name);
+    const account: BudgetKey = { key: `account:${name.toLowerCase()}`, rule: rules.account };
+    const address: BudgetKey = { key: `address:${req.ip}`, rule: rules.address };
+    const t = now();
+    const reserved = await attempts.reserve([address, account], t);
+    if (!reserved.ok) {
+      reply?.header('retry-after', String(Math.max(1, Math.ceil((reserved.until - t) / 1000))));
+      const from = reserved.key === address.key ? ' from this address' : '';
+      throw new AuthError(429, 'PLANTA_AUTH_LOCKED', `too many failed sign-ins${from}: try again after ${new Date(reserved.until).toISOString()}`);
+    }
+    let ticket: HashTicket;
+    try {
+      ticket = admit(reply);
+    } catch (err) {
+      await attempts.release([address, account]);
+      throw err;
+    }
+    // Verify against a dummy hash for unknown users: the answer takes as long either way.
+    const ok = (await ticket.run(() => verifyPassword(password, user?.password ?? DUMMY_HASH))) && user !== undefined && !user.disabled;
+    if (!ok) return undefined;
+    await attempts.forget(account);
+    await attempts.release([address]);
+    return user;
+  };
+
   const reauthenticate = async (req: FastifyRequest, password: unknown): Promise<void> => {
     const id = identify(req);
     if (!id || id.via !== 'session') throw new AuthError(401, 'PLANTA_AUTH_REQUIRED', 'sign in first');
-    const user = await store.user(id.user);
-    const ok = typeof password === 'string' && user !== undefined && (await verifyPassword(password, user.password));
+    const refused = new AuthError(403, 'PLANTA_AUTH_REAUTH', 'password: this command needs your password again, and it was not right');
+    // No password given: nothing was guessed, nothing counted.
+    if (typeof password !== 'string' || password === '') throw refused;
+    const ok = (await checkPassword(req, undefined, id.user, boundedPassword(password))) !== undefined;
     await store.audit(id.user, ok ? 'reauth' : 'reauth-failed', id.user, null, now());
-    if (!ok) throw new AuthError(403, 'PLANTA_AUTH_REAUTH', 'password: this command needs your password again, and it was not right');
+    if (!ok) throw refused;
+  };
+
+  let prunedAt = 0;
+  const prune = async (): Promise<void> => {
+    const t = now();
+    prunedAt = t;
+    await sessions.prune(t - idleMs, t - absoluteMs);
+    await attempts.prune(t);
+  };
+
+  /** An admin's new password for `name`, hashed within the hasher's bounds. */
+  const newPasswordHash = async (reply: FastifyReply, name: string, password: string): Promise<string> => {
+    try {
+      checkStrength(boundedPassword(password), name);
+    } catch (err) {
+      if (err instanceof WeakPasswordError) throw new AuthError(400, err.code, `password: ${err.message}`, 'password');
+      throw err;
+    }
+    return admit(reply).run(() => hashPassword(password));
   };
 
   const register = (app: FastifyInstance, r: { proxied: boolean }): void => {
@@ -182,26 +272,18 @@ export function createAuth(o: AuthOptions): Auth {
 
     app.post('/api/login', { config: { access: 'public' }, bodyLimit: BODY_LIMITS.signIn }, async (req, reply: FastifyReply) => {
       const b = body(req);
-      const name = typeof b.user === 'string' ? b.user : '';
-      const password = typeof b.password === 'string' ? b.password : '';
+      // Bounded before anything else: an overlong or unprintable name is never hashed nor written to the trail.
+      if (typeof b.user !== 'string' || !LOGIN_NAME.test(b.user)) throw new AuthError(400, 'PLANTA_AUTH_BAD_LOGIN', 'user: 1 to 64 printable characters', 'user');
+      const name = b.user;
+      const user = await checkPassword(req, reply, name, boundedPassword(b.password ?? ''));
       const t = now();
-      const keys = [`user:${name.toLowerCase()}`, `ip:${req.socket.remoteAddress ?? ''}`];
-      const locked = Math.max(...(await Promise.all(keys.map((k) => sessions.lockedUntil(k)))).map((l) => l ?? 0));
-      if (locked > t) {
-        reply.header('retry-after', String(Math.ceil((locked - t) / 1000)));
-        throw new AuthError(429, 'PLANTA_AUTH_LOCKED', `too many failed sign-ins: try again after ${new Date(locked).toISOString()}`);
-      }
-      const user = await store.user(name);
-      // Verify against a dummy hash for unknown users: the answer takes as long either way.
-      const ok = (await verifyPassword(password, user?.password ?? DUMMY_HASH)) && user !== undefined && !user.disabled;
-      if (!ok) {
-        for (const k of keys) await sessions.recordFailure(k, t, lockout.windowMs, lockout.max, lockout.lockMs);
-        await store.audit(name || '?', 'login-failed', name, signIn(req), t);
+      if (!user) {
+        await store.audit(name, 'login-failed', name, signIn(req), t);
         throw new AuthError(401, 'PLANTA_AUTH_FAILED', 'wrong user or password');
       }
-      for (const k of keys) await sessions.clearFailures(k);
       const { id, csrf } = await sessions.create(user.name, t);
       await store.audit(user.name, 'login', user.name, signIn(req), t);
+      if (t - prunedAt >= PRUNE_EVERY_MS) await prune().catch(() => undefined);
       reply.header('set-cookie', cookie(id, Math.floor(absoluteMs / 1000)));
       return { user: user.name, role: user.role, csrf };
     });
@@ -229,7 +311,7 @@ export function createAuth(o: AuthOptions): Auth {
       return await store.users();
     });
 
-    app.post('/api/users', { config: { access: 'admin' } }, async (req) => {
+    app.post('/api/users', { config: { access: 'admin' } }, async (req, reply) => {
       const admin = need(req, 'admin');
       const b = body(req);
       const name = String(b.name ?? '');
@@ -237,23 +319,16 @@ export function createAuth(o: AuthOptions): Auth {
       if (!NAME.test(name)) throw new AuthError(400, 'PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
       if (!ROLES.includes(role)) throw new AuthError(400, 'PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
       if (await store.user(name)) throw new AuthError(409, 'PLANTA_AUTH_USER_EXISTS', `user ${name} exists`);
-      const password = String(b.password ?? '');
-      try {
-        checkStrength(password, name);
-      } catch (err) {
-        if (err instanceof WeakPasswordError) throw new AuthError(400, err.code, `password: ${err.message}`);
-        throw err;
-      }
-      await store.addUser(name, role, await hashPassword(password), now());
+      await store.addUser(name, role, await newPasswordHash(reply, name, String(b.password ?? '')), now());
       await store.audit(admin.user, 'user-add', name, { role }, now());
       return { name, role };
     });
 
-    app.post<{ Params: { name: string } }>('/api/users/:name', { config: { access: 'admin' } }, async (req) => {
+    app.post<{ Params: { name: string } }>('/api/users/:name', { config: { access: 'admin' } }, async (req, reply) => {
       const admin = need(req, 'admin');
       const b = body(req);
       const name = req.params.name;
-      if (!(await store.user(name))) throw new AuthError(404, 'PLANTA_AUTH_NO_USER', `no user ${name}`);
+      if (!NAME.test(name) || !(await store.user(name))) throw new AuthError(404, 'PLANTA_AUTH_NO_USER', `no user ${NAME.test(name) ? name : 'of that name'}`);
       if (b.role !== undefined) {
         if (!ROLES.includes(b.role as Role)) throw new AuthError(400, 'PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
         await store.setRole(name, b.role as Role, now());
@@ -266,13 +341,7 @@ export function createAuth(o: AuthOptions): Auth {
         await store.audit(admin.user, b.disabled ? 'user-disable' : 'user-enable', name, null, now());
       }
       if (typeof b.password === 'string') {
-        try {
-          checkStrength(b.password, name);
-        } catch (err) {
-          if (err instanceof WeakPasswordError) throw new AuthError(400, err.code, `password: ${err.message}`);
-          throw err;
-        }
-        await store.setPassword(name, await hashPassword(b.password), now());
+        await store.setPassword(name, await newPasswordHash(reply, name, b.password), now());
         await sessions.endAllOf(name);
         await store.audit(admin.user, 'user-password', name, null, now());
       }
@@ -296,8 +365,8 @@ export function createAuth(o: AuthOptions): Auth {
 
     app.delete<{ Params: { name: string } }>('/api/tokens/:name', { config: { access: 'admin' } }, async (req) => {
       const admin = need(req, 'admin');
-      const revoked = await store.revokeToken(req.params.name, now());
-      if (!revoked) throw new AuthError(404, 'PLANTA_AUTH_NO_TOKEN', `no active token ${req.params.name}`);
+      const revoked = NAME.test(req.params.name) && (await store.revokeToken(req.params.name, now()));
+      if (!revoked) throw new AuthError(404, 'PLANTA_AUTH_NO_TOKEN', `no active token ${NAME.test(req.params.name) ? req.params.name : 'of that name'}`);
       await store.audit(admin.user, 'token-revoke', req.params.name, null, now());
       return { revoked };
     });
@@ -317,5 +386,5 @@ export function createAuth(o: AuthOptions): Auth {
     });
   };
 
-  return { identify, resolve, reauthenticate, register };
+  return { identify, resolve, reauthenticate, register, prune };
 }

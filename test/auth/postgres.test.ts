@@ -6,13 +6,20 @@
  * their last known rows).
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { DirectoryError } from '../../src/auth/directory.js';
 import { PostgresDirectory, directoryUrl } from '../../src/auth/postgres.js';
 import { PG_URL, pgProxy, needPostgres, sql, testSchema } from '../historian/pg-helpers.js';
 
+// The audit key of each schema, as a web node keeps it (one file per schema, shared by the test's two nodes).
+const keys = mkdtempSync(join(tmpdir(), 'planta-keys-'));
+after(() => rmSync(keys, { recursive: true, force: true }));
+
 const open = (t: { after: (f: () => Promise<void>) => void }, url: string): PostgresDirectory => {
-  const d = new PostgresDirectory({ url, connectTimeoutMs: 1000 });
+  const d = new PostgresDirectory({ url, connectTimeoutMs: 1000, auditKeyFile: join(keys, `${directoryUrl(url).schema}.key`) });
   t.after(() => d.close());
   return d;
 };

@@ -1,6 +1,6 @@
 /**
- * Two `planta web` nodes sharing users, tokens and the audit trail on the
- * machine's PostgreSQL (`--db postgres://…?schema=…`), sessions in Redis:
+ * Two `planta web` nodes sharing users, their sessions, tokens and the
+ * audit trail on the machine's PostgreSQL (`--db postgres://…?schema=…`):
  * a user an admin adds on node A signs in on node B, a token made on A
  * reads on B and stops once revoked, a password changed by the CLI ends the
  * user's sessions on every node, and every command outcome is in the trail
@@ -8,7 +8,9 @@
  * link to PostgreSQL was cut, where signed-in users kept working.
  */
 import assert from 'node:assert/strict';
-import { hostname } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { run } from '../helpers/process.js';
@@ -40,6 +42,11 @@ interface Entry {
 describe('web nodes sharing users on PostgreSQL', { timeout: 180_000 }, () => {
   it('a user, a token and a password change made on one node hold on the other; each command outcome is audited once, also through one node\'s PostgreSQL outage', async (t) => {
     if (!(await needRedis(t)) || !(await needPostgres(t))) return;
+    // The web nodes' audit key (one machine: one file for both), in the test's folder; the processes inherit the environment.
+    const keys = mkdtempSync(join(tmpdir(), 'planta-key-'));
+    t.after(() => rmSync(keys, { recursive: true, force: true }));
+    process.env.PLANTA_AUDIT_KEY_FILE = join(keys, 'audit.key');
+    t.after(() => delete process.env.PLANTA_AUDIT_KEY_FILE);
     const schema = schemaName();
     const usersUrl = `${PG_URL}?schema=${schema}`;
     // Node A reaches PostgreSQL through a proxy that can be cut; node B directly.
