@@ -213,7 +213,7 @@ export async function startPoller(
   return poller;
 }
 
-const PRUNE_EVERY_MS = 3_600_000;
+const LEDGER_PRUNE_EVERY_MS = 3_600_000;
 
 /**
  * A ledger of commands in an SQLite file (`exclusive`: a poller's own, like
@@ -228,7 +228,7 @@ export function openLedger(path: string, config: PlantConfig, o: { log: Logger; 
 }
 
 function keepPruned(records: CommandRecords, o: { log: Logger; stops: Stops }): void {
-  const timer = setInterval(() => void records.prune().catch((err: unknown) => o.log.warn({ err: (err as Error).message }, 'command records: pruning failed')), PRUNE_EVERY_MS).unref();
+  const timer = setInterval(() => void records.prune().catch((err: unknown) => o.log.warn({ err: (err as Error).message }, 'command records: pruning failed')), LEDGER_PRUNE_EVERY_MS).unref();
   o.stops.push(async () => clearInterval(timer));
 }
 
@@ -315,7 +315,7 @@ export interface WebOptions {
 }
 
 /** How often a web node deletes expired sessions and forgotten sign-in attempts (sign-ins do too). */
-const PRUNE_EVERY_MS = 10 * 60_000;
+const SESSIONS_PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
  * The web server with users, sessions and the audit trail: users, their
@@ -381,7 +381,7 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
     commandRecords: { records, durable: recordsDurable },
   });
   o.stops.push(() => app.close());
-  const pruning = setInterval(() => void auth.prune().catch((err: unknown) => o.log.warn({ err: (err as Error).message }, 'sessions: expired ones could not be deleted')), PRUNE_EVERY_MS);
+  const pruning = setInterval(() => void auth.prune().catch((err: unknown) => o.log.warn({ err: (err as Error).message }, 'sessions: expired ones could not be deleted')), SESSIONS_PRUNE_EVERY_MS);
   pruning.unref();
   o.stops.push(async () => clearInterval(pruning));
   await app.listen({ host: o.host, port: o.port });
