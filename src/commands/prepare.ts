@@ -6,6 +6,7 @@
 import { expandTemplate, roleAllows } from '../config/commands.js';
 import type { PlantConfig } from '../config/resolve.js';
 import type { CommandConfig, Role } from '../config/schema.js';
+import { representation } from '../tags/representation.js';
 import type { TagDefinition } from '../tags/types.js';
 import type { CommandRequest, ResolvedStep } from '../bus/command-messages.js';
 
@@ -25,14 +26,11 @@ export interface Identity {
   role: Role;
 }
 
-const RAW_RANGE: Partial<Record<TagDefinition['type'], [number, number]>> = {
-  int16: [-0x8000, 0x7fff],
-  uint16: [0, 0xffff],
-  int32: [-0x80000000, 0x7fffffff],
-  uint32: [0, 0xffffffff],
-};
-
-/** Checks an engineering value for a tag: type, the tag's writable limits, the raw resolution and range. */
+/**
+ * Checks an engineering value for a tag: type, the tag's writable limits, and
+ * that the tag's register can hold it (src/tags/representation.ts — the rule
+ * the read-back confirms with).
+ */
 export function checkTagValue(tag: TagDefinition, value: unknown, field: string): number | boolean {
   if (tag.type === 'bool') {
     if (typeof value !== 'boolean') throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${field}: expected true or false`, field);
@@ -45,16 +43,8 @@ export function checkTagValue(tag: TagDefinition, value: unknown, field: string)
   if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
     throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${value} is outside ${min ?? '−∞'}..${max ?? '∞'} ${tag.unit}`.trim(), field);
   }
-  const raw = (value - tag.offset) / tag.scale;
-  const range = RAW_RANGE[tag.type];
-  if (range) {
-    if (Math.abs(raw - Math.round(raw)) > 1e-6) {
-      throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${value} is not a multiple of the tag's resolution ${tag.scale}`, field);
-    }
-    if (Math.round(raw) < range[0] || Math.round(raw) > range[1]) {
-      throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${value} does not fit the tag's ${tag.type}`, field);
-    }
-  }
+  const r = representation(tag, value);
+  if (!r.ok) throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${r.message}`, field);
   return value;
 }
 
