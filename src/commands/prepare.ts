@@ -7,8 +7,9 @@ import { expandTemplate, roleAllows } from '../config/commands.js';
 import type { PlantConfig } from '../config/resolve.js';
 import type { CommandConfig, Role } from '../config/schema.js';
 import { representation } from '../tags/representation.js';
-import type { TagDefinition } from '../tags/types.js';
+import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { CommandRequest, ResolvedStep } from '../bus/command-messages.js';
+import { describeFailure, failureCode, firstFailing, resolveChecks, writtenValues } from './conditions.js';
 
 export class CommandRejection extends Error {
   constructor(
@@ -62,6 +63,29 @@ function checkParam(def: CommandConfig['params'][string], name: string, value: u
 /** The request's JSON body: id, command and params are checked here, whatever their types. */
 export type PrepareInput = Record<string, unknown>;
 
+/** The fields each kind of command request may have; any other is refused, named. */
+export const REQUEST_FIELDS = {
+  direct: ['id', 'command', 'params'],
+  select: ['command', 'params'],
+  operate: ['id', 'token', 'command', 'params', 'password'],
+} as const satisfies Record<string, readonly string[]>;
+export type RequestKind = keyof typeof REQUEST_FIELDS;
+
+/** An id a select has no use for: the command is only reserved, never sent under it. */
+const SELECT_ID = 'select-only';
+
+/** A field name as it may be shown back: short, printable. */
+function shown(name: string): string {
+  const printable = name.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > 64 ? `${printable.slice(0, 64)}…` : printable;
+}
+
+/** Values Planta decides on: read and valid (a value outside its display range was still read). */
+function known(v: TagValue | undefined): number | boolean | undefined {
+  if (!v || (v.quality !== 'Good' && v.quality !== 'Uncertain_EngineeringUnitsExceeded')) return undefined;
+  return typeof v.value === 'number' || typeof v.value === 'boolean' ? v.value : undefined;
+}
+
 const ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 export class CommandPreparer {
@@ -80,9 +104,14 @@ export class CommandPreparer {
     return { ...this.config.commands[name]!, name };
   }
 
-  /** Validates and resolves; throws CommandRejection with the field at fault. */
-  prepare(input: PrepareInput, who: Identity): CommandRequest {
-    if (typeof input.id !== 'string' || !ID.test(input.id)) {
+  /** Validates and resolves a request of `kind` (its fields: REQUEST_FIELDS); throws CommandRejection with the field at fault. */
+  prepare(input: PrepareInput, who: Identity, kind: RequestKind = 'direct'): CommandRequest {
+    const allowed: readonly string[] = REQUEST_FIELDS[kind];
+    for (const k of Object.keys(input)) {
+      if (!allowed.includes(k)) throw new CommandRejection('PLANTA_COMMAND_UNKNOWN_FIELD', `${shown(k)}: not a field of this request (fields: ${allowed.join(', ')})`, shown(k));
+    }
+    const id = kind === 'select' ? SELECT_ID : input.id;
+    if (typeof id !== 'string' || !ID.test(id)) {
       throw new CommandRejection('PLANTA_COMMAND_BAD_ID', 'id: expected 8..64 letters, digits, "-" or "_" (a fresh one per click)', 'id');
     }
     const def = this.definition(input.command);
@@ -117,7 +146,7 @@ export class CommandPreparer {
     const device = this.tags.get(first.kind === 'block' ? first.tags[0]! : first.tag)!.device;
     const createdAt = this.now();
     const request: CommandRequest = {
-      id: input.id,
+      id,
       command: def.name,
       device,
       user: who.user,
@@ -129,6 +158,22 @@ export class CommandPreparer {
       expiresAt: createdAt + def.expiry,
     };
     if (def.expect) request.expect = { tag: expandTemplate(def.expect.tag, params), equals: value(def.expect.equals), withinMs: def.expect.within };
+    const checks = resolveChecks(this.config, def, steps);
+    if (checks.length > 0) request.checks = checks;
     return request;
+  }
+
+  /**
+   * Refuses a prepared request whose preconditions or relations do not hold on
+   * `values` (the live values: the bus snapshot), or cannot be decided because
+   * a value they need is not Good. The poller checks again right before writing.
+   */
+  checkState(request: CommandRequest, values: readonly TagValue[]): void {
+    if (!request.checks) return;
+    const byTag = new Map(values.map((v) => [v.tag, v]));
+    const f = firstFailing(request.checks, request.params, writtenValues(request.steps), (tag) => known(byTag.get(tag)));
+    if (!f) return;
+    const { code, field } = failureCode(f);
+    throw new CommandRejection(code, describeFailure(f), field, 409);
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
 import type { ResolvedStep } from '../bus/command-messages.js';
+import { describeFailure, failureCode, firstFailing, tagsToRead, writtenValues } from '../commands/conditions.js';
 import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient, type NumericType, encodeValue } from '../modbus/index.js';
 import { type RegisterDecoder, compileRegisterDecoder } from '../tags/codec.js';
 import { rawValue, sameValue, toRaw } from '../tags/representation.js';
@@ -50,6 +51,8 @@ class Refusal extends Error {
     message: string,
     /** False for a duplicate: the execution that holds the command reports its outcome. */
     readonly publish = true,
+    /** The field at fault (a precondition or relation). */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -98,6 +101,7 @@ export class CommandExecutor {
         this.checkOwner(cmd);
         await this.claim(cmd);
         const before = await this.readTargets(cmd.steps);
+        await this.checkConditions(cmd);
         for (const step of cmd.steps) {
           this.checkOwner(cmd);
           await this.write(step);
@@ -110,7 +114,7 @@ export class CommandExecutor {
     } catch (err) {
       if (err instanceof Refusal) {
         log?.warn({ status: err.status, code: err.code }, err.message);
-        return this.outcome(cmd, err.status, { code: err.code, reason: err.message }, err.publish);
+        return this.outcome(cmd, err.status, { code: err.code, reason: err.message, ...(err.field ? { field: err.field } : {}) }, err.publish);
       }
       const code = err instanceof ModbusError ? err.code : 'PLANTA_COMMAND_ERROR';
       log?.warn({ code, err: (err as Error).message }, 'command failed');
@@ -166,6 +170,25 @@ export class CommandExecutor {
     }
     if (claim === 'not-owner') throw new Refusal('rejected', 'PLANTA_COMMAND_NOT_OWNER', `not sent by this poller: another poller holds the lease of ${cmd.device}`, false);
     if (claim === 'expired') throw new Refusal('expired', 'PLANTA_COMMAND_EXPIRED', `not sent: its time ran out before it could be claimed (requested at ${new Date(cmd.createdAt).toISOString()})`);
+  }
+
+  /**
+   * Preconditions and relations on values read from the PLC now, inside the
+   * exclusive section, right before the first write: a command whose
+   * condition is false is refused with nothing written.
+   */
+  private async checkConditions(cmd: CommandRequest): Promise<void> {
+    if (!cmd.checks?.length) return;
+    const written = writtenValues(cmd.steps);
+    const values = new Map<string, number | boolean>();
+    for (const name of new Set(cmd.checks.flatMap((c) => tagsToRead(c, cmd.params, written)))) {
+      const v = (await this.readTag(this.tag(name))).value;
+      if (typeof v === 'number' || typeof v === 'boolean') values.set(name, v);
+    }
+    const f = firstFailing(cmd.checks, cmd.params, written, (tag) => values.get(tag));
+    if (!f) return;
+    const { code, field } = failureCode(f);
+    throw new Refusal('rejected', code, `not sent: ${describeFailure(f)}`, true, field);
   }
 
   /** A command queued while the link is down waits for it until its expiry, never longer. */
