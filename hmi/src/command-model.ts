@@ -270,6 +270,14 @@ export function refusalInWords(error: { code: string; message: string }, words: 
     }
     case 'PLANTA_COMMAND_TOKEN_EXPIRED':
       return 'The confirmation took too long and the reservation ran out: nothing was sent. Start again.';
+    case 'PLANTA_COMMAND_PRECONDITION':
+    case 'PLANTA_COMMAND_RELATION':
+    case 'PLANTA_COMMAND_STATE_UNKNOWN': {
+      // "<configured message> — precondition <name> (<condition>) does not hold with <values>", perhaps after the poller's "not sent: ".
+      const text = error.message.replace(/^not sent: /, '');
+      const cut = text.indexOf(' — ');
+      return cut > 0 ? `Not sent: ${text.slice(0, cut)}.` : `Not sent: ${reasonInWords(text, words, tagNames)}.`;
+    }
     default:
       return reasonInWords(error.message, words, tagNames);
   }

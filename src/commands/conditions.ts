@@ -89,11 +89,16 @@ export function failureCode(f: CheckFailure): { code: string; field: string } {
   return { code: f.check.kind === 'requires' ? 'PLANTA_COMMAND_PRECONDITION' : 'PLANTA_COMMAND_RELATION', field };
 }
 
-/** Words for a failure, for the operator: which condition, on which values, and why. */
+/**
+ * Words for a failure: the configured message first (what an operator acts
+ * on), then which condition, on which values — "the emergency stop is
+ * pressed — precondition no_emergency_stop (alarm.estop == false) does not
+ * hold with alarm.estop = true".
+ */
 export function describeFailure(f: CheckFailure): string {
-  const what = f.check.kind === 'requires' ? 'precondition' : 'relation';
+  const what = `${f.check.kind === 'requires' ? 'precondition' : 'relation'} ${f.check.name} (${f.check.check})`;
+  if (f.unknown) return `${what} cannot be checked: the value of ${f.unknown} is not known (not read, or not Good)`;
   const shown = Object.entries(f.values).map(([k, v]) => `${k} = ${String(v)}`).join(', ');
-  if (f.unknown) return `${what} ${f.check.name} (${f.check.check}) cannot be checked: the value of ${f.unknown} is not known (not read, or not Good)`;
-  const because = f.check.message ? `: ${f.check.message}` : '';
-  return `${what} ${f.check.name} (${f.check.check}) does not hold${shown ? ` with ${shown}` : ''}${because}`;
+  const detail = `${what} does not hold${shown ? ` with ${shown}` : ''}`;
+  return f.check.message ? `${f.check.message} — ${detail}` : detail;
 }
