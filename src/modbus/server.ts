@@ -165,15 +165,17 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
 
   constructor(options: ServerOptions) {
     super();
-    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ServerOptions;
-    const limits = { ...DEFAULT_CONNECTION_LIMITS, ...pickLimits(given) };
-    for (const [name, v] of Object.entries(limits)) {
-      if (!Number.isInteger(v) || v < 0 || (name === 'maxConnections' && v < 1)) throw new RangeError(`${name} ${String(v)} is not a whole number${name === 'maxConnections' ? ' ≥ 1' : ' ≥ 0'}`);
+    const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS };
+    for (const name of Object.keys(limits) as (keyof ConnectionLimits)[]) {
+      const v = options[name] ?? limits[name];
+      const least = name === 'maxConnections' ? 1 : 0;
+      if (!Number.isInteger(v) || v < least) throw new RangeError(`${name} ${String(v)} is not a whole number ≥ ${least}`);
+      limits[name] = v;
     }
     this.limits = limits;
-    this.handlerFn = given.handler;
-    this.host = given.host ?? '127.0.0.1';
-    this.port = given.port ?? 502;
+    this.handlerFn = options.handler;
+    this.host = options.host ?? '127.0.0.1';
+    this.port = options.port ?? 502;
     // Paused on accept: reading starts once the connection is set up (see adopt()).
     this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server.on('error', () => undefined);
@@ -218,7 +220,7 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
       .sort((a, b) => b.idleMs - a.idleMs);
   }
 
-  /** A connection closed for one of the limits: counted, and reported to whoever logs. */
+  /** (For its connections.) A connection closed for one of the limits: counted, and reported to whoever logs. */
   closedFor(c: Connection, event: Omit<ConnectionClosed, 'remote'>): void {
     this.connections.delete(c);
     this.stats.connections = this.connections.size;
@@ -267,7 +269,10 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
 
   private accept(raw: net.Socket): void {
     raw.on('error', () => undefined);
-    if (!this.makeRoom(raw.remoteAddress ?? '', `${raw.remoteAddress}:${raw.remotePort}`)) {
+    // Read before adopt() moves the handle away from `raw`.
+    const address = raw.remoteAddress ?? '';
+    const port = raw.remotePort ?? 0;
+    if (!this.makeRoom(address, `${address}:${port}`)) {
       this.stats.refused++;
       raw.destroy();
       return;
@@ -279,7 +284,7 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
     if (adopted) socket.on('error', () => undefined);
     this.stats.accepted++;
     socket.setNoDelay(true);
-    const connection = new Connection(this, socket, this.nextConnectionId++, adopted === undefined, raw.remoteAddress, raw.remotePort);
+    const connection = new Connection(this, socket, this.nextConnectionId++, adopted === undefined, address, port);
     reader.connection = connection;
     this.connections.add(connection);
     this.stats.connections = this.connections.size;
@@ -287,14 +292,9 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
       this.connections.delete(connection);
       this.stats.connections = this.connections.size;
     });
-    this.emit('connection', `${socket.remoteAddress}:${socket.remotePort}`);
+    this.emit('connection', `${address}:${port}`);
     if (!adopted) socket.resume();
   }
-}
-
-function pickLimits(o: ServerOptions): Partial<ConnectionLimits> {
-  const { maxConnections, maxConnectionsPerAddress, idleTimeout, frameTimeout, evictAfter } = o;
-  return Object.fromEntries(Object.entries({ maxConnections, maxConnectionsPerAddress, idleTimeout, frameTimeout, evictAfter }).filter(([, v]) => v !== undefined));
 }
 
 type OnRead = (n: number, buf: Uint8Array) => boolean;
@@ -376,8 +376,8 @@ class Connection {
     readonly socket: net.Socket,
     readonly id: number,
     streamed: boolean,
-    readonly remoteAddress = socket.remoteAddress ?? '',
-    readonly remotePort = socket.remotePort ?? 0,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
   ) {
     this.decoder = new MbapDecoder(
       (tid, unitId, pdu) => this.onFrame(tid, unitId, pdu),
