@@ -7,7 +7,7 @@
  * false never reaches the PLC, not even in part.
  */
 import type { ResolvedCheck, ResolvedStep } from '../bus/command-messages.js';
-import { type Value, UnknownValue, evaluate, parseCondition, references, tagName } from '../config/conditions.js';
+import { type Value, UnknownValue, evaluate, expandTemplate, parseCondition, references } from '../config/conditions.js';
 import type { PlantConfig } from '../config/resolve.js';
 import type { CommandConfig } from '../config/schema.js';
 
@@ -47,7 +47,7 @@ export interface CheckFailure {
 
 /** The concrete tags a check reads from the plant (for a relation, the ones the command does not write). */
 export function tagsToRead(check: ResolvedCheck, params: Readonly<Record<string, Value>>, written: ReadonlyMap<string, Value>): string[] {
-  const tags = references(parseCondition(check.check)).tags.map((t) => tagName(t, params));
+  const tags = references(parseCondition(check.check)).tags.map((t) => expandTemplate(t, params));
   return check.kind === 'relation' ? tags.filter((t) => !written.has(t)) : tags;
 }
 

@@ -6,20 +6,10 @@
  */
 import { isNumericTag, representation } from '../tags/representation.js';
 import { type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
-import { ConditionSyntaxError, type Kind, kindOf, paramKind, parseCondition, references } from './conditions.js';
+import { ConditionSyntaxError, type Kind, expandTemplate, kindOf, paramKind, parseCondition, references, templateVars } from './conditions.js';
 import { ROLES, type CommandConfig, type ConditionEntry, type Role, type RuleProblem } from './schema.js';
 
-const VAR = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-/** The parameters a template such as "program{program}.fill" refers to. */
-export function templateVars(template: string): string[] {
-  return [...template.matchAll(VAR)].map((m) => m[1]!);
-}
-
-/** Replaces {param} by the parameter's value. */
-export function expandTemplate(template: string, params: Readonly<Record<string, unknown>>): string {
-  return template.replace(VAR, (_, name: string) => String(params[name]));
-}
+export { expandTemplate, templateVars };
 
 export const roleRank = (r: Role): number => ROLES.indexOf(r);
 
@@ -161,7 +151,7 @@ export function checkCommands(commands: Record<string, CommandConfig>, tags: Rea
     for (const [path, v] of refs) {
       if (typeof v === 'string' && !(v.slice(1) in c.params)) problem(path, `unknown parameter "${v}" (parameters: ${Object.keys(c.params).join(', ') || 'none'})`);
     }
-    for (const m of c.confirmation.matchAll(VAR)) if (!(m[1]! in c.params)) problem(['confirmation'], `unknown parameter {${m[1]}}`);
+    for (const v of templateVars(c.confirmation)) if (!(v in c.params)) problem(['confirmation'], `unknown parameter {${v}}`);
     const device = firstTarget(c, tags);
     for (const section of ['requires', 'relations'] as const) {
       for (const [key, entry] of Object.entries(c[section])) {

@@ -179,8 +179,13 @@ export function parseCondition(text: string): Expr {
 
 const VAR = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-/** The tag a reference names once its {param} templates are replaced. */
-export function tagName(template: string, params: Readonly<Record<string, Value>>): string {
+/** The parameters a template such as "program{program}.fill" refers to (templates: here, and in commands' tag names). */
+export function templateVars(template: string): string[] {
+  return [...template.matchAll(VAR)].map((m) => m[1]!);
+}
+
+/** Replaces {param} by the parameter's value. */
+export function expandTemplate(template: string, params: Readonly<Record<string, unknown>>): string {
   return template.replace(VAR, (_, name: string) => String(params[name]));
 }
 
@@ -191,7 +196,7 @@ export function references(e: Expr): { tags: string[]; params: string[] } {
   const walk = (x: Expr): void => {
     if (x.k === 'tag') {
       tags.add(x.name);
-      for (const m of x.name.matchAll(VAR)) params.add(m[1]!);
+      for (const v of templateVars(x.name)) params.add(v);
     } else if (x.k === 'param') params.add(x.name);
     else if (x.k === 'not' || x.k === 'neg') walk(x.a);
     else if (x.k === 'bin') {
@@ -273,7 +278,7 @@ export function evaluate(e: Expr, params: Readonly<Record<string, Value>>, tag: 
     case 'lit':
       return e.v;
     case 'tag': {
-      const name = tagName(e.name, params);
+      const name = expandTemplate(e.name, params);
       const v = tag(name);
       if (v === undefined) throw new UnknownValue(name);
       return v;
