@@ -208,3 +208,20 @@ export const SHELVE_CHOICES: readonly { minutes: number; label: string }[] = [
   { minutes: 480, label: '8 h' },
   { minutes: 1440, label: '24 h' },
 ];
+
+/** 90 → "1 h 30 min". */
+export function minutesLabel(minutes: number): string {
+  const h = Math.floor(minutes / 60);
+  return [h ? `${h} h` : '', minutes % 60 ? `${minutes % 60} min` : ''].filter(Boolean).join(' ');
+}
+
+/** The durations an alarm may be shelved for under the plant's rule: the usual choices up to its maximum, and the maximum itself. */
+export function shelveChoices(maxMinutes: number): { minutes: number; label: string }[] {
+  const under = SHELVE_CHOICES.filter((c) => c.minutes <= maxMinutes);
+  return under.some((c) => c.minutes === maxMinutes) ? under : [...under, { minutes: maxMinutes, label: minutesLabel(maxMinutes) }];
+}
+
+/** The choice a shelve dialog starts on: 1 h, or the longest allowed below it. */
+export function defaultShelveMinutes(choices: readonly { minutes: number }[]): number {
+  return choices.filter((c) => c.minutes <= 60).at(-1)?.minutes ?? choices[0]!.minutes;
+}

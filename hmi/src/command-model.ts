@@ -279,6 +279,14 @@ export function refusalInWords(error: { code: string; message: string }, words: 
       return 'The message bus failed while taking the command: it was probably not queued, and can no longer be. Check the event list before sending it again';
     case 'PLANTA_COMMAND_DUPLICATE':
       return 'This command was already sent (the same request again): it is never executed twice';
+    case 'PLANTA_COMMAND_PRECONDITION':
+    case 'PLANTA_COMMAND_RELATION':
+    case 'PLANTA_COMMAND_STATE_UNKNOWN': {
+      // "<configured message> — precondition <name> (<condition>) does not hold with <values>", perhaps after the poller's "not sent: ".
+      const text = error.message.replace(/^not sent: /, '');
+      const cut = text.indexOf(' — ');
+      return cut > 0 ? `Not sent: ${text.slice(0, cut)}.` : `Not sent: ${reasonInWords(text, words, tagNames)}.`;
+    }
     default:
       return reasonInWords(error.message, words, tagNames);
   }

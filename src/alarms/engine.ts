@@ -57,6 +57,13 @@ export interface AlarmEngineOptions {
 
 const rank = (r: Role): number => ROLES.indexOf(r);
 
+/** 90 → "1 h 30 min", in the words of the HMI's shelve choices. */
+function formatMinutes(ms: number): string {
+  const m = Math.round(ms / 60_000);
+  const h = Math.floor(m / 60);
+  return [h ? `${h} h` : '', m % 60 ? `${m % 60} min` : ''].filter(Boolean).join(' ');
+}
+
 export class AlarmEngine {
   private readonly watches = new Map<string, Watch>();
   /** Alarms (and events) to re-evaluate when a tag changes. */
@@ -300,13 +307,27 @@ export class AlarmEngine {
     return this.act(ws, (w, now) => w.machine.acknowledge(actor.user, now, comment || undefined));
   }
 
+  /**
+   * Shelves for a while: the plant's shelving rules (configuration `shelving:`)
+   * say, per priority, the lowest role allowed and the longest time — by
+   * default a critical alarm needs an engineer and comes back within an hour.
+   */
   shelve(actor: Actor, id: string, reason: string, durationMs: number): AlarmState {
     this.need(actor, 'operator', 'shelve alarms');
     if (!reason.trim()) throw new AlarmActionError('PLANTA_ALARM_REASON_REQUIRED', 'reason: say why the alarm is shelved');
     if (!(durationMs >= 60_000 && durationMs <= 24 * 3_600_000)) {
       throw new AlarmActionError('PLANTA_ALARM_BAD_DURATION', 'duration: between 1 minute and 24 hours; a shelved alarm always comes back by itself');
     }
-    return this.act([this.watch(id)], (w, now) => w.machine.shelve(actor.user, reason.trim(), now + durationMs, now))[0]!;
+    const w = this.watch(id);
+    const priority = w.machine.def.priority;
+    const rule = this.o.config.shelving[priority];
+    if (rank(actor.role) < rank(rule.role)) {
+      throw new AlarmActionError('PLANTA_ALARM_SHELVE_FORBIDDEN', `${actor.user} (${actor.role}) may not shelve a ${priority} alarm: it needs ${rule.role}`, 403);
+    }
+    if (durationMs > rule.maxMs) {
+      throw new AlarmActionError('PLANTA_ALARM_SHELVE_TOO_LONG', `duration: a ${priority} alarm may be shelved for ${formatMinutes(rule.maxMs)} at most`);
+    }
+    return this.act([w], (w, now) => w.machine.shelve(actor.user, reason.trim(), now + durationMs, now))[0]!;
   }
 
   unshelve(actor: Actor, id: string): AlarmState {

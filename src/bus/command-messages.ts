@@ -10,6 +10,19 @@ export type ResolvedStep =
   | { kind: 'block'; tags: string[]; values: (number | boolean)[] }
   | { kind: 'pulse'; tag: string };
 
+/**
+ * A condition the poller checks right before writing (src/commands/conditions.ts):
+ * a precondition (`requires`: the plant as it is) or a relation (the values as
+ * they will be: the PLC's with the command's new ones).
+ */
+export interface ResolvedCheck {
+  kind: 'requires' | 'relation';
+  name: string;
+  /** The condition as configured; {param} and $param take the request's parameters. */
+  check: string;
+  message?: string;
+}
+
 export interface CommandRequest {
   /** Chosen by the client: a retry with the same id is never executed twice. */
   id: string;
@@ -20,6 +33,8 @@ export interface CommandRequest {
   params: Record<string, number | boolean>;
   steps: ResolvedStep[];
   expect?: { tag: string; equals: number | boolean; withinMs: number };
+  /** Preconditions and relations, checked on values read from the PLC right before the first write. */
+  checks?: ResolvedCheck[];
   /** What the operator confirmed, with the values filled in. */
   confirmation: string;
   createdAt: number;

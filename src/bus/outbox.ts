@@ -11,10 +11,13 @@
  * Past `maxBytes` the OLDEST entries are dropped, counted: after a long
  * outage the recent samples (the state the plant is in) are worth more than
  * its first minutes, and history keeps one gap instead of a gap up to now.
+ * Once drained, the file gives its space back (incremental vacuum): it is as
+ * large as the outage needed only while the outage's samples wait.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import Database from 'better-sqlite3';
+import { reclaimSpace, sqliteFileBytes, useIncrementalVacuum } from '../util/sqlite-space.js';
 import { BusError } from './errors.js';
 
 export interface OutboxEntry {
@@ -46,10 +49,9 @@ export class Outbox {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('synchronous = NORMAL');
-      this.db.exec(`
-        CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, device TEXT NOT NULL, up_to INTEGER, v TEXT NOT NULL);
-        BEGIN IMMEDIATE; COMMIT;
-      `);
+      this.db.exec('BEGIN IMMEDIATE; COMMIT;');
+      useIncrementalVacuum(this.db);
+      this.db.exec('CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, device TEXT NOT NULL, up_to INTEGER, v TEXT NOT NULL)');
     } catch (err) {
       this.db.close();
       if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new BusError('PLANTA_BUS_OUTBOX_BUSY', `outbox ${path} is used by another process`);
@@ -66,6 +68,8 @@ export class Outbox {
       this.perDevice.set(r.device, r.n);
       this.bytesHeld += r.b;
     }
+    // A file left large by an earlier run.
+    if (this.perDevice.size === 0) reclaimSpace(this.db);
   }
 
   get bytes(): number {
@@ -123,6 +127,7 @@ export class Outbox {
     this.stmt.remove.run(device, last.seq);
     for (const e of entries) this.bytesHeld -= Buffer.byteLength(e.values);
     this.count(device, -entries.length);
+    this.reclaimWhenDrained();
   }
 
   /** Drops every entry of a device; returns how many. */
@@ -134,7 +139,17 @@ export class Outbox {
     this.bytesHeld -= bytes;
     this.perDevice.delete(device);
     this.dropped += n;
+    this.reclaimWhenDrained();
     return n;
+  }
+
+  /** Bytes of the file and its write-ahead log. */
+  fileBytes(): number {
+    return sqliteFileBytes(this.path);
+  }
+
+  private reclaimWhenDrained(): void {
+    if (this.perDevice.size === 0) reclaimSpace(this.db);
   }
 
   private count(device: string, delta: number): void {

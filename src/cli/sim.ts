@@ -1,14 +1,20 @@
 /** `planta sim`: the simulated SBR PLC (or the load device), and its control commands. */
 import type { Server } from 'node:http';
 import type { Command } from 'commander';
+import type { ConnectionLimits } from '../modbus/index.js';
 import { startControlServer } from '../sim/control.js';
+import { registerSimMetrics } from '../sim/metrics.js';
 import { FAULTS } from '../sim/sbr/map.js';
 import { parseLoadSpec } from '../sim/load.js';
 import { formatMisbehaviour, parseMisbehaviour } from '../sim/misbehaviour.js';
 import { Simulator } from '../sim/simulator.js';
 import { parseDuration } from '../util/duration.js';
+import { type Logger, createLogger } from '../util/log.js';
+import { createRegistry } from '../util/metrics.js';
+import { serveMetrics } from './metrics-endpoint.js';
 import { CliUsageError, describeError } from './modbus.js';
 import { onShutdown } from './shutdown.js';
+import type { Stops } from './wiring.js';
 
 const DEFAULT_CONTROL = 'http://127.0.0.1:5021';
 
@@ -16,6 +22,32 @@ function positiveDuration(text: string, what: string): number {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) throw new CliUsageError(`${what} "${text}" is not a duration such as 50ms or 1s`);
   return ms;
+}
+
+/** The Modbus server's connection limits given on the command line (the rest keep their defaults). */
+function connectionFlags(flags: SimFlags): Partial<ConnectionLimits> {
+  const out: Partial<ConnectionLimits> = {};
+  const count = (text: string | undefined, what: string, min: number): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > 100_000) throw new CliUsageError(`${what} "${text}" is not a whole number in ${min}..100000`);
+    return n;
+  };
+  const time = (text: string | undefined, what: string): number | undefined => {
+    if (text === undefined) return undefined;
+    const ms = parseDuration(text);
+    if (ms === undefined || ms > 86_400_000) throw new CliUsageError(`${what} "${text}" is not a duration such as 0, 500ms or 60s (0: never)`);
+    return ms;
+  };
+  const set = <K extends keyof ConnectionLimits>(k: K, v: number | undefined): void => {
+    if (v !== undefined) out[k] = v;
+  };
+  set('maxConnections', count(flags.maxConnections, '--max-connections', 1));
+  set('maxConnectionsPerAddress', count(flags.maxPerAddress, '--max-per-address', 0));
+  set('idleTimeout', time(flags.idleTimeout, '--idle-timeout'));
+  set('frameTimeout', time(flags.frameTimeout, '--frame-timeout'));
+  set('evictAfter', time(flags.evictAfter, '--evict-after'));
+  return out;
 }
 
 interface SimFlags {
@@ -30,9 +62,15 @@ interface SimFlags {
   autostart: boolean;
   load?: string;
   change: string;
+  maxConnections?: string;
+  maxPerAddress?: string;
+  idleTimeout?: string;
+  frameTimeout?: string;
+  evictAfter?: string;
+  metrics?: string;
 }
 
-export async function runSim(flags: SimFlags): Promise<{ sim: Simulator; stop: () => Promise<void> }> {
+export async function runSim(flags: SimFlags, log: Logger = createLogger('planta-sim')): Promise<{ sim: Simulator; stop: () => Promise<void> }> {
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsageError(`port "${flags.port}" is outside 0..65535 (0 picks a free port)`);
   const speed = Number(flags.speed);
@@ -62,11 +100,15 @@ export async function runSim(flags: SimFlags): Promise<{ sim: Simulator; stop: (
     autostart: flags.autostart,
     misbehaviour,
     ...(load ? { load } : {}),
+    connections: connectionFlags(flags),
+    log,
   });
   const address = await sim.start();
   let control: Server | undefined;
+  const stops: Stops = [];
   const stop = async (): Promise<void> => {
     control?.close();
+    for (const s of stops.splice(0).reverse()) await s();
     await sim.stop();
   };
   // Registered before anything is printed, so a signal right after the banner still stops cleanly.
@@ -88,6 +130,16 @@ export async function runSim(flags: SimFlags): Promise<{ sim: Simulator; stop: (
     control = c.server;
     console.log(`  control     http://127.0.0.1:${c.port}  (planta sim fault|mode|writes|state --control http://127.0.0.1:${c.port})`);
   }
+  if (flags.metrics) {
+    const registry = createRegistry();
+    registerSimMetrics(registry, sim);
+    console.log(`  metrics     ${await serveMetrics(registry, flags.metrics, stops)}`);
+  }
+  const l = sim.server.limits;
+  const never = (ms: number): string => (ms === 0 ? 'never' : `${ms} ms`);
+  console.log(
+    `  connections at most ${l.maxConnections}${l.maxConnectionsPerAddress ? ` (${l.maxConnectionsPerAddress} per address)` : ''}; idle ones closed after ${never(l.idleTimeout)}, half-sent frames after ${never(l.frameTimeout)}; at the limit the one idle longest (≥ ${l.evictAfter} ms) makes room`,
+  );
   if (misbehaviour.mode !== 'normal') console.log(`  misbehaving: ${formatMisbehaviour(misbehaviour)}`);
   return { sim, stop };
 }
@@ -139,6 +191,12 @@ export function registerSimCommands(program: Command): void {
     .option('--mode <mode>', 'misbehaviour: normal | slow:MS | silent | close | exception:CODE | garbage | noise', 'normal')
     .option('--load <DEVICESxREGISTERS>', 'serve the generic load device instead, e.g. 10x1000')
     .option('--change <duration>', 'load device: how often every register changes', '100ms')
+    .option('--max-connections <n>', 'Modbus connections at most; at the limit a newcomer evicts the one idle longest (default 64, load device 1024)')
+    .option('--max-per-address <n>', 'Modbus connections per client address at most (default 0: no such limit)')
+    .option('--idle-timeout <duration>', 'close a connection that sends no complete request this long (default 60s; 0 never)')
+    .option('--frame-timeout <duration>', 'close a connection that leaves a frame half-sent this long (default 2s; 0 never)')
+    .option('--evict-after <duration>', 'only a connection idle this long may be evicted for a newcomer (default 1s)')
+    .option('--metrics <[host:]port>', 'serve Prometheus /metrics (connections, evictions, idle closes) on this port')
     .addHelpText(
       'after',
       `\nFaults (planta sim fault set NAME): ${Object.keys(FAULTS).join(', ')}\n` +
@@ -173,6 +231,9 @@ export function registerSimCommands(program: Command): void {
     controlAction((base, _args, opts) => callControl(base, 'GET', `/writes?since=${encodeURIComponent(opts.since ?? '0')}`)),
   );
   controlOpt(sim.command('state').description('show the simulated plant state')).action(controlAction((base) => callControl(base, 'GET', '/state')));
+  controlOpt(sim.command('connections').description('show the Modbus connections: limits, evictions, idle closes, and each open one')).action(
+    controlAction((base) => callControl(base, 'GET', '/connections')),
+  );
   controlOpt(sim.command('restart').description('restart the simulated PLC (memory to power-on values)')).action(
     controlAction((base) => callControl(base, 'POST', '/restart')),
   );

@@ -12,6 +12,7 @@ import type { Logger } from '../util/log.js';
 import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
+import { registerSimMetrics } from '../sim/metrics.js';
 import { serveMetrics } from './metrics-endpoint.js';
 import { CliUsageError, describeError } from './modbus.js';
 import { onShutdown } from './shutdown.js';
@@ -60,19 +61,22 @@ async function start(flags: StartFlags): Promise<void> {
   const webPort = port(flags.port, '--port');
   const stops = stopsOnShutdown();
   let simLine = '';
+  let sim: Awaited<ReturnType<typeof runSim>> | undefined;
   if (flags.sim) {
     // The simulated PLC takes the place of the configuration's first device, which must be local.
     const device = config.devices[0]!;
     if (!['127.0.0.1', 'localhost', '::1'].includes(device.host)) {
       throw new CliUsageError(`the simulator stands in for device ${device.name}, which is at ${device.host}: use --no-sim to poll it, or a configuration whose first device is on 127.0.0.1`);
     }
-    const sim = await runSim({
-      host: '127.0.0.1', port: String(device.port), speed: flags.speed, scan: '50ms', seed: '1', control: true, mode: 'normal', autostart: true, change: '100ms',
-    });
+    sim = await runSim(
+      { host: '127.0.0.1', port: String(device.port), speed: flags.speed, scan: '50ms', seed: '1', control: true, mode: 'normal', autostart: true, change: '100ms' },
+      log.child({ piece: 'sim' }),
+    );
     stops.push(sim.stop);
     simLine = ` — simulated SBR plant on 127.0.0.1:${device.port}`;
   }
   const registry = createRegistry();
+  if (sim) registerSimMetrics(registry, sim.sim);
   const id = pollerId();
   const { bus, choice } = await openBus(config, { role: 'start', consumer: id, log, registry, devices: config.devices.map((d) => d.name), outbox: true, ...(flags.bus ? { flagUrl: flags.bus } : {}) });
   stops.push(() => bus.close());

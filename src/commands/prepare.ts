@@ -6,8 +6,10 @@
 import { expandTemplate, roleAllows } from '../config/commands.js';
 import type { PlantConfig } from '../config/resolve.js';
 import type { CommandConfig, Role } from '../config/schema.js';
-import type { TagDefinition } from '../tags/types.js';
+import { representation } from '../tags/representation.js';
+import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { CommandRequest, ResolvedStep } from '../bus/command-messages.js';
+import { describeFailure, failureCode, firstFailing, resolveChecks, writtenValues } from './conditions.js';
 
 export class CommandRejection extends Error {
   constructor(
@@ -44,14 +46,11 @@ export interface Identity {
   role: Role;
 }
 
-const RAW_RANGE: Partial<Record<TagDefinition['type'], [number, number]>> = {
-  int16: [-0x8000, 0x7fff],
-  uint16: [0, 0xffff],
-  int32: [-0x80000000, 0x7fffffff],
-  uint32: [0, 0xffffffff],
-};
-
-/** Checks an engineering value for a tag: type, the tag's writable limits, the raw resolution and range. */
+/**
+ * Checks an engineering value for a tag: type, the tag's writable limits, and
+ * that the tag's register can hold it (src/tags/representation.ts — the rule
+ * the read-back confirms with).
+ */
 export function checkTagValue(tag: TagDefinition, value: unknown, field: string): number | boolean {
   if (tag.type === 'bool') {
     if (typeof value !== 'boolean') throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${field}: expected true or false`, field);
@@ -64,16 +63,8 @@ export function checkTagValue(tag: TagDefinition, value: unknown, field: string)
   if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
     throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${value} is outside ${min ?? '−∞'}..${max ?? '∞'} ${tag.unit}`.trim(), field);
   }
-  const raw = (value - tag.offset) / tag.scale;
-  const range = RAW_RANGE[tag.type];
-  if (range) {
-    if (Math.abs(raw - Math.round(raw)) > 1e-6) {
-      throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${value} is not a multiple of the tag's resolution ${tag.scale}`, field);
-    }
-    if (Math.round(raw) < range[0] || Math.round(raw) > range[1]) {
-      throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${value} does not fit the tag's ${tag.type}`, field);
-    }
-  }
+  const r = representation(tag, value);
+  if (!r.ok) throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${r.message}`, field);
   return value;
 }
 
@@ -94,6 +85,29 @@ export type PrepareInput = Record<string, unknown>;
 /** A command id: a fresh one per click, as the HMI makes them. */
 export const COMMAND_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
+/** The fields each kind of command request may have; any other is refused, named. */
+export const REQUEST_FIELDS = {
+  direct: ['id', 'command', 'params'],
+  select: ['command', 'params'],
+  operate: ['id', 'token', 'command', 'params', 'password'],
+} as const satisfies Record<string, readonly string[]>;
+export type RequestKind = keyof typeof REQUEST_FIELDS;
+
+/** An id a select has no use for: the command is only reserved, never sent under it. */
+const SELECT_ID = 'select-only';
+
+/** A field name as it may be shown back: short, printable. */
+function shown(name: string): string {
+  const printable = name.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > 64 ? `${printable.slice(0, 64)}…` : printable;
+}
+
+/** Values Planta decides on: read and valid (a value outside its display range was still read). */
+function known(v: TagValue | undefined): number | boolean | undefined {
+  if (!v || (v.quality !== 'Good' && v.quality !== 'Uncertain_EngineeringUnitsExceeded')) return undefined;
+  return typeof v.value === 'number' || typeof v.value === 'boolean' ? v.value : undefined;
+}
+
 export class CommandPreparer {
   private readonly tags: Map<string, TagDefinition>;
   constructor(
@@ -111,9 +125,14 @@ export class CommandPreparer {
     return { ...this.config.commands[name]!, name };
   }
 
-  /** Validates and resolves; throws CommandRejection with the field at fault. */
-  prepare(input: PrepareInput, who: Identity): CommandRequest {
-    if (typeof input.id !== 'string' || !COMMAND_ID.test(input.id)) {
+  /** Validates and resolves a request of `kind` (its fields: REQUEST_FIELDS); throws CommandRejection with the field at fault. */
+  prepare(input: PrepareInput, who: Identity, kind: RequestKind = 'direct'): CommandRequest {
+    const allowed: readonly string[] = REQUEST_FIELDS[kind];
+    for (const k of Object.keys(input)) {
+      if (!allowed.includes(k)) throw new CommandRejection('PLANTA_COMMAND_UNKNOWN_FIELD', `${shown(k)}: not a field of this request (fields: ${allowed.join(', ')})`, shown(k));
+    }
+    const id = kind === 'select' ? SELECT_ID : input.id;
+    if (typeof id !== 'string' || !COMMAND_ID.test(id)) {
       throw new CommandRejection('PLANTA_COMMAND_BAD_ID', 'id: expected 8..64 letters, digits, "-" or "_" (a fresh one per click)', 'id');
     }
     const def = this.definition(input.command);
@@ -152,7 +171,7 @@ export class CommandPreparer {
     const device = this.tags.get(first.kind === 'block' ? first.tags[0]! : first.tag)!.device;
     const createdAt = this.now();
     const request: CommandRequest = {
-      id: input.id,
+      id,
       command: def.name,
       device,
       user: who.user,
@@ -164,6 +183,22 @@ export class CommandPreparer {
       expiresAt: createdAt + def.expiry,
     };
     if (def.expect) request.expect = { tag: expandTemplate(def.expect.tag, params), equals: value(def.expect.equals), withinMs: def.expect.within };
+    const checks = resolveChecks(this.config, def, steps);
+    if (checks.length > 0) request.checks = checks;
     return request;
+  }
+
+  /**
+   * Refuses a prepared request whose preconditions or relations do not hold on
+   * `values` (the live values: the bus snapshot), or cannot be decided because
+   * a value they need is not Good. The poller checks again right before writing.
+   */
+  checkState(request: CommandRequest, values: readonly TagValue[]): void {
+    if (!request.checks) return;
+    const byTag = new Map(values.map((v) => [v.tag, v]));
+    const f = firstFailing(request.checks, request.params, writtenValues(request.steps), (tag) => known(byTag.get(tag)));
+    if (!f) return;
+    const { code, field } = failureCode(f);
+    throw new CommandRejection(code, describeFailure(f), field, 409);
   }
 }

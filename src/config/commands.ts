@@ -4,20 +4,12 @@
  * send it (every target writable by the command's role, on one device,
  * blocks contiguous, every template expanding to real tags).
  */
+import { isNumericTag, representation } from '../tags/representation.js';
 import { type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
-import { ROLES, type CommandConfig, type Role, type RuleProblem } from './schema.js';
+import { ConditionSyntaxError, type Kind, expandTemplate, kindOf, paramKind, parseCondition, references, templateVars } from './conditions.js';
+import { ROLES, type CommandConfig, type ConditionEntry, type Role, type RuleProblem } from './schema.js';
 
-const VAR = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-/** The parameters a template such as "program{program}.fill" refers to. */
-export function templateVars(template: string): string[] {
-  return [...template.matchAll(VAR)].map((m) => m[1]!);
-}
-
-/** Replaces {param} by the parameter's value. */
-export function expandTemplate(template: string, params: Readonly<Record<string, unknown>>): string {
-  return template.replace(VAR, (_, name: string) => String(params[name]));
-}
+export { expandTemplate, templateVars };
 
 export const roleRank = (r: Role): number => ROLES.indexOf(r);
 
@@ -61,6 +53,83 @@ export function templateCombinations(c: CommandConfig, vars: string[]): Record<s
 
 const MAX_COMBINATIONS = 1024;
 
+/** What a tag's value is in a condition; undefined for a tag a condition cannot use (string). */
+function tagKindOf(tag: TagDefinition): Kind | undefined {
+  if (tag.type === 'bool' || tag.type === 'bit') return 'boolean';
+  return isNumericTag(tag) ? 'number' : undefined;
+}
+
+/**
+ * The problems of one condition: syntax, parameters and tags it names (every
+ * expansion of its templates), tags on another device than `device` (the
+ * poller checks it on its own device's values), and the kind of its value.
+ */
+export function conditionProblems(
+  entry: ConditionEntry,
+  tags: ReadonlyMap<string, TagDefinition>,
+  o: { command?: CommandConfig; device?: string },
+): string[] {
+  let expr;
+  try {
+    expr = parseCondition(entry.check);
+  } catch (err) {
+    if (err instanceof ConditionSyntaxError) return [`"${entry.check}": ${err.message}`];
+    throw err;
+  }
+  const c = o.command;
+  const refs = references(expr);
+  const out: string[] = [];
+  for (const p of refs.params) {
+    if (!c) out.push(`$${p} or {${p}}: only a command's conditions can use its parameters`);
+    else if (!c.params[p]) out.push(`unknown parameter "${p}" (parameters: ${Object.keys(c.params).join(', ') || 'none'})`);
+  }
+  if (out.length > 0) return out;
+  const vars = [...new Set(refs.tags.flatMap(templateVars))];
+  const badVar = c && vars.find((v) => !c.params[v]!.integer || c.params[v]!.min === undefined || c.params[v]!.max === undefined);
+  if (badVar) return [`{${badVar}} in a tag name needs an integer parameter "${badVar}" with min and max`];
+  const combos = c ? templateCombinations(c, vars) : [{}];
+  if (combos.length > MAX_COMBINATIONS) return [`tag templates expand to ${combos.length} combinations (at most ${MAX_COMBINATIONS})`];
+  const reported = new Set<string>();
+  const problem = (m: string): void => {
+    if (!reported.has(m)) out.push(m);
+    reported.add(m);
+  };
+  const devices = new Set<string>(o.device ? [o.device] : []);
+  for (const combo of combos) {
+    for (const ref of refs.tags) {
+      const name = expandTemplate(ref, combo);
+      const t = tags.get(name);
+      if (!t) problem(`unknown tag "${name}"`);
+      else if (!tagKindOf(t)) problem(`"${name}" is a ${t.type}: a condition compares numbers and true/false values`);
+      else devices.add(t.device);
+    }
+  }
+  if (out.length > 0) return out;
+  if (devices.size > 1) return [`names tags of several devices (${[...devices].join(', ')}); a condition is checked on one device's values`];
+  const kindOfTag = (template: string): Kind => tagKindOf(tags.get(expandTemplate(template, combos[0]!))!)!;
+  try {
+    const kind = kindOf(expr, kindOfTag, (p) => paramKind(c!, p, kindOfTag));
+    if (kind !== 'boolean') return [`"${entry.check}" is a number: a condition must be true or false (compare it, e.g. "... <= 1440")`];
+  } catch (err) {
+    if (err instanceof ConditionSyntaxError) return [`"${entry.check}": ${err.message}`];
+    throw err;
+  }
+  return [];
+}
+
+/** The device of a command's first write target (any expansion that names a real tag). */
+function firstTarget(c: CommandConfig, tags: ReadonlyMap<string, TagDefinition>): string | undefined {
+  const s = c.steps[0]!;
+  const template = 'set' in s ? s.set : 'block' in s ? s.block[0]! : s.pulse;
+  const vars = templateVars(template);
+  if (vars.some((v) => !c.params[v]?.integer || c.params[v]?.min === undefined)) return undefined;
+  for (const combo of templateCombinations(c, vars).slice(0, MAX_COMBINATIONS)) {
+    const t = tags.get(expandTemplate(template, combo));
+    if (t) return t.device;
+  }
+  return undefined;
+}
+
 export function checkCommands(commands: Record<string, CommandConfig>, tags: ReadonlyMap<string, TagDefinition>, problems: RuleProblem[]): void {
   for (const [name, c] of Object.entries(commands)) {
     const problem = (path: (string | number)[], message: string): void => {
@@ -82,7 +151,18 @@ export function checkCommands(commands: Record<string, CommandConfig>, tags: Rea
     for (const [path, v] of refs) {
       if (typeof v === 'string' && !(v.slice(1) in c.params)) problem(path, `unknown parameter "${v}" (parameters: ${Object.keys(c.params).join(', ') || 'none'})`);
     }
-    for (const m of c.confirmation.matchAll(VAR)) if (!(m[1]! in c.params)) problem(['confirmation'], `unknown parameter {${m[1]}}`);
+    for (const v of templateVars(c.confirmation)) if (!(v in c.params)) problem(['confirmation'], `unknown parameter {${v}}`);
+    const device = firstTarget(c, tags);
+    for (const section of ['requires', 'relations'] as const) {
+      for (const [key, entry] of Object.entries(c[section])) {
+        for (const m of conditionProblems(entry, tags, { command: c, ...(device ? { device } : {}) })) problem([section, key, 'check'], m);
+      }
+    }
+    if (c.expect && typeof c.expect.equals === 'number') {
+      const t = tags.get(expandTemplate(c.expect.tag, Object.fromEntries(Object.keys(c.params).map((p) => [p, c.params[p]!.min ?? 0]))));
+      const r = t && isNumericTag(t) ? representation(t, c.expect.equals) : undefined;
+      if (r && !r.ok) problem(['expect', 'equals'], `${r.message}: the read-back could never see it`);
+    }
 
     const all = targets(c);
     const vars = [...new Set(all.flatMap((t) => templateVars(t.template)))];

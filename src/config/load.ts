@@ -19,12 +19,14 @@ import {
   alarmSchema,
   busSchema,
   commandSchema,
+  conditionSchema,
   deviceSchema,
   eventSchema,
   historianSchema,
   pageSchema,
   plantSchema,
   securitySchema,
+  shelvingSchema,
   tagSchema,
 } from './schema.js';
 
@@ -166,7 +168,7 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
   }
   if (!isPlainMap(js) || !isPlainMap(js.devices) || !isPlainMap(js.tags)) return undefined;
   if (Object.keys(js).some((k) => !(SECTIONS as readonly string[]).includes(k))) return undefined;
-  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), devices: {}, tags: {}, alarms: {}, shelving: {}, events: {}, commands: {}, relations: {}, pages: {} };
   const parse = <S extends z.ZodType>(schema: S, v: unknown): z.infer<S> | undefined => {
     const r = schema.safeParse(v);
     return r.success ? r.data : undefined;
@@ -191,6 +193,11 @@ function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | und
     if (!bus) return undefined;
     raw.bus = bus;
   }
+  if (js.shelving !== undefined) {
+    const shelving = parse(shelvingSchema, js.shelving);
+    if (!shelving) return undefined;
+    raw.shelving = shelving;
+  }
   for (const [section, schema] of ENTRY_SECTIONS) {
     if (js[section] !== undefined && !isPlainMap(js[section])) return undefined;
     for (const [name, value] of Object.entries((js[section] ?? {}) as Record<string, unknown>)) {
@@ -212,6 +219,7 @@ const ENTRY_SECTIONS = [
   ['commands', commandSchema],
   ['alarms', alarmSchema],
   ['events', eventSchema],
+  ['relations', conditionSchema],
 ] as const;
 type EntrySection = (typeof ENTRY_SECTIONS)[number][0];
 
@@ -257,7 +265,7 @@ export function parseLocated(text: string, file: string, readDrawing: DrawingRea
   }
   const section = (name: string): Node | null | undefined => root.get(name, true) as Node | null | undefined;
 
-  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), devices: {}, tags: {}, alarms: {}, events: {}, commands: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), devices: {}, tags: {}, alarms: {}, shelving: {}, events: {}, commands: {}, relations: {}, pages: {} };
   const plant = section('plant');
   if (plant) raw.plant = v.parse(plantSchema, plant, ['plant']) ?? raw.plant;
   const security = section('security');
@@ -266,6 +274,8 @@ export function parseLocated(text: string, file: string, readDrawing: DrawingRea
   if (historian) raw.historian = v.parse(historianSchema, historian, ['historian']) ?? raw.historian;
   const bus = section('bus');
   if (bus) raw.bus = v.parse(busSchema, bus, ['bus']) ?? raw.bus;
+  const shelving = section('shelving');
+  if (shelving) raw.shelving = v.parse(shelvingSchema, shelving, ['shelving']) ?? raw.shelving;
   if (!section('devices')) v.at(root, [], [], 'is required: the devices Planta polls', 'devices');
   if (!section('tags')) v.at(root, [], [], 'is required: the tags Planta reads', 'tags');
   // The node of each entry, to locate the problems found between entries.

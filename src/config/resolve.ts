@@ -4,8 +4,26 @@
  */
 import type { ByteOrder } from '../modbus/index.js';
 import { type DataType, type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
-import { checkCommands } from './commands.js';
-import type { AlarmConfig, BusConfig, CommandConfig, EventConfig, HistorianConfig, PageConfig, RawConfig, RawDevice, RawTag, RuleProblem, SecurityConfig } from './schema.js';
+import { checkCommands, conditionProblems } from './commands.js';
+import { parseCondition, references } from './conditions.js';
+import {
+  type AlarmConfig,
+  type BusConfig,
+  type CommandConfig,
+  type ConditionEntry,
+  DEFAULT_SHELVING,
+  type EventConfig,
+  type HistorianConfig,
+  type PageConfig,
+  PRIORITIES,
+  type RawConfig,
+  type RawDevice,
+  type RawTag,
+  type RuleProblem,
+  type SecurityConfig,
+  type ShelvingConfig,
+  type ShelvingPolicy,
+} from './schema.js';
 
 export interface DeviceConfig {
   name: string;
@@ -33,8 +51,12 @@ export interface PlantConfig {
   devices: DeviceConfig[];
   tags: TagDefinition[];
   alarms: Record<string, AlarmConfig>;
+  /** Who may shelve an alarm of each priority, and for how long at most. */
+  shelving: ShelvingPolicy;
   events: Record<string, EventConfig>;
   commands: Record<string, CommandConfig>;
+  /** Relations every command that writes one of their tags must keep. */
+  relations: Record<string, ConditionEntry>;
   pages: Record<string, PageConfig>;
   /** SVG text of each mimic page's drawing, by page name. */
   drawings: Record<string, string>;
@@ -162,12 +184,20 @@ export function resolveConfig(
   const drawings = checkPages(raw.pages, new Set(Object.keys(raw.tags)), readDrawing, problems);
   const tagMap = new Map(tags.map((t) => [t.name, t]));
   checkCommands(raw.commands, tagMap, problems);
+  checkRelations(raw.relations, tagMap, problems);
   checkAlarms(raw.alarms, raw.events, tagMap, problems);
   checkHistorian(raw.historian, tagMap, problems);
   return {
-    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, devices, tags, alarms: raw.alarms, events: raw.events, commands: raw.commands, pages: raw.pages, drawings },
+    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, devices, tags, alarms: raw.alarms, shelving: shelvingPolicy(raw.shelving), events: raw.events, commands: raw.commands, relations: raw.relations, pages: raw.pages, drawings },
     problems,
   };
+}
+
+/** The shelving rules with their defaults filled in. */
+function shelvingPolicy(c: ShelvingConfig): ShelvingPolicy {
+  return Object.fromEntries(
+    PRIORITIES.map((p) => [p, { maxMs: c[p]?.max ?? DEFAULT_SHELVING[p].maxMs, role: c[p]?.role ?? DEFAULT_SHELVING[p].role }]),
+  ) as ShelvingPolicy;
 }
 
 /** Two writable tags over the same address would let one command change another's value. */
@@ -232,6 +262,18 @@ function checkPages(
     }
   }
   return drawings;
+}
+
+/** Plant-wide relations: valid conditions on one device's tags, at least one of them writable (else no command could ever break it). */
+function checkRelations(relations: Record<string, ConditionEntry>, tags: ReadonlyMap<string, TagDefinition>, problems: RuleProblem[]): void {
+  for (const [name, entry] of Object.entries(relations)) {
+    const found = conditionProblems(entry, tags, {});
+    for (const message of found) problems.push({ path: ['relations', name, 'check'], message });
+    if (found.length > 0) continue;
+    if (!references(parseCondition(entry.check)).tags.some((t) => tags.get(t)?.writable)) {
+      problems.push({ path: ['relations', name, 'check'], message: 'names no writable tag: no command could break it, so it would never be checked' });
+    }
+  }
 }
 
 /** Alarm and event sources must exist and have the right kind of value. */

@@ -177,6 +177,22 @@ export const mimicPageSchema = z
 export const pageSchema = z.discriminatedUnion('kind', [dashboardPageSchema, mimicPageSchema]);
 export type PageConfig = z.infer<typeof pageSchema>;
 
+/**
+ * A condition (src/config/conditions.ts): its text, or `{check, message}`
+ * where the message says to an operator refused by it why.
+ */
+export const conditionSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { check: v } : v),
+  z
+    .object({
+      check: z.string().min(1).max(1000),
+      message: z.string().min(1).max(300).optional(),
+    })
+    .strict(),
+);
+export type ConditionEntry = z.infer<typeof conditionSchema>;
+const conditionName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'expected a name of letters, digits, "_" or "-", starting with a letter');
+
 /** "$name": the value of the command's parameter `name`. */
 const paramRef = z.string().regex(/^\$[A-Za-z_][A-Za-z0-9_]*$/, 'expected a number, true/false, or a parameter such as $program');
 const commandValue = z.union([z.number(), z.boolean(), paramRef]);
@@ -225,6 +241,14 @@ export const commandSchema = z
       .object({ tag: tagTemplate, equals: commandValue, within: duration.default(3000) })
       .strict()
       .optional(),
+    /**
+     * Preconditions: the command is refused, before anything is written, unless
+     * each holds on the values the PLC holds (e.g. no emergency stop). Checked by
+     * the web on the live values and by the poller on values read right before writing.
+     */
+    requires: z.record(conditionName, conditionSchema).default({}),
+    /** Relations the values must keep once written (with the PLC's other values), e.g. a minimum below its maximum. */
+    relations: z.record(conditionName, conditionSchema).default({}),
   })
   .strict();
 
@@ -258,6 +282,29 @@ export const alarmSchema = z
   })
   .strict();
 export type AlarmConfig = z.infer<typeof alarmSchema>;
+
+/** Who may shelve an alarm of one priority, and for how long at most. */
+const shelvingRule = z
+  .object({
+    /** The longest an alarm of this priority may be shelved: 1m..24h (a shelved alarm always comes back). */
+    max: duration.refine((ms) => ms >= 60_000 && ms <= 86_400_000, 'expected a duration between 1m and 24h').optional(),
+    /** The lowest role that may shelve it. */
+    role: z.enum(['operator', 'engineer', 'admin']).optional(),
+  })
+  .strict();
+
+/** Shelving by priority (ISA-18.2: shelving is time-limited and controlled); what is left out keeps its default. */
+export const shelvingSchema = z.object(Object.fromEntries(PRIORITIES.map((p) => [p, shelvingRule.optional()])) as Record<Priority, z.ZodOptional<typeof shelvingRule>>).strict();
+export type ShelvingConfig = z.infer<typeof shelvingSchema>;
+export type ShelvingPolicy = Record<Priority, { maxMs: number; role: Role }>;
+
+/** The defaults: a critical alarm (an emergency stop) is shelved by an engineer, for an hour at most; others by an operator, for a day at most. */
+export const DEFAULT_SHELVING: Readonly<ShelvingPolicy> = {
+  critical: { maxMs: 3_600_000, role: 'engineer' },
+  high: { maxMs: 86_400_000, role: 'operator' },
+  medium: { maxMs: 86_400_000, role: 'operator' },
+  low: { maxMs: 86_400_000, role: 'operator' },
+};
 
 /** An event for the journal: a boolean tag becoming true (e.g. a phase starting). */
 export const eventSchema = z
@@ -496,7 +543,7 @@ export const busSchema = z
   .strict();
 export type BusConfig = z.infer<typeof busSchema>;
 
-export const SECTIONS = ['plant', 'security', 'historian', 'bus', 'devices', 'tags', 'alarms', 'events', 'commands', 'pages'] as const;
+export const SECTIONS = ['plant', 'security', 'historian', 'bus', 'devices', 'tags', 'alarms', 'shelving', 'events', 'commands', 'relations', 'pages'] as const;
 export const NAME_PATTERN = NAME;
 export const NAME_MESSAGE = nameMessage;
 
@@ -516,7 +563,10 @@ export interface RawConfig {
   devices: Record<string, RawDevice>;
   tags: Record<string, RawTag>;
   alarms: Record<string, AlarmConfig>;
+  shelving: ShelvingConfig;
   events: Record<string, EventConfig>;
   commands: Record<string, CommandConfig>;
+  /** Relations between tags every command writing one of them must keep (src/config/conditions.ts). */
+  relations: Record<string, ConditionEntry>;
   pages: Record<string, PageConfig>;
 }

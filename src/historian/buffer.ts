@@ -9,11 +9,13 @@
  * outage the most recent data (the state the plant is in, what led to the
  * outage's end) is worth more than its first hours, and the history keeps one
  * gap instead of a gap that reaches to the present. Dropped samples are
- * counted and reported to the caller, which logs and exports them.
+ * counted and reported to the caller, which logs and exports them. Once
+ * drained, the file gives its space back (incremental vacuum).
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { reclaimSpace, sqliteFileBytes, useIncrementalVacuum } from '../util/sqlite-space.js';
 import { CHUNK_BYTES_PER_SAMPLE } from './codec.js';
 
 export interface BufferedChunk {
@@ -38,6 +40,7 @@ export class DiskBuffer {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    useIncrementalVacuum(this.db);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS chunks (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -52,6 +55,8 @@ export class DiskBuffer {
     const s = this.db.prepare('SELECT count(*) AS c, coalesce(sum(length(data)), 0) AS b FROM chunks').get() as { c: number; b: number };
     this.chunksHeld = s.c;
     this.bytesHeld = s.b;
+    // A file left large by an earlier run.
+    if (this.chunksHeld === 0) reclaimSpace(this.db);
   }
 
   /** The tag names the buffered chunks use, by id. */
@@ -75,15 +80,7 @@ export class DiskBuffer {
 
   /** Bytes of the file and its write-ahead log. */
   fileBytes(): number {
-    let n = 0;
-    for (const f of [this.path, `${this.path}-wal`]) {
-      try {
-        n += statSync(f).size;
-      } catch {
-        // not there (yet)
-      }
-    }
-    return n;
+    return sqliteFileBytes(this.path);
   }
 
   /** Appends one chunk (and the names of new tags) in one transaction; resolves with the samples dropped to make room. */
@@ -129,6 +126,7 @@ export class DiskBuffer {
     this.stmt.remove.run(seq);
     this.bytesHeld -= bytes;
     this.chunksHeld -= chunks;
+    if (this.chunksHeld === 0) reclaimSpace(this.db);
   }
 
   close(): void {

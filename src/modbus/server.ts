@@ -3,6 +3,12 @@
  * in order by a request handler. The server checks what the spec checks before
  * the address (function 01, quantity/byte count 03); the handler checks
  * addresses (02) and executes (anything but a ModbusExceptionError → 04).
+ *
+ * Connections are a scarce resource a client must use: one that sends no
+ * complete request for `idleTimeout`, or leaves a frame half sent for
+ * `frameTimeout`, is closed; at `maxConnections` (or `maxConnectionsPerAddress`)
+ * a newcomer takes the place of the connection idle longest, as many PLCs do,
+ * so idle or half-open sockets never lock the poller out.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -46,16 +52,48 @@ export interface ServerOptions {
   host?: string;
   /** Default 502; 0 picks a free port. */
   port?: number;
-  /** Connections beyond this are closed at once. Default 64. */
+  /**
+   * Open connections at most. At the limit a newcomer evicts the connection
+   * idle longest (if idle at least `evictAfter`), else it is closed at once. Default 64.
+   */
   maxConnections?: number;
-  /** Close a connection idle this long; 0 never. Default 60000 ms. */
+  /** Open connections per client address at most, the same way; 0: no such limit. Default 0. */
+  maxConnectionsPerAddress?: number;
+  /** Close a connection that sends no complete request this long; 0 never. Default 60000 ms. */
   idleTimeout?: number;
+  /** Close a connection whose frame stays half-received this long; 0 never. Default 2000 ms. */
+  frameTimeout?: number;
+  /**
+   * Only a connection idle at least this long may be evicted for a newcomer,
+   * so a burst of new connections cannot push out each other (or one that
+   * just connected) before their first request. Default 1000 ms.
+   */
+  evictAfter?: number;
 }
 
+/** The connection settings in force, with their defaults. */
+export type ConnectionLimits = Required<Pick<ServerOptions, 'maxConnections' | 'maxConnectionsPerAddress' | 'idleTimeout' | 'frameTimeout' | 'evictAfter'>>;
+
+export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
+  maxConnections: 64,
+  maxConnectionsPerAddress: 0,
+  idleTimeout: 60_000,
+  frameTimeout: 2000,
+  evictAfter: 1000,
+};
+
 export interface ServerStats {
+  /** Open now. */
   connections: number;
   accepted: number;
+  /** Closed at once: at a limit with no connection idle long enough to evict. */
   refused: number;
+  /** Closed to make room for a newcomer (the one idle longest). */
+  evicted: number;
+  /** Closed after sending no complete request for the idle timeout. */
+  idleClosed: number;
+  /** Closed with a frame half-received for the frame timeout. */
+  frameTimeouts: number;
   requests: number;
   exceptions: number;
   badFrames: number;
@@ -66,6 +104,31 @@ export interface ServerEvents {
   /** A handler threw something that is not a Modbus exception (answered with 04). */
   handlerError: [error: unknown, req: ModbusRequest];
   connection: [remote: string];
+  /** A connection was closed by the server for one of its limits. */
+  closed: [event: ConnectionClosed];
+}
+
+/** Why the server closed a connection on its own. */
+export interface ConnectionClosed {
+  remote: string;
+  /** evicted: for a newcomer (`limit` says which); idle: no complete request; frame: a frame left half-sent. */
+  reason: 'evicted' | 'idle' | 'frame';
+  /** For evictions: the limit reached. */
+  limit?: 'connections' | 'per-address';
+  /** The newcomer that took its place. */
+  newcomer?: string;
+  /** How long it had sent no complete request (or held its partial frame, for `frame`), ms. */
+  idleMs: number;
+}
+
+/** One open connection, for the simulator's control interface. */
+export interface ConnectionInfo {
+  id: number;
+  remote: string;
+  /** ms since its last complete request (or since it connected). */
+  idleMs: number;
+  /** Bytes of a frame received in part. */
+  partialBytes: number;
 }
 
 interface Job {
@@ -82,32 +145,48 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
     connections: 0,
     accepted: 0,
     refused: 0,
+    evicted: 0,
+    idleClosed: 0,
+    frameTimeouts: 0,
     requests: 0,
     exceptions: 0,
     badFrames: 0,
     handlerFailures: 0,
   };
+  readonly limits: Readonly<ConnectionLimits>;
   private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
+  private readonly connections = new Set<Connection>();
   /** One read buffer for every connection: each read is decoded before the next one lands. */
   private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
-  private readonly options: Required<ServerOptions>;
+  private handlerFn: RequestHandler;
+  private readonly host: string;
+  private readonly port: number;
   private nextConnectionId = 1;
 
   constructor(options: ServerOptions) {
     super();
-    this.options = { host: '127.0.0.1', port: 502, maxConnections: 64, idleTimeout: 60_000, ...options };
+    const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS };
+    for (const name of Object.keys(limits) as (keyof ConnectionLimits)[]) {
+      const v = options[name] ?? limits[name];
+      const least = name === 'maxConnections' ? 1 : 0;
+      if (!Number.isInteger(v) || v < least) throw new RangeError(`${name} ${String(v)} is not a whole number ≥ ${least}`);
+      limits[name] = v;
+    }
+    this.limits = limits;
+    this.handlerFn = options.handler;
+    this.host = options.host ?? '127.0.0.1';
+    this.port = options.port ?? 502;
     // Paused on accept: reading starts once the connection is set up (see adopt()).
     this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server.on('error', () => undefined);
   }
 
   get handler(): RequestHandler {
-    return this.options.handler;
+    return this.handlerFn;
   }
 
   set handler(h: RequestHandler) {
-    this.options.handler = h;
+    this.handlerFn = h;
   }
 
   /** Starts listening; resolves with the bound address (useful with port 0). */
@@ -115,7 +194,7 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.server.once('error', onError);
-      this.server.listen(this.options.port, this.options.host, () => {
+      this.server.listen(this.port, this.host, () => {
         this.server.off('error', onError);
         const addr = this.server.address() as net.AddressInfo;
         resolve({ host: addr.address, port: addr.port });
@@ -128,9 +207,28 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
     return addr && typeof addr === 'object' ? { host: addr.address, port: addr.port } : undefined;
   }
 
-  /** Closes every connection (without answering what is in progress) and stops listening. */
+  /** Closes every connection (without answering what is in progress). */
   dropConnections(): void {
-    for (const s of this.sockets) s.destroy();
+    for (const c of this.connections) c.socket.destroy();
+  }
+
+  /** The open connections, idle longest first. */
+  connectionList(): ConnectionInfo[] {
+    const now = performance.now();
+    return [...this.connections]
+      .map((c) => ({ id: c.id, remote: `${c.remoteAddress}:${c.remotePort}`, idleMs: Math.round(now - c.lastActive), partialBytes: c.partialBytes }))
+      .sort((a, b) => b.idleMs - a.idleMs);
+  }
+
+  /** (For its connections.) A connection closed for one of the limits: counted, and reported to whoever logs. */
+  closedFor(c: Connection, event: Omit<ConnectionClosed, 'remote'>): void {
+    this.connections.delete(c);
+    this.stats.connections = this.connections.size;
+    if (event.reason === 'evicted') this.stats.evicted++;
+    else if (event.reason === 'idle') this.stats.idleClosed++;
+    else this.stats.frameTimeouts++;
+    c.socket.destroy();
+    this.emit('closed', { remote: `${c.remoteAddress}:${c.remotePort}`, ...event });
   }
 
   close(): Promise<void> {
@@ -140,9 +238,41 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
     });
   }
 
+  /**
+   * Makes room for a newcomer from `address` when a limit is reached: the
+   * connection idle longest (of that address, for the per-address limit)
+   * goes, if it has been idle at least `evictAfter`. False: no room.
+   */
+  private makeRoom(address: string, newcomer: string): boolean {
+    const { maxConnections, maxConnectionsPerAddress, evictAfter } = this.limits;
+    let limit: 'connections' | 'per-address' | undefined;
+    let among: Connection[] | undefined;
+    if (maxConnectionsPerAddress > 0) {
+      const same = [...this.connections].filter((c) => c.remoteAddress === address);
+      if (same.length >= maxConnectionsPerAddress) {
+        limit = 'per-address';
+        among = same;
+      }
+    }
+    if (!limit && this.connections.size >= maxConnections) {
+      limit = 'connections';
+      among = [...this.connections];
+    }
+    if (!limit || !among) return true;
+    const now = performance.now();
+    let victim: Connection | undefined;
+    for (const c of among) if (c.evictable(now, evictAfter) && (!victim || c.lastActive < victim.lastActive)) victim = c;
+    if (!victim) return false;
+    this.closedFor(victim, { reason: 'evicted', limit, newcomer, idleMs: Math.round(now - victim.lastActive) });
+    return true;
+  }
+
   private accept(raw: net.Socket): void {
     raw.on('error', () => undefined);
-    if (this.sockets.size >= this.options.maxConnections) {
+    // Read before adopt() moves the handle away from `raw`.
+    const address = raw.remoteAddress ?? '';
+    const port = raw.remotePort ?? 0;
+    if (!this.makeRoom(address, `${address}:${port}`)) {
       this.stats.refused++;
       raw.destroy();
       return;
@@ -153,17 +283,16 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> {
     const socket = adopted ?? raw;
     if (adopted) socket.on('error', () => undefined);
     this.stats.accepted++;
-    this.sockets.add(socket);
-    this.stats.connections = this.sockets.size;
     socket.setNoDelay(true);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      this.stats.connections = this.sockets.size;
-    });
-    const connection = new Connection(this, socket, this.nextConnectionId++, adopted === undefined);
+    const connection = new Connection(this, socket, this.nextConnectionId++, adopted === undefined, address, port);
     reader.connection = connection;
-    if (this.options.idleTimeout > 0) connection.watchIdle(this.options.idleTimeout);
-    this.emit('connection', `${socket.remoteAddress}:${socket.remotePort}`);
+    this.connections.add(connection);
+    this.stats.connections = this.connections.size;
+    socket.once('close', () => {
+      this.connections.delete(connection);
+      this.stats.connections = this.connections.size;
+    });
+    this.emit('connection', `${address}:${port}`);
     if (!adopted) socket.resume();
   }
 }
@@ -232,19 +361,24 @@ class Connection {
   private batchMore: Buffer[] | undefined;
   /** Set by a frame that breaks the MBAP rules: nothing after it is served. */
   private closing = false;
-  /** performance.now() of the last read or late answer, when an idle timeout is set (else 0). */
-  private lastActive = 0;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
+  /** Complete frames received, to tell a read that completed one from a read of part of one. */
+  private frames = 0;
+  /** performance.now() of the last complete request or late answer (or of the connect). */
+  lastActive = performance.now();
+  /** performance.now() since which the decoder holds part of a frame, or 0. */
+  private partialSince = 0;
+  /** The limit timer and when it fires (performance.now()), or Infinity. */
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
 
   constructor(
     private readonly server: ModbusTcpServer,
     readonly socket: net.Socket,
     readonly id: number,
     streamed: boolean,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
   ) {
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
     this.decoder = new MbapDecoder(
       (tid, unitId, pdu) => this.onFrame(tid, unitId, pdu),
       () => {
@@ -255,11 +389,23 @@ class Connection {
     );
     if (streamed) socket.on('data', (chunk: Buffer) => this.onRead(chunk, chunk.length));
     socket.on('drain', () => this.resume());
+    socket.once('close', () => clearTimeout(this.timer));
+    const { idleTimeout } = server.limits;
+    if (idleTimeout > 0) this.arm(this.lastActive + idleTimeout);
+  }
+
+  get partialBytes(): number {
+    return this.decoder.buffered;
+  }
+
+  /** Whether a newcomer may take this connection's place: idle long enough, no answer pending. */
+  evictable(now: number, evictAfter: number): boolean {
+    return !this.busy && !this.socket.destroyed && now - this.lastActive >= evictAfter;
   }
 
   /** The first `n` bytes of `buf` arrived; `buf` may be reused once this returns. */
   onRead(buf: Buffer, n: number): boolean {
-    if (this.lastActive !== 0) this.lastActive = performance.now();
+    const framesBefore = this.frames;
     this.batching = true;
     this.decoder.push(buf, n);
     this.batching = false;
@@ -270,11 +416,27 @@ class Connection {
       this.batchMore = undefined;
       this.send(more === undefined ? first : Buffer.concat(more));
     }
+    if (this.frames !== framesBefore || this.decoder.buffered === 0 || this.partialSince === 0) this.track(this.frames !== framesBefore);
     if (this.closing) this.closeWhenIdle();
     return true;
   }
 
+  /** After a read: a complete request makes the connection active; a new partial frame starts the frame clock. */
+  private track(completed: boolean): void {
+    const now = performance.now();
+    if (completed) this.lastActive = now;
+    if (this.decoder.buffered === 0) {
+      this.partialSince = 0;
+      return;
+    }
+    // The partial frame after this read's complete ones (or the first bytes of one) is a new frame.
+    this.partialSince = now;
+    const { frameTimeout } = this.server.limits;
+    if (frameTimeout > 0) this.arm(now + frameTimeout);
+  }
+
   private onFrame(tid: number, unitId: number, pdu: Buffer): void {
+    this.frames++;
     if (this.socket.destroyed || this.closing) return;
     if (this.busy || this.jobs.length > 0) {
       // The PDU is a view of the read buffer, which the next read overwrites.
@@ -315,29 +477,45 @@ class Connection {
   }
 
   /**
-   * Closes the connection once nothing arrived for `ms` and no answer is
-   * pending. One clock read per read, where socket.setTimeout() would
-   * refresh a timer on every read and every write.
+   * Makes the limit timer fire by `at` (performance.now() time). The timer is
+   * moved only to an earlier time, never on every read or write (which
+   * socket.setTimeout() would do); when it fires it checks the clocks and
+   * waits again for the next due time.
    */
-  watchIdle(ms: number): void {
-    this.lastActive = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const check = (): void => {
-      if (this.socket.destroyed) return;
-      const left = this.lastActive + ms - performance.now();
-      if (left <= 0 && !this.busy) {
-        this.socket.destroy();
+  private arm(at: number): void {
+    if (at >= this.timerDue || this.socket.destroyed) return;
+    clearTimeout(this.timer);
+    this.timerDue = at;
+    this.timer = setTimeout(() => this.check(), Math.max(0, at - performance.now())).unref();
+  }
+
+  /** Closes the connection if it broke a limit; else waits for the next time it could. */
+  private check(): void {
+    this.timerDue = Infinity;
+    this.timer = undefined;
+    if (this.socket.destroyed) return;
+    const { idleTimeout, frameTimeout } = this.server.limits;
+    const now = performance.now();
+    // A connection waiting for its handler's answer is not idle.
+    if (!this.busy) {
+      if (frameTimeout > 0 && this.partialSince > 0 && now - this.partialSince >= frameTimeout) {
+        this.server.closedFor(this, { reason: 'frame', idleMs: Math.round(now - this.partialSince) });
         return;
       }
-      timer = setTimeout(check, left > 0 ? left : ms).unref();
-    };
-    timer = setTimeout(check, ms).unref();
-    this.socket.once('close', () => clearTimeout(timer));
+      if (idleTimeout > 0 && now - this.lastActive >= idleTimeout) {
+        this.server.closedFor(this, { reason: 'idle', idleMs: Math.round(now - this.lastActive) });
+        return;
+      }
+    }
+    let next = Infinity;
+    if (idleTimeout > 0) next = Math.max(this.lastActive + idleTimeout, now + (this.busy ? idleTimeout : 0));
+    if (frameTimeout > 0 && this.partialSince > 0) next = Math.min(next, Math.max(this.partialSince + frameTimeout, now + (this.busy ? frameTimeout : 0)));
+    if (next < Infinity) this.arm(next);
   }
 
   private finishAsync(tid: number, unitId: number, req: ModbusRequest, res: HandlerResult | undefined, err: unknown): void {
     this.busy = false;
-    if (this.lastActive !== 0) this.lastActive = performance.now();
+    this.lastActive = performance.now();
     if (this.socket.destroyed) return;
     this.answer(tid, unitId, req, res, err);
     if (this.closing) this.closeWhenIdle();

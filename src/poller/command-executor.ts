@@ -11,8 +11,10 @@
 import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
 import type { ResolvedStep } from '../bus/command-messages.js';
 import { type ExecutionLedger, SqliteCommandLedger } from '../commands/ledger.js';
-import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient, encodeValue, registerCount } from '../modbus/index.js';
-import { compileRegisterDecoder } from '../tags/codec.js';
+import { describeFailure, failureCode, firstFailing, tagsToRead, writtenValues } from '../commands/conditions.js';
+import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient, type NumericType, encodeValue } from '../modbus/index.js';
+import { type RegisterDecoder, compileRegisterDecoder } from '../tags/codec.js';
+import { rawValue, sameValue, toRaw } from '../tags/representation.js';
 import { type TagDefinition, type TagValueType, isBitArea, tagSize } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { resolvesWithin } from '../util/settle.js';
@@ -26,6 +28,21 @@ export interface ExecutorOptions {
   ledger?: ExecutionLedger;
   /** Whether this poller may write the device now (it holds the device's lease); checked right before every write. */
   allowed?: () => boolean;
+  /** Receives every value the executor reads (before writing, read-back, expect), as soon as it is read. */
+  onRead?: (read: ReadValue) => void;
+}
+
+/** A tag's value as the executor read it from the PLC, with the time of the reply (epoch ms). */
+export interface ReadValue {
+  tag: string;
+  value: TagValueType;
+  at: number;
+}
+
+/** What one read gives: the raw value (what the read-back compares) and the engineering value. */
+interface Read {
+  raw: number | boolean | undefined;
+  value: TagValueType;
 }
 
 type Exclusive = <T>(f: () => Promise<T>) => Promise<T>;
@@ -37,6 +54,8 @@ class Refusal extends Error {
     message: string,
     /** False for a duplicate: the execution that holds the command reports its outcome. */
     readonly publish = true,
+    /** The field at fault (a precondition or relation). */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -48,9 +67,11 @@ const MARK_MS = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class CommandExecutor {
-  private readonly o: Required<Omit<ExecutorOptions, 'allowed' | 'ledger'>>;
+  private readonly o: Required<Omit<ExecutorOptions, 'allowed' | 'ledger' | 'onRead'>>;
   private readonly allowed: () => boolean;
   private readonly ledger: ExecutionLedger;
+  private readonly onRead: ((read: ReadValue) => void) | undefined;
+  private readonly decoders = new Map<string, RegisterDecoder>();
 
   constructor(
     private readonly client: ModbusTcpClient,
@@ -60,10 +81,11 @@ export class CommandExecutor {
     private readonly log: Logger | undefined,
     options: ExecutorOptions = {},
   ) {
-    const { allowed, ledger, ...rest } = options;
+    const { allowed, ledger, onRead, ...rest } = options;
     this.o = { pulseTimeoutMs: 2000, pollEveryMs: 25, ...rest };
     this.allowed = allowed ?? (() => true);
     this.ledger = ledger ?? new SqliteCommandLedger(':memory:');
+    this.onRead = onRead;
   }
 
   /** Takes a command from the bus; resolves with its final outcome. */
@@ -82,6 +104,7 @@ export class CommandExecutor {
         this.checkOwner(cmd);
         await this.claim(cmd);
         const before = await this.readTargets(cmd.steps);
+        await this.checkConditions(cmd);
         await this.markWriting(cmd);
         for (const step of cmd.steps) {
           this.checkOwner(cmd);
@@ -97,7 +120,7 @@ export class CommandExecutor {
         log?.warn({ status: err.status, code: err.code }, err.message);
         // Left to the execution that holds it (another poller's): not this ledger's to settle.
         if (!err.publish) this.ledger.release(cmd.id);
-        return this.outcome(cmd, err.status, { code: err.code, reason: err.message }, err.publish);
+        return this.outcome(cmd, err.status, { code: err.code, reason: err.message, ...(err.field ? { field: err.field } : {}) }, err.publish);
       }
       const code = err instanceof ModbusError ? err.code : 'PLANTA_COMMAND_ERROR';
       log?.warn({ code, err: (err as Error).message }, 'command failed');
@@ -170,6 +193,25 @@ export class CommandExecutor {
     if (claim === 'expired') throw new Refusal('expired', 'PLANTA_COMMAND_EXPIRED', `not sent: its time ran out before it could be claimed (requested at ${new Date(cmd.createdAt).toISOString()})`);
   }
 
+  /**
+   * Preconditions and relations on values read from the PLC now, inside the
+   * exclusive section, right before the first write: a command whose
+   * condition is false is refused with nothing written.
+   */
+  private async checkConditions(cmd: CommandRequest): Promise<void> {
+    if (!cmd.checks?.length) return;
+    const written = writtenValues(cmd.steps);
+    const values = new Map<string, number | boolean>();
+    for (const name of new Set(cmd.checks.flatMap((c) => tagsToRead(c, cmd.params, written)))) {
+      const v = (await this.readTag(this.tag(name))).value;
+      if (typeof v === 'number' || typeof v === 'boolean') values.set(name, v);
+    }
+    const f = firstFailing(cmd.checks, cmd.params, written, (tag) => values.get(tag));
+    if (!f) return;
+    const { code, field } = failureCode(f);
+    throw new Refusal('rejected', code, `not sent: ${describeFailure(f)}`, true, field);
+  }
+
   /** A command queued while the link is down waits for it until its expiry, never longer. */
   private async waitForLink(cmd: CommandRequest): Promise<void> {
     while (!this.client.connected) {
@@ -188,15 +230,9 @@ export class CommandExecutor {
 
   // ------------------------------------------------------------ writing
 
-  /**
-   * Engineering value → registers (or a coil), as the tag's type and order say.
-   *   registers = encode(round((value − offset) / scale))  — floats are not rounded
-   */
-  private raw(t: TagDefinition, value: number | boolean): number[] | boolean {
-    if (isBitArea(t.area)) return Boolean(value);
-    const x = ((value as number) - t.offset) / t.scale;
-    const type = t.type as Parameters<typeof registerCount>[0];
-    return encodeValue(type === 'float32' || type === 'float64' ? x : Math.round(x), type, t.order);
+  /** Engineering value → registers, as the tag's type and order say: registers = encode(toRaw(value)) (src/tags/representation.ts). */
+  private registers(t: TagDefinition, value: number | boolean): number[] {
+    return encodeValue(toRaw(t, value as number), t.type as NumericType, t.order);
   }
 
   private request(step: ResolvedStep): ModbusRequest {
@@ -208,7 +244,7 @@ export class CommandExecutor {
       const bits = values.map((v) => Boolean(v));
       return bits.length === 1 ? { fc: 5, address: first.address, value: bits[0]! } : { fc: 15, address: first.address, values: bits };
     }
-    const registers = tags.flatMap((t, i) => this.raw(t, values[i]!) as number[]);
+    const registers = tags.flatMap((t, i) => this.registers(t, values[i]!));
     return registers.length === 1 ? { fc: 6, address: first.address, value: registers[0]! } : { fc: 16, address: first.address, values: registers };
   }
 
@@ -218,15 +254,26 @@ export class CommandExecutor {
 
   // ------------------------------------------------------------ reading back
 
-  private async readTag(t: TagDefinition): Promise<TagValueType> {
+  /** Reads one tag from the PLC; the value is handed on at once (onRead: the poller publishes it with this read's time). */
+  private async readTag(t: TagDefinition): Promise<Read> {
     const res: ModbusResponse = await this.client.request({ fc: FC_READ[t.area], address: t.address, quantity: tagSize(t) } as ModbusRequest);
-    if ('bits' in res) return res.bits[0]!;
-    return compileRegisterDecoder(t)((res as { registers: Uint16Array }).registers, 0);
+    const at = Date.now();
+    let read: Read;
+    if ('bits' in res) {
+      read = { raw: res.bits[0]!, value: res.bits[0]! };
+    } else {
+      const registers = (res as { registers: Uint16Array }).registers;
+      let decode = this.decoders.get(t.name);
+      if (!decode) this.decoders.set(t.name, (decode = compileRegisterDecoder(t)));
+      read = { raw: rawValue(t, registers, 0), value: decode(registers, 0) };
+    }
+    this.onRead?.({ tag: t.name, value: read.value, at });
+    return read;
   }
 
   private async readTargets(steps: ResolvedStep[]): Promise<Record<string, TagValueType | null>> {
     const out: Record<string, TagValueType | null> = {};
-    for (const s of steps) for (const name of s.kind === 'block' ? s.tags : [s.tag]) out[name] = await this.readTag(this.tag(name));
+    for (const s of steps) for (const name of s.kind === 'block' ? s.tags : [s.tag]) out[name] = (await this.readTag(this.tag(name))).value;
     return out;
   }
 
@@ -243,7 +290,7 @@ export class CommandExecutor {
     for (const step of cmd.steps) {
       if (step.kind === 'pulse') {
         const t = this.tag(step.tag);
-        const cleared = await this.waitUntil(async () => (await this.readTag(t)) === false, this.o.pulseTimeoutMs);
+        const cleared = await this.waitUntil(async () => (await this.readTag(t)).value === false, this.o.pulseTimeoutMs);
         if (!cleared) throw new Refusal('not-accepted', 'PLANTA_COMMAND_NOT_ACCEPTED', `the PLC did not clear ${t.name} within ${this.o.pulseTimeoutMs} ms: it did not act on the command`);
         continue;
       }
@@ -252,25 +299,19 @@ export class CommandExecutor {
       for (let i = 0; i < names.length; i++) {
         const t = this.tag(names[i]!);
         const got = await this.readTag(t);
-        if (!same(got, wanted[i]!, t)) {
-          throw new Refusal('not-accepted', 'PLANTA_COMMAND_NOT_ACCEPTED', `${t.name} reads back ${String(got)} instead of ${String(wanted[i])}: the PLC did not take the value`);
+        if (!sameValue(t, got.raw, wanted[i]!)) {
+          throw new Refusal('not-accepted', 'PLANTA_COMMAND_NOT_ACCEPTED', `${t.name} reads back ${String(got.value)} instead of ${String(wanted[i])}: the PLC did not take the value`);
         }
       }
     }
     if (cmd.expect) {
       const { tag: name, equals, withinMs } = cmd.expect;
       const t = this.tag(name);
-      let last: TagValueType | undefined;
-      const ok = await this.waitUntil(async () => same((last = await this.readTag(t)), equals, t), withinMs);
-      if (!ok) throw new Refusal('not-accepted', 'PLANTA_COMMAND_NOT_ACCEPTED', `${name} is ${String(last)}, not ${String(equals)}, ${withinMs} ms after the command: the PLC did not take it`);
+      let last: Read | undefined;
+      const ok = await this.waitUntil(async () => sameValue(t, (last = await this.readTag(t)).raw, equals), withinMs);
+      if (!ok) throw new Refusal('not-accepted', 'PLANTA_COMMAND_NOT_ACCEPTED', `${name} is ${String(last?.value)}, not ${String(equals)}, ${withinMs} ms after the command: the PLC did not take it`);
     }
     return this.readTargets(cmd.steps);
   }
 }
 
-function same(got: TagValueType, wanted: number | boolean, t: TagDefinition): boolean {
-  if (typeof got === 'number' && typeof wanted === 'number') {
-    return t.type === 'float32' || t.type === 'float64' ? Math.abs(got - wanted) <= Math.abs(wanted) * 1e-6 + 1e-9 : Math.abs(got - wanted) < 1e-9;
-  }
-  return got === wanted;
-}

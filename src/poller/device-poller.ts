@@ -29,7 +29,7 @@ import type { Logger } from '../util/log.js';
 import { SampleWindow } from '../util/percentiles.js';
 import { Periodic } from '../util/scheduler.js';
 import { StallClock } from '../util/stalls.js';
-import { CommandExecutor, type ExecutorOptions } from './command-executor.js';
+import { CommandExecutor, type ExecutorOptions, type ReadValue } from './command-executor.js';
 import { type ReadBlock, planReads } from './plan.js';
 
 interface TagState {
@@ -216,7 +216,7 @@ export class DevicePoller {
       this.bus,
       (f) => this.exclusive(f),
       this.log,
-      { ...options.commands, ...(options.allowed ? { allowed: options.allowed } : {}) },
+      { ...options.commands, ...(options.allowed ? { allowed: options.allowed } : {}), onRead: (r) => this.applyRead(r) },
     );
   }
 
@@ -326,18 +326,19 @@ export class DevicePoller {
 
   private applyReply(block: Block, res: ModbusResponse, now: number, out: TagValue[]): void {
     const data = block.bits ? (res as { bits: boolean[] }).bits : (res as { registers: Uint16Array }).registers;
-    for (const t of block.tags) {
-      const value = t.decode ? t.decode(data as Uint16Array, t.offset) : (data as boolean[])[t.offset]!;
-      const range = t.def.range;
-      const quality: Quality =
-        range && typeof value === 'number' && (value < range[0] || value > range[1]) ? 'Uncertain_EngineeringUnitsExceeded' : 'Good';
-      if (quality === t.quality && !changed(t, value)) continue;
-      t.value = value;
-      t.quality = quality;
-      t.exceptionCode = undefined;
-      t.ts = now;
-      out.push({ tag: t.def.name, value, quality, sourceTs: now, serverTs: now });
-    }
+    for (const t of block.tags) applyValue(t, t.decode ? t.decode(data as Uint16Array, t.offset) : (data as boolean[])[t.offset]!, now, out);
+  }
+
+  /**
+   * A value a command's read-back just read: into the tag's state (report by
+   * exception stays right) and on the bus at once, with its read time — the
+   * operator sees the new setting without waiting for its scan group.
+   */
+  private applyRead(r: ReadValue): void {
+    const t = this.running ? this.tags.find((s) => s.def.name === r.tag) : undefined;
+    const out: TagValue[] = [];
+    if (t) applyValue(t, r.value, r.at, out, Date.now());
+    if (out.length > 0) void this.bus.publishValues(out);
   }
 
   private applyError(tags: TagState[], err: unknown, now: number, out: TagValue[]): void {
@@ -487,6 +488,18 @@ export class DevicePoller {
     }
     await this.bus.publishDeviceStatus(this.status());
   }
+}
+
+/** A value read for a tag: its quality from the display range; kept and reported (to `out`) when it changed. */
+function applyValue(t: TagState, value: TagValueType, at: number, out: TagValue[], publishedAt = at): void {
+  const range = t.def.range;
+  const quality: Quality = range && typeof value === 'number' && (value < range[0] || value > range[1]) ? 'Uncertain_EngineeringUnitsExceeded' : 'Good';
+  if (quality === t.quality && !changed(t, value)) return;
+  t.value = value;
+  t.quality = quality;
+  t.exceptionCode = undefined;
+  t.ts = at;
+  out.push({ tag: t.def.name, value, quality, sourceTs: at, serverTs: publishedAt });
 }
 
 function changed(t: TagState, value: TagValueType): boolean {

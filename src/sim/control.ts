@@ -3,6 +3,7 @@
  * people (`planta sim fault set estop`) and tests:
  *
  *   GET    /state                 plant state, mode, active faults, connections
+ *   GET    /connections           connection limits, counters (evicted, idle-closed...) and the open connections
  *   GET    /faults                active and injectable faults
  *   PUT    /faults/:name          inject a fault (name or bit number, e.g. estop or 1)
  *   DELETE /faults/:name          clear it
@@ -42,6 +43,12 @@ function faultName(bit: number): string {
   return Object.entries(FAULTS).find(([, b]) => b === bit)?.[0] ?? String(bit);
 }
 
+/** What happened to the Modbus connections since the simulator started. */
+function connectionCounts(sim: Simulator): Record<'open' | 'accepted' | 'refused' | 'evicted' | 'idleClosed' | 'frameTimeouts', number> {
+  const s = sim.server.stats;
+  return { open: s.connections, accepted: s.accepted, refused: s.refused, evicted: s.evicted, idleClosed: s.idleClosed, frameTimeouts: s.frameTimeouts };
+}
+
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let body = '';
@@ -78,6 +85,7 @@ export function controlHandler(sim: Simulator): (req: http.IncomingMessage, res:
     kind: sim.plant ? 'sbr' : 'load',
     mode: formatMisbehaviour(sim.misbehaviour),
     connections: sim.server.stats.connections,
+    connectionCounts: connectionCounts(sim),
     requests: sim.server.stats.requests,
     plant: sim.plant?.state(),
     faults: sim.plant?.activeFaults().map((bit) => ({ bit, name: faultName(bit) })),
@@ -89,6 +97,9 @@ export function controlHandler(sim: Simulator): (req: http.IncomingMessage, res:
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const fault = /^\/faults\/([^/]+)$/.exec(path);
     if (path === '/state' && method === 'GET') return state();
+    if (path === '/connections' && method === 'GET') {
+      return { limits: sim.server.limits, counts: connectionCounts(sim), open: sim.server.connectionList() };
+    }
     if (path === '/faults' && method === 'GET') {
       return { active: sim.plant?.activeFaults().map((bit) => ({ bit, name: faultName(bit) })) ?? [], available: FAULTS };
     }

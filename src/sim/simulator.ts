@@ -2,7 +2,8 @@
  * A running simulator: a Modbus/TCP server for the SBR PLC (or the load
  * device), its PLC scan loop, its misbehaviour mode and its write log.
  */
-import { ModbusTcpServer, type RequestHandler, createAreaHandler } from '../modbus/index.js';
+import { type ConnectionClosed, type ConnectionLimits, ModbusTcpServer, type RequestHandler, createAreaHandler } from '../modbus/index.js';
+import type { Logger } from '../util/log.js';
 import { Periodic } from '../util/scheduler.js';
 import { LoadDevice } from './load.js';
 import { type Misbehaviour, misbehaving } from './misbehaviour.js';
@@ -22,7 +23,10 @@ export interface SimulatorOptions {
   misbehaviour?: Misbehaviour;
   /** Serve the generic load device instead of the SBR plant. */
   load?: { devices: number; registers: number; changeMs: number };
-  maxConnections?: number;
+  /** Connection limits of the Modbus server (src/modbus/server.ts); maxConnections defaults to 64 (1024 for the load device). */
+  connections?: Partial<ConnectionLimits>;
+  /** Where evictions and connections closed for a limit are logged. */
+  log?: Logger;
 }
 
 export class Simulator {
@@ -60,10 +64,12 @@ export class Simulator {
     this.server = new ModbusTcpServer({
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 5020,
-      maxConnections: options.maxConnections ?? (options.load ? 1024 : 64),
-      idleTimeout: 0,
+      maxConnections: options.load ? 1024 : 64,
+      ...options.connections,
       handler: misbehaving(this.writes.recording(inner), () => this.misbehaviour),
     });
+    const log = options.log;
+    if (log) this.server.on('closed', (e) => logClosed(log, e));
   }
 
   async start(): Promise<{ host: string; port: number }> {
@@ -82,5 +88,16 @@ export class Simulator {
   async stop(): Promise<void> {
     await this.scanLoop?.stop();
     await this.server.close();
+  }
+}
+
+/** Each eviction is a warning (someone lost a connection); idle and half-frame closes are routine. */
+function logClosed(log: Logger, e: ConnectionClosed): void {
+  if (e.reason === 'evicted') {
+    const limit = e.limit === 'per-address' ? 'the connections of its address' : 'the connection limit';
+    log.warn({ code: 'PLANTA_SIM_CONNECTION_EVICTED', ...e }, `Modbus connection ${e.remote} evicted for ${e.newcomer}: ${limit} was reached and it was idle longest (${e.idleMs} ms)`);
+  } else {
+    const why = e.reason === 'idle' ? `sent no complete request for ${e.idleMs} ms` : `left a frame half-sent for ${e.idleMs} ms`;
+    log.info({ code: e.reason === 'idle' ? 'PLANTA_SIM_CONNECTION_IDLE' : 'PLANTA_SIM_CONNECTION_FRAME_TIMEOUT', ...e }, `Modbus connection ${e.remote} closed: it ${why}`);
   }
 }

@@ -4,11 +4,12 @@ import type { TagDefinition, TagValueType } from './types.js';
 
 export type RegisterDecoder = (registers: ArrayLike<number>, offset: number) => TagValueType;
 
+/** Decimals of a number as written (0.25 → 2, 1e-7 → 7, 1.5e-7 → 8); undefined when it has more than 20. */
 function decimalPlaces(x: number): number | undefined {
-  const s = String(x);
-  if (s.includes('e')) return undefined;
-  const dot = s.indexOf('.');
-  return dot < 0 ? 0 : s.length - dot - 1;
+  const m = /^-?\d+(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(x));
+  if (!m) return undefined;
+  const d = (m[1]?.length ?? 0) - Number(m[2] ?? 0);
+  return d > 20 ? undefined : Math.max(0, d);
 }
 
 /**
@@ -60,14 +61,20 @@ export function compileRegisterDecoder(tag: TagDefinition): RegisterDecoder {
   }
 }
 
-function general(tag: TagDefinition): RegisterDecoder {
-  const type = tag.type as Exclude<TagDefinition['type'], 'bit' | 'string' | 'bool'>;
-  const { order, scale, offset: add } = tag;
+/** Raw register value → engineering value, as every decoder here computes it (the rule validation checks against: src/tags/representation.ts). */
+export function scaler(tag: TagDefinition): (raw: number) => number {
+  const { scale, offset: add } = tag;
   const f = roundFactor(tag);
-  return (registers, offset) => {
-    const raw = decodeValue(registers, offset, type, order);
-    if (scale === 1 && add === 0) return raw;
+  if (scale === 1 && add === 0) return (raw) => raw;
+  return (raw) => {
     const v = raw * scale + add;
     return f === 0 ? v : Math.round(v * f) / f;
   };
+}
+
+function general(tag: TagDefinition): RegisterDecoder {
+  const type = tag.type as Exclude<TagDefinition['type'], 'bit' | 'string' | 'bool'>;
+  const order = tag.order;
+  const scale = scaler(tag);
+  return (registers, offset) => scale(decodeValue(registers, offset, type, order));
 }

@@ -272,6 +272,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
       if (config.commands[cmd.command]!.critical) {
         throw new CommandRejection('PLANTA_COMMAND_SELECT_REQUIRED', `"${cmd.command}" is critical: select it first, then operate with the token`, 'command', 409);
       }
+      preparer.checkState(cmd, await bus.snapshot());
       await fresh(cmd.id, me);
       return reply.status(202).send(await submit(cmd, me));
     } catch (err) {
@@ -285,12 +286,14 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     try {
       const me = signedIn(user);
       // Select validates exactly as operate will; the id only matters at operate.
-      const cmd = preparer.prepare({ ...input, id: 'select-only' }, me);
+      const cmd = preparer.prepare(input, me, 'select');
+      const snapshot = await bus.snapshot();
+      preparer.checkState(cmd, snapshot);
       const { token, expiresAt } = selects.select(me, cmd.command, cmd.params, cmd.device);
       const names = new Set<string>(cmd.steps.flatMap((s) => (s.kind === 'block' ? s.tags : [s.tag])));
       if (cmd.expect) names.add(cmd.expect.tag);
       const current: Record<string, { value: TagValueType | null; quality: string; sourceTs: number }> = {};
-      for (const v of await bus.snapshot()) if (names.has(v.tag)) current[v.tag] = { value: v.value, quality: v.quality, sourceTs: v.sourceTs };
+      for (const v of snapshot) if (names.has(v.tag)) current[v.tag] = { value: v.value, quality: v.quality, sourceTs: v.sourceTs };
       return { token, expiresAt, command: cmd.command, params: cmd.params, confirmation: cmd.confirmation, device: cmd.device, current };
     } catch (err) {
       return refuse(reply, err, { command: input.command }, user, 'select');
@@ -302,9 +305,10 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     const user = o.identify(req);
     try {
       const me = signedIn(user);
-      const cmd = preparer.prepare(input, me);
+      const cmd = preparer.prepare(input, me, 'operate');
       await fresh(cmd.id, me);
       if (o.reauthenticate && config.commands[cmd.command]!.critical) await o.reauthenticate(req, input.password);
+      preparer.checkState(cmd, await bus.snapshot());
       selects.operate(input.token, me, cmd.command, cmd.params);
       return reply.status(202).send(await submit(cmd, me));
     } catch (err) {

@@ -57,6 +57,8 @@ export interface PlantInfo {
   /** HMI pages from the configuration (dashboard, mimic...). */
   pages: Record<string, unknown>;
   devices: { name: string; description: string; host: string; port: number; unitId: number }[];
+  /** Who may shelve an alarm of each priority (lowest role), and for how long at most (minutes). */
+  shelving: Record<'critical' | 'high' | 'medium' | 'low', { maxMinutes: number; role: 'operator' | 'engineer' | 'admin' }>;
 }
 
 /**

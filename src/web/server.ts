@@ -214,6 +214,9 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     timezone: config.plant.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
     pages: config.pages,
     devices: config.devices.map((d) => ({ name: d.name, description: d.description, host: d.host, port: d.port, unitId: d.unitId })),
+    shelving: Object.fromEntries(
+      Object.entries(config.shelving).map(([p, r]) => [p, { maxMinutes: Math.floor(r.maxMs / 60_000), role: r.role as 'operator' | 'engineer' | 'admin' }]),
+    ) as PlantInfo['shelving'],
   }));
 
   // The reads answer from this node's last known state (the stream hub's), at once whatever the bus does.

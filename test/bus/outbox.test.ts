@@ -1,13 +1,15 @@
 /**
  * A poller's outbox on disk: entries kept in order per device, the oldest
  * dropped (and counted) past its size, kept across a reopen, one process
- * per file.
+ * per file; its file back near its empty size once drained, files made
+ * before (without incremental vacuum) migrated.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { Outbox, openOutbox } from '../../src/bus/outbox.js';
 
 function dir(t: { after: (f: () => void) => void }): string {
@@ -71,5 +73,58 @@ describe('outbox', () => {
     assert.equal(a.path, path);
     assert.equal(b.path, path.replace('.db', '-2.db'));
     assert.throws(() => new Outbox(path, 1 << 20), (err: Error & { code?: string }) => err.code === 'PLANTA_BUS_OUTBOX_BUSY');
+  });
+
+  /** About 480 kB in 2 kB scan reports, as a 60 s outage left behind (issue 28.4). */
+  const fill = (box: Outbox): void => {
+    const report = JSON.stringify(Array.from({ length: 200 }, (_, i) => [i, 1234.5678 + i]));
+    for (let i = 0; i < 480_000 / report.length; i++) box.append(i % 2 ? 'plc' : 'other', i, report);
+  };
+  const drain = (box: Outbox): void => {
+    for (const d of box.devices()) {
+      for (let batch = box.oldest(d, 50); batch.length > 0; batch = box.oldest(d, 50)) box.remove(d, batch);
+    }
+  };
+
+  it('gives its space back once drained: the file is back near its empty size', (t) => {
+    const box = new Outbox(join(dir(t), 'o.db'), 256 * 1024 * 1024);
+    t.after(() => box.close());
+    const empty = box.fileBytes();
+    fill(box);
+    const peak = box.fileBytes();
+    assert.ok(peak > 400_000, `${peak} bytes at the peak`);
+    drain(box);
+    assert.equal(box.pending(), 0);
+    const after = box.fileBytes();
+    assert.ok(after <= empty + 16 * 1024, `${after} bytes after the drain (empty: ${empty}, peak: ${peak})`);
+    // And it fills and drains again.
+    fill(box);
+    assert.equal(box.drop('plc') + box.drop('other') > 0, true);
+    assert.ok(box.fileBytes() <= empty + 16 * 1024);
+  });
+
+  it('migrates a file made without incremental vacuum, keeping its entries, and shrinks it once drained', (t) => {
+    const path = join(dir(t), 'old.db');
+    // An outbox as earlier versions made it: auto_vacuum NONE, entries waiting, a large freelist.
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE entries (seq INTEGER PRIMARY KEY, device TEXT NOT NULL, up_to INTEGER, v TEXT NOT NULL)');
+    const insert = old.prepare('INSERT INTO entries (device, up_to, v) VALUES (?, ?, ?)');
+    for (let i = 0; i < 200; i++) insert.run('plc', i, `[${'9'.repeat(2000)}]`);
+    old.exec('DELETE FROM entries WHERE seq > 3');
+    assert.equal(old.pragma('auto_vacuum', { simple: true }), 0);
+    old.close();
+
+    const box = new Outbox(path, 1 << 20);
+    assert.equal(box.pending('plc'), 3);
+    assert.deepEqual(box.oldest('plc', 10).map((e) => e.upTo), [0, 1, 2]);
+    drain(box);
+    box.close();
+    const check = new Database(path, { readonly: true });
+    assert.equal(check.pragma('auto_vacuum', { simple: true }), 2, 'auto_vacuum INCREMENTAL');
+    check.close();
+    const reopened = new Outbox(path, 1 << 20);
+    t.after(() => reopened.close());
+    assert.ok(reopened.fileBytes() <= 32 * 1024, `${reopened.fileBytes()} bytes`);
   });
 });

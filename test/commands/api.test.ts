@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { MemoryBus } from '../../src/bus/memory.js';
 import type { CommandOutcome } from '../../src/bus/types.js';
 import { MemoryAuditLog, auditCommands } from '../../src/commands/audit.js';
+import { CommandPreparer } from '../../src/commands/prepare.js';
 import type { Role } from '../../src/config/schema.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { PlantConfig } from '../../src/config/resolve.js';
@@ -193,12 +194,24 @@ describe('operator commands', { timeout: 120_000 }, () => {
     assert.deepEqual(Array.from(sim.plant!.words.registers.slice(5, 8)), [250, 725, 12]);
   });
 
-  it('the PLC\'s interlock: start during an emergency stop is written but not accepted, and nothing else happens', async () => {
+  it('an emergency stop: start is refused before anything is written; without that precondition the PLC\'s interlock still refuses it (written, not accepted)', async () => {
+    const estopOnBus = (on: boolean) => waitFor(`alarm.estop ${on} on the bus`, async () => (await bus.snapshot()).find((v) => v.tag === 'alarm.estop')?.value === on, 5000);
     sim.plant!.setFault(1, true);
     try {
+      await estopOnBus(true);
       const mark = lastSeq();
-      const { id } = await selectOperate('start_program', { program: 1 });
-      const o = await final(id);
+      const sel = await call('POST', '/api/commands/select', { command: 'start_program', params: { program: 1 } });
+      assert.equal(sel.status, 409);
+      assert.equal(sel.json.error?.code, 'PLANTA_COMMAND_PRECONDITION');
+      assert.equal(sel.json.error?.field, 'requires.no_emergency_stop');
+      assert.deepEqual(writesSince(mark), [], 'nothing reached the PLC');
+
+      // A configuration without the precondition: the PLC is still the last word.
+      const bare = structuredClone(config);
+      bare.commands.start_program!.requires = {};
+      const cmd = new CommandPreparer(bare).prepare({ id: newId(), command: 'start_program', params: { program: 1 } }, { user: 'ana', role: 'operator' });
+      await bus.submitCommand(cmd);
+      const o = await final(cmd.id);
       assert.equal(o.status, 'not-accepted');
       assert.equal(o.code, 'PLANTA_COMMAND_NOT_ACCEPTED');
       assert.match(o.reason!, /phase\.stopped is true, not false/);
@@ -206,6 +219,7 @@ describe('operator commands', { timeout: 120_000 }, () => {
       assert.deepEqual(writesSince(mark).map((w) => [w.fc, w.address]), [[6, 8], [5, 31]], 'the program and the start pulse, nothing else');
     } finally {
       sim.plant!.setFault(1, false);
+      await estopOnBus(false);
     }
   });
 

@@ -234,6 +234,49 @@ describe('alarms and events in the browser', { timeout: 300_000 }, () => {
     assert.deepEqual(other.errors, []);
   });
 
+  it('a critical alarm: an operator is not offered shelving; an engineer is offered only what the rule allows (1 h at most)', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    t.after(() => {
+      visitor = ANA;
+    });
+    t.after(() => quiet());
+    fault('estop', true);
+    await waitState('estop', 'unack');
+    const o = await openPage(browser!, `${plant!.url}#/alarms`);
+    t.after(() => o.context.close());
+    const row = summaryRow(o.page, 'Emergency stop pressed');
+    const shelve = row.getByRole('button', { name: 'Shelve: Emergency stop pressed…' });
+    await shelve.waitFor();
+    assert.equal(await shelve.isDisabled(), true, 'an operator may not shelve a critical alarm');
+    assert.equal(await shelve.getAttribute('title'), 'ana is an operator: only an engineer or above may shelve a critical alarm.');
+    // A medium one stays offered to the operator, with every duration up to a day.
+    fault('outlet-pump-2', true);
+    const pump = summaryRow(o.page, 'Outlet well pump 2 failure');
+    await pump.getByRole('button', { name: 'Shelve: Outlet well pump 2 failure…' }).and(o.page.locator(':enabled')).click();
+    const pumpDialog = o.page.getByRole('dialog', { name: 'Shelve: Outlet well pump 2 failure' });
+    assert.deepEqual(await pumpDialog.getByRole('radio').evaluateAll((r) => r.map((x) => (x as HTMLInputElement).value)), ['15', '60', '240', '480', '1440']);
+    await pumpDialog.getByRole('button', { name: 'Cancel' }).click();
+
+    visitor = { user: 'eve', role: 'engineer' };
+    const e = await openPage(browser!, `${plant!.url}#/alarms`);
+    t.after(() => e.context.close());
+    const engineerRow = summaryRow(e.page, 'Emergency stop pressed');
+    await engineerRow.getByRole('button', { name: 'Shelve: Emergency stop pressed…' }).and(e.page.locator(':enabled')).click();
+    const dialog = e.page.getByRole('dialog', { name: 'Shelve: Emergency stop pressed' });
+    await dialog.getByText('For (a critical alarm: 1 h at most)').waitFor();
+    assert.deepEqual(await dialog.getByRole('radio').evaluateAll((r) => r.map((x) => (x as HTMLInputElement).value)), ['15', '60']);
+    assert.equal(await dialog.locator('input[type="radio"][value="60"]').isChecked(), true, '1 h chosen at first');
+    await dialog.getByRole('textbox', { name: 'Reason (required)' }).fill('testing the e-stop circuit');
+    await screenshot(e.page, 'alarm-shelve-critical-1280.png', false);
+    await dialog.getByRole('button', { name: 'Shelve for 1 h' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await engineerRow.locator('[data-state="shelved"]').waitFor();
+    const shelved = await alarmState('estop');
+    assert.ok(Math.abs(shelved.shelved!.until - shelved.shelved!.at - 3_600_000) < 1000, 'for 1 hour');
+    assert.deepEqual(o.errors, []);
+    assert.deepEqual(e.errors, []);
+  });
+
   it('shelves with a reason and a duration, unshelves; out of service is refused for an operator (the server says why) and done by an engineer', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
     const o = await openPage(browser!, `${plant!.url}#/alarms`);

@@ -156,6 +156,17 @@ describe('command words and checks', () => {
     assert.equal(outcomeLine({ ...o, status: 'confirmed' }, START, words, TAGS), 'ana — Start program (Program 1)');
   });
 
+  it('says why a precondition or relation refused a command: the configured message, from the web or the poller', () => {
+    const estop = 'the emergency stop is pressed; release it first — precondition no_emergency_stop (alarm.estop == false) does not hold with alarm.estop = true';
+    assert.equal(refusalInWords({ code: 'PLANTA_COMMAND_PRECONDITION', message: estop }, words, TAGS), 'Not sent: the emergency stop is pressed; release it first.');
+    const o: CommandOutcome = { id: 'x1234567', command: 'start_program', device: 'plc', user: 'ana', params: { program: 1 }, status: 'rejected', code: 'PLANTA_COMMAND_PRECONDITION', reason: `not sent: ${estop}`, createdAt: 0, at: 0 };
+    assert.equal(outcomeReason(o, words, TAGS), 'Not sent: the emergency stop is pressed; release it first.');
+    assert.equal(
+      refusalInWords({ code: 'PLANTA_COMMAND_RELATION', message: 'relation order (lo < hi) does not hold with phase.stopped = true' }, words, TAGS),
+      'Not sent: relation order (lo < hi) does not hold with “Reactor stopped” = ON.',
+    );
+  });
+
   it('never promises more time to confirm than the server gives, whatever the browser clock says', () => {
     // The server's clock: now 100_000 (its Date header, whole seconds), expiry in 10 s; the browser's clock is 1 h ahead.
     const received = 3_700_000;

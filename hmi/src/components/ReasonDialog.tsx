@@ -6,7 +6,7 @@
  */
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AlarmState } from '../../../src/web/protocol.js';
-import { SHELVE_CHOICES } from '../alarm-model.js';
+import { defaultShelveMinutes, shelveChoices } from '../alarm-model.js';
 import { useHmiState } from '../context.js';
 import { ActionNote, PriorityBadge, StateWords, actionsBlocked, priorityTone } from './AlarmMarks.js';
 
@@ -22,13 +22,16 @@ export function ReasonDialog({ request, onClose }: { request: ReasonRequest | nu
   const [minutes, setMinutes] = useState(60);
   const [missing, setMissing] = useState(false);
   const open = request !== null;
+  // Only the durations the plant's rule allows for this alarm's priority.
+  const rule = request ? state.plant.shelving[request.alarm.priority] : undefined;
+  const choices = shelveChoices(rule?.maxMinutes ?? 1440);
 
   useLayoutEffect(() => {
     const d = ref.current;
     if (!d) return;
     if (open && !d.open) {
       setReason('');
-      setMinutes(60);
+      setMinutes(defaultShelveMinutes(choices));
       setMissing(false);
       d.showModal();
       reasonRef.current?.focus();
@@ -107,9 +110,9 @@ export function ReasonDialog({ request, onClose }: { request: ReasonRequest | nu
           </div>
           {shelve && (
             <fieldset class="cmd-choice shelve-choice">
-              <legend>For</legend>
+              <legend>For{rule && rule.maxMinutes < 1440 ? ` (a ${request.alarm.priority} alarm: ${choices.at(-1)!.label} at most)` : ''}</legend>
               <div class="cmd-choice-options">
-                {SHELVE_CHOICES.map((c) => (
+                {choices.map((c) => (
                   <label key={c.minutes} class={`cmd-choice-option ${minutes === c.minutes ? 'is-chosen' : ''}`}>
                     <input type="radio" name="shelve-for" value={String(c.minutes)} checked={minutes === c.minutes} onChange={() => setMinutes(c.minutes)} />
                     <span>{c.label}</span>
@@ -129,7 +132,7 @@ export function ReasonDialog({ request, onClose }: { request: ReasonRequest | nu
               Cancel
             </button>
             <button type="submit" class="cmd-button cmd-confirm" disabled={pending || Boolean(blocked)}>
-              {shelve ? `Shelve for ${SHELVE_CHOICES.find((c) => c.minutes === minutes)?.label ?? `${minutes} min`}` : 'Take out of service'}
+              {shelve ? `Shelve for ${choices.find((c) => c.minutes === minutes)?.label ?? `${minutes} min`}` : 'Take out of service'}
             </button>
           </div>
           <p class="reason-outcome">

@@ -28,6 +28,7 @@ import { ReasonDialog, type ReasonRequest } from '../components/ReasonDialog.js'
 import { SoundNote } from '../components/SoundToggle.js';
 import { useHmiState } from '../context.js';
 import { formatAge, formatDateTimeZoned, zoneName } from '../format.js';
+import { roleRefusal, session } from '../session.js';
 
 function Counts() {
   const state = useHmiState();
@@ -68,6 +69,8 @@ function Row({ a, selected, comment, onSelect, onAsk }: { a: AlarmState; selecte
   const hint = blocked ?? undefined;
   const since = sinceOf(a);
   const ackable = canAck(a);
+  // The plant's rule for this priority: below its role, shelving is not offered (the server refuses it anyway).
+  const mayNotShelve = roleRefusal(session.value, state.plant.shelving[a.priority].role, `shelve a ${a.priority} alarm`);
   return (
     <tr class={`alarm-row st-${a.state} ${selected ? 'is-selected' : ''}`} data-alarm={a.id} data-state={a.state}>
       <td class="col-select">
@@ -118,7 +121,14 @@ function Row({ a, selected, comment, onSelect, onAsk }: { a: AlarmState; selecte
             </button>
           ) : (
             a.state !== 'out-of-service' && (
-              <button type="button" class="cmd-button" disabled={Boolean(blocked)} title={hint} aria-label={`Shelve: ${a.message}…`} onClick={() => onAsk({ kind: 'shelve', alarm: a })}>
+              <button
+                type="button"
+                class="cmd-button"
+                disabled={Boolean(blocked) || mayNotShelve !== null}
+                title={hint ?? mayNotShelve ?? undefined}
+                aria-label={`Shelve: ${a.message}…`}
+                onClick={() => onAsk({ kind: 'shelve', alarm: a })}
+              >
                 Shelve…
               </button>
             )
