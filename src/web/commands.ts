@@ -21,13 +21,13 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BusError } from '../bus/errors.js';
 import { CLAIM_RETENTION_MS } from '../bus/memory.js';
-import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
+import type { Bus, BusLink, CommandOutcome, CommandRequest } from '../bus/types.js';
 import { expandTemplate, templateCombinations, templateVars } from '../config/commands.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { type CommandRecord, type CommandRecords, SqliteCommandLedger, queuedOutcome } from '../commands/ledger.js';
 import { COMMAND_ID, CommandPreparer, CommandRejection, type Identity } from '../commands/prepare.js';
 import { SelectRegistry } from '../commands/select.js';
-import type { TagValueType } from '../tags/types.js';
+import type { TagValue, TagValueType } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { BODY_LIMITS } from './limits.js';
 
@@ -45,6 +45,12 @@ export interface CommandRoutesOptions {
   records?: CommandRecords;
   /** With `records` on the Redis bus: the durable name under which they also follow the outcomes (nothing missed while this node was down). */
   recordsDurable?: string;
+  /**
+   * This node's last known state (the stream hub's): the values preconditions
+   * and relations are checked on, and whether the bus is reachable. Without
+   * it, the bus is asked (which waits for Redis while it is away).
+   */
+  live?: { values(): TagValue[]; busLink(): BusLink };
   log?: Logger;
 }
 
@@ -227,6 +233,13 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
     if (r) throw new IdUsed(r, r.user === user.user);
   };
 
+  /** Refuses a command the bus cannot take (503), recorded under its id when it has one, so its owner can find out what became of it. */
+  const notQueued = async (queued: CommandOutcome | undefined, why: string): Promise<never> => {
+    const message = `not queued, and it will not run later: ${why} — send it again once the bus is back`;
+    if (queued) await record({ ...queued, status: 'rejected', code: 'PLANTA_COMMAND_NOT_QUEUED', reason: message, at: Date.now() });
+    throw new CommandRejection('PLANTA_COMMAND_NOT_QUEUED', message, 'bus', 503);
+  };
+
   /**
    * Binds the id to its user on disk, then hands the command to the bus
    * with a deadline: a bus out of reach answers 503 at once, and the
@@ -250,13 +263,28 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
           503,
         );
       }
-      const message = `not queued, and it will not run later: ${err instanceof BusError ? err.message : 'the bus did not take it'} — send it again once the bus is back`;
-      await record({ ...queued, status: 'rejected', code: 'PLANTA_COMMAND_NOT_QUEUED', reason: message, at: Date.now() });
-      throw new CommandRejection('PLANTA_COMMAND_NOT_QUEUED', message, 'bus', 503);
+      return notQueued(queued, err instanceof BusError ? err.message : 'the bus did not take it');
     }
     bus.publishCommandOutcome({ ...queued, at: Date.now() }).catch((err: unknown) => o.log?.warn({ err: (err as Error).message, id: cmd.id }, 'a queued command could not be announced'));
     o.log?.info({ command: cmd.command, id: cmd.id, user: cmd.user, params: cmd.params }, 'command queued');
     return { id: cmd.id, status: 'queued', expiresAt: cmd.expiresAt };
+  };
+
+  /**
+   * The values a command's preconditions and relations are checked on. With
+   * the bus known to be away the command is refused first, as not queued:
+   * it could not be queued anyway, and the values are no longer live.
+   */
+  const plantState = async (cmd: CommandRequest, user: Identity, select = false): Promise<TagValue[]> => {
+    if (!o.live) return bus.snapshot();
+    const link = o.live.busLink();
+    if (link.up) return o.live.values();
+    const why = `no connection to the bus since ${new Date(link.since).toISOString()}`;
+    if (select) return notQueued(undefined, why);
+    const queued = queuedOutcome(cmd);
+    const earlier = await records.bind(queued, cmd.expiresAt);
+    if (earlier) throw new IdUsed(earlier, earlier.user === user.user);
+    return notQueued(queued, why);
   };
 
   const acting = { config: { access: 'user' as const }, bodyLimit: BODY_LIMITS.command };
@@ -272,8 +300,8 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
       if (config.commands[cmd.command]!.critical) {
         throw new CommandRejection('PLANTA_COMMAND_SELECT_REQUIRED', `"${cmd.command}" is critical: select it first, then operate with the token`, 'command', 409);
       }
-      preparer.checkState(cmd, await bus.snapshot());
       await fresh(cmd.id, me);
+      preparer.checkState(cmd, await plantState(cmd, me));
       return reply.status(202).send(await submit(cmd, me));
     } catch (err) {
       return refuse(reply, err, input, user, 'direct');
@@ -287,7 +315,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
       const me = signedIn(user);
       // Select validates exactly as operate will; the id only matters at operate.
       const cmd = preparer.prepare(input, me, 'select');
-      const snapshot = await bus.snapshot();
+      const snapshot = await plantState(cmd, me, true);
       preparer.checkState(cmd, snapshot);
       const { token, expiresAt } = selects.select(me, cmd.command, cmd.params, cmd.device);
       const names = new Set<string>(cmd.steps.flatMap((s) => (s.kind === 'block' ? s.tags : [s.tag])));
@@ -308,7 +336,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
       const cmd = preparer.prepare(input, me, 'operate');
       await fresh(cmd.id, me);
       if (o.reauthenticate && config.commands[cmd.command]!.critical) await o.reauthenticate(req, input.password);
-      preparer.checkState(cmd, await bus.snapshot());
+      preparer.checkState(cmd, await plantState(cmd, me));
       selects.operate(input.token, me, cmd.command, cmd.params);
       return reply.status(202).send(await submit(cmd, me));
     } catch (err) {

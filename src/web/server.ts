@@ -257,6 +257,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     ...(options.auth ? { reauthenticate: options.auth.reauthenticate } : {}),
     ...(options.selectValidityMs ? { selectValidityMs: options.selectValidityMs } : {}),
     ...(options.commandRecords ? { records: options.commandRecords.records, ...(options.commandRecords.durable ? { recordsDurable: options.commandRecords.durable } : {}) } : {}),
+    live: { values: () => config.tags.flatMap((t) => hub.lastValue(t.name) ?? []), busLink: () => hub.busLink },
     ...(options.log ? { log: options.log } : {}),
   });
 
