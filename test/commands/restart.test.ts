@@ -74,7 +74,7 @@ const connected = (url: string) =>
  */
 function withoutStartPreconditions(plant: PlantProcesses): void {
   const text = readFileSync(plant.config, 'utf8');
-  const stripped = text.replace(/\n    requires:\n(      \S+: \{[^\n]*\}\n)+/, '\n');
+  const stripped = text.replace(/\n {4}requires:\n( {6}\S+: \{[^\n]*\}\n)+/, '\n');
   assert.notEqual(stripped, text, 'the preconditions of start_program were found');
   writeFileSync(plant.config, stripped);
 }
