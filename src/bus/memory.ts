@@ -254,6 +254,9 @@ export class MemoryBus implements Bus {
     return answer(handler, request);
   }
 
+  /** Nothing to hand back: in one process there are no leases, and a command is never refused for want of one. */
+  async releaseCommand(): Promise<void> {}
+
   async claimCommand(request: CommandRequest): Promise<CommandClaim> {
     const now = Date.now();
     if (now >= request.expiresAt) return 'expired';

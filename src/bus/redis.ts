@@ -877,6 +877,11 @@ export class RedisBus implements Bus {
     handler(request);
   }
 
+  async releaseCommand(id: string): Promise<void> {
+    // No longer "being executed here": the next reclaim (of its idle pending entry) delivers it again.
+    this.delivered.delete(id);
+  }
+
   async claimCommand(request: CommandRequest): Promise<CommandClaim> {
     const left = request.expiresAt - Date.now();
     if (left <= 0) return 'expired';

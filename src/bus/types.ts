@@ -219,6 +219,13 @@ export interface Bus {
    */
   claimCommand(request: CommandRequest): Promise<CommandClaim>;
   /**
+   * Hands a delivered command back unexecuted: this process may not write
+   * its device now (its lease is not trusted). The bus delivers it again —
+   * to the lease's holder, or here once this process holds it again — so it
+   * is executed or reported expired, never left waiting.
+   */
+  releaseCommand(id: string): Promise<void>;
+  /**
    * Notes that the claimed command's writing begins: a poller that takes it
    * over after its executor died reports it unknown (it may have been
    * written), not "not sent".

@@ -120,6 +120,8 @@ export class CommandExecutor {
         log?.warn({ status: err.status, code: err.code }, err.message);
         // Left to the execution that holds it (another poller's): not this ledger's to settle.
         if (!err.publish) this.ledger.release(cmd.id);
+        // Not this poller's to write now: the bus delivers it again, to whoever may.
+        if (err.code === 'PLANTA_COMMAND_NOT_OWNER') await this.bus.releaseCommand(cmd.id);
         return this.outcome(cmd, err.status, { code: err.code, reason: err.message, ...(err.field ? { field: err.field } : {}) }, err.publish);
       }
       const code = err instanceof ModbusError ? err.code : 'PLANTA_COMMAND_ERROR';

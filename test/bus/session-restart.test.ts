@@ -72,6 +72,15 @@ describe('sessions through a Redis restart', { timeout: 180_000 }, () => {
     const second = await command(id);
     assert.equal(second.status, 202, await second.text());
     await waitFor('the command confirmed', async () => ((await (await fetch(`${url}/api/commands/${id}`, { headers: { cookie } })).json()) as { status: string }).status === 'confirmed', 30_000, 100);
+    if (first.status === 202) {
+      // Accepted while the poller was still taking its lease again: it is never left "queued" — run, or expired, within its expiry.
+      const firstId = ((await first.json()) as { id: string }).id;
+      const settled = await waitFor('the first command settled', async () => {
+        const o = (await (await fetch(`${url}/api/commands/${firstId}`, { headers: { cookie } })).json()) as { status: string };
+        return o.status !== 'queued' ? o.status : undefined;
+      }, 20_000, 100);
+      assert.ok(['confirmed', 'expired'].includes(settled), settled);
+    }
     assert.equal(await who(), plant.user, 'still signed in after all that');
     t.diagnostic(`first command after the restart answered ${first.status}`);
   });
