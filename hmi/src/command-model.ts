@@ -164,18 +164,22 @@ export function onOverview(c: CommandInfo): boolean {
 
 export interface CommandConditions {
   link: LinkState;
+  /** The server's link to the plant's message bus: while it is down the server cannot queue a command. */
+  busUp: boolean;
   devices: readonly { name: string; status: { state: string } | null }[];
   configChanged: boolean;
 }
 
 /**
  * Why a command for `device` cannot be sent now, or null when it can: no
- * live data (the operator cannot see what they act on), the PLC not
- * connected, or a page out of date with the server's configuration.
+ * live data (the operator cannot see what they act on), at the browser or at
+ * the server, the PLC not connected, or a page out of date with the
+ * server's configuration.
  */
 export function commandBlocker(c: CommandConditions, device: string): string | null {
   if (c.link === 'down') return 'No live data: commands are disabled';
   if (c.link === 'connecting') return 'Not connected to live data yet: commands are disabled';
+  if (!c.busUp) return 'Live data stopped at the server (no connection to its message bus): commands are disabled';
   if (c.configChanged) return "The server's configuration changed: reload the page before sending commands";
   if (!device) return null;
   const d = c.devices.find((x) => x.name === device);

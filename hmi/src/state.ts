@@ -136,7 +136,7 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
   const configChanged = signal(false);
   // Read at the moment of a click or a send, so a command is never sent on a link that is down.
   const blocked = (device: string): string | null =>
-    commandBlocker({ link: link.value.state, devices: devices.value, configChanged: configChanged.value }, device);
+    commandBlocker({ link: link.value.state, busUp: bus.value.up, devices: devices.value, configChanged: configChanged.value }, device);
   return {
     plant,
     startedAt: now,

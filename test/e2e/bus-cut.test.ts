@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { plantProcesses } from '../bus/plant-processes.js';
 import { needRedis, redisProxy } from '../bus/redis-helpers.js';
 import { needPeer } from '../helpers/peers.js';
-import { hasChromium, launchBrowser, openPage, screenshot } from './harness.js';
+import { hasChromium, launchBrowser, openPage, screenshot, signIn } from './harness.js';
 
 describe('a web node cut off from Redis, in the browser', { timeout: 120_000 }, () => {
   it('shows the values as stale and says the server has no answer from Redis; Good again when the link is back', async (t) => {
@@ -26,8 +26,12 @@ describe('a web node cut off from Redis, in the browser', { timeout: 120_000 }, 
 
     const browser = await launchBrowser();
     t.after(() => browser.close());
-    const { page, errors } = await openPage(browser, `http://127.0.0.1:${web.match[1]}`);
+    // The operator is signed in: while the server is cut off from the bus, the commands are disabled, saying why.
+    const { page, errors } = await openPage(browser, `http://127.0.0.1:${web.match[1]}#/login/${encodeURIComponent('#/')}`);
+    await signIn(page, plant.user, plant.password);
     await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor({ timeout: 20_000 });
+    const stopCycle = page.getByRole('region', { name: 'Commands' }).getByRole('button', { name: /^Stop the cycle/ });
+    await stopCycle.and(page.locator(':enabled')).waitFor();
     await page.evaluate(() => {
       (window as unknown as { marker: number }).marker = 7; // gone if the page reloads
     });
@@ -38,6 +42,8 @@ describe('a web node cut off from Redis, in the browser', { timeout: 120_000 }, 
     await stopped.waitFor({ timeout: 5000 });
     assert.match((await stopped.textContent()) ?? '', /the server has no connection to the plant's bus \(no connection to Redis at redis:\/\/127\.0\.0\.1:\d+ \(.+\)\)\. Values shown are the last known, marked stale\./);
     await page.locator('.abar.q-uncertain[data-tag="reactor.level"]').waitFor({ timeout: 5000 });
+    await stopCycle.and(page.locator(':disabled')).waitFor({ timeout: 5000 });
+    await page.getByRole('region', { name: 'Commands' }).getByText('Live data stopped at the server (no connection to its message bus): commands are disabled').waitFor();
     await screenshot(page, 'live-data-stopped-1280.png');
     const banner = page.getByRole('alert').filter({ hasText: 'PLC plc: no live data since' });
     await banner.waitFor({ timeout: 15_000 });
@@ -50,6 +56,7 @@ describe('a web node cut off from Redis, in the browser', { timeout: 120_000 }, 
     await banner.waitFor({ state: 'detached', timeout: 15_000 });
     await stopped.waitFor({ state: 'detached' });
     await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor();
+    await stopCycle.and(page.locator(':enabled')).waitFor();
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 7, 'recovered without a reload');
     assert.deepEqual(errors, []);
   });

@@ -15,18 +15,11 @@ import { plantProcesses } from '../bus/plant-processes.js';
 import { needRedis } from '../bus/redis-helpers.js';
 import { needPeer } from '../helpers/peers.js';
 import { PG_URL, dropSchemaAfter, needPostgres, schemaName } from '../historian/pg-helpers.js';
-import { hasChromium, launchBrowser, openPage, screenshot } from './harness.js';
+import { hasChromium, launchBrowser, openPage, screenshot, signIn } from './harness.js';
 
 const panel = (page: Page): Locator => page.getByRole('region', { name: 'Commands' });
 const events = (page: Page): Locator => page.getByRole('list', { name: 'Events, newest first' }).getByRole('listitem');
 const phaseShown = (page: Page): Promise<string | null> => page.locator('li.step[aria-current="step"]').getAttribute('data-step');
-
-async function signIn(page: Page, user: string, password: string): Promise<void> {
-  await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.session-box').filter({ hasText: user }).waitFor();
-}
 
 describe('distributed mode in the browser: two web nodes', { timeout: 180_000 }, () => {
   it('a command sent through web node A is confirmed in the browser on web node B', async (t) => {

@@ -239,3 +239,11 @@ export async function screenshotOf(target: Locator, name: string): Promise<strin
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** Signs in on the HMI's sign-in page (open it at `#/login/…`) and waits for the session box to name the user. */
+export async function signIn(page: Page, user: string, password: string): Promise<void> {
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.session-box').filter({ hasText: user }).waitFor();
+}

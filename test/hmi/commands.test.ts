@@ -123,14 +123,15 @@ describe('command words and checks', () => {
     assert.equal(describeParams(EDIT, { fill: 35, program: 3 }), 'Program 3, Aerated fill 35\u00a0min');
   });
 
-  it('refuses commands without live data, without the PLC, or with a stale configuration', () => {
-    const ok = { link: 'live' as const, devices: [{ name: 'plc', status: { state: 'connected' } }], configChanged: false };
+  it('refuses commands without live data (at the browser or at the server), without the PLC, or with a stale configuration', () => {
+    const ok = { link: 'live' as const, busUp: true, devices: [{ name: 'plc', status: { state: 'connected' } }], configChanged: false };
     assert.equal(commandBlocker(ok, 'plc'), null);
     assert.equal(commandBlocker({ ...ok, link: 'down' }, 'plc'), 'No live data: commands are disabled');
     assert.equal(commandBlocker({ ...ok, link: 'connecting' }, 'plc'), 'Not connected to live data yet: commands are disabled');
     assert.equal(commandBlocker({ ...ok, devices: [{ name: 'plc', status: { state: 'connecting' } }] }, 'plc'), 'PLC plc is not connected: commands are disabled');
     assert.equal(commandBlocker({ ...ok, devices: [{ name: 'plc', status: null }] }, 'plc'), 'PLC plc: connection state not known yet: commands are disabled');
     assert.match(commandBlocker({ ...ok, configChanged: true }, 'plc')!, /configuration changed/);
+    assert.equal(commandBlocker({ ...ok, busUp: false }, 'plc'), 'Live data stopped at the server (no connection to its message bus): commands are disabled');
   });
 
   it('puts server reasons in words', () => {
