@@ -93,7 +93,9 @@ writeFileSync(join(work, 'planta.mjs.launch.mjs'), "import { main } from './plan
 const planta = [join(work, 'planta.mjs.launch.mjs')];
 
 function configYaml(simPort: number): string {
-  let y = `plant:\n  name: bench-distributed\nsecurity:\n  anonymous: local\nhistorian:\n  enabled: false\ndevices:\n`;
+  // Every benchmark client comes from 127.0.0.1: the per-client and total caps (security.limits) are lifted.
+  const limits = 'connections: 100000, connectionsPerIp: 100000, streams: 100000, streamsPerIp: 100000';
+  let y = `plant:\n  name: bench-distributed\nsecurity:\n  anonymous: local\n  limits: { ${limits} }\nhistorian:\n  enabled: false\ndevices:\n`;
   for (let u = 1; u <= DEVICES; u++) y += `  d${u}: { host: 127.0.0.1, port: ${simPort}, unitId: ${u}, timeout: 1s, scanGroups: { fast: ${PERIOD}ms } }\n`;
   y += 'tags:\n';
   for (let u = 1; u <= DEVICES; u++) for (let a = 0; a < TAGS; a++) y += `  d${u}.r${a}: { device: d${u}, area: holding, address: ${a} }\n`;
