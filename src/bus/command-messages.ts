@@ -103,3 +103,18 @@ export const FINAL_STATUSES: readonly CommandStatus[] = ['confirmed', 'rejected'
 
 /** Whether a record reports a refused request rather than the outcome of its id (see CommandOutcome.attempt). */
 export const isRefusal = (o: CommandOutcome): boolean => o.attempt !== undefined;
+
+/** The outcome of `request` with `status` (and a code, reason… in `extra`), decided now unless `extra.at` says when. */
+export function outcomeOf(request: CommandRequest, status: CommandStatus, extra: Partial<CommandOutcome> = {}): CommandOutcome {
+  return {
+    id: request.id,
+    command: request.command,
+    device: request.device,
+    user: request.user,
+    params: request.params,
+    status,
+    createdAt: request.createdAt,
+    at: Date.now(),
+    ...extra,
+  };
+}

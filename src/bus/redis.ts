@@ -42,7 +42,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { createClient } from 'redis';
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
-import { FINAL_STATUSES, isRefusal } from './command-messages.js';
+import { FINAL_STATUSES, isRefusal, outcomeOf } from './command-messages.js';
 import { BusError } from './errors.js';
 import { CLAIM_RETENTION_MS } from './memory.js';
 import { readCounter, readGauge } from '../util/metrics.js';
@@ -830,18 +830,12 @@ export class RedisBus implements Bus {
     if (request.acceptBy !== undefined && stamped > request.acceptBy) {
       // Its requester was told it was not queued: it reached Redis too late (a stalled connection), so it never runs.
       this.log?.warn({ id: request.id, command: request.command, late: stamped - request.acceptBy }, 'a command that reached the bus after its acceptance deadline is dropped');
-      await this.publishCommandOutcome({
-        id: request.id,
-        command: request.command,
-        device: request.device,
-        user: request.user,
-        params: request.params,
-        status: 'expired',
-        code: 'PLANTA_COMMAND_NOT_QUEUED',
-        reason: `not sent: it reached the bus ${stamped - request.acceptBy} ms after its requester was told it was not queued`,
-        createdAt: request.createdAt,
-        at: Date.now(),
-      });
+      await this.publishCommandOutcome(
+        outcomeOf(request, 'expired', {
+          code: 'PLANTA_COMMAND_NOT_QUEUED',
+          reason: `not sent: it reached the bus ${stamped - request.acceptBy} ms after its requester was told it was not queued`,
+        }),
+      );
       await this.cmd.sendCommand(['XACK', key, POLLERS, entry.id]);
       return;
     }
@@ -857,20 +851,14 @@ export class RedisBus implements Bus {
       if (claim?.startsWith('claimed:') || claim?.startsWith('writing:')) {
         const writing = claim.startsWith('writing:');
         this.log?.warn({ id: request.id, command: request.command, claim }, 'a command taken before a restart has no outcome: reported as interrupted, not sent again');
-        await this.publishCommandOutcome({
-          id: request.id,
-          command: request.command,
-          device: request.device,
-          user: request.user,
-          params: request.params,
-          status: writing ? 'unknown' : 'failed',
-          code: 'PLANTA_COMMAND_INTERRUPTED',
-          reason: writing
-            ? 'the poller stopped after it began writing and before it read the values back: the PLC may or may not have taken it — check the plant; it is not sent again'
-            : 'the poller stopped while executing it; it is not sent again: check the PLC',
-          createdAt: request.createdAt,
-          at: Date.now(),
-        });
+        await this.publishCommandOutcome(
+          outcomeOf(request, writing ? 'unknown' : 'failed', {
+            code: 'PLANTA_COMMAND_INTERRUPTED',
+            reason: writing
+              ? 'the poller stopped after it began writing and before it read the values back: the PLC may or may not have taken it — check the plant; it is not sent again'
+              : 'the poller stopped while executing it; it is not sent again: check the PLC',
+          }),
+        );
         return;
       }
     }

@@ -21,7 +21,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { type CommandOutcome, type CommandRequest, FINAL_STATUSES, isRefusal } from '../bus/command-messages.js';
+import { type CommandOutcome, type CommandRequest, FINAL_STATUSES, isRefusal, outcomeOf } from '../bus/command-messages.js';
 import type { Bus } from '../bus/types.js';
 import type { Logger } from '../util/log.js';
 
@@ -82,17 +82,7 @@ const isFinal = (o: CommandOutcome): boolean => FINAL_STATUSES.includes(o.status
 
 /** The outcome that stands for a request until a final one: queued. */
 export function queuedOutcome(cmd: CommandRequest, at = Date.now()): CommandOutcome {
-  return {
-    id: cmd.id,
-    command: cmd.command,
-    device: cmd.device,
-    user: cmd.user,
-    params: cmd.params,
-    status: 'queued',
-    confirmation: cmd.confirmation,
-    createdAt: cmd.createdAt,
-    at,
-  };
+  return outcomeOf(cmd, 'queued', { confirmation: cmd.confirmation, at });
 }
 
 export class SqliteCommandLedger implements CommandRecords, ExecutionLedger {

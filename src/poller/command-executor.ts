@@ -9,7 +9,7 @@
  * the scans, so a slow PLC never stalls polling.
  */
 import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
-import type { ResolvedStep } from '../bus/command-messages.js';
+import { type ResolvedStep, outcomeOf } from '../bus/command-messages.js';
 import { type ExecutionLedger, SqliteCommandLedger } from '../commands/ledger.js';
 import { describeFailure, failureCode, firstFailing, tagsToRead, writtenValues } from '../commands/conditions.js';
 import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient, type NumericType, encodeValue } from '../modbus/index.js';
@@ -136,17 +136,7 @@ export class CommandExecutor {
     extra: Partial<CommandOutcome>,
     publish = true,
   ): Promise<CommandOutcome> {
-    const o: CommandOutcome = {
-      id: cmd.id,
-      command: cmd.command,
-      device: cmd.device,
-      user: cmd.user,
-      params: cmd.params,
-      status,
-      createdAt: cmd.createdAt,
-      at: Date.now(),
-      ...extra,
-    };
+    const o = outcomeOf(cmd, status, extra);
     if (publish) {
       // On disk before anyone hears of it: a restart never reports it again, nor leaves it unsettled.
       this.ledger.finish(o);
