@@ -62,7 +62,10 @@ export function buildHmi(): string {
 
 export function sbrConfig(simPort: number): PlantConfig {
   const config = loadConfig(join(ROOT, 'config/sbr-plant.yaml'));
-  Object.assign(config.devices[0]!, { port: simPort, timeoutMs: 300, connectTimeoutMs: 500, scanGroups: { fast: 200, settings: 1000 } });
+  // Short timeouts keep the tests quick; the link-loss time is the old 3 s alarm delay, so a browser test on a loaded
+  // machine (Chromium beside the plant on two cores) does not see a starved scan as a dead link. The bound itself is
+  // tested in test/poller/link-health.test.ts.
+  Object.assign(config.devices[0]!, { port: simPort, timeoutMs: 300, connectTimeoutMs: 500, linkLossMs: 3000, scanGroups: { fast: 200, settings: 1000 } });
   return config;
 }
 

@@ -61,7 +61,7 @@ describe('a dead link in the browser', { timeout: 180_000 }, () => {
     const state = page.locator('[data-device="plc"] .device-state');
     await state.filter({ hasText: /Down — no valid reply since \d{4}-\d\d-\d\d (\d\d:\d\d:\d\d) GMT-3 \(\d+ s\)/ }).waitFor();
     assert.match((await state.textContent()) ?? '', new RegExp(`no valid reply since \\d{4}-\\d\\d-\\d\\d ${since} GMT-3`));
-    assert.match((await page.locator('[data-device="plc"] .device-tcp').textContent()) ?? '', /^TCP connection: (open since .+|being opened|closed)\. The link counts as down after 0\.8\ss without a valid reply\.$/);
+    assert.match((await page.locator('[data-device="plc"] .device-tcp').textContent()) ?? '', /^TCP connection: (open since .+|being opened|closed)\. The link counts as down after 3\.0\ss without a valid reply\.$/);
     await page.setViewportSize({ width: 1440, height: 900 });
     await screenshot(page, 'devices-no-valid-reply-1440.png');
     await page.setViewportSize({ width: 360, height: 800 });
