@@ -1,26 +1,26 @@
 /** The page frame: the top bar (always) and the display the route names. */
 import { useEffect } from 'preact/hooks';
-import { CommandDialog } from './components/CommandDialog.js';
-import { TopBar } from './components/TopBar.js';
-import { useHmi } from './context.js';
-import type { HmiPage } from './pages.js';
-import { AlarmRates } from './pages/AlarmRates.js';
-import { AlarmSummary } from './pages/AlarmSummary.js';
-import { CyclesPage } from './pages/CyclesPage.js';
-import { Devices } from './pages/Devices.js';
-import { Faceplate } from './pages/Faceplate.js';
-import { GenericOverview } from './pages/GenericOverview.js';
-import { JournalPage } from './pages/JournalPage.js';
-import { Mimic } from './pages/Mimic.js';
-import { Overview } from './pages/Overview.js';
-import { Parameters } from './pages/Parameters.js';
-import { AuditPage } from './pages/AuditPage.js';
-import { SignIn } from './pages/SignIn.js';
-import { TagBrowser } from './pages/TagBrowser.js';
-import { TrendPage } from './pages/TrendPage.js';
-import { Users } from './pages/Users.js';
-import type { Route } from './router.js';
-import { session, signInNeeded } from './session.js';
+import { CommandDialog } from './commands/CommandDialog.js';
+import { TopBar } from './TopBar.js';
+import { useHmi } from './shared/context.js';
+import type { HmiPage } from './shared/pages.js';
+import { AlarmRates } from './alarms/AlarmRates.js';
+import { AlarmSummary } from './alarms/AlarmSummary.js';
+import { CyclesPage } from './trends/CyclesPage.js';
+import { Devices } from './live/Devices.js';
+import { Faceplate } from './live/Faceplate.js';
+import { GenericOverview } from './overview/GenericOverview.js';
+import { JournalPage } from './journal/JournalPage.js';
+import { Mimic } from './mimic/Mimic.js';
+import { Overview } from './overview/Overview.js';
+import { Parameters } from './commands/Parameters.js';
+import { AuditPage } from './session/AuditPage.js';
+import { SignIn } from './session/SignIn.js';
+import { TagBrowser } from './live/TagBrowser.js';
+import { TrendPage } from './trends/TrendPage.js';
+import { Users } from './session/Users.js';
+import type { Route } from './shared/router.js';
+import { session, signInNeeded } from './session/session.js';
 
 function ConfiguredPage({ page }: { page: HmiPage }) {
   return page.kind === 'dashboard' ? <Overview page={page} /> : <Mimic page={page} />;

@@ -6,24 +6,24 @@
  */
 import { effect, signal, untracked } from '@preact/signals';
 import { render } from 'preact';
-import { fetchCommands, fetchPlant, fetchTags } from './api.js';
+import { fetchCommands, fetchPlant, fetchTags } from './shared/api.js';
 import { App } from './app.js';
-import { applyTheme, storedTheme } from './components/ThemeToggle.js';
-import { HmiContext } from './context.js';
-import { createRouter } from './router.js';
-import { createHmiState } from './state.js';
-import { SignIn } from './pages/SignIn.js';
-import { loadSession, session, sessionLost } from './session.js';
-import { StreamClient } from './stream.js';
-import { createStreamSync } from './sync.js';
-import './styles/theme.css';
-import './styles/base.css';
-import './styles/layout.css';
-import './styles/widgets.css';
-import './styles/mimic.css';
-import './styles/commands.css';
-import './styles/alarms.css';
-import './styles/auth.css';
+import { applyTheme, storedTheme } from './shared/ThemeToggle.js';
+import { HmiContext } from './shared/context.js';
+import { createRouter } from './shared/router.js';
+import { createHmiState } from './live/state.js';
+import { SignIn } from './session/SignIn.js';
+import { loadSession, session, sessionLost } from './session/session.js';
+import { StreamClient } from './live/stream.js';
+import { createStreamSync } from './live/sync.js';
+import './shared/theme.css';
+import './shared/base.css';
+import './shared/layout.css';
+import './shared/widgets.css';
+import './mimic/mimic.css';
+import './commands/commands.css';
+import './alarms/alarms.css';
+import './session/auth.css';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

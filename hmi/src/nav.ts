@@ -1,6 +1,6 @@
 /** The navigation: overview, the other configured pages, the alarm summary and the journal, the trends and the cycle report, the parameters (when there are any), the tag browser and the devices. */
-import type { HmiPage } from './pages.js';
-import { type Route, hrefPage } from './router.js';
+import type { HmiPage } from './shared/pages.js';
+import { type Route, hrefPage } from './shared/router.js';
 
 export interface NavItem {
   label: string;

@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AlarmApi } from '../../hmi/src/alarm-api.js';
-import { AlarmBoard } from '../../hmi/src/alarm-board.js';
-import { canAck, filterAlarms, newlyUnacked, overviewAlarms, sinceOf, sortAlarms, summarise } from '../../hmi/src/alarm-model.js';
-import { Annunciator, type ToneContext, toneDue } from '../../hmi/src/annunciator.js';
-import type { CallResult } from '../../hmi/src/command-api.js';
-import { fromZonedInput, toZonedInput } from '../../hmi/src/format.js';
+import type { AlarmApi } from '../../hmi/src/alarms/alarm-api.js';
+import { AlarmBoard } from '../../hmi/src/alarms/alarm-board.js';
+import { canAck, filterAlarms, newlyUnacked, overviewAlarms, sinceOf, sortAlarms, summarise } from '../../hmi/src/alarms/alarm-model.js';
+import { Annunciator, type ToneContext, toneDue } from '../../hmi/src/alarms/annunciator.js';
+import type { CallResult } from '../../hmi/src/commands/command-api.js';
+import { fromZonedInput, toZonedInput } from '../../hmi/src/shared/format.js';
 import type { AlarmState } from '../../src/web/protocol.js';
 
 function alarm(id: string, over: Partial<AlarmState> = {}): AlarmState {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CallResult, CommandApi, QueuedAnswer, SelectAnswer } from '../../hmi/src/command-api.js';
+import type { CallResult, CommandApi, QueuedAnswer, SelectAnswer } from '../../hmi/src/commands/command-api.js';
 import {
   actionText,
   choices,
@@ -24,8 +24,8 @@ import {
   readParam,
   reasonInWords,
   refusalInWords,
-} from '../../hmi/src/command-model.js';
-import { CommandStore } from '../../hmi/src/command-store.js';
+} from '../../hmi/src/commands/command-model.js';
+import { CommandStore } from '../../hmi/src/commands/command-store.js';
 import type { CommandInfo, CommandOutcome } from '../../src/web/protocol.js';
 
 const START: CommandInfo = {

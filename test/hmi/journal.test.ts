@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type JournalQuery, journalQueryString } from '../../hmi/src/alarm-api.js';
-import type { CallResult } from '../../hmi/src/command-api.js';
-import type { Words } from '../../hmi/src/command-model.js';
-import { LiveJournal } from '../../hmi/src/journal.js';
-import { JournalBrowser, entryMatches, rangeIncludesNow, readCommandEntry, viewEntry } from '../../hmi/src/journal-model.js';
-import { chartGeometry, figureRows } from '../../hmi/src/rates-model.js';
+import { type JournalQuery, journalQueryString } from '../../hmi/src/alarms/alarm-api.js';
+import type { CallResult } from '../../hmi/src/commands/command-api.js';
+import type { Words } from '../../hmi/src/commands/command-model.js';
+import { LiveJournal } from '../../hmi/src/journal/journal.js';
+import { JournalBrowser, entryMatches, rangeIncludesNow, readCommandEntry, viewEntry } from '../../hmi/src/journal/journal-model.js';
+import { chartGeometry, figureRows } from '../../hmi/src/alarms/rates-model.js';
 import type { CommandInfo, JournalEntry, RateFigures } from '../../src/web/protocol.js';
 
 const words: Words = { describe: (t) => (t === 'phase.stopped' ? 'Reactor stopped' : undefined), time: (ts) => `T${ts}` };

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type SseMessage, SseParser } from '../../hmi/src/sse-parser.js';
+import { type SseMessage, SseParser } from '../../hmi/src/live/sse-parser.js';
 
 function parse(chunks: string[]): { events: SseMessage[]; comments: string[]; retries: number[] } {
   const events: SseMessage[] = [];

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { type LinkState, StreamClient } from '../../hmi/src/stream.js';
+import { type LinkState, StreamClient } from '../../hmi/src/live/stream.js';
 import type { StreamDelta, StreamSnapshot } from '../../src/web/protocol.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CallResult } from '../../hmi/src/command-api.js';
-import { cycleView, cyclesSummary, phaseNames } from '../../hmi/src/cycles-model.js';
-import { CsvProgress, fileNameFrom, readRangeHeader, streamExport } from '../../hmi/src/export-model.js';
-import { type Cycle, type HistoryAnswer, type HistoryQuery, exportPath, historyPath } from '../../hmi/src/history-api.js';
-import { monthStart, periodBounds, presetPeriod } from '../../hmi/src/periods.js';
-import { TrendData } from '../../hmi/src/trend-data.js';
+import type { CallResult } from '../../hmi/src/commands/command-api.js';
+import { cycleView, cyclesSummary, phaseNames } from '../../hmi/src/trends/cycles-model.js';
+import { CsvProgress, fileNameFrom, readRangeHeader, streamExport } from '../../hmi/src/trends/export-model.js';
+import { type Cycle, type HistoryAnswer, type HistoryQuery, exportPath, historyPath } from '../../hmi/src/trends/history-api.js';
+import { monthStart, periodBounds, presetPeriod } from '../../hmi/src/shared/periods.js';
+import { TrendData } from '../../hmi/src/trends/trend-data.js';
 import {
   type PenData,
   appendLive,
@@ -30,7 +30,7 @@ import {
   step,
   zoomOut,
   zoomTo,
-} from '../../hmi/src/trend-model.js';
+} from '../../hmi/src/trends/trend-model.js';
 
 const T0 = Date.parse('2026-11-25T12:00:00Z');
 const tags = new Map([

@@ -10,10 +10,10 @@
  * Any binding whose value is not Good greys/hatches the element (pl-bad or
  * pl-uncertain) and its <title> says why.
  */
-import { formatValue } from '../format.js';
-import type { MimicBinding } from '../pages.js';
-import { qualityLevel, qualityMark, qualityWord } from '../quality-view.js';
-import type { TagView } from '../tag-view.js';
+import { formatValue } from '../shared/format.js';
+import type { MimicBinding } from '../shared/pages.js';
+import { qualityLevel, qualityMark, qualityWord } from '../live/quality-view.js';
+import type { TagView } from '../live/tag-view.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const STATE_CLASSES = ['pl-running', 'pl-stopped', 'pl-open', 'pl-closed', 'pl-alarm', 'pl-bad', 'pl-uncertain'];

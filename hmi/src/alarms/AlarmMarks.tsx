@@ -1,0 +1,137 @@
+/**
+ * Pieces every alarm screen shares: the priority as shape + word (colour
+ * only as a second sign, and only while the alarm is abnormal), the state in
+ * words with a mark, who acknowledged or shelved it and why, and the outcome
+ * of an operator's action where it was clicked.
+ */
+import type { AlarmPriority, AlarmState } from '../../../src/web/protocol.js';
+import type { ActionResult } from './alarm-board.js';
+import { PRIORITY_MARK, PRIORITY_WORD, STATE_MARK, STATE_WORD } from './alarm-model.js';
+import { useHmiState } from '../shared/context.js';
+import { formatDateTimeZoned, formatTimeZoned } from '../shared/format.js';
+import type { HmiState } from '../live/state.js';
+
+/** Why alarm actions are disabled now (the alarms on screen may not be current), or null. */
+export function actionsBlocked(state: HmiState): string | null {
+  const link = state.link.value.state;
+  if (link === 'down') return 'No live data: acknowledging and shelving are disabled, the alarms shown may be out of date';
+  if (link === 'connecting') return 'Not connected to live data yet: acknowledging and shelving are disabled';
+  if (!state.bus.value.up) return "Live data stopped (the server lost the plant's bus): acknowledging and shelving are disabled, the alarms shown may be out of date";
+  return null;
+}
+
+/** The reason alarm actions are disabled, where they are. */
+export function BlockedActions({ id }: { id: string }) {
+  const reason = actionsBlocked(useHmiState());
+  return (
+    <div id={id} class="cmd-blocked-slot" role="status">
+      {reason && (
+        <p class="cmd-blocked">
+          <span aria-hidden="true">⊘ </span>
+          {reason}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export type PriorityTone = 'strong' | 'outline' | 'grey' | 'unsure';
+
+/** How loud a priority is drawn: filled while unacknowledged and active, outlined while it still matters, grey when not abnormal. */
+export function priorityTone(a: AlarmState): PriorityTone {
+  switch (a.state) {
+    case 'unack':
+      return 'strong';
+    case 'acked':
+    case 'rtn-unack':
+      return 'outline';
+    case 'unknown':
+      return 'unsure';
+    default:
+      return 'grey';
+  }
+}
+
+export function PriorityBadge({ priority, tone = 'strong' }: { priority: AlarmPriority; tone?: PriorityTone }) {
+  return (
+    <span class={`prio prio-${priority} tone-${tone}`} data-priority={priority}>
+      <span class="prio-mark" aria-hidden="true">
+        {PRIORITY_MARK[priority]}
+      </span>
+      <span class="visually-hidden">Priority </span>
+      {PRIORITY_WORD[priority]}
+    </span>
+  );
+}
+
+export function StateWords({ a }: { a: AlarmState }) {
+  return (
+    <span class={`alarm-state st-${a.state}`} data-state={a.state}>
+      <span class="st-mark" aria-hidden="true">
+        {STATE_MARK[a.state]}
+      </span>{' '}
+      {STATE_WORD[a.state]}
+    </span>
+  );
+}
+
+/** Who acknowledged, shelved or took the alarm out of service, when and why. */
+export function WhoWhy({ a }: { a: AlarmState }) {
+  const tz = useHmiState().timeZone;
+  const lines: { key: string; text: string }[] = [];
+  if (a.outOfService) {
+    lines.push({ key: 'oos', text: `Out of service by ${a.outOfService.user} since ${formatDateTimeZoned(a.outOfService.at, tz)} — “${a.outOfService.reason}”` });
+  }
+  if (a.shelved) {
+    lines.push({ key: 'shelved', text: `Shelved by ${a.shelved.user} at ${formatTimeZoned(a.shelved.at, tz)} until ${formatDateTimeZoned(a.shelved.until, tz)} — “${a.shelved.reason}”` });
+  }
+  if (a.ack && a.state !== 'normal') {
+    lines.push({ key: 'ack', text: `Acknowledged by ${a.ack.user} at ${formatDateTimeZoned(a.ack.at, tz)}${a.ack.comment ? ` — “${a.ack.comment}”` : ''}` });
+  }
+  if (lines.length === 0) return null;
+  return (
+    <span class="who-why">
+      {lines.map((l) => (
+        <span key={l.key} class={`who-${l.key}`}>
+          {l.text}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+/**
+ * The outcome of the operator's latest alarm action at this place (or the
+ * latest of several places, e.g. a row's buttons and its dialogs): sending,
+ * done, or the server's refusal (code and message).
+ */
+export function ActionNote({ where }: { where: string | readonly string[] }) {
+  const state = useHmiState();
+  const actions = state.alarms.actions.value;
+  let r: ActionResult | undefined;
+  for (const w of typeof where === 'string' ? [where] : where) {
+    const x = actions.get(w);
+    if (x && (!r || x.at >= r.at)) r = x;
+  }
+  const now = state.clock.value;
+  return (
+    <span class="action-note-slot" aria-live="polite" data-action-for={typeof where === 'string' ? where : where.join(' ')}>
+      {r?.status === 'pending' && <span class="action-note is-pending">{r.what}: sending…</span>}
+      {r?.status === 'done' && now - r.at < 15_000 && (
+        <span class="action-note is-done">
+          <span aria-hidden="true">✓ </span>
+          {r.what}: done at {formatTimeZoned(r.at, state.timeZone)}
+        </span>
+      )}
+      {r?.status === 'error' && (
+        <span class="action-note is-error" role="alert" data-code={r.code}>
+          <span aria-hidden="true">✕ </span>
+          <strong>
+            {r.what}: {r.code === 'PLANTA_NO_ANSWER' ? 'no answer from the server (it may or may not have been done).' : 'refused by the server.'}
+          </strong>{' '}
+          {r.message} <span class="mono">[{r.code}]</span>
+        </span>
+      )}
+    </span>
+  );
+}

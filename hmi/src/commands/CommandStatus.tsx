@@ -1,0 +1,132 @@
+/**
+ * A command's outcome where the operator clicked: sending, sent and waiting
+ * for the PLC, then confirmed, not accepted, failed, expired, unknown or rejected,
+ * with the reason in words; until dismissed or the next command.
+ */
+import type { CommandOutcome } from '../../../src/web/protocol.js';
+import { sortAlarms } from '../alarms/alarm-model.js';
+import { STATUS_ICON, STATUS_LEAD, STATUS_WORD, formatParam, isFinal, outcomeReason, paramLabel, refusalInWords } from './command-model.js';
+import type { Attempt } from './command-store.js';
+import { commandWords, paramTags, tagNames } from './command-view.js';
+import { useHmiState } from '../shared/context.js';
+import { formatDuration, formatTimeZoned, formatValue } from '../shared/format.js';
+
+type Tone = 'pending' | 'ok' | 'bad' | 'neutral';
+
+interface Shown {
+  /** For tests and styles: queued, confirmed, not-accepted, failed, expired, unknown, rejected, unconfirmed, sending, no-answer, lost, cancelled. */
+  status: string;
+  tone: Tone;
+  icon: string;
+  word: string;
+  lead: string;
+  detail?: string;
+  /** What the operator can check for themselves. */
+  hint?: string;
+}
+
+/** The values read back after writing, named as the command's fields ("Aerated fill 35 min") or by their tag's description. */
+function readBack(state: ReturnType<typeof useHmiState>, a: Attempt, o: CommandOutcome): string | undefined {
+  const byTag = paramTags(a.command, o.params);
+  // Numbers only: a pulse bit reads back OFF once the PLC has acted, which says nothing to an operator.
+  const parts = Object.entries(o.after ?? {})
+    .filter((e): e is [string, number] => typeof e[1] === 'number')
+    .map(([tag, v]) => {
+      const param = byTag.get(tag);
+      const info = param ? a.command.params[param] : undefined;
+      return info ? `${paramLabel(info)} ${formatParam(info, v)}` : `${state.tags.get(tag)?.description || tag} ${formatValue(state.tags.get(tag), v)}`;
+    });
+  return parts.length ? `Read back: ${parts.join(', ')}.` : undefined;
+}
+
+function shown(state: ReturnType<typeof useHmiState>, a: Attempt, now: number): Shown | null {
+  const words = commandWords(state);
+  const names = tagNames(state);
+  const o = a.outcome;
+  if (o && isFinal(o.status)) {
+    const reason = outcomeReason(o, words, names);
+    const detail = o.status === 'confirmed' ? readBack(state, a, o) : reason ? `Why: ${reason}.` : undefined;
+    // What the operator can see for themselves: the alarms active now (e.g. the emergency stop).
+    const alarms = o.status === 'not-accepted' || o.status === 'unknown' ? sortAlarms(state.alarms.list.value.filter((x) => x.active === true), 'priority').map((x) => x.message) : [];
+    return {
+      status: o.status,
+      tone: o.status === 'confirmed' ? 'ok' : 'bad',
+      icon: STATUS_ICON[o.status],
+      word: STATUS_WORD[o.status],
+      lead: STATUS_LEAD[o.status],
+      ...(detail ? { detail } : {}),
+      ...(alarms.length ? { hint: `Active alarms now: ${alarms.join(', ')}.` } : {}),
+    };
+  }
+  const refusal = a.error ? refusalInWords(a.error, words, names) : undefined;
+  switch (a.phase) {
+    case 'selecting':
+    case 'ready':
+      return null;
+    case 'select-refused':
+      return { status: 'rejected', tone: 'bad', icon: '✕', word: 'REFUSED', lead: 'The server refused it: nothing was sent.', ...(refusal ? { detail: refusal } : {}) };
+    case 'cancelled':
+      return { status: 'cancelled', tone: 'neutral', icon: '–', word: 'CANCELLED', lead: 'Nothing was sent.' };
+    case 'sending':
+      return { status: 'sending', tone: 'pending', icon: '…', word: 'SENDING', lead: 'Sending to the server…' };
+    case 'sent':
+      return {
+        status: 'queued',
+        tone: 'pending',
+        icon: '…',
+        word: 'SENT',
+        lead: STATUS_LEAD.queued,
+        detail: `${formatDuration(now - (a.sentAt ?? now))} since it was sent.`,
+      };
+    case 'refused':
+      // The bus failed while taking it: "nothing was sent" would promise too much.
+      if (a.error?.code === 'PLANTA_COMMAND_UNCONFIRMED') return { status: 'unconfirmed', tone: 'bad', icon: '?', word: 'NOT CONFIRMED', lead: 'Probably not sent.', ...(refusal ? { detail: refusal } : {}) };
+      return { status: 'rejected', tone: 'bad', icon: '✕', word: 'REJECTED', lead: STATUS_LEAD.rejected, ...(refusal ? { detail: refusal } : {}) };
+    case 'no-answer':
+      return {
+        status: 'failed',
+        tone: 'bad',
+        icon: '✕',
+        word: 'FAILED',
+        lead: 'No answer from the server.',
+        detail: `${a.problem ?? 'the request failed'}. It may not have arrived, and it is not resent: check the event list and the plant before trying again.`,
+      };
+    case 'lost':
+      return { status: 'lost', tone: 'bad', icon: '?', word: 'UNKNOWN', lead: 'Outcome unknown.', detail: `${a.problem ?? ''}.` };
+  }
+}
+
+export function CommandStatus({ source }: { source: string }) {
+  const state = useHmiState();
+  const a = state.commands.attempt.value;
+  const now = state.clock.value;
+  const s = a && a.source === source && !a.dialog ? shown(state, a, now) : null;
+  return (
+    <div class="cmd-status-slot" role="status" aria-live="polite" data-cmd-source={source} tabIndex={-1}>
+      {s && a && (
+        <div class={`cmd-status tone-${s.tone}`} data-status={s.status}>
+          <p class="cmd-status-line">
+            <span class="cmd-status-word">
+              <span aria-hidden="true">{s.icon} </span>
+              {s.word}
+            </span>{' '}
+            <span class="cmd-status-what">{a.question.replace(/\?$/, '')}</span>
+          </p>
+          <p class="cmd-status-lead">{s.lead}</p>
+          {s.detail && <p class="cmd-status-detail">{s.detail}</p>}
+          {s.hint && <p class="cmd-status-hint">{s.hint}</p>}
+          {(a.outcome || a.sentAt) && (
+            <p class="cmd-status-meta caption" title={a.id ? `Command id ${a.id} (in the audit log)` : undefined}>
+              {a.outcome ? `${STATUS_WORD[a.outcome.status].toLowerCase()} at ${formatTimeZoned(a.outcome.at, state.timeZone)}` : `sent at ${formatTimeZoned(a.sentAt!, state.timeZone)}`}
+            </p>
+          )}
+          {s.status !== 'sending' && (
+            <button type="button" class="cmd-dismiss" onClick={() => state.commands.dismiss()}>
+              Dismiss
+            </button>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

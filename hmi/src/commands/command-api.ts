@@ -1,0 +1,42 @@
+/**
+ * The calls behind the command controls, as types: api.ts makes them with
+ * fetch; unit tests stand in for the server with their own.
+ */
+import type { ApiError, CommandOutcome, Quality } from '../../../src/web/protocol.js';
+import type { Params } from './command-model.js';
+
+/**
+ * What a command call came to: the server's answer (2xx), its refusal (an
+ * ApiError with a stable code and maybe the field at fault), or no answer at
+ * all (the request may or may not have reached the server).
+ */
+export type CallResult<T> =
+  | { kind: 'ok'; status: number; body: T; serverDate: number | undefined }
+  | { kind: 'refused'; status: number; error: ApiError['error'] }
+  | { kind: 'no-answer'; message: string };
+
+export interface SelectAnswer {
+  token: string;
+  expiresAt: number;
+  command: string;
+  params: Params;
+  confirmation: string;
+  device: string;
+  current: Record<string, { value: number | boolean | string | null; quality: Quality; sourceTs: number }>;
+}
+
+export interface QueuedAnswer {
+  id: string;
+  status: 'queued';
+  expiresAt: number;
+}
+
+/** The calls behind the command controls; an interface so unit tests can stand in for the server. */
+export interface CommandApi {
+  submit(id: string, command: string, params: Params): Promise<CallResult<QueuedAnswer>>;
+  select(command: string, params: Params): Promise<CallResult<SelectAnswer>>;
+  /** `password`: the user's password again, for a critical command when the server asks for it. */
+  operate(id: string, token: string, command: string, params: Params, password?: string): Promise<CallResult<QueuedAnswer>>;
+  cancel(token: string): Promise<CallResult<{ cancelled: boolean }>>;
+  outcome(id: string): Promise<CallResult<CommandOutcome>>;
+}

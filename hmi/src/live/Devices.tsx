@@ -1,0 +1,118 @@
+/**
+ * The devices (level 4 diagnostics): each PLC's link (valid replies, not the
+ * TCP connection) and since when, its TCP connection, its last error, and its
+ * communication figures as the poller counts them.
+ */
+import type { ComponentChildren } from 'preact';
+import { heardOf } from './Banner.js';
+import { useHmiState } from '../shared/context.js';
+import { formatAge, formatDateTimeZoned, formatNumber } from '../shared/format.js';
+import { qualityWord } from './quality-view.js';
+import type { DeviceView } from './state.js';
+import type { Quality } from '../../../src/web/protocol.js';
+
+const ms = (v: number | null): string => (v === null ? '—' : `${formatNumber(v, 2)}\u00a0ms`);
+const count = (n: number): string => formatNumber(n, 0);
+
+function Fact({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="facts-row">
+      <dt>{label}</dt>
+      <dd class="num">{children}</dd>
+    </div>
+  );
+}
+
+function Device({ d }: { d: DeviceView }) {
+  const state = useHmiState();
+  const tz = state.timeZone;
+  const now = state.clock.value;
+  const live = state.link.value.state === 'live';
+  const bus = state.bus.value;
+  const s = d.status;
+  const connected = s?.state === 'connected';
+  const stateWord = !s ? 'unknown' : s.state === 'connected' ? 'Connected' : s.state === 'connecting' ? 'Connecting' : 'Down';
+  const exceptions = s ? Object.entries(s.errors.exception) : [];
+  return (
+    <section class={`panel device ${connected ? '' : 'device-down'}`} aria-labelledby={`h-dev-${d.name}`} data-device={d.name}>
+      <h2 id={`h-dev-${d.name}`}>
+        PLC {d.name}
+        <span class="h-sub">
+          {' '}
+          — {d.host}:{d.port}, unit {d.unitId}
+        </span>
+      </h2>
+      {d.description && <p class="caption">{d.description}</p>}
+      <p class={`device-state ${connected ? 'is-connected' : 'is-down'}`} role="status">
+        <span aria-hidden="true">{connected ? '● ' : '✕ '}</span>
+        <strong>{stateWord}</strong>
+        {connected && s?.lastValidReplyAt ? ` — valid replies, the last at ${formatDateTimeZoned(s.lastValidReplyAt, tz)}` : ''}
+        {s?.state === 'down' && d.downSince
+          ? ` — ${heardOf(s.lastError?.code) ? 'no valid reply' : 'no live data'} since ${formatDateTimeZoned(d.downSince, tz)} (${formatAge(d.downSince, now)})`
+          : ''}
+        {!live && <span class="caption"> (as last received: live data lost)</span>}
+        {live && !bus.up && <span class="caption"> (as last known: live data stopped since {formatDateTimeZoned(bus.since, tz)})</span>}
+      </p>
+      {s?.tcp && (
+        <p class="device-tcp">
+          TCP connection:{' '}
+          {s.tcp === 'connected' && s.connectedSince ? `open since ${formatDateTimeZoned(s.connectedSince, tz)} (${formatAge(s.connectedSince, now)})` : s.tcp === 'connecting' ? 'being opened' : 'closed'}
+          {s.state === 'down' && s.tcp === 'connected' ? ' — the PLC accepts the connection but sends no valid reply' : ''}.
+          {s.linkLossMs !== undefined ? ` The link counts as down after ${formatNumber(s.linkLossMs / 1000, 1)}\u00a0s without a valid reply.` : ''}
+        </p>
+      )}
+      {s?.lastError && (
+        <p class="device-error">
+          Last error {formatDateTimeZoned(s.lastError.at, tz)}: <span class="mono">{s.lastError.code}</span> — {s.lastError.message}
+        </p>
+      )}
+      {s ? (
+        <dl class="facts facts-cols">
+          <Fact label="Requests / responses">
+            {count(s.requests)} / {count(s.responses)}
+          </Fact>
+          <Fact label="Timeouts">{count(s.errors.timeout)}</Fact>
+          <Fact label="Connection errors">{count(s.errors.connection)}</Fact>
+          <Fact label="Protocol errors">{count(s.errors.protocol)}</Fact>
+          <Fact label="Exceptions">{exceptions.length === 0 ? '0' : exceptions.map(([code, n]) => `code ${code}: ${count(n)}`).join(', ')}</Fact>
+          <Fact label="Latency p50 / p99">
+            {ms(s.latencyMs.p50)} / {ms(s.latencyMs.p99)}
+          </Fact>
+          <Fact label="Reconnects">{count(s.reconnects)}</Fact>
+          <Fact label="Scans / overruns">
+            {count(s.scans)} / {count(s.overruns)}
+          </Fact>
+          <Fact label="Jitter p50 / p99">
+            {ms(s.jitterMs.p50)} / {ms(s.jitterMs.p99)}
+          </Fact>
+          <Fact label="Tags by quality">
+            {Object.entries(s.qualities)
+              .map(([q, n]) => `${qualityWord(q as Quality)} ${count(n)}`)
+              .join(', ') || '—'}
+          </Fact>
+          {s.poller ? (
+            <Fact label="Polled by">
+              {s.poller.id} since {formatDateTimeZoned(s.poller.since, tz)} (lease {count(s.poller.leaseMs)} ms)
+            </Fact>
+          ) : null}
+          {s.poller ? <Fact label="Standby">{s.poller.standby?.length ? s.poller.standby.join(', ') : 'none: if this poller stops, nobody takes the device over'}</Fact> : null}
+          <Fact label="Figures at">{formatDateTimeZoned(s.updatedAt, tz)}</Fact>
+        </dl>
+      ) : (
+        <p class="empty">No figures received yet.</p>
+      )}
+    </section>
+  );
+}
+
+export function Devices() {
+  const state = useHmiState();
+  return (
+    <main class="page devices" aria-labelledby="page-title">
+      <h1 id="page-title">Devices</h1>
+      {state.devices.value.map((d) => (
+        <Device key={d.name} d={d} />
+      ))}
+    </main>
+  );
+}

@@ -1,0 +1,154 @@
+/**
+ * A tag's faceplate (level 3): its value and quality with the reason, range
+ * and limits, the alarms it raises (their state from the alarm engine), what
+ * it is and where it comes from, its writable range and a short trend.
+ */
+import type { ComponentChildren } from 'preact';
+import { sinceOf } from '../alarms/alarm-model.js';
+import { PriorityBadge, StateWords, WhoWhy, priorityTone } from '../alarms/AlarmMarks.js';
+import { Sparkline } from '../trends/Sparkline.js';
+import { QualityMark } from './QualityMark.js';
+import { TagValue } from './TagValue.js';
+import { useHmiState, useTag } from '../shared/context.js';
+import { formatAge, formatDateTimeZoned, formatInUnit, formatNumber } from '../shared/format.js';
+import { qualityWord } from './quality-view.js';
+import { hrefTag } from '../shared/router.js';
+import { limitValue } from './tag-view.js';
+import type { HmiState } from './state.js';
+
+/** Limits drawn for this tag on dashboard bars. */
+function barLimits(state: HmiState, tag: string): { label: string; limit: string | number }[] {
+  const out: { label: string; limit: string | number }[] = [];
+  for (const p of state.pages) {
+    if (p.kind !== 'dashboard') continue;
+    for (const b of p.bars) {
+      if (b.tag !== tag) continue;
+      if (b.low !== undefined) out.push({ label: 'Low limit', limit: b.low });
+      if (b.high !== undefined) out.push({ label: 'High limit', limit: b.high });
+    }
+  }
+  return out;
+}
+
+/** The alarms this tag raises, with their state now. */
+function RelatedAlarms({ tag }: { tag: string }) {
+  const state = useHmiState();
+  const related = state.alarms.list.value.filter((a) => a.source === tag);
+  if (related.length === 0) return null;
+  return (
+    <section class="panel face-alarms" aria-labelledby="h-face-alarms">
+      <h2 id="h-face-alarms">
+        Alarms on this tag <a class="h-link" href="#/alarms">Alarm summary ›</a>
+      </h2>
+      <ul class="alarms">
+        {related.map((a) => (
+          <li key={a.id} class={`alarm-item st-${a.state}`} data-alarm={a.id}>
+            <PriorityBadge priority={a.priority} tone={priorityTone(a)} />
+            <span class="alarm-text">{a.message}</span>
+            <span class="alarm-meta">
+              <StateWords a={a} />
+              {sinceOf(a) > 0 && <span class="alarm-time num">since {formatDateTimeZoned(sinceOf(a), state.timeZone)}</span>}
+            </span>
+            <WhoWhy a={a} />
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function Row({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="facts-row">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+export function Faceplate({ name }: { name: string }) {
+  const state = useHmiState();
+  const v = useTag(name);
+  const info = v.info;
+  if (!info) {
+    return (
+      <main class="page faceplate" aria-labelledby="page-title">
+        <h1 id="page-title">Unknown tag</h1>
+        <p class="empty">
+          There is no tag named “{name}”. <a href="#/tags">All tags</a>
+        </p>
+      </main>
+    );
+  }
+  const now = state.clock.value;
+  const limits = barLimits(state, name);
+  const w = info.writable;
+  return (
+    <main class="page faceplate" aria-labelledby="page-title">
+      <p class="crumbs">
+        <a href="#/tags">Tags</a> › <span class="mono">{name}</span>
+      </p>
+      <h1 id="page-title">{info.description || name}</h1>
+      <div class="face-grid">
+        <section class="panel face-value" aria-label="Value and quality">
+          <TagValue view={v} class="big" />
+          <p class={`face-quality q-${v.good ? 'good' : 'unsure'}`}>
+            <QualityMark quality={v.quality} reason={v.reason} />
+            <strong>{qualityWord(v.quality)}</strong>
+            <span class="face-reason" data-testid="quality-reason">
+              {' '}
+              — {v.reason}
+            </span>
+            <span class="mono face-code"> ({v.quality})</span>
+          </p>
+          <p class="caption">
+            {v.live.sourceTs ? `Changed ${formatDateTimeZoned(v.live.sourceTs, state.timeZone)} (${formatAge(v.live.sourceTs, now)} ago)` : 'Never read'}
+          </p>
+        </section>
+        <section class="panel face-trend" aria-labelledby="h-trend">
+          <h2 id="h-trend">
+            Trend <a class="h-link" href={`#/trends?pens=${encodeURIComponent(name)}&last=hour`}>Full trend ›</a>
+          </h2>
+          <Sparkline tag={name} info={info} />
+        </section>
+        <RelatedAlarms tag={name} />
+        <section class="panel face-facts" aria-labelledby="h-facts">
+          <h2 id="h-facts">Details</h2>
+          <dl class="facts facts-cols">
+            <Row label="Range">{info.range ? `${formatNumber(info.range[0], info.decimals)} to ${formatInUnit(info, info.range[1])}` : 'none configured'}</Row>
+            {limits.map((l) => {
+              const lv = limitValue(state, l.limit);
+              return (
+                <Row key={l.label} label={l.label}>
+                  {lv ? formatInUnit(info, lv.value) : '—'}
+                  {typeof l.limit === 'string' && (
+                    <>
+                      {' '}
+                      (<a href={hrefTag(l.limit)}>{l.limit}</a>){lv && !lv.good ? ' ?' : ''}
+                    </>
+                  )}
+                </Row>
+              );
+            })}
+            <Row label="Writable">
+              {w ? `${w.min !== undefined ? formatInUnit(info, w.min) : '−∞'} to ${w.max !== undefined ? formatInUnit(info, w.max) : '+∞'} by ${w.roles.join(', ')} (commands come in a later release)` : 'no (read only)'}
+            </Row>
+            <Row label="Tag">
+              <span class="mono">{name}</span>
+            </Row>
+            <Row label="Device">PLC {info.device}</Row>
+            <Row label="Address">
+              {info.area} {info.address}
+            </Row>
+            <Row label="Type">{info.type}</Row>
+            <Row label="Unit, decimals">
+              {info.unit || 'none'}, {info.decimals}
+            </Row>
+            <Row label="Scan group">{info.scanGroup}</Row>
+            {v.live.exceptionCode !== undefined && <Row label="Exception code">{v.live.exceptionCode}</Row>}
+          </dl>
+        </section>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,121 @@
+/**
+ * A mimic page (level 2): the configured SVG drawing, sanitised and inlined,
+ * with the page's bindings drawing the live state onto it. Preact renders
+ * the frame; the drawing's own nodes are updated directly by an effect that
+ * follows the bound tags' signals.
+ */
+import { effect } from '@preact/signals';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { fetchDrawing } from '../shared/api.js';
+import { useHmiState } from '../shared/context.js';
+import { type PreparedDrawing, prepareDrawing, renderDrawing } from './bindings.js';
+import { sanitiseSvg, scopeStyles } from './sanitise.js';
+import type { MimicPage } from '../shared/pages.js';
+import { hrefTag } from '../shared/router.js';
+import { viewTag } from '../live/tag-view.js';
+import { TagValue } from '../live/TagValue.js';
+
+type Load = { state: 'loading' } | { state: 'ready'; prepared: PreparedDrawing } | { state: 'failed'; message: string };
+
+const narrow = (): boolean => window.matchMedia('(max-width: 600px)').matches;
+
+function BoundValues({ page }: { page: MimicPage }) {
+  const state = useHmiState();
+  const tags = [...new Set(page.bindings.filter((b) => b.as !== 'alarm').map((b) => b.tag))];
+  return (
+    // Open by default on a phone, where the drawing's own texts are small.
+    <details class="mimic-values" open={narrow()}>
+      <summary>Values on this drawing, as a list</summary>
+      <dl class="values">
+        {tags.map((t) => {
+          const v = viewTag(state, t);
+          return (
+            <div class="values-row" key={t}>
+              <dt>
+                <a href={hrefTag(t)}>{v.info?.description || t}</a>
+              </dt>
+              <dd>
+                <TagValue view={v} />
+              </dd>
+            </div>
+          );
+        })}
+      </dl>
+    </details>
+  );
+}
+
+function Legend() {
+  return (
+    <ul class="mimic-legend" aria-label="Legend">
+      <li>
+        <svg viewBox="0 0 20 20" aria-hidden="true"><circle cx="10" cy="10" r="7" class="lg-on" /></svg> running / open (filled)
+      </li>
+      <li>
+        <svg viewBox="0 0 20 20" aria-hidden="true"><circle cx="10" cy="10" r="7" class="lg-off" /></svg> stopped / closed (outline)
+      </li>
+      <li>
+        <svg viewBox="0 0 20 20" aria-hidden="true"><polygon points="1,18 10,2 19,18" class="lg-alarm" /></svg> alarm
+      </li>
+      <li>
+        <svg viewBox="0 0 20 20" aria-hidden="true"><rect x="2" y="2" width="16" height="16" class="lg-bad" /></svg> hatched: value not good
+      </li>
+    </ul>
+  );
+}
+
+export function Mimic({ page }: { page: MimicPage }) {
+  const state = useHmiState();
+  const host = useRef<HTMLDivElement>(null);
+  const [load, setLoad] = useState<Load>({ state: 'loading' });
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setLoad({ state: 'loading' });
+    fetchDrawing(page.name, abort.signal)
+      .then((text) => {
+        const el = host.current;
+        if (abort.signal.aborted || !el) return;
+        const svg = sanitiseSvg(text);
+        scopeStyles(svg, ':where(.mimic-drawing)');
+        svg.removeAttribute('width');
+        svg.removeAttribute('height');
+        svg.setAttribute('role', 'img');
+        svg.setAttribute('aria-label', page.title);
+        el.replaceChildren(document.importNode(svg, true));
+        const inlined = el.querySelector('svg')!;
+        setLoad({ state: 'ready', prepared: prepareDrawing(inlined, page.bindings) });
+      })
+      .catch((err: unknown) => {
+        if (!abort.signal.aborted) setLoad({ state: 'failed', message: err instanceof Error ? err.message : String(err) });
+      });
+    return () => abort.abort();
+  }, [page.name]);
+
+  useEffect(() => {
+    if (load.state !== 'ready') return undefined;
+    return effect(() => renderDrawing(load.prepared, (tag) => viewTag(state, tag)));
+  }, [load, state]);
+
+  return (
+    <main class="page mimic" aria-labelledby="page-title">
+      <h1 id="page-title">{page.title}</h1>
+      <section class="panel">
+        {load.state === 'loading' && <p class="empty">Loading the drawing…</p>}
+        {load.state === 'failed' && (
+          <p class="empty" role="alert">
+            The drawing could not be shown: {load.message}
+          </p>
+        )}
+        <div class="mimic-scroll">
+          <div class="mimic-drawing" ref={host} data-page={page.name} />
+        </div>
+        {load.state === 'ready' && load.prepared.missing.length > 0 && (
+          <p class="caption">Bindings to elements missing from the drawing: {load.prepared.missing.map((b) => `${b.element} (${b.tag})`).join(', ')}</p>
+        )}
+        <Legend />
+      </section>
+      <BoundValues page={page} />
+    </main>
+  );
+}

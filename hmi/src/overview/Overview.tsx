@@ -1,0 +1,95 @@
+/**
+ * A dashboard page (level 1–2): the key measurements as analog bars with
+ * their limits, the key values, the cycle's steps with the operators'
+ * commands next to them, the active alarms (from the alarm engine, with
+ * Acknowledge) and the event list (the plant's journal).
+ */
+import { overviewAlarms } from '../alarms/alarm-model.js';
+import { AlarmList } from '../alarms/AlarmList.js';
+import { AnalogBar } from './AnalogBar.js';
+import { CommandPanel } from '../commands/CommandPanel.js';
+import { EventList } from '../journal/EventList.js';
+import { PhaseSteps } from './PhaseSteps.js';
+import { ValueList } from './ValueList.js';
+import { useHmiState } from '../shared/context.js';
+import type { DashboardPage } from '../shared/pages.js';
+import { limitValue, viewTag } from '../live/tag-view.js';
+
+function Bars({ page }: { page: DashboardPage }) {
+  const state = useHmiState();
+  return (
+    <div class="bars">
+      {page.bars.map((b) => {
+        const when = b.limitsWhen ? viewTag(state, b.limitsWhen) : undefined;
+        // A limit that applies only in some state is not a fault outside it (nor when that state is unknown).
+        const limitsApply = !when || (when.good && when.live.value === true);
+        return (
+          <AnalogBar
+            key={b.tag}
+            view={viewTag(state, b.tag)}
+            low={limitValue(state, b.low)}
+            high={limitValue(state, b.high)}
+            limitsApply={limitsApply}
+            limitsNote={when && !limitsApply ? `limit applies only when: ${when.info?.description || when.name}` : undefined}
+          />
+        );
+      })}
+    </div>
+  );
+}
+
+function AlarmCount() {
+  const state = useHmiState();
+  const n = overviewAlarms(state.alarms.list.value).length;
+  const unacked = state.alarms.summary.value.unacked;
+  return (
+    <span class={`count ${unacked > 0 ? 'count-alarm' : ''}`} aria-label={`${n} shown, ${unacked} unacknowledged`}>
+      {n}
+    </span>
+  );
+}
+
+export function Overview({ page }: { page: DashboardPage }) {
+  return (
+    <main class="page dashboard" aria-labelledby="page-title">
+      <h1 id="page-title">{page.title}</h1>
+      <div class="dash-grid">
+        <div class="dash-col">
+          {page.bars.length > 0 && (
+            <section class="panel dash-bars" aria-labelledby="h-measurements">
+              <h2 id="h-measurements">Measurements</h2>
+              <Bars page={page} />
+            </section>
+          )}
+          <div class="dash-cycle">
+            {page.phases && (
+              <section class="panel dash-phases" aria-labelledby="h-cycle">
+                <h2 id="h-cycle">Cycle</h2>
+                <PhaseSteps phases={page.phases} />
+              </section>
+            )}
+            <CommandPanel />
+          </div>
+          {page.values.length > 0 && (
+            <section class="panel dash-values" aria-labelledby="h-values">
+              <h2 id="h-values">Values</h2>
+              <ValueList tags={page.values} />
+            </section>
+          )}
+        </div>
+        <div class="dash-col">
+          <section class="panel dash-alarms" id="alarms" aria-labelledby="h-alarms">
+            <h2 id="h-alarms">
+              Active alarms <AlarmCount /> <a class="h-link" href="#/alarms">All alarms ›</a>
+            </h2>
+            <AlarmList />
+          </section>
+          <section class="panel dash-events" aria-labelledby="h-events">
+            <h2 id="h-events">Events</h2>
+            <EventList />
+          </section>
+        </div>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,264 @@
+/**
+ * Users and API tokens (admin): add a user, change a role, disable or enable,
+ * set a new password; create a read-only token (shown once) or revoke one.
+ * The server checks the role and the password rules; its refusals are shown
+ * next to what was clicked.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { type TokenRow, type UserRow, adminApi } from '../shared/api.js';
+import type { CallResult } from '../commands/command-api.js';
+import { useHmiState } from '../shared/context.js';
+import { formatTimeZoned } from '../shared/format.js';
+import { type Role, atLeast, session } from './session.js';
+
+const ROLES: readonly Role[] = ['viewer', 'operator', 'engineer', 'admin'];
+type Note = { ok: boolean; text: string } | null;
+
+/** The server's answer as a note: its message (with the stable code) when refused. */
+function noteOf(r: CallResult<unknown>, done: string): Note {
+  if (r.kind === 'ok') return { ok: true, text: done };
+  if (r.kind === 'refused') return { ok: false, text: `${r.error.message} [${r.error.code}]` };
+  return { ok: false, text: `No answer from the server: ${r.message}` };
+}
+
+function NoteLine({ note }: { note: Note }) {
+  if (!note) return null;
+  return (
+    <p class={`action-note ${note.ok ? 'is-done' : 'is-error'}`} role={note.ok ? 'status' : 'alert'}>
+      {note.ok ? '✓ ' : '✕ '}
+      {note.text}
+    </p>
+  );
+}
+
+function RoleSelect({ id, value, onChange }: { id: string; value: Role; onChange(r: Role): void }) {
+  return (
+    <select id={id} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value as Role)}>
+      {ROLES.map((r) => (
+        <option key={r} value={r}>
+          {r}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function UserLine({ u, reload }: { u: UserRow; reload(): void }) {
+  const [role, setRole] = useState<Role>(u.role);
+  const [password, setPassword] = useState('');
+  const [note, setNote] = useState<Note>(null);
+  const me = session.value?.user === u.name;
+  const act = async (change: Parameters<typeof adminApi.changeUser>[1], done: string): Promise<void> => {
+    const r = await adminApi.changeUser(u.name, change);
+    setNote(noteOf(r, done));
+    if (r.kind === 'ok') {
+      setPassword('');
+      reload();
+    }
+  };
+  return (
+    <tr data-user={u.name} class={u.disabled ? 'is-disabled' : ''}>
+      <td>
+        <strong>{u.name}</strong>
+        {me && <span class="faint"> (you)</span>}
+      </td>
+      <td>
+        <label class="visually-hidden" for={`role-${u.name}`}>
+          Role of {u.name}
+        </label>
+        <RoleSelect id={`role-${u.name}`} value={role} onChange={setRole} />{' '}
+        <button type="button" class="cmd-button" disabled={role === u.role} onClick={() => void act({ role }, `${u.name} is now ${role}`)}>
+          Change role
+        </button>
+      </td>
+      <td>{u.disabled ? <strong>Disabled</strong> : 'Active'}</td>
+      <td class="user-actions">
+        <button type="button" class="cmd-button" disabled={me} onClick={() => void act({ disabled: !u.disabled }, u.disabled ? `${u.name} enabled` : `${u.name} disabled: signed out everywhere`)}>
+          {u.disabled ? 'Enable' : 'Disable'}
+        </button>
+        <span class="user-password">
+          <label class="visually-hidden" for={`pw-${u.name}`}>
+            New password for {u.name}
+          </label>
+          <input id={`pw-${u.name}`} type="password" autocomplete="new-password" placeholder="new password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+          <button type="button" class="cmd-button" disabled={password === ''} onClick={() => void act({ password }, `new password set for ${u.name}`)}>
+            Set password
+          </button>
+        </span>
+        <NoteLine note={note} />
+      </td>
+    </tr>
+  );
+}
+
+function AddUser({ reload }: { reload(): void }) {
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<Role>('operator');
+  const [password, setPassword] = useState('');
+  const [note, setNote] = useState<Note>(null);
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    const r = await adminApi.addUser(name.trim(), role, password);
+    setNote(noteOf(r, `${name.trim()} added as ${role}`));
+    if (r.kind === 'ok') {
+      setName('');
+      setPassword('');
+      reload();
+    }
+  };
+  return (
+    <form class="admin-form" onSubmit={(e) => void submit(e)} aria-label="Add a user">
+      <div class="field">
+        <label for="new-user">Name</label>
+        <input id="new-user" autocomplete="off" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+      </div>
+      <div class="field">
+        <label for="new-role">Role</label>
+        <RoleSelect id="new-role" value={role} onChange={setRole} />
+      </div>
+      <div class="field">
+        <label for="new-password">Password (12 characters or more)</label>
+        <input id="new-password" type="password" autocomplete="new-password" required value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+      </div>
+      <button type="submit" class="cmd-button">
+        Add user
+      </button>
+      <NoteLine note={note} />
+    </form>
+  );
+}
+
+function Tokens({ tokens, reload }: { tokens: readonly TokenRow[]; reload(): void }) {
+  const tz = useHmiState().timeZone;
+  const [name, setName] = useState('');
+  const [note, setNote] = useState<Note>(null);
+  const [shown, setShown] = useState<{ name: string; token: string } | null>(null);
+  const create = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    const r = await adminApi.addToken(name.trim());
+    setNote(noteOf(r, `token ${name.trim()} created`));
+    if (r.kind === 'ok') {
+      setShown({ name: r.body.name, token: r.body.token });
+      setName('');
+      reload();
+    }
+  };
+  const revoke = async (t: string): Promise<void> => {
+    const r = await adminApi.revokeToken(t);
+    setNote(noteOf(r, `token ${t} revoked`));
+    reload();
+  };
+  return (
+    <section class="panel" aria-labelledby="h-tokens">
+      <h2 id="h-tokens">Read-only API tokens</h2>
+      <p class="caption">For machine clients such as a reporting script: they read, they never act. Send one as “Authorization: Bearer &lt;token&gt;”.</p>
+      {tokens.length > 0 && (
+        <table class="figures-table admin-table">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Created</th>
+              <th>State</th>
+              <th>Action</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.map((t) => (
+              <tr key={t.name} data-token={t.name}>
+                <td>{t.name}</td>
+                <td>
+                  {formatTimeZoned(t.createdAt, tz)} by {t.createdBy}
+                </td>
+                <td>{t.revokedAt ? `Revoked ${formatTimeZoned(t.revokedAt, tz)}` : 'Active'}</td>
+                <td>
+                  {!t.revokedAt && (
+                    <button type="button" class="cmd-button" onClick={() => void revoke(t.name)}>
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form class="admin-form" onSubmit={(e) => void create(e)} aria-label="Create a token">
+        <div class="field">
+          <label for="new-token">Token name</label>
+          <input id="new-token" autocomplete="off" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+        </div>
+        <button type="submit" class="cmd-button">
+          Create token
+        </button>
+      </form>
+      <NoteLine note={note} />
+      {shown && (
+        <div class="cmd-note" role="note">
+          <p>
+            Token <strong>{shown.name}</strong>, shown this once — keep it now:
+          </p>
+          <code class="mono token-secret">{shown.token}</code>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function Users() {
+  const tz = useHmiState().timeZone;
+  const [users, setUsers] = useState<UserRow[] | null>(null);
+  const [tokens, setTokens] = useState<TokenRow[]>([]);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [serial, setSerial] = useState(0);
+  const reload = (): void => setSerial((n) => n + 1);
+  const allowed = atLeast(session.value, 'admin');
+  useEffect(() => {
+    if (!allowed) return;
+    void Promise.all([adminApi.users(), adminApi.tokens()]).then(([u, t]) => {
+      if (u.kind === 'ok') setUsers(u.body);
+      else setProblem(noteOf(u, '')!.text);
+      if (t.kind === 'ok') setTokens(t.body);
+    });
+  }, [serial, allowed]);
+
+  return (
+    <main class="page admin-page" aria-labelledby="page-title">
+      <h1 id="page-title">Users</h1>
+      {!allowed ? (
+        <p class="empty">Only an administrator manages users: sign in as one.</p>
+      ) : (
+        <>
+          <section class="panel" aria-labelledby="h-users">
+            <h2 id="h-users">Users</h2>
+            {problem && (
+              <p class="action-note is-error" role="alert">
+                {problem}
+              </p>
+            )}
+            {users && (
+              <table class="figures-table admin-table">
+                <thead>
+                  <tr>
+                    <th>User</th>
+                    <th>Role</th>
+                    <th>State</th>
+                    <th>Actions</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {users.map((u) => (
+                    <UserLine key={`${u.name}:${u.role}:${u.disabled}`} u={u} reload={reload} />
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {users && <p class="caption">Times in {tz}. A disabled user cannot sign in; their sessions end.</p>}
+            <h3>Add a user</h3>
+            <AddUser reload={reload} />
+          </section>
+          <Tokens tokens={tokens} reload={reload} />
+        </>
+      )}
+    </main>
+  );
+}
