@@ -3,6 +3,22 @@
  * guests may not view), loads the plant, its tags and its commands over
  * REST (retrying until the server answers), creates the state, opens the
  * live stream and renders.
+ *
+ * The layout: one folder per feature, each with its model (plain functions
+ * the unit tests in test/hmi reach), its store, its components and screens,
+ * and its stylesheet; what several features use is in shared/.
+ *   live/      the stream (SSE parser, client, sync into the state), the HMI
+ *              state, tag and quality views; the tag browser, faceplate, devices
+ *   overview/  the configured dashboards and the generic overview
+ *   mimic/     SVG process mimics: sanitising, bindings, the screen
+ *   alarms/    the alarm board and annunciator, banner, summary, shelving, rates
+ *   commands/  the command store (select/operate), dialog, panels, parameters
+ *   journal/   the live journal and the journal browser
+ *   trends/    live trend buffers, history and export, the cycle report
+ *   session/   who is signed in; sign-in, users, tokens and the audit trail
+ *   shared/    the REST client, context, router, pages, formatting, periods,
+ *              the range picker, the theme and the base styles
+ * Here: main.tsx, app.tsx (the screen for the route) and the top bar (nav.ts).
  */
 import { effect, signal, untracked } from '@preact/signals';
 import { render } from 'preact';

@@ -12,7 +12,7 @@ import type { AlarmApi } from '../../hmi/src/alarms/alarm-api.js';
 import { AlarmBoard } from '../../hmi/src/alarms/alarm-board.js';
 import { canAck, filterAlarms, newlyUnacked, overviewAlarms, sinceOf, sortAlarms, summarise } from '../../hmi/src/alarms/alarm-model.js';
 import { Annunciator, type ToneContext, toneDue } from '../../hmi/src/alarms/annunciator.js';
-import type { CallResult } from '../../hmi/src/commands/command-api.js';
+import type { CallResult } from '../../hmi/src/shared/call-result.js';
 import { fromZonedInput, toZonedInput } from '../../hmi/src/shared/format.js';
 import type { AlarmState } from '../../src/web/protocol.js';
 

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CallResult, CommandApi, QueuedAnswer, SelectAnswer } from '../../hmi/src/commands/command-api.js';
+import type { CommandApi, QueuedAnswer, SelectAnswer } from '../../hmi/src/commands/command-api.js';
+import type { CallResult } from '../../hmi/src/shared/call-result.js';
 import {
   actionText,
   choices,

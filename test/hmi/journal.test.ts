@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type JournalQuery, journalQueryString } from '../../hmi/src/alarms/alarm-api.js';
-import type { CallResult } from '../../hmi/src/commands/command-api.js';
+import type { CallResult } from '../../hmi/src/shared/call-result.js';
 import type { Words } from '../../hmi/src/commands/command-model.js';
 import { LiveJournal } from '../../hmi/src/journal/journal.js';
 import { JournalBrowser, entryMatches, rangeIncludesNow, readCommandEntry, viewEntry } from '../../hmi/src/journal/journal-model.js';

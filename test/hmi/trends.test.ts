@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CallResult } from '../../hmi/src/commands/command-api.js';
+import type { CallResult } from '../../hmi/src/shared/call-result.js';
 import { cycleView, cyclesSummary, phaseNames } from '../../hmi/src/trends/cycles-model.js';
 import { CsvProgress, fileNameFrom, readRangeHeader, streamExport } from '../../hmi/src/trends/export-model.js';
 import { type Cycle, type HistoryAnswer, type HistoryQuery, exportPath, historyPath } from '../../hmi/src/trends/history-api.js';

@@ -1,9 +1,9 @@
 /**
- * The calls behind the alarm screens, as types: api.ts makes them with
- * fetch; unit tests stand in for the server with their own.
+ * The calls behind the alarm screens, as types: shared/api.ts makes them
+ * with fetch; unit tests stand in for the server with their own.
  */
 import type { AlarmState, JournalEntry, JournalKind, RateFigures } from '../../../src/web/protocol.js';
-import type { CallResult } from '../commands/command-api.js';
+import type { CallResult } from '../shared/call-result.js';
 
 export interface JournalQuery {
   from?: number;

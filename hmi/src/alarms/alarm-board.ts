@@ -11,7 +11,7 @@ import type { AlarmState } from '../../../src/web/protocol.js';
 import type { AlarmApi } from './alarm-api.js';
 import { failureText } from './alarm-api.js';
 import { type AlarmSummary, newlyUnacked, summarise } from './alarm-model.js';
-import type { CallResult } from '../commands/command-api.js';
+import type { CallResult } from '../shared/call-result.js';
 
 /** An action's outcome; `at` is when it was clicked (pending) or answered. */
 export type ActionResult =

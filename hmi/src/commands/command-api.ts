@@ -1,19 +1,10 @@
 /**
- * The calls behind the command controls, as types: api.ts makes them with
- * fetch; unit tests stand in for the server with their own.
+ * The calls behind the command controls, as types: shared/api.ts makes them
+ * with fetch; unit tests stand in for the server with their own.
  */
-import type { ApiError, CommandOutcome, Quality } from '../../../src/web/protocol.js';
+import type { CommandOutcome, Quality } from '../../../src/web/protocol.js';
+import type { CallResult } from '../shared/call-result.js';
 import type { Params } from './command-model.js';
-
-/**
- * What a command call came to: the server's answer (2xx), its refusal (an
- * ApiError with a stable code and maybe the field at fault), or no answer at
- * all (the request may or may not have reached the server).
- */
-export type CallResult<T> =
-  | { kind: 'ok'; status: number; body: T; serverDate: number | undefined }
-  | { kind: 'refused'; status: number; error: ApiError['error'] }
-  | { kind: 'no-answer'; message: string };
 
 export interface SelectAnswer {
   token: string;

@@ -13,7 +13,8 @@
  */
 import { type Signal, signal } from '@preact/signals';
 import type { ApiError, CommandInfo, CommandOutcome } from '../../../src/web/protocol.js';
-import type { CallResult, CommandApi, QueuedAnswer, SelectAnswer } from './command-api.js';
+import type { CallResult } from '../shared/call-result.js';
+import type { CommandApi, QueuedAnswer, SelectAnswer } from './command-api.js';
 import { type Params, fillConfirmation, isFinal, localDeadline, newCommandId } from './command-model.js';
 
 export type Definitions = { status: 'loading' } | { status: 'ready'; list: readonly CommandInfo[] } | { status: 'error'; message: string };

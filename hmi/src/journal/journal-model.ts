@@ -8,7 +8,7 @@ import { type Signal, signal } from '@preact/signals';
 import type { CommandInfo, CommandStatus, JournalEntry, JournalKind } from '../../../src/web/protocol.js';
 import type { JournalQuery } from '../alarms/alarm-api.js';
 import { textMatches } from '../alarms/alarm-model.js';
-import type { CallResult } from '../commands/command-api.js';
+import type { CallResult } from '../shared/call-result.js';
 import { type Params, type Words, STATUS_ICON, STATUS_WORD, describeParams, reasonInWords } from '../commands/command-model.js';
 
 export const KIND_WORD: Record<JournalKind, string> = {
@@ -115,17 +115,6 @@ export function viewEntry(e: JournalEntry, o: { command?: CommandInfo | undefine
   const bad = e.kind === 'alarm' || e.kind === 'unknown' || (e.kind === 'device' && !/: connected$/.test(e.text));
   return { word: KIND_WORD[e.kind] ?? e.kind.toUpperCase(), mark: KIND_MARK[e.kind] ?? '•', text, bad };
 }
-
-// ------------------------------------------------------------------ ranges
-
-/** Rolling periods end now; 'month' is the last 30 days; 'this-month' and 'last-month' are calendar months in the plant's zone (see periods.ts). */
-export type RangePreset = 'hour' | 'day' | 'week' | 'month' | 'this-month' | 'last-month' | 'custom';
-
-export const PRESETS: readonly { value: RangePreset; label: string; ms: number }[] = [
-  { value: 'hour', label: 'Last hour', ms: 3_600_000 },
-  { value: 'day', label: 'Last day', ms: 86_400_000 },
-  { value: 'week', label: 'Last week', ms: 7 * 86_400_000 },
-];
 
 /** Whether an entry belongs to a query's results (what the server would answer), for entries arriving live. */
 export function entryMatches(e: JournalEntry, q: JournalQuery): boolean {

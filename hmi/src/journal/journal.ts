@@ -9,7 +9,7 @@
  */
 import { type Signal, signal } from '@preact/signals';
 import type { JournalEntry } from '../../../src/web/protocol.js';
-import type { CallResult } from '../commands/command-api.js';
+import type { CallResult } from '../shared/call-result.js';
 
 export type EventItem =
   | { key: string; ts: number; source: 'plant'; entry: JournalEntry }

@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { type TokenRow, type UserRow, adminApi } from '../shared/api.js';
-import type { CallResult } from '../commands/command-api.js';
+import type { CallResult } from '../shared/call-result.js';
 import { useHmiState } from '../shared/context.js';
 import { formatTimeZoned } from '../shared/format.js';
 import { type Role, atLeast, session } from './session.js';

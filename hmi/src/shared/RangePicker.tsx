@@ -6,8 +6,7 @@
 import { useState } from 'preact/hooks';
 import { useHmiState } from './context.js';
 import { fromZonedInput, toZonedInput, zoneName } from './format.js';
-import { PRESETS, type RangePreset } from '../journal/journal-model.js';
-import { type PresetChoice, presetPeriod } from './periods.js';
+import { PRESETS, type PresetChoice, type RangePreset, presetPeriod } from './periods.js';
 
 export interface Range {
   preset: RangePreset;

@@ -1,7 +1,8 @@
 /** The REST calls the HMI makes (relative URLs, so the HMI also works behind a reverse proxy's sub-path). */
 import type { ApiError, AuditEntry, CommandInfo, PlantInfo, TagWithState, User } from '../../../src/web/protocol.js';
 import { type AlarmApi, journalQueryString } from '../alarms/alarm-api.js';
-import type { CallResult, CommandApi } from '../commands/command-api.js';
+import type { CommandApi } from '../commands/command-api.js';
+import type { CallResult } from './call-result.js';
 import { type HistoryApi, cyclesPath, historyPath } from '../trends/history-api.js';
 import { type Role, csrfHeaders, sessionLost } from '../session/session.js';
 

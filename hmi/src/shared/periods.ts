@@ -5,7 +5,16 @@
  * them.
  */
 import { fromZonedInput, toZonedInput } from './format.js';
-import type { RangePreset } from '../journal/journal-model.js';
+
+/** Rolling periods end now; 'month' is the last 30 days; 'this-month' and 'last-month' are calendar months in the plant's zone. */
+export type RangePreset = 'hour' | 'day' | 'week' | 'month' | 'this-month' | 'last-month' | 'custom';
+
+/** What the journal and the alarm rates offer. */
+export const PRESETS: readonly { value: RangePreset; label: string; ms: number }[] = [
+  { value: 'hour', label: 'Last hour', ms: 3_600_000 },
+  { value: 'day', label: 'Last day', ms: 86_400_000 },
+  { value: 'week', label: 'Last week', ms: 7 * 86_400_000 },
+];
 
 export interface Period {
   preset: RangePreset;

@@ -1,10 +1,10 @@
 /**
  * The historian's calls as types (GET api/history, api/history/export,
  * api/cycles, api/cycles.csv, api/historian/status) and their query strings:
- * api.ts makes them with fetch; unit tests stand in for the server.
+ * shared/api.ts makes them with fetch; unit tests stand in for the server.
  */
 import type { Cycle } from '../../../src/historian/cycles.js';
-import type { CallResult } from '../commands/command-api.js';
+import type { CallResult } from '../shared/call-result.js';
 
 export type SampleQuality = 'good' | 'uncertain' | 'bad' | null;
 export type Resolution = 'raw' | 'minute' | 'hour';

@@ -5,7 +5,7 @@
  * brings appended to it.
  */
 import { type Signal, signal } from '@preact/signals';
-import type { CallResult } from '../commands/command-api.js';
+import type { CallResult } from '../shared/call-result.js';
 import type { HistoryAnswer, HistoryQuery, Resolution, SampleQuality } from './history-api.js';
 import { type PenData, appendLive, fromHistory } from './trend-model.js';
 

@@ -9,8 +9,7 @@ import type { TagInfo } from '../../../src/web/protocol.js';
 import { formatDateTime } from '../shared/format.js';
 import type { HistorianStatus, HistorySeries, SampleQuality } from './history-api.js';
 import { MAX_PENS } from './history-api.js';
-import type { RangePreset } from '../journal/journal-model.js';
-import { type Period, presetPeriod } from '../shared/periods.js';
+import { type Period, type RangePreset, presetPeriod } from '../shared/periods.js';
 
 // ------------------------------------------------------------------ the URL
 
