@@ -7,15 +7,13 @@
  * (The property over every spelling of every route: test/fuzz/http.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { framed, generatedPart } from '../../scripts/generated-docs.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { ACCESS_LEVELS, type RouteAccess, isAccess, targetProblem } from '../../src/web/access.js';
 import { createWebServer } from '../../src/web/server.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { ASSET, INDEX_HTML, plantConfig, wiredServer } from './wired.js';
-
-const DOC = new URL('../../docs/security.md', import.meta.url).pathname;
 
 /** "METHOD url" of every route in fastify's own printout (a second opinion on the recorded table). */
 function printedRoutes(text: string): string[] {
@@ -64,14 +62,10 @@ describe('access on the matched route', { timeout: 120_000 }, () => {
     await bare.app.ready();
     for (const r of bare.routes()) assert.ok(isAccess(r.access), `${r.method} ${r.url} (without sign-in) declares no valid access`);
 
-    const table = `\n${accessTable(routes)}\n`;
-    const doc = readFileSync(DOC, 'utf8');
-    const [start, end] = ['<!-- access-table:start -->', '<!-- access-table:end -->'];
-    const [from, to] = [doc.indexOf(start) + start.length, doc.indexOf(end)];
-    assert.ok(from >= start.length && to >= from, 'docs/security.md marks its access table');
-    const current = doc.slice(from, to);
-    if (process.env.PLANTA_UPDATE_DOCS === '1') writeFileSync(DOC, doc.slice(0, from) + table + doc.slice(to));
-    else assert.equal(current, table, 'docs/security.md: the access table differs from the routes (PLANTA_UPDATE_DOCS=1 rewrites it)');
+    const table = accessTable(routes);
+    const part = generatedPart('security.md', 'access-table');
+    if (process.env.PLANTA_UPDATE_DOCS === '1') part.write(table);
+    else assert.equal(part.current, framed(table), 'docs/security.md: the access table differs from the routes (PLANTA_UPDATE_DOCS=1 rewrites it)');
   });
 
   it('a route that declares no access, or an unknown one, is refused to everyone — a plugin\'s route too', async (t) => {
