@@ -18,7 +18,8 @@
  *   session/   who is signed in; sign-in, users, tokens and the audit trail
  *   shared/    the REST client, context, router, pages, formatting, periods,
  *              the range picker, the theme and the base styles
- * Here: main.tsx, app.tsx (the screen for the route) and the top bar (nav.ts).
+ * At the root: this file, app.tsx (the screen for the route) and TopBar.tsx
+ * with nav.ts (the bar above every screen).
  */
 import { effect, signal, untracked } from '@preact/signals';
 import { render } from 'preact';
