@@ -14,7 +14,6 @@ export { CycleReport } from './cycles.js';
 export { Historian } from './historian.js';
 export { PostgresStore } from './postgres.js';
 export { SqliteStore } from './sqlite.js';
-export { StoreAndForward } from './store-and-forward.js';
 
 export interface OpenHistorianOptions {
   /** SQLite file, or ':memory:'; with PostgreSQL, the store-and-forward buffer goes beside it unless configured. */
