@@ -288,8 +288,7 @@ export class PostgresStore implements HistoryStore {
 
   async readRaw(tag: string, from: number, to: number): Promise<Samples> {
     const id = await this.pgId(tag);
-    if (!(from < to)) return emptySamples();
-    if (id === undefined) return emptySamples();
+    if (id === undefined || !(from < to)) return emptySamples();
     const range = 'tag_id = $1 AND t_start >= $2 AND t_start < $3 AND t_end >= $4';
     const r = await this.pool.query<[number, Buffer]>({
       text: `SELECT t_start, data FROM ${this.t('blocks')} WHERE ${range} UNION ALL SELECT t_start, data FROM ${this.t('recent')} WHERE ${range} ORDER BY 1`,
