@@ -35,6 +35,7 @@ import pg from 'pg';
 import { encodeBlock } from '../src/historian/codec.js';
 import { Historian } from '../src/historian/historian.js';
 import { PostgresStore } from '../src/historian/postgres.js';
+import { StoreAndForward } from '../src/historian/store-and-forward.js';
 import { SqliteStore } from '../src/historian/sqlite.js';
 import type { HistoryStore } from '../src/historian/types.js';
 import type { TagValue } from '../src/tags/types.js';
@@ -280,8 +281,9 @@ async function pgSchemaBytes(c: pg.Client): Promise<number> {
   return Number(r.rows[0]!.b ?? 0);
 }
 
-function pgStore(schema: string, now?: () => number): PostgresStore {
-  return new PostgresStore({ url: PG_URL, schema, buffer: { path: join(dir, `${schema}-buffer.db`) }, ...(now ? { now } : {}) });
+/** The historian's PostgreSQL store as `planta historian` opens it: behind store-and-forward. */
+function pgStore(schema: string, now?: () => number): StoreAndForward {
+  return new StoreAndForward(new PostgresStore({ url: PG_URL, schema, ...(now ? { now } : {}) }), { path: join(dir, `${schema}-buffer.db`) });
 }
 
 async function pgYearQuery(c: pg.Client): Promise<{ plantaMs: number; groupByMs: number; rollupS: number }> {

@@ -4,7 +4,8 @@
  * send it (every target writable by the command's role, on one device,
  * blocks contiguous, every template expanding to real tags).
  */
-import { isNumericTag, representation } from '../tags/representation.js';
+import { isNumericTag } from '../tags/codec.js';
+import { representation } from '../tags/representation.js';
 import { type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
 import { ConditionSyntaxError, type Kind, expandTemplate, kindOf, paramKind, parseCondition, references, templateVars } from './conditions.js';
 import { ROLES, type CommandConfig, type ConditionEntry, type Role, type RuleProblem } from './schema.js';

@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import jsyaml from 'js-yaml';
 import { relative } from 'node:path';
 import { LineCounter, type Node, type Pair, type YAMLMap, isCollection, isMap, isPair, isScalar, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -149,68 +148,6 @@ function findPair(map: YAMLMap, key: string): Pair | undefined {
   return map.items.find((p) => isScalar(p.key) && String(p.key.value) === key) as Pair | undefined;
 }
 
-function isPlainMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * The fast path, for a valid file: js-yaml builds plain objects about ten
- * times faster than a document with positions (100,000 tags: under a second
- * against several). Any doubt — a syntax error, a duplicate key, any problem —
- * returns undefined and the file is parsed again with positions to say where.
- */
-function parseValid(text: string, readDrawing: DrawingReader): PlantConfig | undefined {
-  let js: unknown;
-  try {
-    js = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });
-  } catch {
-    return undefined;
-  }
-  if (!isPlainMap(js) || !isPlainMap(js.devices) || !isPlainMap(js.tags)) return undefined;
-  if (Object.keys(js).some((k) => !(SECTIONS as readonly string[]).includes(k))) return undefined;
-  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), devices: {}, tags: {}, alarms: {}, shelving: {}, events: {}, commands: {}, relations: {}, pages: {} };
-  const parse = <S extends z.ZodType>(schema: S, v: unknown): z.infer<S> | undefined => {
-    const r = schema.safeParse(v);
-    return r.success ? r.data : undefined;
-  };
-  if (js.plant !== undefined) {
-    const plant = parse(plantSchema, js.plant);
-    if (!plant) return undefined;
-    raw.plant = plant;
-  }
-  if (js.security !== undefined) {
-    const security = parse(securitySchema, js.security);
-    if (!security) return undefined;
-    raw.security = security;
-  }
-  if (js.historian !== undefined) {
-    const historian = parse(historianSchema, js.historian);
-    if (!historian) return undefined;
-    raw.historian = historian;
-  }
-  if (js.bus !== undefined) {
-    const bus = parse(busSchema, js.bus);
-    if (!bus) return undefined;
-    raw.bus = bus;
-  }
-  if (js.shelving !== undefined) {
-    const shelving = parse(shelvingSchema, js.shelving);
-    if (!shelving) return undefined;
-    raw.shelving = shelving;
-  }
-  for (const [section, schema] of ENTRY_SECTIONS) {
-    if (js[section] !== undefined && !isPlainMap(js[section])) return undefined;
-    for (const [name, value] of Object.entries((js[section] ?? {}) as Record<string, unknown>)) {
-      const entry = NAME_PATTERN.test(name) ? parse(schema, value) : undefined;
-      if (!entry) return undefined;
-      (raw[section] as Record<string, unknown>)[name] = entry;
-    }
-  }
-  if (Object.keys(raw.devices).length === 0) return undefined;
-  const { config, problems } = resolveConfig(raw, Object.keys(raw.devices), readDrawing);
-  return problems.length === 0 ? config : undefined;
-}
-
 /** Sections whose entries are validated one by one, each with its schema. */
 const ENTRY_SECTIONS = [
   ['devices', deviceSchema],
@@ -236,13 +173,12 @@ function drawingsBeside(file: string): DrawingReader {
   };
 }
 
-/** Parses and validates configuration text; throws ConfigError with every problem found. */
+/**
+ * Parses and validates configuration text; throws ConfigError with every
+ * problem found. The YAML document keeps positions, so every problem says
+ * where it is.
+ */
 export function parseConfig(text: string, file: string, readDrawing: DrawingReader = drawingsBeside(file)): PlantConfig {
-  return parseValid(text, readDrawing) ?? parseLocated(text, file, readDrawing);
-}
-
-/** The slow path: a YAML document with positions, so every problem says where it is. */
-export function parseLocated(text: string, file: string, readDrawing: DrawingReader = drawingsBeside(file)): PlantConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
   if (doc.errors.length > 0) {

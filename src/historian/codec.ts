@@ -55,7 +55,16 @@ export function encodeChunk(tag: Uint32Array, ts: Float64Array, v: Float64Array,
   return buf;
 }
 
-export function decodeChunk(data: Uint8Array): { tag: Uint32Array; ts: Float64Array; v: Float64Array; q: Uint8Array; n: number } {
+/** A journal chunk decoded: samples of any tags in arrival order, parallel arrays. */
+export interface Chunk {
+  tag: Uint32Array;
+  ts: Float64Array;
+  v: Float64Array;
+  q: Uint8Array;
+  n: number;
+}
+
+export function decodeChunk(data: Uint8Array): Chunk {
   const n = data.length / CHUNK_BYTES_PER_SAMPLE;
   const tag = new Uint32Array(n);
   new Uint8Array(tag.buffer).set(data.subarray(0, n * 4));
@@ -64,6 +73,21 @@ export function decodeChunk(data: Uint8Array): { tag: Uint32Array; ts: Float64Ar
   const v = new Float64Array(n);
   new Uint8Array(v.buffer).set(data.subarray(n * 12, n * 20));
   return { tag, ts, v, q: data.slice(n * 20, n * 21), n };
+}
+
+export function concatChunks(parts: Chunk[]): Chunk {
+  if (parts.length === 1) return parts[0]!;
+  const n = parts.reduce((k, p) => k + p.n, 0);
+  const out: Chunk = { tag: new Uint32Array(n), ts: new Float64Array(n), v: new Float64Array(n), q: new Uint8Array(n), n };
+  let at = 0;
+  for (const p of parts) {
+    out.tag.set(p.tag, at);
+    out.ts.set(p.ts, at);
+    out.v.set(p.v, at);
+    out.q.set(p.q, at);
+    at += p.n;
+  }
+  return out;
 }
 
 /** A block never spans more than this: its times are u32 offsets from its start. */

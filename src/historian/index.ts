@@ -6,6 +6,7 @@ import { CycleReport } from './cycles.js';
 import { Historian } from './historian.js';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
+import { StoreAndForward } from './store-and-forward.js';
 import type { Samples } from './codec.js';
 import { HistorianError, type HistoryStore, type Retained, type RollupResolution, type RollupRow, type StoreStatus } from './types.js';
 
@@ -78,13 +79,9 @@ export function openStore(config: PlantConfig, o: OpenHistorianOptions): History
   if (kind === 'sqlite') return new SqliteStore(o.path, { ...o.store, ...(o.now ? { now: o.now } : {}) });
   const buffer = chosen?.buffer ?? (o.path === ':memory:' ? ':memory:' : join(dirname(o.path), 'history-buffer.db'));
   o.log?.info({ url: url!.replace(/\/\/[^@/]*@/, '//…@'), schema, buffer }, 'historian on PostgreSQL, store-and-forward buffer on disk');
-  return new PostgresStore({
-    url: url!,
-    schema,
-    buffer: { path: buffer, maxBytes: chosen?.bufferSize ?? 256 * 1024 * 1024 },
-    ...(o.log ? { log: o.log } : {}),
-    ...(o.now ? { now: o.now } : {}),
-  });
+  const log = o.log ? { log: o.log } : {};
+  const store = new PostgresStore({ url: url!, schema, ...log, ...(o.now ? { now: o.now } : {}) });
+  return new StoreAndForward(store, { path: buffer, maxBytes: chosen?.bufferSize ?? 256 * 1024 * 1024, what: 'PostgreSQL', ...log });
 }
 
 const readOnly = (): never => {

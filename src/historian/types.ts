@@ -1,7 +1,8 @@
 /**
  * The historian's storage interface. SQLite (sqlite.ts) is the embedded
  * default; PostgreSQL (postgres.ts) is behind the same interface, which is
- * why everything that reads is asynchronous. Appending is synchronous and only
+ * why everything that reads is asynchronous, and store-and-forward
+ * (store-and-forward.ts) wraps any of them. Appending is synchronous and only
  * buffers: a sample is acknowledged (survives a crash) once a `flush()` that
  * started after it resolves.
  */
@@ -71,7 +72,11 @@ export interface HistoryStore {
   tagNames(): string[];
   /** Buffers one sample; `q` is an index into QUALITIES, `v` NaN when there is no number. Times must increase per tag. */
   append(id: number, ts: number, v: number, q: number): void;
-  /** Commits everything appended so far; resolves with the number of samples committed. */
+  /**
+   * Commits everything appended so far; resolves with the number of samples
+   * committed. A rejected commit wrote nothing; SQLite keeps its samples for
+   * the next flush, PostgreSQL gives them up (store-and-forward.ts holds them).
+   */
   flush(): Promise<number>;
   /** Samples appended and not yet committed. */
   queueDepth(): number;

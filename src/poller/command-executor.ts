@@ -12,9 +12,8 @@ import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
 import { type ResolvedStep, outcomeOf } from '../bus/command-messages.js';
 import { type ExecutionLedger, SqliteCommandLedger } from '../commands/ledger.js';
 import { describeFailure, failureCode, firstFailing, tagsToRead, writtenValues } from '../commands/conditions.js';
-import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient, type NumericType, encodeValue } from '../modbus/index.js';
-import { type RegisterDecoder, compileRegisterDecoder } from '../tags/codec.js';
-import { rawValue, sameValue, toRaw } from '../tags/representation.js';
+import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient } from '../modbus/index.js';
+import { type RegisterDecoder, compileRegisterDecoder, encodeBit, encodeRegisters, rawValue, sameValue } from '../tags/codec.js';
 import { type TagDefinition, type TagValueType, isBitArea, tagSize } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { resolvesWithin } from '../util/settle.js';
@@ -222,21 +221,16 @@ export class CommandExecutor {
 
   // ------------------------------------------------------------ writing
 
-  /** Engineering value → registers, as the tag's type and order say: registers = encode(toRaw(value)) (src/tags/representation.ts). */
-  private registers(t: TagDefinition, value: number | boolean): number[] {
-    return encodeValue(toRaw(t, value as number), t.type as NumericType, t.order);
-  }
-
   private request(step: ResolvedStep): ModbusRequest {
     if (step.kind === 'pulse') return { fc: 5, address: this.tag(step.tag).address, value: true };
     const tags = step.kind === 'set' ? [this.tag(step.tag)] : step.tags.map((n) => this.tag(n));
     const values = step.kind === 'set' ? [step.value] : step.values;
     const first = tags[0]!;
     if (isBitArea(first.area)) {
-      const bits = values.map((v) => Boolean(v));
+      const bits = values.map(encodeBit);
       return bits.length === 1 ? { fc: 5, address: first.address, value: bits[0]! } : { fc: 15, address: first.address, values: bits };
     }
-    const registers = tags.flatMap((t, i) => this.registers(t, values[i]!));
+    const registers = tags.flatMap((t, i) => encodeRegisters(t, values[i] as number));
     return registers.length === 1 ? { fc: 6, address: first.address, value: registers[0]! } : { fc: 16, address: first.address, values: registers };
   }
 

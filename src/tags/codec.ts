@@ -1,5 +1,11 @@
-/** From raw registers or bits to engineering values, as a tag's definition says. */
-import { decodeString, decodeValue } from '../modbus/index.js';
+/**
+ * A tag's engineering value ↔ its registers or bits, as its definition says,
+ * both ways: decoding for the poller's scans and the executor's reads,
+ * encoding for an operator's writes. A register holds a raw value; the
+ * engineering value is raw × scale + offset (`scaler`), and a write encodes
+ * `toRaw(value)` in the tag's type and byte order (src/modbus/values.ts).
+ */
+import { type NumericType, NUMERIC_TYPES, decodeString, decodeValue, encodeValue } from '../modbus/index.js';
 import type { TagDefinition, TagValueType } from './types.js';
 
 export type RegisterDecoder = (registers: ArrayLike<number>, offset: number) => TagValueType;
@@ -61,7 +67,7 @@ export function compileRegisterDecoder(tag: TagDefinition): RegisterDecoder {
   }
 }
 
-/** Raw register value → engineering value, as every decoder here computes it (the rule validation checks against: src/tags/representation.ts). */
+/** Raw register value → engineering value, as every decoder here computes it (the rule validation checks against: representation.ts). */
 export function scaler(tag: TagDefinition): (raw: number) => number {
   const { scale, offset: add } = tag;
   const f = roundFactor(tag);
@@ -77,4 +83,50 @@ function general(tag: TagDefinition): RegisterDecoder {
   const order = tag.order;
   const scale = scaler(tag);
   return (registers, offset) => scale(decodeValue(registers, offset, type, order));
+}
+
+/** A tag whose registers hold a number (int16 … float64). */
+export function isNumericTag<T extends Pick<TagDefinition, 'type'>>(tag: T): tag is T & { type: NumericType } {
+  return (NUMERIC_TYPES as readonly string[]).includes(tag.type);
+}
+
+/** Engineering value → the raw value its registers hold (before byte order): integers rounded, floats to their own precision. */
+export function toRaw(tag: TagDefinition, value: number): number {
+  const x = (value - tag.offset) / tag.scale;
+  if (tag.type === 'float64') return x;
+  if (tag.type === 'float32') return Math.fround(x);
+  return Math.round(x);
+}
+
+/**
+ * Engineering value → the registers a write puts in a holding tag:
+ * encode(toRaw(value)) in the tag's type and byte order. The configuration
+ * lets operators write numeric register tags only, and validation
+ * (representation.ts) has made sure the registers hold exactly the value.
+ */
+export function encodeRegisters(tag: TagDefinition, value: number): number[] {
+  return encodeValue(toRaw(tag, value), tag.type as NumericType, tag.order);
+}
+
+/** The bit a write puts in a coil: any non-zero value is on. */
+export function encodeBit(value: number | boolean): boolean {
+  return Boolean(value);
+}
+
+/** A tag's raw value from registers read at `offset`: unscaled numbers, bits as booleans, strings decoded as the poller does. */
+export function rawValue(tag: TagDefinition, registers: ArrayLike<number>, offset: number): number | boolean | undefined {
+  if (tag.type === 'bit') return ((registers[offset]! >> (tag.bit ?? 0)) & 1) === 1;
+  if (tag.type === 'bool') return registers[offset] !== 0;
+  if (!isNumericTag(tag)) return undefined;
+  return decodeValue(registers, offset, tag.type, tag.order);
+}
+
+/**
+ * Whether a tag read as `raw` (rawValue, or a coil's bit) holds `wanted`:
+ * raw register values compared, exactly — never engineering values with a
+ * tolerance. For read-back and `expect`.
+ */
+export function sameValue(tag: TagDefinition, raw: TagValueType | undefined, wanted: number | boolean): boolean {
+  if (typeof raw === 'number' && typeof wanted === 'number') return raw === toRaw(tag, wanted);
+  return raw === wanted;
 }

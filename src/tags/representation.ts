@@ -1,6 +1,7 @@
 /**
- * One rule for what a tag's value is, shared by the validation of an
- * operator's command and by the read-back that confirms it (issue 20.3).
+ * Which values a tag's register can hold: the validation of an operator's
+ * command (issue 20.3), by the one rule the codec (codec.ts) also encodes
+ * the write and compares its read-back by.
  *
  * A register holds a raw value; the tag's engineering value is
  * raw × scale + offset, as the poller decodes it (codec.ts `scaler`).
@@ -12,12 +13,12 @@
  * - Float registers: every finite value in the float's range is accepted;
  *   what is written is the nearest float (an operator's 0.1 cannot be held
  *   exactly by any float), so floats are compared at their own precision.
- * - The read-back compares raw register values: what was read against what
- *   the value encodes to — never engineering values with a tolerance.
+ * - The read-back compares raw register values (codec.ts `sameValue`): what
+ *   was read against what the value encodes to — never engineering values
+ *   with a tolerance.
  */
-import { type NumericType, decodeValue } from '../modbus/index.js';
-import { scaler } from './codec.js';
-import type { TagDefinition, TagValueType } from './types.js';
+import { scaler, toRaw } from './codec.js';
+import type { TagDefinition } from './types.js';
 
 const INTEGER_RANGE: Partial<Record<TagDefinition['type'], [number, number]>> = {
   int16: [-0x8000, 0x7fff],
@@ -26,18 +27,6 @@ const INTEGER_RANGE: Partial<Record<TagDefinition['type'], [number, number]>> = 
   uint32: [0, 0xffffffff],
 };
 const FLOAT32_MAX = 3.4028234663852886e38;
-
-export function isNumericTag(tag: Pick<TagDefinition, 'type'>): boolean {
-  return tag.type in INTEGER_RANGE || tag.type === 'float32' || tag.type === 'float64';
-}
-
-/** Engineering value → the raw value its registers hold (before byte order): integers rounded, floats to their own precision. */
-export function toRaw(tag: TagDefinition, value: number): number {
-  const x = (value - tag.offset) / tag.scale;
-  if (tag.type === 'float64') return x;
-  if (tag.type === 'float32') return Math.fround(x);
-  return Math.round(x);
-}
 
 export type Representation = { ok: true; raw: number } | { ok: false; reason: 'resolution' | 'range'; message: string };
 
@@ -62,21 +51,4 @@ export function representation(tag: TagDefinition, value: number): Representatio
     return { ok: false, reason: 'range', message: `${value}${unit} does not fit the tag's ${tag.type}` };
   }
   return { ok: true, raw };
-}
-
-/** A tag's raw value from registers read at `offset`: unscaled numbers, bits as booleans, strings decoded as the poller does. */
-export function rawValue(tag: TagDefinition, registers: ArrayLike<number>, offset: number): number | boolean | undefined {
-  if (tag.type === 'bit') return ((registers[offset]! >> (tag.bit ?? 0)) & 1) === 1;
-  if (tag.type === 'bool') return registers[offset] !== 0;
-  if (!isNumericTag(tag)) return undefined;
-  return decodeValue(registers, offset, tag.type as NumericType, tag.order);
-}
-
-/**
- * Whether a tag read as `raw` (rawValue, or a coil's bit) holds `wanted`:
- * raw register values compared, exactly. For read-back and `expect`.
- */
-export function sameValue(tag: TagDefinition, raw: TagValueType | undefined, wanted: number | boolean): boolean {
-  if (typeof raw === 'number' && typeof wanted === 'number') return raw === toRaw(tag, wanted);
-  return raw === wanted;
 }

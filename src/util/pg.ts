@@ -38,3 +38,19 @@ export function openPgPool(o: PgPoolOptions): pg.Pool {
   pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
+
+/** Runs `f` in a transaction on a connection of its own: committed when it resolves, rolled back (and the connection dropped) when it throws. */
+export async function inTransaction<T>(pool: pg.Pool, f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const out = await f(c);
+    await c.query('COMMIT');
+    c.release();
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    c.release(err as Error);
+    throw err;
+  }
+}

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/historian/postgres.js';
+import { StoreAndForward } from '../../src/historian/store-and-forward.js';
 import { needPeer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { TcpProxy } from '../helpers/proxy.js';
@@ -68,9 +69,12 @@ export function tempDir(t: TestContext): string {
   return dir;
 }
 
-/** A PostgreSQL store in a schema of its own, with its buffer in a temporary folder; closed at the end of the test. */
-export function pgStore(t: TestContext, o: Partial<PostgresStoreOptions> & { schema: string }): PostgresStore {
-  const store = new PostgresStore({ url: PG_URL, buffer: { path: join(tempDir(t), 'buffer.db') }, ...o });
+/** A PostgreSQL store in a schema of its own behind store-and-forward, with its buffer in a temporary folder; closed at the end of the test. */
+export function pgStore(
+  t: TestContext,
+  { buffer, retryMs, ...o }: Partial<PostgresStoreOptions> & { schema: string; buffer?: { path: string; maxBytes?: number }; retryMs?: number },
+): StoreAndForward {
+  const store = new StoreAndForward(new PostgresStore({ url: PG_URL, ...o }), { path: join(tempDir(t), 'buffer.db'), ...buffer, ...(retryMs === undefined ? {} : { retryMs }) });
   t.after(() => store.close());
   return store;
 }

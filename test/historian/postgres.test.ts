@@ -15,6 +15,7 @@ import { openStore } from '../../src/historian/index.js';
 import { registerHistorianMetrics } from '../../src/historian/metrics.js';
 import { PostgresStore } from '../../src/historian/postgres.js';
 import { SqliteStore } from '../../src/historian/sqlite.js';
+import { StoreAndForward } from '../../src/historian/store-and-forward.js';
 import { freePort } from '../helpers/ports.js';
 import { PG_URL, pgProxy, needPostgres, pgStore, sql, tempDir, testSchema } from './pg-helpers.js';
 
@@ -113,7 +114,7 @@ describe('historian on PostgreSQL', { timeout: 120_000 }, () => {
     const schema = testSchema(t);
     const proxy = await pgProxy(t);
     const dir = tempDir(t);
-    const open = (): PostgresStore => new PostgresStore({ url: proxy.url, schema, buffer: { path: join(dir, 'buffer.db') }, retryMs: 20, connectTimeoutMs: 1000, blockSize: 128 });
+    const open = (): StoreAndForward => new StoreAndForward(new PostgresStore({ url: proxy.url, schema, connectTimeoutMs: 1000, blockSize: 128 }), { path: join(dir, 'buffer.db'), retryMs: 20 });
     let store = open();
     let h = new Historian({ store, maxIntervalMs: DAY });
     const registry = new Registry();
@@ -222,8 +223,8 @@ describe('historian.store in the configuration', () => {
     assert.ok(sqlite instanceof SqliteStore);
     await sqlite.close();
     const env = openStore(plain, { path: ':memory:', env: { PLANTA_HISTORIAN_URL: 'postgres://planta@db.example:5432/plant' } });
-    assert.ok(env instanceof PostgresStore);
-    assert.equal(env.schema, 'planta');
+    assert.ok(env instanceof StoreAndForward && env.inner instanceof PostgresStore);
+    assert.equal(env.inner.schema, 'planta');
     await env.close(); // nothing to flush: never connects
     const config = parseConfig(`${base}historian:\n  store: { kind: postgres, url: 'postgres://h@127.0.0.1/test', schema: north, bufferSize: 64MiB }\n`, 'plant.yaml');
     assert.deepEqual(config.historian.store, { kind: 'postgres', url: 'postgres://h@127.0.0.1/test', schema: 'north', bufferSize: 64 * 1024 * 1024 });

@@ -14,8 +14,8 @@ import type { CommandRequest } from '../../src/bus/types.js';
 import { CommandRejection, checkTagValue } from '../../src/commands/prepare.js';
 import { BYTE_ORDERS, BitArea, type ByteOrder, type ModbusRequest, type ModbusTcpClient, RegisterArea, createAreaHandler, encodeValue, type NumericType } from '../../src/modbus/index.js';
 import { CommandExecutor } from '../../src/poller/command-executor.js';
-import { compileRegisterDecoder } from '../../src/tags/codec.js';
-import { rawValue, representation, sameValue, toRaw } from '../../src/tags/representation.js';
+import { compileRegisterDecoder, rawValue, sameValue, toRaw } from '../../src/tags/codec.js';
+import { representation } from '../../src/tags/representation.js';
 import type { TagDefinition } from '../../src/tags/types.js';
 
 const RANGES: Record<NumericType, [number, number]> = {
