@@ -3,8 +3,9 @@
  * rules that relate several entries (unknown devices, overlapping writable
  * tags, addresses past 65535...) are checked in resolve.ts and commands.ts.
  * Every field's `.describe()` is its line in docs/configuration.md, generated
- * by scripts/config-docs.ts (`format` metadata names the doc's value types):
- * that reference is why this file is long — every section's schema, each
+ * by scripts/config-docs.ts (`format` metadata names the doc's value types).
+ *
+ * Why this file is long: it is that reference — every section's schema, each
  * field with its words, in one place.
  */
 import { isIP } from 'node:net';

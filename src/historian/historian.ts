@@ -12,18 +12,15 @@ import type { Logger } from '../util/log.js';
 import { type Samples } from './codec.js';
 import { type Series, m4 } from './m4.js';
 import { combineRows, rollupBuckets } from './rollup.js';
+import { appendRawSeries, appendRollupSeries } from './series.js';
 import {
   BUCKET_MS,
   HistorianError,
   type HistoryStore,
   QUALITY_INDEX,
-  type QualityClass,
   type Resolution,
   type RollupResolution,
-  type RollupRow,
   type StoreStatus,
-  isBadIndex,
-  qualityClass,
 } from './types.js';
 
 /** Retention per resolution in ms; null keeps forever. */
@@ -474,49 +471,12 @@ export class Historian {
   private async rawSeries(s: Series, tag: string, from: number, to: number, stale: number, now: number): Promise<void> {
     const samples = await this.store.readRaw(tag, from, to);
     const carry = await this.store.lastBefore(tag, from);
-    let prev = carry && from - carry.ts < stale ? carry : undefined;
-    const push = (t: number, v: number | null, q: QualityClass | null): void => {
-      s.t.push(t);
-      s.v.push(v);
-      s.q.push(q);
-    };
-    const value = (v: number, q: number): number | null => (isBadIndex(q) || !Number.isFinite(v) ? null : v);
-    if (prev) push(from, value(prev.v, prev.q), qualityClass(prev.q));
-    else if (s.t.length > 0 && s.v[s.v.length - 1] !== null) push(from, null, null);
-    for (let i = 0; i < samples.n; i++) {
-      const ts = samples.ts[i]!;
-      if (prev && ts - prev.ts > stale) push(prev.ts + stale, null, null);
-      else if (!prev && i === 0 && s.t.length > 0 && ts > from) push(from, null, null);
-      push(ts, value(samples.v[i]!, samples.q[i]!), qualityClass(samples.q[i]!));
-      prev = { ts, v: samples.v[i]!, q: samples.q[i]! };
-    }
-    if (prev && prev.ts + stale < Math.min(to, now)) push(prev.ts + stale, null, null);
+    appendRawSeries(s, samples, carry, from, to, stale, now);
   }
 
   private async rollupSeries(s: Series, tag: string, r: RollupResolution, from: number, to: number): Promise<void> {
     if (!(from < to)) return;
     const size = BUCKET_MS[r];
-    const rows: RollupRow[] = await this.store.readRollups(r, tag, Math.floor(from / size) * size, to);
-    const push = (t: number, v: number | null, q: QualityClass | null): void => {
-      s.t.push(Math.max(from, t));
-      s.v.push(v);
-      s.q.push(q);
-    };
-    let expected = Math.floor(from / size) * size;
-    for (const row of rows) {
-      if (row.t > expected) push(expected, null, null);
-      expected = row.t + size;
-      if (!Number.isFinite(row.min)) {
-        push(row.t, null, 'bad');
-        continue;
-      }
-      const q: QualityClass = row.good >= 0.999 ? 'good' : 'uncertain';
-      push(row.t, row.first, q);
-      const [a, b] = row.first > row.last ? [row.max, row.min] : [row.min, row.max];
-      push(row.t + Math.floor(size / 3), a, q);
-      if (b !== a) push(row.t + Math.floor((2 * size) / 3), b, q);
-      push(row.t + size - 1, row.last, q);
-    }
-    if (expected < to && rows.length > 0) push(expected, null, null);
+    appendRollupSeries(s, await this.store.readRollups(r, tag, Math.floor(from / size) * size, to), size, from, to);
   }
 }

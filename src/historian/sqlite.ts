@@ -21,6 +21,8 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MAX_BLOCK_SPAN_MS, SampleQueue, type Samples, concatSamples, decodeBlock, decodeChunk, emptySamples, encodeBlock, lowerBound, sliceSamples, splitBlocks } from './codec.js';
+import { createTables } from './sqlite-tables.js';
+import { TagBuffer } from './tag-buffer.js';
 import { HistorianError, type HistoryStore, type Retained, type RollupResolution, type RollupRow, type StoreStatus } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -43,60 +45,9 @@ export interface SqliteStoreOptions {
   readOnly?: boolean;
 }
 
-/** The unsealed samples of one tag. */
-class TagBuffer {
-  ts = new Float64Array(16);
-  v = new Float64Array(16);
-  q = new Uint8Array(16);
-  n = 0;
-  /** Journal chunk holding the first unsealed sample; -1 none; -2 not yet committed. */
-  firstChunk = -1;
-  /** Time of the last sealed sample. */
-  sealedEnd = -Infinity;
-
-  /** Drops the samples up to `t` (a reader: the writer sealed them into a block). */
-  dropUpTo(t: number): void {
-    let k = 0;
-    while (k < this.n && this.ts[k]! <= t) k++;
-    if (k === 0) return;
-    this.ts.copyWithin(0, k, this.n);
-    this.v.copyWithin(0, k, this.n);
-    this.q.copyWithin(0, k, this.n);
-    this.n -= k;
-  }
-
-  push(ts: number, v: number, q: number): void {
-    if (this.n === this.ts.length) {
-      const grow = <T extends Float64Array | Uint8Array>(a: T, make: new (n: number) => T): T => {
-        const b = new make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.ts = grow(this.ts, Float64Array);
-      this.v = grow(this.v, Float64Array);
-      this.q = grow(this.q, Uint8Array);
-    }
-    this.ts[this.n] = ts;
-    this.v[this.n] = v;
-    this.q[this.n] = q;
-    this.n++;
-  }
-
-  clear(): void {
-    this.n = 0;
-    this.firstChunk = -1;
-    if (this.ts.length > 4096) {
-      this.ts = new Float64Array(16);
-      this.v = new Float64Array(16);
-      this.q = new Uint8Array(16);
-    }
-  }
-}
-
 const ROLLUP_COLUMNS = 't, first, min, max, last, avg, twa, count, good';
 const nullable = (x: number): number | null => (Number.isFinite(x) ? x : null);
 const num = (x: number | null): number => (x === null ? NaN : x);
-
 
 export class SqliteStore implements HistoryStore {
   private readonly db: Database.Database;
@@ -156,7 +107,7 @@ export class SqliteStore implements HistoryStore {
     if (!this.readOnly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      this.createTables();
+      createTables(this.db);
     }
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.stmt = {
@@ -187,28 +138,6 @@ export class SqliteStore implements HistoryStore {
       },
     };
     this.recover();
-  }
-
-  private createTables(): void {
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-      CREATE TABLE IF NOT EXISTS blocks (
-        tag_id INTEGER NOT NULL, t_start INTEGER NOT NULL, t_end INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
-        PRIMARY KEY (tag_id, t_start)
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS blocks_end ON blocks (t_end);
-      CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, data BLOB NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
-    for (const r of ['minute', 'hour']) {
-      this.db.exec(`
-        CREATE TABLE IF NOT EXISTS ${r} (
-          tag_id INTEGER NOT NULL, t INTEGER NOT NULL, first REAL, min REAL, max REAL, last REAL, avg REAL, twa REAL,
-          count INTEGER NOT NULL, good REAL NOT NULL, PRIMARY KEY (tag_id, t)
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS ${r}_t ON ${r} (t);
-      `);
-    }
   }
 
   /** Loads the tags, then replays the journal past each tag's last sealed block into memory. */

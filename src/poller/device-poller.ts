@@ -11,37 +11,19 @@
  * follows it). A Modbus exception is a valid reply: it proves a living device
  * at the other end (its tags are Bad_DeviceFailure with the code).
  */
-import {
-  type ModbusRequest,
-  type ModbusResponse,
-  ModbusConnectionError,
-  ModbusExceptionError,
-  ModbusProtocolError,
-  ModbusTcpClient,
-  ModbusTimeoutError,
-} from '../modbus/index.js';
+import { type ModbusRequest, type ModbusResponse, ModbusConnectionError, ModbusExceptionError, ModbusTcpClient } from '../modbus/index.js';
 import type { Bus, CommandOutcome, CommandRequest, DeviceState, DeviceStatus, TcpState, Unsubscribe } from '../bus/types.js';
 import type { DeviceConfig } from '../config/resolve.js';
-import { type RegisterDecoder, compileRegisterDecoder } from '../tags/codec.js';
+import { compileRegisterDecoder } from '../tags/codec.js';
 import type { Quality } from '../tags/quality.js';
-import { type TagDefinition, type TagValue, type TagValueType } from '../tags/types.js';
+import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { SampleWindow } from '../util/percentiles.js';
 import { Periodic } from '../util/scheduler.js';
 import { StallClock } from '../util/stalls.js';
 import { CommandExecutor, type ExecutorOptions, type ReadValue } from './command-executor.js';
 import { type ReadBlock, planReads } from './plan.js';
-
-interface TagState {
-  def: TagDefinition;
-  offset: number;
-  decode: RegisterDecoder | undefined;
-  /** Last published value and quality, and when they were read. */
-  value: TagValueType | null;
-  quality: Quality;
-  exceptionCode: number | undefined;
-  ts: number;
-}
+import { type TagState, applyValue, qualityOfError } from './tag-state.js';
 
 interface Block {
   request: ModbusRequest;
@@ -99,18 +81,6 @@ function toRequest(b: ReadBlock): ModbusRequest {
  */
 export function linkLossMs(device: DeviceConfig, periods: readonly number[] = Object.values(device.scanGroups)): number {
   return device.linkLossMs ?? 2 * device.timeoutMs + Math.min(...periods);
-}
-
-/** The quality a failed read gives its tags. */
-export function qualityOfError(err: unknown): { quality: Quality; exceptionCode?: number } {
-  if (err instanceof ModbusTimeoutError) return { quality: 'Bad_Timeout' };
-  if (err instanceof ModbusExceptionError) {
-    // 01/02 on a read mean the configuration names what the device does not have.
-    const config = err.exceptionCode === 1 || err.exceptionCode === 2;
-    return { quality: config ? 'Bad_ConfigurationError' : 'Bad_DeviceFailure', exceptionCode: err.exceptionCode };
-  }
-  if (err instanceof ModbusProtocolError) return { quality: 'Bad_CommunicationError' };
-  return { quality: 'Bad_NoCommunication' };
 }
 
 export class DevicePoller {
@@ -488,24 +458,4 @@ export class DevicePoller {
     }
     await this.bus.publishDeviceStatus(this.status());
   }
-}
-
-/** A value read for a tag: its quality from the display range; kept and reported (to `out`) when it changed. */
-function applyValue(t: TagState, value: TagValueType, at: number, out: TagValue[], publishedAt = at): void {
-  const range = t.def.range;
-  const quality: Quality = range && typeof value === 'number' && (value < range[0] || value > range[1]) ? 'Uncertain_EngineeringUnitsExceeded' : 'Good';
-  if (quality === t.quality && !changed(t, value)) return;
-  t.value = value;
-  t.quality = quality;
-  t.exceptionCode = undefined;
-  t.ts = at;
-  out.push({ tag: t.def.name, value, quality, sourceTs: at, serverTs: publishedAt });
-}
-
-function changed(t: TagState, value: TagValueType): boolean {
-  const last = t.value;
-  if (typeof value === 'number' && typeof last === 'number') {
-    return t.def.deadband > 0 ? Math.abs(value - last) > t.def.deadband : !Object.is(value, last);
-  }
-  return value !== last;
 }
