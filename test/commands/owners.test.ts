@@ -26,7 +26,7 @@ import { Simulator } from '../../src/sim/simulator.js';
 import { createRegistry } from '../../src/util/metrics.js';
 import { createWebServer } from '../../src/web/server.js';
 import { openStream } from '../helpers/sse.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { assertThroughout, sleep, waitFor } from '../helpers/wait.js';
 
 let seq = 0;
 const newId = (): string => `own-${Date.now().toString(36)}-${seq++}`;
@@ -120,13 +120,18 @@ describe('command ids, owners and bounded requests', { timeout: 120_000 }, () =>
         const r = await call('POST', url, payload, user);
         assert.equal(r.status, status, `${user ?? 'anonymous'} ${url}: ${r.body}`);
       }
-      await sleep(300);
-      assert.deepEqual((await call('GET', `/api/commands/${id}`, undefined, 'bob:operator')).json, confirmed, "the owner's outcome, unchanged, whoever asks");
-      assert.deepEqual((await call('GET', `/api/commands/${id}`)).json, confirmed);
-      const onStream = stream.events.filter((e) => e.event === 'command' && e.data.includes(id)).map((e) => JSON.parse(e.data) as CommandOutcome);
-      assert.deepEqual(onStream.map((o) => o.status), ['queued', 'confirmed'], 'only the owner\'s outcomes reach the screens');
-      assert.deepEqual(onStream.at(-1), confirmed);
-      assert.equal(sim.writes.list(mark).length, 1, 'one write, the owner\'s');
+      // The refusals reach the audit through the bus: five of them, the anonymous ones being nobody's attempt.
+      await waitFor('the refused attempts audited', () => audit.entries.filter((e) => e.id === id && e.attempt !== undefined).length >= 5);
+      // Something that must NOT happen: a refused request reaching the PLC, the outcome or the screens. The window is
+      // as long as a command that slipped through would take to be written here (scans every 50 ms, writes between).
+      await assertThroughout(300, async () => {
+        assert.deepEqual((await call('GET', `/api/commands/${id}`, undefined, 'bob:operator')).json, confirmed, "the owner's outcome, unchanged, whoever asks");
+        assert.deepEqual((await call('GET', `/api/commands/${id}`)).json, confirmed);
+        const onStream = stream.events.filter((e) => e.event === 'command' && e.data.includes(id)).map((e) => JSON.parse(e.data) as CommandOutcome);
+        assert.deepEqual(onStream.map((o) => o.status), ['queued', 'confirmed'], 'only the owner\'s outcomes reach the screens');
+        assert.deepEqual(onStream.at(-1), confirmed);
+        assert.equal(sim.writes.list(mark).length, 1, 'one write, the owner\'s');
+      });
 
       const attempts = audit.entries.filter((e) => e.id === id && e.attempt !== undefined);
       assert.deepEqual(
@@ -155,9 +160,9 @@ describe('command ids, owners and bounded requests', { timeout: 120_000 }, () =>
     assert.equal(again.status, 409);
     assert.equal(again.json.error?.code, 'PLANTA_COMMAND_DUPLICATE');
     assert.deepEqual(again.json.outcome, first);
-    await sleep(200);
-    assert.deepEqual(sim.writes.list(mark), []);
-    assert.ok(audit.entries.some((e) => e.id === id && e.attempt !== undefined && e.code === 'PLANTA_COMMAND_DUPLICATE' && e.user === 'ana'));
+    await waitFor('the replay audited', () => audit.entries.some((e) => e.id === id && e.attempt !== undefined && e.code === 'PLANTA_COMMAND_DUPLICATE' && e.user === 'ana'));
+    // Something that must NOT happen: a write after the replay, within the time a command takes to be written here.
+    await assertThroughout(200, () => assert.deepEqual(sim.writes.list(mark), []));
   });
 
   it('after the web and the poller restart: a replayed id gets its recorded outcome, a redelivered command is not executed, and the owner is still its owner', async () => {
@@ -176,8 +181,9 @@ describe('command ids, owners and bounded requests', { timeout: 120_000 }, () =>
     assert.equal((await call('POST', '/api/commands', { id, command: 'silence_horn' }, 'bob:operator')).json.error?.code, 'PLANTA_COMMAND_ID_TAKEN');
     // The same request delivered again (as a bus may after a restart), within its validity: the ledger on disk refuses it.
     await bus.submitCommand({ ...request, expiresAt: Date.now() + 5000 });
-    await sleep(500);
-    assert.deepEqual(sim.writes.list(mark), [], 'no second write');
+    // The executor drops it without a word on the bus, so there is no event to wait for: a window in which no write
+    // may come, longer than a command takes to be written here.
+    await assertThroughout(500, () => assert.deepEqual(sim.writes.list(mark), [], 'no second write'));
     assert.deepEqual((await call('GET', `/api/commands/${id}`)).json, first);
   });
 
@@ -214,9 +220,11 @@ describe('command ids, owners and bounded requests', { timeout: 120_000 }, () =>
     const unknown = await call('GET', `/api/commands/${encodeURIComponent('\u001b[2J'.repeat(10))}`);
     assert.equal(unknown.json.error?.code, 'PLANTA_HTTP_BAD_PATH');
     assert.ok(!unknown.body.includes('\\u001b') && !CONTROL.test(unknown.body));
-    await sleep(200);
-    const refusals = audit.entries.filter((e) => e.attempt !== undefined && e.user === 'ana');
-    assert.ok(refusals.length >= cases.length);
+    // Refusals reach the audit through the bus.
+    const refusals = await waitFor('the refusals audited', () => {
+      const found = audit.entries.filter((e) => e.attempt !== undefined && e.user === 'ana');
+      return found.length >= cases.length ? found : undefined;
+    });
     for (const e of refusals) {
       const text = JSON.stringify(e);
       assert.ok(text.length < 1000, `a bounded audit entry: ${text.length}`);
@@ -238,6 +246,7 @@ describe('command ids, owners and bounded requests', { timeout: 120_000 }, () =>
     let last = a;
     const start = Date.now();
     while (refusedAt === undefined && Date.now() - start < 10_000) {
+      // Not a wait for anything: the rhythm of an operator who keeps re-selecting, every 200 ms until refused.
       await sleep(200);
       const renewed = await call('POST', '/api/commands/select', { command: 'stop_cycle', params: {} });
       if (renewed.status === 200) {
@@ -251,7 +260,7 @@ describe('command ids, owners and bounded requests', { timeout: 120_000 }, () =>
       refusedAt = Date.now();
     }
     assert.ok(refusedAt !== undefined, 'the renewals stopped');
-    await sleep(1600);
+    await waitFor('the last reservation expired', () => Date.now() > (last.json.expiresAt as number), 5000);
     // validity 1500 ms: held at most 3 × 1500 ms from the first select.
     assert.ok((last.json.expiresAt as number) - start <= 4500 + 100, `held until ${(last.json.expiresAt as number) - start} ms after the first select`);
     const bob = await call('POST', '/api/commands/select', { command: 'stop_cycle', params: {} }, 'bob:operator');
