@@ -18,7 +18,7 @@ import type { CommandOutcome } from '../../src/bus/types.js';
 import { type PlantProcesses, plantProcesses } from '../bus/plant-processes.js';
 import { privateRedis } from '../bus/redis-helpers.js';
 import { run } from '../helpers/process.js';
-import { waitFor } from '../helpers/wait.js';
+import { assertThroughout, waitFor } from '../helpers/wait.js';
 
 interface Write {
   seq: number;
@@ -110,8 +110,8 @@ describe('a command runs at most once, ever', { timeout: 240_000 }, () => {
     assert.equal(replay.status, 409);
     assert.equal(replay.json.error?.code, 'PLANTA_COMMAND_DUPLICATE');
     assert.deepEqual(replay.json.outcome, first);
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal((await writes(plant)).length, 1, 'the PLC saw one write, not two');
+    // Something that must NOT happen, so nothing to wait for: a second write, within longer than a command takes here.
+    await assertThroughout(500, async () => assert.equal((await writes(plant)).length, 1, 'the PLC saw one write, not two'), 50);
 
     // Killed while the read-back waits (the emergency stop keeps the reactor from starting).
     await fetch(`http://127.0.0.1:${plant.control}/faults/estop`, { method: 'PUT' });
@@ -133,8 +133,8 @@ describe('a command runs at most once, ever', { timeout: 240_000 }, () => {
     const journal = (await (await ana.send('GET', '/api/journal?kinds=command')).json) as unknown as { text: string }[];
     assert.ok(journal.some((e) => e.text.startsWith('command start_program (program=2): unknown')), 'on the event list');
     await connected(url);
-    await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(await writes(plant), written, 'nothing written after the restart');
+    // Something that must NOT happen: the interrupted command written again by the restarted process, polling now.
+    await assertThroughout(500, async () => assert.deepEqual(await writes(plant), written, 'nothing written after the restart'), 50);
 
     const audit = await run(process.execPath, [new URL('../../bin/planta.js', import.meta.url).pathname, 'audit', 'list', '--limit', '100', '--db', plant.db]);
     assert.match(audit.stdout, new RegExp(`${plant.user} +command-rejected +silence_horn .*"id":"${id}".*PLANTA_COMMAND_DUPLICATE`), 'the replay is audited, with who sent it');
@@ -178,8 +178,8 @@ describe('a command runs at most once, ever', { timeout: 240_000 }, () => {
     ana = await operator(url, plant);
     await replayed();
     await connected(url);
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal((await writes(plant)).length, 1, 'one write for that id, whatever restarted');
+    // Something that must NOT happen: the command written again by the poller once Redis is back (and empty).
+    await assertThroughout(500, async () => assert.equal((await writes(plant)).length, 1, 'one write for that id, whatever restarted'), 50);
 
     await fetch(`http://127.0.0.1:${plant.control}/faults/estop`, { method: 'PUT' });
     const crashed = `crash-${Date.now()}`;
@@ -194,7 +194,8 @@ describe('a command runs at most once, ever', { timeout: 240_000 }, () => {
     }, 20_000, 100);
     assert.equal(unknown.status, 'unknown', JSON.stringify(unknown));
     await connected(url);
-    await new Promise((r) => setTimeout(r, 1000));
-    assert.deepEqual(await writes(plant), written, 'nothing written after the restart');
+    // Something that must NOT happen: the interrupted command written again by the restarted poller, which has settled
+    // it (reported it unknown, above) and polls now.
+    await assertThroughout(500, async () => assert.deepEqual(await writes(plant), written, 'nothing written after the restart'), 50);
   });
 });
