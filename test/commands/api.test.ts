@@ -18,7 +18,7 @@ import { Simulator } from '../../src/sim/simulator.js';
 import type { CommandInfo } from '../../src/web/protocol.js';
 import { createWebServer } from '../../src/web/server.js';
 import { openStream } from '../helpers/sse.js';
-import { waitFor } from '../helpers/wait.js';
+import { assertThroughout, waitFor } from '../helpers/wait.js';
 
 let seq = 0;
 const newId = (): string => `test-${Date.now().toString(36)}-${seq++}`;
@@ -132,9 +132,9 @@ describe('operator commands', { timeout: 120_000 }, () => {
     assert.equal((anonymous.json() as { error: { code: string } }).error.code, 'PLANTA_AUTH_REQUIRED');
     const notJson = await app.inject({ method: 'POST', url: '/api/commands', headers: { 'x-test-user': 'ana:operator', 'content-type': 'application/json' }, payload: '[1,2]' });
     assert.equal(notJson.statusCode, 400);
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(writesSince(mark), [], 'no write reached the PLC');
-    assert.ok(audit.entries.some((e) => e.status === 'rejected' && e.code === 'PLANTA_COMMAND_FORBIDDEN' && e.user === 'vic'));
+    await waitFor("vic's refusal audited", () => audit.entries.some((e) => e.status === 'rejected' && e.code === 'PLANTA_COMMAND_FORBIDDEN' && e.user === 'vic'));
+    // Something that must NOT happen: a refused request reaching the PLC, within longer than a command takes here.
+    await assertThroughout(200, () => assert.deepEqual(writesSince(mark), [], 'no write reached the PLC'));
   });
 
   it('silences the horn: one pulse, cleared by the PLC, confirmed; a retry with the same id is refused', async () => {
@@ -148,9 +148,11 @@ describe('operator commands', { timeout: 120_000 }, () => {
     const again = await call('POST', '/api/commands', { id, command: 'silence_horn' });
     assert.equal(again.status, 409);
     assert.equal(again.json.error?.code, 'PLANTA_COMMAND_DUPLICATE');
-    await new Promise((r) => setTimeout(r, 200));
-    const writes = writesSince(mark);
-    assert.deepEqual(writes.map((w) => [w.fc, w.address, w.values, w.outcome]), [[5, 23, [true], 'ok']], 'exactly one write');
+    // Something that must NOT happen: a second write for the retry, within longer than a command takes here.
+    await assertThroughout(200, () => {
+      const writes = writesSince(mark);
+      assert.deepEqual(writes.map((w) => [w.fc, w.address, w.values, w.outcome]), [[5, 23, [true], 'ok']], 'exactly one write');
+    });
   });
 
   it('starts program 2 with select-before-operate; the phase starts; the outcome reaches the stream', async () => {
@@ -240,7 +242,7 @@ describe('operator commands', { timeout: 120_000 }, () => {
     assert.equal(reuse.json.error?.code, 'PLANTA_COMMAND_BAD_TOKEN');
     assert.equal((await final(id)).status, 'confirmed');
     const late = await call('POST', '/api/commands/select', { command: 'stop_cycle', params: {} });
-    await new Promise((r) => setTimeout(r, 1600));
+    await waitFor('the token expired', () => Date.now() > (late.json.expiresAt as number), 5000);
     const expired = await call('POST', '/api/commands/operate', { id: newId(), token: late.json.token, command: 'stop_cycle', params: {} });
     assert.equal(expired.json.error?.code, 'PLANTA_COMMAND_TOKEN_EXPIRED');
   });
@@ -256,8 +258,8 @@ describe('operator commands', { timeout: 120_000 }, () => {
     const mark = lastSeq();
     sim.misbehaviour = { mode: 'normal' };
     await waitFor('the link back', () => poller.devices[0]!.status().state === 'connected', 10_000);
-    await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(writesSince(mark), [], 'no late write');
+    // Something that must NOT happen: the expired command written once the link is back, within half a second of it.
+    await assertThroughout(500, () => assert.deepEqual(writesSince(mark), [], 'no late write'));
     assert.ok(audit.entries.some((e) => e.id === id && (e.status === 'expired' || e.status === 'failed')));
   });
 
