@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { RedisBus } from '../../src/bus/redis.js';
-import type { CommandOutcome } from '../../src/bus/types.js';
+import type { BusLink, CommandOutcome } from '../../src/bus/types.js';
 import { CommandPreparer } from '../../src/commands/prepare.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Role } from '../../src/config/schema.js';
 import { Poller } from '../../src/poller/poller.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { createWebServer } from '../../src/web/server.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { assertThroughout, waitFor } from '../helpers/wait.js';
 import { privateRedis } from '../bus/redis-helpers.js';
 
 /** Coils of the SBR plant's commands (config/sbr-plant.yaml). */
@@ -35,6 +35,8 @@ describe('a command during a bus outage', { timeout: 120_000 }, () => {
     const prefix = 'planta:outage:';
     const tagDevices = new Map(config.tags.map((x) => [x.name, x.device]));
     const webBus = await RedisBus.connect({ url: redis.url, prefix, consumer: 'web', blockMs: 200, tagDevices });
+    let webLink: BusLink | undefined;
+    await webBus.subscribeLink((link) => void (webLink = link));
     const pollBus = await RedisBus.connect({ url: redis.url, prefix, consumer: 'poller', devices: ['plc'], blockMs: 200, tagDevices });
     const poller = new Poller(config, { bus: pollBus });
     await poller.start();
@@ -70,7 +72,7 @@ describe('a command during a bus outage', { timeout: 120_000 }, () => {
     const mark = sim.writes.list().at(-1)!.seq;
 
     await redis.kill();
-    await sleep(200);
+    await waitFor('the web node without Redis', () => webLink?.up === false, 5000);
     const during = `during-${Date.now()}`;
     const sentAt = Date.now();
     const refused = await post(during, 'reset_partial_volume');
@@ -99,10 +101,13 @@ describe('a command during a bus outage', { timeout: 120_000 }, () => {
     assert.equal(dropped.status, 'expired');
     assert.equal(dropped.code, 'PLANTA_COMMAND_NOT_QUEUED');
 
-    await sleep(1000);
-    const writes = sim.writes.list(mark);
-    assert.deepEqual(writes.filter((w) => w.address === RESET_VOLUME), [], 'neither the refused nor the late command was written');
-    assert.deepEqual(writes.map((w) => [w.fc, w.address]), [[5, HORN]], 'only the command sent once Redis was back');
+    // Something that must NOT happen: either command written after all. Both are settled (one refused, one dropped
+    // by the poller, above); the window is longer than a command takes to be written here.
+    await assertThroughout(500, () => {
+      const writes = sim.writes.list(mark);
+      assert.deepEqual(writes.filter((w) => w.address === RESET_VOLUME), [], 'neither the refused nor the late command was written');
+      assert.deepEqual(writes.map((w) => [w.fc, w.address]), [[5, HORN]], 'only the command sent once Redis was back');
+    });
     t.diagnostic(`refused ${answerMs} ms after posting, during the outage`);
   });
 });
