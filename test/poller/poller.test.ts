@@ -17,7 +17,7 @@ import type { TagValue } from '../../src/tags/types.js';
 import { PEERS_DIR, PYTHON, hasPymodbus } from '../peers/fixtures.js';
 import { needPeer } from '../helpers/peers.js';
 import { run } from '../helpers/process.js';
-import { waitFor } from '../helpers/wait.js';
+import { assertThroughout, waitFor } from '../helpers/wait.js';
 
 const TIMEOUT = 300;
 const FAST = 100;
@@ -155,8 +155,9 @@ describe('poller against the SBR simulator', { timeout: 60_000 }, () => {
     assert.ok(ms <= 2 * TIMEOUT + FAST + 250, `all bad after ${ms} ms`);
     await recover();
     sim.misbehaviour = parseMisbehaviour(`slow:${Math.round(TIMEOUT / 6)}`);
-    await new Promise((r) => setTimeout(r, 1000));
-    assert.ok(await allGood(), 'a slow but timely device stays good');
+    // Something that must NOT happen: a tag going bad. The window is about the time a timeout would take to show
+    // (2× the timeout + a scan, as in misbehave()): ten fast scans, every one answered late.
+    await assertThroughout(1000, async () => assert.ok(await allGood(), 'a slow but timely device stays good'));
     await recover();
   });
 
@@ -232,9 +233,12 @@ describe('pollers with device leases', { timeout: 30_000 }, () => {
       await a.start();
       await waitFor('a polling', () => a.devices.length === 1);
       await b.start();
-      await new Promise((r) => setTimeout(r, 500));
-      assert.deepEqual(b.leases().map((l) => l.state), ['standby']);
-      assert.equal(b.devices.length, 0);
+      await waitFor('b standby', () => b.leases()[0]?.state === 'standby');
+      // Something that must NOT happen while a renews its lease: b polling too. Longer than a lease (300 ms).
+      await assertThroughout(500, () => {
+        assert.deepEqual(b.leases().map((l) => l.state), ['standby']);
+        assert.equal(b.devices.length, 0);
+      });
       await waitFor('a named in the status', () => rec.statuses.at(-1)?.poller?.id === 'poller-a');
       const stoppedAt = Date.now();
       await a.stop();
@@ -258,7 +262,8 @@ describe('pollers with device leases', { timeout: 30_000 }, () => {
         });
         assert.equal(out.code, 'PLANTA_COMMAND_NOT_OWNER');
         assert.equal(sim.writes.list(0).length, before, 'nothing written');
-        await new Promise((r) => setTimeout(r, 50));
+        // The memory bus delivers in a microtask: after one turn of the event loop, anything published has arrived.
+        await new Promise((r) => setImmediate(r));
         assert.deepEqual(outcomes, [], 'nothing reported');
       } finally {
         await lost.stop();
