@@ -17,17 +17,18 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Runs `assertions` again and again for `windowMs`, and once more at its end;
+ * Checks `assertions` at every poll for `windowMs`, and once more at its end;
  * the first failure throws at once. This is the one wait a condition cannot
  * replace: a window in which something must NOT happen (no second write, no
- * event). The caller says why its window is as long as it is.
+ * event). The caller says why the window is as long as it is.
  */
 export async function assertThroughout(windowMs: number, assertions: () => void | Promise<void>, everyMs = 20): Promise<void> {
   const end = Date.now() + windowMs;
   for (;;) {
+    // The time first: the assertions are checked once more after the window ended.
+    const ended = Date.now() >= end;
     await assertions();
-    const left = end - Date.now();
-    if (left <= 0) return;
-    await sleep(Math.min(everyMs, left));
+    if (ended) return;
+    await sleep(Math.min(everyMs, Math.max(1, end - Date.now())));
   }
 }
