@@ -13,15 +13,17 @@ import { ModbusTcpClient } from '../../src/modbus/index.js';
 import { Poller } from '../../src/poller/poller.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import type { TagValue } from '../../src/tags/types.js';
-import { RawClient, delay, until } from '../modbus/helpers.js';
+import { RawClient, until } from '../modbus/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 import { run, startProcess } from '../helpers/process.js';
 
 const planta = new URL('../../bin/planta.js', import.meta.url).pathname;
 const SCAN = 1000;
+const EVICT_AFTER = 300;
 
 describe('simulator: connection limits', { timeout: 60_000 }, () => {
   it('a poller whose connection is evicted reconnects, and its values are Good again within one scan', async () => {
-    const sim = new Simulator({ port: 0, connections: { maxConnections: 3, evictAfter: 300, frameTimeout: 0 } });
+    const sim = new Simulator({ port: 0, connections: { maxConnections: 3, evictAfter: EVICT_AFTER, frameTimeout: 0 } });
     const { port } = await sim.start();
     const config = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
     Object.assign(config.devices[0]!, { port, timeoutMs: 500, connectTimeoutMs: 500, scanGroups: { fast: SCAN, settings: SCAN } });
@@ -50,11 +52,15 @@ describe('simulator: connection limits', { timeout: 60_000 }, () => {
       // Right after a scan, two idle clients fill the server (3 connections).
       const before = sim.server.stats.requests;
       await until(() => sim.server.stats.requests > before, 3000, 'a scan');
-      await delay(100);
+      // The scan over: the poller's connection (the only one) has been idle for a moment; its next scan is a second away.
+      await until(() => (sim.server.connectionList()[0]?.idleMs ?? 0) >= 50, 3000, 'the end of the scan');
       await raw();
       await raw();
-      // All three idle past the grace; the poller's last request came before the idle clients connected.
-      await delay(400);
+      // All three idle past the grace, as the server sees them; the poller's last request came before the idle clients connected.
+      await until(() => {
+        const open = sim.server.connectionList();
+        return open.length === 3 && open.every((c) => c.idleMs > EVICT_AFTER);
+      }, 3000, 'three connections idle past the grace');
       await raw();
       await until(() => closed.length > 0, 2000, 'an eviction');
       assert.equal(closed[0]!.reason, 'evicted');
@@ -89,7 +95,11 @@ describe('simulator: connection limits', { timeout: 60_000 }, () => {
       assert.match(out, /connections at most 2; idle ones closed after 30000 ms, half-sent frames after 500 ms; at the limit the one idle longest \(≥ 200 ms\) makes room/);
       for (let i = 0; i < 2; i++) held.push(await RawClient.connect(port));
       held[1]!.send([0, 1, 0]);
-      await delay(300);
+      // Both idle past the 200 ms grace, as the simulator sees them (and the half-sent frame not timed out yet, 500 ms).
+      await waitFor('two connections idle past the grace', async () => {
+        const { open } = (await (await fetch(`${control}/connections`)).json()) as { open: { idleMs: number }[] };
+        return open.length === 2 && open.every((c) => c.idleMs > 200);
+      }, 3000, 10);
       const client = new ModbusTcpClient({ host: '127.0.0.1', port, reconnect: false, timeout: 1000 });
       const t0 = performance.now();
       assert.equal((await client.readCoils(29, 1)).length, 1);
