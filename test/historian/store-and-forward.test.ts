@@ -20,6 +20,7 @@ import { registerHistorianMetrics } from '../../src/historian/metrics.js';
 import { SqliteStore } from '../../src/historian/sqlite.js';
 import { StoreAndForward } from '../../src/historian/store-and-forward.js';
 import type { HistoryStore, Samples } from '../../src/historian/types.js';
+import { waitFor } from '../helpers/wait.js';
 import { storeContract } from './contract.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -99,11 +100,13 @@ async function assertSequence(store: HistoryStore, tag: string, first: number, l
 
 /** Flushes until the buffer is forwarded (retries back off from 10 ms). */
 async function drain(h: Historian, store: StoreAndForward): Promise<void> {
-  for (let i = 0; i < 200 && store.buffer().samples > 0; i++) {
-    await h.flush();
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.equal(store.buffer().samples, 0, 'forwarded');
+  let failed: unknown;
+  await waitFor('the buffer forwarded', async () => {
+    // A failed flush fails the test (waitFor would only retry it).
+    await h.flush().catch((err: unknown) => void (failed ??= err));
+    return failed !== undefined || store.buffer().samples === 0;
+  }, 5000, 10);
+  if (failed !== undefined) throw failed;
 }
 
 describe('store-and-forward around any store', () => {
