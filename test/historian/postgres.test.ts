@@ -17,6 +17,7 @@ import { PostgresStore } from '../../src/historian/postgres.js';
 import { SqliteStore } from '../../src/historian/sqlite.js';
 import { StoreAndForward } from '../../src/historian/store-and-forward.js';
 import { freePort } from '../helpers/ports.js';
+import { drain } from './drain.js';
 import { PG_URL, pgProxy, needPostgres, pgStore, sql, tempDir, testSchema } from './pg-helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -144,11 +145,7 @@ describe('historian on PostgreSQL', { timeout: 120_000 }, () => {
     await feed(h, 3500, 500); // still away: behind the buffer, in order
 
     await proxy.start();
-    await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 50 && store.buffer().samples > 0; i++) {
-      await h.flush();
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await drain(h, 5000, 20);
     assert.equal(store.buffer().samples, 0);
     assert.equal(store.buffer().online, true);
     assert.equal(store.buffer().forwarded, 6000);
@@ -179,10 +176,7 @@ describe('historian on PostgreSQL', { timeout: 120_000 }, () => {
     assert.equal(store.buffer().online, false);
     assert.equal(store.buffer().samples, 1000);
     proxy.silent = false;
-    for (let i = 0; i < 100 && store.buffer().samples > 0; i++) {
-      await h.flush();
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await drain(h, 10_000, 50);
     assert.equal(store.buffer().samples, 0);
     assert.equal(store.buffer().forwarded, 1000);
     await assertSequence(store, 'a', 0, 999);

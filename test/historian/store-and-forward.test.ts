@@ -20,8 +20,8 @@ import { registerHistorianMetrics } from '../../src/historian/metrics.js';
 import { SqliteStore } from '../../src/historian/sqlite.js';
 import { StoreAndForward } from '../../src/historian/store-and-forward.js';
 import type { HistoryStore, Samples } from '../../src/historian/types.js';
-import { waitFor } from '../helpers/wait.js';
 import { storeContract } from './contract.js';
+import { drain } from './drain.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
@@ -98,17 +98,6 @@ async function assertSequence(store: HistoryStore, tag: string, first: number, l
   }
 }
 
-/** Flushes until the buffer is forwarded (retries back off from 10 ms). */
-async function drain(h: Historian, store: StoreAndForward): Promise<void> {
-  let failed: unknown;
-  await waitFor('the buffer forwarded', async () => {
-    // A failed flush fails the test (waitFor would only retry it).
-    await h.flush().catch((err: unknown) => void (failed ??= err));
-    return failed !== undefined || store.buffer().samples === 0;
-  }, 5000, 10);
-  if (failed !== undefined) throw failed;
-}
-
 describe('store-and-forward around any store', () => {
   it('a store that does not take commits: acknowledged on disk, later commits behind them, forwarded in order once it is back', async (t) => {
     const remote = new Remote(new SqliteStore(':memory:'));
@@ -134,7 +123,7 @@ describe('store-and-forward around any store', () => {
     remote.down = false;
     const commits = remote.commits;
     await feed(h, 1500, 100); // behind the buffer: forwarded first, then these
-    await drain(h, store);
+    await drain(h);
     assert.ok(remote.commits > commits);
     assert.deepEqual([store.buffer().online, store.buffer().forwarded, store.buffer().dropped, store.buffer().skipped], [true, 2200, 0, 0]);
     assert.equal(await metric('planta_historian_buffer_forwarded_total'), 2200);
@@ -154,7 +143,7 @@ describe('store-and-forward around any store', () => {
     assert.equal(store.buffer().samples, 200, 'the commit went to the buffer');
     remote.loseAnswer = false;
     await feed(h, 200, 100, 1000);
-    await drain(h, store);
+    await drain(h);
     assert.equal(store.buffer().skipped, 200, 'what the store had is skipped');
     await assertSequence(store, 'a', 0, 299);
     await assertSequence(store, 'b', 0, 299, -1);
