@@ -14,6 +14,7 @@ import {
 } from '../../src/modbus/index.js';
 import { needPeer } from '../helpers/peers.js';
 import { run, startProcess } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
 import { PEERS_DIR, PYTHON, hasPymodbus, pattern, range, startPlantaServer } from './fixtures.js';
 import { type Step, checkResults, checkWrites, commonSteps, parseResults, servedBy } from './script.js';
 
@@ -56,8 +57,8 @@ async function pymodbusServer(t: TestContext, clientOptions: { window?: number }
       .map((l) => JSON.parse(l) as PyWrite);
   /** server.py prints a write before it answers, but its stdout may arrive after the reply: wait for it. */
   const writesAfter = async (count: number): Promise<PyWrite[]> => {
-    const deadline = Date.now() + 5000;
-    while (writes().length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // Past the deadline, what arrived: the caller's assertion shows what is missing.
+    await waitFor(`${count} writes printed by server.py`, () => writes().length >= count, 5000, 10).catch(() => undefined);
     return writes();
   };
   return { client, writes, writesAfter, output: server.output };
