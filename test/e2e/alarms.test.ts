@@ -15,7 +15,7 @@ import type { Identity } from '../../src/commands/prepare.js';
 import { FAULTS } from '../../src/sim/sbr/map.js';
 import type { AlarmState, JournalEntry } from '../../src/web/protocol.js';
 import { needPeer } from '../helpers/peers.js';
-import { waitFor } from '../helpers/wait.js';
+import { assertThroughout, waitFor } from '../helpers/wait.js';
 import { TestPlant, buildHmi, hasChromium, identifyBy, launchBrowser, openPage, removeDir, screenshot, screenshotOf } from './harness.js';
 
 const ANA: Identity = { user: 'ana', role: 'operator' };
@@ -361,8 +361,8 @@ describe('alarms and events in the browser', { timeout: 300_000 }, () => {
     // Before any gesture: no sound (the browser would refuse), no error; the count pulses.
     fault('generator', true);
     await banner(page).locator('.alarm-count.is-pulsing').waitFor();
-    await page.waitForTimeout(500);
-    assert.equal(await notes(), 0);
+    // Something that must NOT happen: a tone. A new alarm's would come at once; the window leaves it time to.
+    await assertThroughout(500, async () => assert.equal(await notes(), 0), 50);
     assert.equal(await page.evaluate(() => (window as unknown as { __contexts: number }).__contexts), 0);
 
     // A click arms it; a new high alarm sounds at once, and again while it stays unacknowledged.
@@ -386,8 +386,9 @@ describe('alarms and events in the browser', { timeout: 300_000 }, () => {
     const before = await notes();
     fault('transfer-pump-1', true);
     await banner(page).and(page.locator('[data-unacked="1"]')).waitFor();
-    await page.waitForTimeout(2500);
-    assert.equal(await notes(), before, 'muted');
+    // Something that must NOT happen: a tone. Unmuted, the new alarm's would come within the least gap between two
+    // tones (2 s) of the last one: the window is longer.
+    await assertThroughout(2500, async () => assert.equal(await notes(), before, 'muted'), 50);
     await page.reload();
     await page.getByRole('button', { name: 'Mute sound', pressed: true }).waitFor();
     await note.and(page.locator('[data-muted="true"]')).waitFor();
