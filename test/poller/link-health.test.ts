@@ -122,7 +122,7 @@ describe('link health: no valid reply for the link-loss time is a dead link', { 
     // retries go on meanwhile (TCP flaps), each a chance to take a mere connection or a reply for a living device. The
     // window holds at least one more reconnection cycle (two timeouts, or a close and the 100 ms back-off), with time
     // for what it caused to reach the status and the alarm.
-    await assertThroughout(2 * BOUND, async () => {
+    await assertThroughout(3 * BOUND, async () => {
       assert.equal(comm()?.state, 'unack', `still active ${Date.now() - raised.activeSince!} ms after it was raised (${what})`);
       assert.deepEqual(alarms.slice(seen).map((a) => a.state).filter((s) => s !== 'unack'), [], `no return while faulty (${what})`);
       assert.equal((await device()).status?.state, 'down', what);
@@ -185,7 +185,7 @@ describe('link health: no valid reply for the link-loss time is a dead link', { 
     sim.misbehaviour = parseMisbehaviour('exception:4');
     // Something that must NOT happen: the link down, the alarm raised. Were exceptions no valid replies, both would
     // come within the link-loss time of the last other answer (plus the slack the alarm may take): the window is longer.
-    await assertThroughout(2 * BOUND, async () => {
+    await assertThroughout(3 * BOUND, async () => {
       assert.equal((await device()).status?.state, 'connected');
       assert.equal(comm()?.state, 'normal');
     });
