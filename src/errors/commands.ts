@@ -22,7 +22,7 @@ export const COMMANDS = {
     PLANTA_COMMAND_SELECT_REQUIRED: { status: 409, meaning: 'The command is critical: select it first, then operate with the token.' },
     PLANTA_COMMAND_DEVICE_SELECTED: { status: 409, meaning: 'Another user has the device selected for a command until the time given.' },
     PLANTA_COMMAND_SELECT_LIMIT: { status: 409, meaning: 'You have held the device selected as long as one may at a stretch: it is left to others for a while.' },
-    PLANTA_COMMAND_BAD_TOKEN: { status: [409, 400], meaning: 'The select token is unknown, already used or cancelled (409), or not a token at all (400): select again.' },
+    PLANTA_COMMAND_BAD_TOKEN: { status: [400, 409], meaning: 'The select token is not a token at all (400), or unknown, already used or cancelled (409): select again.' },
     PLANTA_COMMAND_TOKEN_EXPIRED: { status: 409, meaning: 'The selection expired before the operate: select again.' },
     PLANTA_COMMAND_TOKEN_USER: { status: 403, meaning: 'The select token belongs to another user.' },
     PLANTA_COMMAND_TOKEN_MISMATCH: { status: 409, meaning: 'The select token was given for another command or other values: select again.' },
