@@ -4,7 +4,7 @@ export const AUTH = {
   title: 'Sign-in, users, API tokens and the audit trail',
   intro:
     'Answered by the web server; the PLANTA_AUDIT_KEY_* codes stop a web node or a `planta user|token|audit` command at start ' +
-    "(see security.md on the audit key), PLANTA_AUTH_STORE_* come from the users' database.",
+    "(see [the audit trail's key](security.md#the-audit-trails-key)), PLANTA_AUTH_STORE_* come from the users' database.",
   codes: {
     PLANTA_AUTH_REQUIRED: { status: 401, meaning: 'Sign in first (or send an API token, where a token may read).' },
     PLANTA_AUTH_FORBIDDEN: { status: 403, meaning: 'Your role, or an API token, may not do this; the message names the role it needs.' },

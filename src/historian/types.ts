@@ -104,7 +104,7 @@ export interface HistoryStore {
 }
 
 /** The historian's errors, answered with the status of their code. */
-export class HistorianError extends PlantaError<Extract<ErrorCode, `PLANTA_HISTOR${string}`>> {}
+export class HistorianError extends PlantaError<Extract<ErrorCode, `PLANTA_HISTORIAN_${string}` | `PLANTA_HISTORY_${string}`>> {}
 
 const GOOD = QUALITIES.indexOf('Good');
 export const QUALITY_INDEX = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;
