@@ -16,7 +16,7 @@
  */
 import http from 'node:http';
 import { FAULTS } from './sbr/map.js';
-import { PlantaError } from '../errors.js';
+import { PlantaError, httpStatus } from '../errors.js';
 import { type Misbehaviour, formatMisbehaviour, parseMisbehaviour } from './misbehaviour.js';
 import type { Simulator } from './simulator.js';
 
@@ -125,7 +125,7 @@ export function controlHandler(sim: Simulator): (req: http.IncomingMessage, res:
       (body) => send(res, 200, body),
       (err: unknown) => {
         if (err instanceof PlantaError && err.statusCode !== undefined) send(res, err.statusCode, { error: { code: err.code, message: err.message } });
-        else send(res, 500, { error: { code: 'PLANTA_SIM_INTERNAL', message: String(err) } });
+        else send(res, httpStatus('PLANTA_SIM_INTERNAL'), { error: { code: 'PLANTA_SIM_INTERNAL', message: String(err) } });
       },
     );
   };
