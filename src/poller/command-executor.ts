@@ -58,7 +58,7 @@ class Refusal extends PlantaError {
     /** The field at fault (a precondition or relation). */
     field?: string,
   ) {
-    super(code, message, field === undefined ? {} : { field });
+    super(code, message, { field });
   }
 }
 

@@ -15,8 +15,8 @@
  *   POST   /restart               PLC restart: memory to power-on values, connections dropped
  */
 import http from 'node:http';
-import { FAULTS } from './sbr/map.js';
 import { PlantaError, httpStatus } from '../errors.js';
+import { FAULTS } from './sbr/map.js';
 import { type Misbehaviour, formatMisbehaviour, parseMisbehaviour } from './misbehaviour.js';
 import type { Simulator } from './simulator.js';
 

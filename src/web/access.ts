@@ -22,9 +22,9 @@
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { ROLES, type Role } from '../config/schema.js';
+import { PlantaError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import type { RequestIdentity } from './auth.js';
-import { PlantaError } from '../errors.js';
 
 export const ACCESS_LEVELS = ['public', 'viewer', 'token', 'user', 'operator', 'engineer', 'admin'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
