@@ -24,7 +24,7 @@ export type { Area, CodeEntry };
 /** The areas in the order of the reference page. */
 export const AREAS: readonly Area[] = [WEB, AUTH, COMMANDS, ALARMS, HISTORIAN, POLLER, MODBUS, BUS, SETUP, SIM, HMI];
 
-export const CATALOGUE = {
+export const CATALOGUE = Object.freeze({
   ...WEB.codes,
   ...AUTH.codes,
   ...COMMANDS.codes,
@@ -36,7 +36,7 @@ export const CATALOGUE = {
   ...SETUP.codes,
   ...SIM.codes,
   ...HMI.codes,
-};
+});
 
 type Catalogue = typeof CATALOGUE;
 export type ErrorCode = keyof Catalogue;
