@@ -9,6 +9,7 @@ import type { AlarmState, JournalEntry } from '../bus/alarm-messages.js';
 import { isRefusal } from '../bus/command-messages.js';
 import type { Bus, CommandOutcome, DeviceStatus, Unsubscribe } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
+import { type ErrorCode, PlantaError } from '../errors.js';
 import { type EventConfig, type Role, ROLES } from '../config/schema.js';
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
@@ -16,15 +17,8 @@ import { type AlarmDefinition, AlarmMachine, type Reading, type Transition } fro
 import { type RateFigures, type RateTargets, alarmRates } from './rates.js';
 import type { AlarmStore, JournalQuery } from './store.js';
 
-export class AlarmActionError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode = 400,
-  ) {
-    super(message);
-  }
-}
+/** An alarm action refused, answered with the status of its code. */
+export class AlarmActionError extends PlantaError<Extract<ErrorCode, `PLANTA_ALARM_${string}`>> {}
 
 export interface Actor {
   user: string;
@@ -276,12 +270,12 @@ export class AlarmEngine {
 
   private watch(id: string): Watch {
     const w = this.watches.get(id);
-    if (!w) throw new AlarmActionError('PLANTA_ALARM_UNKNOWN', `no alarm "${id}"`, 404);
+    if (!w) throw new AlarmActionError('PLANTA_ALARM_UNKNOWN', `no alarm "${id}"`);
     return w;
   }
 
   private need(actor: Actor, role: Role, what: string): void {
-    if (rank(actor.role) < rank(role)) throw new AlarmActionError('PLANTA_ALARM_FORBIDDEN', `${actor.user} (${actor.role}) may not ${what}: it needs ${role}`, 403);
+    if (rank(actor.role) < rank(role)) throw new AlarmActionError('PLANTA_ALARM_FORBIDDEN', `${actor.user} (${actor.role}) may not ${what}: it needs ${role}`);
   }
 
   private act(ws: Watch[], f: (w: Watch, now: number) => Transition[]): AlarmState[] {
@@ -322,7 +316,7 @@ export class AlarmEngine {
     const priority = w.machine.def.priority;
     const rule = this.o.config.shelving[priority];
     if (rank(actor.role) < rank(rule.role)) {
-      throw new AlarmActionError('PLANTA_ALARM_SHELVE_FORBIDDEN', `${actor.user} (${actor.role}) may not shelve a ${priority} alarm: it needs ${rule.role}`, 403);
+      throw new AlarmActionError('PLANTA_ALARM_SHELVE_FORBIDDEN', `${actor.user} (${actor.role}) may not shelve a ${priority} alarm: it needs ${rule.role}`);
     }
     if (durationMs > rule.maxMs) {
       throw new AlarmActionError('PLANTA_ALARM_SHELVE_TOO_LONG', `duration: a ${priority} alarm may be shelved for ${formatMinutes(rule.maxMs)} at most`);

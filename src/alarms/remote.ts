@@ -11,6 +11,7 @@ import type { AlarmState, JournalEntry } from '../bus/alarm-messages.js';
 import { BusError } from '../bus/errors.js';
 import { ServiceError, unwrap } from '../bus/service.js';
 import type { Bus, ServiceRequest, Unsubscribe } from '../bus/types.js';
+import { PlantaError } from '../errors.js';
 import type { Actor, AlarmEngine } from './engine.js';
 import type { RateFigures } from './rates.js';
 import type { JournalQuery } from './store.js';
@@ -61,7 +62,7 @@ export function serveAlarms(bus: Bus, engine: AlarmEngine): Promise<Unsubscribe>
       case 'rates':
         return engine.rates(b.from, b.to);
       default:
-        throw Object.assign(new Error(`unknown alarm request "${op}"`), { code: 'PLANTA_ALARM_BAD_REQUEST', statusCode: 400 });
+        throw new PlantaError('PLANTA_ALARM_BAD_REQUEST', `unknown alarm request "${op}"`);
     }
   });
 }

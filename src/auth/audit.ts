@@ -22,6 +22,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { type ErrorCode, PlantaError } from '../errors.js';
 
 export interface AuditEntry {
   seq: number;
@@ -98,13 +99,10 @@ export function boundedAuditFields(actor: string, action: string, target: string
 
 // ------------------------------------------------------------ the key
 
-/** PLANTA_AUDIT_KEY_*: the key file is missing, another trail's, unreadable or readable by others. */
-export class AuditKeyError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/** The key file is missing, another trail's, unreadable or readable by others. */
+export class AuditKeyError extends PlantaError<Extract<ErrorCode, `PLANTA_AUDIT_KEY_${string}`>> {
+  constructor(code: Extract<ErrorCode, `PLANTA_AUDIT_KEY_${string}`>, message: string) {
+    super(code, message);
     this.name = 'AuditKeyError';
   }
 }

@@ -5,18 +5,15 @@
  */
 import { hostname } from 'node:os';
 import type { Role } from '../config/schema.js';
+import { type ErrorCode, PlantaError } from '../errors.js';
 import type { AuditHead, AuditKey } from './audit.js';
 import { type SessionStore, sqliteSessions } from './sessions.js';
 import type { AuditCheck, AuditEntry, AuditQuery, AuthStore, TokenInfo, User, UserRecord } from './store.js';
 
-/** PLANTA_AUTH_STORE_*: the users' database is unreachable (503), refused a duplicate (409), or its URL is wrong. */
-export class DirectoryError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode: number,
-  ) {
-    super(message);
+/** The users' database is unreachable, refused a duplicate, or its URL is wrong. */
+export class DirectoryError extends PlantaError<Extract<ErrorCode, `PLANTA_AUTH_STORE_${string}`>> {
+  constructor(code: Extract<ErrorCode, `PLANTA_AUTH_STORE_${string}`>, message: string) {
+    super(code, message);
     this.name = 'DirectoryError';
   }
 }

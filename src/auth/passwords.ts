@@ -6,6 +6,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { PlantaError } from '../errors.js';
 import { COMMON_PASSWORDS } from './common-passwords.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
@@ -14,8 +15,10 @@ const R = 8;
 const P = 1;
 const KEY_LENGTH = 32;
 
-export class WeakPasswordError extends Error {
-  readonly code = 'PLANTA_AUTH_WEAK_PASSWORD';
+export class WeakPasswordError extends PlantaError<'PLANTA_AUTH_WEAK_PASSWORD'> {
+  constructor(message: string) {
+    super('PLANTA_AUTH_WEAK_PASSWORD', message);
+  }
 }
 
 function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
@@ -50,12 +53,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash of nothing, verified against when the user does not exist, so timing does not tell who exists. */
 export const DUMMY_HASH = `scrypt$${LOG_N}$${R}$${P}$${Buffer.alloc(16).toString('base64url')}$${Buffer.alloc(KEY_LENGTH).toString('base64url')}`;
 
-/** PLANTA_AUTH_BUSY: as many passwords as the hasher takes are being checked or waiting (429, try again in a second). */
-export class HasherBusyError extends Error {
-  readonly code = 'PLANTA_AUTH_BUSY';
+/** As many passwords as the hasher takes are being checked or waiting: try again in a second. */
+export class HasherBusyError extends PlantaError<'PLANTA_AUTH_BUSY'> {
   readonly retryAfterS = 1;
   constructor() {
-    super('too many sign-ins at once: try again in a second');
+    super('PLANTA_AUTH_BUSY', 'too many sign-ins at once: try again in a second');
   }
 }
 

@@ -65,11 +65,11 @@ export function directoryUrl(text: string): { url: string; schema: string } {
   try {
     u = new URL(text);
   } catch {
-    throw new DirectoryError('PLANTA_AUTH_STORE_BAD_URL', `"${text}": expected postgres://USER@HOST:PORT/DATABASE[?schema=NAME]`, 500);
+    throw new DirectoryError('PLANTA_AUTH_STORE_BAD_URL', `"${text}": expected postgres://USER@HOST:PORT/DATABASE[?schema=NAME]`);
   }
-  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new DirectoryError('PLANTA_AUTH_STORE_BAD_URL', `"${text}": expected postgres://…`, 500);
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new DirectoryError('PLANTA_AUTH_STORE_BAD_URL', `"${text}": expected postgres://…`);
   const schema = u.searchParams.get('schema') ?? DEFAULT_AUTH_SCHEMA;
-  if (!SCHEMA_NAME.test(schema)) throw new DirectoryError('PLANTA_AUTH_STORE_BAD_URL', `schema "${schema}": lower-case letters, digits and _ (at most 63)`, 500);
+  if (!SCHEMA_NAME.test(schema)) throw new DirectoryError('PLANTA_AUTH_STORE_BAD_URL', `schema "${schema}": lower-case letters, digits and _ (at most 63)`);
   u.searchParams.delete('schema');
   return { url: u.toString(), schema };
 }
@@ -462,6 +462,6 @@ function unavailable(err: unknown): Error {
   if (err instanceof DirectoryError || err instanceof AuditKeyError) return err;
   const e = err as { code?: string; message?: string };
   // SQLSTATE class 23: integrity (a duplicate name): a caller's mistake, said as such.
-  if (typeof e.code === 'string' && e.code.startsWith('23')) return new DirectoryError('PLANTA_AUTH_STORE_CONFLICT', e.message ?? 'conflict', 409);
-  return new DirectoryError('PLANTA_AUTH_STORE_UNAVAILABLE', `the users' database does not answer: ${e.message ?? String(err)}`, 503);
+  if (typeof e.code === 'string' && e.code.startsWith('23')) return new DirectoryError('PLANTA_AUTH_STORE_CONFLICT', e.message ?? 'conflict');
+  return new DirectoryError('PLANTA_AUTH_STORE_UNAVAILABLE', `the users' database does not answer: ${e.message ?? String(err)}`);
 }

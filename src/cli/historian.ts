@@ -17,6 +17,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
+import { PlantaError } from '../errors.js';
 import { exportCsv } from '../historian/export.js';
 import { Historian } from '../historian/historian.js';
 import { registerHistorianMetrics } from '../historian/metrics.js';
@@ -30,8 +31,10 @@ import { CliUsageError, describeError } from './modbus.js';
 import { onShutdown } from './shutdown.js';
 import { DEFAULT_CONFIG, type Stops, busChoice, describeBus, loadPlant, openBus, startHistorian } from './wiring.js';
 
-export class NoSharedBusError extends Error {
-  readonly code = 'PLANTA_HISTORIAN_NO_SHARED_BUS';
+export class NoSharedBusError extends PlantaError<'PLANTA_HISTORIAN_NO_SHARED_BUS'> {
+  constructor(message: string) {
+    super('PLANTA_HISTORIAN_NO_SHARED_BUS', message);
+  }
 }
 
 function time(text: string | undefined, what: string, fallback: number): number {

@@ -3,9 +3,10 @@
  * alarms`, `planta historian`): Prometheus text from their registry on a
  * port of their own (`--metrics [HOST:]PORT`, loopback unless a host is given).
  */
-import { createServer } from 'node:http';
+import { type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { type HttpErrorCode, httpStatus } from '../errors.js';
 import { CliUsageError } from './modbus.js';
 import type { Stops } from './wiring.js';
 
@@ -16,17 +17,20 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? '127.0.0.1', port };
 }
 
+const refuse = (res: ServerResponse, code: HttpErrorCode, message: string): void =>
+  void res.writeHead(httpStatus(code), { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message } }));
+
 /** Serves GET /metrics until the process stops; returns its address. */
 export async function serveMetrics(registry: Registry, listen: string, stops: Stops): Promise<string> {
   const { host, port } = parseListen(listen);
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'PLANTA_HTTP_NOT_FOUND', message: 'only GET /metrics here' } }));
+      refuse(res, 'PLANTA_HTTP_NOT_FOUND', 'only GET /metrics here');
       return;
     }
     registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      () => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'PLANTA_METRICS_FAILED', message: 'the figures could not be collected' } })),
+      () => refuse(res, 'PLANTA_METRICS_FAILED', 'the figures could not be collected'),
     );
   });
   await new Promise<void>((resolve, reject) => {

@@ -3,6 +3,7 @@
  * no `modbus write`: the only way Planta writes to a PLC is an operator command.
  */
 import type { Command } from 'commander';
+import { type ErrorCode, PlantaError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import {
   BYTE_ORDERS,
@@ -26,13 +27,10 @@ const AREA_ALIASES: Record<string, Area> = {
   input: 'input', 'input-registers': 'input', ir: 'input', '3x': 'input',
 };
 
-export class CliUsageError extends Error {
+export class CliUsageError extends PlantaError {
   /** PLANTA_CLI_USAGE, or the code of the problem behind it (e.g. an invalid configuration). */
-  constructor(
-    message: string,
-    readonly code = 'PLANTA_CLI_USAGE',
-  ) {
-    super(message);
+  constructor(message: string, code: ErrorCode = 'PLANTA_CLI_USAGE') {
+    super(code, message);
   }
 }
 

@@ -83,7 +83,7 @@ export function firstFailing(
  * The stable code of a failure: a precondition false, a relation broken, or a
  * value either needs not known; and the field naming the condition.
  */
-export function failureCode(f: CheckFailure): { code: string; field: string } {
+export function failureCode(f: CheckFailure): { code: 'PLANTA_COMMAND_STATE_UNKNOWN' | 'PLANTA_COMMAND_PRECONDITION' | 'PLANTA_COMMAND_RELATION'; field: string } {
   const field = `${f.check.kind === 'requires' ? 'requires' : 'relations'}.${f.check.name}`;
   if (f.unknown) return { code: 'PLANTA_COMMAND_STATE_UNKNOWN', field };
   return { code: f.check.kind === 'requires' ? 'PLANTA_COMMAND_PRECONDITION' : 'PLANTA_COMMAND_RELATION', field };

@@ -9,18 +9,11 @@ import type { CommandConfig, Role } from '../config/schema.js';
 import { representation } from '../tags/representation.js';
 import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { CommandRequest, ResolvedStep } from '../bus/command-messages.js';
+import { type ErrorCode, PlantaError } from '../errors.js';
 import { describeFailure, failureCode, firstFailing, resolveChecks, writtenValues } from './conditions.js';
 
-export class CommandRejection extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-    readonly statusCode = 400,
-  ) {
-    super(message);
-  }
-}
+/** A command request refused: answered with its status and the field at fault; its code is the refused command's outcome. */
+export class CommandRejection<C extends ErrorCode = ErrorCode> extends PlantaError<C> {}
 
 /** Characters that would move a terminal's cursor, hide text or reorder it: C0/C1 controls, zero-width and bidirectional marks. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -53,28 +46,28 @@ export interface Identity {
  */
 export function checkTagValue(tag: TagDefinition, value: unknown, field: string): number | boolean {
   if (tag.type === 'bool') {
-    if (typeof value !== 'boolean') throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${field}: expected true or false`, field);
+    if (typeof value !== 'boolean') throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${field}: expected true or false`, { field });
     return value;
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${field}: expected a number`, field);
+    throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${field}: expected a number`, { field });
   }
   const { min, max } = tag.writable ?? {};
   if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
-    throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${value} is outside ${min ?? '−∞'}..${max ?? '∞'} ${tag.unit}`.trim(), field);
+    throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${value} is outside ${min ?? '−∞'}..${max ?? '∞'} ${tag.unit}`.trim(), { field });
   }
   const r = representation(tag, value);
-  if (!r.ok) throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${r.message}`, field);
+  if (!r.ok) throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${r.message}`, { field });
   return value;
 }
 
 function checkParam(def: CommandConfig['params'][string], name: string, value: unknown, tag: TagDefinition | undefined): number | boolean {
   const field = `params.${name}`;
   if (tag) return checkTagValue(tag, value, field);
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${field}: expected a number`, field);
-  if (def.integer && !Number.isInteger(value)) throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${field}: expected a whole number`, field);
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${field}: expected a number`, { field });
+  if (def.integer && !Number.isInteger(value)) throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${field}: expected a whole number`, { field });
   if ((def.min !== undefined && value < def.min) || (def.max !== undefined && value > def.max)) {
-    throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${value} is outside ${def.min}..${def.max}`, field);
+    throw new CommandRejection('PLANTA_COMMAND_OUT_OF_RANGE', `${field}: ${value} is outside ${def.min}..${def.max}`, { field });
   }
   return value;
 }
@@ -120,7 +113,7 @@ export class CommandPreparer {
   /** A configured command; anything else is refused with at most a short, escaped part of what was sent. */
   definition(name: unknown): CommandConfig & { name: string } {
     if (typeof name !== 'string' || !Object.hasOwn(this.config.commands, name)) {
-      throw new CommandRejection('PLANTA_COMMAND_UNKNOWN', `no command ${printable(name)}`, 'command', 404);
+      throw new CommandRejection('PLANTA_COMMAND_UNKNOWN', `no command ${printable(name)}`, { field: 'command' });
     }
     return { ...this.config.commands[name]!, name };
   }
@@ -129,29 +122,29 @@ export class CommandPreparer {
   prepare(input: PrepareInput, who: Identity, kind: RequestKind = 'direct'): CommandRequest {
     const allowed: readonly string[] = REQUEST_FIELDS[kind];
     for (const k of Object.keys(input)) {
-      if (!allowed.includes(k)) throw new CommandRejection('PLANTA_COMMAND_UNKNOWN_FIELD', `${shown(k)}: not a field of this request (fields: ${allowed.join(', ')})`, shown(k));
+      if (!allowed.includes(k)) throw new CommandRejection('PLANTA_COMMAND_UNKNOWN_FIELD', `${shown(k)}: not a field of this request (fields: ${allowed.join(', ')})`, { field: shown(k) });
     }
     const id = kind === 'select' ? SELECT_ID : input.id;
     if (typeof id !== 'string' || !COMMAND_ID.test(id)) {
-      throw new CommandRejection('PLANTA_COMMAND_BAD_ID', 'id: expected 8..64 letters, digits, "-" or "_" (a fresh one per click)', 'id');
+      throw new CommandRejection('PLANTA_COMMAND_BAD_ID', 'id: expected 8..64 letters, digits, "-" or "_" (a fresh one per click)', { field: 'id' });
     }
     const def = this.definition(input.command);
     if (!roleAllows(who.role, def.role)) {
-      throw new CommandRejection('PLANTA_COMMAND_FORBIDDEN', `${who.user} (${who.role}) may not run "${def.name}": it needs ${def.role}`, 'command', 403);
+      throw new CommandRejection('PLANTA_COMMAND_FORBIDDEN', `${who.user} (${who.role}) may not run "${def.name}": it needs ${def.role}`, { field: 'command' });
     }
     const given = input.params ?? {};
-    if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', 'params: expected an object', 'params');
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', 'params: expected an object', { field: 'params' });
     const raw = given as Record<string, unknown>;
     for (const k of Object.keys(raw)) {
       if (Object.hasOwn(def.params, k)) continue;
       const field = NAME.test(k) ? `params.${k}` : 'params';
-      throw new CommandRejection('PLANTA_COMMAND_UNKNOWN_PARAM', `params: "${def.name}" has no parameter ${printable(k)}`, field);
+      throw new CommandRejection('PLANTA_COMMAND_UNKNOWN_PARAM', `params: "${def.name}" has no parameter ${printable(k)}`, { field });
     }
     const params: Record<string, number | boolean> = {};
     // Parameters without a tag first: tag templates may depend on them (program{program}.fill).
     const order = Object.entries(def.params).sort(([, a], [, b]) => Number(Boolean(a.tag)) - Number(Boolean(b.tag)));
     for (const [name, p] of order) {
-      if (!Object.hasOwn(raw, name)) throw new CommandRejection('PLANTA_COMMAND_MISSING_PARAM', `params.${name}: is required`, `params.${name}`);
+      if (!Object.hasOwn(raw, name)) throw new CommandRejection('PLANTA_COMMAND_MISSING_PARAM', `params.${name}: is required`, { field: `params.${name}` });
       const tag = p.tag ? this.tags.get(expandTemplate(p.tag, params)) : undefined;
       params[name] = checkParam(p, name, raw[name], tag);
     }
@@ -199,6 +192,6 @@ export class CommandPreparer {
     const f = firstFailing(request.checks, request.params, writtenValues(request.steps), (tag) => known(byTag.get(tag)));
     if (!f) return;
     const { code, field } = failureCode(f);
-    throw new CommandRejection(code, describeFailure(f), field, 409);
+    throw new CommandRejection(code, describeFailure(f), { field });
   }
 }

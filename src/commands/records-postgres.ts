@@ -90,7 +90,7 @@ export class PostgresCommandRecords implements CommandRecords {
       await this.setup();
       return await this.pool.query<R>(text, values);
     } catch (err) {
-      throw new CommandRejection('PLANTA_COMMAND_RECORDS_UNAVAILABLE', `the command records (${this.where}) do not answer: ${(err as Error).message}`, undefined, 503);
+      throw new CommandRejection('PLANTA_COMMAND_RECORDS_UNAVAILABLE', `the command records (${this.where}) do not answer: ${(err as Error).message}`);
     }
   }
 

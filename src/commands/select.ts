@@ -74,8 +74,7 @@ export class SelectRegistry {
       throw new CommandRejection(
         'PLANTA_COMMAND_DEVICE_SELECTED',
         `${device} is selected by ${held.user} for "${held.command}" until ${new Date(held.expiresAt).toISOString()}`,
-        'command',
-        409,
+        { field: 'command' },
       );
     }
     const now = this.now();
@@ -86,8 +85,7 @@ export class SelectRegistry {
       throw new CommandRejection(
         'PLANTA_COMMAND_SELECT_LIMIT',
         `${device} has been reserved by ${who.user} since ${new Date(since).toISOString()}, the longest one may hold it (${this.maxHoldMs / 1000} s): it is left to others until ${new Date(cap + this.validityMs).toISOString()}`,
-        'command',
-        409,
+        { field: 'command' },
       );
     }
     if (held) this.byToken.delete(held.token);
@@ -107,20 +105,20 @@ export class SelectRegistry {
 
   /** Consumes the token if it matches exactly; throws a rejection saying why otherwise. */
   operate(token: unknown, who: Identity, command: string, params: Record<string, unknown>): void {
-    if (typeof token !== 'string' || token.length > 64) throw new CommandRejection('PLANTA_COMMAND_BAD_TOKEN', 'token: expected the token returned by select', 'token');
+    if (typeof token !== 'string' || token.length > 64) throw new CommandRejection('PLANTA_COMMAND_BAD_TOKEN', 'token: expected the token returned by select', { field: 'token' });
     const s = this.byToken.get(token);
-    if (!s) throw new CommandRejection('PLANTA_COMMAND_BAD_TOKEN', 'token: unknown, already used, or cancelled: select again', 'token', 409);
+    if (!s) throw new CommandRejection('PLANTA_COMMAND_BAD_TOKEN', 'token: unknown, already used, or cancelled: select again', { field: 'token', status: 409 });
     const release = (): void => {
       this.byToken.delete(token);
       if (this.byDevice.get(s.device) === s) this.byDevice.delete(s.device);
     };
     if (s.expiresAt <= this.now()) {
       release();
-      throw new CommandRejection('PLANTA_COMMAND_TOKEN_EXPIRED', `token: the selection expired ${this.now() - s.expiresAt} ms ago: select again`, 'token', 409);
+      throw new CommandRejection('PLANTA_COMMAND_TOKEN_EXPIRED', `token: the selection expired ${this.now() - s.expiresAt} ms ago: select again`, { field: 'token' });
     }
-    if (s.user !== who.user) throw new CommandRejection('PLANTA_COMMAND_TOKEN_USER', `token: it belongs to ${s.user}`, 'token', 403);
+    if (s.user !== who.user) throw new CommandRejection('PLANTA_COMMAND_TOKEN_USER', `token: it belongs to ${s.user}`, { field: 'token' });
     if (s.command !== command || s.params !== canonicalParams(params)) {
-      throw new CommandRejection('PLANTA_COMMAND_TOKEN_MISMATCH', 'token: it was selected for another command or other values: select again', 'token', 409);
+      throw new CommandRejection('PLANTA_COMMAND_TOKEN_MISMATCH', 'token: it was selected for another command or other values: select again', { field: 'token' });
     }
     release();
     // Sent: the device's next reservation is a new deliberate one.

@@ -17,6 +17,7 @@
  * (program{program}.fill). Tag names may contain "-": write a subtraction
  * with spaces around it (a - b).
  */
+import { PlantaError } from '../errors.js';
 import type { CommandConfig } from './schema.js';
 
 export type Value = number | boolean;
@@ -32,8 +33,10 @@ export type Expr =
   | { k: 'bin'; op: Op; a: Expr; b: Expr }
   | { k: 'call'; fn: Fn; args: Expr[] };
 
-export class ConditionSyntaxError extends Error {
-  readonly code = 'PLANTA_CONFIG_CONDITION';
+export class ConditionSyntaxError extends PlantaError<'PLANTA_CONFIG_CONDITION'> {
+  constructor(message: string) {
+    super('PLANTA_CONFIG_CONDITION', message);
+  }
 }
 
 const MAX_LENGTH = 1000;

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { relative } from 'node:path';
 import { LineCounter, type Node, type Pair, type YAMLMap, isCollection, isMap, isPair, isScalar, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { PlantaError } from '../errors.js';
 import { type PlantConfig, resolveConfig } from './resolve.js';
 import {
   NAME_MESSAGE,
@@ -39,10 +40,9 @@ export interface ConfigProblem {
   message: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'PLANTA_CONFIG_INVALID';
+export class ConfigError extends PlantaError<'PLANTA_CONFIG_INVALID'> {
   constructor(readonly problems: ConfigProblem[]) {
-    super(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the configuration:\n${problems.map(formatProblem).join('\n')}`);
+    super('PLANTA_CONFIG_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in the configuration:\n${problems.map(formatProblem).join('\n')}`);
   }
 }
 

@@ -56,7 +56,7 @@ export function storeChoice(config: PlantConfig, env: NodeJS.ProcessEnv = proces
   if (given !== undefined && given !== '') {
     if (given === 'sqlite') kind = 'sqlite';
     else if (/^postgres(ql)?:\/\/\S+$/.test(given)) [kind, url] = ['postgres', given];
-    else throw new HistorianError('PLANTA_HISTORIAN_BAD_URL', `PLANTA_HISTORIAN_URL "${given}": expected postgres://USER@HOST:PORT/DATABASE or sqlite`, 500);
+    else throw new HistorianError('PLANTA_HISTORIAN_BAD_URL', `PLANTA_HISTORIAN_URL "${given}": expected postgres://USER@HOST:PORT/DATABASE or sqlite`);
   }
   return { kind, url };
 }
@@ -85,7 +85,7 @@ export function openStore(config: PlantConfig, o: OpenHistorianOptions): History
 }
 
 const readOnly = (): never => {
-  throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only', 500);
+  throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only');
 };
 
 /**
@@ -107,7 +107,7 @@ class LazyReader implements HistoryStore {
         this.store = this.open();
       } catch (err) {
         if (err instanceof HistorianError && err.code === 'PLANTA_HISTORIAN_NO_FILE') {
-          throw new HistorianError('PLANTA_HISTORIAN_UNAVAILABLE', `no history file at ${this.path} yet (planta historian creates it)`, 503);
+          throw new HistorianError('PLANTA_HISTORIAN_UNAVAILABLE', `no history file at ${this.path} yet (planta historian creates it)`);
         }
         throw err;
       }

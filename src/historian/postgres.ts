@@ -76,7 +76,7 @@ export class PostgresStore implements HistoryStore {
 
   constructor(o: PostgresStoreOptions) {
     this.schema = o.schema ?? 'planta';
-    if (!SCHEMA_NAME.test(this.schema)) throw new HistorianError('PLANTA_HISTORIAN_BAD_SCHEMA', `schema name ${JSON.stringify(this.schema)}: expected lower-case letters, digits and _`, 500);
+    if (!SCHEMA_NAME.test(this.schema)) throw new HistorianError('PLANTA_HISTORIAN_BAD_SCHEMA', `schema name ${JSON.stringify(this.schema)}: expected lower-case letters, digits and _`);
     this.blockSize = o.blockSize ?? 1024;
     this.now = o.now ?? Date.now;
     this.log = o.log;
@@ -133,7 +133,7 @@ export class PostgresStore implements HistoryStore {
     } catch (err) {
       const code = (err as { code?: string }).code;
       const why = code === '42P01' || code === '3F000' ? `no historian schema "${this.schema}" yet (the historian creates it)` : `PostgreSQL: ${(err as Error).message}`;
-      throw new HistorianError('PLANTA_HISTORIAN_UNAVAILABLE', why, 503);
+      throw new HistorianError('PLANTA_HISTORIAN_UNAVAILABLE', why);
     }
   }
 
@@ -165,7 +165,7 @@ export class PostgresStore implements HistoryStore {
   }
 
   append(id: number, ts: number, v: number, q: number): void {
-    if (this.readOnly) throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only', 500);
+    if (this.readOnly) throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only');
     this.queue.push(id, ts, v, q);
   }
 

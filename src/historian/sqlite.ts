@@ -101,7 +101,7 @@ export class SqliteStore implements HistoryStore {
     this.maxBuffered = options.maxBuffered ?? 2_000_000;
     this.now = options.now ?? Date.now;
     this.readOnly = options.readOnly ?? false;
-    if (this.readOnly && (path === ':memory:' || !existsSync(path))) throw new HistorianError('PLANTA_HISTORIAN_NO_FILE', `no historian database at ${path}`, 404);
+    if (this.readOnly && (path === ':memory:' || !existsSync(path))) throw new HistorianError('PLANTA_HISTORIAN_NO_FILE', `no historian database at ${path}`);
     if (path !== ':memory:' && !this.readOnly) mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { readonly: this.readOnly });
     if (!this.readOnly) {
@@ -261,7 +261,7 @@ export class SqliteStore implements HistoryStore {
   /** One transaction: new tags, one journal chunk with every new sample, the blocks due, the journal's tail trimmed. */
   flushSync(): number {
     if (this.closed) return 0;
-    if (this.readOnly) throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only', 500);
+    if (this.readOnly) throw new HistorianError('PLANTA_HISTORIAN_READ_ONLY', 'this historian store was opened read-only');
     const committed = this.pending.n;
     const at = this.now();
     this.db.transaction(() => {

@@ -6,6 +6,7 @@
  * buffers: a sample is acknowledged (survives a crash) once a `flush()` that
  * started after it resolves.
  */
+import { type ErrorCode, PlantaError } from '../errors.js';
 import { QUALITIES, type Quality } from '../tags/quality.js';
 import type { Samples } from './codec.js';
 
@@ -102,15 +103,8 @@ export interface HistoryStore {
   close(): Promise<void>;
 }
 
-export class HistorianError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode = 400,
-  ) {
-    super(message);
-  }
-}
+/** The historian's errors, answered with the status of their code. */
+export class HistorianError extends PlantaError<Extract<ErrorCode, `PLANTA_HISTORIAN_${string}` | `PLANTA_HISTORY_${string}`>> {}
 
 const GOOD = QUALITIES.indexOf('Good');
 export const QUALITY_INDEX = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;

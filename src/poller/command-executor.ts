@@ -11,6 +11,7 @@
 import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
 import { type ResolvedStep, outcomeOf } from '../bus/command-messages.js';
 import { type ExecutionLedger, SqliteCommandLedger } from '../commands/ledger.js';
+import { type ErrorCode, PlantaError } from '../errors.js';
 import { describeFailure, failureCode, firstFailing, tagsToRead, writtenValues } from '../commands/conditions.js';
 import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient } from '../modbus/index.js';
 import { type RegisterDecoder, compileRegisterDecoder, encodeBit, encodeRegisters, rawValue, sameValue } from '../tags/codec.js';
@@ -46,17 +47,18 @@ interface Read {
 
 type Exclusive = <T>(f: () => Promise<T>) => Promise<T>;
 
-class Refusal extends Error {
+/** A command not executed, or not taken by the PLC: its outcome's status and code. */
+class Refusal extends PlantaError {
   constructor(
     readonly status: CommandOutcome['status'],
-    readonly code: string,
+    code: ErrorCode,
     message: string,
     /** False for a duplicate: the execution that holds the command reports its outcome. */
     readonly publish = true,
     /** The field at fault (a precondition or relation). */
-    readonly field?: string,
+    field?: string,
   ) {
-    super(message);
+    super(code, message, { field });
   }
 }
 

@@ -8,6 +8,7 @@
 import { POLLER_STOPPED } from '../bus/liveness.js';
 import type { Bus, Unsubscribe } from '../bus/types.js';
 import type { DeviceConfig, PlantConfig } from '../config/resolve.js';
+import { PlantaError } from '../errors.js';
 import type { TagDefinition } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { Registry } from 'prom-client';
@@ -18,8 +19,10 @@ import { type PollerObservers, DevicePoller } from './device-poller.js';
 import { DeviceLease, LOST_TO_ANOTHER, type LeaseState } from './lease.js';
 import { registerPollerMetrics } from './metrics.js';
 
-export class UnknownDeviceError extends Error {
-  readonly code = 'PLANTA_POLLER_UNKNOWN_DEVICE';
+export class UnknownDeviceError extends PlantaError<'PLANTA_POLLER_UNKNOWN_DEVICE'> {
+  constructor(message: string) {
+    super('PLANTA_POLLER_UNKNOWN_DEVICE', message);
+  }
 }
 
 export interface PollerLeaseOptions {

@@ -15,26 +15,17 @@
  *   POST   /restart               PLC restart: memory to power-on values, connections dropped
  */
 import http from 'node:http';
+import { PlantaError, httpStatus } from '../errors.js';
 import { FAULTS } from './sbr/map.js';
-import { type Misbehaviour, MisbehaviourError, formatMisbehaviour, parseMisbehaviour } from './misbehaviour.js';
+import { type Misbehaviour, formatMisbehaviour, parseMisbehaviour } from './misbehaviour.js';
 import type { Simulator } from './simulator.js';
-
-class ControlError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const MAX_BODY = 64 * 1024;
 
 export function faultBit(name: string): number {
   const bit = /^\d+$/.test(name) ? Number(name) : FAULTS[name];
   if (bit === undefined || !Object.values(FAULTS).includes(bit)) {
-    throw new ControlError(404, 'PLANTA_SIM_UNKNOWN_FAULT', `"${name}" is not a fault; use one of ${Object.keys(FAULTS).join(', ')} or its bit number`);
+    throw new PlantaError('PLANTA_SIM_UNKNOWN_FAULT', `"${name}" is not a fault; use one of ${Object.keys(FAULTS).join(', ')} or its bit number`);
   }
   return bit;
 }
@@ -55,7 +46,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => {
       body += chunk;
-      if (body.length > MAX_BODY) reject(new ControlError(413, 'PLANTA_SIM_BODY_TOO_LARGE', 'body over 64 KiB'));
+      if (body.length > MAX_BODY) reject(new PlantaError('PLANTA_SIM_BODY_TOO_LARGE', 'body over 64 KiB'));
     });
     req.on('end', () => resolve(body));
     req.on('error', reject);
@@ -67,17 +58,12 @@ function modeFromBody(body: string): Misbehaviour {
   try {
     json = JSON.parse(body);
   } catch {
-    throw new ControlError(400, 'PLANTA_SIM_BAD_REQUEST', 'body is not JSON');
+    throw new PlantaError('PLANTA_SIM_BAD_REQUEST', 'body is not JSON');
   }
   const o = json as { mode?: unknown; delayMs?: unknown; code?: unknown };
-  if (typeof o?.mode !== 'string') throw new ControlError(400, 'PLANTA_SIM_BAD_REQUEST', 'body needs a "mode" string');
+  if (typeof o?.mode !== 'string') throw new PlantaError('PLANTA_SIM_BAD_REQUEST', 'body needs a "mode" string');
   const arg = o.mode === 'slow' ? o.delayMs : o.mode === 'exception' ? o.code : undefined;
-  try {
-    return parseMisbehaviour(arg === undefined ? o.mode : `${o.mode}:${String(arg)}`);
-  } catch (err) {
-    if (err instanceof MisbehaviourError) throw new ControlError(400, err.code, err.message);
-    throw err;
-  }
+  return parseMisbehaviour(arg === undefined ? o.mode : `${o.mode}:${String(arg)}`);
 }
 
 export function controlHandler(sim: Simulator): (req: http.IncomingMessage, res: http.ServerResponse) => void {
@@ -104,7 +90,7 @@ export function controlHandler(sim: Simulator): (req: http.IncomingMessage, res:
       return { active: sim.plant?.activeFaults().map((bit) => ({ bit, name: faultName(bit) })) ?? [], available: FAULTS };
     }
     if (fault && (method === 'PUT' || method === 'POST' || method === 'DELETE')) {
-      if (!sim.plant) throw new ControlError(409, 'PLANTA_SIM_NO_PLANT', 'the load device has no faults');
+      if (!sim.plant) throw new PlantaError('PLANTA_SIM_NO_PLANT', 'the load device has no faults');
       const bit = faultBit(decodeURIComponent(fault[1]!));
       sim.plant.setFault(bit, method !== 'DELETE');
       return { bit, name: faultName(bit), active: method !== 'DELETE' };
@@ -130,7 +116,7 @@ export function controlHandler(sim: Simulator): (req: http.IncomingMessage, res:
       sim.restart();
       return { restarted: true };
     }
-    throw new ControlError(404, 'PLANTA_SIM_NOT_FOUND', `no route ${method} ${path}`);
+    throw new PlantaError('PLANTA_SIM_NOT_FOUND', `no route ${method} ${path}`);
   };
 
   return (req, res) => {
@@ -138,8 +124,8 @@ export function controlHandler(sim: Simulator): (req: http.IncomingMessage, res:
     route(req, url).then(
       (body) => send(res, 200, body),
       (err: unknown) => {
-        if (err instanceof ControlError) send(res, err.status, { error: { code: err.code, message: err.message } });
-        else send(res, 500, { error: { code: 'PLANTA_SIM_INTERNAL', message: String(err) } });
+        if (err instanceof PlantaError && err.statusCode !== undefined) send(res, err.statusCode, { error: { code: err.code, message: err.message } });
+        else send(res, httpStatus('PLANTA_SIM_INTERNAL'), { error: { code: 'PLANTA_SIM_INTERNAL', message: String(err) } });
       },
     );
   };

@@ -4,6 +4,7 @@
  * connections, answers with an exception, or sends garbage instead of an answer.
  */
 import { randomBytes } from 'node:crypto';
+import { PlantaError } from '../errors.js';
 import {
   NO_RESPONSE,
   type HandlerResult,
@@ -31,8 +32,10 @@ export type Misbehaviour =
 export type MisbehaviourMode = Misbehaviour['mode'];
 export const MISBEHAVIOUR_MODES: readonly MisbehaviourMode[] = ['normal', 'slow', 'silent', 'close', 'exception', 'garbage', 'noise'];
 
-export class MisbehaviourError extends Error {
-  readonly code = 'PLANTA_SIM_BAD_MODE';
+export class MisbehaviourError extends PlantaError<'PLANTA_SIM_BAD_MODE'> {
+  constructor(message: string) {
+    super('PLANTA_SIM_BAD_MODE', message);
+  }
 }
 
 /** Parses `normal`, `slow:1500`, `silent`, `close`, `exception:6`, `garbage`, `noise`. */

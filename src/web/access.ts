@@ -22,9 +22,9 @@
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { ROLES, type Role } from '../config/schema.js';
+import { PlantaError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import type { RequestIdentity } from './auth.js';
-import { HttpError } from './errors.js';
 
 export const ACCESS_LEVELS = ['public', 'viewer', 'token', 'user', 'operator', 'engineer', 'admin'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
@@ -71,12 +71,12 @@ function allows(access: Access, id: RequestIdentity | undefined): boolean {
   }
 }
 
-function refusal(access: Exclude<Access, 'public'>, id: RequestIdentity | undefined, safe: boolean): HttpError {
-  if (!id || id.via === 'anonymous') return new HttpError(401, 'PLANTA_AUTH_REQUIRED', safe ? 'sign in first' : 'sign in to act');
+function refusal(access: Exclude<Access, 'public'>, id: RequestIdentity | undefined, safe: boolean): PlantaError {
+  if (!id || id.via === 'anonymous') return new PlantaError('PLANTA_AUTH_REQUIRED', safe ? 'sign in first' : 'sign in to act');
   if (id.via === 'token') {
-    return safe ? new HttpError(403, 'PLANTA_AUTH_FORBIDDEN', `an API token may not read this: it needs ${needs[access]}`) : new HttpError(403, 'PLANTA_AUTH_READ_ONLY', 'API tokens are read-only');
+    return safe ? new PlantaError('PLANTA_AUTH_FORBIDDEN', `an API token may not read this: it needs ${needs[access]}`) : new PlantaError('PLANTA_AUTH_READ_ONLY', 'API tokens are read-only');
   }
-  return new HttpError(403, 'PLANTA_AUTH_FORBIDDEN', `${id.user} (${id.role}) may not do this: it needs ${needs[access]}`);
+  return new PlantaError('PLANTA_AUTH_FORBIDDEN', `${id.user} (${id.role}) may not do this: it needs ${needs[access]}`);
 }
 
 const UNRESERVED = /^[A-Za-z0-9._~-]$/;
@@ -138,16 +138,16 @@ export function installAccessGate(app: FastifyInstance, o: GateOptions): () => R
 
   app.addHook('onRequest', async (req) => {
     const problem = targetProblem(req.raw.url ?? '');
-    if (problem) throw new HttpError(400, 'PLANTA_HTTP_BAD_PATH', `${problem}: send the path in its plain form`);
+    if (problem) throw new PlantaError('PLANTA_HTTP_BAD_PATH', `${problem}: send the path in its plain form`);
     const access = req.routeOptions.config.access;
-    if (!isAccess(access)) throw new HttpError(403, 'PLANTA_HTTP_ACCESS_UNDECLARED', 'this route declares no access, so nobody may use it');
+    if (!isAccess(access)) throw new PlantaError('PLANTA_HTTP_ACCESS_UNDECLARED', 'this route declares no access, so nobody may use it');
     if (access === 'public') return;
     const id = await o.resolve(req);
     const safe = SAFE_METHODS.has(req.method);
     if (!allows(access, id)) throw refusal(access, id, safe);
     if (safe) return;
     if (id?.via !== 'session') throw refusal('user', id, false);
-    if (o.csrf && (typeof id.csrf !== 'string' || req.headers['x-csrf-token'] !== id.csrf)) throw new HttpError(403, 'PLANTA_AUTH_CSRF', 'missing or wrong CSRF token (x-csrf-token)');
+    if (o.csrf && (typeof id.csrf !== 'string' || req.headers['x-csrf-token'] !== id.csrf)) throw new PlantaError('PLANTA_AUTH_CSRF', 'missing or wrong CSRF token (x-csrf-token)');
   });
   return table;
 }

@@ -19,7 +19,7 @@ import type { AlarmActions } from '../alarms/remote.js';
 import type { JournalKind } from '../bus/alarm-messages.js';
 import type { Bus } from '../bus/types.js';
 import type { Identity } from '../commands/prepare.js';
-import { HttpError } from './errors.js';
+import { PlantaError } from '../errors.js';
 import { boundedText, isName, queryParam } from './fields.js';
 import { BODY_LIMITS } from './limits.js';
 
@@ -32,8 +32,8 @@ const KINDS: readonly JournalKind[] = ['alarm', 'return', 'unknown', 'ack', 'she
 const TEXT_LIMITS = { comment: 500, reason: 200, search: 200 } as const;
 const MAX_IDS = 1000;
 
-const badBody = (message: string): HttpError => new HttpError(400, 'PLANTA_ALARM_BAD_BODY', message);
-const badQuery = (message: string): HttpError => new HttpError(400, 'PLANTA_JOURNAL_BAD_QUERY', message);
+const badBody = (message: string): PlantaError => new PlantaError('PLANTA_ALARM_BAD_BODY', message);
+const badQuery = (message: string): PlantaError => new PlantaError('PLANTA_JOURNAL_BAD_QUERY', message);
 
 function obj(req: FastifyRequest): Record<string, unknown> {
   const b = req.body ?? {};
@@ -51,7 +51,7 @@ function text(b: Record<string, unknown>, field: keyof typeof TEXT_LIMITS, requi
 /** An alarm id from the path: a name, as the configuration writes alarm ids. */
 function alarmId(req: FastifyRequest<{ Params: { id: string } }>): string {
   const id = req.params.id;
-  if (!isName(id)) throw new HttpError(400, 'PLANTA_ALARM_BAD_ID', 'id: expected an alarm id (letters, digits, "_", "." or "-", at most 128)', 'id');
+  if (!isName(id)) throw new PlantaError('PLANTA_ALARM_BAD_ID', 'id: expected an alarm id (letters, digits, "_", "." or "-", at most 128)', { field: 'id' });
   return id;
 }
 
@@ -69,12 +69,12 @@ export function registerAlarmRoutes(
   o: { bus: Bus; alarms: AlarmService | undefined; identify: (req: FastifyRequest) => Identity | undefined },
 ): void {
   const service = (): AlarmService => {
-    if (!o.alarms) throw new HttpError(503, 'PLANTA_ALARMS_UNAVAILABLE', 'the alarm engine does not run in this process');
+    if (!o.alarms) throw new PlantaError('PLANTA_ALARMS_UNAVAILABLE', 'the alarm engine does not run in this process');
     return o.alarms;
   };
   const who = (req: FastifyRequest): Identity => {
     const id = o.identify(req);
-    if (!id) throw new HttpError(401, 'PLANTA_AUTH_REQUIRED', 'alarm actions need a signed-in user');
+    if (!id) throw new PlantaError('PLANTA_AUTH_REQUIRED', 'alarm actions need a signed-in user');
     return id;
   };
 
@@ -86,7 +86,7 @@ export function registerAlarmRoutes(
     if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_IDS || !ids.every((x) => typeof x === 'string')) {
       throw badBody(`ids: expected a list of 1..${MAX_IDS} alarm ids`);
     }
-    if (!ids.every((x) => isName(x))) throw new HttpError(400, 'PLANTA_ALARM_BAD_ID', 'ids: expected alarm ids (letters, digits, "_", "." or "-", at most 128)', 'ids');
+    if (!ids.every((x) => isName(x))) throw new PlantaError('PLANTA_ALARM_BAD_ID', 'ids: expected alarm ids (letters, digits, "_", "." or "-", at most 128)', { field: 'ids' });
     return service().acknowledge(who(req), ids as string[], text(b, 'comment', false));
   });
 

@@ -19,6 +19,7 @@ import { type UserDirectory, sqliteDirectory } from '../auth/directory.js';
 import type { AuditQuery, AuthStore, UserRecord } from '../auth/store.js';
 import type { Identity } from '../commands/prepare.js';
 import { ROLES, type Role } from '../config/schema.js';
+import { PlantaError } from '../errors.js';
 import { boundedText, queryParam } from './fields.js';
 import { BODY_LIMITS } from './limits.js';
 
@@ -52,17 +53,6 @@ export type Via = 'session' | 'token' | 'anonymous';
 export interface RequestIdentity extends Identity {
   via: Via;
   csrf?: string;
-}
-
-export class AuthError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
 }
 
 const COOKIE = 'planta_session';
@@ -170,14 +160,14 @@ export function createAuth(o: AuthOptions): Auth {
 
   const need = (req: FastifyRequest, role: Role): RequestIdentity => {
     const id = identify(req);
-    if (!id) throw new AuthError(401, 'PLANTA_AUTH_REQUIRED', 'sign in first');
-    if (rank(id.role) < rank(role)) throw new AuthError(403, 'PLANTA_AUTH_FORBIDDEN', `${id.user} (${id.role}) may not do this: it needs ${role}`);
+    if (!id) throw new PlantaError('PLANTA_AUTH_REQUIRED', 'sign in first');
+    if (rank(id.role) < rank(role)) throw new PlantaError('PLANTA_AUTH_FORBIDDEN', `${id.user} (${id.role}) may not do this: it needs ${role}`);
     return id;
   };
 
   const body = (req: FastifyRequest): Record<string, unknown> => {
     const b = req.body;
-    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new AuthError(400, 'PLANTA_AUTH_BAD_BODY', 'expected a JSON object');
+    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new PlantaError('PLANTA_AUTH_BAD_BODY', 'expected a JSON object');
     return b as Record<string, unknown>;
   };
 
@@ -188,12 +178,12 @@ export function createAuth(o: AuthOptions): Auth {
     } catch (err) {
       if (!(err instanceof HasherBusyError)) throw err;
       reply?.header('retry-after', String(err.retryAfterS));
-      throw new AuthError(429, err.code, err.message);
+      throw err;
     }
   };
 
   const boundedPassword = (password: unknown): string => {
-    if (typeof password !== 'string' || Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw new AuthError(400, 'PLANTA_AUTH_BAD_LOGIN', `password: a string of at most ${MAX_PASSWORD_BYTES} bytes`, 'password');
+    if (typeof password !== 'string' || Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw new PlantaError('PLANTA_AUTH_BAD_LOGIN', `password: a string of at most ${MAX_PASSWORD_BYTES} bytes`, { field: 'password' });
     return password;
   };
 
@@ -216,7 +206,7 @@ export function createAuth(o: AuthOptions): Auth {
     if (!reserved.ok) {
       reply?.header('retry-after', String(Math.max(1, Math.ceil((reserved.until - t) / 1000))));
       const from = reserved.key === address.key ? ' from this address' : '';
-      throw new AuthError(429, 'PLANTA_AUTH_LOCKED', `too many failed sign-ins${from}: try again after ${new Date(reserved.until).toISOString()}`);
+      throw new PlantaError('PLANTA_AUTH_LOCKED', `too many failed sign-ins${from}: try again after ${new Date(reserved.until).toISOString()}`);
     }
     let ticket: HashTicket;
     try {
@@ -235,8 +225,8 @@ export function createAuth(o: AuthOptions): Auth {
 
   const reauthenticate = async (req: FastifyRequest, password: unknown): Promise<void> => {
     const id = identify(req);
-    if (!id || id.via !== 'session') throw new AuthError(401, 'PLANTA_AUTH_REQUIRED', 'sign in first');
-    const refused = new AuthError(403, 'PLANTA_AUTH_REAUTH', 'password: this command needs your password again, and it was not right');
+    if (!id || id.via !== 'session') throw new PlantaError('PLANTA_AUTH_REQUIRED', 'sign in first');
+    const refused = new PlantaError('PLANTA_AUTH_REAUTH', 'password: this command needs your password again, and it was not right');
     // No password given: nothing was guessed, nothing counted.
     if (typeof password !== 'string' || password === '') throw refused;
     const ok = (await checkPassword(req, undefined, id.user, boundedPassword(password))) !== undefined;
@@ -257,7 +247,7 @@ export function createAuth(o: AuthOptions): Auth {
     try {
       checkStrength(boundedPassword(password), name);
     } catch (err) {
-      if (err instanceof WeakPasswordError) throw new AuthError(400, err.code, `password: ${err.message}`, 'password');
+      if (err instanceof WeakPasswordError) throw new PlantaError(err.code, `password: ${err.message}`, { field: 'password' });
       throw err;
     }
     return admit(reply).run(() => hashPassword(password));
@@ -273,13 +263,13 @@ export function createAuth(o: AuthOptions): Auth {
     app.post('/api/login', { config: { access: 'public' }, bodyLimit: BODY_LIMITS.signIn }, async (req, reply: FastifyReply) => {
       const b = body(req);
       // Bounded before anything else: an overlong or unprintable name is never hashed nor written to the trail.
-      if (typeof b.user !== 'string' || !LOGIN_NAME.test(b.user)) throw new AuthError(400, 'PLANTA_AUTH_BAD_LOGIN', 'user: 1 to 64 printable characters', 'user');
+      if (typeof b.user !== 'string' || !LOGIN_NAME.test(b.user)) throw new PlantaError('PLANTA_AUTH_BAD_LOGIN', 'user: 1 to 64 printable characters', { field: 'user' });
       const name = b.user;
       const user = await checkPassword(req, reply, name, boundedPassword(b.password ?? ''));
       const t = now();
       if (!user) {
         await store.audit(name, 'login-failed', name, signIn(req), t);
-        throw new AuthError(401, 'PLANTA_AUTH_FAILED', 'wrong user or password');
+        throw new PlantaError('PLANTA_AUTH_FAILED', 'wrong user or password');
       }
       const { id, csrf } = await sessions.create(user.name, t);
       await store.audit(user.name, 'login', user.name, signIn(req), t);
@@ -316,9 +306,9 @@ export function createAuth(o: AuthOptions): Auth {
       const b = body(req);
       const name = String(b.name ?? '');
       const role = String(b.role ?? '') as Role;
-      if (!NAME.test(name)) throw new AuthError(400, 'PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
-      if (!ROLES.includes(role)) throw new AuthError(400, 'PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
-      if (await store.user(name)) throw new AuthError(409, 'PLANTA_AUTH_USER_EXISTS', `user ${name} exists`);
+      if (!NAME.test(name)) throw new PlantaError('PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
+      if (!ROLES.includes(role)) throw new PlantaError('PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
+      if (await store.user(name)) throw new PlantaError('PLANTA_AUTH_USER_EXISTS', `user ${name} exists`);
       await store.addUser(name, role, await newPasswordHash(reply, name, String(b.password ?? '')), now());
       await store.audit(admin.user, 'user-add', name, { role }, now());
       return { name, role };
@@ -328,9 +318,9 @@ export function createAuth(o: AuthOptions): Auth {
       const admin = need(req, 'admin');
       const b = body(req);
       const name = req.params.name;
-      if (!NAME.test(name) || !(await store.user(name))) throw new AuthError(404, 'PLANTA_AUTH_NO_USER', `no user ${NAME.test(name) ? name : 'of that name'}`);
+      if (!NAME.test(name) || !(await store.user(name))) throw new PlantaError('PLANTA_AUTH_NO_USER', `no user ${NAME.test(name) ? name : 'of that name'}`);
       if (b.role !== undefined) {
-        if (!ROLES.includes(b.role as Role)) throw new AuthError(400, 'PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
+        if (!ROLES.includes(b.role as Role)) throw new PlantaError('PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
         await store.setRole(name, b.role as Role, now());
         await sessions.endAllOf(name);
         await store.audit(admin.user, 'user-role', name, { role: b.role }, now());
@@ -356,8 +346,8 @@ export function createAuth(o: AuthOptions): Auth {
     app.post('/api/tokens', { config: { access: 'admin' } }, async (req) => {
       const admin = need(req, 'admin');
       const name = String(body(req).name ?? '');
-      if (!NAME.test(name)) throw new AuthError(400, 'PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
-      if ((await store.tokens()).some((t) => t.name === name)) throw new AuthError(409, 'PLANTA_AUTH_TOKEN_EXISTS', `token ${name} exists`);
+      if (!NAME.test(name)) throw new PlantaError('PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
+      if ((await store.tokens()).some((t) => t.name === name)) throw new PlantaError('PLANTA_AUTH_TOKEN_EXISTS', `token ${name} exists`);
       const token = await store.addToken(name, admin.user, now());
       await store.audit(admin.user, 'token-add', name, null, now());
       return { name, token, readOnly: true, note: 'shown once: keep it; send it as "Authorization: Bearer <token>"' };
@@ -366,7 +356,7 @@ export function createAuth(o: AuthOptions): Auth {
     app.delete<{ Params: { name: string } }>('/api/tokens/:name', { config: { access: 'admin' } }, async (req) => {
       const admin = need(req, 'admin');
       const revoked = NAME.test(req.params.name) && (await store.revokeToken(req.params.name, now()));
-      if (!revoked) throw new AuthError(404, 'PLANTA_AUTH_NO_TOKEN', `no active token ${NAME.test(req.params.name) ? req.params.name : 'of that name'}`);
+      if (!revoked) throw new PlantaError('PLANTA_AUTH_NO_TOKEN', `no active token ${NAME.test(req.params.name) ? req.params.name : 'of that name'}`);
       await store.audit(admin.user, 'token-revoke', req.params.name, null, now());
       return { revoked };
     });

@@ -24,6 +24,7 @@ import { CLAIM_RETENTION_MS } from '../bus/memory.js';
 import type { Bus, BusLink, CommandOutcome, CommandRequest } from '../bus/types.js';
 import { expandTemplate, templateCombinations, templateVars } from '../config/commands.js';
 import type { PlantConfig } from '../config/resolve.js';
+import { isAnswerable } from '../errors.js';
 import { type CommandRecord, type CommandRecords, SqliteCommandLedger, queuedOutcome } from '../commands/ledger.js';
 import { COMMAND_ID, CommandPreparer, CommandRejection, type Identity } from '../commands/prepare.js';
 import { SelectRegistry } from '../commands/select.js';
@@ -97,16 +98,15 @@ type Step = 'direct' | 'select' | 'operate';
 
 function body(req: FastifyRequest): Record<string, unknown> {
   const b = req.body;
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new CommandRejection('PLANTA_COMMAND_BAD_BODY', 'expected a JSON object', 'body');
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new CommandRejection('PLANTA_COMMAND_BAD_BODY', 'expected a JSON object', { field: 'body' });
   return b as Record<string, unknown>;
 }
 
 /** An error to answer as a refusal: Planta's own (a stable code, a 4xx or 503 status), a CommandRejection or an authentication error. */
 function refusal(err: unknown): { code: string; message: string; field?: string } | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown; field?: unknown; message?: unknown };
   // 503: not queued (the bus is away), an attempt like any refusal; other 5xx are failures, not refusals.
-  if (typeof e?.code !== 'string' || !e.code.startsWith('PLANTA_') || typeof e.statusCode !== 'number' || (e.statusCode >= 500 && e.statusCode !== 503)) return undefined;
-  return { code: e.code, message: String(e.message), ...(typeof e.field === 'string' ? { field: e.field } : {}) };
+  if (!isAnswerable(err) || (err.statusCode >= 500 && err.statusCode !== 503)) return undefined;
+  return { code: err.code, message: String(err.message), ...(typeof err.field === 'string' ? { field: err.field } : {}) };
 }
 
 /** An id used before: its owner's replay (answered with what became of it), or someone else's. */
@@ -118,8 +118,7 @@ class IdUsed extends CommandRejection {
     super(
       mine ? 'PLANTA_COMMAND_DUPLICATE' : 'PLANTA_COMMAND_ID_TAKEN',
       mine ? `id ${record.id} was already used: a retry never executes twice` : "id: it belongs to another user's command: make a fresh id for each command",
-      'id',
-      409,
+      { field: 'id' },
     );
   }
 }
@@ -174,7 +173,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
   });
 
   const signedIn = (user: Identity | undefined): Identity => {
-    if (!user) throw new CommandRejection('PLANTA_AUTH_REQUIRED', 'commands need a signed-in user', 'user', 401);
+    if (!user) throw new CommandRejection('PLANTA_AUTH_REQUIRED', 'commands need a signed-in user', { field: 'user' });
     return user;
   };
 
@@ -237,7 +236,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
   const notQueued = async (queued: CommandOutcome | undefined, why: string): Promise<never> => {
     const message = `not queued, and it will not run later: ${why} — send it again once the bus is back`;
     if (queued) await record({ ...queued, status: 'rejected', code: 'PLANTA_COMMAND_NOT_QUEUED', reason: message, at: Date.now() });
-    throw new CommandRejection('PLANTA_COMMAND_NOT_QUEUED', message, 'bus', 503);
+    throw new CommandRejection('PLANTA_COMMAND_NOT_QUEUED', message, { field: 'bus' });
   };
 
   /**
@@ -259,8 +258,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
           'PLANTA_COMMAND_UNCONFIRMED',
           `the bus did not confirm it (${err.message}): it was probably not queued; if the bus took it before ${new Date(cmd.acceptBy).toISOString()} it runs, otherwise never — ` +
             'check the event list before sending it again',
-          'bus',
-          503,
+          { field: 'bus' },
         );
       }
       return notQueued(queued, err instanceof BusError ? err.message : 'the bus did not take it');
@@ -298,7 +296,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
       const me = signedIn(user);
       const cmd = preparer.prepare(input, me);
       if (config.commands[cmd.command]!.critical) {
-        throw new CommandRejection('PLANTA_COMMAND_SELECT_REQUIRED', `"${cmd.command}" is critical: select it first, then operate with the token`, 'command', 409);
+        throw new CommandRejection('PLANTA_COMMAND_SELECT_REQUIRED', `"${cmd.command}" is critical: select it first, then operate with the token`, { field: 'command' });
       }
       await fresh(cmd.id, me);
       preparer.checkState(cmd, await plantState(cmd, me));
@@ -351,7 +349,7 @@ export async function registerCommandRoutes(app: FastifyInstance, o: CommandRout
 
   app.get<{ Params: { id: string } }>('/api/commands/:id', { config: { access: 'viewer' } }, async (req) => {
     const r = COMMAND_ID.test(req.params.id) ? await records.get(req.params.id) : undefined;
-    if (!r) throw new CommandRejection('PLANTA_COMMAND_NOT_FOUND', 'no command with this id', 'id', 404);
+    if (!r) throw new CommandRejection('PLANTA_COMMAND_NOT_FOUND', 'no command with this id', { field: 'id' });
     return current(r);
   });
 }

@@ -7,12 +7,12 @@
  *   400 PLANTA_TEXT_UNPRINTABLE   a control, escape or direction-changing character
  */
 import { hasUnprintable } from '../util/text.js';
-import { HttpError } from './errors.js';
+import { type ErrorCode, PlantaError } from '../errors.js';
 
 /** `value` (a string) if it is printable and at most `max` characters; `field` names it in the refusal. */
 export function boundedText(value: string, field: string, max: number): string {
-  if (value.length > max) throw new HttpError(400, 'PLANTA_TEXT_TOO_LONG', `${field}: at most ${max} characters`, field);
-  if (hasUnprintable(value)) throw new HttpError(400, 'PLANTA_TEXT_UNPRINTABLE', `${field}: printable characters only (no control, escape or direction-changing characters)`, field);
+  if (value.length > max) throw new PlantaError('PLANTA_TEXT_TOO_LONG', `${field}: at most ${max} characters`, { field });
+  if (hasUnprintable(value)) throw new PlantaError('PLANTA_TEXT_UNPRINTABLE', `${field}: printable characters only (no control, escape or direction-changing characters)`, { field });
   return value;
 }
 
@@ -22,8 +22,8 @@ export function isName(value: unknown, max = 128): value is string {
 }
 
 /** A query parameter given at most once, or undefined; a repeated one is refused with `code`. */
-export function queryParam(query: unknown, field: string, code: string): string | undefined {
+export function queryParam(query: unknown, field: string, code: ErrorCode): string | undefined {
   const v = (query as Record<string, unknown> | undefined)?.[field];
   if (v === undefined || typeof v === 'string') return v;
-  throw new HttpError(400, code, `${field}: give it once`, field);
+  throw new PlantaError(code, `${field}: give it once`, { field });
 }

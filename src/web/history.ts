@@ -28,6 +28,7 @@ import { cyclesCsv } from '../historian/cycles.js';
 import { exportCsv } from '../historian/export.js';
 import type { Historian, HistorianStatus, HistorySeries } from '../historian/historian.js';
 import type { QualityClass, Resolution } from '../historian/types.js';
+import { PlantaError, isAnswerable } from '../errors.js';
 import { queryParam } from './fields.js';
 
 export type HistoryService = Pick<Historian, 'query' | 'status' | 'readRaw'>;
@@ -50,17 +51,6 @@ export interface HistoryPayload {
 
 export type { Cycle, HistorianStatus };
 
-class HistoryRequestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode = 400,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
 /**
  * A store that fails (its database went away after the web connected) is
  * unavailable, 503 — not an internal error; the body names no detail of the
@@ -70,9 +60,8 @@ async function fromStore<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
-    const own = err as { code?: unknown; statusCode?: unknown };
-    if (typeof own.code === 'string' && own.code.startsWith('PLANTA_') && typeof own.statusCode === 'number') throw err;
-    throw new HistoryRequestError('PLANTA_HISTORIAN_UNAVAILABLE', "the historian's store did not answer: try again shortly", 503, { cause: err });
+    if (isAnswerable(err)) throw err;
+    throw new PlantaError('PLANTA_HISTORIAN_UNAVAILABLE', "the historian's store did not answer: try again shortly", { cause: err });
   }
 }
 
@@ -88,14 +77,14 @@ function time(q: Query, field: string, fallback: number): number {
   const v = param(q, field);
   if (v === undefined || v === '') return fallback;
   const n = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(n)) throw new HistoryRequestError('PLANTA_HISTORY_BAD_RANGE', `${field}: expected epoch milliseconds or an ISO 8601 date`);
+  if (!Number.isFinite(n)) throw new PlantaError('PLANTA_HISTORY_BAD_RANGE', `${field}: expected epoch milliseconds or an ISO 8601 date`);
   return n;
 }
 
 function range(q: Query, defaultSpanMs: number): { from: number; to: number } {
   const to = time(q, 'to', Date.now());
   const from = time(q, 'from', to - defaultSpanMs);
-  if (!(from < to)) throw new HistoryRequestError('PLANTA_HISTORY_BAD_RANGE', 'from must be before to');
+  if (!(from < to)) throw new PlantaError('PLANTA_HISTORY_BAD_RANGE', 'from must be before to');
   return { from, to };
 }
 
@@ -113,15 +102,15 @@ export function registerHistoryRoutes(
 ): void {
   const units = new Map(o.config.tags.map((t) => [t.name, t.unit]));
   const service = (req: FastifyRequest): HistoryService => {
-    if (o.identify && !o.identify(req)) throw new HistoryRequestError('PLANTA_AUTH_REQUIRED', 'sign in first', 401);
-    if (!o.historian) throw new HistoryRequestError('PLANTA_HISTORIAN_UNAVAILABLE', 'the historian does not run in this process', 503);
+    if (o.identify && !o.identify(req)) throw new PlantaError('PLANTA_AUTH_REQUIRED', 'sign in first');
+    if (!o.historian) throw new PlantaError('PLANTA_HISTORIAN_UNAVAILABLE', 'the historian does not run in this process');
     return o.historian;
   };
   const tagList = (q: Query): string[] => {
     const tags = (param(q, 'tags') ?? '').split(',').map((t) => t.trim()).filter(Boolean);
-    if (tags.length === 0) throw new HistoryRequestError('PLANTA_HISTORY_BAD_QUERY', 'tags: expected one or more tag names, comma separated');
-    if (tags.length > MAX_TAGS) throw new HistoryRequestError('PLANTA_HISTORY_BAD_QUERY', `tags: at most ${MAX_TAGS} at once`);
-    for (const t of tags) if (!units.has(t)) throw new HistoryRequestError('PLANTA_TAG_UNKNOWN', `no tag "${t}"`, 404);
+    if (tags.length === 0) throw new PlantaError('PLANTA_HISTORY_BAD_QUERY', 'tags: expected one or more tag names, comma separated');
+    if (tags.length > MAX_TAGS) throw new PlantaError('PLANTA_HISTORY_BAD_QUERY', `tags: at most ${MAX_TAGS} at once`);
+    for (const t of tags) if (!units.has(t)) throw new PlantaError('PLANTA_TAG_UNKNOWN', `no tag "${t}"`);
     return [...new Set(tags)];
   };
 
@@ -134,7 +123,7 @@ export function registerHistoryRoutes(
     const p = param(q, 'points');
     if (p !== undefined) {
       points = /^\d+$/.test(p) ? Number(p) : NaN;
-      if (!(points >= 1 && points <= MAX_POINTS)) throw new HistoryRequestError('PLANTA_HISTORY_BAD_QUERY', `points: expected a whole number 1..${MAX_POINTS}`);
+      if (!(points >= 1 && points <= MAX_POINTS)) throw new PlantaError('PLANTA_HISTORY_BAD_QUERY', `points: expected a whole number 1..${MAX_POINTS}`);
     }
     const series: HistorySeries[] = await fromStore(h.query(tags, from, to, points));
     return { from, to, series: series.map((s) => ({ tag: s.tag, unit: units.get(s.tag) ?? '', resolution: s.resolution, t: s.t, v: s.v, q: s.q })) };
@@ -155,7 +144,7 @@ export function registerHistoryRoutes(
 
   const report = (req: FastifyRequest): CycleReport => {
     service(req);
-    if (!o.cycles) throw new HistoryRequestError('PLANTA_CYCLES_NOT_CONFIGURED', 'no cycle report: the configuration has no historian.cycles section', 404);
+    if (!o.cycles) throw new PlantaError('PLANTA_CYCLES_NOT_CONFIGURED', 'no cycle report: the configuration has no historian.cycles section');
     return o.cycles;
   };
 

@@ -14,7 +14,7 @@ import type { IncomingMessage } from 'node:http';
 import { BlockList, type Server, type Socket, isIPv4 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LimitsConfig } from '../config/schema.js';
-import { HttpError } from './errors.js';
+import { type HttpErrorCode, PlantaError, httpStatus } from '../errors.js';
 
 export const LIMIT_NAMES = ['connections', 'connections_per_client', 'streams', 'streams_per_client', 'body'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
@@ -118,11 +118,11 @@ export class Limits {
   async refuseOverLimit(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const limit = this.verdicts.get(req.raw.socket);
     if (!limit) return;
-    const [status, code, message] =
+    const [code, message]: [HttpErrorCode, string] =
       limit === 'connections'
-        ? [503, 'PLANTA_LIMIT_CONNECTIONS', `this server has ${this.o.connections} connections open, its limit: try again shortly`]
-        : [429, 'PLANTA_LIMIT_CONNECTIONS_PER_CLIENT', `your address has ${this.o.connectionsPerIp} connections open, the limit: close some and try again`];
-    await reply.status(status).header('connection', 'close').header('retry-after', RETRY_AFTER_S).send({ error: { code, message } });
+        ? ['PLANTA_LIMIT_CONNECTIONS', `this server has ${this.o.connections} connections open, its limit: try again shortly`]
+        : ['PLANTA_LIMIT_CONNECTIONS_PER_CLIENT', `your address has ${this.o.connectionsPerIp} connections open, the limit: close some and try again`];
+    await reply.status(httpStatus(code)).header('connection', 'close').header('retry-after', RETRY_AFTER_S).send({ error: { code, message } });
   }
 
   /** Takes a stream's place for the request's client until its connection closes; throws the refusal when full. */
@@ -134,8 +134,8 @@ export class Limits {
       this.refused[limit]++;
       reply.header('retry-after', RETRY_AFTER_S);
       throw full === 'total'
-        ? new HttpError(503, 'PLANTA_LIMIT_STREAMS', `this server has ${this.o.streams} live streams, its limit: try again shortly`)
-        : new HttpError(429, 'PLANTA_LIMIT_STREAMS_PER_CLIENT', `your address has ${this.o.streamsPerIp} live streams open, the limit: close some tabs and try again`);
+        ? new PlantaError('PLANTA_LIMIT_STREAMS', `this server has ${this.o.streams} live streams, its limit: try again shortly`)
+        : new PlantaError('PLANTA_LIMIT_STREAMS_PER_CLIENT', `your address has ${this.o.streamsPerIp} live streams open, the limit: close some tabs and try again`);
     }
     req.raw.socket.once('close', () => this.streams.release(key));
   }

@@ -24,7 +24,7 @@ import { type AlarmService, registerAlarmRoutes } from './alarms.js';
 import { type Auth, type RequestIdentity, SECURITY_HEADERS } from './auth.js';
 import { registerCommandRoutes } from './commands.js';
 import { type HistoryService, registerHistoryRoutes } from './history.js';
-import { HttpError } from './errors.js';
+import { type HttpErrorCode, PlantaError, httpStatus, isAnswerable } from '../errors.js';
 import { Limits, proxyMatcher } from './limits.js';
 import { registerWebMetrics } from './metrics.js';
 import type { ApiError, DeviceInfo, PlantInfo, TagInfo, TagWithState } from './protocol.js';
@@ -58,8 +58,6 @@ export interface WebServerOptions {
   /** The cycle report (historian.cycles of the configuration). */
   cycles?: CycleReport;
 }
-
-export { HttpError };
 
 /** Browsers are to use HTTPS only, for a year, once they have seen it here. */
 const HSTS = 'max-age=31536000';
@@ -99,6 +97,9 @@ function withState(t: TagDefinition, v: TagValue | undefined, liveDataLostAt: nu
   return out;
 }
 
+/** Answers {error: {code, message}} with the catalogue's status of `code`, or `status`. */
+const answer = (reply: FastifyReply, code: HttpErrorCode, message: string, status = httpStatus(code)): FastifyReply => reply.status(status).send({ error: { code, message } } satisfies ApiError);
+
 /** When this node lost the bus, while it has not got it back: what it serves is its last known state. */
 const lostAt = (hub: StreamHub): number | undefined => (hub.busLink.up ? undefined : hub.busLink.since);
 
@@ -123,7 +124,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     keepAliveTimeout: limit.keepAliveTimeout,
     connectionTimeout: limit.idleTimeout,
     // A path the router cannot decode never reaches a route.
-    frameworkErrors: (_err, _req, reply) => (reply as FastifyReply).status(400).send({ error: { code: 'PLANTA_HTTP_BAD_PATH', message: 'the path is not valid percent-encoded UTF-8' } } satisfies ApiError),
+    frameworkErrors: (_err, _req, reply) => answer(reply as FastifyReply, 'PLANTA_HTTP_BAD_PATH', 'the path is not valid percent-encoded UTF-8'),
     ...(options.tls ? { https: { ...options.tls, ...timeouts, ...handshake } } : { http: timeouts }),
   }) as unknown as FastifyInstance;
   const limits = new Limits(limit, proxyMatcher(trustProxy));
@@ -154,30 +155,29 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   await hub.start();
   app.addHook('onClose', async () => hub.stop());
 
-  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
+  app.setErrorHandler((err: FastifyError | PlantaError, req, reply) => {
     // Planta's own errors carry their status and stable code (and, for rejections, the field at fault).
-    const own = err as { code?: unknown; statusCode?: unknown; field?: unknown };
-    if (typeof own.code === 'string' && own.code.startsWith('PLANTA_') && typeof own.statusCode === 'number') {
-      const error: ApiError['error'] = { code: own.code, message: err.message };
-      if (typeof own.field === 'string') error.field = own.field;
-      return reply.status(own.statusCode).send({ error } satisfies ApiError);
+    if (isAnswerable(err)) {
+      const error: ApiError['error'] = { code: err.code, message: err.message };
+      if (typeof err.field === 'string') error.field = err.field;
+      return reply.status(err.statusCode).send({ error } satisfies ApiError);
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       limits.bodyRefused();
-      return reply.status(413).send({ error: { code: 'PLANTA_LIMIT_BODY', message: `the request body is larger than this route takes (${req.routeOptions.bodyLimit} bytes)` } } satisfies ApiError);
+      return answer(reply, 'PLANTA_LIMIT_BODY', `the request body is larger than this route takes (${req.routeOptions.bodyLimit} bytes)`);
     }
     if ((err as FastifyError).validation || (err.statusCode !== undefined && err.statusCode < 500)) {
-      return reply.status(err.statusCode ?? 400).send({ error: { code: 'PLANTA_HTTP_BAD_REQUEST', message: err.message } } satisfies ApiError);
+      return answer(reply, 'PLANTA_HTTP_BAD_REQUEST', err.message, err.statusCode);
     }
     options.log?.error({ err }, 'request failed');
-    return reply.status(500).send({ error: { code: 'PLANTA_HTTP_INTERNAL', message: 'internal error' } } satisfies ApiError);
+    return answer(reply, 'PLANTA_HTTP_INTERNAL', 'internal error');
   });
   // (fastify keeps a not-found handler's config; its types leave it out.)
   const notFound: Parameters<FastifyInstance['setNotFoundHandler']>[0] & { config: FastifyContextConfig } = { config: { access: 'public' } };
   app.setNotFoundHandler(notFound, async (req, reply) => {
     const path = req.url.split('?')[0]!;
     if (!hmiDir || path.startsWith('/api/') || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      return reply.status(404).send({ error: { code: 'PLANTA_HTTP_NOT_FOUND', message: `no route ${req.method} ${path.slice(0, 100)}` } } satisfies ApiError);
+      return answer(reply, 'PLANTA_HTTP_NOT_FOUND', `no route ${req.method} ${path.slice(0, 100)}`);
     }
     // Client-side routes of the HMI load its page (the sign-in page, before anyone signs in).
     return reply.type('text/html; charset=utf-8').send(await readFile(join(hmiDir, 'index.html')));
@@ -227,7 +227,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
 
   app.get<{ Params: { name: string } }>('/api/tags/:name', { config: { access: 'viewer' } }, async (req): Promise<TagWithState> => {
     const t = tagsByName.get(req.params.name);
-    if (!t) throw new HttpError(404, 'PLANTA_TAG_NOT_FOUND', `no tag "${req.params.name}"`);
+    if (!t) throw new PlantaError('PLANTA_TAG_NOT_FOUND', `no tag "${req.params.name}"`);
     return withState(t, hub.lastValue(t.name), lostAt(hub));
   });
 
@@ -246,7 +246,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
 
   app.get<{ Params: { page: string } }>('/api/drawings/:page', { config: { access: 'viewer' } }, async (req, reply) => {
     const svg = Object.hasOwn(config.drawings, req.params.page) ? config.drawings[req.params.page] : undefined;
-    if (svg === undefined) throw new HttpError(404, 'PLANTA_DRAWING_NOT_FOUND', `no drawing for page "${req.params.page}"`);
+    if (svg === undefined) throw new PlantaError('PLANTA_DRAWING_NOT_FOUND', `no drawing for page "${req.params.page}"`);
     return reply.type('image/svg+xml; charset=utf-8').send(svg);
   });
 

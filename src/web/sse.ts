@@ -4,9 +4,12 @@
  *
  *   id: <id>\n event: <name>\n data: <one line of JSON>\n \n
  */
+import { PlantaError } from '../errors.js';
 
-export class SseFramingError extends Error {
-  readonly code = 'PLANTA_SSE_FRAMING';
+export class SseFramingError extends PlantaError<'PLANTA_SSE_FRAMING'> {
+  constructor(message: string) {
+    super('PLANTA_SSE_FRAMING', message);
+  }
 }
 
 const FORBIDDEN = /[\r\n\0]/;

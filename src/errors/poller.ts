@@ -1,0 +1,12 @@
+import type { Area } from './area.js';
+
+export const POLLER = {
+  title: 'Pollers and device status',
+  intro: "A device's status (GET /api/devices, the live stream, the HMI's banner) and the pollers' logs carry these.",
+  codes: {
+    PLANTA_POLLER_SILENT: { meaning: "No report came from the device's poller for longer than its lease and a grace: its values are shown as last usable." },
+    PLANTA_POLLER_STOPPED: { meaning: 'The poller gave the device up (it stopped) with no standby poller waiting: nothing reads it now.' },
+    PLANTA_POLLER_UNKNOWN_DEVICE: { meaning: '`planta poll` was asked for a device the configuration does not have.' },
+    PLANTA_ERROR: { meaning: 'A read failed with an error without a code of its own; the message says what.' },
+  },
+} as const satisfies Area;
