@@ -113,6 +113,12 @@ export async function runSim(flags: SimFlags, log: Logger = createLogger('planta
   };
   // Registered before anything is printed, so a signal right after the banner still stops cleanly.
   onShutdown(stop);
+  // A part that cannot start (its port taken) stops the rest: a listening Modbus server would keep the process alive.
+  const orStop = <T>(started: Promise<T>): Promise<T> =>
+    started.catch(async (err: unknown) => {
+      await stop();
+      throw err;
+    });
   const what = load
     ? `load device: ${load.devices} unit ids (1..${load.devices}) × ${load.registers} registers, changing every ${load.changeMs} ms`
     : `SBR plant PLC (any unit id), speed ${speed}× (${speed} simulated s per s), scan ${flags.scan}`;
@@ -122,18 +128,20 @@ export async function runSim(flags: SimFlags, log: Logger = createLogger('planta
     const asked = flags.controlPort !== undefined;
     const controlPort = asked ? Number(flags.controlPort) : port === 0 ? 0 : address.port + 1;
     // The Modbus port + 1 is only a habit: taken by something else, the control interface goes to a free port (printed below).
-    const c = await startControlServer(sim, '127.0.0.1', controlPort).catch((err: NodeJS.ErrnoException) => {
-      if (asked || err.code !== 'EADDRINUSE') throw err;
-      console.warn(`planta sim: port ${controlPort} is taken; the control interface takes a free port`);
-      return startControlServer(sim, '127.0.0.1', 0);
-    });
+    const c = await orStop(
+      startControlServer(sim, '127.0.0.1', controlPort).catch((err: NodeJS.ErrnoException) => {
+        if (asked || err.code !== 'EADDRINUSE') throw err;
+        console.warn(`planta sim: port ${controlPort} is taken; the control interface takes a free port`);
+        return startControlServer(sim, '127.0.0.1', 0);
+      }),
+    );
     control = c.server;
     console.log(`  control     http://127.0.0.1:${c.port}  (planta sim fault|mode|writes|state --control http://127.0.0.1:${c.port})`);
   }
   if (flags.metrics) {
     const registry = createRegistry();
     registerSimMetrics(registry, sim);
-    console.log(`  metrics     ${await serveMetrics(registry, flags.metrics, stops)}`);
+    console.log(`  metrics     ${await orStop(serveMetrics(registry, flags.metrics, stops))}`);
   }
   const l = sim.server.limits;
   const never = (ms: number): string => (ms === 0 ? 'never' : `${ms} ms`);
