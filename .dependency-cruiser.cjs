@@ -1,7 +1,7 @@
 /**
  * The architecture of ../shared/DESIGN.md as rules: dependencies point one way.
  * modbus ← tags ← poller; bus is used by everything above it; web and hmi never
- * import modbus or poller. No cycles.
+ * import modbus or poller; the bus's roles are implemented apart. No cycles.
  */
 const layer = (name) => `^src/${name}/`;
 module.exports = {
@@ -34,6 +34,21 @@ module.exports = {
       severity: 'error',
       from: { path: ['^src/config/', '^src/tags/', '^src/bus/'] },
       to: { path: ['^src/poller/', '^src/alarms/', '^src/commands/', '^src/historian/', '^src/auth/', '^src/web/', '^src/sim/', '^src/cli/'] },
+    },
+    {
+      name: 'bus-roles-apart',
+      comment:
+        "Each role of the bus (values, samples, alarms, journal, commands, leases, rpc) is implemented in a file of its own in src/bus/memory/ and src/bus/redis/, and never imports another role's file: what roles share lives in the shared files named here, and only memory.ts and redis.ts put the roles together.",
+      severity: 'error',
+      from: { path: '^src/bus/(memory|redis)/' },
+      to: { path: '^src/bus/(memory|redis)/', pathNot: '^src/bus/(memory/deliveries|redis/(connection|codec|live|streams|hold))[.]ts$' },
+    },
+    {
+      name: 'bus-implementations-apart',
+      comment: 'The in-memory bus and the Redis bus share the role interfaces (src/bus/types.ts), not code.',
+      severity: 'error',
+      from: { path: '^src/bus/(memory|redis)' },
+      to: { path: '^src/bus/(memory|redis)', pathNot: '^src/bus/$1' },
     },
     {
       name: 'tags-below-config',
