@@ -28,8 +28,8 @@
  * again, and dropped if another poller took the device over meanwhile
  * (redis/hold.ts).
  */
-import type { TagValue } from '../tags/types.js';
 import { settlesWithin } from '../util/settle.js';
+import { ComposedBus } from './composed.js';
 import { RedisAlarms } from './redis/alarms.js';
 import { RedisCommands } from './redis/commands.js';
 import { RedisConnection, type RedisBusOptions } from './redis/connection.js';
@@ -41,88 +41,94 @@ import { RedisRpc } from './redis/rpc.js';
 import { SampleStreams, registerOutboxMetrics, samplesKey, subscribeSampleStreams } from './redis/samples.js';
 import { Streams } from './redis/streams.js';
 import { RedisValues } from './redis/values.js';
-import type {
-  AlarmState,
-  Bus,
-  BusLink,
-  CommandClaim,
-  CommandOutcome,
-  CommandRequest,
-  CommandSubscription,
-  DeviceStatus,
-  EntryHandler,
-  JournalEntry,
-  SampleBatch,
-  SampleSubscription,
-  ScanInfo,
-  ServiceReply,
-  ServiceRequest,
-  SubscribeOptions,
-  Unsubscribe,
-  ValueBatchInfo,
-} from './types.js';
 
 export { LINK_OPTIONS, SILENT_LINK_MS, reconnectDelay, type RedisBusOptions } from './redis/connection.js';
 
 /** How long closing waits for readers and pending replies before it drops the connections. */
 const CLOSE_GRACE_MS = 1000;
 
-export class RedisBus implements Bus {
+/** The roles on one connection, and what ties them: the leases this process holds decide when kept live state and samples go. */
+function assemble(conn: RedisConnection) {
+  const { o } = conn;
+  const hold = new LeaseHold((device, held, waited) => {
+    if (held) {
+      if (waited) flushLive(device);
+      return;
+    }
+    // Another poller polls the device now: what this one kept is older than that poller's.
+    values.drop(device);
+    samples.drop(device);
+  });
+  const live = new LiveState(conn);
+  const streams = new Streams(conn);
+  const samples = new SampleStreams({
+    send: (args) => conn.cmd.sendCommand(args),
+    ready: () => conn.cmd.isReady && !conn.closed,
+    key: (device) => samplesKey(conn, device),
+    deviceOf: (tag) => conn.deviceOf(tag),
+    held: (device) => hold.unconfirmed.has(device),
+    ...(o.outbox ? { outbox: o.outbox } : {}),
+    ...(o.historyBacklogMs ? { backlogMs: o.historyBacklogMs } : {}),
+    ...(conn.log ? { log: conn.log } : {}),
+  });
+  if (o.registry && o.outbox && !o.registry.getSingleMetric('planta_bus_outbox_bytes')) registerOutboxMetrics(o.registry, o.outbox, samples);
+  // Values before alarms: after a reconnect the state is handed over in this order.
+  const values = new RedisValues(conn, live, hold, {
+    publish: (batch, scan) => samples.publishValues(batch, scan),
+    subscribe: (handler, options) => subscribeSampleStreams(conn, streams, handler, options),
+  });
+  const alarms = new RedisAlarms(conn, live);
+  /** Publishes the live state kept meanwhile (of one device, or of every device not waiting), and forwards the outbox. */
+  const flushLive = (only?: string): void => {
+    if (!conn.cmd.isReady) return;
+    values.flush(only);
+    if (only === undefined) alarms.flush();
+    samples.forward();
+  };
+  return {
+    hold,
+    live,
+    samples,
+    flushLive,
+    values,
+    alarms,
+    journal: new RedisJournal(conn, streams),
+    commands: new RedisCommands(conn, streams, hold),
+    leases: new RedisLeases(conn, hold),
+    rpc: new RedisRpc(conn, streams),
+  };
+}
+
+export class RedisBus extends ComposedBus {
   readonly prefix: string;
   /** The samples streams' publisher side: what waits in the outbox, what was forwarded. */
   readonly samples: SampleStreams;
-  private readonly hold: LeaseHold;
-  private readonly live: LiveState;
-  private readonly streams: Streams;
-  private readonly values: RedisValues;
-  private readonly alarms: RedisAlarms;
-  private readonly journal: RedisJournal;
-  private readonly commands: RedisCommands;
-  private readonly leases: RedisLeases;
-  private readonly rpc: RedisRpc;
 
-  private constructor(private readonly conn: RedisConnection) {
-    const { o } = conn;
-    this.prefix = o.prefix;
-    this.hold = new LeaseHold((device, held, waited) => this.leaseSettled(device, held, waited));
-    this.live = new LiveState(conn);
-    this.streams = new Streams(conn);
-    // Values before alarms: after a reconnect the state is handed over in this order.
-    this.values = new RedisValues(conn, this.live, this.hold);
-    this.alarms = new RedisAlarms(conn, this.live);
-    this.journal = new RedisJournal(conn, this.streams);
-    this.commands = new RedisCommands(conn, this.streams, this.hold);
-    this.leases = new RedisLeases(conn, this.hold);
-    this.rpc = new RedisRpc(conn, this.streams);
-    this.samples = new SampleStreams({
-      send: (args) => conn.cmd.sendCommand(args),
-      ready: () => conn.cmd.isReady && !conn.closed,
-      key: (device) => samplesKey(conn, device),
-      deviceOf: (tag) => conn.deviceOf(tag),
-      held: (device) => this.hold.unconfirmed.has(device),
-      ...(o.outbox ? { outbox: o.outbox } : {}),
-      ...(o.historyBacklogMs ? { backlogMs: o.historyBacklogMs } : {}),
-      ...(conn.log ? { log: conn.log } : {}),
-    });
-    if (o.registry && o.outbox && !o.registry.getSingleMetric('planta_bus_outbox_bytes')) registerOutboxMetrics(o.registry, o.outbox, this.samples);
+  private constructor(
+    private readonly conn: RedisConnection,
+    private readonly parts: ReturnType<typeof assemble>,
+  ) {
+    super(parts);
+    this.prefix = conn.prefix;
+    this.samples = parts.samples;
   }
 
   /** Connects (the command and the Pub/Sub connections); throws PLANTA_BUS_UNREACHABLE if Redis does not answer in time. */
   static async connect(o: RedisBusOptions): Promise<RedisBus> {
     const conn = await RedisConnection.create(o);
     const { cmd, sub } = conn;
-    const bus = new RedisBus(conn);
+    const parts = assemble(conn);
     // From the moment the connection is lost, a leased device's live state waits until its lease is confirmed again.
-    for (const event of ['error', 'reconnecting']) cmd.on(event, () => bus.hold.holdAll());
+    for (const event of ['error', 'reconnecting']) cmd.on(event, () => parts.hold.holdAll());
     cmd.on('ready', () => {
-      bus.leases.confirmHeld();
-      bus.flushLive();
+      parts.leases.confirmHeld();
+      parts.flushLive();
     });
     conn.watch(cmd, 'commands');
     conn.watch(sub, 'pubsub');
-    bus.live.resyncOnReconnect();
+    parts.live.resyncOnReconnect();
     // After the resync's start above: a link is up again only once the live state was read again.
-    bus.live.followLink();
+    parts.live.followLink();
     try {
       await Promise.all([conn.open(cmd), conn.open(sub)]);
     } catch (err) {
@@ -131,8 +137,8 @@ export class RedisBus implements Bus {
       throw err;
     }
     // A poller knows at once whether a historian reads its devices' samples.
-    if (o.devices) await bus.samples.check(o.devices).catch(() => undefined);
-    return bus;
+    if (o.devices) await parts.samples.check(o.devices).catch(() => undefined);
+    return new RedisBus(conn, parts);
   }
 
   /** Errors thrown by subscribers: they never reach the publisher. */
@@ -140,128 +146,17 @@ export class RedisBus implements Bus {
     return this.conn.subscriberErrors;
   }
 
-  /** Publishes the live state kept meanwhile (of one device, or of every device not waiting), and forwards the outbox. */
-  private flushLive(only?: string): void {
-    if (!this.conn.cmd.isReady) return;
-    this.values.flush(only);
-    if (only === undefined) this.alarms.flush();
-    this.samples.forward();
-  }
-
-  /** A leased device's lease is confirmed (what it kept is sent) or lost to another poller (what it kept is dropped). */
-  private leaseSettled(device: string, held: boolean, waited: boolean): void {
-    if (held) {
-      if (waited) this.flushLive(device);
-      return;
-    }
-    this.values.drop(device);
-    this.samples.drop(device);
-  }
-
-  // ValueBus: live values and statuses in redis/values.ts, samples in redis/samples.ts
-  async publishValues(values: TagValue[], scan?: ScanInfo): Promise<void> {
-    if (values.length === 0 && !scan) return;
-    this.samples.publishValues(values, scan);
-    await this.values.publishValues(values);
-  }
-  snapshot(): Promise<TagValue[]> {
-    return this.values.snapshot();
-  }
-  subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe> {
-    return this.values.subscribeValues(handler);
-  }
-  subscribeSamples(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription> {
-    return subscribeSampleStreams(this.conn, this.streams, handler, options);
-  }
-  subscribeLink(handler: (link: BusLink) => void): Promise<Unsubscribe> {
-    return this.values.subscribeLink(handler);
-  }
-  publishDeviceStatus(status: DeviceStatus): Promise<void> {
-    return this.values.publishDeviceStatus(status);
-  }
-  deviceStatuses(): Promise<DeviceStatus[]> {
-    return this.values.deviceStatuses();
-  }
-  subscribeDeviceStatus(handler: (status: DeviceStatus) => void): Promise<Unsubscribe> {
-    return this.values.subscribeDeviceStatus(handler);
-  }
-
-  // CommandBus, CommandExecutionBus, OutcomeBus
-  submitCommand(request: CommandRequest): Promise<void> {
-    return this.commands.submitCommand(request);
-  }
-  subscribeCommands(handler: (request: CommandRequest) => void, options?: CommandSubscription): Promise<Unsubscribe> {
-    return this.commands.subscribeCommands(handler, options);
-  }
-  claimCommand(request: CommandRequest): Promise<CommandClaim> {
-    return this.commands.claimCommand(request);
-  }
-  releaseCommand(id: string): Promise<void> {
-    return this.commands.releaseCommand(id);
-  }
-  commandWriting(request: CommandRequest): Promise<void> {
-    return this.commands.commandWriting(request);
-  }
-  publishCommandOutcome(outcome: CommandOutcome): Promise<void> {
-    return this.commands.publishCommandOutcome(outcome);
-  }
-  subscribeCommandOutcomes(handler: EntryHandler<CommandOutcome>, options?: SubscribeOptions): Promise<Unsubscribe> {
-    return this.commands.subscribeCommandOutcomes(handler, options);
-  }
-
-  // LeaseBus
-  acquireDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean> {
-    return this.leases.acquireDeviceLease(device, owner, ttlMs);
-  }
-  renewDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean> {
-    return this.leases.renewDeviceLease(device, owner, ttlMs);
-  }
-  releaseDeviceLease(device: string, owner: string): Promise<void> {
-    return this.leases.releaseDeviceLease(device, owner);
-  }
-  deviceLeaseHolder(device: string): Promise<string | null> {
-    return this.leases.deviceLeaseHolder(device);
-  }
-  deviceLeaseStandbys(device: string): Promise<string[]> {
-    return this.leases.deviceLeaseStandbys(device);
-  }
-
-  // AlarmBus, JournalBus
-  publishAlarmStates(states: AlarmState[]): Promise<void> {
-    return this.alarms.publishAlarmStates(states);
-  }
-  alarmStates(): Promise<AlarmState[]> {
-    return this.alarms.alarmStates();
-  }
-  subscribeAlarmStates(handler: (states: AlarmState[]) => void): Promise<Unsubscribe> {
-    return this.alarms.subscribeAlarmStates(handler);
-  }
-  publishJournal(entries: JournalEntry[]): Promise<void> {
-    return this.journal.publishJournal(entries);
-  }
-  subscribeJournal(handler: EntryHandler<JournalEntry[]>, options?: SubscribeOptions): Promise<Unsubscribe> {
-    return this.journal.subscribeJournal(handler, options);
-  }
-
-  // RpcBus
-  serve(service: string, handler: (request: ServiceRequest) => Promise<unknown>): Promise<Unsubscribe> {
-    return this.rpc.serve(service, handler);
-  }
-  request(service: string, request: ServiceRequest, timeoutMs: number): Promise<ServiceReply> {
-    return this.rpc.request(service, request, timeoutMs);
-  }
-
   async close(): Promise<void> {
-    const { conn } = this;
+    const { conn, parts } = this;
     if (conn.closed) return;
     conn.closed = true;
-    const stopping = Promise.all([...[...conn.stops].map((stop) => stop()), this.samples.stop()]);
+    const stopping = Promise.all([...[...conn.stops].map((stop) => stop()), parts.samples.stop()]);
     // With Redis out of reach, what waits for an answer waits in the client's offline queue: destroying the connections rejects it.
     const graceful = await settlesWithin(stopping, CLOSE_GRACE_MS);
-    this.values.clear();
-    this.alarms.clear();
-    this.commands.close();
-    this.live.clear();
+    parts.values.clear();
+    parts.alarms.clear();
+    parts.commands.close();
+    parts.live.clear();
     for (const c of [conn.sub, conn.cmd]) {
       if (graceful && c.isReady && (await settlesWithin(c.close(), CLOSE_GRACE_MS))) continue;
       if (c.isOpen) c.destroy();
@@ -269,6 +164,6 @@ export class RedisBus implements Bus {
     await stopping;
     // Sends that failed as the connection closed settle first.
     await new Promise((r) => setImmediate(r));
-    this.samples.finish();
+    parts.samples.finish();
   }
 }

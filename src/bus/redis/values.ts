@@ -2,7 +2,8 @@
  * The live part of the value role on Redis: each device's last values in
  * its hash (`P values:<device>`, listed in the set `P value-hashes`), device
  * statuses in `P devices`, changes on the channels `P values` and
- * `P devices`. The samples for the historian are samples.ts's.
+ * `P devices`. The samples for the historian are samples.ts's, handed in
+ * by redis.ts as a SampleSide.
  *
  * A poller cut off from Redis keeps polling: its live state waits in memory
  * (newest per tag) and is sent when Redis is back — for a leased device only
@@ -10,7 +11,7 @@
  * the device over meanwhile.
  */
 import type { TagValue } from '../../tags/types.js';
-import type { BusLink, DeviceStatus, Unsubscribe, ValueBatchInfo } from '../types.js';
+import type { BusLink, DeviceStatus, SampleBatch, SampleSubscription, ScanInfo, Unsubscribe, ValueBatchInfo, ValueBus } from '../types.js';
 import { decodeBatch, decodeValue, encodeBatch, encodeValue } from './codec.js';
 import type { RedisConnection } from './connection.js';
 import type { LeaseHold } from './hold.js';
@@ -19,7 +20,14 @@ import type { LiveState } from './live.js';
 const LIVE: ValueBatchInfo = Object.freeze({ resync: false });
 const RESYNC: ValueBatchInfo = Object.freeze({ resync: true });
 
-export class RedisValues {
+/** The samples half of the value role (samples.ts). */
+export interface SampleSide {
+  /** Sends published values to the samples streams (never throws, never waits for Redis). */
+  publish(values: TagValue[], scan?: ScanInfo): void;
+  subscribe(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription>;
+}
+
+export class RedisValues implements ValueBus {
   private readonly valueHandlers = new Set<(values: TagValue[], info: ValueBatchInfo) => void>();
   private readonly statusHandlers = new Set<(status: DeviceStatus) => void>();
   /** Live state not published (Redis away, or the device's lease not confirmed since): sent when it can be, newest per key. */
@@ -29,6 +37,7 @@ export class RedisValues {
     private readonly conn: RedisConnection,
     private readonly live: LiveState,
     private readonly hold: LeaseHold,
+    private readonly samples: SampleSide,
   ) {
     live.add<TagValue>({
       name: 'values',
@@ -61,8 +70,10 @@ export class RedisValues {
     return !this.conn.cmd.isReady || this.hold.unconfirmed.has(device);
   }
 
-  /** Publishes changed values to their devices' hashes and the values channel (see ValueBus.publishValues). */
-  async publishValues(values: TagValue[]): Promise<void> {
+  /** Samples first (to their streams, without waiting), then the live state: the devices' hashes and the values channel. */
+  async publishValues(values: TagValue[], scan?: ScanInfo): Promise<void> {
+    if (values.length === 0 && !scan) return;
+    this.samples.publish(values, scan);
     if (values.length === 0) return;
     if (!this.conn.cmd.isReady || this.hold.unconfirmed.size > 0) {
       const now: TagValue[] = [];
@@ -103,6 +114,10 @@ export class RedisValues {
 
   subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe> {
     return this.live.subscribe(this.valueHandlers, handler);
+  }
+
+  subscribeSamples(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription> {
+    return this.samples.subscribe(handler, options);
   }
 
   subscribeLink(handler: (link: BusLink) => void): Promise<Unsubscribe> {
