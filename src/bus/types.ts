@@ -168,12 +168,12 @@ export interface SampleSubscription {
   stop: Unsubscribe;
 }
 
-/**
+/*
  * The bus by role. A process receives only the roles it uses: a web node
  * never sees a poller's leases or command claims, the alarm engine cannot
- * submit a command. Each role is implemented in a file of its own in
- * memory/ and redis/; `Bus` is all of them, for the code that opens the
- * whole connection (src/cli).
+ * submit a command. memory/ and redis/ implement the roles in files of their
+ * own (the three command roles together, in commands.ts); `Bus` is all of
+ * them, for the code that opens the whole connection (src/cli).
  */
 
 /** Live values and the devices' communication: what a poller publishes and every other process reads. */
