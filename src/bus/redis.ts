@@ -42,7 +42,7 @@ import { SampleStreams, registerOutboxMetrics, samplesKey, subscribeSampleStream
 import { Streams } from './redis/streams.js';
 import { RedisValues } from './redis/values.js';
 
-export { LINK_OPTIONS, SILENT_LINK_MS, reconnectDelay, type RedisBusOptions } from './redis/connection.js';
+export type { RedisBusOptions } from './redis/connection.js';
 
 /** How long closing waits for readers and pending replies before it drops the connections. */
 const CLOSE_GRACE_MS = 1000;
