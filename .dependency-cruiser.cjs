@@ -2,8 +2,8 @@
  * The architecture of DESIGN.md ("Dependencies point down this list…") as rules:
  * modbus ← tags ← poller; bus is used by everything above it; web and hmi never
  * import modbus or poller; alarms, historian, notify and northbound never import
- * modbus; sim never imports poller; no cycles. test/architecture/dependency-rules.test.ts
- * proves that each rule here reports a crafted violation.
+ * modbus; sim never imports poller; the bus's roles are implemented apart; no cycles.
+ * test/architecture/dependency-rules.test.ts proves that each rule here reports a crafted violation.
  */
 const layer = (name) => `^src/${name}/`;
 const layers = (...names) => names.map(layer);
@@ -59,6 +59,21 @@ module.exports = {
       severity: 'error',
       from: { path: layers('config', 'tags', 'bus') },
       to: { path: layers('poller', 'alarms', 'notify', 'northbound', 'commands', 'historian', 'auth', 'web', 'sim', 'cli') },
+    },
+    {
+      name: 'bus-roles-apart',
+      comment:
+        "Each role of the bus (values, samples, alarms, journal, commands, leases, rpc) is implemented in a file of its own in src/bus/memory/ and src/bus/redis/, and never imports another role's file: what roles share lives in the shared files named here, and only memory.ts and redis.ts put the roles together.",
+      severity: 'error',
+      from: { path: '^src/bus/(memory|redis)/' },
+      to: { path: '^src/bus/(memory|redis)/', pathNot: '^src/bus/(memory/deliveries|redis/(connection|codec|live|streams|hold))[.]ts$' },
+    },
+    {
+      name: 'bus-implementations-apart',
+      comment: 'The in-memory bus and the Redis bus share the role interfaces (src/bus/types.ts), not code.',
+      severity: 'error',
+      from: { path: '^src/bus/(memory|redis)' },
+      to: { path: '^src/bus/(memory|redis)', pathNot: '^src/bus/$1' },
     },
     {
       name: 'tags-below-config',

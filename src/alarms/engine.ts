@@ -7,7 +7,7 @@
  */
 import type { AlarmState, JournalEntry } from '../bus/alarm-messages.js';
 import { isRefusal } from '../bus/command-messages.js';
-import type { Bus, CommandOutcome, DeviceStatus, Unsubscribe } from '../bus/types.js';
+import type { AlarmBus, CommandOutcome, DeviceStatus, JournalBus, OutcomeBus, Unsubscribe, ValueBus } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { type ErrorCode, PlantaError } from '../errors.js';
 import { type EventConfig, type Role, ROLES } from '../config/schema.js';
@@ -34,7 +34,7 @@ interface Watch {
 }
 
 export interface AlarmEngineOptions {
-  bus: Bus;
+  bus: ValueBus & OutcomeBus & AlarmBus & JournalBus;
   config: PlantConfig;
   store: AlarmStore;
   log?: Logger;

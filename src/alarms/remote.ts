@@ -10,7 +10,7 @@
 import type { AlarmState, JournalEntry } from '../bus/alarm-messages.js';
 import { BusError } from '../bus/errors.js';
 import { ServiceError, unwrap } from '../bus/service.js';
-import type { Bus, ServiceRequest, Unsubscribe } from '../bus/types.js';
+import type { RpcBus, ServiceRequest, Unsubscribe } from '../bus/types.js';
 import { PlantaError } from '../errors.js';
 import type { Actor, AlarmEngine } from './engine.js';
 import type { RateFigures } from './rates.js';
@@ -42,7 +42,7 @@ interface Body {
 }
 
 /** Answers the web nodes' alarm requests from this process's engine. */
-export function serveAlarms(bus: Bus, engine: AlarmEngine): Promise<Unsubscribe> {
+export function serveAlarms(bus: RpcBus, engine: AlarmEngine): Promise<Unsubscribe> {
   return bus.serve(ALARM_SERVICE, async ({ op, body }: ServiceRequest) => {
     const b = body as Body;
     const actor: Actor = { user: String(b.actor?.user), role: b.actor?.role };
@@ -68,7 +68,7 @@ export function serveAlarms(bus: Bus, engine: AlarmEngine): Promise<Unsubscribe>
 }
 
 /** The alarm engine of another process, through the bus; a missing answer is PLANTA_BUS_NO_ANSWER (503). */
-export function remoteAlarms(bus: Bus, timeoutMs = 5000): AlarmActions {
+export function remoteAlarms(bus: RpcBus, timeoutMs = 5000): AlarmActions {
   const ask = async <T>(op: string, body: Partial<Body>): Promise<T> => {
     let reply;
     try {

@@ -15,7 +15,7 @@
  * keys waits: an address held back adds nothing to the account it tries.
  */
 import type { createClient } from 'redis';
-import { LINK_OPTIONS } from '../bus/redis.js';
+import { LINK_OPTIONS } from '../bus/redis/connection.js';
 
 export interface BackoffRule {
   /** Failures that cost nothing. */

@@ -11,7 +11,7 @@
  * written, and what is pending when the web stops is taken at its next start.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Bus, Unsubscribe } from '../bus/types.js';
+import type { JournalBus, OutcomeBus, Unsubscribe } from '../bus/types.js';
 import { type AuditSink, auditCommands, commandAuditRef } from '../commands/audit.js';
 import type { Logger } from '../util/log.js';
 import { DirectoryError, type UserDirectory } from './directory.js';
@@ -24,7 +24,7 @@ const RECLAIM_MS = 30_000;
  * directory share the name, so each entry is written by one of them).
  * Returns its stop.
  */
-export async function followAuditTrail(bus: Bus, directory: UserDirectory, o: { durable: string; log?: Logger; retryMs?: number }): Promise<Unsubscribe> {
+export async function followAuditTrail(bus: OutcomeBus & JournalBus, directory: UserDirectory, o: { durable: string; log?: Logger; retryMs?: number }): Promise<Unsubscribe> {
   // An entry another node has held this long (stopped, or its directory out of reach) is written by this one.
   const subscription = { durable: o.durable, reclaimMs: RECLAIM_MS };
   const stopping = new AbortController();

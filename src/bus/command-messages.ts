@@ -99,6 +99,9 @@ export interface CommandOutcome {
   attempt?: string;
 }
 
+/** A claim outlives its command's expiry by this much, so that no clock step can let a late delivery write. */
+export const CLAIM_RETENTION_MS = 10 * 60_000;
+
 export const FINAL_STATUSES: readonly CommandStatus[] = ['confirmed', 'rejected', 'failed', 'not-accepted', 'expired', 'unknown'];
 
 /** Whether a record reports a refused request rather than the outcome of its id (see CommandOutcome.attempt). */

@@ -20,7 +20,7 @@
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { resolvesWithin } from '../util/settle.js';
-import type { Bus, DeviceStatus, Unsubscribe, ValueBatchInfo } from './types.js';
+import type { BusConnection, DeviceStatus, Unsubscribe, ValueBatchInfo, ValueBus } from './types.js';
 
 export interface LivenessOptions {
   /** Tag → device, for every tag of the plant. */
@@ -31,7 +31,7 @@ export interface LivenessOptions {
   checkMs?: number;
   /**
    * How often the bus is asked again while devices are silent for want of it. Default 10 s: twice the time after which
-   * a silent Redis connection is dropped (SILENT_LINK_MS in redis.ts), since what a process sends on it keeps it open.
+   * a silent Redis connection is dropped (SILENT_LINK_MS in redis/connection.ts), since what a process sends on it keeps it open.
    */
   reprobeMs?: number;
   log?: Logger;
@@ -47,9 +47,9 @@ const PROBE_MS = 1000;
 type ValueHandler = (values: TagValue[], info: ValueBatchInfo) => void;
 type StatusHandler = (status: DeviceStatus) => void;
 
-/** `inner` with silent pollers' values and statuses marked; call `start()` before use. Closing it closes `inner`. */
-export class LivenessWatch {
-  readonly bus: Bus;
+/** `inner` (whatever other roles it has) with silent pollers' values and statuses marked; call `start()` before use. Closing it closes `inner`. */
+export class LivenessWatch<B extends ValueBus & BusConnection> {
+  readonly bus: B;
   /** Devices being handed on as they are again: the tags that changed meanwhile (newer than Redis's copy being read). */
   private readonly reviving = new Map<string, Set<string>>();
   private readonly statuses = new Map<string, DeviceStatus>();
@@ -65,11 +65,11 @@ export class LivenessWatch {
   private reprobeAt = 0;
 
   constructor(
-    private readonly inner: Bus,
+    private readonly inner: B,
     private readonly o: LivenessOptions,
   ) {
     this.graceMs = o.graceMs ?? 3000;
-    const overrides: Partial<Bus> = {
+    const overrides: Partial<ValueBus & BusConnection> = {
       snapshot: async () => (await inner.snapshot()).map((v) => this.mask(v)),
       deviceStatuses: async () => (await inner.deviceStatuses()).map((s) => this.statusOf(s)),
       subscribeValues: async (h) => this.add(this.valueHandlers, h),
@@ -81,7 +81,7 @@ export class LivenessWatch {
     };
     this.bus = new Proxy(inner, {
       get: (target, prop, receiver) => {
-        if (prop in overrides) return overrides[prop as keyof Bus];
+        if (prop in overrides) return overrides[prop as keyof typeof overrides];
         const v: unknown = Reflect.get(target, prop, receiver);
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },

@@ -20,7 +20,7 @@ export interface OutboxEntry {
   device: string;
   /** The scan's upTo (ScanInfo), or null. */
   upTo: number | null;
-  /** The encoded batch (redis-codec.ts encodeBatch). */
+  /** The encoded batch (redis/codec.ts encodeBatch). */
   values: string;
 }
 

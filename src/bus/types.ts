@@ -168,7 +168,16 @@ export interface SampleSubscription {
   stop: Unsubscribe;
 }
 
-export interface Bus {
+/*
+ * The bus by role. A process receives only the roles it uses: a web node
+ * never sees a poller's leases or command claims, the alarm engine cannot
+ * submit a command. memory/ and redis/ implement the roles in files of their
+ * own (the three command roles together, in commands.ts); `Bus` is all of
+ * them, for the code that opens the whole connection (src/cli).
+ */
+
+/** Live values and the devices' communication: what a poller publishes and every other process reads. */
+export interface ValueBus {
   /**
    * Publishes changed values (report by exception); the bus keeps the last
    * value of every tag. With `scan` (a poller's scan report) the values may
@@ -201,7 +210,10 @@ export interface Bus {
   publishDeviceStatus(status: DeviceStatus): Promise<void>;
   deviceStatuses(): Promise<DeviceStatus[]>;
   subscribeDeviceStatus(handler: (status: DeviceStatus) => void): Promise<Unsubscribe>;
+}
 
+/** Queuing an operator command: a web node's side of commands. */
+export interface CommandBus {
   /**
    * Queues an operator command for the poller that owns its device. Never
    * waits for an outage: with `request.acceptBy`, a bus that cannot take it
@@ -210,6 +222,10 @@ export interface Bus {
    * reaches the bus after its acceptBy is never executed.
    */
   submitCommand(request: CommandRequest): Promise<void>;
+}
+
+/** Executing commands: the poller's side, which alone writes to a PLC. */
+export interface CommandExecutionBus {
   subscribeCommands(handler: (request: CommandRequest) => void, options?: CommandSubscription): Promise<Unsubscribe>;
   /**
    * Taken by the poller right before it writes: 'claimed' once per command id
@@ -231,15 +247,24 @@ export interface Bus {
    * written), not "not sent".
    */
   commandWriting(request: CommandRequest): Promise<void>;
+}
 
-  /**
-   * A device's lease: at most one poller polls a device and executes its
-   * commands. `acquireDeviceLease` takes a free lease for `ttlMs`;
-   * `renewDeviceLease` extends it only if `owner` still holds it; both say
-   * whether `owner` holds it now; a failed acquisition counts `owner` as a
-   * standby for the lease time. While this bus holds a device's lease,
-   * `claimCommand` grants a command of that device only to the holder.
-   */
+/** Command outcomes (queued, confirmed, rejected...): to the browsers, the audit log and the event list. */
+export interface OutcomeBus {
+  /** On the Redis bus, a final outcome also settles the command's claim and delivery. */
+  publishCommandOutcome(outcome: CommandOutcome): Promise<void>;
+  subscribeCommandOutcomes(handler: EntryHandler<CommandOutcome>, options?: SubscribeOptions): Promise<Unsubscribe>;
+}
+
+/**
+ * A device's lease: at most one poller polls a device and executes its
+ * commands. `acquireDeviceLease` takes a free lease for `ttlMs`;
+ * `renewDeviceLease` extends it only if `owner` still holds it; both say
+ * whether `owner` holds it now; a failed acquisition counts `owner` as a
+ * standby for the lease time. While this bus holds a device's lease,
+ * `claimCommand` grants a command of that device only to the holder.
+ */
+export interface LeaseBus {
   acquireDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean>;
   renewDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Gives the lease up if `owner` holds it (a clean stop: the standby takes over at once). */
@@ -247,22 +272,35 @@ export interface Bus {
   deviceLeaseHolder(device: string): Promise<string | null>;
   /** The pollers waiting for the device's lease: those whose last `acquireDeviceLease` failed within their lease time. */
   deviceLeaseStandbys(device: string): Promise<string[]>;
+}
 
-  /** Answers requests to `service` (one process per service name; the alarm engine's actions and journal). */
-  serve(service: string, handler: (request: ServiceRequest) => Promise<unknown>): Promise<Unsubscribe>;
-  /** Asks `service` and waits for its answer; throws BusError PLANTA_BUS_NO_ANSWER after `timeoutMs`. */
-  request(service: string, request: ServiceRequest, timeoutMs: number): Promise<ServiceReply>;
-  /** Outcomes (queued, confirmed, rejected...): to the browsers, the audit log and the event list. */
-  publishCommandOutcome(outcome: CommandOutcome): Promise<void>;
-  subscribeCommandOutcomes(handler: EntryHandler<CommandOutcome>, options?: SubscribeOptions): Promise<Unsubscribe>;
-
+/** Alarm states: published by the alarm engine, read by web nodes. */
+export interface AlarmBus {
   /** Alarm states that changed; the bus keeps the last state of every alarm. */
   publishAlarmStates(states: AlarmState[]): Promise<void>;
   alarmStates(): Promise<AlarmState[]>;
   subscribeAlarmStates(handler: (states: AlarmState[]) => void): Promise<Unsubscribe>;
+}
+
+/** The event journal: written by the alarm engine, followed by web nodes and the audit trail. */
+export interface JournalBus {
   /** Journal entries as they are written (alarms, acknowledgements, events, commands, devices). */
   publishJournal(entries: JournalEntry[]): Promise<void>;
   subscribeJournal(handler: EntryHandler<JournalEntry[]>, options?: SubscribeOptions): Promise<Unsubscribe>;
+}
 
+/** Requests from one process to a service in another (the alarm engine's actions and journal reads from web nodes). */
+export interface RpcBus {
+  /** Answers requests to `service` (one process per service name). */
+  serve(service: string, handler: (request: ServiceRequest) => Promise<unknown>): Promise<Unsubscribe>;
+  /** Asks `service` and waits for its answer; throws BusError PLANTA_BUS_NO_ANSWER after `timeoutMs`. */
+  request(service: string, request: ServiceRequest, timeoutMs: number): Promise<ServiceReply>;
+}
+
+/** The connection itself: closed by whoever opened it. */
+export interface BusConnection {
   close(): Promise<void>;
 }
+
+/** Every role on one connection: for the code that opens it (src/cli) and the two implementations. */
+export interface Bus extends ValueBus, CommandBus, CommandExecutionBus, OutcomeBus, LeaseBus, AlarmBus, JournalBus, RpcBus, BusConnection {}

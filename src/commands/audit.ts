@@ -3,7 +3,7 @@
  * accepted or refused and every outcome. The hash-chained audit trail
  * (src/auth) is the sink in production; tests use the memory one.
  */
-import type { Bus, CommandOutcome, SubscribeOptions, Unsubscribe } from '../bus/types.js';
+import type { CommandOutcome, OutcomeBus, SubscribeOptions, Unsubscribe } from '../bus/types.js';
 
 export interface AuditSink {
   append(entry: CommandOutcome): void | Promise<void>;
@@ -26,6 +26,6 @@ export function commandAuditRef(o: CommandOutcome): string {
 }
 
 /** Records every command outcome published on the bus (a durable subscription resumes after a restart). */
-export function auditCommands(bus: Bus, sink: AuditSink, options?: SubscribeOptions): Promise<Unsubscribe> {
+export function auditCommands(bus: OutcomeBus, sink: AuditSink, options?: SubscribeOptions): Promise<Unsubscribe> {
   return bus.subscribeCommandOutcomes((o) => sink.append(o), options);
 }

@@ -22,7 +22,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type CommandOutcome, type CommandRequest, FINAL_STATUSES, isRefusal, outcomeOf } from '../bus/command-messages.js';
-import type { Bus } from '../bus/types.js';
+import type { OutcomeBus } from '../bus/types.js';
 import type { Logger } from '../util/log.js';
 
 export interface CommandRecord {
@@ -199,7 +199,7 @@ export class SqliteCommandLedger implements CommandRecords, ExecutionLedger {
  * kept its queue in memory (`queueLost`), for one still queued. Run before
  * the poller takes new commands.
  */
-export async function settleInterrupted(ledger: ExecutionLedger, bus: Bus, o: { queueLost: boolean; log?: Logger }): Promise<number> {
+export async function settleInterrupted(ledger: ExecutionLedger, bus: OutcomeBus, o: { queueLost: boolean; log?: Logger }): Promise<number> {
   let n = 0;
   for (const { state, outcome } of ledger.unfinished()) {
     if (state === 'queued' && !o.queueLost) continue;

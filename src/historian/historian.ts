@@ -6,7 +6,7 @@
  * background in small steps, and answers trend queries at the resolution
  * the range needs.
  */
-import type { Bus, SampleBatch, SampleSubscription } from '../bus/types.js';
+import type { SampleBatch, SampleSubscription, ValueBus } from '../bus/types.js';
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { type Samples } from './codec.js';
@@ -272,7 +272,7 @@ export class Historian {
    * the current value of every tag it has never recorded, and starts the
    * background work.
    */
-  async attach(bus: Bus, durable = 'historian'): Promise<void> {
+  async attach(bus: ValueBus, durable = 'historian'): Promise<void> {
     for (const [tag, ts] of await this.store.lastTimes()) this.lastTs[this.idOf(tag)] = ts;
     this.samples = await bus.subscribeSamples((batch) => this.ingestSamples(batch), { durable });
     this.ingest((await bus.snapshot()).filter((v) => this.lastTs[this.idOf(v.tag)] === 0));

@@ -8,7 +8,7 @@
  * between); the read-back and the wait for the PLC's effect run alongside
  * the scans, so a slow PLC never stalls polling.
  */
-import type { Bus, CommandOutcome, CommandRequest } from '../bus/types.js';
+import type { CommandExecutionBus, CommandOutcome, CommandRequest, OutcomeBus } from '../bus/types.js';
 import { type ResolvedStep, outcomeOf } from '../bus/command-messages.js';
 import { type ExecutionLedger, SqliteCommandLedger } from '../commands/ledger.js';
 import { type ErrorCode, PlantaError } from '../errors.js';
@@ -77,7 +77,7 @@ export class CommandExecutor {
   constructor(
     private readonly client: ModbusTcpClient,
     private readonly tags: ReadonlyMap<string, TagDefinition>,
-    private readonly bus: Bus,
+    private readonly bus: CommandExecutionBus & OutcomeBus,
     private readonly exclusive: Exclusive,
     private readonly log: Logger | undefined,
     options: ExecutorOptions = {},

@@ -12,7 +12,18 @@
  * at the other end (its tags are Bad_DeviceFailure with the code).
  */
 import { type ModbusRequest, type ModbusResponse, ModbusConnectionError, ModbusExceptionError, ModbusTcpClient } from '../modbus/index.js';
-import type { Bus, CommandOutcome, CommandRequest, DeviceState, DeviceStatus, TcpState, Unsubscribe } from '../bus/types.js';
+import type {
+  CommandExecutionBus,
+  CommandOutcome,
+  CommandRequest,
+  DeviceState,
+  DeviceStatus,
+  LeaseBus,
+  OutcomeBus,
+  TcpState,
+  Unsubscribe,
+  ValueBus,
+} from '../bus/types.js';
 import type { DeviceConfig } from '../config/resolve.js';
 import { compileRegisterDecoder } from '../tags/codec.js';
 import type { Quality } from '../tags/quality.js';
@@ -46,8 +57,11 @@ export interface PollerObservers {
   lateness(device: string, seconds: number): void;
 }
 
+/** What a poller does on the bus: publish values and statuses, hold leases, execute commands and report their outcomes. */
+export type PollerBus = ValueBus & LeaseBus & CommandExecutionBus & OutcomeBus;
+
 export interface DevicePollerOptions {
-  bus: Bus;
+  bus: PollerBus;
   log?: Logger;
   /** How often the device's communication figures are published. Default 1000 ms. */
   statusIntervalMs?: number;
@@ -92,7 +106,7 @@ export class DevicePoller {
   private readonly jitter = new SampleWindow(1024);
   private statusTimer: NodeJS.Timeout | undefined;
   private lastError: DeviceStatus['lastError'] = null;
-  private readonly bus: Bus;
+  private readonly bus: PollerBus;
   private readonly log: Logger | undefined;
   private running = false;
   /** Scans and command writes take turns on the connection: never interleaved. */

@@ -23,12 +23,12 @@
  * poller took the device over meanwhile, it stops polling and is standby.
  */
 import { performance } from 'node:perf_hooks';
-import type { Bus } from '../bus/types.js';
+import type { LeaseBus } from '../bus/types.js';
 import type { Logger } from '../util/log.js';
 import { settlesWithin } from '../util/settle.js';
 
 export interface DeviceLeaseOptions {
-  bus: Bus;
+  bus: LeaseBus;
   device: string;
   /** This poller's id (host, process, random part): unique among running pollers. */
   owner: string;

@@ -6,7 +6,7 @@
  * or stops (src/poller/lease.ts).
  */
 import { POLLER_STOPPED } from '../bus/liveness.js';
-import type { Bus, Unsubscribe } from '../bus/types.js';
+import type { Unsubscribe } from '../bus/types.js';
 import type { DeviceConfig, PlantConfig } from '../config/resolve.js';
 import { PlantaError } from '../errors.js';
 import type { TagDefinition } from '../tags/types.js';
@@ -15,7 +15,7 @@ import type { Registry } from 'prom-client';
 import { settlesWithin } from '../util/settle.js';
 import { StallClock } from '../util/stalls.js';
 import type { ExecutorOptions } from './command-executor.js';
-import { type PollerObservers, DevicePoller } from './device-poller.js';
+import { type PollerBus, type PollerObservers, DevicePoller } from './device-poller.js';
 import { DeviceLease, LOST_TO_ANOTHER, type LeaseState } from './lease.js';
 import { registerPollerMetrics } from './metrics.js';
 
@@ -33,7 +33,7 @@ export interface PollerLeaseOptions {
 }
 
 export interface PollerOptions {
-  bus: Bus;
+  bus: PollerBus;
   log?: Logger;
   /** Poll only these devices (default: all). */
   devices?: string[];
@@ -57,7 +57,7 @@ interface Owned {
 export class Poller {
   private readonly owned: Owned[];
   private unsubscribe: Unsubscribe | undefined;
-  private readonly bus: Bus;
+  private readonly bus: PollerBus;
   private readonly observers: PollerObservers | undefined;
   /** This process's stalls, for the device pollers' link health. */
   private readonly stalls = new StallClock();

@@ -17,7 +17,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AlarmActions } from '../alarms/remote.js';
 import type { JournalKind } from '../bus/alarm-messages.js';
-import type { Bus } from '../bus/types.js';
+import type { AlarmBus } from '../bus/types.js';
 import type { Identity } from '../commands/prepare.js';
 import { PlantaError } from '../errors.js';
 import { boundedText, isName, queryParam } from './fields.js';
@@ -66,7 +66,7 @@ function time(q: unknown, field: string): number | undefined {
 
 export function registerAlarmRoutes(
   app: FastifyInstance,
-  o: { bus: Bus; alarms: AlarmService | undefined; identify: (req: FastifyRequest) => Identity | undefined },
+  o: { bus: AlarmBus; alarms: AlarmService | undefined; identify: (req: FastifyRequest) => Identity | undefined },
 ): void {
   const service = (): AlarmService => {
     if (!o.alarms) throw new PlantaError('PLANTA_ALARMS_UNAVAILABLE', 'the alarm engine does not run in this process');

@@ -19,9 +19,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CLAIM_RETENTION_MS } from '../bus/command-messages.js';
 import { BusError } from '../bus/errors.js';
-import { CLAIM_RETENTION_MS } from '../bus/memory.js';
-import type { Bus, BusLink, CommandOutcome, CommandRequest } from '../bus/types.js';
+import type { BusLink, CommandBus, CommandOutcome, CommandRequest, OutcomeBus, ValueBus } from '../bus/types.js';
 import { expandTemplate, templateCombinations, templateVars } from '../config/commands.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { isAnswerable } from '../errors.js';
@@ -33,7 +33,7 @@ import type { Logger } from '../util/log.js';
 import { BODY_LIMITS } from './limits.js';
 
 export interface CommandRoutesOptions {
-  bus: Bus;
+  bus: CommandBus & OutcomeBus & ValueBus;
   config: PlantConfig;
   /** Who is asking; undefined refuses every command (no anonymous writes). */
   identify: (req: FastifyRequest) => Identity | undefined;

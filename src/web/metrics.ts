@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AlarmDisplayState } from '../bus/alarm-messages.js';
 import { type CommandStatus, FINAL_STATUSES } from '../bus/command-messages.js';
-import type { Bus } from '../bus/types.js';
+import type { AlarmBus, OutcomeBus } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { PRIORITIES } from '../config/schema.js';
 import { readCounter, readGauge } from '../util/metrics.js';
@@ -30,7 +30,7 @@ const known = (value: string, list: readonly string[]): string => (list.includes
 
 export async function registerWebMetrics(
   app: FastifyInstance,
-  o: { registry: Registry; bus: Bus; config: PlantConfig; hub: StreamHub; limits: Limits; alarms: AlarmService | undefined; historian?: HistorianFigures | undefined },
+  o: { registry: Registry; bus: OutcomeBus & AlarmBus; config: PlantConfig; hub: StreamHub; limits: Limits; alarms: AlarmService | undefined; historian?: HistorianFigures | undefined },
 ): Promise<void> {
   const { registry, hub, bus, limits } = o;
   const commandNames = Object.keys(o.config.commands);

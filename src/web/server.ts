@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyContextConfig, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { Bus } from '../bus/types.js';
+import type { AlarmBus, CommandBus, JournalBus, OutcomeBus, ValueBus } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { qualityReason } from '../tags/quality.js';
 import type { TagDefinition, TagValue } from '../tags/types.js';
@@ -31,7 +31,8 @@ import type { ApiError, DeviceInfo, PlantInfo, TagInfo, TagWithState } from './p
 import { StreamHub, type StreamHubOptions } from './stream.js';
 
 export interface WebServerOptions {
-  bus: Bus;
+  /** What a web node does on the bus: read the plant, submit commands, follow outcomes, alarms and the journal. */
+  bus: ValueBus & CommandBus & OutcomeBus & AlarmBus & JournalBus;
   config: PlantConfig;
   /** Folder of the built HMI (hmi/dist); the API works without it. */
   hmiDir?: string;

@@ -21,7 +21,7 @@
 import type { Socket } from 'node:net';
 import { BUS_UNREACHABLE, POLLER_SILENT, POLLER_STOPPED } from '../bus/liveness.js';
 import { isRefusal } from '../bus/command-messages.js';
-import type { AlarmState, Bus, BusLink, DeviceStatus, Unsubscribe } from '../bus/types.js';
+import type { AlarmBus, AlarmState, BusLink, DeviceStatus, JournalBus, OutcomeBus, Unsubscribe, ValueBus } from '../bus/types.js';
 import { QUALITIES, type Quality, isBad } from '../tags/quality.js';
 import type { TagDefinition, TagValue, TagValueType } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
@@ -29,7 +29,7 @@ import type { StreamDelta, StreamSnapshot, StreamValue } from './protocol.js';
 import { HEARTBEAT, encodeEvent, retryField } from './sse.js';
 
 export interface StreamHubOptions {
-  bus: Bus;
+  bus: ValueBus & OutcomeBus & AlarmBus & JournalBus;
   tags: readonly TagDefinition[];
   log?: Logger;
   /** Events kept for resume. Default 4096. */

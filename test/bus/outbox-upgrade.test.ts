@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Outbox } from '../../src/bus/outbox.js';
-import { encodeBatch } from '../../src/bus/redis-codec.js';
+import { encodeBatch } from '../../src/bus/redis/codec.js';
 import type { SampleBatch } from '../../src/bus/types.js';
 import { waitFor } from '../helpers/wait.js';
 import { value } from './contract.js';

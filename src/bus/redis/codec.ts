@@ -8,9 +8,9 @@
  * which only ever grows at its end). A change notification on Pub/Sub is the
  * list of such entries with the tag name first: [[tag, value, quality, ...], ...].
  */
-import { QUALITIES, type Quality } from '../tags/quality.js';
-import type { TagValue, TagValueType } from '../tags/types.js';
-import { BusError } from './errors.js';
+import { QUALITIES, type Quality } from '../../tags/quality.js';
+import type { TagValue, TagValueType } from '../../tags/types.js';
+import { BusError } from '../errors.js';
 
 const QUALITY_INDEX = new Map<Quality, number>(QUALITIES.map((q, i) => [q, i]));
 

@@ -1,7 +1,7 @@
 /**
  * The samples streams of the Redis bus: what the historian records, one
  * stream per device (`P samples:<device>`, entries `u` = the scan's upTo,
- * `v` = the batch as redis-codec.ts encodes it), read by the historian's
+ * `v` = the batch as codec.ts encodes it), read by the historian's
  * consumer group. Pub/Sub is fire-and-forget; a stream keeps what a historian
  * restarting, or a poller cut off from Redis, would otherwise lose.
  *
@@ -9,7 +9,7 @@
  * historian reads it (a consumer group on the stream, looked at every
  * second). What cannot be sent — Redis down or out of reach, a send that
  * failed on its way, a device whose lease is not confirmed since the
- * connection came back — goes to the poller's outbox on disk (outbox.ts), and
+ * connection came back — goes to the poller's outbox on disk (../outbox.ts), and
  * once anything of a device waits there, its newer batches queue behind it,
  * so the stream gets them in their order. The outbox is forwarded when Redis
  * is back (and the lease is confirmed), paced so that the streams never hold
@@ -21,8 +21,16 @@
  * time, XADD MINID, on Redis's clock), and the historian trims what every
  * group acknowledged (`trimConsumed`).
  */
-import type { Logger } from '../util/log.js';
-import type { Outbox } from './outbox.js';
+import type { Registry } from 'prom-client';
+import type { TagValue } from '../../tags/types.js';
+import type { Logger } from '../../util/log.js';
+import { readCounter, readGauge } from '../../util/metrics.js';
+import { BusError } from '../errors.js';
+import type { Outbox } from '../outbox.js';
+import type { SampleBatch, SampleSubscription, ScanInfo } from '../types.js';
+import { decodeBatch, encodeBatch } from './codec.js';
+import type { RedisConnection } from './connection.js';
+import type { Streams } from './streams.js';
 
 /** Sends one command; rejects when it fails (the connection dropped under it). */
 export type Send = (args: string[]) => Promise<unknown>;
@@ -32,6 +40,8 @@ export interface SampleStreamsOptions {
   /** Whether the connection is up now: if not, nothing is sent (a client's offline queue would grow without bound). */
   ready: () => boolean;
   key: (device: string) => string;
+  /** The device of a tag: values published without a scan report go to their devices' streams. */
+  deviceOf: (tag: string) => string;
   /** Devices whose batches wait even while Redis is up: their lease is not confirmed since the connection came back. */
   held: (device: string) => boolean;
   outbox?: Outbox;
@@ -170,6 +180,22 @@ export class SampleStreams {
     return this.wanted.has(device);
   }
 
+  /** Values as published (ValueBus.publishValues): a scan report to its device's stream, other values to their devices', while a historian reads them. */
+  publishValues(values: TagValue[], scan?: ScanInfo): void {
+    if (scan) {
+      if (this.wants(scan.device)) this.publish(scan.device, scan.upTo, encodeBatch(values));
+      return;
+    }
+    const byDevice = new Map<string, TagValue[]>();
+    for (const v of values) {
+      const device = this.o.deviceOf(v.tag);
+      const list = byDevice.get(device);
+      if (list) list.push(v);
+      else byDevice.set(device, [v]);
+    }
+    for (const [device, list] of byDevice) if (this.wants(device)) this.publish(device, null, encodeBatch(list));
+  }
+
   /** Sends a device's batch to its stream, or keeps it in the outbox behind what waits there. Never throws. */
   publish(device: string, upTo: number | null, values: string): void {
     const p: Pending = { device, upTo, values };
@@ -260,4 +286,80 @@ export class SampleStreams {
     this.finished = true;
     this.o.outbox?.close();
   }
+}
+
+/** The historian's durable subscription to the samples streams of every device (see ValueBus.subscribeSamples). */
+export async function subscribeSampleStreams(
+  conn: RedisConnection,
+  streams: Streams,
+  handler: (batch: SampleBatch) => void,
+  options: { durable: string },
+): Promise<SampleSubscription> {
+  const devices = [...new Set(conn.o.tagDevices?.values() ?? [])];
+  if (devices.length === 0) throw new BusError('PLANTA_BUS_NO_DEVICES', "subscribeSamples on the Redis bus needs the tags' devices (option tagDevices)");
+  const group = options.durable;
+  const keys = devices.map((d) => samplesKey(conn, d));
+  const send = (args: string[]): Promise<unknown> => conn.cmd.sendCommand(args);
+  // Handed over and not acknowledged yet, oldest first; `base` is the position of the first.
+  const delivered: [key: string, id: string][] = [];
+  let base = 0;
+  let trimmedAt = 0;
+  const stop = await streams.read({
+    keys,
+    group,
+    ackAfter: false,
+    onEntry: (key, entry) => {
+      delivered.push([key, entry.id]);
+      let values: TagValue[];
+      try {
+        values = decodeBatch(entry.fields.v ?? '[]');
+      } catch (err) {
+        conn.log?.warn({ code: 'PLANTA_BUS_BAD_MESSAGE', key, entry: entry.id, err: (err as Error).message }, 'unreadable samples dropped');
+        return;
+      }
+      const upTo = Number(entry.fields.u);
+      handler({ device: devices[keys.indexOf(key)]!, ...(Number.isFinite(upTo) && entry.fields.u ? { upTo } : {}), values });
+    },
+  });
+  return {
+    position: () => base + delivered.length,
+    acknowledge: async (at) => {
+      const n = Math.min(at - base, delivered.length);
+      if (n <= 0) return;
+      const done = delivered.splice(0, n);
+      base += n;
+      const byKey = new Map<string, string[]>();
+      for (const [key, id] of done) {
+        const ids = byKey.get(key);
+        if (ids) ids.push(id);
+        else byKey.set(key, [id]);
+      }
+      try {
+        await Promise.all([...byKey].map(([key, ids]) => send(['XACK', key, group, ...ids])));
+      } catch (err) {
+        // Acknowledged later with the next ones: an entry left pending would stop the trimming.
+        delivered.unshift(...done);
+        base -= n;
+        throw err;
+      }
+      if (Date.now() - trimmedAt >= 5000) {
+        trimmedAt = Date.now();
+        await Promise.all(keys.map((k) => trimConsumed(send, k)));
+      }
+    },
+    stop,
+  };
+}
+
+/** A device's samples stream. */
+export const samplesKey = (conn: RedisConnection, device: string): string => conn.key(`samples:${device}`);
+
+/** A poller's store-and-forward figures: the outbox's fill level, what it forwarded, what it had to drop. */
+export function registerOutboxMetrics(registry: Registry, box: Outbox, samples: SampleStreams): void {
+  readGauge(registry, 'planta_bus_outbox_bytes', 'Bytes of samples waiting in the poller\'s outbox for Redis', () => box.bytes);
+  readGauge(registry, 'planta_bus_outbox_fill_ratio', 'Outbox fill level, 0..1 of its maximum size', () => box.bytes / box.maxBytes);
+  readGauge(registry, 'planta_bus_outbox_entries', 'Scan reports waiting in the outbox', () => box.pending());
+  readCounter(registry, 'planta_bus_outbox_dropped_total', 'Scan reports dropped from the outbox: oldest first when full, or of a device another poller took over', () => box.dropped);
+  readCounter(registry, 'planta_bus_samples_buffered_total', 'Scan reports kept in the outbox because Redis could not take them', () => samples.stats.buffered);
+  readCounter(registry, 'planta_bus_samples_forwarded_total', 'Scan reports forwarded from the outbox to Redis', () => samples.stats.forwarded);
 }

@@ -1,0 +1,179 @@
+/**
+ * The Redis bus's two connections (commands, Pub/Sub) and what every role
+ * shares on them: the plant's key prefix, this process's consumer name, the
+ * logger and metrics, and whether the bus is closed.
+ */
+import { hostname } from 'node:os';
+import { Counter, type Registry } from 'prom-client';
+import type { createClient } from 'redis';
+import type { Logger } from '../../util/log.js';
+import { redactUrl } from '../../util/url.js';
+import { BusError } from '../errors.js';
+import type { Outbox } from '../outbox.js';
+import type { Unsubscribe } from '../types.js';
+
+export interface RedisBusOptions {
+  /** redis://[user:password@]host:port[/db] (rediss:// for TLS). */
+  url: string;
+  /** Every key and channel starts with it, e.g. `planta:sbr:`. */
+  prefix: string;
+  /** The device of each tag: its last value goes to that device's hash. */
+  tagDevices?: ReadonlyMap<string, string>;
+  /** Devices whose commands this process executes (a poller's); needed by subscribeCommands. */
+  devices?: readonly string[];
+  /** This process's name in consumer groups; keep it across restarts. Default: the host name. */
+  consumer?: string;
+  log?: Logger;
+  /** Prometheus registry for the bus's counters (reconnects, connection errors, resyncs). */
+  registry?: Registry;
+  /** Entries kept per stream (approximate trimming). Default 100,000. */
+  streamLength?: number;
+  /** Give up the first connection after this long. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** How long a stream read blocks before it looks again (bounds close). Default 1000 ms, at most SILENT_LINK_MS / 2. */
+  blockMs?: number;
+  /** How often a poller takes over commands left pending by another consumer for this long (a poller that lost its lease). Default 2000 ms. */
+  reclaimMs?: number;
+  /** A poller's outbox: samples it could not send wait there, on disk, until Redis is back. Closed with the bus. */
+  outbox?: Outbox;
+  /** How long the samples streams keep what no historian took yet. Default 10 minutes. */
+  historyBacklogMs?: number;
+}
+
+/**
+ * How every Planta connection to Redis finds out that its link went silent
+ * (a pulled cable, a firewall that lost the connection's state: no reset
+ * comes, and TCP would wait minutes): a PING each second, the next one only
+ * after the last one's answer, and a connection that received nothing for
+ * SILENT_LINK_MS is dropped and made again (state read again, as after any
+ * reconnection). A connection that keeps sending (a poller publishing) is
+ * not caught so; its lease is.
+ */
+export const SILENT_LINK_MS = 5000;
+export const LINK_OPTIONS = { pingInterval: 1000, socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5000, socketTimeout: SILENT_LINK_MS } } as const;
+
+// The client library is loaded when a Redis bus is first used (≈ 24 MB a process on the in-memory bus does without).
+const newClient = (create: typeof createClient, url: string, name: string) => create({ url, name, ...LINK_OPTIONS });
+export type Client = ReturnType<typeof newClient>;
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Reconnection delays: 50 ms doubling to 1 s, with jitter so that many
+ * processes do not come back in step. The cap bounds how long the live view
+ * stays away after Redis is back (it must be back within 2 s).
+ */
+export function reconnectDelay(retries: number): number {
+  return Math.min(1000, 50 * 2 ** Math.min(retries, 5)) + Math.floor(Math.random() * 50);
+}
+
+interface Metrics {
+  reconnects: Counter<'connection'>;
+  errors: Counter<'connection'>;
+  resyncs: Counter;
+}
+
+function metrics(registry: Registry): Metrics {
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
+    (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+  return {
+    reconnects: counter('planta_bus_reconnects_total', 'Reconnections to the Redis bus, by connection', ['connection']),
+    errors: counter('planta_bus_connection_errors_total', 'Errors on the connections to the Redis bus, by connection', ['connection']),
+    resyncs: counter('planta_bus_resyncs_total', 'Times the live state was read again after the Pub/Sub connection came back', []),
+  };
+}
+
+export class RedisConnection {
+  readonly prefix: string;
+  readonly log: Logger | undefined;
+  readonly metrics: Metrics | undefined;
+  readonly consumer: string;
+  /** Entries kept per stream, as XADD MAXLEN takes it. */
+  readonly maxLen: string;
+  readonly blockMs: number;
+  closed = false;
+  /** Errors thrown by subscribers: they never reach the publisher. */
+  subscriberErrors = 0;
+  /** The stream readers running on connections of their own, stopped when the bus closes. */
+  readonly stops = new Set<Unsubscribe>();
+
+  private constructor(
+    readonly o: RedisBusOptions,
+    /** The command connection. */
+    readonly cmd: Client,
+    /** The Pub/Sub connection. */
+    readonly sub: Client,
+  ) {
+    this.prefix = o.prefix;
+    this.log = o.log?.child({ bus: 'redis', prefix: o.prefix });
+    this.metrics = o.registry ? metrics(o.registry) : undefined;
+    this.consumer = o.consumer ?? hostname();
+    this.maxLen = String(o.streamLength ?? 100_000);
+    // A blocked read answers within blockMs: well inside the silent-link timeout.
+    this.blockMs = Math.min(o.blockMs ?? 1000, SILENT_LINK_MS / 2);
+  }
+
+  /** The two connections, made and not opened yet. */
+  static async create(o: RedisBusOptions): Promise<RedisConnection> {
+    const name = `${o.prefix}${o.consumer ?? hostname()}`.replace(/\s/g, '_');
+    const cmd = newClient((await import('redis')).createClient, o.url, `${name}:commands`);
+    return new RedisConnection(o, cmd, cmd.duplicate({ name: `${name}:pubsub` }));
+  }
+
+  key(name: string): string {
+    return this.prefix + name;
+  }
+
+  deviceOf(tag: string): string {
+    return this.o.tagDevices?.get(tag) ?? '_';
+  }
+
+  /** Another connection of this process, named after what it is for (`streams`, `submit`). */
+  duplicate(what: string, options: { disableOfflineQueue?: boolean } = {}): Client {
+    return this.cmd.duplicate({ name: `${this.prefix}${this.consumer}:${what}`.replace(/\s/g, '_'), ...options });
+  }
+
+  /** Connects `c`; throws PLANTA_BUS_UNREACHABLE if Redis does not answer in time. */
+  async open(c: Client): Promise<void> {
+    const ms = this.o.connectTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        c.connect(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new BusError('PLANTA_BUS_UNREACHABLE', `Redis at ${redactUrl(this.o.url)} did not answer within ${ms} ms`)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Counts and logs a connection's losses and returns. */
+  watch(c: Client, connection: string): void {
+    let down = false;
+    c.on('error', (err: Error) => {
+      if (this.closed) return;
+      this.metrics?.errors.inc({ connection });
+      if (!down) this.log?.warn({ code: 'PLANTA_BUS_CONNECTION', connection, err: err.message }, 'Redis connection lost; reconnecting');
+      down = true;
+    });
+    c.on('reconnecting', () => {
+      if (!this.closed) this.metrics?.reconnects.inc({ connection });
+    });
+    c.on('ready', () => {
+      if (down) this.log?.info({ connection }, 'Redis connection back');
+      down = false;
+    });
+  }
+
+  /** Calls a subscriber: its error is counted and logged, never passed on. */
+  guard(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.subscriberErrors++;
+      this.log?.error({ err }, 'a bus subscriber failed');
+    }
+  }
+}
