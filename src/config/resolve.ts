@@ -14,6 +14,7 @@ import {
   DEFAULT_SHELVING,
   type EventConfig,
   type HistorianConfig,
+  type NotificationsConfig,
   type PageConfig,
   PRIORITIES,
   type RawConfig,
@@ -58,6 +59,7 @@ export interface PlantConfig {
   /** Relations every command that writes one of their tags must keep. */
   relations: Record<string, ConditionEntry>;
   pages: Record<string, PageConfig>;
+  notifications: NotificationsConfig;
   /** SVG text of each mimic page's drawing, by page name. */
   drawings: Record<string, string>;
 }
@@ -188,7 +190,7 @@ export function resolveConfig(
   checkAlarms(raw.alarms, raw.events, tagMap, problems);
   checkHistorian(raw.historian, tagMap, problems);
   return {
-    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, devices, tags, alarms: raw.alarms, shelving: shelvingPolicy(raw.shelving), events: raw.events, commands: raw.commands, relations: raw.relations, pages: raw.pages, drawings },
+    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, devices, tags, alarms: raw.alarms, shelving: shelvingPolicy(raw.shelving), events: raw.events, commands: raw.commands, relations: raw.relations, pages: raw.pages, notifications: raw.notifications, drawings },
     problems,
   };
 }
