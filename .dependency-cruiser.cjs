@@ -29,11 +29,18 @@ module.exports = {
       to: { path: ['^src/modbus/', '^src/poller/', '^src/sim/'] },
     },
     {
+      name: 'notify-never-touches-the-wire',
+      comment: 'Notifications consume alarm events from the bus; they never import modbus, poller or sim (no PLC is ever reached from them).',
+      severity: 'error',
+      from: { path: '^src/notify/' },
+      to: { path: ['^src/modbus/', '^src/poller/', '^src/sim/', '^src/web/', '^src/alarms/'] },
+    },
+    {
       name: 'lower-layers-do-not-import-upper',
       comment: 'config, tags and bus sit below poller, alarms, commands, historian, auth, web, sim and cli.',
       severity: 'error',
       from: { path: ['^src/config/', '^src/tags/', '^src/bus/'] },
-      to: { path: ['^src/poller/', '^src/alarms/', '^src/commands/', '^src/historian/', '^src/auth/', '^src/web/', '^src/sim/', '^src/cli/'] },
+      to: { path: ['^src/poller/', '^src/alarms/', '^src/commands/', '^src/historian/', '^src/auth/', '^src/web/', '^src/sim/', '^src/cli/', '^src/notify/'] },
     },
     {
       name: 'tags-below-config',
