@@ -5,8 +5,7 @@
  * past `late` says so, and when.
  */
 import type { AlarmPriority } from '../bus/alarm-messages.js';
-
-export type NoticeKind = 'alarm' | 'clear' | 'escalation' | 'digest' | 'flood' | 'test';
+import type { NoticeKind } from './status.js';
 
 export interface NoticeAlarm {
   id: string;

@@ -14,23 +14,9 @@ import { NotifyError } from './errors.js';
 import { type AlarmFeedBus, followAlarms } from './feed.js';
 import { type NotifyMetrics, registerNotifyMetrics } from './metrics.js';
 import { type Notice, type RenderContext, render } from './notice.js';
-import type { LogRow, NotifyOutbox } from './outbox.js';
+import type { NotifyOutbox } from './outbox.js';
 import { type Clock, type NewNotice, NotifyPolicy, realClock } from './policy.js';
-
-export interface ChannelStatus {
-  name: string;
-  kind: 'mail' | 'webhook';
-  target: string;
-  onCall?: string;
-  queued: number;
-  /** Set while the channel fails: the last error and when the next try is. */
-  failing?: { error: string; attempt: number; nextTry: number };
-}
-
-export interface NotificationStatus {
-  channels: ChannelStatus[];
-  log: LogRow[];
-}
+import type { ChannelStatus, NotificationStatus } from './status.js';
 
 export interface NotifierOptions {
   config: NotificationsConfig;

@@ -14,28 +14,8 @@
 import Database from 'better-sqlite3';
 import { DiskQueue } from '../util/disk-queue.js';
 import type { EscalationMemory } from './policy.js';
-import type { Notice, NoticeKind } from './notice.js';
-
-export type LogOutcome = 'sent' | 'failed' | 'rejected' | 'dropped';
-
-export interface LogRow {
-  id: number;
-  /** When it happened (epoch ms). */
-  at: number;
-  channel: string;
-  kind: NoticeKind;
-  alarm: string | null;
-  subject: string;
-  outcome: LogOutcome;
-  /** Why it failed. */
-  error: string | null;
-  /** Sendings tried for it so far. */
-  attempt: number;
-  /** Sent past `late` after it happened. */
-  late: boolean;
-  /** When it was queued. */
-  queuedAt: number;
-}
+import type { Notice } from './notice.js';
+import type { LogRow } from './status.js';
 
 /** The log keeps this many rows (the newest). */
 const LOG_ROWS = 5000;

@@ -6,7 +6,8 @@
 import { BusError } from '../bus/errors.js';
 import { ServiceError, unwrap } from '../bus/service.js';
 import type { Bus, Unsubscribe } from '../bus/types.js';
-import type { NotificationStatus, Notifier } from './notifier.js';
+import type { Notifier } from './notifier.js';
+import type { NotificationStatus } from './status.js';
 
 export const NOTIFY_SERVICE = 'notify';
 
