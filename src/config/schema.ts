@@ -640,7 +640,7 @@ export const channelSchema = z
     const has = (fields: readonly string[]): string[] => fields.filter((f) => (c as Record<string, unknown>)[f] !== undefined);
     if (c.smtp === undefined && c.webhook === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'expected smtp: (mail) or webhook:' });
     if (c.smtp !== undefined && c.webhook !== undefined) ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'a channel is mail (smtp:) or a webhook, not both' });
-    if (c.smtp !== undefined) {
+    else if (c.smtp !== undefined) {
       for (const f of ['from', 'to'] as const) if (c[f] === undefined) ctx.addIssue({ code: 'custom', path: [f], message: 'is required for a mail channel' });
       for (const f of has(WEBHOOK_FIELDS)) ctx.addIssue({ code: 'custom', path: [f], message: 'is a webhook field; this is a mail channel' });
     } else if (c.webhook !== undefined) {
