@@ -169,11 +169,12 @@ export class NotifyPolicy {
     const rules = this.matching(id, e.priority ?? 'low', e.ts);
     if (rules.length === 0) return;
     const alarm = await this.alarmOf(e);
-    this.clearTo.set(id, unique(rules.filter((r) => r.onClear).flatMap((r) => r.channels)));
     const escalates = this.scheduleEscalations(alarm, e.ts, rules);
     const channels = unique(rules.flatMap((r) => r.channels));
+    // Held for a digest or a flood message: its return is not notified either.
     if (this.chattering(alarm, e.ts, channels)) return;
     if (this.flooding(alarm, e.ts, channels)) return;
+    this.clearTo.set(id, unique(rules.filter((r) => r.onClear).flatMap((r) => r.channels)));
     this.o.emit(channels.map((channel) => ({ kind: 'alarm', channel, at: e.ts, alarm, ...(escalates ? { escalates } : {}) })));
   }
 

@@ -107,22 +107,22 @@ describe('notification policy', () => {
   });
 
   it('a chattering alarm (3 in a minute) is sent once, then one digest per window', async () => {
-    const { sent, entry, clock } = setup({}, [{ priorities: ['critical'], channels: ['ops'] }]);
+    const { sent, entry, clock } = setup({}, [{ priorities: ['critical'], channels: ['ops'], onClear: true }]);
     for (let i = 0; i < 5; i++) {
       await entry('alarm', 'estop');
       await entry('return', 'estop');
       await clock.advance(10_000);
     }
-    assert.deepEqual(kinds(sent), ['alarm:ops:estop'], 'the first only, so far');
+    assert.deepEqual(kinds(sent), ['alarm:ops:estop', 'clear:ops:estop'], 'the first and its return only, so far');
     await clock.advance(10_000); // the window's end
-    assert.deepEqual(kinds(sent), ['alarm:ops:estop', 'digest:ops:estop']);
-    assert.equal(sent[1]!.count, 4);
-    assert.equal(sent[1]!.chattering, true);
+    assert.deepEqual(kinds(sent), ['alarm:ops:estop', 'clear:ops:estop', 'digest:ops:estop']);
+    assert.equal(sent[2]!.count, 4);
+    assert.equal(sent[2]!.chattering, true);
     // Quiet for long: the next activation is sent at once again.
     await clock.advance(3_600_000);
     await entry('alarm', 'estop');
-    assert.equal(sent.length, 3);
-    assert.equal(sent[2]!.kind, 'alarm');
+    assert.equal(sent.length, 4);
+    assert.equal(sent[3]!.kind, 'alarm');
   });
 
   it('a flood (more than 10 in 10 minutes) becomes one message with the count and the first alarms', async () => {
