@@ -68,12 +68,15 @@ describe('the Notifications page in the browser', { timeout: 300_000 }, () => {
 
     const log = page.getByRole('table', { name: 'Notification log' });
     await log.getByRole('row', { name: /CRITICAL alarm: Emergency stop pressed/ }).waitFor();
+    await log.getByRole('row', { name: /Test notification/ }).waitFor();
     assert.match(await log.innerText(), /✓ sent/);
     await screenshot(page, 'notifications-page.png');
 
     await log.getByRole('link', { name: 'estop' }).first().click();
     await page.waitForURL(/#\/alarms\/estop$/);
-    await page.getByRole('heading', { name: 'Alarms' }).waitFor();
+    await page.getByRole('heading', { name: 'Alarms', exact: true }).waitFor();
+    // The summary opens on that alarm alone, whatever its state.
+    await page.getByRole('heading', { name: /^1 of 26 alarms: all alarms/ }).waitFor();
     await page.getByText('Emergency stop pressed').first().waitFor();
     assert.deepEqual(errors, []);
     await context.close();

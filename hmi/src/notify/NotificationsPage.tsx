@@ -27,7 +27,7 @@ const OUTCOME: Record<LogRow['outcome'], { mark: string; word: string }> = {
 const problemOf = (r: Exclude<CallResult<unknown>, { kind: 'ok' }>): string =>
   r.kind === 'refused' ? `${r.error.message} [${r.error.code}]` : `No answer from the server: ${r.message}`;
 
-function ChannelRow({ c, tz }: { c: ChannelStatus; tz: string }) {
+function ChannelRow({ c, tz, onSent }: { c: ChannelStatus; tz: string; onSent: () => void }) {
   const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const test = async (): Promise<void> => {
@@ -35,6 +35,8 @@ function ChannelRow({ c, tz }: { c: ChannelStatus; tz: string }) {
     const r = await notifyApi.test(c.name);
     setBusy(false);
     setNote(r.kind === 'ok' ? { ok: true, text: `Sent “${r.body.subject}”` } : { ok: false, text: problemOf(r) });
+    // The test is in the log, sent or failed.
+    onSent();
   };
   return (
     <tr data-channel={c.name}>
@@ -114,7 +116,7 @@ export function NotificationsPage() {
           )}
           <section class="panel" aria-labelledby="h-channels">
             <h2 id="h-channels">Channels</h2>
-            <p class="caption">Mail and webhooks of the configuration's notifications: section. What waits is kept on disk and sent in order once the channel answers.</p>
+            <p class="caption">The mail and webhook channels of the configuration (notifications:). What waits is kept on disk and sent in order once its channel answers.</p>
             {status && status.channels.length === 0 && <p class="empty">No channel configured.</p>}
             {status && status.channels.length > 0 && (
               <table class="journal-table notify-channels">
@@ -131,7 +133,7 @@ export function NotificationsPage() {
                 </thead>
                 <tbody>
                   {status.channels.map((c) => (
-                    <ChannelRow key={c.name} c={c} tz={tz} />
+                    <ChannelRow key={c.name} c={c} tz={tz} onSent={() => void load()} />
                   ))}
                 </tbody>
               </table>
