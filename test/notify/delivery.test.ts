@@ -6,7 +6,8 @@
  * once, marked late), a receiver that refuses a message.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -99,6 +100,33 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     engine.acknowledge({ user: 'op', role: 'operator' }, ['estop']);
     const log = n.status().log;
     assert.deepEqual(log.map((r) => [r.channel, r.outcome]).sort(), [['oncall', 'sent'], ['ops', 'sent']]);
+  });
+
+  it('STARTTLS is required by default: a server that offers it gets the mail encrypted, one that does not gets nothing', async (t) => {
+    // A self-signed certificate for 127.0.0.1 (openssl), trusted by the channel as its CA.
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const tls = { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+    const withTls = await smtpSink({ tls });
+    const plain = await smtpSink();
+    t.after(() => withTls.close());
+    t.after(() => plain.close());
+    const required = (port: number) => ({ smtp: `smtp://127.0.0.1:${port}`, from: 'planta@example.org', to: ['oncall@example.org'] });
+    const outbox = new NotifyOutbox(':memory:', 1 << 20);
+    const n = new Notifier({ config: notifications({ a: required(withTls.port), b: required(plain.port) }), plant: 'P', timeZone: TZ, outbox, channelOptions: { ca: tls.cert } });
+    n.start();
+    n.states([]);
+    t.after(async () => {
+      await n.stop();
+      outbox.close();
+    });
+    await n.entries([alarm('tls')]);
+    await waitFor('the mail over TLS', () => withTls.mails.length === 1);
+    assert.deepEqual(withTls.secure, [true]);
+    const failed = await waitFor('b refused for want of STARTTLS', () => n.status().log.find((r) => r.channel === 'b' && r.outcome === 'failed'));
+    assert.match(failed.error!, /STARTTLS|TLS/);
+    assert.equal(plain.mails.length, 0);
   });
 
   it('slack and teams formats', async (t) => {

@@ -10,15 +10,22 @@ export interface SmtpSink {
   mails: ParsedMail[];
   /** Who authenticated, by mail. */
   users: string[];
+  /** Whether each mail came over TLS (STARTTLS). */
+  secure: boolean[];
   close(): Promise<void>;
 }
 
-/** An SMTP sink on 127.0.0.1 (port 0: any free one), plain SMTP; `auth` demands that user and password. */
-export async function smtpSink(o: { port?: number; auth?: { user: string; pass: string } } = {}): Promise<SmtpSink> {
+/**
+ * An SMTP sink on 127.0.0.1 (port 0: any free one): plain SMTP, or offering STARTTLS with `tls`'s certificate;
+ * `auth` demands that user and password.
+ */
+export async function smtpSink(o: { port?: number; auth?: { user: string; pass: string }; tls?: { key: string; cert: string } } = {}): Promise<SmtpSink> {
   const mails: ParsedMail[] = [];
   const users: string[] = [];
+  const secure: boolean[] = [];
   const server = new SMTPServer({
-    disabledCommands: o.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+    disabledCommands: [...(o.tls ? [] : ['STARTTLS']), ...(o.auth ? [] : ['AUTH'])],
+    ...(o.tls ? { key: o.tls.key, cert: o.tls.cert } : {}),
     authOptional: !o.auth,
     allowInsecureAuth: true,
     logger: false,
@@ -28,10 +35,11 @@ export async function smtpSink(o: { port?: number; auth?: { user: string; pass: 
         cb(null, { user: auth.username });
       } else cb(new Error('invalid credentials'));
     },
-    onData(stream, _session, cb) {
+    onData(stream, session, cb) {
       simpleParser(stream)
         .then((m) => {
           mails.push(m);
+          secure.push(session.secure);
           cb();
         })
         .catch(cb);
@@ -42,7 +50,7 @@ export async function smtpSink(o: { port?: number; auth?: { user: string; pass: 
     server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = ((server as unknown as { server: Server }).server.address() as AddressInfo).port;
-  return { port, mails, users, close: () => new Promise((r) => server.close(() => r())) };
+  return { port, mails, users, secure, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 export interface WebhookSink {
