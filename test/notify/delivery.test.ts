@@ -10,13 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { AlarmEngine } from '../../src/alarms/engine.js';
 import { AlarmStore } from '../../src/alarms/store.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import type { JournalEntry } from '../../src/bus/alarm-messages.js';
 import { loadConfig } from '../../src/config/load.js';
-import { notificationsSchema } from '../../src/config/schema.js';
+import { type NotificationsConfig, notificationsSchema } from '../../src/config/schema.js';
+import type { ChannelOptions } from '../../src/notify/channels.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import { NotifyOutbox } from '../../src/notify/outbox.js';
 import { createRegistry } from '../../src/util/metrics.js';
@@ -38,6 +39,19 @@ function notifications(channels: Record<string, unknown>, extra: Record<string, 
 }
 
 const mail = (port: number, more: Record<string, unknown> = {}) => ({ smtp: `smtp://127.0.0.1:${port}`, from: 'planta@example.org', to: ['oncall@example.org'], tls: 'none', ...more });
+
+/** A notifier sending to `config`'s channels from an outbox (`path`, or in memory), stopped when the test ends. */
+function running(t: TestContext, config: NotificationsConfig, o: { path?: string; channelOptions?: ChannelOptions } = {}): { n: Notifier; outbox: NotifyOutbox } {
+  const outbox = new NotifyOutbox(o.path ?? ':memory:', 1 << 20);
+  const n = new Notifier({ config, plant: 'P', timeZone: TZ, outbox, ...(o.channelOptions ? { channelOptions: o.channelOptions } : {}) });
+  n.start();
+  n.states([]);
+  t.after(async () => {
+    await n.stop();
+    outbox.close();
+  });
+  return { n, outbox };
+}
 
 let seq = 0;
 const alarm = (id: string, ts = Date.now()): JournalEntry => ({ seq: ++seq, ts, kind: 'alarm', source: id, text: `${id} is active`, priority: 'critical' });
@@ -113,14 +127,7 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     t.after(() => withTls.close());
     t.after(() => plain.close());
     const required = (port: number) => ({ smtp: `smtp://127.0.0.1:${port}`, from: 'planta@example.org', to: ['oncall@example.org'] });
-    const outbox = new NotifyOutbox(':memory:', 1 << 20);
-    const n = new Notifier({ config: notifications({ a: required(withTls.port), b: required(plain.port) }), plant: 'P', timeZone: TZ, outbox, channelOptions: { ca: tls.cert } });
-    n.start();
-    n.states([]);
-    t.after(async () => {
-      await n.stop();
-      outbox.close();
-    });
+    const { n } = running(t, notifications({ a: required(withTls.port), b: required(plain.port) }), { channelOptions: { ca: tls.cert } });
     await n.entries([alarm('tls')]);
     await waitFor('the mail over TLS', () => withTls.mails.length === 1);
     assert.deepEqual(withTls.secure, [true]);
@@ -134,14 +141,7 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     const teams = await webhookSink();
     t.after(() => slack.close());
     t.after(() => teams.close());
-    const outbox = new NotifyOutbox(':memory:', 1 << 20);
-    const n = new Notifier({ config: notifications({ s: { webhook: slack.url, format: 'slack' }, m: { webhook: teams.url, format: 'teams' } }), plant: 'P', timeZone: TZ, outbox });
-    n.start();
-    t.after(async () => {
-      await n.stop();
-      outbox.close();
-    });
-    n.states([]);
+    const { n } = running(t, notifications({ s: { webhook: slack.url, format: 'slack' }, m: { webhook: teams.url, format: 'teams' } }));
     await n.entries([alarm('a<b>')]);
     const s = (await waitFor('slack', () => slack.bodies[0]))!.body as { text: string };
     assert.match(s.text, /^\*\[P\] CRITICAL alarm: a&lt;b&gt; is active\*/);
@@ -154,14 +154,7 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     const probe = await smtpSink();
     const port = probe.port;
     await probe.close();
-    const outbox = new NotifyOutbox(join(dir, 'down.db'), 1 << 20);
-    const n = new Notifier({ config: notifications({ oncall: mail(port) }), plant: 'P', timeZone: TZ, outbox });
-    n.start();
-    n.states([]);
-    t.after(async () => {
-      await n.stop();
-      outbox.close();
-    });
+    const { n } = running(t, notifications({ oncall: mail(port) }), { path: join(dir, 'down.db') });
     for (let i = 0; i < 5; i++) await n.entries([alarm(`a${i}`)]);
     await waitFor('failed sendings', () => n.status().log.filter((r) => r.outcome === 'failed').length >= 3);
     assert.equal(n.status().channels[0]!.queued, 5);
@@ -188,14 +181,7 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     }
     const smtp = await smtpSink();
     t.after(() => smtp.close());
-    const outbox = new NotifyOutbox(path, 1 << 20);
-    assert.equal(outbox.pending('oncall'), 4);
-    const n = new Notifier({ config: notifications({ oncall: mail(smtp.port) }, { late: '100ms' }), plant: 'P', timeZone: TZ, outbox });
-    n.start();
-    t.after(async () => {
-      await n.stop();
-      outbox.close();
-    });
+    const { n, outbox } = running(t, notifications({ oncall: mail(smtp.port) }, { late: '100ms' }), { path });
     await waitFor('four mails', () => smtp.mails.length >= 4 && outbox.pending() === 0);
     assert.deepEqual(smtp.mails.map((m) => m.subject), [0, 1, 2, 3].map((i) => `[LATE] [P] CRITICAL alarm: r${i} is active`));
     assert.match(smtp.mails[0]!.text!, /LATE: sent 60 min after it happened/);
@@ -206,14 +192,7 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     const hook = await webhookSink();
     t.after(() => hook.close());
     hook.status = 400;
-    const outbox = new NotifyOutbox(':memory:', 1 << 20);
-    const n = new Notifier({ config: notifications({ ops: { webhook: hook.url } }), plant: 'P', timeZone: TZ, outbox });
-    n.start();
-    n.states([]);
-    t.after(async () => {
-      await n.stop();
-      outbox.close();
-    });
+    const { n } = running(t, notifications({ ops: { webhook: hook.url } }));
     await n.entries([alarm('bad')]);
     await waitFor('rejected', () => n.status().log.some((r) => r.outcome === 'rejected'));
     hook.status = undefined;
@@ -227,17 +206,7 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     t.after(() => smtp.close());
     const file = join(dir, 'smtp.cred');
     writeFileSync(file, 'u\np w\n', { mode: 0o600 });
-    const outbox = new NotifyOutbox(':memory:', 1 << 20);
-    const n = new Notifier({
-      config: notifications({ a: mail(smtp.port, { credentials: `file:${file}` }), b: mail(smtp.port, { credentials: 'env:NOWHERE' }) }),
-      plant: 'P', timeZone: TZ, outbox, channelOptions: { env: {} },
-    });
-    n.start();
-    n.states([]);
-    t.after(async () => {
-      await n.stop();
-      outbox.close();
-    });
+    const { n, outbox } = running(t, notifications({ a: mail(smtp.port, { credentials: `file:${file}` }), b: mail(smtp.port, { credentials: 'env:NOWHERE' }) }), { channelOptions: { env: {} } });
     await n.entries([alarm('x')]);
     await waitFor('mail a', () => smtp.mails.length === 1);
     const failed = await waitFor('b failing', () => n.status().log.find((r) => r.channel === 'b' && r.outcome === 'failed'));
