@@ -31,9 +31,11 @@ export async function followAlarms(
   let chain = Promise.resolve();
   const stop = await bus.subscribeJournal(
     (entries) => {
-      // In order, one batch after the other; on Redis the entry is acknowledged once it is in the outbox.
-      chain = chain.then(() => h.entries(entries));
-      return chain;
+      // In order, one batch after the other; on Redis the entry is acknowledged once it is in the outbox (a failure
+      // leaves it pending, taken again later), and the next batch does not wait on this one's failure.
+      const handled = chain.then(() => h.entries(entries));
+      chain = handled.catch(() => undefined);
+      return handled;
     },
     { durable },
   );

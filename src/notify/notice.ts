@@ -25,8 +25,9 @@ export interface Notice {
   /** When it was queued. */
   queuedAt: number;
   alarm?: NoticeAlarm;
-  /** digest: repeats of the alarm since `since`; flood: alarms within the flood. */
+  /** digest: repeats of the alarm since `since`; flood: alarms within the flood since `since`. */
   count?: number;
+  /** digest and flood: see count; escalation: when the alarm was raised. */
   since?: number;
   /** digest: the alarm is chattering (at least chatter.count activations within the window). */
   chattering?: boolean;
@@ -107,6 +108,7 @@ export function render(n: Notice, c: RenderContext): Rendered {
   } else {
     lines.push(`Time:     ${when.text}`);
   }
+  if (n.kind === 'escalation' && n.since !== undefined) lines.push(`Raised:   ${zonedTime(n.since, c.timeZone).text}, not acknowledged since`);
   if (n.kind === 'digest') lines.push(`Repeats:  ${n.count} since ${zonedTime(n.since ?? n.at, c.timeZone).text}${n.chattering ? ' — chattering: its repeats are summarised, not sent one by one' : ''}`);
   if (n.kind === 'flood') {
     lines.push(`Flood:    ${n.count} alarms since ${zonedTime(n.since ?? n.at, c.timeZone).text}; they are not sent one by one. The first:`);
@@ -128,6 +130,7 @@ export function render(n: Notice, c: RenderContext): Rendered {
     ...(n.alarm
       ? { alarm: n.alarm.id, message: n.alarm.message, priority: n.alarm.priority, state: n.kind === 'clear' ? 'normal' : 'active', source: { name: n.alarm.source, value: n.alarm.value ?? null, quality: n.alarm.quality ?? null } }
       : {}),
+    ...(n.kind === 'escalation' && n.since !== undefined ? { raised: zonedTime(n.since, c.timeZone).iso } : {}),
     ...(n.count !== undefined ? { count: n.count } : {}),
     ...(n.first ? { first: n.first.map((f) => ({ ...f, time: zonedTime(f.at, c.timeZone).iso })) } : {}),
     ...(n.escalates ? { escalates: { time: zonedTime(n.escalates.at, c.timeZone).iso, channels: n.escalates.channels } } : {}),

@@ -213,7 +213,7 @@ export class NotifyPolicy {
     // Acknowledged, shelved, out of service, or raised again since: nothing to escalate.
     if (this.unacked.get(alarm.id) !== since || this.hidden.has(alarm.id) || this.o.escalated.has(key)) return;
     this.o.escalated.add(key);
-    void this.withSource(alarm).then((a) => this.o.emit(channels.map((channel) => ({ kind: 'escalation', channel, at: since, alarm: a }))));
+    void this.withSource(alarm).then((a) => this.o.emit(channels.map((channel) => ({ kind: 'escalation', channel, at: this.o.clock.now(), since, alarm: a }))));
   }
 
   private cancelEscalations(id: string): void {

@@ -136,6 +136,25 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     assert.equal(plain.mails.length, 0);
   });
 
+  it('an unacknowledged alarm escalates on the real clock, not marked late; an acknowledged one does not', async (t) => {
+    const hook = await webhookSink();
+    const chief = await webhookSink();
+    t.after(() => hook.close());
+    t.after(() => chief.close());
+    const { n } = running(t, notifications({ ops: { webhook: hook.url }, chief: { webhook: chief.url } }, { late: '1m', rules: [{ channels: ['ops'], escalate: { after: '300ms', channels: ['chief'] } }] }));
+    await n.entries([alarm('acked'), alarm('forgotten')]);
+    await n.entries([{ seq: ++seq, ts: Date.now(), kind: 'ack', source: 'acked', text: 'acked: acknowledged', user: 'ana' }]);
+    const e = (await waitFor('the escalation', () => chief.bodies[0]))!.body as Record<string, unknown>;
+    assert.equal(e.kind, 'escalation');
+    assert.equal(e.alarm, 'forgotten');
+    assert.equal(e.late, false);
+    assert.match(String(e.raised), /^\d{4}-\d\d-\d\dT/);
+    assert.deepEqual(hook.bodies.map((b) => (b.body as { alarm: string }).alarm), ['acked', 'forgotten']);
+    // The acknowledged one was due at the same time: by now it would have come.
+    await waitFor('both escalations settled', () => n.status().log.filter((r) => r.channel === 'chief').length === 1);
+    assert.equal(chief.bodies.length, 1);
+  });
+
   it('slack and teams formats', async (t) => {
     const slack = await webhookSink();
     const teams = await webhookSink();
