@@ -234,8 +234,8 @@ export function parseConfig(text: string, file: string, readDrawing: DrawingRead
   const { config, problems } = resolveConfig(raw, deviceNames, readDrawing);
   for (const p of problems) {
     const [kind, name, ...sub] = p.path.map(String);
-    // A single-map section (historian): the path inside it, numbers as list indexes.
-    if (kind === 'historian') v.at(section(kind), [kind], p.path.slice(1), p.message);
+    // A single-map section (historian, notifications): the path inside it, numbers as list indexes.
+    if (kind === 'historian' || kind === 'notifications') v.at(section(kind), [kind], p.path.slice(1), p.message);
     else if (name === undefined) v.at(section(kind!), [kind!], [], p.message);
     else v.at(nodes.get(`${kind}/${name}`), [kind!, name], sub, p.message);
   }

@@ -19,6 +19,16 @@ function problems(yaml: string): string[] {
 const device = `devices:\n  plc:\n    host: 127.0.0.1\n    scanGroups: { fast: 500ms, slow: 5s }\n`;
 
 describe('configuration', () => {
+  it('notifications: the alarms a rule names exist (comm.<device> included)', () => {
+    const yaml = `${device}tags:\n  t: { area: coil, address: 0 }\nalarms:\n  pump: { tag: t, priority: high, message: Pump }
+notifications:
+  channels: { ops: { webhook: "https://hooks.example.org/planta" } }
+  rules:
+    - { channels: [ops], alarms: [comm.plc, pump, "pu*", nothere, "no*"] }
+`;
+    assert.deepEqual(problems(yaml), ['12:58 notifications.rules.0.alarms.3: no alarm is "nothere"', '12:67 notifications.rules.0.alarms.4: no alarm starts with "no"']);
+  });
+
   it('notifications: channel references, secrets never in clear, hours and kinds of channel, each at its line', () => {
     const yaml = `${device}tags: {}
 notifications:
