@@ -27,8 +27,6 @@ export interface NotifierOptions {
   clock?: Clock;
   log?: Logger;
   registry?: Registry;
-  /** Made from the configuration unless given (tests). */
-  channels?: Channel[];
   channelOptions?: ChannelOptions;
 }
 
@@ -117,7 +115,7 @@ class Courier {
 }
 
 export class Notifier {
-  readonly policy: NotifyPolicy;
+  private readonly policy: NotifyPolicy;
   readonly metrics: NotifyMetrics | undefined;
   private readonly couriers = new Map<string, Courier>();
   private readonly timeZone: string;
@@ -125,8 +123,7 @@ export class Notifier {
 
   constructor(readonly o: NotifierOptions) {
     this.timeZone = o.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-    const channels = o.channels ?? Object.entries(o.config.channels).map(([name, c]) => createChannel(name, c, o.channelOptions));
-    for (const c of channels) this.couriers.set(c.name, new Courier(c, this));
+    for (const [name, c] of Object.entries(o.config.channels)) this.couriers.set(name, new Courier(createChannel(name, c, o.channelOptions), this));
     this.metrics = o.registry ? registerNotifyMetrics(o.registry, [...this.couriers.keys()], (c) => o.outbox.pending(c)) : undefined;
     this.policy = new NotifyPolicy({
       config: o.config,
