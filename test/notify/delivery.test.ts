@@ -107,6 +107,8 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     assert.deepEqual(body.source, { name: 'alarm.estop', value: true, quality: 'Good' });
     assert.equal(body.link, 'https://scada.example.org/#/alarms/estop');
 
+    // Counted once the receivers answered (they hold what they received a moment before).
+    await waitFor('both logged', () => n.status().log.length === 2);
     const metrics = await registry.metrics();
     assert.match(metrics, /planta_notify_sent_total\{channel="oncall"\} 1/);
     assert.match(metrics, /planta_notify_queued\{channel="ops"\} 0/);
@@ -204,7 +206,8 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     await waitFor('four mails', () => smtp.mails.length >= 4 && outbox.pending() === 0);
     assert.deepEqual(smtp.mails.map((m) => m.subject), [0, 1, 2, 3].map((i) => `[LATE] [P] CRITICAL alarm: r${i} is active`));
     assert.match(smtp.mails[0]!.text!, /LATE: sent 60 min after it happened/);
-    assert.ok(n.status().log.every((r) => r.late && r.outcome === 'sent'));
+    const log = await waitFor('four logged', () => (n.status().log.length === 4 ? n.status().log : undefined));
+    assert.ok(log.every((r) => r.late && r.outcome === 'sent'));
   });
 
   it('a webhook that refuses a message (HTTP 400) is retried a little, logged as rejected, and holds up nothing after it', async (t) => {

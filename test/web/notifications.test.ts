@@ -59,10 +59,14 @@ describe('GET /api/notifications', () => {
       assert.equal(test.json().subject, '[SBR] Test notification');
       assert.equal((await call('POST', '/api/notifications/test', 'eve:engineer', { channel: 'nope' })).json().error.code, 'PLANTA_NOTIFY_UNKNOWN_CHANNEL');
       await bus.publishJournal([{ seq: 1, ts: Date.now(), kind: 'alarm', source: 'estop', text: 'Emergency stop pressed', priority: 'critical' }]);
-      await waitFor('the alarm sent', () => hook.bodies.length === 2);
-      const r = await call('GET', '/api/notifications?limit=10', 'eve:engineer');
-      assert.equal(r.statusCode, 200);
-      const body = r.json();
+      // Sent once the receiver answered (it holds the body a moment before).
+      const body = await waitFor('the alarm logged as sent', async () => {
+        const r = await call('GET', '/api/notifications?limit=10', 'eve:engineer');
+        assert.equal(r.statusCode, 200);
+        const b = r.json();
+        return b.log.length === 2 ? b : undefined;
+      });
+      assert.equal(hook.bodies.length, 2);
       assert.deepEqual(body.channels, [{ name: 'ops', kind: 'webhook', target: `json webhook at ${new URL(hook.url).host}`, onCall: 'the day shift', queued: 0 }]);
       assert.deepEqual(body.log.map((l: { kind: string; outcome: string }) => `${l.kind}:${l.outcome}`), ['alarm:sent', 'test:sent']);
       assert.equal((await call('GET', '/api/notifications?limit=x', 'eve:engineer')).statusCode, 400);
