@@ -65,6 +65,9 @@ function mailChannel(name: string, c: ChannelConfig, o: ChannelOptions, onCall: 
   const plain = c.tls === 'none';
   const auth = c.credentials ? readCredentials(c.credentials, `channel ${name}: credentials`, o.env) : undefined;
   const transport = nodemailer.createTransport({
+    // One connection kept open and reused (one at a time: the channel's order is the mails' order).
+    pool: true,
+    maxConnections: 1,
     host: url.hostname,
     port,
     secure,

@@ -29,6 +29,8 @@ export async function smtpSink(o: { port?: number; auth?: { user: string; pass: 
     authOptional: !o.auth,
     allowInsecureAuth: true,
     logger: false,
+    // A client's pooled connection left open does not hold up the sink's close.
+    closeTimeout: 100,
     onAuth(auth, _session, cb) {
       if (o.auth && auth.username === o.auth.user && auth.password === o.auth.pass) {
         users.push(auth.username!);
