@@ -130,6 +130,7 @@ export class Notifier {
       ...(o.timeZone ? { timeZone: o.timeZone } : {}),
       clock: o.clock ?? realClock,
       emit: (notices) => this.enqueue(notices),
+      onError: (err) => o.log?.error({ err }, 'notifications: a digest, flood message or escalation could not be written to the outbox'),
       escalated: o.outbox,
     });
   }
@@ -171,6 +172,7 @@ export class Notifier {
     for (const e of entries) await this.policy.entry(e);
   }
 
+  /** Throws when the outbox cannot take them: on the Redis bus the journal entries stay pending and come again. */
   private enqueue(notices: NewNotice[]): void {
     const now = Date.now();
     for (const n of notices) {

@@ -83,6 +83,8 @@ export interface PolicyOptions {
   emit: (notices: NewNotice[]) => void;
   escalated: EscalationMemory;
   source?: SourceReader;
+  /** A notice made on a timer (digest, flood, escalation) that `emit` refused: reported here, never thrown into the timer. */
+  onError?: (err: unknown) => void;
 }
 
 export class NotifyPolicy {
@@ -118,11 +120,20 @@ export class NotifyPolicy {
     }
   }
 
+  /**
+   * Stops its timers. What it holds for a digest or a flood message is handed over now (to the outbox, sent at the
+   * next start) rather than lost with the process; escalations still due are made again from the states at the start.
+   */
   stop(): void {
     for (const list of this.escalations.values()) for (const p of list) p.cancel();
     this.escalations.clear();
-    for (const c of this.chatter.values()) c.cancel?.();
+    for (const [id, c] of this.chatter) {
+      c.cancel?.();
+      if (c.held > 0) this.guarded(() => this.digest(id));
+    }
     this.flood?.cancel?.();
+    if (this.flood && this.flood.count > 0) this.guarded(() => this.floodReport());
+    this.flood = undefined;
   }
 
   private matching(id: string, priority: AlarmPriority, at: number): NotificationRule[] {
@@ -200,7 +211,7 @@ export class NotifyPolicy {
       const key = `${alarm.id}@${since}:${channels.join(',')}:${r.escalate.after}`;
       if (this.o.escalated.has(key)) continue;
       if (!first || at < first.at) first = { at, channels };
-      pending.push({ key, cancel: this.o.clock.at(at, () => this.escalate(alarm, since, key, channels)) });
+      pending.push({ key, cancel: this.o.clock.at(at, () => this.guarded(() => this.escalate(alarm, since, key, channels))) });
     }
     if (pending.length) this.escalations.set(alarm.id, pending);
     return first;
@@ -213,7 +224,16 @@ export class NotifyPolicy {
     // Acknowledged, shelved, out of service, or raised again since: nothing to escalate.
     if (this.unacked.get(alarm.id) !== since || this.hidden.has(alarm.id) || this.o.escalated.has(key)) return;
     this.o.escalated.add(key);
-    void this.withSource(alarm).then((a) => this.o.emit(channels.map((channel) => ({ kind: 'escalation', channel, at: this.o.clock.now(), since, alarm: a }))));
+    void this.withSource(alarm).then((a) => this.guarded(() => this.o.emit(channels.map((channel) => ({ kind: 'escalation', channel, at: this.o.clock.now(), since, alarm: a })))));
+  }
+
+  /** Work of a timer: a failure is reported, not thrown (a timer's exception would end the process). */
+  private guarded(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.o.onError?.(err);
+    }
   }
 
   private cancelEscalations(id: string): void {
@@ -250,7 +270,7 @@ export class NotifyPolicy {
     c.held++;
     c.alarm = alarm;
     c.channels = unique([...c.channels, ...channels]);
-    c.cancel ??= this.o.clock.at(Math.max(c.lastSent + c.interval, this.o.clock.now()), () => this.digest(alarm.id));
+    c.cancel ??= this.o.clock.at(Math.max(c.lastSent + c.interval, this.o.clock.now()), () => this.guarded(() => this.digest(alarm.id)));
     return true;
   }
 
@@ -287,7 +307,7 @@ export class NotifyPolicy {
     for (const ch of channels) f.channels.add(ch);
     // The first message `collect` after it began; while it goes on, one per flood window.
     const due = f.lastReport === undefined ? this.o.clock.now() + collect : f.lastReport + this.o.config.flood.window;
-    f.cancel ??= this.o.clock.at(Math.max(this.o.clock.now(), due), () => this.floodReport());
+    f.cancel ??= this.o.clock.at(Math.max(this.o.clock.now(), due), () => this.guarded(() => this.floodReport()));
     return true;
   }
 

@@ -125,6 +125,19 @@ describe('notification policy', () => {
     assert.equal(sent[3]!.kind, 'alarm');
   });
 
+  it('a stop hands over what is held for a digest or a flood message instead of losing it', async () => {
+    const { sent, entry, clock, policy } = setup({}, [{ priorities: ['critical', 'high'], channels: ['ops'] }]);
+    for (let i = 0; i < 3; i++) {
+      await entry('alarm', 'estop');
+      await clock.advance(1000);
+    }
+    for (let i = 0; i < 12; i++) await entry('alarm', `a${i}`, 'high');
+    policy.stop();
+    assert.deepEqual(kinds(sent.filter((n) => n.kind !== 'alarm')), ['digest:ops:estop', 'flood:ops']);
+    assert.equal(sent.find((n) => n.kind === 'digest')!.count, 2);
+    assert.equal(clock.pending(), 0, 'no timer left');
+  });
+
   it('a flood (more than 10 in 10 minutes) becomes one message with the count and the first alarms', async () => {
     const { sent, entry, clock } = setup({}, [{ priorities: ['critical', 'high'], channels: ['ops'] }]);
     for (let i = 0; i < 25; i++) {
