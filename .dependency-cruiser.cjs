@@ -54,6 +54,13 @@ module.exports = {
       to: { path: layer('poller') },
     },
     {
+      name: 'notify-reads-the-bus-only',
+      comment: 'Notifications take alarm events from the bus: besides the rules above (no modbus, no poller), they never import the simulator, the web or the alarm engine.',
+      severity: 'error',
+      from: { path: layer('notify') },
+      to: { path: layers('sim', 'web', 'alarms') },
+    },
+    {
       name: 'lower-layers-do-not-import-upper',
       comment: 'config, tags and bus sit below everything that uses them: poller, alarms, notify, northbound, commands, historian, auth, web, sim and cli.',
       severity: 'error',

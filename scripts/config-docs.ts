@@ -18,6 +18,7 @@ import {
   deviceSchema,
   eventSchema,
   historianSchema,
+  notificationsSchema,
   pageSchema,
   plantSchema,
   securitySchema,
@@ -110,6 +111,7 @@ const FORMAT_TYPES: Record<string, string> = {
   parameter: '$parameter',
   condition: 'condition',
   address: 'address or network',
+  secret: 'env:VARIABLE or file:PATH',
 };
 
 function typeName(schema: Schema): string {
@@ -293,6 +295,7 @@ const SECTION_SCHEMAS: Record<(typeof SECTIONS)[number], { schema: Schema; entri
   commands: { schema: commandSchema, entries: true },
   relations: { schema: conditionSchema, entries: true, intro: 'Relations between values, by name, that every command writing one of their tags must keep (e.g. a minimum below its maximum).' },
   pages: { schema: pageSchema, entries: true, intro: "The HMI's pages, by name (the name is in the page's address), in the navigation's order." },
+  notifications: { schema: notificationsSchema },
 };
 
 function section(name: string, { schema, entries, intro }: (typeof SECTION_SCHEMAS)[keyof typeof SECTION_SCHEMAS]): string {

@@ -14,6 +14,7 @@ import { COMMANDS } from './errors/commands.js';
 import { HISTORIAN } from './errors/historian.js';
 import { HMI } from './errors/hmi.js';
 import { MODBUS } from './errors/modbus.js';
+import { NOTIFY } from './errors/notify.js';
 import { POLLER } from './errors/poller.js';
 import { SETUP } from './errors/setup.js';
 import { SIM } from './errors/sim.js';
@@ -22,13 +23,14 @@ import { WEB } from './errors/web.js';
 export type { Area, CodeEntry };
 
 /** The areas in the order of the reference page. */
-export const AREAS: readonly Area[] = [WEB, AUTH, COMMANDS, ALARMS, HISTORIAN, POLLER, MODBUS, BUS, SETUP, SIM, HMI];
+export const AREAS: readonly Area[] = [WEB, AUTH, COMMANDS, ALARMS, NOTIFY, HISTORIAN, POLLER, MODBUS, BUS, SETUP, SIM, HMI];
 
 export const CATALOGUE = Object.freeze({
   ...WEB.codes,
   ...AUTH.codes,
   ...COMMANDS.codes,
   ...ALARMS.codes,
+  ...NOTIFY.codes,
   ...HISTORIAN.codes,
   ...POLLER.codes,
   ...MODBUS.codes,

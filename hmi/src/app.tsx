@@ -15,6 +15,7 @@ import { Mimic } from './mimic/Mimic.js';
 import { Overview } from './overview/Overview.js';
 import { Parameters } from './commands/Parameters.js';
 import { AuditPage } from './session/AuditPage.js';
+import { NotificationsPage } from './notify/NotificationsPage.js';
 import { SignIn } from './session/SignIn.js';
 import { TagBrowser } from './live/TagBrowser.js';
 import { TrendPage } from './trends/TrendPage.js';
@@ -65,6 +66,8 @@ function titleOf(route: Route, pages: readonly HmiPage[]): string {
       return 'Users';
     case 'audit':
       return 'Audit trail';
+    case 'notifications':
+      return 'Notifications';
     case 'page':
       return pages.find((p) => p.name === route.name)?.title ?? 'No such display';
   }
@@ -83,7 +86,7 @@ export function App() {
       page = home ? <ConfiguredPage page={home} /> : <GenericOverview />;
       break;
     case 'alarms':
-      page = <AlarmSummary />;
+      page = <AlarmSummary key={route.focus ?? ''} {...(route.focus ? { focus: route.focus } : {})} />;
       break;
     case 'journal':
       page = <JournalPage />;
@@ -119,6 +122,9 @@ export function App() {
       break;
     case 'audit':
       page = <AuditPage />;
+      break;
+    case 'notifications':
+      page = <NotificationsPage />;
       break;
     case 'page': {
       const p = state.pages.find((x) => x.name === route.name);

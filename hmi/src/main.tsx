@@ -16,6 +16,7 @@
  *   journal/   the live journal and the journal browser
  *   trends/    live trend buffers, history and export, the cycle report
  *   session/   who is signed in; sign-in, users, tokens and the audit trail
+ *   notify/    the Notifications page (engineers): channels, the sent and failed log
  *   shared/    the REST client, context, router, pages, formatting, periods,
  *              the range picker, the theme and the base styles
  * At the root: this file, app.tsx (the screen for the route) and TopBar.tsx

@@ -20,6 +20,9 @@ export function registerCheckCommand(program: Command): void {
             console.log(`  ${d.name} (${d.host}:${d.port} unit ${d.unitId}) ${group} every ${period} ms: ${blocks.length} request(s)${what ? ` — ${what}` : ''}`);
           }
         }
+        const n = config.notifications;
+        const channels = Object.keys(n.channels);
+        if (channels.length) console.log(`  notifications: ${channels.length} channel(s) (${channels.join(', ')}), ${n.rules.length} rule(s); \`planta notify test CHANNEL\` sends a test message`);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         for (const p of err.problems) console.error(formatProblem(p));

@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { registerCheckCommand } from './check.js';
 import { registerHistorianCommands } from './historian.js';
 import { registerModbusCommands } from './modbus.js';
+import { registerNotifyCommands } from './notify.js';
 import { registerSimCommands } from './sim.js';
 import { registerStartCommands } from './start.js';
 import { registerUserCommands } from './users.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerSimCommands(program);
   registerHistorianCommands(program);
   registerUserCommands(program);
+  registerNotifyCommands(program);
   return program;
 }
 

@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import { remoteAlarms } from '../alarms/remote.js';
+import { remoteNotifications } from '../notify/remote.js';
 import { usersDb } from '../auth/open.js';
 import type { Logger } from '../util/log.js';
 import { parseDuration } from '../util/duration.js';
@@ -31,6 +32,7 @@ import {
   port,
   startAlarms,
   startHistorian,
+  startNotifier,
   startPoller,
   startWeb,
 } from './wiring.js';
@@ -83,11 +85,13 @@ async function start(flags: StartFlags): Promise<void> {
   // One ledger for the web's records and the poller's executions, in the --db file: a command id runs at most once across restarts.
   const ledger = openLedger(flags.db, config, { log, stops });
   const { engine, store } = await startAlarms(bus, config, { db: flags.db, log, stops, serve: choice.kind === 'redis' });
+  const notifier = await startNotifier(bus, config, { db: flags.db, log, registry, stops, serve: choice.kind === 'redis' });
   const history = config.historian.enabled
     ? await startHistorian(bus, config, { path: flags.history, log, alarmCount: (from, to) => store.activations(from, to).length, stops })
     : undefined;
   const web = await startWeb(bus, config, {
     configFile: flags.config, db: flags.db, host: flags.host, port: webPort, log, registry, alarms: engine, ...(history ? { history } : {}), bus: choice, records: ledger, stops,
+    ...(notifier ? { notifications: notifier } : {}),
   });
   await startPoller(bus, config, {
     log, registry, stops, ledger, queueLost: choice.kind === 'memory', ...(choice.kind === 'redis' ? { lease: { owner: id, ttlMs: leaseMs(undefined, config.bus.lease) } } : {}),
@@ -101,6 +105,7 @@ async function start(flags: StartFlags): Promise<void> {
       ? `  No users yet: commands and acknowledgements are refused until you create the first admin:\n    npx planta user add NAME --role admin --db ${flags.db}\n  (${viewing})`
       : `  ${users} user(s); ${viewing}. Users, alarms and the audit trail: ${flags.db}`,
   );
+  if (notifier) console.log(`  Notifications: ${notifier.status().channels.map((c) => `${c.name} (${c.target})`).join(', ')}; outbox ${notifier.o.outbox.path}`);
   if (history) {
     const r = (await history.historian.status()).retention;
     console.log(`  Historian: ${flags.history} (keeps raw ${r.raw}, minutes ${r.minute}, hours ${r.hour}); trends at /api/history`);
@@ -122,10 +127,12 @@ async function web(flags: { config: string; host: string; port: string; db: stri
   warnAlone(log, 'the web server has no poller: values stay "waiting for data"', choice.kind);
   // On Redis, alarm actions and the journal are asked of the `planta alarms` process.
   const alarms = choice.kind === 'redis' ? { alarms: remoteAlarms(bus) } : {};
+  // And the Notifications page of the notifier beside it, when the configuration has channels.
+  const notifications = choice.kind === 'redis' && Object.keys(config.notifications.channels).length > 0 ? { notifications: remoteNotifications(bus) } : {};
   // Trends and the cycle report from the historian's store, read-only (the historian process writes it).
   const history = openHistoryReader(config, { log, stops, ...alarms, ...(flags.history !== undefined ? { sqlite: flags.history } : {}) });
   const w = await startWeb(bus, config, {
-    configFile: flags.config, db: flags.db, host: flags.host, port: port(flags.port, '--port'), log, registry, stops, bus: choice, ...alarms, ...(history ? { history } : {}),
+    configFile: flags.config, db: flags.db, host: flags.host, port: port(flags.port, '--port'), log, registry, stops, bus: choice, ...alarms, ...notifications, ...(history ? { history } : {}),
   });
   console.log(`planta web: ${w.url} on ${describeBus(choice)}; trends ${history ? `from ${history.where} (read-only)` : 'not served (no historian.store: postgres, PLANTA_HISTORIAN_URL or --history FILE)'}`);
 }
@@ -177,7 +184,9 @@ async function alarms(flags: { config: string; db: string; bus?: string; metrics
   stops.push(() => bus.close());
   warnAlone(log, 'the alarm engine has no poller', choice.kind);
   const { engine } = await startAlarms(bus, config, { db: flags.db, log, stops, serve: choice.kind === 'redis' });
+  const notifier = await startNotifier(bus, config, { db: flags.db, log, registry, stops, serve: choice.kind === 'redis' });
   console.log(`planta alarms: ${engine.states().length} alarms watched on ${describeBus(choice)}; states and journal in ${flags.db}`);
+  if (notifier) console.log(`planta alarms: notifications to ${notifier.status().channels.map((c) => c.name).join(', ')}; outbox ${notifier.o.outbox.path}`);
   if (flags.metrics) console.log(`planta alarms: metrics at ${await serveMetrics(registry, flags.metrics, stops)}`);
 }
 
@@ -229,7 +238,7 @@ export function registerStartCommands(program: Command): void {
     .command('alarms')
     .description('run the alarm engine alone against the Redis bus (states and journal in an SQLite file)')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
-    .option('--db <file>', 'SQLite database: alarm states and the journal', 'data/alarms.db')
+    .option('--db <file>', 'SQLite database: alarm states and the journal (the notifications\' outbox beside it: alarms.notify.db)', 'data/alarms.db')
     .option('--metrics <[host:]port>', 'serve Prometheus /metrics on this port (loopback unless a host is given)')
     .option('--bus <url>', 'the bus: redis://HOST:PORT (default: the configuration\'s bus:, or PLANTA_BUS_URL)')
     .action(action('alarms', alarms));

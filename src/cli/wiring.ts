@@ -12,6 +12,9 @@ import { AlarmEngine } from '../alarms/engine.js';
 import { type AlarmActions, serveAlarms } from '../alarms/remote.js';
 import { AlarmStore } from '../alarms/store.js';
 import { LivenessWatch } from '../bus/liveness.js';
+import { Notifier } from '../notify/notifier.js';
+import { NotifyOutbox } from '../notify/outbox.js';
+import { type NotificationsService, serveNotifications } from '../notify/remote.js';
 import { RedisAttempts } from '../auth/attempts.js';
 import { AuditKeyError } from '../auth/audit.js';
 import { DirectoryError, type UserDirectory } from '../auth/directory.js';
@@ -254,6 +257,46 @@ export async function startAlarms(
   return { engine, store };
 }
 
+/** The notifications' outbox: notifications.outbox, else beside the alarm database (data/planta.db → data/planta.notify.db). */
+export function notifyOutboxPath(config: PlantConfig, db: string): string {
+  if (config.notifications.outbox) return config.notifications.outbox;
+  const ext = extname(db);
+  return `${db.slice(0, db.length - ext.length)}.notify${ext || '.db'}`;
+}
+
+/**
+ * The notifier beside the alarm engine (src/notify/), when the configuration
+ * has notification channels: it follows the alarm journal on the bus and
+ * keeps what it has to send in its outbox. With `serve` (the Redis bus) it
+ * also answers the web nodes' Notifications page.
+ */
+export async function startNotifier(
+  bus: Bus,
+  config: PlantConfig,
+  o: { db: string; log: Logger; registry?: Registry; stops: Stops; serve?: boolean },
+): Promise<Notifier | undefined> {
+  if (Object.keys(config.notifications.channels).length === 0) return undefined;
+  const path = notifyOutboxPath(config, o.db);
+  const outbox = new NotifyOutbox(path, config.notifications.outboxSize);
+  const notifier = new Notifier({
+    config: config.notifications,
+    plant: config.plant.name,
+    ...(config.plant.timezone ? { timeZone: config.plant.timezone } : {}),
+    outbox,
+    log: o.log.child({ piece: 'notify' }),
+    ...(o.registry ? { registry: o.registry } : {}),
+  });
+  if (outbox.pending() > 0) o.log.info({ path, notifications: outbox.pending() }, 'notifications kept from an earlier run are sent first');
+  await notifier.attach(bus);
+  const served = o.serve ? await serveNotifications(bus, notifier) : undefined;
+  o.stops.push(async () => {
+    await served?.();
+    await notifier.stop();
+    outbox.close();
+  });
+  return notifier;
+}
+
 /** The historian recording from the bus into an SQLite file; stopped after what feeds it, its last values flushed. */
 export async function startHistorian(
   bus: Bus,
@@ -311,6 +354,8 @@ export interface WebOptions {
   bus?: BusChoice;
   /** Command ids and outcomes (planta start: the ledger its poller shares); default: in `db` (the SQLite file, or PostgreSQL beside the users). */
   records?: CommandRecords;
+  /** The notifier of this process, or the alarm process's through the bus (the Notifications page). */
+  notifications?: NotificationsService;
   stops: Stops;
 }
 
@@ -378,6 +423,7 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
     ...(o.history ? { historian: o.history.historian, ...(o.history.cycles ? { cycles: o.history.cycles } : {}) } : {}),
     ...(hmiDir ? { hmiDir } : {}),
     ...(tls ? { tls } : {}),
+    ...(o.notifications ? { notifications: o.notifications } : {}),
     commandRecords: { records, durable: recordsDurable },
   });
   o.stops.push(() => app.close());

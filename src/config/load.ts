@@ -23,6 +23,7 @@ import {
   deviceSchema,
   eventSchema,
   historianSchema,
+  notificationsSchema,
   pageSchema,
   plantSchema,
   securitySchema,
@@ -77,7 +78,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_union':
       return 'expected a duration such as 500ms, 2s or 1m';
     case 'invalid_format':
-      return NAME_MESSAGE;
+      // A pattern's own message says what it expects; zod's default one does not.
+      return issue.message.startsWith('Invalid') ? NAME_MESSAGE : issue.message;
     default:
       return issue.message;
   }
@@ -201,7 +203,7 @@ export function parseConfig(text: string, file: string, readDrawing: DrawingRead
   }
   const section = (name: string): Node | null | undefined => root.get(name, true) as Node | null | undefined;
 
-  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), devices: {}, tags: {}, alarms: {}, shelving: {}, events: {}, commands: {}, relations: {}, pages: {} };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), devices: {}, tags: {}, alarms: {}, shelving: {}, events: {}, commands: {}, relations: {}, pages: {}, notifications: notificationsSchema.parse({}) };
   const plant = section('plant');
   if (plant) raw.plant = v.parse(plantSchema, plant, ['plant']) ?? raw.plant;
   const security = section('security');
@@ -210,6 +212,8 @@ export function parseConfig(text: string, file: string, readDrawing: DrawingRead
   if (historian) raw.historian = v.parse(historianSchema, historian, ['historian']) ?? raw.historian;
   const bus = section('bus');
   if (bus) raw.bus = v.parse(busSchema, bus, ['bus']) ?? raw.bus;
+  const notifications = section('notifications');
+  if (notifications) raw.notifications = v.parse(notificationsSchema, notifications, ['notifications']) ?? raw.notifications;
   const shelving = section('shelving');
   if (shelving) raw.shelving = v.parse(shelvingSchema, shelving, ['shelving']) ?? raw.shelving;
   if (!section('devices')) v.at(root, [], [], 'is required: the devices Planta polls', 'devices');
@@ -230,8 +234,8 @@ export function parseConfig(text: string, file: string, readDrawing: DrawingRead
   const { config, problems } = resolveConfig(raw, deviceNames, readDrawing);
   for (const p of problems) {
     const [kind, name, ...sub] = p.path.map(String);
-    // A single-map section (historian): the path inside it, numbers as list indexes.
-    if (kind === 'historian') v.at(section(kind), [kind], p.path.slice(1), p.message);
+    // A single-map section (historian, notifications): the path inside it, numbers as list indexes.
+    if (kind === 'historian' || kind === 'notifications') v.at(section(kind), [kind], p.path.slice(1), p.message);
     else if (name === undefined) v.at(section(kind!), [kind!], [], p.message);
     else v.at(nodes.get(`${kind}/${name}`), [kind!, name], sub, p.message);
   }

@@ -14,6 +14,7 @@ import {
   DEFAULT_SHELVING,
   type EventConfig,
   type HistorianConfig,
+  type NotificationsConfig,
   type PageConfig,
   PRIORITIES,
   type RawConfig,
@@ -58,6 +59,7 @@ export interface PlantConfig {
   /** Relations every command that writes one of their tags must keep. */
   relations: Record<string, ConditionEntry>;
   pages: Record<string, PageConfig>;
+  notifications: NotificationsConfig;
   /** SVG text of each mimic page's drawing, by page name. */
   drawings: Record<string, string>;
 }
@@ -187,8 +189,9 @@ export function resolveConfig(
   checkRelations(raw.relations, tagMap, problems);
   checkAlarms(raw.alarms, raw.events, tagMap, problems);
   checkHistorian(raw.historian, tagMap, problems);
+  checkNotifiedAlarms(raw.notifications, [...Object.keys(raw.alarms), ...devices.map((d) => `comm.${d.name}`)], problems);
   return {
-    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, devices, tags, alarms: raw.alarms, shelving: shelvingPolicy(raw.shelving), events: raw.events, commands: raw.commands, relations: raw.relations, pages: raw.pages, drawings },
+    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, devices, tags, alarms: raw.alarms, shelving: shelvingPolicy(raw.shelving), events: raw.events, commands: raw.commands, relations: raw.relations, pages: raw.pages, notifications: raw.notifications, drawings },
     problems,
   };
 }
@@ -300,6 +303,16 @@ function checkAlarms(
     if (a.enabledWhen) need(at('enabledWhen'), a.enabledWhen, true);
   }
   for (const [name, e] of Object.entries(events)) need(['events', name, 'tag'], e.tag, true);
+}
+
+/** The alarms a notification rule names exist (an id, or a prefix before a trailing *); comm.<device> are the generated ones. */
+function checkNotifiedAlarms(n: NotificationsConfig, alarms: readonly string[], problems: RuleProblem[]): void {
+  n.rules.forEach((r, i) =>
+    r.alarms?.forEach((a, j) => {
+      const found = a.endsWith('*') ? alarms.some((id) => id.startsWith(a.slice(0, -1))) : alarms.includes(a);
+      if (!found) problems.push({ path: ['notifications', 'rules', i, 'alarms', j], message: `no alarm ${a.endsWith('*') ? 'starts with' : 'is'} "${a.replace(/\*$/, '')}"` });
+    }),
+  );
 }
 
 /** The historian's per-tag intervals and the cycle report name existing tags of the right kind. */

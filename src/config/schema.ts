@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { BYTE_ORDERS, Limits } from '../modbus/index.js';
 import { AREAS, DATA_TYPES } from '../tags/types.js';
 import { parseDuration } from '../util/duration.js';
+import { hoursProblem } from './hours.js';
 
 export const ROLES = ['viewer', 'operator', 'engineer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -595,7 +596,140 @@ export const busSchema = z
   );
 export type BusConfig = z.infer<typeof busSchema>;
 
-export const SECTIONS = ['plant', 'security', 'historian', 'bus', 'devices', 'tags', 'alarms', 'shelving', 'events', 'commands', 'relations', 'pages'] as const;
+/** A secret named, never written: an environment variable or a file (first line; a credentials file: user, then password). */
+const secretRef = z
+  .string()
+  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S.*)$/, 'expected env:VARIABLE or file:PATH (secrets are never written in the configuration)')
+  .meta({ format: 'secret' });
+
+const email = z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, 'expected an e-mail address such as oncall@example.org');
+
+const secretUrl = /^(https?:\/\/\S+|env:[A-Za-z_][A-Za-z0-9_]*|file:\S.*)$/;
+
+/** The fields of each kind of channel, to say which fields a channel of the other kind may not have. */
+const MAIL_FIELDS = ['smtp', 'from', 'to', 'credentials', 'tls'] as const;
+const WEBHOOK_FIELDS = ['webhook', 'format', 'secret', 'timeout'] as const;
+
+export const channelSchema = z
+  .object({
+    smtp: z
+      .string()
+      .regex(/^smtps?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, 'expected smtp://HOST:PORT or smtps://HOST:PORT, without user or password (see credentials)')
+      .optional()
+      .describe('Mail: the server, smtp://HOST:587 (STARTTLS) or smtps://HOST:465 (TLS from the start). A channel has smtp or webhook.'),
+    from: email.optional().describe('Mail: the sender address.'),
+    to: z.array(email).min(1).optional().describe('Mail: the recipients.'),
+    credentials: secretRef
+      .optional()
+      .describe('Mail: where the SMTP user and password are, env:PREFIX (PREFIX_USER and PREFIX_PASSWORD) or file:PATH (user on the first line, password on the second). Absent: no authentication (a local relay).'),
+    tls: z
+      .enum(['required', 'none'])
+      .optional()
+      .describe('Mail: required (the default) — smtp:// must upgrade with STARTTLS (smtps:// is TLS throughout) and the certificate must be valid; none — plain SMTP, for a relay on this machine or its own network only.'),
+    webhook: z
+      .string()
+      .regex(secretUrl, 'expected an http(s):// URL, or env:VARIABLE / file:PATH holding it (a Slack or Teams URL is itself a secret)')
+      .optional()
+      .describe('Webhook: where the JSON is POSTed, an http(s):// URL, or env:VARIABLE / file:PATH holding it (Slack and Teams URLs are secrets).'),
+    format: z.enum(['json', 'slack', 'teams']).optional().describe("Webhook: the body, json (Planta's fields, the default), slack (an incoming webhook's text) or teams (a Teams workflow's message card)."),
+    secret: secretRef.optional().describe('Webhook: signs each body with HMAC-SHA256 under this key (env:VARIABLE or file:PATH), sent as the header X-Planta-Signature: sha256=HEX.'),
+    timeout: duration.optional().describe('Webhook: a POST without an answer within this has failed and is retried. Default 10s.'),
+    onCall: z.string().max(200).optional().describe('Who this channel reaches, in words (e.g. "night shift: +54 11 5555-0000"): the message says who is on call.'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const has = (fields: readonly string[]): string[] => fields.filter((f) => (c as Record<string, unknown>)[f] !== undefined);
+    if (c.smtp === undefined && c.webhook === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'expected smtp: (mail) or webhook:' });
+    if (c.smtp !== undefined && c.webhook !== undefined) ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'a channel is mail (smtp:) or a webhook, not both' });
+    else if (c.smtp !== undefined) {
+      for (const f of ['from', 'to'] as const) if (c[f] === undefined) ctx.addIssue({ code: 'custom', path: [f], message: 'is required for a mail channel' });
+      for (const f of has(WEBHOOK_FIELDS)) ctx.addIssue({ code: 'custom', path: [f], message: 'is a webhook field; this is a mail channel' });
+    } else if (c.webhook !== undefined) {
+      for (const f of has(MAIL_FIELDS)) ctx.addIssue({ code: 'custom', path: [f], message: 'is a mail field; this is a webhook channel' });
+    }
+  })
+  .describe('A channel: mail (smtp, from, to) or a webhook (webhook).');
+
+export const notificationRuleSchema = z
+  .object({
+    priorities: z.array(z.enum(PRIORITIES)).min(1).default([...PRIORITIES]).describe('The priorities of the alarms this rule notifies.'),
+    alarms: z.array(z.string().min(1)).optional().describe('Only these alarms (ids; a trailing * matches a prefix, e.g. comm.*). Default every alarm of the priorities.'),
+    channels: z.array(z.string().regex(NAME, nameMessage)).min(1).describe('The channels an activation goes to.'),
+    hours: z
+      .string()
+      .refine((s) => hoursProblem(s) === undefined, 'expected hours such as "Mon-Fri 07:00-19:00" or "22:00-06:00; Sat,Sun 00:00-24:00"')
+      .optional()
+      .describe('Only alarms raised within these hours of the plant\'s time zone (days Mon..Sun, spans separated by ";"). Default always.'),
+    escalate: z
+      .object({
+        after: duration.describe('An alarm still unacknowledged this long after it was raised goes to the escalation channels.'),
+        channels: z.array(z.string().regex(NAME, nameMessage)).min(1).describe('The escalation channels.'),
+      })
+      .strict()
+      .optional()
+      .describe('Escalation; acknowledging the alarm stops it.'),
+    onClear: z.boolean().default(false).describe('Also notify the return to normal of the alarms it notified.'),
+  })
+  .strict()
+  .describe('Which alarms go to which channels.');
+
+export const notificationsSchema = z
+  .object({
+    channels: z.record(z.string().regex(NAME, nameMessage), channelSchema).default({}).describe('Where notifications go, by name: mail (smtp) or webhook.'),
+    rules: z.array(notificationRuleSchema).default([]).describe('Which alarms are notified where; an alarm matching several rules goes to each of their channels once.'),
+    hmiUrl: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'expected the HMI\'s address as its users reach it, e.g. https://scada.example.org')
+      .optional()
+      .describe('The HMI\'s address as the recipients reach it: messages link to the alarm there (acknowledging still needs signing in). Absent: no link.'),
+    late: duration.default(15 * 60_000).describe('A notification sent this long after its alarm (an outage of the mail server, a restart) is marked late, never dropped.'),
+    retry: z
+      .object({
+        first: duration.default(5000).describe('The wait before the first retry of a failed sending.'),
+        max: duration.default(10 * 60_000).describe('The longest wait between retries (each wait doubles up to it).'),
+      })
+      .strict()
+      .default({ first: 5000, max: 10 * 60_000 })
+      .describe('Retries of a channel that failed: exponential backoff, in order, until sent.'),
+    chatter: z
+      .object({
+        count: int(2, 100).default(3).describe('This many activations of one alarm within `window` make it chattering (ISA-18.2: 3 in a minute).'),
+        window: duration.default(60_000).describe('The window of a chattering alarm: after a notification, its repeats within it are held and sent as one digest at its end.'),
+      })
+      .strict()
+      .default({ count: 3, window: 60_000 })
+      .describe('A chattering alarm is sent once, then summarised in a digest.'),
+    flood: z
+      .object({
+        count: int(2, 10_000).default(10).describe('More than this many notified activations within `window` are a flood.'),
+        window: duration.default(10 * 60_000).describe('The window of a flood.'),
+        collect: duration.default(60_000).describe('A flood is reported this long after it began: one message with the count and the first alarms.'),
+      })
+      .strict()
+      .default({ count: 10, window: 10 * 60_000, collect: 60_000 })
+      .describe('An alarm flood becomes one message.'),
+    outbox: z.string().min(1).optional().describe('The outbox (an SQLite file) where notifications wait until sent. Default: beside the alarm database (planta.db → planta.notify.db).'),
+    outboxSize: size.default(64 * 1024 * 1024).describe('The outbox\'s size: past it the oldest waiting notifications are dropped (logged and counted).'),
+  })
+  .strict()
+  .superRefine((n, ctx) => {
+    const names = Object.keys(n.channels);
+    n.rules.forEach((r, i) => {
+      const check = (list: string[], path: (string | number)[]): void =>
+        list.forEach((c, j) => {
+          if (!names.includes(c)) ctx.addIssue({ code: 'custom', path: ['rules', i, ...path, j], message: `unknown channel "${c}" (channels: ${names.join(', ') || 'none'})` });
+        });
+      check(r.channels, ['channels']);
+      if (r.escalate) check(r.escalate.channels, ['escalate', 'channels']);
+    });
+    if (n.retry.first > n.retry.max) ctx.addIssue({ code: 'custom', path: ['retry', 'first'], message: 'the first wait is longer than the longest (retry.max)' });
+  })
+  .describe('Alarm notifications by mail and webhooks (docs/notifications.md): channels, the rules that pick alarms for them, escalation, and the outbox that keeps them until sent.');
+export type NotificationsConfig = z.infer<typeof notificationsSchema>;
+export type ChannelConfig = z.infer<typeof channelSchema>;
+export type NotificationRule = z.infer<typeof notificationRuleSchema>;
+
+export const SECTIONS = ['plant', 'security', 'historian', 'bus', 'devices', 'tags', 'alarms', 'shelving', 'events', 'commands', 'relations', 'pages', 'notifications'] as const;
 export const NAME_PATTERN = NAME;
 export const NAME_MESSAGE = nameMessage;
 
@@ -621,4 +755,5 @@ export interface RawConfig {
   /** Relations between tags every command writing one of them must keep (src/config/conditions.ts). */
   relations: Record<string, ConditionEntry>;
   pages: Record<string, PageConfig>;
+  notifications: NotificationsConfig;
 }

@@ -19,12 +19,14 @@ import type { CommandRecords } from '../commands/ledger.js';
 import type { Identity } from '../commands/prepare.js';
 import type { CycleReport } from '../historian/cycles.js';
 import type { HistorianFigures } from '../historian/metrics.js';
+import type { NotificationsService } from '../notify/remote.js';
 import { installAccessGate, type RouteAccess } from './access.js';
 import { type AlarmService, registerAlarmRoutes } from './alarms.js';
 import { type Auth, type RequestIdentity, SECURITY_HEADERS } from './auth.js';
 import { registerCommandRoutes } from './commands.js';
 import { type HistoryService, registerHistoryRoutes } from './history.js';
 import { type HttpErrorCode, PlantaError, httpStatus, isAnswerable } from '../errors.js';
+import { registerNotificationRoutes } from './notifications.js';
 import { Limits, proxyMatcher } from './limits.js';
 import { registerWebMetrics } from './metrics.js';
 import type { ApiError, DeviceInfo, PlantInfo, TagInfo, TagWithState } from './protocol.js';
@@ -58,6 +60,8 @@ export interface WebServerOptions {
   historian?: HistoryService & HistorianFigures;
   /** The cycle report (historian.cycles of the configuration). */
   cycles?: CycleReport;
+  /** The notifier (in this process, or the alarm process's through the bus), for the Notifications page. */
+  notifications?: NotificationsService;
 }
 
 /** Browsers are to use HTTPS only, for a year, once they have seen it here. */
@@ -264,6 +268,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
 
   registerAlarmRoutes(app, { bus, alarms: options.alarms, identify });
   registerHistoryRoutes(app, { config, historian: options.historian, cycles: options.cycles, identify: options.auth?.identify ?? options.identify });
+  registerNotificationRoutes(app, { notifications: options.notifications });
   if (options.registry) await registerWebMetrics(app, { registry: options.registry, bus, config, hub, limits, alarms: options.alarms, historian: options.historian });
 
   const streamHeaders = Object.entries({ ...(options.auth ? SECURITY_HEADERS : {}), ...(options.tls ? { 'strict-transport-security': HSTS } : {}) })

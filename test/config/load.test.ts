@@ -19,6 +19,41 @@ function problems(yaml: string): string[] {
 const device = `devices:\n  plc:\n    host: 127.0.0.1\n    scanGroups: { fast: 500ms, slow: 5s }\n`;
 
 describe('configuration', () => {
+  it('notifications: the alarms a rule names exist (comm.<device> included)', () => {
+    const yaml = `${device}tags:\n  t: { area: coil, address: 0 }\nalarms:\n  pump: { tag: t, priority: high, message: Pump }
+notifications:
+  channels: { ops: { webhook: "https://hooks.example.org/planta" } }
+  rules:
+    - { channels: [ops], alarms: [comm.plc, pump, "pu*", nothere, "no*"] }
+`;
+    assert.deepEqual(problems(yaml), ['12:58 notifications.rules.0.alarms.3: no alarm is "nothere"', '12:67 notifications.rules.0.alarms.4: no alarm starts with "no"']);
+  });
+
+  it('notifications: channel references, secrets never in clear, hours and kinds of channel, each at its line', () => {
+    const yaml = `${device}tags: {}
+notifications:
+  channels:
+    oncall: { smtp: "smtp://me:pw@mail.example.org:587", from: "planta@example.org", to: ["oncall@example.org"] }
+    ops: { webhook: "https://hooks.example.org/planta", secret: "hunter2" }
+    both: { smtp: "smtp://mail.example.org", webhook: "https://x.example.org", from: "a@b.c", to: ["d@e.f"] }
+    half: { smtp: "smtp://mail.example.org", format: slack }
+  rules:
+    - { priorities: [critical], channels: [oncall, opz], escalate: { after: 10m, channels: [chief] } }
+    - { channels: [ops], hours: "Mon-Fry 07:00-19:00" }
+`;
+    assert.deepEqual(problems(yaml), [
+      '8:21 notifications.channels.oncall.smtp: expected smtp://HOST:PORT or smtps://HOST:PORT, without user or password (see credentials)',
+      '9:65 notifications.channels.ops.secret: expected env:VARIABLE or file:PATH (secrets are never written in the configuration)',
+      '10:55 notifications.channels.both.webhook: a channel is mail (smtp:) or a webhook, not both',
+      '11:11 notifications.channels.half.from: is required for a mail channel',
+      '11:11 notifications.channels.half.to: is required for a mail channel',
+      '11:54 notifications.channels.half.format: is a webhook field; this is a mail channel',
+      '13:52 notifications.rules.0.channels.1: unknown channel "opz" (channels: oncall, ops, both, half)',
+      '13:93 notifications.rules.0.escalate.channels.0: unknown channel "chief" (channels: oncall, ops, both, half)',
+      '14:33 notifications.rules.1.hours: expected hours such as "Mon-Fri 07:00-19:00" or "22:00-06:00; Sat,Sun 00:00-24:00"',
+    ]);
+  });
+
   it('loads the default SBR configuration: the whole register map of sbr.md', () => {
     const c = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
     assert.equal(c.devices.length, 1);
@@ -118,7 +153,7 @@ describe('configuration', () => {
   it('reports YAML syntax errors with their place, and missing sections', () => {
     assert.match(problems('devices:\n  plc: { host: "x }\n')[0]!, /^3:1 : YAML: Missing closing "quote/);
     assert.deepEqual(problems('plant: { name: x }\n'), ['1:1 devices: is required: the devices Planta polls', '1:1 tags: is required: the tags Planta reads']);
-    assert.deepEqual(problems(`${device}tags: {}\nextra: 1\n`), ['6:1 extra: unknown section (sections: plant, security, historian, bus, devices, tags, alarms, shelving, events, commands, relations, pages)']);
+    assert.deepEqual(problems(`${device}tags: {}\nextra: 1\n`), ['6:1 extra: unknown section (sections: plant, security, historian, bus, devices, tags, alarms, shelving, events, commands, relations, pages, notifications)']);
   });
 
   it('the bus section: memory by default with a 5 s lease; a lease out of bounds is located', () => {

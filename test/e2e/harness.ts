@@ -20,6 +20,7 @@ import type { Identity } from '../../src/commands/prepare.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { PlantConfig } from '../../src/config/resolve.js';
 import type { Role } from '../../src/config/schema.js';
+import type { NotificationsService } from '../../src/notify/remote.js';
 import { Poller } from '../../src/poller/poller.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import type { Auth } from '../../src/web/auth.js';
@@ -87,6 +88,8 @@ export interface PlantOptions {
   alarmTickMs?: number;
   /** Records the bus in an in-memory historian (trends, export, cycle report), as `planta start` does. Default false. */
   historian?: boolean;
+  /** The notifier behind the Notifications page (the test attaches it to the plant's bus). */
+  notifications?: NotificationsService;
 }
 
 /**
@@ -170,6 +173,7 @@ export class TestPlant {
       ...(o.identify ? { identify: o.identify } : {}),
       ...(o.auth ? { auth: o.auth } : {}),
       ...(o.selectValidityMs ? { selectValidityMs: o.selectValidityMs } : {}),
+      ...(o.notifications ? { notifications: o.notifications } : {}),
     });
     await this.web.app.listen({ host: '127.0.0.1', port: this.webPort });
     this.webPort = (this.web.app.server.address() as { port: number }).port;

@@ -149,11 +149,12 @@ function Row({ a, selected, comment, onSelect, onAsk }: { a: AlarmState; selecte
   );
 }
 
-export function AlarmSummary() {
+/** `focus`: an alarm id (#/alarms/<id>, a notification's link): the summary opens showing that alarm, whatever its state. */
+export function AlarmSummary({ focus }: { focus?: string } = {}) {
   const state = useHmiState();
-  const [stateFilter, setStateFilter] = useState<StateFilter>('not-normal');
+  const [stateFilter, setStateFilter] = useState<StateFilter>(focus ? 'all' : 'not-normal');
   const [priority, setPriority] = useState<AlarmPriority | 'all'>('all');
-  const [text, setText] = useState('');
+  const [text, setText] = useState(focus ?? '');
   const [sort, setSort] = useState<AlarmSort>('priority');
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [comment, setComment] = useState('');

@@ -27,6 +27,11 @@ export function SessionBox() {
           Audit
         </a>
       )}
+      {atLeast(s, 'engineer') && (
+        <a class="session-link" href="#/notifications">
+          Notifications
+        </a>
+      )}
       {atLeast(s, 'admin') && (
         <a class="session-link" href="#/users">
           Users

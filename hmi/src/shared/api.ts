@@ -4,6 +4,7 @@ import { type AlarmApi, journalQueryString } from '../alarms/alarm-api.js';
 import type { CommandApi } from '../commands/command-api.js';
 import type { CallResult } from './call-result.js';
 import { type HistoryApi, cyclesPath, historyPath } from '../trends/history-api.js';
+import type { NotifyApi } from '../notify/notify-api.js';
 import { type Role, csrfHeaders, sessionLost } from '../session/session.js';
 
 export class ApiCallError extends Error {}
@@ -122,6 +123,19 @@ export const adminApi = {
     const qs = p.toString();
     return call<AuditRow[]>('GET', `api/audit${qs ? `?${qs}` : ''}`);
   },
+};
+
+// ------------------------------------------------------------------ notifications (engineer)
+
+export const notifyApi: NotifyApi = {
+  status: (q) => {
+    const p = new URLSearchParams();
+    if (q.limit !== undefined) p.set('limit', String(q.limit));
+    if (q.before !== undefined) p.set('before', String(q.before));
+    const qs = p.toString();
+    return call('GET', `api/notifications${qs ? `?${qs}` : ''}`);
+  },
+  test: (channel) => call('POST', 'api/notifications/test', { channel }),
 };
 
 // ------------------------------------------------------------------ the historian

@@ -1,8 +1,9 @@
 /**
  * Routes in location.hash, so the server serves one page and a link is
- * shareable:  #/  (first dashboard)  #/alarms (alarm summary)  #/journal
+ * shareable:  #/  (first dashboard)  #/alarms (alarm summary)  #/alarms/<id> (the
+ * summary showing that alarm: a notification's link)  #/journal
  * #/alarm-rates  #/tags  #/tags/<name>  #/devices  #/parameters
- * #/login/<where to go next>  #/users  #/audit
+ * #/login/<where to go next>  #/users  #/audit  #/notifications
  * #/trends?pens=a,b&last=day (or &from=ISO&to=ISO)  #/cycles?last=week
  * #/<page name> (a configured page, e.g. #/mimic).
  */
@@ -10,7 +11,7 @@ import { type ReadonlySignal, signal } from '@preact/signals';
 
 export type Route =
   | { kind: 'home' }
-  | { kind: 'alarms' }
+  | { kind: 'alarms'; focus?: string }
   | { kind: 'journal' }
   | { kind: 'alarm-rates' }
   | { kind: 'tags'; query: string }
@@ -20,6 +21,7 @@ export type Route =
   | { kind: 'login'; next: string }
   | { kind: 'users' }
   | { kind: 'audit' }
+  | { kind: 'notifications' }
   | { kind: 'trends'; query: string }
   | { kind: 'cycles'; query: string }
   | { kind: 'page'; name: string };
@@ -35,7 +37,7 @@ export function parseRoute(hash: string): Route {
     case '':
       return { kind: 'home' };
     case 'alarms':
-      return { kind: 'alarms' };
+      return tail ? { kind: 'alarms', focus: tail } : { kind: 'alarms' };
     case 'journal':
       return { kind: 'journal' };
     case 'alarm-rates':
@@ -51,6 +53,8 @@ export function parseRoute(hash: string): Route {
       return { kind: 'users' };
     case 'audit':
       return { kind: 'audit' };
+    case 'notifications':
+      return { kind: 'notifications' };
     case 'tags':
       return tail ? { kind: 'tag', name: tail } : { kind: 'tags', query: '' };
     default:
