@@ -66,7 +66,9 @@ describe('sessions through a Redis restart', { timeout: 180_000 }, () => {
       fetch(`${url}/api/commands`, { method: 'POST', headers: { ...json, cookie, 'x-csrf-token': csrf }, body: JSON.stringify({ id, command: 'silence_horn', params: {} }) });
     // At once: whatever the bus can do with it yet, the request is the operator's, never refused for want of a session.
     const first = await command(`restart-a-${Date.now()}`);
-    assert.ok(first.status !== 401 && first.status !== 403, `${first.status} ${await first.text()}`);
+    // Its body read once, here: the assertion's message and the id further down both need it.
+    const firstBody = await first.text();
+    assert.ok(first.status !== 401 && first.status !== 403, `${first.status} ${firstBody}`);
     // Once the poller reads again (its lease taken again on the empty Redis), a command is confirmed.
     const restartedAt = Date.now();
     await waitFor('fresh values after the restart', async () => {
@@ -79,7 +81,7 @@ describe('sessions through a Redis restart', { timeout: 180_000 }, () => {
     await waitFor('the command confirmed', async () => ((await (await fetch(`${url}/api/commands/${id}`, { headers: { cookie } })).json()) as { status: string }).status === 'confirmed', 30_000, 100);
     if (first.status === 202) {
       // Accepted while the poller was still taking its lease again: it is never left "queued" — run, or expired, within its expiry.
-      const firstId = ((await first.json()) as { id: string }).id;
+      const firstId = (JSON.parse(firstBody) as { id: string }).id;
       const settled = await waitFor('the first command settled', async () => {
         const o = (await (await fetch(`${url}/api/commands/${firstId}`, { headers: { cookie } })).json()) as { status: string };
         return o.status !== 'queued' ? o.status : undefined;
