@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { AlarmState, Bus, CommandOutcome, CommandRequest, DeviceStatus, JournalEntry, ValueBatchInfo } from '../../src/bus/types.js';
 import type { TagValue } from '../../src/tags/types.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { assertThroughout, waitFor } from '../helpers/wait.js';
 
 export type MakeBus = (t: TestContext, o: { devices: string[] }) => Promise<{ publisher: Bus; subscriber: Bus } | undefined>;
 
@@ -79,8 +79,8 @@ export function busContract(name: string, make: MakeBus): void {
       assert.ok(got.every(([, info]) => info.resync === false));
       await off();
       await b.publisher.publishValues([value('x', 4)]);
-      await sleep(100);
-      assert.equal(got.length, 2);
+      // Nothing more for 100 ms, many times what the two batches above took to arrive.
+      await assertThroughout(100, () => assert.equal(got.length, 2));
     });
 
     it('a subscriber that throws never reaches the publisher nor the other subscribers', async (t) => {
@@ -171,7 +171,7 @@ export function busContract(name: string, make: MakeBus): void {
       assert.equal(await b.publisher.claimCommand(c), 'duplicate');
       assert.equal(await b.subscriber.claimCommand(command('plc', -1)), 'expired');
       const late = command('plc', 50);
-      await sleep(80);
+      await waitFor('its expiry passed', () => Date.now() > late.expiresAt, 2000);
       assert.equal(await b.subscriber.claimCommand(late), 'expired');
     });
   });

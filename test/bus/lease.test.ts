@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import { ServiceError, unwrap } from '../../src/bus/service.js';
 import { DeviceLease } from '../../src/poller/lease.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { assertThroughout, waitFor } from '../helpers/wait.js';
 import { RedisBus } from '../../src/bus/redis.js';
 import { command, value } from './contract.js';
 import { needRedis, privateRedis, redisBus, redisProxy, testPrefix } from './redis-helpers.js';
@@ -27,7 +27,7 @@ describe('device leases on Redis', { timeout: 30_000 }, () => {
     assert.equal(await a.renewDeviceLease('plc', 'a', 300), true);
     assert.equal(await b.deviceLeaseHolder('plc'), 'a');
     // a stops renewing: the lease expires, b takes it, a's renewal fails and its claims are refused.
-    await sleep(350);
+    await waitFor("a's lease expired in Redis", async () => (await b.deviceLeaseHolder('plc')) === null, 2000);
     assert.equal(await b.acquireDeviceLease('plc', 'b', 5000), true);
     assert.equal(await a.renewDeviceLease('plc', 'a', 300), false);
     const cmd = command('plc');
@@ -66,9 +66,12 @@ describe('device leases on Redis', { timeout: 30_000 }, () => {
       await la.stop();
       await lb.stop();
     });
-    await sleep(500);
-    assert.equal(lb.state, 'standby');
-    assert.ok(la.valid());
+    // b stays standby while a renews: checked for 500 ms, longer than the 400 ms lease, so a lease
+    // a failed to renew would have expired and been taken by b within the window.
+    await assertThroughout(500, () => {
+      assert.equal(lb.state, 'standby');
+      assert.ok(la.valid());
+    });
     // A long GC pause: nothing in this process runs for longer than the lease.
     const until = Date.now() + 600;
     while (Date.now() < until) {
@@ -109,8 +112,12 @@ describe('a lease holder cut off from Redis', { timeout: 60_000 }, () => {
     await waitFor('isolated', () => lease.state === 'isolated', 5000);
     assert.equal(lease.valid(), false, 'nothing is written while the lease cannot be renewed');
     assert.equal(lease.polling, true, 'the device is still polled');
-    await sleep(1500);
-    assert.equal(lease.state, 'isolated');
+    // Isolated, and only that, for 1500 ms: 2.5 leases of 600 ms, so several renewals (every third of
+    // the lease, retried faster while isolated) fail within it and none may count it lost or active.
+    await assertThroughout(1500, () => {
+      assert.equal(lease.state, 'isolated');
+      assert.equal(lease.valid(), false);
+    });
     await server.start();
     await waitFor('active again', () => lease.valid(), 5000);
     assert.deepEqual(events, ['acquired', 'regained'], 'never lost: no other poller took the device');
@@ -156,9 +163,12 @@ describe('a lease holder cut off from Redis', { timeout: 60_000 }, () => {
     await proxy.start();
     await waitFor('a stopped', () => events.includes('a lost: another poller holds the lease'), 5000);
     assert.equal(la.state, 'standby');
-    await sleep(300);
-    const x = (await busB.snapshot()).find((v) => v.tag === 'x');
-    assert.equal(x?.value, 'from b', 'what a kept while cut off was not published over b');
+    // What a kept would be flushed as soon as its connection is back, before or just after it saw
+    // itself lost: b's value must stand for 300 ms past that (as long as this test always looked).
+    await assertThroughout(300, async () => {
+      const x = (await busB.snapshot()).find((v) => v.tag === 'x');
+      assert.equal(x?.value, 'from b', 'what a kept while cut off was not published over b');
+    });
     assert.deepEqual(await busB.deviceLeaseStandbys('plc'), ['a'], 'a waits as standby now');
     assert.ok(!events.includes('a regained'));
   });
@@ -177,7 +187,8 @@ describe('closing a bus cut off from Redis', { timeout: 30_000 }, () => {
     await bus.subscribeCommands(() => undefined, { devices: ['plc'] });
     // The connections stay open and nothing answers: the lease's renewal and the reader's next read wait.
     proxy.silent = true;
-    await sleep(800);
+    // The moment a renewal is known to hang: the lease stops trusting itself when it goes unanswered past its time.
+    await waitFor('the renewal sent into the silence, unanswered', () => lease.state === 'isolated', 5000);
     void bus.publishValues([value('x', 'sent into the void')]).catch(() => undefined);
     const began = performance.now();
     await lease.stop();

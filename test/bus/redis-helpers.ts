@@ -89,11 +89,9 @@ export interface PrivateRedis {
   port: number;
   /** Stops the server (its clients see the connection refused) and starts it again on the same port. */
   stop(): Promise<void>;
-  /** Kills the server (kill -9): what it had not written to disk is gone. */
+  /** Kills the server with SIGKILL (no shutdown of any kind), as a crash would: what it had not written to disk is gone. */
   kill(): Promise<void>;
   start(): Promise<void>;
-  /** Kills the server with SIGKILL (no shutdown of any kind), as a crash would. */
-  kill(): Promise<void>;
 }
 
 /**

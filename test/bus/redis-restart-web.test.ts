@@ -99,6 +99,7 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
         slowest = Math.max(slowest, ms);
         for (const x of body) if (x.quality === 'Bad_WaitingForInitialData' || x.value === null) flashes.push(`REST: ${x.name} ${x.quality} ${String(x.value)}`);
         applyStream();
+        // A pace, not a wait: the REST sample every 50 ms.
         await sleep(50);
       }
     })();
@@ -112,8 +113,8 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
     const killedAt = Date.now();
     await redis.kill();
 
-    // During the outage: each read at once, from the last known state, marked.
-    await sleep(300);
+    // During the outage: each read at once, from the last known state, marked (once the node saw the outage).
+    await waitFor('the web node seeing the outage', async () => (await get<TagWithState>('/api/tags/reactor.level')).body.quality === 'Uncertain_LastUsableValue', 5000, 20);
     const level = await get<TagWithState>('/api/tags/reactor.level');
     assert.ok(level.ms < READ_BOUND_MS, `GET /api/tags/reactor.level answered in ${Math.round(level.ms)} ms`);
     assert.equal(level.status, 200);
@@ -132,8 +133,9 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
     await waitFor('the stream says live data stopped', () => (applyStream(), links.find((l) => !l.up)), 2000);
     const marked = await tags();
     assert.ok([...marked.values()].every((x) => x.quality !== 'Good' && x.liveDataLostAt === level.body.liveDataLostAt), 'no value served as live');
-    // Long enough for the poller's lease to lapse (it goes on polling, isolated).
-    await sleep(2000);
+    // Until the poller's lease has lapsed: it stops trusting it (and goes on polling, isolated). Its key
+    // in Redis needs no waiting for: Redis comes back empty.
+    await waitFor('the poller isolated', () => poller.leases().every((l) => l.state === 'isolated'), 5000, 20);
 
     await redis.start();
     const restartedAt = Date.now();

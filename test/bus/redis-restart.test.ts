@@ -50,6 +50,7 @@ describe('Redis restarted under load', { timeout: 90_000 }, () => {
     const publisher = (async () => {
       while (publishing) {
         await poller.publishValues([value('tick', tick++)]);
+        // A pace, not a wait: a poller's scans, one batch every 50 ms.
         await sleep(50);
       }
     })();
@@ -61,18 +62,22 @@ describe('Redis restarted under load', { timeout: 90_000 }, () => {
       while (submitting) {
         const c = command('plc', 15_000);
         pending.push(web.submitCommand(c).then(() => void submitted.push(c), () => void refused.push(c)));
+        // A pace, not a wait: a command every 30 ms.
         await sleep(30);
       }
       await Promise.all(pending);
     })();
 
-    await sleep(1000);
+    const confirmedSince = (from: number): number => submitted.slice(from).filter((c) => finals.get(c.id) === 'confirmed').length;
+    await waitFor('commands confirmed and values seen before the restart', () => confirmedSince(0) >= 30 && valuesAt.length >= 5, 20_000, 20);
     await redis.stop();
+    // The outage itself, a fault of the test's making: 300 ms in which commands and values keep coming.
     await sleep(300);
     await redis.start();
     const backAt = Date.now();
+    const acceptedBefore = submitted.length;
     const firstValue = await waitFor('a value after the restart', () => valuesAt.find((at) => at >= backAt), 5000, 10);
-    await sleep(1500);
+    await waitFor('commands accepted after the restart confirmed', () => confirmedSince(acceptedBefore) >= 30, 20_000, 20);
     submitting = false;
     publishing = false;
     await submitter;

@@ -10,7 +10,7 @@ import type { CommandRequest, ValueBatchInfo } from '../../src/bus/types.js';
 import { busChoice, defaultPrefix } from '../../src/cli/wiring.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { TagValue } from '../../src/tags/types.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { assertThroughout, waitFor } from '../helpers/wait.js';
 import { command, outcome, value } from './contract.js';
 import { deleteKeys, killConnections, needRedis, redisBus, testPrefix } from './redis-helpers.js';
 
@@ -79,8 +79,8 @@ describe('Redis bus', { timeout: 60_000 }, () => {
     await waitFor('taken', () => executed.get(taken.id) === 1);
     await crashing.bus.close();
     const untaken = command('plc');
+    // In the stream when submitCommand resolves (its XADD answered): nothing to wait for before the restart.
     await web.submitCommand(untaken);
-    await sleep(100);
     const restarted = await pollerWith('p3');
     await waitFor('both reported', () => finals.has(taken.id) && finals.has(untaken.id), 5000);
     assert.equal(finals.get(taken.id), 'failed');
@@ -91,8 +91,9 @@ describe('Redis bus', { timeout: 60_000 }, () => {
     // Nothing left pending: another restart delivers nothing.
     await restarted.bus.close();
     const again = await pollerWith('p4');
-    await sleep(300);
-    assert.deepEqual(again.seen, []);
+    // Nothing delivered for 300 ms: longer than a read's block (200 ms), so its read of its pending
+    // entries and its first read of new ones have both come back within the window, empty.
+    await assertThroughout(300, () => assert.deepEqual(again.seen, []));
   });
 
   it('a command whose expiry passed while no poller ran is delivered, then refused by its claim', async (t) => {
@@ -101,7 +102,7 @@ describe('Redis bus', { timeout: 60_000 }, () => {
     const web = await redisBus(t, { prefix, consumer: 'web' });
     const c = command('plc', 100);
     await web.submitCommand(c);
-    await sleep(200);
+    await waitFor('the command expired', () => Date.now() > c.expiresAt, 2000);
     const poller = await redisBus(t, { prefix, consumer: 'poller', devices: ['plc'] });
     const claims: string[] = [];
     await poller.subscribeCommands((r) => void poller.claimCommand(r).then((claim) => claims.push(`${r.id}:${claim}`)));
@@ -127,9 +128,11 @@ describe('Redis bus', { timeout: 60_000 }, () => {
     await busA.submitCommand(c);
     await busA.publishCommandOutcome(outcome(c, 'queued'));
     await waitFor('plant A got its own', () => seenA.includes('level') && seenA.includes(c.id));
-    await sleep(200);
-    assert.deepEqual(seenB, []);
-    assert.deepEqual(await busB.snapshot(), []);
+    // Plant A's own came through, so B's would have by now; 200 ms more for a slower delivery to B's subscriber.
+    await assertThroughout(200, async () => {
+      assert.deepEqual(seenB, []);
+      assert.deepEqual(await busB.snapshot(), []);
+    });
     assert.equal(await busB.claimCommand(c), 'claimed', "plant B's claims are its own");
     await busA.close();
     assert.ok((await deleteKeys(a)) > 0);

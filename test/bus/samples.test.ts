@@ -99,20 +99,23 @@ describe('samples streams on Redis', { timeout: 60_000 }, () => {
       const publisher = (async () => {
         while (publishing) {
           await poller.publishValues([value('n', n++)], { device: 'plc', upTo: Date.now() });
+          // A pace, not a wait: a scan every 10 ms.
           await sleep(10);
         }
       })();
       const acker = setInterval(() => void sub.acknowledge(sub.position()).catch(() => undefined), 100);
       t.after(() => clearInterval(acker));
-      await sleep(700);
+      await waitFor('batches at the historian before the outage', () => seen.size >= 30, 10_000, 10);
       await server.stop();
-      await sleep(1500);
+      await waitFor('batches kept in the outbox during the outage', () => outbox.pending() >= 50, 10_000, 10);
       const duringOutage = n;
       await server.start();
       const backAt = Date.now();
       await waitFor('the live view back', () => liveAt.some((at) => at >= backAt), 5000, 10);
       const liveMs = liveAt.find((at) => at >= backAt)! - backAt;
-      await sleep(500);
+      // Publishing goes on while the outbox is forwarded: until batches published after the restart arrived.
+      const publishedAtBack = n;
+      await waitFor('new batches at the historian', () => seen.has(publishedAtBack + 20), 10_000, 10);
       publishing = false;
       await publisher;
       await waitFor(`every batch up to ${n - 1} at the historian`, () => seen.size === n, 10_000, 50);

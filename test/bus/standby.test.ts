@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { type SseConnection, openStream } from '../helpers/sse.js';
-import { waitFor } from '../helpers/wait.js';
+import { assertThroughout, waitFor } from '../helpers/wait.js';
 import { plantProcesses } from './plant-processes.js';
 import { REDIS_URL, needRedis } from './redis-helpers.js';
 const LEASE_MS = 2000;
@@ -54,9 +54,9 @@ describe('distributed mode: standby poller, two web nodes, alarms process', { ti
     const [portA, portB] = [Number(webA.match[1]), Number(webB.match[1])];
     const [urlA, urlB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
 
-    // The standby does not take the lease while the holder renews it.
-    await new Promise((r) => setTimeout(r, LEASE_MS * 1.5));
-    assert.equal(await redis.get(leaseKey), pollerA.match[1], 'the first poller keeps its lease');
+    // The standby does not take the lease while the holder renews it: checked for one and a half
+    // leases, so a lease the holder failed to renew would have expired and been taken within the window.
+    await assertThroughout(LEASE_MS * 1.5, async () => assert.equal(await redis.get(leaseKey), pollerA.match[1], 'the first poller keeps its lease'), 50);
 
     // Both web nodes: the same values (a tag read at the same source time has the same value on both).
     const tags = async (url: string): Promise<Map<string, TagRow>> =>
@@ -137,10 +137,11 @@ describe('distributed mode: standby poller, two web nodes, alarms process', { ti
         const id = `ha-${i}-${Date.now()}`;
         const res = await post(i % 2 === 0 ? urlA : urlB, '/api/commands', { id, command: 'silence_horn', params: {} });
         if (res.status === 202) ids.push(id);
+        // A pace, not a wait: an operator's commands, one every 150 ms.
         await new Promise((r) => setTimeout(r, 150));
       }
     })();
-    await new Promise((r) => setTimeout(r, 600));
+    await waitFor('commands accepted before the kill', () => ids.length >= 4, 10_000, 20);
     const killedAt = Date.now();
     pollerA.child.kill('SIGKILL');
     await waitFor('poller B holding the lease', async () => (await redis.get(leaseKey)) === pollerB.match[1], LEASE_MS * 3, 20);
@@ -149,7 +150,9 @@ describe('distributed mode: standby poller, two web nodes, alarms process', { ti
       const level = (await tags(urlA)).get('reactor.level');
       return level && level.quality === 'Good' && level.sourceTs > killedAt ? level : undefined;
     }, 10_000, 50);
-    await new Promise((r) => setTimeout(r, 800));
+    const sentBeforeGood = ids.length;
+    await waitFor('commands sent after the takeover confirmed', () =>
+      outcomes(streamB).filter((o) => o.status === 'confirmed' && ids.indexOf(o.id) >= sentBeforeGood).length >= 3, 10_000, 50);
     sending = false;
     await sender;
 

@@ -78,6 +78,7 @@ describe('store-and-forward, the plant as processes', { timeout: 180_000 }, () =
     // 1. Redis stopped for 4 s, then started again empty.
     await redis.stop();
     const before = await requests(`http://127.0.0.1:${metricsPort}`);
+    // The fault's length, not a wait for anything: twice the poller's lease (2 s).
     await sleep(4000);
     const during = await requests(`http://127.0.0.1:${metricsPort}`);
     assert.ok(during >= before + 5, `the poller kept polling while Redis was down (${before} → ${during} requests)`);
@@ -88,24 +89,28 @@ describe('store-and-forward, the plant as processes', { timeout: 180_000 }, () =
       return l?.quality === 'Good' && l.sourceTs >= backAt;
     }, 10_000, 50);
     const liveMs = Date.now() - backAt;
-    await sleep(2000);
+    const store = new PostgresStore({ url: PG_URL, schema, readOnly: true });
+    t.after(() => store.close());
+    /** Whether the historian has stored a sample of the level read since `since`: it records (again). */
+    const storedSince = async (since: number): Promise<boolean> => (await store.readRaw(TAG, since, Date.now() + 1000)).n > 0;
+    await waitFor('the historian storing samples read after Redis came back', () => storedSince(backAt), 20_000, 200);
 
-    // 2. PostgreSQL out of reach of the historian for 4 s.
+    // 2. PostgreSQL out of reach of the historian for 4 s (the fault's length, not a wait for anything).
     await proxy.stop();
     await sleep(4000);
     await proxy.start();
-    await sleep(2000);
+    const reachableAt = Date.now();
+    await waitFor('the historian storing samples read after PostgreSQL answered again', () => storedSince(reachableAt), 20_000, 200);
 
-    // 3. The historian killed and started again.
+    // 3. The historian killed and started again, after 1.5 s without one (the fault's length).
     historian.child.kill('SIGKILL');
     await sleep(1500);
     await plant.start(historianArgs, /planta historian: recording/);
-    await sleep(2500);
+    const restartedAt = Date.now();
+    await waitFor('the restarted historian storing samples read since', () => storedSince(restartedAt), 20_000, 200);
     const to = Date.now() - 1000;
 
     // Every sample published in [from, to) is in PostgreSQL with its value.
-    const store = new PostgresStore({ url: PG_URL, schema, readOnly: true });
-    t.after(() => store.close());
     const expected = [...published].filter(([ts]) => ts >= from && ts < to).sort((a, b) => a[0] - b[0]);
     const stored = await waitFor('every published sample in PostgreSQL', async () => {
       const s = await store.readRaw(TAG, from, to);
