@@ -391,6 +391,8 @@ export class NotifyPolicy {
     this.dirty.add('recent').add('flood');
     this.pruneRecent(at);
     this.recent.push(at);
+    // Whether more than `count` fall within the window needs only the newest count + 1 (and keeps what is written small).
+    if (this.recent.length > count + 1) this.recent.splice(0, this.recent.length - count - 1);
     let f = this.flood;
     // A flood whose message went out and whose rate fell back: over.
     if (f && !f.cancel && this.recent.length <= count) f = this.flood = undefined;
