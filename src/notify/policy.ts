@@ -217,9 +217,12 @@ export class NotifyPolicy {
     const queue = (): void => {
       if (notices.length) this.o.emit(notices);
     };
-    if (!this.o.held) this.dirty.clear();
-    if (this.dirty.size === 0) return queue();
-    this.o.held!.keep(new Map([...this.dirty].map((k) => [k, this.record(k)])), queue);
+    const held = this.o.held;
+    if (!held || this.dirty.size === 0) {
+      this.dirty.clear();
+      return queue();
+    }
+    held.keep(new Map([...this.dirty].map((k) => [k, this.record(k)])), queue);
     // Kept only once written: a failed write is tried again with the next commit.
     this.dirty.clear();
   }
