@@ -132,6 +132,7 @@ export class Notifier {
       emit: (notices) => this.enqueue(notices),
       onError: (err) => o.log?.error({ err }, 'notifications: a digest, flood message or escalation could not be written to the outbox'),
       escalated: o.outbox,
+      held: o.outbox,
     });
   }
 

@@ -5,36 +5,37 @@
  * channel took it. A restart or an outage of a mail server delays
  * notifications, never drops them; only an outbox grown past its size drops
  * its oldest (logged, counted). Beside the queue, in the same file, the log
- * of what was sent and what failed (the HMI's Notifications page) and the
- * escalations already sent.
+ * of what was sent and what failed (the HMI's Notifications page), the
+ * escalations already sent, and what the policy holds for a digest or a
+ * flood message (written with the notices it queues, in one transaction, so
+ * a crash delays these summaries and never drops them).
  *
  * Delivery is at least once: a crash between a channel's acceptance and the
  * removal from the queue sends that notification again at the next start.
  */
 import Database from 'better-sqlite3';
 import { DiskQueue } from '../util/disk-queue.js';
-import type { EscalationMemory } from './policy.js';
+import type { EscalationMemory, HeldMemory } from './policy.js';
 import type { Notice } from './notice.js';
 import type { LogRow } from './status.js';
 
 /** The log keeps this many rows (the newest). */
 const LOG_ROWS = 5000;
 
-export class NotifyOutbox implements EscalationMemory {
+export class NotifyOutbox implements EscalationMemory, HeldMemory {
   private readonly queue: DiskQueue;
   private readonly db: Database.Database;
-  private readonly stmt: Record<'log' | 'prune' | 'hasEsc' | 'addEsc' | 'pruneEsc', Database.Statement>;
+  private readonly stmt: Record<'log' | 'prune' | 'hasEsc' | 'addEsc' | 'pruneEsc' | 'held' | 'hold' | 'release', Database.Statement>;
 
   constructor(readonly path: string, maxBytes: number) {
     this.queue = new DiskQueue(path, maxBytes);
-    // A second connection to the same file: the queue's tables are the queue's; the log and the escalations are ours.
-    this.db = new Database(path === ':memory:' ? ':memory:' : path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    // The queue's connection: what the policy holds is written in one transaction with the notices it queues.
+    this.db = this.queue.connection;
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS notify_log (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL, alarm TEXT,
         subject TEXT NOT NULL, outcome TEXT NOT NULL, error TEXT, attempt INTEGER NOT NULL, late INTEGER NOT NULL, queued_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS notify_escalated (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS notify_held (key TEXT PRIMARY KEY, data TEXT NOT NULL);
     `);
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.stmt = {
@@ -43,6 +44,9 @@ export class NotifyOutbox implements EscalationMemory {
       hasEsc: p('SELECT 1 FROM notify_escalated WHERE key = ?'),
       addEsc: p('INSERT OR IGNORE INTO notify_escalated (key, at) VALUES (?, ?)'),
       pruneEsc: p('DELETE FROM notify_escalated WHERE at < ?'),
+      held: p('SELECT key, data FROM notify_held'),
+      hold: p('INSERT OR REPLACE INTO notify_held (key, data) VALUES (?, ?)'),
+      release: p('DELETE FROM notify_held WHERE key = ?'),
     };
   }
 
@@ -90,8 +94,22 @@ export class NotifyOutbox implements EscalationMemory {
     this.stmt.pruneEsc.run(now - 30 * 86_400_000);
   }
 
+  held(): Map<string, unknown> {
+    const rows = this.stmt.held.all() as { key: string; data: string }[];
+    return new Map(rows.map((r) => [r.key, JSON.parse(r.data) as unknown]));
+  }
+
+  keep(changes: ReadonlyMap<string, unknown>, queue: () => void): void {
+    this.queue.transaction(() => {
+      for (const [key, value] of changes) {
+        if (value === undefined) this.stmt.release.run(key);
+        else this.stmt.hold.run(key, JSON.stringify(value));
+      }
+      queue();
+    });
+  }
+
   close(): void {
-    this.db.close();
     this.queue.close();
   }
 }

@@ -4,7 +4,10 @@
  * service), return to normal (onClear), chattering alarms (one notification,
  * then a digest per window) and floods (one message). It sees alarm journal
  * entries in order and hands notices to `emit`; time passes only through the
- * clock, so tests drive escalation without waiting.
+ * clock, so tests drive escalation without waiting. What it holds for a
+ * digest or a flood message (and the channels waiting for an alarm's return)
+ * is kept in `held` as it changes and restored at the start: a crash delays
+ * those notices, never drops them.
  */
 import type { AlarmPriority, AlarmState, JournalEntry } from '../bus/alarm-messages.js';
 import { type HoursSpan, parseHours, withinHours } from '../config/hours.js';
@@ -32,6 +35,17 @@ export interface EscalationMemory {
   add(key: string): void;
 }
 
+/**
+ * What the policy holds across a crash, by key (JSON values): `chatter:ID`,
+ * `clear:ID`, `flood` and `recent`.
+ */
+export interface HeldMemory {
+  /** What was held when the last run ended. */
+  held(): Map<string, unknown>;
+  /** Keeps the changes (undefined removes a key) and runs `queue` (which queues notices) in one transaction: both or neither. */
+  keep(changes: ReadonlyMap<string, unknown>, queue: () => void): void;
+}
+
 /** The source's value and quality now, when known. */
 export type SourceReader = (source: string) => Promise<Pick<NoticeAlarm, 'value' | 'quality'>>;
 
@@ -42,7 +56,7 @@ interface CompiledRule {
   hours?: HoursSpan[];
 }
 
-interface Chatter {
+interface ChatterRecord {
   /** When the alarm was last notified (its activation or a digest). */
   lastSent: number;
   /** Repeats held for the digest, since `heldSince`. */
@@ -50,19 +64,28 @@ interface Chatter {
   heldSince: number;
   /** The digest's interval: the window, doubling while the alarm goes on chattering (at most an hour). */
   interval: number;
-  cancel?: () => void;
   channels: string[];
   alarm: NoticeAlarm;
 }
 
-interface Flood {
+interface Chatter extends ChatterRecord {
+  cancel?: () => void;
+}
+
+interface FloodRecord {
   since: number;
   count: number;
   first: { id: string; message: string; priority: AlarmPriority; at: number }[];
-  channels: Set<string>;
-  cancel?: () => void;
+  channels: string[];
   /** When its last message went out; later alarms of the same flood wait for the next one. */
   lastReport: number | undefined;
+  /** When its next message is due (none while no alarm waits for one). */
+  due?: number;
+}
+
+interface Flood extends Omit<FloodRecord, 'channels'> {
+  channels: Set<string>;
+  cancel?: () => void;
 }
 
 interface Pending {
@@ -82,6 +105,8 @@ export interface PolicyOptions {
   clock: Clock;
   emit: (notices: NewNotice[]) => void;
   escalated: EscalationMemory;
+  /** Where what is held survives a crash; without it (tests), it lives in memory only. */
+  held?: HeldMemory;
   source?: SourceReader;
   /** A notice made on a timer (digest, flood, escalation) that `emit` refused: reported here, never thrown into the timer. */
   onError?: (err: unknown) => void;
@@ -101,6 +126,8 @@ export class NotifyPolicy {
   private readonly chatter = new Map<string, Chatter>();
   private readonly recent: number[] = [];
   private flood: Flood | undefined;
+  /** Keys of `held` changed since the last commit. */
+  private readonly dirty = new Set<string>();
 
   private source: SourceReader | undefined;
 
@@ -111,6 +138,7 @@ export class NotifyPolicy {
 
   /** The alarms' states when it starts: which are hidden, and the escalations still due of unacknowledged ones. */
   start(states: readonly AlarmState[]): void {
+    this.restore();
     for (const s of states) {
       this.sources.set(s.id, s.source);
       if (s.state === 'shelved' || s.state === 'out-of-service') this.hidden.add(s.id);
@@ -134,6 +162,75 @@ export class NotifyPolicy {
     this.flood?.cancel?.();
     if (this.flood && this.flood.count > 0) this.guarded(() => this.floodReport());
     this.flood = undefined;
+    this.dirty.add('flood');
+    this.guarded(() => this.commit([]));
+  }
+
+  // ------------------------------------------------------------ what is held, across a crash
+
+  /** What an earlier run held: digests and flood messages due again on their timers (at once, when overdue). */
+  private restore(): void {
+    const now = this.o.clock.now();
+    const known = (channels: readonly string[]): string[] => channels.filter((c) => c in this.o.config.channels);
+    for (const [key, value] of this.o.held?.held() ?? []) {
+      const id = key.slice(key.indexOf(':') + 1);
+      if (key === 'recent') this.recent.push(...(value as number[]));
+      else if (key === 'flood') {
+        const r = value as FloodRecord;
+        const f: Flood = { ...r, channels: new Set(known(r.channels)) };
+        if (r.due !== undefined) f.cancel = this.o.clock.at(Math.max(r.due, now), () => this.guarded(() => this.floodReport()));
+        this.flood = f;
+      } else if (key.startsWith('clear:')) this.clearTo.set(id, known(value as string[]));
+      else if (key.startsWith('chatter:')) {
+        const c: Chatter = { ...(value as ChatterRecord) };
+        c.channels = known(c.channels);
+        // Quiet for its whole interval: forgotten, as it would have been.
+        if (c.held === 0 && now - c.lastSent >= c.interval) {
+          this.dirty.add(key);
+          continue;
+        }
+        if (c.held > 0) c.cancel = this.o.clock.at(Math.max(c.lastSent + c.interval, now), () => this.guarded(() => this.digest(id)));
+        this.chatter.set(id, c);
+      }
+    }
+    this.commit([]);
+  }
+
+  /** What `held` keeps under a key now (undefined: nothing). */
+  private record(key: string): unknown {
+    const id = key.slice(key.indexOf(':') + 1);
+    if (key === 'recent') return this.recent.length ? this.recent : undefined;
+    if (key === 'flood') {
+      if (!this.flood) return undefined;
+      const { cancel: _cancel, ...f } = this.flood;
+      return { ...f, channels: [...f.channels] } satisfies FloodRecord;
+    }
+    if (key.startsWith('clear:')) return this.clearTo.get(id);
+    const c = this.chatter.get(id);
+    if (!c) return undefined;
+    const { cancel: _cancel, ...record } = c;
+    return record satisfies ChatterRecord;
+  }
+
+  /** Queues notices and keeps what changed of what is held, in one transaction (a crash keeps both or neither). */
+  private commit(notices: NewNotice[]): void {
+    const queue = (): void => {
+      if (notices.length) this.o.emit(notices);
+    };
+    const held = this.o.held;
+    if (!held || this.dirty.size === 0) {
+      this.dirty.clear();
+      return queue();
+    }
+    held.keep(new Map([...this.dirty].map((k) => [k, this.record(k)])), queue);
+    // Kept only once written: a failed write is tried again with the next commit.
+    this.dirty.clear();
+  }
+
+  private setClearTo(id: string, channels: string[] | undefined): void {
+    if (channels) this.clearTo.set(id, channels);
+    else if (!this.clearTo.delete(id)) return;
+    this.dirty.add(`clear:${id}`);
   }
 
   private matching(id: string, priority: AlarmPriority, at: number): NotificationRule[] {
@@ -175,26 +272,25 @@ export class NotifyPolicy {
   private async raised(e: JournalEntry): Promise<void> {
     const id = e.source;
     this.unacked.set(id, e.ts);
-    this.clearTo.delete(id);
-    if (this.hidden.has(id)) return;
+    this.setClearTo(id, undefined);
+    if (this.hidden.has(id)) return this.commit([]);
     const rules = this.matching(id, e.priority ?? 'low', e.ts);
-    if (rules.length === 0) return;
+    if (rules.length === 0) return this.commit([]);
     const alarm = await this.alarmOf(e);
     const escalates = this.scheduleEscalations(alarm, e.ts, rules);
     const channels = unique(rules.flatMap((r) => r.channels));
     // Held for a digest or a flood message: its return is not notified either.
-    if (this.chattering(alarm, e.ts, channels)) return;
-    if (this.flooding(alarm, e.ts, channels)) return;
-    this.clearTo.set(id, unique(rules.filter((r) => r.onClear).flatMap((r) => r.channels)));
-    this.o.emit(channels.map((channel) => ({ kind: 'alarm', channel, at: e.ts, alarm, ...(escalates ? { escalates } : {}) })));
+    if (this.chattering(alarm, e.ts, channels) || this.flooding(alarm, e.ts, channels)) return this.commit([]);
+    this.setClearTo(id, unique(rules.filter((r) => r.onClear).flatMap((r) => r.channels)));
+    this.commit(channels.map((channel) => ({ kind: 'alarm', channel, at: e.ts, alarm, ...(escalates ? { escalates } : {}) })));
   }
 
   private async cleared(e: JournalEntry): Promise<void> {
     const to = this.clearTo.get(e.source);
-    this.clearTo.delete(e.source);
-    if (!to?.length || this.hidden.has(e.source)) return;
+    this.setClearTo(e.source, undefined);
+    if (!to?.length || this.hidden.has(e.source)) return this.commit([]);
     const alarm = await this.alarmOf({ ...e, text: e.text.replace(/: returned to normal.*$/, '') });
-    this.o.emit(to.map((channel) => ({ kind: 'clear', channel, at: e.ts, alarm })));
+    this.commit(to.map((channel) => ({ kind: 'clear', channel, at: e.ts, alarm })));
   }
 
   // ------------------------------------------------------------ escalation
@@ -259,6 +355,7 @@ export class NotifyPolicy {
 
   /** True when the activation is held for the alarm's digest: a repeat within the interval after its last notification. */
   private chattering(alarm: NoticeAlarm, at: number, channels: string[]): boolean {
+    this.dirty.add(`chatter:${alarm.id}`);
     let c = this.chatter.get(alarm.id);
     // Quiet for a whole interval since its last notification: it starts afresh.
     if (c && c.held === 0 && at - c.lastSent >= c.interval) c = undefined;
@@ -285,7 +382,8 @@ export class NotifyPolicy {
     c.lastSent = now;
     c.held = 0;
     c.interval = chattering ? Math.min(c.interval * 2, MAX_DIGEST_INTERVAL_MS) : this.o.config.chatter.window;
-    if (!this.hidden.has(id)) this.o.emit(notices);
+    this.dirty.add(`chatter:${id}`);
+    this.commit(this.hidden.has(id) ? [] : notices);
   }
 
   // ------------------------------------------------------------ floods
@@ -293,8 +391,11 @@ export class NotifyPolicy {
   /** True when the activation is part of a flood (counted in the flood's message instead). */
   private flooding(alarm: NoticeAlarm, at: number, channels: string[]): boolean {
     const { count, collect } = this.o.config.flood;
+    this.dirty.add('recent').add('flood');
     this.pruneRecent(at);
     this.recent.push(at);
+    // Whether more than `count` fall within the window needs only the newest count + 1 (and keeps what is written small).
+    if (this.recent.length > count + 1) this.recent.splice(0, this.recent.length - count - 1);
     let f = this.flood;
     // A flood whose message went out and whose rate fell back: over.
     if (f && !f.cancel && this.recent.length <= count) f = this.flood = undefined;
@@ -306,8 +407,11 @@ export class NotifyPolicy {
     if (f.first.length < FLOOD_LISTED) f.first.push({ id: alarm.id, message: alarm.message, priority: alarm.priority, at });
     for (const ch of channels) f.channels.add(ch);
     // The first message `collect` after it began; while it goes on, one per flood window.
-    const due = f.lastReport === undefined ? this.o.clock.now() + collect : f.lastReport + this.o.config.flood.window;
-    f.cancel ??= this.o.clock.at(Math.max(this.o.clock.now(), due), () => this.guarded(() => this.floodReport()));
+    if (!f.cancel) {
+      const due = f.lastReport === undefined ? this.o.clock.now() + collect : f.lastReport + this.o.config.flood.window;
+      f.due = Math.max(this.o.clock.now(), due);
+      f.cancel = this.o.clock.at(f.due, () => this.guarded(() => this.floodReport()));
+    }
     return true;
   }
 
@@ -319,8 +423,9 @@ export class NotifyPolicy {
     const f = this.flood;
     if (!f) return;
     const now = this.o.clock.now();
-    this.o.emit([...f.channels].map((channel) => ({ kind: 'flood', channel, at: now, since: f.since, count: f.count, first: f.first })));
     this.flood = { since: now, count: 0, first: [], channels: new Set(), lastReport: now };
+    this.dirty.add('flood');
+    this.commit([...f.channels].map((channel) => ({ kind: 'flood', channel, at: now, since: f.since, count: f.count, first: f.first })));
   }
 }
 

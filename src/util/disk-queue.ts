@@ -86,10 +86,7 @@ export class DiskQueue {
       sizeOf: p('SELECT count(*) AS n, coalesce(sum(length(data)), 0) AS bytes FROM queue WHERE key = ?'),
       removeKey: p('DELETE FROM queue WHERE key = ?'),
     };
-    for (const r of p('SELECT key, count(*) AS n, sum(length(data)) AS bytes FROM queue GROUP BY key').all() as { key: string; n: number; bytes: number }[]) {
-      this.perKey.set(r.key, r.n);
-      this.bytesHeld += r.bytes;
-    }
+    this.recount();
     // A file left large by an earlier run.
     this.reclaimWhenDrained();
   }
@@ -103,6 +100,38 @@ export class DiskQueue {
     if (has('entries')) this.db.exec('INSERT INTO queue (seq, key, mark, data) SELECT seq, device, up_to, CAST(v AS BLOB) FROM entries; DROP TABLE entries;');
     if (has('chunks')) this.db.exec("INSERT INTO queue (seq, key, mark, data) SELECT seq, '', NULL, data FROM chunks; DROP TABLE chunks;");
     if (has('tags')) this.db.exec('INSERT OR IGNORE INTO names (id, name) SELECT id, name FROM tags; DROP TABLE tags;');
+  }
+
+  /**
+   * The queue's connection, for a companion keeping tables of its own (named
+   * unlike `queue` and `names`) in the same file, so that its writes and the
+   * queue's can share one transaction (`transaction`).
+   */
+  get connection(): Database.Database {
+    return this.db;
+  }
+
+  /**
+   * Runs `f` in one transaction: what it appends and what it writes through
+   * `connection` are kept together, or neither. A failure rolls back and is
+   * thrown; the counts of the entries are read again from the file.
+   */
+  transaction<T>(f: () => T): T {
+    try {
+      return this.db.transaction(f)();
+    } catch (err) {
+      this.recount();
+      throw err;
+    }
+  }
+
+  private recount(): void {
+    this.perKey.clear();
+    this.bytesHeld = 0;
+    for (const r of this.db.prepare('SELECT key, count(*) AS n, sum(length(data)) AS bytes FROM queue GROUP BY key').all() as { key: string; n: number; bytes: number }[]) {
+      this.perKey.set(r.key, r.n);
+      this.bytesHeld += r.bytes;
+    }
   }
 
   /** Bytes of the entries waiting. */

@@ -3,12 +3,27 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AlarmPriority, AlarmState, JournalEntry, JournalKind } from '../../src/bus/alarm-messages.js';
 import { notificationsSchema } from '../../src/config/schema.js';
-import { type NewNotice, NotifyPolicy } from '../../src/notify/policy.js';
+import { type HeldMemory, type NewNotice, NotifyPolicy } from '../../src/notify/policy.js';
 import { FakeClock } from './clock.js';
 
 const T0 = Date.UTC(2026, 11, 7, 12, 0, 0); // a Monday, 09:00 in Buenos Aires
 
-function setup(extra: Record<string, unknown> = {}, rules?: unknown[]) {
+/** What a crash leaves: the kept keys (as JSON, like the outbox) and the notices queued with them. */
+class CrashSafe implements HeldMemory {
+  readonly kept = new Map<string, string>();
+  held(): Map<string, unknown> {
+    return new Map([...this.kept].map(([k, v]) => [k, JSON.parse(v) as unknown]));
+  }
+  keep(changes: ReadonlyMap<string, unknown>, queue: () => void): void {
+    for (const [k, v] of changes) {
+      if (v === undefined) this.kept.delete(k);
+      else this.kept.set(k, JSON.stringify(v));
+    }
+    queue();
+  }
+}
+
+function setup(extra: Record<string, unknown> = {}, rules?: unknown[], o: { held?: HeldMemory; at?: number } = {}) {
   const config = notificationsSchema.parse({
     channels: {
       oncall: { smtp: 'smtp://mail.example.org:587', from: 'planta@example.org', to: ['oncall@example.org'] },
@@ -21,10 +36,12 @@ function setup(extra: Record<string, unknown> = {}, rules?: unknown[]) {
     ],
     ...extra,
   });
-  const clock = new FakeClock(T0);
+  const clock = new FakeClock(o.at ?? T0);
   const sent: NewNotice[] = [];
   const escalated = new Set<string>();
-  const policy = new NotifyPolicy({ config, timeZone: 'America/Argentina/Buenos_Aires', clock, emit: (n) => sent.push(...n), escalated, source: async () => ({ value: true, quality: 'Good' }) });
+  const policy = new NotifyPolicy({
+    config, timeZone: 'America/Argentina/Buenos_Aires', clock, emit: (n) => sent.push(...n), escalated, source: async () => ({ value: true, quality: 'Good' }), ...(o.held ? { held: o.held } : {}),
+  });
   // What the engine publishes at its start: every alarm normal.
   policy.start([{ id: 'estop', message: 'estop message', priority: 'critical', source: 'alarm.estop', state: 'normal', active: false, acked: true, activeSince: null, changedAt: T0, value: false }]);
   let seq = 0;
@@ -136,6 +153,45 @@ describe('notification policy', () => {
     assert.deepEqual(kinds(sent.filter((n) => n.kind !== 'alarm')), ['digest:ops:estop', 'flood:ops']);
     assert.equal(sent.find((n) => n.kind === 'digest')!.count, 2);
     assert.equal(clock.pending(), 0, 'no timer left');
+  });
+
+  it('a crash (no stop) delays what is held for a digest or a flood message; the next run sends each once, on time or at once when overdue', async () => {
+    const held = new CrashSafe();
+    const rules = [{ priorities: ['critical', 'high'], channels: ['ops'], onClear: true }];
+    const a = setup({}, rules, { held });
+    for (let i = 0; i < 3; i++) {
+      await a.entry('alarm', 'estop');
+      await a.clock.advance(1000);
+    }
+    for (let i = 0; i < 12; i++) await a.entry('alarm', `a${i}`, 'high');
+    assert.deepEqual(kinds(a.sent.filter((n) => n.kind !== 'alarm')), [], 'nothing summarised yet');
+    // Crashed: its timers are gone with it. Restarted 20 s later: the digest (due a minute after estop was notified) and the
+    // flood message (a minute after the flood began) are still to come, each on its time.
+    const b = setup({}, rules, { held, at: a.clock.now() + 20_000 });
+    await b.clock.advance(T0 + 60_000 - 1 - b.clock.now());
+    assert.deepEqual(kinds(b.sent), [], 'not before its time');
+    await b.clock.advance(1);
+    assert.deepEqual(kinds(b.sent), ['digest:ops:estop']);
+    assert.equal(b.sent[0]!.count, 2);
+    assert.equal(b.sent[0]!.since, T0 + 1000);
+    await b.clock.advance(3000);
+    assert.deepEqual(kinds(b.sent), ['digest:ops:estop', 'flood:ops']);
+    assert.equal(b.sent[1]!.count, 3);
+    assert.deepEqual(b.sent[1]!.first!.map((f) => f.id), ['a9', 'a10', 'a11']);
+    await b.clock.advance(3_600_000);
+    assert.equal(b.sent.length, 2, 'each once');
+    // The return of an alarm notified before the crash is still notified (onClear).
+    await b.entry('return', 'a0', 'high', 'a0 message: returned to normal');
+    assert.deepEqual(kinds(b.sent.slice(2)), ['clear:ops:a0']);
+
+    // Restarted long after a crash: overdue, sent at once.
+    const late = new CrashSafe();
+    const c = setup({}, rules, { held: late });
+    for (let i = 0; i < 2; i++) await c.entry('alarm', 'estop');
+    const d = setup({}, rules, { held: late, at: T0 + 3_600_000 });
+    await d.clock.advance(0);
+    assert.deepEqual(kinds(d.sent), ['digest:ops:estop']);
+    assert.equal(d.sent[0]!.count, 1);
   });
 
   it('a flood (more than 10 in 10 minutes) becomes one message with the count and the first alarms', async () => {
