@@ -99,7 +99,7 @@ describe('overview page', { timeout: 120_000 }, () => {
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT-3/);
     await page.getByRole('navigation', { name: 'Displays' }).getByRole('link', { name: 'Overview' }).click();
-    const list = page.getByRole('list', { name: 'Active alarms, newest first' });
+    const list = page.getByRole('list', { name: 'Active alarms, by priority' });
     const item = list.getByRole('listitem').filter({ hasText: 'Inlet well pump 1 failure' });
     await item.waitFor();
     assert.match((await item.textContent()) ?? '', /since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT-3/);

@@ -1,7 +1,8 @@
 /**
  * The overview's active alarms as the alarm engine states them: active or
- * waiting for an acknowledgement, and unknown (bad source data) — newest
- * first, each with its priority, state, time and an Acknowledge button.
+ * waiting for an acknowledgement (acknowledged ones stay until they clear),
+ * and unknown (bad source data) — by priority, then unacknowledged first,
+ * then newest — each with its priority, state, time and an Acknowledge button.
  */
 import type { AlarmState } from '../../../src/web/protocol.js';
 import { canAck, overviewAlarms, sinceOf } from './alarm-model.js';
@@ -69,7 +70,7 @@ export function AlarmList() {
   return (
     <>
       <BlockedActions id="overview-alarms-blocked" />
-      <ul class="alarms" aria-label="Active alarms, newest first">
+      <ul class="alarms" aria-label="Active alarms, by priority">
         {list.map((a) => (
           <Item key={a.id} a={a} />
         ))}
