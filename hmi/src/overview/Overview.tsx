@@ -2,7 +2,8 @@
  * A dashboard page (level 1–2): the key measurements as analog bars with
  * their limits, the key values, the cycle's steps with the operators'
  * commands next to them, the active alarms (from the alarm engine, with
- * Acknowledge) and the event list (the plant's journal).
+ * Acknowledge) and the event list (the plant's journal). On phones a
+ * summary comes first (Glance.tsx), so the first screen holds what matters.
  */
 import { overviewAlarms } from '../alarms/alarm-model.js';
 import { AlarmList } from '../alarms/AlarmList.js';
