@@ -54,8 +54,11 @@ const LOW_CONTRAST = `(() => {
     const box = el.getBoundingClientRect();
     const style = getComputedStyle(el);
     if (box.width === 0 || box.height === 0 || style.visibility === 'hidden' || el.closest('[hidden]')) continue;
-    const fg = rgba(style.color);
     const bg = behind(el);
+    // Faded text (opacity on it or an ancestor) is seen blended into what is behind it.
+    let opacity = 1;
+    for (let e = el; e; e = e.parentElement) opacity *= parseFloat(getComputedStyle(e).opacity);
+    const fg = rgba(style.color).slice(0, 3).map((v, i) => v * opacity + bg[i] * (1 - opacity));
     const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
     const ratio = (a + 0.05) / (b + 0.05);
     const size = parseFloat(style.fontSize);

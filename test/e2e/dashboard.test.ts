@@ -211,6 +211,37 @@ describe('overview page', { timeout: 120_000 }, () => {
     assert.deepEqual(phone.errors, []);
   });
 
+  it('oxygen limits apply only during aeration: outside it the bar is neutral grey, never LOW or HIGH, and says when they apply', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    const o = await openPage(browser!, plant!.url, { width: 1440, height: 900 });
+    t.after(() => o.context.close());
+    const { page } = o;
+    const bar = page.locator('.abar[data-tag="reactor.oxygen"]');
+    const reading = page.locator('.glance-reading[data-tag="reactor.oxygen"]');
+    await page.waitForSelector('.abar[data-tag="reactor.oxygen"] [role="progressbar"][aria-valuenow]');
+    // Program 1 at 600×: the cycle passes through aeration and out of it within half a minute.
+    for (const inAeration of [false, true]) {
+      await waitFor(`the reactor ${inAeration ? 'in' : 'out of'} aeration`, async () => (await page.locator('li.step[data-step="Aeration"][aria-current="step"]').count()) === (inAeration ? 1 : 0), 40_000, 100);
+      const cls = (await bar.getAttribute('class')) ?? '';
+      if (inAeration) {
+        assert.doesNotMatch(cls, /limits-idle/);
+        assert.equal(await bar.locator('.abar-note').count(), 0);
+      } else {
+        assert.match(cls, /limits-idle/);
+        assert.doesNotMatch(cls, /is-abnormal|is-low|is-high/);
+        assert.equal(await bar.locator('.abar-word').count(), 0, 'no LOW or HIGH outside aeration');
+        assert.equal(await reading.locator('.abar-word').count(), 0);
+        assert.match((await bar.locator('.abar-note').textContent()) ?? '', /limit applies only when: Reactor in aeration/);
+        // Neutral grey: the pointer and fill in the normal grey, whatever the value.
+        const fill = await bar.locator('.abar-fill').evaluate((e) => getComputedStyle(e).backgroundColor);
+        const normal = await page.locator('.abar[data-tag="reactor.level"] .abar-fill').evaluate((e) => getComputedStyle(e).backgroundColor);
+        assert.equal(fill, normal);
+        await screenshot(page, 'oxygen-limits-idle-1440.png');
+      }
+    }
+    assert.deepEqual(o.errors, []);
+  });
+
   it('remembers the dark theme', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
     const { page, context } = await openPage(browser!, plant!.url);
