@@ -5,6 +5,7 @@
  * step with its time left and the cycle's expected end. Each line leads to
  * its detail further down or on its own page.
  */
+import { useEffect, useState } from 'preact/hooks';
 import { overviewAlarms, STATE_MARK, STATE_WORD } from '../alarms/alarm-model.js';
 import { PriorityBadge, priorityTone } from '../alarms/AlarmMarks.js';
 import { sourceHref } from '../alarms/AlarmList.js';
@@ -60,7 +61,26 @@ function Reading({ b }: { b: BarSpec }) {
   );
 }
 
+const PHONE = '(max-width: 600px)';
+
+/** Whether the screen is a phone's, following rotation and resizing. */
+function usePhone(): boolean {
+  const [phone, setPhone] = useState(() => window.matchMedia(PHONE).matches);
+  useEffect(() => {
+    const query = window.matchMedia(PHONE);
+    const follow = (): void => setPhone(query.matches);
+    query.addEventListener('change', follow);
+    return () => query.removeEventListener('change', follow);
+  }, []);
+  return phone;
+}
+
+/** Only on phones (wider screens show the full panels side by side, in view together). */
 export function Glance({ page }: { page: DashboardPage }) {
+  return usePhone() ? <GlancePanel page={page} /> : null;
+}
+
+function GlancePanel({ page }: { page: DashboardPage }) {
   const state = useHmiState();
   const known = state.alarms.known.value;
   const alarms = overviewAlarms(state.alarms.list.value);
