@@ -3,14 +3,28 @@
  * through Vite's own transformer (oxc), so no Babel and no React.
  * `npm run build:hmi` builds it; `npx vite --config hmi/vite.config.ts`
  * serves it with live reload, proxying /api to a running `planta start`.
+ * The build ends by writing brotli and gzip copies of the text files
+ * (scripts/precompress.ts), which the web server sends as they are.
  */
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { type Plugin, defineConfig } from 'vite';
+import { precompress } from '../scripts/precompress.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
+function precompressed(): Plugin {
+  let outDir = '';
+  return {
+    name: 'planta-precompress',
+    apply: 'build',
+    configResolved: (c) => void (outDir = c.build.outDir),
+    closeBundle: () => void precompress(outDir),
+  };
+}
+
 export default defineConfig({
   root: here,
+  plugins: [precompressed()],
   base: './',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {

@@ -27,6 +27,25 @@ function ConfiguredPage({ page }: { page: HmiPage }) {
   return page.kind === 'dashboard' ? <Overview page={page} /> : <Mimic page={page} />;
 }
 
+/**
+ * The first thing a keyboard reaches: past the top bar and the menu to the display. The routes live in the
+ * location's hash, so it moves the focus itself instead of following an in-page link.
+ */
+function SkipLink() {
+  const skip = (e: Event): void => {
+    e.preventDefault();
+    const main = document.querySelector('main');
+    if (!main) return;
+    main.setAttribute('tabindex', '-1');
+    main.focus();
+  };
+  return (
+    <a class="skip-link" href="#page-title" onClick={skip}>
+      Skip to the display
+    </a>
+  );
+}
+
 function NotFound({ name }: { name: string }) {
   return (
     <main class="page" aria-labelledby="page-title">
@@ -134,6 +153,7 @@ export function App() {
   }
   return (
     <>
+      <SkipLink />
       <TopBar />
       {page}
       <CommandDialog />

@@ -67,6 +67,12 @@ export interface WebServerOptions {
 /** Browsers are to use HTTPS only, for a year, once they have seen it here. */
 const HSTS = 'max-age=31536000';
 
+/** Vite's folder of files whose names carry a hash of their content: a new build means new names. */
+const HASHED_DIR = 'assets/';
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** The page names the current hashed files, so a browser asks each time (a 304 with its ETag when unchanged). */
+const REVALIDATE = 'no-cache';
+
 /** How often Node looks for connections past their header or request timeout. */
 const TIMEOUT_CHECK_MS = 1000;
 
@@ -185,7 +191,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
       return answer(reply, 'PLANTA_HTTP_NOT_FOUND', `no route ${req.method} ${path.slice(0, 100)}`);
     }
     // Client-side routes of the HMI load its page (the sign-in page, before anyone signs in).
-    return reply.type('text/html; charset=utf-8').send(await readFile(join(hmiDir, 'index.html')));
+    return reply.type('text/html; charset=utf-8').header('cache-control', REVALIDATE).send(await readFile(join(hmiDir, 'index.html')));
   });
 
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok', uptimeS: Math.round(process.uptime()) }));
@@ -285,7 +291,20 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     await app.register(async (files) => {
       // The HMI's files are public: its sign-in page must load before anyone signs in.
       files.addHook('onRoute', (r) => void (r.config = { ...r.config, access: 'public' }));
-      await files.register(fastifyStatic, { root: hmiDir, prefix: '/', index: 'index.html', wildcard: true });
+      await files.register(fastifyStatic, {
+        root: hmiDir,
+        prefix: '/',
+        // (a list: with preCompressed, a plain string makes `/` not find its index file)
+        index: ['index.html'],
+        wildcard: true,
+        // The build writes .br and .gz beside each file (scripts/precompress.ts); the best one the browser accepts goes out.
+        preCompressed: true,
+        cacheControl: false,
+        setHeaders: (res, path) => {
+          res.setHeader('cache-control', path.startsWith(join(hmiDir, HASHED_DIR)) ? IMMUTABLE : REVALIDATE);
+          res.setHeader('vary', 'accept-encoding');
+        },
+      });
     });
   }
   return { app, hub, routes };

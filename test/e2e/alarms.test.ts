@@ -126,7 +126,7 @@ describe('alarms and events in the browser', { timeout: 300_000 }, () => {
     assert.equal(await one.getAttribute('data-highest'), 'medium');
     assert.match((await one.textContent()) ?? '', /1 unacknowledged · highest MEDIUM/);
     assert.match((await one.textContent()) ?? '', /0 active acknowledged/);
-    assert.match((await one.getAttribute('aria-label')) ?? '', /^1 unacknowledged alarm, highest priority medium; 0 active acknowledged: open the alarm summary$/);
+    assert.match((await one.getAttribute('aria-label')) ?? '', /^1 unacknowledged alarm, highest priority medium; 0 active acknowledged; first: Inlet well pump 1 failure \(active, unacknowledged\): open the alarm summary$/);
     // The shape as well as the colour: ■ for medium.
     assert.equal(await one.locator('.alarm-icon').textContent(), '■');
 
@@ -143,7 +143,7 @@ describe('alarms and events in the browser', { timeout: 300_000 }, () => {
 
     // The overview lists it among the active alarms, newest first, with its own Acknowledge.
     await nav(page, 'Overview').click();
-    const active = page.getByRole('list', { name: 'Active alarms, newest first' });
+    const active = page.getByRole('list', { name: 'Active alarms, by priority' });
     const item = active.getByRole('listitem').filter({ hasText: 'Inlet well pump 1 failure' });
     await item.getByRole('button', { name: 'Acknowledge: Inlet well pump 1 failure' }).waitFor();
     assert.match((await item.textContent()) ?? '', /Active, unacknowledged/);
@@ -277,7 +277,7 @@ describe('alarms and events in the browser', { timeout: 300_000 }, () => {
     assert.deepEqual(e.errors, []);
   });
 
-  it('shelves with a reason and a duration, unshelves; out of service is refused for an operator (the server says why) and done by an engineer', async (t) => {
+  it('shelves with a reason and a duration, unshelves; out of service is disabled for an operator (the role it needs said on it) and done by an engineer', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
     const o = await openPage(browser!, `${plant!.url}#/alarms`);
     t.after(() => o.context.close());
@@ -312,18 +312,21 @@ describe('alarms and events in the browser', { timeout: 300_000 }, () => {
     await row.locator('[data-state="unack"]').waitFor();
     await banner(page).and(page.locator('[data-unacked="1"]')).waitFor();
 
-    // Out of service: an operator is refused by the server, whose code and message show next to the button.
-    await row.getByRole('button', { name: 'Out of service: Recirculation pump failure… (engineers)' }).click();
-    const oos = page.getByRole('dialog', { name: 'Take out of service: Recirculation pump failure' });
-    await oos.getByRole('textbox', { name: 'Reason (required)' }).fill('sensor removed');
-    await oos.getByRole('button', { name: 'Take out of service' }).click();
-    const refusal = oos.getByRole('alert').filter({ hasText: 'refused by the server' });
-    await refusal.waitFor();
-    assert.match((await refusal.textContent()) ?? '', /ana \(operator\) may not take alarms out of service: it needs engineer \[PLANTA_ALARM_FORBIDDEN\]/);
-    assert.equal((await alarmState('recirculation_pump')).state, 'unack');
-    await screenshot(page, 'alarm-oos-refused-1280.png', false);
+    // Out of service: disabled for an operator before any click, the role it needs on the button and the reason above the list.
+    const oosButton = row.getByRole('button', { name: 'Out of service: Recirculation pump failure… (engineers)' });
+    assert.equal(await oosButton.isDisabled(), true);
+    assert.match((await oosButton.textContent()) ?? '', /⊘ engineer/);
+    assert.equal(await oosButton.getAttribute('title'), 'ana is an operator: only an engineer or above may take alarms out of service or return them to service.');
+    await page.locator('#summary-blocked').filter({ hasText: 'ana is an operator: only an engineer or above may take alarms out of service' }).waitFor();
+    await screenshot(page, 'alarm-oos-needs-engineer-1280.png', false);
     // An engineer may.
     visitor = { user: 'eve', role: 'engineer' };
+    await page.reload();
+    await row.locator('[data-state="unack"]').waitFor();
+    assert.equal(await oosButton.locator('.needs-role').count(), 0);
+    await oosButton.and(page.locator(':enabled')).click();
+    const oos = page.getByRole('dialog', { name: 'Take out of service: Recirculation pump failure' });
+    await oos.getByRole('textbox', { name: 'Reason (required)' }).fill('sensor removed');
     await oos.getByRole('button', { name: 'Take out of service' }).click();
     await oos.waitFor({ state: 'hidden' });
     await row.locator('[data-state="out-of-service"]').waitFor();
@@ -396,6 +399,80 @@ describe('alarms and events in the browser', { timeout: 300_000 }, () => {
     assert.deepEqual(o.errors, []);
   });
 
+  it('the e-stop acknowledged but still pressed stays in the banner and the lists, as active acknowledged, until released; every list by priority, then unacknowledged first, then time', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    t.after(() => quiet());
+    // Activated in this order: two mediums (the later one newer), a high, the e-stop; then the e-stop and pump 1 acknowledged.
+    for (const [f, id] of [['inlet-pump-1', 'inlet_pump_1'], ['chlorine-doser', 'chlorine_doser'], ['inlet-pump-2', 'inlet_pump_2'], ['high-level-outlet', 'high_level_outlet'], ['estop', 'estop']] as const) {
+      const before = Date.now();
+      fault(f, true);
+      await waitState(id, 'unack');
+      // A later activation carries a later time (to the millisecond), so "then time" has something to order.
+      await waitFor(`${id} after the one before`, async () => Date.now() > before + 5, 1000);
+    }
+    await api('POST', 'api/alarms/ack', { ids: ['estop', 'inlet_pump_1'], comment: 'e-stop pressed on purpose' });
+    await waitState('estop', 'acked');
+    const order = ['estop', 'high_level_outlet', 'inlet_pump_2', 'chlorine_doser', 'inlet_pump_1'];
+    const ids = (l: Locator): Promise<string[]> => l.evaluateAll((els) => els.map((e) => e.getAttribute('data-alarm') ?? ''));
+
+    for (const width of [1440, 360]) {
+      const o = await openPage(browser!, `${plant!.url}#/`, { width, height: width === 360 ? 740 : 900 });
+      const { page } = o;
+      // The overview's list and the summary: critical (acknowledged, still active) first; unacknowledged before acknowledged within a priority; newest first.
+      const items = page.getByRole('list', { name: 'Active alarms, by priority' }).getByRole('listitem');
+      await waitFor(`the overview's order at ${width} px`, async () => JSON.stringify(await ids(items)) === JSON.stringify(order), 10_000);
+      assert.match((await items.first().textContent()) ?? '', /Active, acknowledged/);
+      // The banner counts the unacknowledged and names the first of the list: the e-stop, acknowledged.
+      const b = banner(page).and(page.locator('[data-unacked="3"]'));
+      await b.locator('.alarm-top[data-alarm="estop"][data-state="acked"]').waitFor();
+      assert.match((await b.locator('.alarm-top').textContent()) ?? '', /Emergency stop pressed — ✓ active, acknowledged since/);
+      assert.ok(await b.locator('.alarm-top').isVisible(), `the e-stop is on the banner at ${width} px`);
+      await page.goto(`${plant!.url}#/alarms`);
+      const rows = page.locator('table.alarm-table tbody tr');
+      await waitFor(`the summary's order at ${width} px`, async () => JSON.stringify(await ids(rows)) === JSON.stringify(order), 10_000);
+      assert.deepEqual(o.errors, []);
+      await o.context.close();
+    }
+
+    // Everything else acknowledged: nothing to acknowledge, but the e-stop is still pressed.
+    await api('POST', 'api/alarms/ack', { ids: ['high_level_outlet', 'inlet_pump_2', 'chlorine_doser'], comment: 'seen' });
+    for (const width of [1440, 360]) {
+      const o = await openPage(browser!, `${plant!.url}#/`, { width, height: width === 360 ? 740 : 900 });
+      t.after(() => o.context.close());
+      const { page } = o;
+      const b = banner(page).and(page.locator('[data-unacked="0"][data-acked-highest="critical"]'));
+      await b.waitFor();
+      assert.match((await b.getAttribute('class')) ?? '', /has-acked prio-edge-critical/);
+      assert.doesNotMatch((await b.getAttribute('class')) ?? '', /has-unacked/, 'not drawn as waiting for an acknowledgement');
+      assert.equal(await b.locator('.alarm-icon').textContent(), '◆', 'the shape of a critical alarm, not the ✓ of a quiet plant');
+      assert.match((await b.textContent()) ?? '', /CRITICAL still active · none to acknowledge/);
+      assert.match((await b.getAttribute('aria-label')) ?? '', /^No unacknowledged alarms; 5 active acknowledged, highest priority critical; first: Emergency stop pressed \(active, acknowledged\): open the alarm summary$/);
+      assert.ok(await b.locator('.alarm-top[data-alarm="estop"]').isVisible());
+      // The edge in the priority's colour, as well as the word and shape.
+      const edge = await b.evaluate((e) => getComputedStyle(e).borderLeftWidth);
+      assert.equal(edge, '8px');
+      const item = page.getByRole('list', { name: 'Active alarms, by priority' }).getByRole('listitem').first();
+      await item.and(page.locator('[data-alarm="estop"][data-state="acked"]')).waitFor();
+      await screenshot(page, `estop-acked-${width}.png`);
+      await screenshotOf(b, `banner-estop-acked-${width}.png`);
+      assert.deepEqual(o.errors, []);
+    }
+
+    // Released: the e-stop leaves the banner and the lists; the next still-active alarm is named.
+    const o = await openPage(browser!, `${plant!.url}#/`);
+    t.after(() => o.context.close());
+    fault('estop', false);
+    await waitState('estop', 'normal');
+    const b = banner(o.page).and(o.page.locator('[data-acked-highest="high"]'));
+    await b.locator('.alarm-top[data-alarm="high_level_outlet"]').waitFor();
+    await o.page.locator('.alarms [data-alarm="estop"]').waitFor({ state: 'detached' });
+    for (const n of Object.keys(FAULTS)) fault(n, false);
+    await banner(o.page).and(o.page.locator('[data-acked-highest=""]')).filter({ hasText: 'No unacknowledged alarms' }).waitFor();
+    assert.doesNotMatch((await banner(o.page).textContent()) ?? '', /still active/);
+    assert.equal(await banner(o.page).locator('.alarm-top').count(), 0);
+    assert.equal(await banner(o.page).locator('.alarm-icon').textContent(), '✓');
+  });
+
   it('fits a 360 px phone: no overflow, 44 px targets on the alarm pages; screenshots of several priorities', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
     t.after(() => quiet());
@@ -417,7 +494,7 @@ describe('alarms and events in the browser', { timeout: 300_000 }, () => {
     await screenshot(wide.page, 'alarms-1280.png');
     await screenshotOf(wide.page.locator('.alarm-banner'), 'banner-1280.png');
     await wide.page.goto(`${plant!.url}#/`);
-    await wide.page.getByRole('list', { name: 'Active alarms, newest first' }).getByRole('listitem').first().waitFor();
+    await wide.page.getByRole('list', { name: 'Active alarms, by priority' }).getByRole('listitem').first().waitFor();
     await screenshot(wide.page, 'dashboard-alarms-1280.png');
     assert.deepEqual(wide.errors, []);
 

@@ -155,7 +155,7 @@ describe('operator commands in the browser', { timeout: 240_000 }, () => {
     const { page } = o;
     sim().plant!.setFault(EMERGENCY_STOP, true);
     t.after(() => plant!.sim?.plant?.setFault(EMERGENCY_STOP, false));
-    await page.getByRole('list', { name: 'Active alarms, newest first' }).getByRole('listitem').filter({ hasText: 'Emergency stop pressed' }).waitFor();
+    await page.getByRole('list', { name: 'Active alarms, by priority' }).getByRole('listitem').filter({ hasText: 'Emergency stop pressed' }).waitFor();
     await page.getByRole('status').filter({ hasText: 'Stopped' }).first().waitFor();
     const mark = lastWrite();
 

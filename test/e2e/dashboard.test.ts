@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { needPeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
 import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
@@ -99,7 +99,7 @@ describe('overview page', { timeout: 120_000 }, () => {
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT-3/);
     await page.getByRole('navigation', { name: 'Displays' }).getByRole('link', { name: 'Overview' }).click();
-    const list = page.getByRole('list', { name: 'Active alarms, newest first' });
+    const list = page.getByRole('list', { name: 'Active alarms, by priority' });
     const item = list.getByRole('listitem').filter({ hasText: 'Inlet well pump 1 failure' });
     await item.waitFor();
     assert.match((await item.textContent()) ?? '', /since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT-3/);
@@ -149,6 +149,97 @@ describe('overview page', { timeout: 120_000 }, () => {
       }
     }
     assert.deepEqual(phone.errors, []);
+  });
+
+  it('each step shows elapsed, planned and time left, the cycle its expected end; a 360 px phone holds banner, alarms, measurements and the current step on its first screen', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    // Four alarms, so the phone shows the first three and says how many more.
+    const faults = [FAULT_INLET_PUMP_1, 8, 15, 16];
+    for (const f of faults) plant!.sim!.plant!.setFault(f, true);
+    t.after(() => {
+      for (const f of faults) plant!.sim?.plant?.setFault(f, false);
+    });
+    await waitFor('four alarms', async () => (await plant!.bus.alarmStates()).filter((a) => a.state === 'unack').length >= 4, 10_000);
+
+    const wide = await openPage(browser!, plant!.url, { width: 1440, height: 900 });
+    t.after(() => wide.context.close());
+    const active = wide.page.locator('li.step[aria-current="step"]');
+    await active.waitFor();
+    const time = (await active.locator('.step-time').textContent()) ?? '';
+    assert.match(time, /^\d+\u00a0min \/ \d+\u00a0min\d+\u00a0min left$/, 'elapsed / planned, time left');
+    const [, e, d, l] = /^(\d+)\u00a0min \/ (\d+)\u00a0min(\d+)\u00a0min left$/.exec(time)!.map(Number);
+    assert.equal(l, Math.max(0, d! - e!));
+    for (const step of await wide.page.locator('li.step .step-left').allTextContents()) assert.match(step, /^\d+\u00a0min left$/);
+    const now = wide.page.locator('.dash-phases .phase-now');
+    await now.filter({ hasText: /cycle ends about \d\d:\d\d:\d\d GMT-3/ }).waitFor();
+    assert.match((await now.textContent()) ?? '', /^▶ (Aerated fill|Aeration|Settling|Discharge): \d+\u00a0min left · cycle ends about/);
+    assert.equal(await wide.page.locator('.glance').count(), 0, 'the phone summary only on phones');
+    await screenshot(wide.page, 'overview-phases-1440.png');
+    assert.deepEqual(wide.errors, []);
+
+    const phone = await openPage(browser!, plant!.url, { width: 360, height: 740 });
+    t.after(() => phone.context.close());
+    const { page } = phone;
+    const glance = page.getByRole('region', { name: 'At a glance' });
+    await glance.locator('.glance-more').filter({ hasText: /^\d+ more in the alarm summary ›$/ }).waitFor();
+    await glance.locator('.phase-now').filter({ hasText: /left · cycle ends about/ }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.glance-reading .glance-value').length === 3 && [...document.querySelectorAll('.glance-reading .glance-value')].every((e) => /\d/.test(e.textContent ?? '')));
+    const box = async (l: Locator): Promise<{ top: number; bottom: number }> => {
+      const b = (await l.boundingBox())!;
+      return { top: b.y, bottom: b.y + b.height };
+    };
+    // In this order, each wholly on the first screen (740 px): banner, alarm count, first three alarms, level / O2 / turbidity, current step.
+    const parts = [
+      page.getByRole('link', { name: /open the alarm summary$/ }),
+      glance.locator('.glance-head'),
+      ...[0, 1, 2].map((i) => glance.locator('.glance-alarm').nth(i)),
+      ...['reactor.level', 'reactor.oxygen', 'reactor.turbidity'].map((tag) => glance.locator(`.glance-reading[data-tag="${tag}"]`)),
+      glance.locator('.phase-now'),
+    ];
+    let last = 0;
+    for (const [i, p] of parts.entries()) {
+      const b = await box(p);
+      assert.ok(b.top >= last - 1, `part ${i} comes after the one before (${b.top} < ${last})`);
+      assert.ok(b.bottom <= 740, `part ${i} ends at ${b.bottom} px, below the first screen`);
+      last = b.bottom;
+    }
+    // The first three by priority, the same as the overview's full list further down.
+    const first = await glance.locator('.glance-alarm').evaluateAll((els) => els.map((e) => e.getAttribute('data-alarm')));
+    const full = await page.getByRole('list', { name: 'Active alarms, by priority' }).getByRole('listitem').evaluateAll((els) => els.map((e) => e.getAttribute('data-alarm')));
+    assert.deepEqual(first, full.slice(0, 3));
+    await screenshot(page, 'overview-first-screen-360.png', false);
+    assert.deepEqual(phone.errors, []);
+  });
+
+  it('oxygen limits apply only during aeration: outside it the bar is neutral grey, never LOW or HIGH, and says when they apply', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    const o = await openPage(browser!, plant!.url, { width: 1440, height: 900 });
+    t.after(() => o.context.close());
+    const { page } = o;
+    const bar = page.locator('.abar[data-tag="reactor.oxygen"]');
+    const reading = page.locator('.glance-reading[data-tag="reactor.oxygen"]');
+    await page.waitForSelector('.abar[data-tag="reactor.oxygen"] [role="progressbar"][aria-valuenow]');
+    // Program 1 at 600×: the cycle passes through aeration and out of it within half a minute.
+    for (const inAeration of [false, true]) {
+      await waitFor(`the reactor ${inAeration ? 'in' : 'out of'} aeration`, async () => (await page.locator('li.step[data-step="Aeration"][aria-current="step"]').count()) === (inAeration ? 1 : 0), 40_000, 100);
+      const cls = (await bar.getAttribute('class')) ?? '';
+      if (inAeration) {
+        assert.doesNotMatch(cls, /limits-idle/);
+        assert.equal(await bar.locator('.abar-note').count(), 0);
+      } else {
+        assert.match(cls, /limits-idle/);
+        assert.doesNotMatch(cls, /is-abnormal|is-low|is-high/);
+        assert.equal(await bar.locator('.abar-word').count(), 0, 'no LOW or HIGH outside aeration');
+        assert.equal(await reading.locator('.abar-word').count(), 0);
+        assert.match((await bar.locator('.abar-note').textContent()) ?? '', /limit applies only when: Reactor in aeration/);
+        // Neutral grey: the pointer and fill in the normal grey, whatever the value.
+        const fill = await bar.locator('.abar-fill').evaluate((e) => getComputedStyle(e).backgroundColor);
+        const normal = await page.locator('.abar[data-tag="reactor.level"] .abar-fill').evaluate((e) => getComputedStyle(e).backgroundColor);
+        assert.equal(fill, normal);
+        await screenshot(page, 'oxygen-limits-idle-1440.png');
+      }
+    }
+    assert.deepEqual(o.errors, []);
   });
 
   it('remembers the dark theme', async (t) => {

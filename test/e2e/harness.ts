@@ -5,11 +5,8 @@
  * server serving a fresh build of the HMI; plus Debian's Chromium driven by
  * playwright-core. Everything started here is stopped by `close()`.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import { type Browser, type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
 import { AlarmEngine } from '../../src/alarms/engine.js';
@@ -26,6 +23,7 @@ import { Simulator } from '../../src/sim/simulator.js';
 import type { Auth } from '../../src/web/auth.js';
 import { createWebServer } from '../../src/web/server.js';
 import type { StreamHubOptions } from '../../src/web/stream.js';
+import { buildHmi } from '../helpers/hmi-build.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const CHROMIUM = '/usr/bin/chromium';
@@ -43,23 +41,7 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-/**
- * Builds the HMI from the current sources into a folder of its own, so a
- * test never runs a stale hmi/dist and test files running side by side do
- * not empty each other's output.
- */
-export function buildHmi(): string {
-  const out = mkdtempSync(join(tmpdir(), 'planta-hmi-'));
-  // vite's exports map hides bin/vite.js from resolve(); its package.json is exported.
-  const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'hmi/vite.config.ts', '--outDir', out, '--logLevel', 'warn'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  if (r.status !== 0 || !existsSync(join(out, 'index.html'))) throw new Error(`the HMI build failed:\n${r.stdout}\n${r.stderr}`);
-  return out;
-}
+export { buildHmi };
 
 export function sbrConfig(simPort: number): PlantConfig {
   const config = loadConfig(join(ROOT, 'config/sbr-plant.yaml'));

@@ -41,11 +41,15 @@ describe('alarm model', () => {
     assert.equal(s.activeAcked, 1);
     assert.equal(s.unknown, 1);
     assert.equal(s.shelved, 1);
-    assert.equal(s.newest?.id, 'valve');
+    assert.equal(s.ackedHighest, 'high');
+    assert.equal(s.top?.id, 'estop', 'the highest priority first');
     assert.equal(s.urgent, true);
     // Unknown is never counted as normal, nor as unacknowledged; an acknowledged high alarm is not urgent.
     const quiet = summarise([list[2]!, list[5]!]);
     assert.deepEqual([quiet.unacked, quiet.highest, quiet.urgent, quiet.unknown], [0, null, false, 1]);
+    // Acknowledged and still active (the e-stop still pressed): still the one the banner names, as acknowledged.
+    const pressed = summarise([alarm('estop', { state: 'acked', active: true, acked: true, activeSince: 3000, priority: 'critical' }), list[0]!]);
+    assert.deepEqual([pressed.top?.id, pressed.ackedHighest, pressed.highest], ['estop', 'critical', 'medium']);
   });
 
   it('filters: not normal leaves out normal and suppressed; by state, priority and words', () => {
@@ -67,8 +71,10 @@ describe('alarm model', () => {
     assert.deepEqual(sortAlarms(shown, 'state').map((a) => a.id), ['estop', 'pump', 'valve', 'comm', 'level', 'foam']);
   });
 
-  it("the overview's list: active, unacknowledged and unknown, newest first; acknowledging applies to the unacknowledged", () => {
-    assert.deepEqual(overviewAlarms(list).map((a) => a.id), ['comm', 'valve', 'pump', 'estop', 'level']);
+  it("the overview's list: active (acknowledged too), unacknowledged and unknown, by priority, then unacknowledged first, then newest; acknowledging applies to the unacknowledged", () => {
+    assert.deepEqual(overviewAlarms(list).map((a) => a.id), ['estop', 'comm', 'level', 'pump', 'valve']);
+    const same = [alarm('old', { state: 'acked', active: true, activeSince: 9000, priority: 'high' }), unack('late', 8000, { priority: 'high' }), unack('new', 8500, { priority: 'high' })];
+    assert.deepEqual(overviewAlarms(same).map((a) => a.id), ['new', 'late', 'old']);
     assert.deepEqual(list.filter(canAck).map((a) => a.id), ['pump', 'estop', 'valve']);
     assert.equal(canAck(alarm('x', { state: 'unknown', active: null, acked: false })), true, 'an unknown alarm may still wait for its acknowledgement');
     assert.equal(sinceOf(list[0]!), 5000);

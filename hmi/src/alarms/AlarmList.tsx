@@ -1,14 +1,16 @@
 /**
  * The overview's active alarms as the alarm engine states them: active or
- * waiting for an acknowledgement, and unknown (bad source data) — newest
- * first, each with its priority, state, time and an Acknowledge button.
+ * waiting for an acknowledgement (acknowledged ones stay until they clear),
+ * and unknown (bad source data) — by priority, then unacknowledged first,
+ * then newest — each with its priority, state, time and an Acknowledge button.
  */
 import type { AlarmState } from '../../../src/web/protocol.js';
 import { canAck, overviewAlarms, sinceOf } from './alarm-model.js';
 import { useHmiState } from '../shared/context.js';
 import { formatDateTimeZoned } from '../shared/format.js';
 import { hrefTag } from '../shared/router.js';
-import { ActionNote, BlockedActions, PriorityBadge, StateWords, actionsBlocked, priorityTone } from './AlarmMarks.js';
+import { ActionNote, BlockedActions, PriorityBadge, StateWords, actionsBlocked, priorityTone, signInRefusal } from './AlarmMarks.js';
+import { NeedsRole } from '../session/NeedsRole.js';
 
 /** Where an alarm's source is shown: its tag's faceplate, or the devices page for a communication alarm. */
 export function sourceHref(state: ReturnType<typeof useHmiState>, a: AlarmState): string {
@@ -21,7 +23,7 @@ function Item({ a }: { a: AlarmState }) {
   const state = useHmiState();
   const where = `overview:${a.id}`;
   const pending = state.alarms.actions.value.get(where)?.status === 'pending';
-  const blocked = actionsBlocked(state);
+  const blocked = actionsBlocked(state) ?? signInRefusal();
   return (
     <li class={`alarm-item st-${a.state}`} data-alarm={a.id} data-state={a.state}>
       <PriorityBadge priority={a.priority} tone={priorityTone(a)} />
@@ -44,6 +46,7 @@ function Item({ a }: { a: AlarmState }) {
             onClick={() => void state.alarms.acknowledge(where, [a.id])}
           >
             Acknowledge
+            {signInRefusal() && <NeedsRole role="sign in" />}
           </button>
           <ActionNote where={where} />
         </span>
@@ -68,8 +71,8 @@ export function AlarmList() {
   }
   return (
     <>
-      <BlockedActions id="overview-alarms-blocked" />
-      <ul class="alarms" aria-label="Active alarms, newest first">
+      <BlockedActions id="overview-alarms-blocked" roles={[signInRefusal()]} />
+      <ul class="alarms" aria-label="Active alarms, by priority">
         {list.map((a) => (
           <Item key={a.id} a={a} />
         ))}

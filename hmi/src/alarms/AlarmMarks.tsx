@@ -10,6 +10,7 @@ import { PRIORITY_MARK, PRIORITY_WORD, STATE_MARK, STATE_WORD } from './alarm-mo
 import { useHmiState } from '../shared/context.js';
 import { formatDateTimeZoned, formatTimeZoned } from '../shared/format.js';
 import type { HmiState } from '../live/state.js';
+import { roleRefusal, session } from '../session/session.js';
 
 /** Why alarm actions are disabled now (the alarms on screen may not be current), or null. */
 export function actionsBlocked(state: HmiState): string | null {
@@ -20,17 +21,25 @@ export function actionsBlocked(state: HmiState): string | null {
   return null;
 }
 
-/** The reason alarm actions are disabled, where they are. */
-export function BlockedActions({ id }: { id: string }) {
-  const reason = actionsBlocked(useHmiState());
+/** Why this browser may not acknowledge, shelve or unshelve (the server takes them from any signed-in user), or null. */
+export function signInRefusal(): string | null {
+  return session.value?.via === 'session' ? null : 'Sign in (any role) to acknowledge, shelve or unshelve alarms.';
+}
+
+/** Why this user may not take alarms out of service or back, or null. */
+export const serviceRefusal = (): string | null => roleRefusal(session.value, 'engineer', 'take alarms out of service or return them to service');
+
+/** The reasons alarm actions are disabled, where they are: no live data, and what the user's role does not allow. */
+export function BlockedActions({ id, roles = [] }: { id: string; roles?: readonly (string | null)[] }) {
+  const reasons = [actionsBlocked(useHmiState()), ...roles].filter((r): r is string => r !== null);
   return (
     <div id={id} class="cmd-blocked-slot" role="status">
-      {reason && (
-        <p class="cmd-blocked">
+      {[...new Set(reasons)].map((r) => (
+        <p key={r} class="cmd-blocked">
           <span aria-hidden="true">⊘ </span>
-          {reason}
+          {r}
         </p>
-      )}
+      ))}
     </div>
   );
 }

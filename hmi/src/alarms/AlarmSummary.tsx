@@ -22,13 +22,14 @@ import {
   sinceOf,
   sortAlarms,
 } from './alarm-model.js';
-import { ActionNote, BlockedActions, PriorityBadge, StateWords, WhoWhy, actionsBlocked, priorityTone } from './AlarmMarks.js';
+import { ActionNote, BlockedActions, PriorityBadge, StateWords, WhoWhy, actionsBlocked, priorityTone, serviceRefusal, signInRefusal } from './AlarmMarks.js';
 import { sourceHref } from './AlarmList.js';
 import { ReasonDialog, type ReasonRequest } from './ReasonDialog.js';
 import { SoundNote } from './SoundToggle.js';
 import { useHmiState } from '../shared/context.js';
 import { formatAge, formatDateTimeZoned, zoneName } from '../shared/format.js';
 import { roleRefusal, session } from '../session/session.js';
+import { NeedsRole } from '../session/NeedsRole.js';
 
 function Counts() {
   const state = useHmiState();
@@ -63,10 +64,12 @@ function Row({ a, selected, comment, onSelect, onAsk }: { a: AlarmState; selecte
   const tz = state.timeZone;
   const now = state.clock.value;
   const where = `summary:${a.id}`;
-  const blocked = actionsBlocked(state);
-  // While pending, or without live data: nothing to click (the reason is said above the list).
+  const signIn = signInRefusal();
+  const blocked = actionsBlocked(state) ?? signIn;
+  // While pending, without live data, or not signed in: nothing to click (the reason is said above the list).
   const off = state.alarms.actions.value.get(where)?.status === 'pending' || Boolean(blocked);
   const hint = blocked ?? undefined;
+  const service = serviceRefusal();
   const since = sinceOf(a);
   const ackable = canAck(a);
   // The plant's rule for this priority: below its role, shelving is not offered (the server refuses it anyway).
@@ -113,11 +116,13 @@ function Row({ a, selected, comment, onSelect, onAsk }: { a: AlarmState; selecte
           {ackable && (
             <button type="button" class="cmd-button" disabled={off} title={hint} aria-label={`Acknowledge: ${a.message}`} onClick={() => void state.alarms.acknowledge(where, [a.id], comment)}>
               Acknowledge
+              {signIn && <NeedsRole role="sign in" />}
             </button>
           )}
           {a.state === 'shelved' ? (
             <button type="button" class="cmd-button" disabled={off} title={hint} aria-label={`Unshelve: ${a.message}`} onClick={() => void state.alarms.unshelve(where, a.id)}>
               Unshelve
+              {signIn && <NeedsRole role="sign in" />}
             </button>
           ) : (
             a.state !== 'out-of-service' && (
@@ -130,16 +135,19 @@ function Row({ a, selected, comment, onSelect, onAsk }: { a: AlarmState; selecte
                 onClick={() => onAsk({ kind: 'shelve', alarm: a })}
               >
                 Shelve…
+                {mayNotShelve && <NeedsRole role={state.plant.shelving[a.priority].role} />}
               </button>
             )
           )}
           {a.state === 'out-of-service' ? (
-            <button type="button" class="cmd-button" disabled={off} title={hint} aria-label={`In service: ${a.message} (engineers)`} onClick={() => void state.alarms.inService(where, a.id)}>
+            <button type="button" class="cmd-button" disabled={off || service !== null} title={hint ?? service ?? undefined} aria-label={`In service: ${a.message} (engineers)`} onClick={() => void state.alarms.inService(where, a.id)}>
               In service
+              {service && <NeedsRole role="engineer" />}
             </button>
           ) : (
-            <button type="button" class="cmd-button" disabled={Boolean(blocked)} title={hint} aria-label={`Out of service: ${a.message}… (engineers)`} onClick={() => onAsk({ kind: 'out-of-service', alarm: a })}>
+            <button type="button" class="cmd-button" disabled={Boolean(blocked) || service !== null} title={hint ?? service ?? undefined} aria-label={`Out of service: ${a.message}… (engineers)`} onClick={() => onAsk({ kind: 'out-of-service', alarm: a })}>
               Out of service…
+              {service && <NeedsRole role="engineer" />}
             </button>
           )}
         </span>
@@ -176,7 +184,7 @@ export function AlarmSummary({ focus }: { focus?: string } = {}) {
   const visible = sortAlarms(filterAlarms(all, { state: stateFilter, priority, text }), sort);
   const visibleAckable = visible.filter(canAck);
   const suppressed = all.filter((a) => a.state === 'suppressed').length;
-  const blocked = actionsBlocked(state);
+  const blocked = actionsBlocked(state) ?? signInRefusal();
   // A selection counts only alarms that can still be acknowledged (another operator may have done it meanwhile).
   const chosen = all.filter((a) => selected.has(a.id) && canAck(a));
   const select = (id: string, on: boolean): void => {
@@ -261,7 +269,7 @@ export function AlarmSummary({ focus }: { focus?: string } = {}) {
             {suppressed} suppressed by design (they do not apply in the present process state) are left out: choose “Suppressed by design” or “All alarms” under State.
           </p>
         )}
-        <BlockedActions id="summary-blocked" />
+        <BlockedActions id="summary-blocked" roles={[signInRefusal() ?? serviceRefusal()]} />
         <div class="ack-bar" role="group" aria-label="Acknowledge">
           <label class="filter ack-comment">
             <span>Comment (optional)</span>

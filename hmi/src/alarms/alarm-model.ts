@@ -72,31 +72,33 @@ export interface AlarmSummary {
   unacked: number;
   /** The highest priority among the unacknowledged, or null. */
   highest: AlarmPriority | null;
-  /** Active and acknowledged. */
+  /** Active and acknowledged: still abnormal (an e-stop still pressed), shown until it clears. */
   activeAcked: number;
+  /** The highest priority among the active acknowledged, or null. */
+  ackedHighest: AlarmPriority | null;
   /** Bad source data: may be active or not. */
   unknown: number;
   shelved: number;
   outOfService: number;
-  /** The newest unacknowledged alarm. */
-  newest: AlarmState | null;
+  /** The first of the overview's list (priority, then unacknowledged first, then newest): the one the banner names. */
+  top: AlarmState | null;
   /** An unacknowledged critical or high alarm: the tone repeats while there is one. */
   urgent: boolean;
 }
 
 export function summarise(list: readonly AlarmState[]): AlarmSummary {
   const unacked = list.filter(isUnacked);
-  let newest: AlarmState | null = null;
-  for (const a of unacked) if (!newest || sinceOf(a) > sinceOf(newest)) newest = a;
+  const acked = list.filter((a) => a.state === 'acked');
   const highest = highestPriority(unacked);
   return {
     unacked: unacked.length,
     highest,
-    activeAcked: list.filter((a) => a.state === 'acked').length,
+    activeAcked: acked.length,
+    ackedHighest: highestPriority(acked),
     unknown: list.filter((a) => a.state === 'unknown').length,
     shelved: list.filter((a) => a.state === 'shelved').length,
     outOfService: list.filter((a) => a.state === 'out-of-service').length,
-    newest,
+    top: overviewAlarms(list)[0] ?? null,
     urgent: highest === 'critical' || highest === 'high',
   };
 }
@@ -180,10 +182,13 @@ export function sortAlarms(list: readonly AlarmState[], sort: AlarmSort): AlarmS
   });
 }
 
-/** The overview's "Active alarms": what is active or waits for an acknowledgement, and what is unknown; newest first. */
+/**
+ * The overview's "Active alarms" and the banner's: what is active (acknowledged or not, until it clears) or waits
+ * for an acknowledgement, and what is unknown; by priority, then unacknowledged first, then newest (ISA-18.2).
+ */
 export function overviewAlarms(list: readonly AlarmState[]): AlarmState[] {
   const shown = list.filter((a) => a.state === 'unack' || a.state === 'rtn-unack' || a.state === 'acked' || a.state === 'unknown');
-  return sortAlarms(shown, 'time');
+  return sortAlarms(shown, 'priority');
 }
 
 /**

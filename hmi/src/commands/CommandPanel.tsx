@@ -12,6 +12,8 @@ import { useHmiState } from '../shared/context.js';
 import { viewTag } from '../live/tag-view.js';
 import { BlockedNotice, ChoiceGroup } from './CommandControls.js';
 import { CommandStatus } from './CommandStatus.js';
+import { roleRefusal, session } from '../session/session.js';
+import { NeedsRole } from '../session/NeedsRole.js';
 
 function CommandRow({ def, blocked, noticeId }: { def: CommandInfo; blocked: string | null; noticeId: string }) {
   const state = useHmiState();
@@ -49,6 +51,7 @@ function CommandRow({ def, blocked, noticeId }: { def: CommandInfo; blocked: str
         onClick={() => state.commands.begin(source, def, params)}
       >
         {text}…
+        {roleRefusal(session.value, def.role) && <NeedsRole role={def.role} />}
       </button>
       <p class="cmd-desc caption" id={descId}>
         {missing.length > 0 ? `Choose the ${missing.map((n) => def.params[n]!.label.toLowerCase()).join(' and ')} first. ` : ''}

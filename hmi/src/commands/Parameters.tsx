@@ -27,6 +27,8 @@ import {
 } from './command-model.js';
 import { useHmiState } from '../shared/context.js';
 import { type TagView, viewTag } from '../live/tag-view.js';
+import { roleRefusal, session } from '../session/session.js';
+import { NeedsRole } from '../session/NeedsRole.js';
 
 interface FieldProps {
   id: string;
@@ -185,6 +187,7 @@ function CommandForm({ def }: { def: CommandInfo }) {
         <div class="form-actions">
           <button type="submit" class="cmd-button cmd-action" disabled={Boolean(blocked)} aria-describedby={blocked ? 'cmd-blocked-parameters' : undefined}>
             {actionText(def, chosen)}…
+            {roleRefusal(session.value, def.role) && <NeedsRole role={def.role} />}
           </button>
           <button
             type="button"

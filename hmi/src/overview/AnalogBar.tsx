@@ -36,6 +36,12 @@ export function displayRange(view: TagView, low?: Limit, high?: Limit): [number,
   return [0, top * 1.25];
 }
 
+/** Where a value sits against its limits: 'none' without a value or while the limits do not apply. */
+export function limitState(value: number | null, low: Limit | undefined, high: Limit | undefined, limitsApply = true): 'none' | 'high' | 'low' | 'normal' {
+  if (value === null || !limitsApply) return 'none';
+  return high && value > high.value ? 'high' : low && value < low.value ? 'low' : 'normal';
+}
+
 /** A limit's label above its marker, kept inside the bar at the ends. */
 function LimitLabel({ at, text }: { at: number; text: string }) {
   const align = at < 10 ? 'start' : at > 90 ? 'end' : 'middle';
@@ -53,7 +59,7 @@ export function AnalogBar({ view, low, high, limitsApply = true, limitsNote }: A
   const span = max - min || 1;
   const pct = (x: number): number => clamp(((x - min) / span) * 100);
   const value = typeof view.live.value === 'number' ? view.live.value : null;
-  const state = value === null || !limitsApply ? 'none' : high && value > high.value ? 'high' : low && value < low.value ? 'low' : 'normal';
+  const state = limitState(value, low, high, limitsApply);
   const abnormal = state === 'high' || state === 'low';
   const word = state === 'high' ? 'HIGH' : state === 'low' ? 'LOW' : '';
   const bandFrom = low ? pct(low.value) : 0;

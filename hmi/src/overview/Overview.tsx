@@ -2,7 +2,8 @@
  * A dashboard page (level 1–2): the key measurements as analog bars with
  * their limits, the key values, the cycle's steps with the operators'
  * commands next to them, the active alarms (from the alarm engine, with
- * Acknowledge) and the event list (the plant's journal).
+ * Acknowledge) and the event list (the plant's journal). On phones a
+ * summary comes first (Glance.tsx), so the first screen holds what matters.
  */
 import { overviewAlarms } from '../alarms/alarm-model.js';
 import { AlarmList } from '../alarms/AlarmList.js';
@@ -13,27 +14,15 @@ import { PhaseSteps } from './PhaseSteps.js';
 import { ValueList } from './ValueList.js';
 import { useHmiState } from '../shared/context.js';
 import type { DashboardPage } from '../shared/pages.js';
-import { limitValue, viewTag } from '../live/tag-view.js';
+import { Glance, barProps } from './Glance.js';
 
 function Bars({ page }: { page: DashboardPage }) {
   const state = useHmiState();
   return (
     <div class="bars">
-      {page.bars.map((b) => {
-        const when = b.limitsWhen ? viewTag(state, b.limitsWhen) : undefined;
-        // A limit that applies only in some state is not a fault outside it (nor when that state is unknown).
-        const limitsApply = !when || (when.good && when.live.value === true);
-        return (
-          <AnalogBar
-            key={b.tag}
-            view={viewTag(state, b.tag)}
-            low={limitValue(state, b.low)}
-            high={limitValue(state, b.high)}
-            limitsApply={limitsApply}
-            limitsNote={when && !limitsApply ? `limit applies only when: ${when.info?.description || when.name}` : undefined}
-          />
-        );
-      })}
+      {page.bars.map((b) => (
+        <AnalogBar key={b.tag} {...barProps(state, b)} />
+      ))}
     </div>
   );
 }
@@ -55,6 +44,8 @@ export function Overview({ page }: { page: DashboardPage }) {
       <h1 id="page-title">{page.title}</h1>
       <div class="dash-grid">
         <div class="dash-col">
+          {/* Phones: what matters first, on the first screen. */}
+          <Glance page={page} />
           {page.bars.length > 0 && (
             <section class="panel dash-bars" aria-labelledby="h-measurements">
               <h2 id="h-measurements">Measurements</h2>

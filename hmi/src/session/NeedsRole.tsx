@@ -1,0 +1,13 @@
+/**
+ * The role a disabled control needs, written on the control itself, so a
+ * user who may not use it sees why before clicking (the full reason is in
+ * the notice the control is described by).
+ */
+export function NeedsRole({ role }: { role: string }) {
+  return (
+    <span class="needs-role" aria-hidden="true">
+      {' '}
+      ⊘ {role}
+    </span>
+  );
+}
