@@ -1,7 +1,17 @@
 export * from './errors.js';
 export * from './pdu.js';
+export * from './response.js';
+export { allocRegisters } from './words.js';
+export * from './crc.js';
 export * from './mbap.js';
+export * from './rtu.js';
+export * from './packager.js';
+export * from './transport.js';
+export * from './tcp-transport.js';
+export * from './serial-transport.js';
 export * from './client.js';
+export * from './clients.js';
+export * from './serve.js';
 export * from './server.js';
 export * from './areas.js';
 export * from './values.js';

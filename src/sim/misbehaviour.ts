@@ -92,9 +92,8 @@ export function misbehaving(handler: RequestHandler, current: () => Misbehaviour
       case 'exception':
         throw exceptionError(m.code, req.fc);
       case 'garbage': {
-        // | tid | 0 | length=4 | unit | fc | byteCount=0xFF | 0x00 |  — a byte count that cannot be true
-        const frame = Buffer.from([ctx.transactionId >> 8, ctx.transactionId & 0xff, 0, 0, 0, 4, ctx.unitId, req.fc, 0xff, 0]);
-        ctx.writeRaw(frame);
+        // | fc | byteCount=0xFF | 0x00 |, framed as the connection frames answers: a byte count that cannot be true
+        ctx.writePdu(Buffer.from([req.fc, 0xff, 0]));
         return NO_RESPONSE;
       }
       case 'noise':
