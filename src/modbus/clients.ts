@@ -3,6 +3,7 @@ import { type ClientOptions, type CommonClientOptions } from './client-options.j
 import { ModbusClient } from './client.js';
 import { ModbusRequestError } from './errors.js';
 import { MBAP, RTU } from './packager.js';
+import { RTU_OVER_TCP_GAP_MS } from './rtu.js';
 import { SerialTransport, type SerialTransportOptions } from './serial-transport.js';
 import { TcpTransport } from './tcp-transport.js';
 
@@ -31,7 +32,7 @@ export class ModbusRtuClient extends ModbusClient<RtuClientOptions> {
   constructor(options: RtuClientOptions) {
     const { serial, host } = options;
     if ((serial === undefined) === (host === undefined)) throw new ModbusRequestError('an RTU client needs a serial line or a host (RTU over TCP), not both');
-    const transport = serial ? new SerialTransport(serial) : new TcpTransport(host!, options.port ?? 502);
+    const transport = serial ? new SerialTransport(serial) : new TcpTransport(host!, options.port ?? 502, RTU_OVER_TCP_GAP_MS);
     // A serial port is not a connection that a reopen could revive: timeouts are the devices' own.
     super(transport, RTU, { ...options, timeoutsBeforeReconnect: options.timeoutsBeforeReconnect ?? (serial ? 0 : 2) });
   }

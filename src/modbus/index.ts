@@ -13,5 +13,6 @@ export * from './client.js';
 export * from './clients.js';
 export * from './serve.js';
 export * from './server.js';
+export * from './rtu-server.js';
 export * from './areas.js';
 export * from './values.js';

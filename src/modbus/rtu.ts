@@ -54,6 +54,13 @@ export function lineTiming(f: SerialFormat): LineTiming {
   return { charMs, interCharMs: 1.5 * charMs, interFrameMs: 3.5 * charMs };
 }
 
+/**
+ * A TCP stream has no character timing, and an RTU-over-TCP converter sends
+ * a frame in one segment: a frame whose length its bytes cannot tell (an
+ * unknown function, garbage) ends after this much silence.
+ */
+export const RTU_OVER_TCP_GAP_MS = 20;
+
 /** A frame of `pduLength` bytes of PDU; the PDU goes at offset 1. */
 export function rtuFrameLength(pduLength: number): number {
   return pduLength + 3;
@@ -224,32 +231,38 @@ export class RtuDecoder {
 
   /**
    * The line fell silent for 3.5 characters: a frame whose length its bytes
-   * could not tell ends here; what is left of any other is dropped.
+   * could not tell ends here, and what is left of a broken one is dropped —
+   * but a good frame after the broken bytes, held back by a length they seemed
+   * to announce, is still taken.
    */
   endOfFrame(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const buf = this.rest;
-    const wasResyncing = this.resyncing;
+    let reported = this.resyncing;
     this.rest = undefined;
     this.resyncing = false;
-    if (buf === undefined || buf.length === 0) return;
-    if (frameLengthAt(this.role, buf, 0, buf.length) === UNKNOWN) {
-      if (buf.length < RTU_MIN_FRAME) this.report(wasResyncing, 'length', `${buf.length} bytes between two silences`);
-      else if (!crcMatches(buf, 0, buf.length)) this.report(wasResyncing, 'crc', `CRC mismatch in a ${buf.length}-byte frame from unit ${buf[0]}`);
-      else this.onFrame(buf[0]!, buf.subarray(1, buf.length - 2));
-      return;
+    if (buf === undefined) return;
+    const end = buf.length;
+    for (let off = 0; off < end; off++) {
+      const n = frameLengthAt(this.role, buf, off, end);
+      const last = n === UNKNOWN ? end : off + n;
+      if (n !== MORE && last <= end && last - off >= RTU_MIN_FRAME && crcMatches(buf, off, last)) {
+        this.onFrame(buf[off]!, buf.subarray(off + 1, last - 2));
+        off = last - 1;
+        reported = false;
+        continue;
+      }
+      if (reported) continue;
+      reported = true;
+      if (n === UNKNOWN) this.onError(end - off < RTU_MIN_FRAME ? 'length' : 'crc', `${end - off} bytes between two silences (function ${buf[off + 1] ?? 'none'}) without a valid CRC`);
+      else this.onError('incomplete', `the line fell silent after ${end - off} bytes of a frame`);
     }
-    this.report(wasResyncing, 'incomplete', `the line fell silent after ${buf.length} bytes of a frame`);
   }
 
   private broken(kind: RtuErrorKind, detail: string): void {
-    this.report(this.resyncing, kind, detail);
+    if (!this.resyncing) this.onError(kind, detail);
     this.resyncing = true;
-  }
-
-  private report(alreadyReported: boolean, kind: RtuErrorKind, detail: string): void {
-    if (!alreadyReported) this.onError(kind, detail);
   }
 
   private watchSilence(): void {

@@ -7,13 +7,14 @@ import { ModbusConnectionError, ModbusError } from './errors.js';
 import type { ConnectionHandlers, Transport, TransportConnection } from './transport.js';
 
 export class TcpTransport implements Transport {
-  readonly frameGapMs = undefined;
   /** Reads land in one reused buffer: the decoder copies what it keeps before the next read. */
   private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
 
+  /** `frameGapMs`: for RTU frames, which carry no length, the silence that ends one whose length its bytes cannot tell. */
   constructor(
     readonly host: string,
     readonly port: number,
+    readonly frameGapMs: number | undefined = undefined,
   ) {}
 
   get description(): string {
