@@ -18,6 +18,7 @@ import {
   deviceSchema,
   eventSchema,
   historianSchema,
+  linkSchema,
   pageSchema,
   plantSchema,
   securitySchema,
@@ -110,6 +111,7 @@ const FORMAT_TYPES: Record<string, string> = {
   parameter: '$parameter',
   condition: 'condition',
   address: 'address or network',
+  'host:port': 'HOST:PORT',
 };
 
 function typeName(schema: Schema): string {
@@ -285,6 +287,7 @@ const SECTION_SCHEMAS: Record<(typeof SECTIONS)[number], { schema: Schema; entri
   security: { schema: securitySchema },
   historian: { schema: historianSchema },
   bus: { schema: busSchema },
+  links: { schema: linkSchema, entries: true },
   devices: { schema: deviceSchema, entries: true },
   tags: { schema: tagSchema, entries: true },
   alarms: { schema: alarmSchema, entries: true },
