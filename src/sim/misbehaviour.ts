@@ -67,10 +67,10 @@ export function formatMisbehaviour(m: Misbehaviour): string {
   return m.mode;
 }
 
-/** Wraps a handler so that it misbehaves as `current()` says, decided per request. */
-export function misbehaving(handler: RequestHandler, current: () => Misbehaviour): RequestHandler {
+/** Wraps a handler so that it misbehaves as `current(unitId)` says, decided per request. */
+export function misbehaving(handler: RequestHandler, current: (unitId: number) => Misbehaviour): RequestHandler {
   return (req: ModbusRequest, ctx: RequestContext): HandlerResult | Promise<HandlerResult> => {
-    const m = current();
+    const m = current(ctx.unitId);
     switch (m.mode) {
       case 'normal':
         return handler(req, ctx);
