@@ -128,38 +128,44 @@ export async function runSim(flags: SimFlags, log: Logger = createLogger('planta
   };
   // Registered before anything is printed, so a signal right after the banner still stops cleanly.
   onShutdown(stop);
-  const served = units ? `unit${units.length > 1 ? 's' : ''} ${units.join(', ')}` : 'any unit id';
-  const what = load
-    ? `load device: ${load.devices} unit ids (1..${load.devices}) × ${load.registers} registers, changing every ${load.changeMs} ms`
-    : `SBR plant PLC${units && units.length > 1 ? 's, one per unit id' : ''} (${served}), speed ${speed}× (${speed} simulated s per s), scan ${flags.scan}`;
-  console.log(`planta sim: ${what}`);
-  console.log(`  Modbus/TCP  ${address.host}:${address.port}`);
-  const rtuUnits = `unit${sim.plants.size > 1 ? 's' : ''} ${[...sim.plants.keys()].join(', ')}`;
-  if (serial) console.log(`  Modbus RTU  ${describeSerial(serial)}, ${rtuUnits}`);
-  if (address.rtuOverTcp) console.log(`  RTU over TCP ${address.rtuOverTcp.host}:${address.rtuOverTcp.port}, ${rtuUnits}`);
-  if (flags.control !== false) {
-    const asked = flags.controlPort !== undefined;
-    const controlPort = asked ? Number(flags.controlPort) : port === 0 ? 0 : address.port + 1;
-    // The Modbus port + 1 is only a habit: taken by something else, the control interface goes to a free port (printed below).
-    const c = await startControlServer(sim, '127.0.0.1', controlPort).catch((err: NodeJS.ErrnoException) => {
-      if (asked || err.code !== 'EADDRINUSE') throw err;
-      console.warn(`planta sim: port ${controlPort} is taken; the control interface takes a free port`);
-      return startControlServer(sim, '127.0.0.1', 0);
-    });
-    control = c.server;
-    console.log(`  control     http://127.0.0.1:${c.port}  (planta sim fault|mode|writes|state --control http://127.0.0.1:${c.port})`);
+  try {
+    const served = units ? `unit${units.length > 1 ? 's' : ''} ${units.join(', ')}` : 'any unit id';
+    const what = load
+      ? `load device: ${load.devices} unit ids (1..${load.devices}) × ${load.registers} registers, changing every ${load.changeMs} ms`
+      : `SBR plant PLC${units && units.length > 1 ? 's, one per unit id' : ''} (${served}), speed ${speed}× (${speed} simulated s per s), scan ${flags.scan}`;
+    console.log(`planta sim: ${what}`);
+    console.log(`  Modbus/TCP  ${address.host}:${address.port}`);
+    const rtuUnits = `unit${sim.plants.size > 1 ? 's' : ''} ${[...sim.plants.keys()].join(', ')}`;
+    if (serial) console.log(`  Modbus RTU  ${describeSerial(serial)}, ${rtuUnits}`);
+    if (address.rtuOverTcp) console.log(`  RTU over TCP ${address.rtuOverTcp.host}:${address.rtuOverTcp.port}, ${rtuUnits}`);
+    if (flags.control !== false) {
+      const asked = flags.controlPort !== undefined;
+      const controlPort = asked ? Number(flags.controlPort) : port === 0 ? 0 : address.port + 1;
+      // The Modbus port + 1 is only a habit: taken by something else, the control interface goes to a free port (printed below).
+      const c = await startControlServer(sim, '127.0.0.1', controlPort).catch((err: NodeJS.ErrnoException) => {
+        if (asked || err.code !== 'EADDRINUSE') throw err;
+        console.warn(`planta sim: port ${controlPort} is taken; the control interface takes a free port`);
+        return startControlServer(sim, '127.0.0.1', 0);
+      });
+      control = c.server;
+      console.log(`  control     http://127.0.0.1:${c.port}  (planta sim fault|mode|writes|state --control http://127.0.0.1:${c.port})`);
+    }
+    if (flags.metrics) {
+      const registry = createRegistry();
+      registerSimMetrics(registry, sim);
+      console.log(`  metrics     ${await serveMetrics(registry, flags.metrics, stops)}`);
+    }
+    const l = sim.server.limits;
+    const never = (ms: number): string => (ms === 0 ? 'never' : `${ms} ms`);
+    console.log(
+      `  connections at most ${l.maxConnections}${l.maxConnectionsPerAddress ? ` (${l.maxConnectionsPerAddress} per address)` : ''}; idle ones closed after ${never(l.idleTimeout)}, half-sent frames after ${never(l.frameTimeout)}; at the limit the one idle longest (≥ ${l.evictAfter} ms) makes room`,
+    );
+    if (misbehaviour.mode !== 'normal') console.log(`  misbehaving: ${formatMisbehaviour(misbehaviour)}`);
+  } catch (err) {
+    // Nothing half-started may keep the process alive after the error is reported.
+    await stop();
+    throw err;
   }
-  if (flags.metrics) {
-    const registry = createRegistry();
-    registerSimMetrics(registry, sim);
-    console.log(`  metrics     ${await serveMetrics(registry, flags.metrics, stops)}`);
-  }
-  const l = sim.server.limits;
-  const never = (ms: number): string => (ms === 0 ? 'never' : `${ms} ms`);
-  console.log(
-    `  connections at most ${l.maxConnections}${l.maxConnectionsPerAddress ? ` (${l.maxConnectionsPerAddress} per address)` : ''}; idle ones closed after ${never(l.idleTimeout)}, half-sent frames after ${never(l.frameTimeout)}; at the limit the one idle longest (≥ ${l.evictAfter} ms) makes room`,
-  );
-  if (misbehaviour.mode !== 'normal') console.log(`  misbehaving: ${formatMisbehaviour(misbehaviour)}`);
   return { sim, stop };
 }
 

@@ -153,8 +153,14 @@ export class Simulator {
   async start(): Promise<SimulatorAddresses> {
     const address: SimulatorAddresses = await this.server.listen();
     const { serial, rtuOverTcp } = this.options;
-    if (this.rtu && rtuOverTcp) address.rtuOverTcp = await this.rtu.listenTcp(rtuOverTcp.host ?? this.options.host ?? '127.0.0.1', rtuOverTcp.port);
-    if (this.rtu && serial) await this.rtu.listenSerial(serial);
+    try {
+      if (this.rtu && rtuOverTcp) address.rtuOverTcp = await this.rtu.listenTcp(rtuOverTcp.host ?? this.options.host ?? '127.0.0.1', rtuOverTcp.port);
+      if (this.rtu && serial) await this.rtu.listenSerial(serial);
+    } catch (err) {
+      await this.rtu?.close();
+      await this.server.close();
+      throw err;
+    }
     this.lastScan = performance.now();
     this.scanLoop?.start();
     return address;
