@@ -76,6 +76,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
   /** RTU: no request goes out before this performance.now() (after a timeout, see lateReplyGuard). */
   private quietUntil = 0;
   private quietTimer: NodeJS.Timeout | undefined;
+  private lastSent: Pending | undefined;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
@@ -364,6 +365,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
     if (!packager.transactionIds) this.decoder.reset();
     p.tid = this.allocTid();
     p.sentAt = now;
+    this.lastSent = p;
     const pduLength = requestPduLength(p.req);
     const length = packager.frameLength(pduLength);
     const frame = spare !== undefined && length === this.spareLength ? spare : Buffer.allocUnsafe(length);
@@ -393,7 +395,8 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
   };
 
   private onFrame(tid: number, unitId: number, pdu: Buffer): void {
-    const p = this.packager.transactionIds ? this.inflight.get(tid) : this.inflight.list()[0];
+    // Without transaction ids one request is in flight at most (the window is 1), the one sent last.
+    const p = this.packager.transactionIds ? this.inflight.get(tid) : this.lastSent !== undefined ? this.inflight.get(this.lastSent.tid) : undefined;
     if (!p || p.broadcast) {
       this.stats.unexpectedReplies++;
       return;

@@ -194,17 +194,24 @@ class Session {
       this.server.stats.otherUnits++;
       return;
     }
+    if (!this.busy && this.jobs.length === 0) {
+      this.run(unitId, pdu);
+      return;
+    }
     // Copied: the PDU is a view of a read buffer.
     this.jobs.push({ unitId, pdu: Buffer.from(pdu) });
-    if (!this.busy) this.drain();
   }
 
   private drain(): void {
     while (!this.busy && this.jobs.length > 0) {
       const { unitId, pdu } = this.jobs.shift()!;
-      if (unitId === 0) this.broadcast(pdu);
-      else this.serve(unitId, pdu);
+      this.run(unitId, pdu);
     }
+  }
+
+  private run(unitId: number, pdu: Buffer): void {
+    if (unitId === 0) this.broadcast(pdu);
+    else this.serve(unitId, pdu);
   }
 
   /** Every unit executes a broadcast write; nobody answers, whatever happens. */
