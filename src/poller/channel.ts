@@ -3,7 +3,16 @@
  * share of a link (link-scheduler.ts) that carries several devices. The
  * device poller and the command executor see only this.
  */
-import type { ClientState, ClientStats, ModbusClient, ModbusError, ModbusRequest, ModbusResponse } from '../modbus/index.js';
+import { type ClientState, type ClientStats, ExceptionCode, type ModbusClient, type ModbusError, ModbusExceptionError, type ModbusRequest, type ModbusResponse } from '../modbus/index.js';
+
+/**
+ * A gateway's exception 0A (no path to the device) or 0B (the device did not
+ * answer): the device behind it is silent — the answer proves the gateway
+ * alive, not the device.
+ */
+export function gatewaySilence(err: unknown): boolean {
+  return err instanceof ModbusExceptionError && (err.exceptionCode === ExceptionCode.GatewayPathUnavailable || err.exceptionCode === ExceptionCode.GatewayTargetFailedToRespond);
+}
 
 /** The scan group of operator commands' requests: they go before any scan's. */
 export const COMMAND_GROUP = '!command';

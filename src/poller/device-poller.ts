@@ -20,7 +20,7 @@ import {
   ModbusTcpClient,
   ModbusTimeoutError,
 } from '../modbus/index.js';
-import { type DeviceChannel, ownChannel } from './channel.js';
+import { type DeviceChannel, gatewaySilence, ownChannel } from './channel.js';
 import type { Bus, CommandOutcome, CommandRequest, DeviceState, DeviceStatus, TcpState, Unsubscribe } from '../bus/types.js';
 import type { DeviceConfig } from '../config/resolve.js';
 import { type RegisterDecoder, compileRegisterDecoder } from '../tags/codec.js';
@@ -109,6 +109,7 @@ export function linkLossMs(device: DeviceConfig, periods: readonly number[] = Ob
 /** The quality a failed read gives its tags. */
 export function qualityOfError(err: unknown): { quality: Quality; exceptionCode?: number } {
   if (err instanceof ModbusTimeoutError) return { quality: 'Bad_Timeout' };
+  if (gatewaySilence(err)) return { quality: 'Bad_NoCommunication', exceptionCode: (err as ModbusExceptionError).exceptionCode };
   if (err instanceof ModbusExceptionError) {
     // 01/02 on a read mean the configuration names what the device does not have.
     const config = err.exceptionCode === 1 || err.exceptionCode === 2;
@@ -311,7 +312,7 @@ export class DevicePoller {
       const r = results[i]!;
       if (r.status === 'fulfilled') this.applyReply(blocks[i]!, r.value, now, out);
       else this.applyError(blocks[i]!.tags, r.reason, now, out);
-      valid ||= r.status === 'fulfilled' || r.reason instanceof ModbusExceptionError;
+      valid ||= r.status === 'fulfilled' || (r.reason instanceof ModbusExceptionError && !gatewaySilence(r.reason));
     }
     if (valid) this.noteValidReply(now);
     for (const g of due) g.lastCompleted = now;

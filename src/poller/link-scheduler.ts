@@ -5,7 +5,7 @@
  * queue in a round, operator commands first — so that one device's long
  * scan never holds back another's fast group; it measures each device's
  * round trip; and a unit that stopped answering is backed off: after two
- * timeouts in a row its requests fail at once (Bad, no communication)
+ * timeouts (or a gateway's "no answer from the target", 0B) in a row its requests fail at once (Bad, no communication)
  * without using the line, except one probe after a pause that doubles up to
  * a cap. A missing slave costs the line one timeout per pause, not one per
  * request per scan.
@@ -26,7 +26,7 @@ import {
   ModbusTimeoutError,
 } from '../modbus/index.js';
 import type { DeviceConfig, LinkConfig } from '../config/resolve.js';
-import { COMMAND_GROUP, type DeviceChannel } from './channel.js';
+import { COMMAND_GROUP, type DeviceChannel, gatewaySilence } from './channel.js';
 
 /** A request not sent: its unit is backed off after it stopped answering. */
 export class UnitSilentError extends Error {
@@ -221,14 +221,15 @@ export class LinkScheduler {
 
   private failed(u: Unit, err: Error, sentAt: number): void {
     const s = u.stats;
-    if (err instanceof ModbusExceptionError) {
-      s.exceptions[err.exceptionCode] = (s.exceptions[err.exceptionCode] ?? 0) + 1;
+    if (err instanceof ModbusExceptionError) s.exceptions[err.exceptionCode] = (s.exceptions[err.exceptionCode] ?? 0) + 1;
+    if (err instanceof ModbusExceptionError && !gatewaySilence(err)) {
       u.latency?.(performance.now() - sentAt);
       this.answered(u);
     } else if (err instanceof ModbusProtocolError) {
       s.protocolErrors++;
-    } else if (err instanceof ModbusTimeoutError) {
-      s.timeouts++;
+    } else if (err instanceof ModbusTimeoutError || gatewaySilence(err)) {
+      // A gateway saying the unit did not answer has spent its own timeout on its line.
+      if (err instanceof ModbusTimeoutError) s.timeouts++;
       u.timeoutsInARow++;
       if (u.timeoutsInARow >= this.o.timeoutsBeforeBackoff) {
         const pause = Math.min(this.o.backoffMaxMs, this.o.backoffInitialMs * 2 ** Math.min(u.pauses, 30));

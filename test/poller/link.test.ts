@@ -124,3 +124,34 @@ describe('a link with three units, one of which falls silent', { timeout: 60_000
     await waitFor('unit 2 connected', () => device(2).status().state === 'connected', 5000);
   });
 });
+
+describe('a Modbus/TCP gateway with a unit that is not there', { timeout: 30_000 }, () => {
+  it('one connection for both units; the absent one (the gateway answers 0B) is Bad, no communication, down, and backed off', async (t) => {
+    // The simulator with --units answers a unit it does not serve as a gateway does: exception 0B.
+    const sim = new Simulator({ port: 0, units: [1] });
+    const { port } = await sim.start();
+    const bus = new MemoryBus();
+    const latest = new Map<string, TagValue>();
+    await bus.subscribeValues((vs) => {
+      for (const v of vs) latest.set(v.tag, v);
+    });
+    const yaml = `links:\n  gw: { tcp: 127.0.0.1:${port} }\ndevices:\n  here: { link: gw, unitId: 1, timeout: 200ms, scanGroups: { fast: 100ms } }\n  gone: { link: gw, unitId: 9, timeout: 200ms, scanGroups: { fast: 100ms } }\ntags:\n  here.level: { device: here, area: input, address: 0 }\n  gone.level: { device: gone, area: input, address: 0 }\n`;
+    const poller = new Poller(parseConfig(yaml, 'gw.yaml'), { bus, statusIntervalMs: 100 });
+    await poller.start();
+    t.after(async () => {
+      await poller.stop();
+      await sim.stop();
+    });
+    const dev = (n: string): DevicePoller => poller.devices.find((d) => d.device.name === n)!;
+    await waitFor('here Good', () => latest.get('here.level')?.quality === 'Good', 10_000);
+    await waitFor('gone Bad', () => latest.get('gone.level')?.quality === 'Bad_NoCommunication', 10_000);
+    assert.equal(latest.get('gone.level')?.exceptionCode, 11);
+    await waitFor('gone down', () => dev('gone').status().state === 'down', 5000);
+    // Twenty scans of the live unit: the absent one was asked twice, then only at its pauses (1 s, 2 s...).
+    const scans = dev('here').status().scans;
+    await waitFor('20 more scans', () => dev('here').status().scans >= scans + 20, 10_000);
+    assert.equal(dev('here').status().state, 'connected');
+    assert.ok(dev('gone').status().requests <= 5, `${dev('gone').status().requests} requests to the absent unit`);
+    assert.equal(sim.server.stats.accepted, 1, 'one connection for the two devices');
+  });
+});
