@@ -24,7 +24,7 @@
 import { execFileSync } from 'node:child_process';
 import { lineTiming } from '../src/modbus/index.js';
 import { run } from '../test/helpers/process.js';
-import { childTracker, hasTaskset } from './proc.js';
+import { type Check, childTracker, hasTaskset, pin, summarise } from './proc.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -53,8 +53,6 @@ interface Result {
   timeouts: number;
   badFrames: number;
 }
-
-const pin = (pinned: boolean, cmd: string, a: string[]): [string, string[]] => (pinned ? ['taskset', ['-c', '0', cmd, ...a]] : [cmd, a]);
 
 async function ptyPair(pinned: boolean): Promise<[string, string]> {
   const [c, a] = pin(pinned, 'socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0']);
@@ -85,12 +83,6 @@ function lineLimit(baud: number): { withSilences: number; bitsOnly: number } {
 
 const fmt = (r: Result): string => `${r.rps.toFixed(1).padStart(8)} req/s   p50 ${(r.p50_us / 1000).toFixed(2).padStart(6)} ms   p99 ${(r.p99_us / 1000).toFixed(2).padStart(6)} ms${r.timeouts + r.badFrames > 0 ? `   (${r.timeouts} timeouts, ${r.badFrames} bad frames)` : ''}`;
 
-interface Check {
-  name: string;
-  ratio: number;
-  target: number;
-}
-
 async function placement(pinned: boolean): Promise<Check[]> {
   const where = pinned ? 'every process pinned to CPU 0 (taskset -c 0)' : 'processes left to the scheduler';
   console.log(`\n== ${where}; ${SECONDS} s per run`);
@@ -113,7 +105,7 @@ async function placement(pinned: boolean): Promise<Check[]> {
     console.log(`${baud} baud 8N1, FC03 × ${QUANTITY} (${8 + 5 + 2 * QUANTITY} characters a round): line limit ${limit.withSilences.toFixed(1)} req/s with the 3.5-character silences (${limit.bitsOnly.toFixed(1)} for the bits alone)`);
     console.log(`  planta sim, bare pty (no wire)    ${fmt(bare)}   ${(bare.rps / limit.withSilences).toFixed(2)} × the line limit`);
     console.log(`  device with the wire's timing     ${fmt(wired)}   ${ratio.toFixed(2)} × the line limit (target ≥ 0.9)`);
-    checks.push({ name: `${baud} baud (${pinned ? 'pinned' : 'unpinned'})`, ratio, target: 0.9 });
+    checks.push({ name: `${baud} baud (${pinned ? 'pinned' : 'unpinned'})`, ratio, target: 0.9, unit: '× the line limit' });
   }
   const s = await sim(pinned, ['--rtu-over-tcp', '0']);
   const tcpPort = /Modbus\/TCP\s+127\.0\.0\.1:(\d+)/.exec(s.output)![1]!;
@@ -129,12 +121,6 @@ async function placement(pinned: boolean): Promise<Check[]> {
 
 console.log(`bench:rtu — node ${process.version}, ${QUANTITY} registers per request`);
 const checks = [...(await placement(false)), ...(hasTaskset() ? await placement(true) : [])];
-console.log('\nsummary');
-let missed = 0;
-for (const c of checks) {
-  const ok = c.ratio >= c.target;
-  if (!ok) missed++;
-  console.log(`  ${ok ? 'met   ' : 'MISSED'}  ${c.name.padEnd(26)} ${c.ratio.toFixed(2)} × the line limit (target ≥ ${c.target})`);
-}
-process.exitCode = missed > 0 ? 1 : 0;
+summarise(checks, 26);
+// socat and the children are stopped by the tracker on exit.
 process.exit();

@@ -21,6 +21,7 @@ import {
   lineTiming,
 } from '../../src/modbus/index.js';
 import { requestAndResponse } from './arbitraries.js';
+import { split } from './helpers.js';
 
 const T = { timeout: 60_000 };
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -45,19 +46,6 @@ function recorder(role: RtuRole): { decoder: RtuDecoder; frames: Frame[]; errors
     },
   };
   return r;
-}
-
-/** Splits `buf` at the given cut points (reduced modulo its length). */
-function split(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(buf.subarray(prev, p));
-    prev = p;
-  }
-  out.push(buf.subarray(prev));
-  return out;
 }
 
 const unit = fc.integer({ min: 1, max: 247 });
