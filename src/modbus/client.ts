@@ -73,8 +73,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
   /** Frames of functions 1..6, the requests a poller repeats; see sendAlone(). */
   private readonly spareLength: number;
   private frameBuffer: Buffer | undefined;
-  /** RTU: no request goes out before this performance.now() (after a timeout, see lateReplyGuard). */
-  private quietUntil = 0;
+  /** RTU: set while the line is held after a timeout (see lateReplyGuard): nothing is sent. */
   private quietTimer: NodeJS.Timeout | undefined;
   private lastSent: Pending | undefined;
   private attempt = 0;
@@ -481,7 +480,6 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
 
   /** Sends nothing for `ms`; a reply arriving meanwhile answers no request and is dropped (counted). */
   private holdLine(ms: number): void {
-    this.quietUntil = performance.now() + ms;
     clearTimeout(this.quietTimer);
     this.quietTimer = setTimeout(() => {
       this.quietTimer = undefined;
