@@ -3,16 +3,16 @@
  * share of a link (link-scheduler.ts) that carries several devices. The
  * device poller and the command executor see only this.
  */
-import { type ClientState, type ClientStats, ExceptionCode, type ModbusClient, type ModbusError, ModbusExceptionError, type ModbusRequest, type ModbusResponse } from '../modbus/index.js';
-
-/**
- * A gateway's exception 0A (no path to the device) or 0B (the device did not
- * answer): the device behind it is silent — the answer proves the gateway
- * alive, not the device.
- */
-export function gatewaySilence(err: unknown): boolean {
-  return err instanceof ModbusExceptionError && (err.exceptionCode === ExceptionCode.GatewayPathUnavailable || err.exceptionCode === ExceptionCode.GatewayTargetFailedToRespond);
-}
+import type { DeviceConfig } from '../config/resolve.js';
+import {
+  type ClientState,
+  type ClientStats,
+  type ModbusClient,
+  type ModbusError,
+  type ModbusRequest,
+  type ModbusResponse,
+  ModbusTcpClient,
+} from '../modbus/index.js';
 
 /** The scan group of operator commands' requests: they go before any scan's. */
 export const COMMAND_GROUP = '!command';
@@ -30,6 +30,20 @@ export interface DeviceChannel {
   onDisconnect(listener: (err: ModbusError) => void): void;
   onState(listener: (state: ClientState) => void): void;
   close(): Promise<void>;
+}
+
+/** The Modbus/TCP connection of a device of its own (not on a link). */
+export function connectionOf(device: DeviceConfig): ModbusTcpClient {
+  return new ModbusTcpClient({
+    host: device.host,
+    port: device.port,
+    unitId: device.unitId,
+    timeout: device.timeoutMs,
+    connectTimeout: device.connectTimeoutMs,
+    window: device.window,
+    // Two timeouts in a row mean the link is gone: every tag turns bad within 2× the timeout.
+    timeoutsBeforeReconnect: 2,
+  });
 }
 
 /** A device with a connection of its own. */

@@ -16,11 +16,9 @@ import {
   type ModbusResponse,
   ModbusConnectionError,
   ModbusExceptionError,
-  ModbusProtocolError,
-  ModbusTcpClient,
-  ModbusTimeoutError,
 } from '../modbus/index.js';
-import { type DeviceChannel, gatewaySilence, ownChannel } from './channel.js';
+import { type DeviceChannel, connectionOf, ownChannel } from './channel.js';
+import { gatewaySilence, qualityOfError } from './read-errors.js';
 import type { Bus, CommandOutcome, CommandRequest, DeviceState, DeviceStatus, TcpState, Unsubscribe } from '../bus/types.js';
 import type { DeviceConfig } from '../config/resolve.js';
 import { type RegisterDecoder, compileRegisterDecoder } from '../tags/codec.js';
@@ -106,19 +104,6 @@ export function linkLossMs(device: DeviceConfig, periods: readonly number[] = Ob
   return device.linkLossMs ?? 2 * device.timeoutMs + Math.min(...periods);
 }
 
-/** The quality a failed read gives its tags. */
-export function qualityOfError(err: unknown): { quality: Quality; exceptionCode?: number } {
-  if (err instanceof ModbusTimeoutError) return { quality: 'Bad_Timeout' };
-  if (gatewaySilence(err)) return { quality: 'Bad_NoCommunication', exceptionCode: (err as ModbusExceptionError).exceptionCode };
-  if (err instanceof ModbusExceptionError) {
-    // 01/02 on a read mean the configuration names what the device does not have.
-    const config = err.exceptionCode === 1 || err.exceptionCode === 2;
-    return { quality: config ? 'Bad_ConfigurationError' : 'Bad_DeviceFailure', exceptionCode: err.exceptionCode };
-  }
-  if (err instanceof ModbusProtocolError) return { quality: 'Bad_CommunicationError' };
-  return { quality: 'Bad_NoCommunication' };
-}
-
 export class DevicePoller {
   readonly tags: TagState[];
   private readonly groups: Group[];
@@ -197,20 +182,7 @@ export class DevicePoller {
     }));
     const scanned = this.groups.filter((g) => g.blocks.length > 0).map((g) => g.periodMs);
     this.linkLossMs = linkLossMs(device, scanned.length > 0 ? scanned : periods);
-    this.client =
-      options.channel ??
-      ownChannel(
-        new ModbusTcpClient({
-          host: device.host,
-          port: device.port,
-          unitId: device.unitId,
-          timeout: device.timeoutMs,
-          connectTimeout: device.connectTimeoutMs,
-          window: device.window,
-          // Two timeouts in a row mean the link is gone: every tag turns bad within 2× the timeout.
-          timeoutsBeforeReconnect: 2,
-        }),
-      );
+    this.client = options.channel ?? ownChannel(connectionOf(device));
     const observers = options.observers;
     this.client.onLatency(
       observers

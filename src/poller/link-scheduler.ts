@@ -26,7 +26,8 @@ import {
   ModbusTimeoutError,
 } from '../modbus/index.js';
 import type { DeviceConfig, LinkConfig } from '../config/resolve.js';
-import { COMMAND_GROUP, type DeviceChannel, gatewaySilence } from './channel.js';
+import { COMMAND_GROUP, type DeviceChannel } from './channel.js';
+import { gatewaySilence } from './read-errors.js';
 
 /** A request not sent: its unit is backed off after it stopped answering. */
 export class UnitSilentError extends Error {
