@@ -13,7 +13,7 @@
  */
 import { buildPeer } from '../test/peers/build.js';
 import { startProcess, run } from '../test/helpers/process.js';
-import { hasTaskset } from './proc.js';
+import { type Check, hasTaskset, pin, summarise } from './proc.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -40,10 +40,6 @@ if (!lmServer || !lmClient || !pipelined) {
 const node = process.execPath;
 const tsx = ['--import', 'tsx'];
 const here = new URL('.', import.meta.url).pathname;
-
-function pin(pinned: boolean, cmd: string, cmdArgs: string[]): [string, string[]] {
-  return pinned ? ['taskset', ['-c', '0', cmd, ...cmdArgs]] : [cmd, cmdArgs];
-}
 
 async function client(pinned: boolean, cmd: string, cmdArgs: string[]): Promise<Result> {
   const [c, a] = pin(pinned, cmd, cmdArgs);
@@ -75,12 +71,6 @@ async function best(rounds: number, f: () => Promise<Result>): Promise<Result> {
 
 const fmt = (r: Result): string =>
   `${String(r.rps).padStart(7)} req/s   p50 ${r.p50_us.toFixed(1).padStart(6)} µs   p99 ${r.p99_us.toFixed(1).padStart(7)} µs`;
-
-interface Check {
-  name: string;
-  ratio: number;
-  target: number;
-}
 
 async function placement(pinned: boolean): Promise<Check[]> {
   const label = pinned ? 'all processes pinned to CPU 0 (taskset -c 0)' : 'processes left to the scheduler';
@@ -116,11 +106,4 @@ async function placement(pinned: boolean): Promise<Check[]> {
 
 console.log(`bench:modbus — FC03 x 125 registers on 127.0.0.1, node ${process.version}`);
 const checks = [...(await placement(false)), ...(hasTaskset() ? await placement(true) : [])];
-console.log('\nsummary');
-let missed = 0;
-for (const c of checks) {
-  const ok = c.ratio >= c.target;
-  if (!ok) missed++;
-  console.log(`  ${ok ? 'met   ' : 'MISSED'}  ${c.name.padEnd(32)} ${c.ratio.toFixed(2)} (target ≥ ${c.target})`);
-}
-process.exitCode = missed > 0 ? 1 : 0;
+summarise(checks);

@@ -42,3 +42,29 @@ export function childTracker(env?: NodeJS.ProcessEnv): (cmd: string, args: strin
     return p;
   };
 }
+
+/** The command line that runs `cmd` pinned to CPU 0 (taskset -c 0), or as it is. */
+export function pin(pinned: boolean, cmd: string, args: string[]): [string, string[]] {
+  return pinned ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args];
+}
+
+/** A measured ratio against its target. */
+export interface Check {
+  name: string;
+  ratio: number;
+  target: number;
+  /** What the ratio is of, after the figure (e.g. "× the line limit"). */
+  unit?: string;
+}
+
+/** Prints each check, met or missed; sets the exit code to 1 if any was missed. */
+export function summarise(checks: readonly Check[], width = 32): void {
+  console.log('\nsummary');
+  let missed = 0;
+  for (const c of checks) {
+    const ok = c.ratio >= c.target;
+    if (!ok) missed++;
+    console.log(`  ${ok ? 'met   ' : 'MISSED'}  ${c.name.padEnd(width)} ${c.ratio.toFixed(2)}${c.unit ? ` ${c.unit}` : ''} (target ≥ ${c.target})`);
+  }
+  process.exitCode = missed > 0 ? 1 : 0;
+}

@@ -19,6 +19,7 @@ import {
   eventSchema,
   historianSchema,
   notificationsSchema,
+  linkSchema,
   pageSchema,
   plantSchema,
   securitySchema,
@@ -112,6 +113,7 @@ const FORMAT_TYPES: Record<string, string> = {
   condition: 'condition',
   address: 'address or network',
   secret: 'env:VARIABLE or file:PATH',
+  'host:port': 'HOST:PORT',
 };
 
 function typeName(schema: Schema): string {
@@ -287,6 +289,7 @@ const SECTION_SCHEMAS: Record<(typeof SECTIONS)[number], { schema: Schema; entri
   security: { schema: securitySchema },
   historian: { schema: historianSchema },
   bus: { schema: busSchema },
+  links: { schema: linkSchema, entries: true },
   devices: { schema: deviceSchema, entries: true },
   tags: { schema: tagSchema, entries: true },
   alarms: { schema: alarmSchema, entries: true },

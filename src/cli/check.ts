@@ -1,6 +1,7 @@
 /** `planta check FILE`: validate a configuration and print every problem with its place. */
 import type { Command } from 'commander';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { describeLink } from '../config/links.js';
 import { planReads } from '../poller/plan.js';
 
 export function registerCheckCommand(program: Command): void {
@@ -11,13 +12,16 @@ export function registerCheckCommand(program: Command): void {
     .action((file: string) => {
       try {
         const config = loadConfig(file);
-        console.log(`${file}: valid — ${config.devices.length} device(s), ${config.tags.length} tag(s)`);
+        console.log(`${file}: valid — ${config.devices.length} device(s)${config.links.length > 0 ? ` on ${config.links.length} link(s) and their own` : ''}, ${config.tags.length} tag(s)`);
+        const links = new Map(config.links.map((l) => [l.name, l]));
         for (const d of config.devices) {
+          const link = d.link === undefined ? undefined : links.get(d.link);
+          const where = link ? `unit ${d.unitId} on link ${link.name}: ${describeLink(link)}` : `${d.host}:${d.port} unit ${d.unitId}`;
           const tags = config.tags.filter((t) => t.device === d.name);
           for (const [group, period] of Object.entries(d.scanGroups)) {
             const blocks = planReads(tags.filter((t) => t.scanGroup === group), d);
             const what = blocks.map((b) => `${b.area} ${b.address}..${b.address + b.quantity - 1}`).join(', ');
-            console.log(`  ${d.name} (${d.host}:${d.port} unit ${d.unitId}) ${group} every ${period} ms: ${blocks.length} request(s)${what ? ` — ${what}` : ''}`);
+            console.log(`  ${d.name} (${where}) ${group} every ${period} ms: ${blocks.length} request(s)${what ? ` — ${what}` : ''}`);
           }
         }
         const n = config.notifications;

@@ -1,17 +1,16 @@
 /**
- * `planta modbus read`: a read-only commissioning tool. There is deliberately
- * no `modbus write`: the only way Planta writes to a PLC is an operator command.
+ * `planta modbus read` and `planta modbus scan`: read-only commissioning
+ * tools, on Modbus/TCP, a serial line or an RTU-over-TCP converter. There is
+ * deliberately no `modbus write`: the only way Planta writes to a PLC is an
+ * operator command.
  */
 import type { Command } from 'commander';
-import { type ErrorCode, PlantaError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import {
   BYTE_ORDERS,
   type ByteOrder,
   Limits,
-  ModbusError,
-  ModbusExceptionError,
-  ModbusTcpClient,
+  type ModbusClient,
   NUMERIC_TYPES,
   type NumericType,
   decodeValue,
@@ -27,27 +26,13 @@ const AREA_ALIASES: Record<string, Area> = {
   input: 'input', 'input-registers': 'input', ir: 'input', '3x': 'input',
 };
 
-export class CliUsageError extends PlantaError {
-  /** PLANTA_CLI_USAGE, or the code of the problem behind it (e.g. an invalid configuration). */
-  constructor(message: string, code: ErrorCode = 'PLANTA_CLI_USAGE') {
-    super(code, message);
-  }
-}
+import { type LinkFlags, diagnosticClient, linkOptions, namesLink } from './link-flags.js';
+import { registerScanCommand } from './modbus-scan.js';
+import { CliUsageError, describeError, parseInteger } from './usage.js';
 
-export function parseTarget(text: string, defaultPort = 502): { host: string; port: number } {
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  const m = v6 ?? /^([^:]+)(?::(\d+))?$/.exec(text);
-  if (!m) throw new CliUsageError(`"${text}" is not HOST[:PORT]`);
-  const port = m[2] === undefined ? defaultPort : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliUsageError(`port ${m[2]} is outside 1..65535`);
-  return { host: m[1]!, port };
-}
+export { CliUsageError, describeError } from './usage.js';
+export { parseTarget } from './link-flags.js';
 
-function parseInteger(text: string, what: string, min: number, max: number): number {
-  const n = /^(0x[0-9a-f]+|\d+)$/i.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliUsageError(`${what} "${text}" is not an integer in ${min}..${max}`);
-  return n;
-}
 
 interface ReadPlan {
   area: Area;
@@ -63,7 +48,7 @@ interface Row {
   value: string;
 }
 
-async function readOnce(client: ModbusTcpClient, plan: ReadPlan): Promise<Row[]> {
+async function readOnce(client: ModbusClient, plan: ReadPlan): Promise<Row[]> {
   if (plan.type === 'bool') {
     const rows: Row[] = [];
     for (let done = 0; done < plan.count; done += Limits.readBits) {
@@ -106,24 +91,13 @@ function formatTable(rows: Row[], type: string): string {
   return all.map((r) => `${String(r.address).padStart(wa)}  ${r.raw.padEnd(wr)}  ${r.value}`).join('\n');
 }
 
-export function describeError(err: unknown): string {
-  if (err instanceof ModbusExceptionError) {
-    return `the device answered with a Modbus exception: ${err.message} [${err.code}]`;
-  }
-  if (err instanceof ModbusError) return `${err.message} [${err.code}]`;
-  if (err instanceof CliUsageError) return `${err.message} [${err.code}]`;
-  return err instanceof Error ? err.message : String(err);
-}
-
 export function registerModbusCommands(program: Command): void {
-  const modbus = program.command('modbus').description('read-only Modbus/TCP diagnostics for commissioning');
-  modbus
+  const modbus = program.command('modbus').description('read-only Modbus diagnostics for commissioning (Modbus/TCP, serial RTU, RTU over TCP)');
+  const read = modbus
     .command('read')
     .description('read and decode a range of a device, like mbpoll but friendlier (never writes)')
-    .argument('<target>', 'HOST[:PORT] of the device (port 502 by default)')
-    .argument('<area>', 'coils | discrete | holding | input (aliases: c, di, hr, ir, 0x, 1x, 4x, 3x)')
-    .argument('<address>', 'first address, 0-based (0..65535)')
-    .argument('[count]', 'number of values to read', '1')
+    .usage('[HOST[:PORT] | --serial PATH | --rtu-over-tcp HOST:PORT] AREA ADDRESS [COUNT] [options]')
+    .argument('<args...>', 'HOST[:PORT] of a Modbus/TCP device (port 502 by default; left out with --serial or --rtu-over-tcp), then AREA: coils | discrete | holding | input (aliases: c, di, hr, ir, 0x, 1x, 4x, 3x), ADDRESS: the first, 0-based, COUNT: how many (default 1)')
     .option('-u, --unit <n>', 'unit id', '1')
     .option('-t, --type <type>', `register data type: ${NUMERIC_TYPES.join(', ')}`, 'uint16')
     .option('-o, --order <order>', `byte/word order: ${BYTE_ORDERS.join(', ')}`, 'ABCD')
@@ -131,20 +105,26 @@ export function registerModbusCommands(program: Command): void {
     .option('-w, --watch <interval>', 'read again every interval (e.g. 500ms) until Ctrl-C')
     .addHelpText(
       'after',
-      '\nExamples:\n  planta modbus read 127.0.0.1:5020 input 0 8\n  planta modbus read plc.local holding 100 2 --type float32 --order CDAB --watch 500ms',
-    )
-    .action(async (target: string, areaText: string, addressText: string, countText: string, opts: Record<string, string>) => {
-      try {
-        await runRead(target, areaText, addressText, countText, opts);
-      } catch (err) {
-        console.error(`planta modbus read: ${describeError(err)}`);
-        process.exitCode = err instanceof CliUsageError ? 2 : 1;
-      }
-    });
+      '\nExamples:\n  planta modbus read 127.0.0.1:5020 input 0 8\n  planta modbus read plc.local holding 100 2 --type float32 --order CDAB --watch 500ms' +
+        '\n  planta modbus read --serial /dev/ttyUSB0 --baud 9600 --parity none --unit 3 input 0 4\n  planta modbus read --rtu-over-tcp 10.0.0.7:4001 --unit 2 holding 8',
+    );
+  linkOptions(read, 'the device is').action(async (args: string[], opts: Record<string, string>) => {
+    try {
+      await runRead(args, opts);
+    } catch (err) {
+      console.error(`planta modbus read: ${describeError(err)}`);
+      process.exitCode = err instanceof CliUsageError ? 2 : 1;
+    }
+  });
+  registerScanCommand(modbus);
 }
 
-async function runRead(target: string, areaText: string, addressText: string, countText: string, opts: Record<string, string>): Promise<void> {
-  const { host, port } = parseTarget(target);
+async function runRead(args: string[], opts: Record<string, string> & LinkFlags): Promise<void> {
+  const linked = namesLink(opts);
+  const [target, areaText, addressText, countText = '1', ...extra] = linked ? [undefined, ...args] : args;
+  if (areaText === undefined || addressText === undefined || extra.length > 0) {
+    throw new CliUsageError(`expected ${linked ? '' : 'HOST[:PORT] '}AREA ADDRESS [COUNT], got ${args.join(' ') || 'nothing'}`);
+  }
   const area = AREA_ALIASES[areaText.toLowerCase()];
   if (!area) throw new CliUsageError(`area "${areaText}" is not one of coils, discrete, holding, input`);
   const address = parseInteger(addressText, 'address', 0, 0xffff);
@@ -167,9 +147,9 @@ async function runRead(target: string, areaText: string, addressText: string, co
     throw new CliUsageError(`watch interval "${opts.watch}" is not a duration of at least 10ms`);
   }
 
-  const client = new ModbusTcpClient({ host, port, unitId, timeout, connectTimeout: Math.max(timeout, 2000), reconnect: watch !== undefined });
+  const { client, where } = diagnosticClient(opts, target, { unitId, timeout, reconnect: watch !== undefined });
   const plan: ReadPlan = { area, address, count, type, order };
-  const label = `${area} ${address}..${address + span - 1} of ${host}:${port} unit ${unitId}`;
+  const label = `${area} ${address}..${address + span - 1} of ${where} unit ${unitId}`;
   try {
     if (watch === undefined) {
       await client.connect();

@@ -1,7 +1,7 @@
 /** `planta sim`: the simulated SBR PLC (or the load device), and its control commands. */
 import type { Server } from 'node:http';
 import type { Command } from 'commander';
-import type { ConnectionLimits } from '../modbus/index.js';
+import { type ConnectionLimits, describeSerial } from '../modbus/index.js';
 import { startControlServer } from '../sim/control.js';
 import { registerSimMetrics } from '../sim/metrics.js';
 import { FAULTS } from '../sim/sbr/map.js';
@@ -11,6 +11,7 @@ import { Simulator } from '../sim/simulator.js';
 import { parseDuration } from '../util/duration.js';
 import { type Logger, createLogger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
+import { type SerialFlags, parseUnits, serialLine, serialOptions } from './link-flags.js';
 import { serveMetrics } from './metrics-endpoint.js';
 import { CliUsageError, describeError } from './modbus.js';
 import { onShutdown } from './shutdown.js';
@@ -50,7 +51,9 @@ function connectionFlags(flags: SimFlags): Partial<ConnectionLimits> {
   return out;
 }
 
-interface SimFlags {
+interface SimFlags extends SerialFlags {
+  units?: string;
+  rtuOverTcp?: string;
   host: string;
   port: string;
   speed: string;
@@ -91,6 +94,15 @@ export async function runSim(flags: SimFlags, log: Logger = createLogger('planta
   } catch (err) {
     throw new CliUsageError((err as Error).message);
   }
+  const units = flags.units === undefined ? undefined : parseUnits(flags.units);
+  const serial = serialLine(flags);
+  let rtuOverTcp: { port: number } | undefined;
+  if (flags.rtuOverTcp !== undefined) {
+    const p = Number(flags.rtuOverTcp);
+    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new CliUsageError(`--rtu-over-tcp "${flags.rtuOverTcp}" is not a port in 0..65535 (0 picks a free port)`);
+    rtuOverTcp = { port: p };
+  }
+  if (load && (units || serial || rtuOverTcp)) throw new CliUsageError('--units, --serial and --rtu-over-tcp serve the SBR plant; the load device is Modbus/TCP only');
   const sim = new Simulator({
     host: flags.host,
     port,
@@ -100,6 +112,9 @@ export async function runSim(flags: SimFlags, log: Logger = createLogger('planta
     autostart: flags.autostart,
     misbehaviour,
     ...(load ? { load } : {}),
+    ...(units ? { units } : {}),
+    ...(serial ? { serial } : {}),
+    ...(rtuOverTcp ? { rtuOverTcp } : {}),
     connections: connectionFlags(flags),
     log,
   });
@@ -113,42 +128,44 @@ export async function runSim(flags: SimFlags, log: Logger = createLogger('planta
   };
   // Registered before anything is printed, so a signal right after the banner still stops cleanly.
   onShutdown(stop);
-  // A part that cannot start (its port taken) stops the rest: a listening Modbus server would keep the process alive.
-  const orStop = <T>(started: Promise<T>): Promise<T> =>
-    started.catch(async (err: unknown) => {
-      await stop();
-      throw err;
-    });
-  const what = load
-    ? `load device: ${load.devices} unit ids (1..${load.devices}) × ${load.registers} registers, changing every ${load.changeMs} ms`
-    : `SBR plant PLC (any unit id), speed ${speed}× (${speed} simulated s per s), scan ${flags.scan}`;
-  console.log(`planta sim: ${what}`);
-  console.log(`  Modbus/TCP  ${address.host}:${address.port}`);
-  if (flags.control !== false) {
-    const asked = flags.controlPort !== undefined;
-    const controlPort = asked ? Number(flags.controlPort) : port === 0 ? 0 : address.port + 1;
-    // The Modbus port + 1 is only a habit: taken by something else, the control interface goes to a free port (printed below).
-    const c = await orStop(
-      startControlServer(sim, '127.0.0.1', controlPort).catch((err: NodeJS.ErrnoException) => {
+  try {
+    const served = units ? `unit${units.length > 1 ? 's' : ''} ${units.join(', ')}` : 'any unit id';
+    const what = load
+      ? `load device: ${load.devices} unit ids (1..${load.devices}) × ${load.registers} registers, changing every ${load.changeMs} ms`
+      : `SBR plant PLC${units && units.length > 1 ? 's, one per unit id' : ''} (${served}), speed ${speed}× (${speed} simulated s per s), scan ${flags.scan}`;
+    console.log(`planta sim: ${what}`);
+    console.log(`  Modbus/TCP  ${address.host}:${address.port}`);
+    const rtuUnits = `unit${sim.plants.size > 1 ? 's' : ''} ${[...sim.plants.keys()].join(', ')}`;
+    if (serial) console.log(`  Modbus RTU  ${describeSerial(serial)}, ${rtuUnits}`);
+    if (address.rtuOverTcp) console.log(`  RTU over TCP ${address.rtuOverTcp.host}:${address.rtuOverTcp.port}, ${rtuUnits}`);
+    if (flags.control !== false) {
+      const asked = flags.controlPort !== undefined;
+      const controlPort = asked ? Number(flags.controlPort) : port === 0 ? 0 : address.port + 1;
+      // The Modbus port + 1 is only a habit: taken by something else, the control interface goes to a free port (printed below).
+      const c = await startControlServer(sim, '127.0.0.1', controlPort).catch((err: NodeJS.ErrnoException) => {
         if (asked || err.code !== 'EADDRINUSE') throw err;
         console.warn(`planta sim: port ${controlPort} is taken; the control interface takes a free port`);
         return startControlServer(sim, '127.0.0.1', 0);
-      }),
+      });
+      control = c.server;
+      console.log(`  control     http://127.0.0.1:${c.port}  (planta sim fault|mode|writes|state --control http://127.0.0.1:${c.port})`);
+    }
+    if (flags.metrics) {
+      const registry = createRegistry();
+      registerSimMetrics(registry, sim);
+      console.log(`  metrics     ${await serveMetrics(registry, flags.metrics, stops)}`);
+    }
+    const l = sim.server.limits;
+    const never = (ms: number): string => (ms === 0 ? 'never' : `${ms} ms`);
+    console.log(
+      `  connections at most ${l.maxConnections}${l.maxConnectionsPerAddress ? ` (${l.maxConnectionsPerAddress} per address)` : ''}; idle ones closed after ${never(l.idleTimeout)}, half-sent frames after ${never(l.frameTimeout)}; at the limit the one idle longest (≥ ${l.evictAfter} ms) makes room`,
     );
-    control = c.server;
-    console.log(`  control     http://127.0.0.1:${c.port}  (planta sim fault|mode|writes|state --control http://127.0.0.1:${c.port})`);
+    if (misbehaviour.mode !== 'normal') console.log(`  misbehaving: ${formatMisbehaviour(misbehaviour)}`);
+  } catch (err) {
+    // Nothing half-started may keep the process alive after the error is reported.
+    await stop();
+    throw err;
   }
-  if (flags.metrics) {
-    const registry = createRegistry();
-    registerSimMetrics(registry, sim);
-    console.log(`  metrics     ${await orStop(serveMetrics(registry, flags.metrics, stops))}`);
-  }
-  const l = sim.server.limits;
-  const never = (ms: number): string => (ms === 0 ? 'never' : `${ms} ms`);
-  console.log(
-    `  connections at most ${l.maxConnections}${l.maxConnectionsPerAddress ? ` (${l.maxConnectionsPerAddress} per address)` : ''}; idle ones closed after ${never(l.idleTimeout)}, half-sent frames after ${never(l.frameTimeout)}; at the limit the one idle longest (≥ ${l.evictAfter} ms) makes room`,
-  );
-  if (misbehaviour.mode !== 'normal') console.log(`  misbehaving: ${formatMisbehaviour(misbehaviour)}`);
   return { sim, stop };
 }
 
@@ -187,9 +204,11 @@ function controlAction(f: ControlCall) {
 export function registerSimCommands(program: Command): void {
   const sim = program
     .command('sim')
-    .description('serve the simulated SBR plant PLC (or a load device) over Modbus/TCP')
+    .description('serve the simulated SBR plant PLC (or a load device) over Modbus/TCP, and over Modbus RTU on a serial line or RTU over TCP')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('-p, --port <port>', 'Modbus/TCP port', '5020')
+    .option('--units <ids>', 'serve one SBR plant per unit id, e.g. 1,2,3 (default: one plant, any unit id on TCP, unit 1 on RTU)')
+    .option('--rtu-over-tcp <port>', 'also serve the units as RTU frames on this TCP port (as behind an RTU-over-TCP converter)')
     .option('--speed <n>', 'simulated seconds per real second', '60')
     .option('--scan <duration>', 'PLC scan period', '50ms')
     .option('--seed <n>', 'seed of the measurement noise', '1')
@@ -204,11 +223,13 @@ export function registerSimCommands(program: Command): void {
     .option('--idle-timeout <duration>', 'close a connection that sends no complete request this long (default 60s; 0 never)')
     .option('--frame-timeout <duration>', 'close a connection that leaves a frame half-sent this long (default 2s; 0 never)')
     .option('--evict-after <duration>', 'only a connection idle this long may be evicted for a newcomer (default 1s)')
-    .option('--metrics <[host:]port>', 'serve Prometheus /metrics (connections, evictions, idle closes) on this port')
+    .option('--metrics <[host:]port>', 'serve Prometheus /metrics (connections, evictions, idle closes) on this port');
+  serialOptions(sim, 'also serve the units')
     .addHelpText(
       'after',
       `\nFaults (planta sim fault set NAME): ${Object.keys(FAULTS).join(', ')}\n` +
-        '\nExamples:\n  planta sim --speed 120\n  planta sim fault set estop\n  planta sim mode slow:1500\n  planta sim --load 10x1000 --port 5502',
+        '\nExamples:\n  planta sim --speed 120\n  planta sim fault set estop\n  planta sim mode slow:1500\n  planta sim --load 10x1000 --port 5502' +
+        '\n  planta sim --units 1,2,3 --serial /dev/ttyUSB0 --baud 9600 --parity none\n  planta sim --units 1,2,3 --rtu-over-tcp 4001\n  planta sim mode silent --unit 2',
     )
     .action(async (flags: SimFlags) => {
       try {
@@ -220,20 +241,22 @@ export function registerSimCommands(program: Command): void {
     });
 
   const controlOpt = (c: Command): Command => c.option('--control <url>', 'control interface of the simulator', DEFAULT_CONTROL);
+  const unitOpt = (c: Command, what: string): Command => c.option('--unit <n>', `only unit n's ${what} (with --units; default: every unit's)`);
+  const unitQuery = (opts: Record<string, string>): string => (opts.unit === undefined ? '' : `?unit=${encodeURIComponent(opts.unit)}`);
   const fault = sim.command('fault').description('inject or clear equipment alarms and the emergency stop');
-  controlOpt(fault.command('set').argument('<name>', 'fault name or bit number').description('inject a fault')).action(
-    controlAction((base, [name]) => callControl(base, 'PUT', `/faults/${encodeURIComponent(name!)}`)),
+  controlOpt(unitOpt(fault.command('set').argument('<name>', 'fault name or bit number').description('inject a fault'), 'plant')).action(
+    controlAction((base, [name], opts) => callControl(base, 'PUT', `/faults/${encodeURIComponent(name!)}${unitQuery(opts)}`)),
   );
-  controlOpt(fault.command('clear').argument('<name>', 'fault name or bit number').description('clear a fault')).action(
-    controlAction((base, [name]) => callControl(base, 'DELETE', `/faults/${encodeURIComponent(name!)}`)),
+  controlOpt(unitOpt(fault.command('clear').argument('<name>', 'fault name or bit number').description('clear a fault'), 'plant')).action(
+    controlAction((base, [name], opts) => callControl(base, 'DELETE', `/faults/${encodeURIComponent(name!)}${unitQuery(opts)}`)),
   );
   controlOpt(fault.command('list').description('list active and injectable faults')).action(
     controlAction((base) => callControl(base, 'GET', '/faults')),
   );
   controlOpt(
-    sim.command('mode').argument('<mode>', 'normal | slow:MS | silent | close | exception:CODE | garbage | noise').description('make the simulated device misbehave'),
+    unitOpt(sim.command('mode').argument('<mode>', 'normal | slow:MS | silent | close | exception:CODE | garbage | noise').description('make the simulated device misbehave'), 'behaviour'),
   ).action(
-    controlAction((base, [text]) => callControl(base, 'PUT', '/mode', parseMisbehaviour(text!))),
+    controlAction((base, [text], opts) => callControl(base, 'PUT', '/mode', { ...parseMisbehaviour(text!), ...(opts.unit === undefined ? {} : { unit: Number(opts.unit) }) })),
   );
   controlOpt(sim.command('writes').description('list the writes the simulated PLC received').option('--since <seq>', 'only after this sequence number', '0')).action(
     controlAction((base, _args, opts) => callControl(base, 'GET', `/writes?since=${encodeURIComponent(opts.since ?? '0')}`)),

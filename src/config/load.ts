@@ -24,6 +24,7 @@ import {
   eventSchema,
   historianSchema,
   notificationsSchema,
+  linkSchema,
   pageSchema,
   plantSchema,
   securitySchema,
@@ -152,6 +153,7 @@ function findPair(map: YAMLMap, key: string): Pair | undefined {
 
 /** Sections whose entries are validated one by one, each with its schema. */
 const ENTRY_SECTIONS = [
+  ['links', linkSchema],
   ['devices', deviceSchema],
   ['tags', tagSchema],
   ['pages', pageSchema],
@@ -203,7 +205,7 @@ export function parseConfig(text: string, file: string, readDrawing: DrawingRead
   }
   const section = (name: string): Node | null | undefined => root.get(name, true) as Node | null | undefined;
 
-  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), devices: {}, tags: {}, alarms: {}, shelving: {}, events: {}, commands: {}, relations: {}, pages: {}, notifications: notificationsSchema.parse({}) };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), links: {}, devices: {}, tags: {}, alarms: {}, shelving: {}, events: {}, commands: {}, relations: {}, pages: {}, notifications: notificationsSchema.parse({}) };
   const plant = section('plant');
   if (plant) raw.plant = v.parse(plantSchema, plant, ['plant']) ?? raw.plant;
   const security = section('security');
@@ -221,17 +223,19 @@ export function parseConfig(text: string, file: string, readDrawing: DrawingRead
   // The node of each entry, to locate the problems found between entries.
   const nodes = new Map<string, Node | null>();
   const deviceNames: string[] = [];
+  const linkNames: string[] = [];
   for (const [name, schema] of ENTRY_SECTIONS) {
     for (const e of v.entries(section(name), name)) {
       nodes.set(`${name}/${e.key}`, e.value);
       if (name === 'devices') deviceNames.push(e.key);
+      if (name === 'links') linkNames.push(e.key);
       const entry = v.parse(schema, e.value, [name, e.key]);
       if (entry) (raw[name as EntrySection] as Record<string, unknown>)[e.key] = entry;
     }
   }
 
   if (section('devices') && deviceNames.length === 0) v.at(section('devices'), ['devices'], [], 'expected at least one device');
-  const { config, problems } = resolveConfig(raw, deviceNames, readDrawing);
+  const { config, problems } = resolveConfig(raw, deviceNames, readDrawing, linkNames);
   for (const p of problems) {
     const [kind, name, ...sub] = p.path.map(String);
     // A single-map section (historian, notifications): the path inside it, numbers as list indexes.

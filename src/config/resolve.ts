@@ -6,6 +6,7 @@ import type { ByteOrder } from '../modbus/index.js';
 import { type DataType, type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
 import { checkCommands, conditionProblems } from './commands.js';
 import { parseCondition, references } from './conditions.js';
+import { type LinkConfig, placeDevices, resolveLink } from './links.js';
 import {
   type AlarmConfig,
   type BusConfig,
@@ -29,8 +30,11 @@ import {
 export interface DeviceConfig {
   name: string;
   description: string;
+  /** Its host; on a link, the link's host (or, on a serial line, the port's path, with port 0). */
   host: string;
   port: number;
+  /** The link it shares with other devices (links[].name), if any. */
+  link?: string;
   unitId: number;
   timeoutMs: number;
   connectTimeoutMs: number;
@@ -49,6 +53,8 @@ export interface PlantConfig {
   security: SecurityConfig;
   historian: HistorianConfig;
   bus: BusConfig;
+  /** Lines shared by several devices, in file order. */
+  links: LinkConfig[];
   devices: DeviceConfig[];
   tags: TagDefinition[];
   alarms: Record<string, AlarmConfig>;
@@ -64,14 +70,15 @@ export interface PlantConfig {
   drawings: Record<string, string>;
 }
 
-export type { RuleProblem };
+export type { LinkConfig, RuleProblem };
 
 function device(name: string, d: RawDevice): DeviceConfig {
   return {
     name,
     description: d.description,
-    host: d.host,
-    port: d.port,
+    host: d.host ?? '',
+    port: d.port ?? 502,
+    ...(d.link !== undefined ? { link: d.link } : {}),
     unitId: d.unitId,
     timeoutMs: d.timeout,
     connectTimeoutMs: d.connectTimeout,
@@ -93,17 +100,21 @@ function defaultDecimals(t: RawTag, type: DataType): number {
 const NUMERIC = new Set<DataType>(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64']);
 
 /**
- * `declaredDevices` names every device of the file, valid or not, so a tag
- * on a device with its own problems is not also reported as unknown.
+ * `declaredDevices` (and `declaredLinks`) name every device (link) of the
+ * file, valid or not, so a tag on a device with its own problems is not also
+ * reported as unknown.
  */
 export function resolveConfig(
   raw: RawConfig,
   declaredDevices: string[] = Object.keys(raw.devices),
   readDrawing: (path: string) => string | undefined = () => undefined,
+  declaredLinks: string[] = Object.keys(raw.links),
 ): { config: PlantConfig; problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
   const declared = new Set(declaredDevices);
+  const links = Object.entries(raw.links).map(([name, l]) => resolveLink(name, l));
   const devices = Object.entries(raw.devices).map(([name, d]) => device(name, d));
+  placeDevices(devices, links, new Set(declaredLinks), problems);
   const byName = new Map(devices.map((d) => [d.name, d]));
   devices.forEach((d) => {
     if (Object.keys(d.scanGroups).length === 0) problems.push({ path: ['devices', d.name, 'scanGroups'], message: 'expected at least one scan group' });
@@ -191,7 +202,7 @@ export function resolveConfig(
   checkHistorian(raw.historian, tagMap, problems);
   checkNotifiedAlarms(raw.notifications, [...Object.keys(raw.alarms), ...devices.map((d) => `comm.${d.name}`)], problems);
   return {
-    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, devices, tags, alarms: raw.alarms, shelving: shelvingPolicy(raw.shelving), events: raw.events, commands: raw.commands, relations: raw.relations, pages: raw.pages, notifications: raw.notifications, drawings },
+    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, links, devices, tags, alarms: raw.alarms, shelving: shelvingPolicy(raw.shelving), events: raw.events, commands: raw.commands, relations: raw.relations, pages: raw.pages, notifications: raw.notifications, drawings },
     problems,
   };
 }

@@ -14,6 +14,9 @@ import { BYTE_ORDERS, Limits } from '../modbus/index.js';
 import { AREAS, DATA_TYPES } from '../tags/types.js';
 import { parseDuration } from '../util/duration.js';
 import { hoursProblem } from './hours.js';
+import type { RawLink } from './link-schema.js';
+
+export { type RawLink, linkSchema } from './link-schema.js';
 
 export const ROLES = ['viewer', 'operator', 'engineer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -51,9 +54,10 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 export const deviceSchema = z
   .object({
     description: z.string().default('').describe('What the device is, for people (the devices page shows it).'),
-    host: z.string().min(1).describe('Host name or IP address of the Modbus/TCP server.'),
-    port: int(1, 65535).default(502).describe('Its TCP port.'),
-    unitId: int(0, 255).default(1).describe('Modbus unit id: the device behind a gateway; many TCP devices ignore it.'),
+    host: z.string().min(1).optional().describe('Host name or IP address of the Modbus/TCP server (a device of its own); a device on a `link` takes its address from the link.'),
+    port: int(1, 65535).optional().describe('Its TCP port (with `host`). Default 502.'),
+    link: z.string().optional().describe('The link (a serial line, a converter, a gateway) the device is on, instead of `host`: it shares the line with the link\'s other devices.'),
+    unitId: int(0, 255).default(1).describe('Modbus unit id: the device on a link (1..247 on a serial line), or behind a gateway; many TCP devices ignore it.'),
     timeout: duration.default(1000).describe('A request without a reply within this has timed out.'),
     connectTimeout: duration.default(2000).describe('A TCP connection not open within this has failed.'),
     linkLoss: duration
@@ -69,7 +73,7 @@ export const deviceSchema = z
       .describe("How often each group of tags is read: group name → period. A tag without `scan` is in the device's first group."),
   })
   .strict()
-  .describe('A Modbus/TCP device (a PLC) to poll, by name.');
+  .describe('A Modbus device (a PLC, a meter, a drive) to poll, by name: at `host`, or on a `link` with its `unitId`.');
 
 const writableSchema = z
   .object({
@@ -729,7 +733,7 @@ export type NotificationsConfig = z.infer<typeof notificationsSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
 export type NotificationRule = z.infer<typeof notificationRuleSchema>;
 
-export const SECTIONS = ['plant', 'security', 'historian', 'bus', 'devices', 'tags', 'alarms', 'shelving', 'events', 'commands', 'relations', 'pages', 'notifications'] as const;
+export const SECTIONS = ['plant', 'security', 'historian', 'bus', 'links', 'devices', 'tags', 'alarms', 'shelving', 'events', 'commands', 'relations', 'pages', 'notifications'] as const;
 export const NAME_PATTERN = NAME;
 export const NAME_MESSAGE = nameMessage;
 
@@ -746,6 +750,7 @@ export interface RawConfig {
   security: SecurityConfig;
   historian: HistorianConfig;
   bus: BusConfig;
+  links: Record<string, RawLink>;
   devices: Record<string, RawDevice>;
   tags: Record<string, RawTag>;
   alarms: Record<string, AlarmConfig>;

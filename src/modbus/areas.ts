@@ -5,8 +5,9 @@
  * PLCs such as the Twido, where both tables are one %M / %MW memory.
  */
 import { IllegalDataAddressError, IllegalFunctionError } from './errors.js';
-import { type ModbusRequest, allocRegisters } from './pdu.js';
-import type { HandlerResult, RequestContext, RequestHandler } from './server.js';
+import type { ModbusRequest } from './pdu.js';
+import { allocRegisters } from './words.js';
+import type { HandlerResult, RequestContext, RequestHandler } from './serve.js';
 
 export class BitArea {
   readonly bits: Uint8Array;

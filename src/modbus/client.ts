@@ -1,88 +1,37 @@
 /**
- * Modbus/TCP client: one TCP connection, a window of requests in flight,
- * per-request timeouts, automatic reconnection. It knows nothing of byte
- * layouts (pdu.ts) or framing (mbap.ts) beyond calling them.
+ * Modbus client: one connection made by a transport (TCP, a serial port), a
+ * window of requests in flight, per-request timeouts, automatic reconnection.
+ * It knows nothing of byte layouts: pdu.ts writes requests and response.ts
+ * reads replies, the packager (MBAP, RTU) frames them, the transport moves
+ * the bytes.
  */
-import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import {
+  type ClientState,
+  type ClientStats,
+  type CommonClientOptions,
+  MAX_TIME_MS,
+  type RequestOptions,
+  emptyStats,
+  resolveClientOptions,
+} from './client-options.js';
 import {
   ModbusClientClosedError,
   ModbusConnectionError,
-  ModbusError,
+  type ModbusError,
   ModbusExceptionError,
   ModbusProtocolError,
   ModbusQueueFullError,
   ModbusRequestError,
   ModbusTimeoutError,
 } from './errors.js';
-import { MBAP_HEADER_LENGTH, MbapDecoder, allocFrame, writeHeader } from './mbap.js';
-import {
-  type ModbusRequest,
-  type ModbusResponse,
-  decodeResponse,
-  requestPduLength,
-  validateRequest,
-  writeRequestPdu,
-} from './pdu.js';
+import { InFlight } from './inflight.js';
+import { ModbusFunctions } from './functions.js';
+import type { FrameDecoder, Packager } from './packager.js';
+import { type ModbusRequest, type ModbusResponse, requestPduLength, validateRequest, writeRequestPdu } from './pdu.js';
+import { decodeResponse, writeEcho } from './response.js';
+import type { Transport, TransportConnection } from './transport.js';
 
-export interface ClientOptions {
-  host: string;
-  /** Default 502. */
-  port?: number;
-  /** Unit id used when a request does not name one. Default 1. */
-  unitId?: number;
-  /** Default 2000 ms. */
-  connectTimeout?: number;
-  /** Time allowed for a reply once a request is on the wire. Default 1000 ms. */
-  timeout?: number;
-  /** Requests in flight at once, 1..64. Default 1: many PLCs serve one request at a time. */
-  window?: number;
-  /** Reconnect by itself after a failure or a drop. Default true. */
-  reconnect?: boolean;
-  /** First reconnection delay; doubles on each failure up to `backoffMax`. Default 100 ms. */
-  backoffInitial?: number;
-  /** Default 5000 ms. */
-  backoffMax?: number;
-  /**
-   * Consecutive timeouts after which the connection is considered dead (a
-   * half-open link, a hung gateway) and is closed and reopened. 0 disables.
-   * Default 2, so a dead device is noticed within two request timeouts.
-   */
-  timeoutsBeforeReconnect?: number;
-  /** Requests allowed to wait for a slot in the window. Default 10000. */
-  maxQueue?: number;
-}
-
-export interface RequestOptions {
-  unitId?: number;
-  timeout?: number;
-}
-
-export type ClientState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
-
-export interface ClientStats {
-  requests: number;
-  responses: number;
-  timeouts: number;
-  /** Exception responses by exception code. */
-  exceptions: Record<number, number>;
-  protocolErrors: number;
-  connectionErrors: number;
-  /** Replies with an unknown transaction id (late replies to timed-out requests). */
-  unexpectedReplies: number;
-  /** Frames dropped by the decoder (protocol id ≠ 0, impossible length). */
-  badFrames: number;
-  connects: number;
-  reconnects: number;
-  /** Epoch ms of the current connection, or null while down. */
-  connectedSince: number | null;
-}
-
-export interface ClientEvents {
-  connect: [];
-  disconnect: [error: ModbusError];
-  state: [state: ClientState];
-}
+export type { ClientEvents, ClientOptions, ClientState, ClientStats, CommonClientOptions, RequestOptions } from './client-options.js';
 
 interface Pending {
   req: ModbusRequest;
@@ -95,44 +44,20 @@ interface Pending {
   tid: number;
   deadline: number;
   sentAt: number;
+  /** An RTU broadcast: no answer comes; it resolves once the devices had time to act on it. */
+  broadcast: boolean;
 }
 
-const DEFAULTS = {
-  port: 502,
-  unitId: 1,
-  connectTimeout: 2000,
-  timeout: 1000,
-  window: 1,
-  reconnect: true,
-  backoffInitial: 100,
-  backoffMax: 5000,
-  timeoutsBeforeReconnect: 2,
-  maxQueue: 10000,
-};
-
-export class ModbusTcpClient extends EventEmitter<ClientEvents> {
-  readonly options: Required<ClientOptions>;
-  readonly stats: ClientStats = {
-    requests: 0,
-    responses: 0,
-    timeouts: 0,
-    exceptions: {},
-    protocolErrors: 0,
-    connectionErrors: 0,
-    unexpectedReplies: 0,
-    badFrames: 0,
-    connects: 0,
-    reconnects: 0,
-    connectedSince: null,
-  };
+export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> extends ModbusFunctions {
+  readonly options: Required<CommonClientOptions> & O;
+  readonly stats: ClientStats = emptyStats();
 
   /** Called with the round-trip time of every reply, in ms (for latency figures). */
   latencyListener: ((ms: number) => void) | undefined;
 
   private _state: ClientState = 'idle';
-  private socket: net.Socket | undefined;
-  private readonly decoder: MbapDecoder;
-  private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
+  private connection: TransportConnection | undefined;
+  private readonly decoder: FrameDecoder;
   /**
    * Requests waiting for a slot: queue[queueHead..queueTail). Taken slots are
    * cleared and the indices rewind when it empties, so the array keeps its
@@ -141,45 +66,43 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   private readonly queue: (Pending | undefined)[] = [];
   private queueHead = 0;
   private queueTail = 0;
-  private readonly inflight = new InFlight();
+  private readonly inflight = new InFlight<Pending>();
   private nextTid = 1;
   private consecutiveTimeouts = 0;
   private pumpScheduled = false;
-  /** See sendAlone(). */
-  private frameBuffer: Buffer | undefined = Buffer.allocUnsafe(SPARE_FRAME_LENGTH);
+  /** Frames of functions 1..6, the requests a poller repeats; see sendAlone(). */
+  private readonly spareLength: number;
+  private frameBuffer: Buffer | undefined;
+  /** RTU: set while the line is held after a timeout (see lateReplyGuard): nothing is sent. */
+  private quietTimer: NodeJS.Timeout | undefined;
+  private lastSent: Pending | undefined;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connectWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private closeWaiters: (() => void)[] = [];
   private lastError: ModbusError | undefined;
 
-  constructor(options: ClientOptions) {
+  constructor(
+    readonly transport: Transport,
+    readonly packager: Packager,
+    options: O,
+  ) {
     super();
-    const o = { ...DEFAULTS, ...stripUndefined(options) } as Required<ClientOptions>;
-    if (!Number.isInteger(o.window) || o.window < 1 || o.window > 64) {
-      throw new ModbusRequestError(`window ${o.window} is outside 1..64`);
-    }
-    if (!Number.isInteger(o.unitId) || o.unitId < 0 || o.unitId > 255) {
-      throw new ModbusRequestError(`unit id ${o.unitId} is outside 0..255`);
-    }
-    checkTime('timeout', o.timeout);
-    checkTime('connectTimeout', o.connectTimeout);
-    checkTime('backoffInitial', o.backoffInitial);
-    checkTime('backoffMax', o.backoffMax);
-    if (!Number.isInteger(o.maxQueue) || o.maxQueue < 1) throw new ModbusRequestError(`maxQueue ${o.maxQueue} is not a positive integer`);
-    if (!Number.isInteger(o.timeoutsBeforeReconnect) || o.timeoutsBeforeReconnect < 0) {
-      throw new ModbusRequestError(`timeoutsBeforeReconnect ${o.timeoutsBeforeReconnect} is not a whole number ≥ 0`);
-    }
-    this.options = o;
-    this.decoder = new MbapDecoder(
+    this.options = resolveClientOptions(options, packager.transactionIds ? 64 : 1);
+    this.spareLength = packager.frameLength(5);
+    this.frameBuffer = Buffer.allocUnsafe(this.spareLength);
+    this.decoder = packager.decoder(
+      'response',
       (tid, unit, pdu) => this.onFrame(tid, unit, pdu),
-      (kind, detail) => {
+      (kind, detail, fatal) => {
         this.stats.badFrames++;
-        // A frame with a foreign protocol id is skipped whole; after an impossible
-        // length the frame boundary is lost and nothing later on this stream can be trusted.
-        if (kind === 'length') this.dropConnection(`framing lost (${detail})`);
+        if (kind === 'crc') this.stats.crcErrors++;
+        // After an impossible MBAP length the frame boundary is lost: nothing later on this stream can be trusted.
+        if (fatal) this.dropConnection(`framing lost (${detail})`);
       },
+      transport.frameGapMs,
     );
   }
 
@@ -211,7 +134,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   }
 
   /** Like request(), resolving with `pick(response)`: one promise per request, not two. */
-  private send<T>(req: ModbusRequest, opts: RequestOptions | undefined, pick: (res: ModbusResponse) => T): Promise<T> {
+  protected send<T>(req: ModbusRequest, opts: RequestOptions | undefined, pick: (res: ModbusResponse) => T): Promise<T> {
     try {
       validateRequest(req);
     } catch (err) {
@@ -224,6 +147,10 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     }
     if (!Number.isInteger(unitId) || unitId < 0 || unitId > 255) {
       return Promise.reject(new ModbusRequestError(`unit id ${unitId} is outside 0..255`));
+    }
+    const broadcast = !this.packager.answers(unitId);
+    if (broadcast && !isWrite(req)) {
+      return Promise.reject(new ModbusRequestError(`a broadcast (unit 0) gets no answer: function ${req.fc} reads, only writes can be broadcast`));
     }
     switch (this._state) {
       case 'closed':
@@ -241,19 +168,9 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     }
     this.stats.requests++;
     return new Promise<T>((resolve, reject) => {
-      const p: Pending = {
-        req,
-        unitId,
-        timeout,
-        resolve: resolve as (value: unknown) => void,
-        pick,
-        reject,
-        tid: 0,
-        deadline: 0,
-        sentAt: 0,
-      };
+      const p: Pending = { req, unitId, timeout, resolve: resolve as (value: unknown) => void, pick, reject, tid: 0, deadline: 0, sentAt: 0, broadcast };
       // An idle connection sends at once; otherwise requests made in this turn leave together.
-      const idle = this._state === 'connected' && this.inflight.size === 0 && !this.pumpScheduled;
+      const idle = this._state === 'connected' && this.inflight.size === 0 && !this.pumpScheduled && this.quietTimer === undefined;
       if (idle && this.queueHead === this.queueTail) {
         this.sendAlone(p);
         return;
@@ -265,64 +182,24 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     });
   }
 
-  readCoils(address: number, quantity: number, opts?: RequestOptions): Promise<boolean[]> {
-    return this.send({ fc: 1, address, quantity }, opts, bitsOf);
-  }
-
-  readDiscreteInputs(address: number, quantity: number, opts?: RequestOptions): Promise<boolean[]> {
-    return this.send({ fc: 2, address, quantity }, opts, bitsOf);
-  }
-
-  readHoldingRegisters(address: number, quantity: number, opts?: RequestOptions): Promise<Uint16Array> {
-    return this.send({ fc: 3, address, quantity }, opts, registersOf);
-  }
-
-  readInputRegisters(address: number, quantity: number, opts?: RequestOptions): Promise<Uint16Array> {
-    return this.send({ fc: 4, address, quantity }, opts, registersOf);
-  }
-
-  writeSingleCoil(address: number, value: boolean, opts?: RequestOptions): Promise<void> {
-    return this.send({ fc: 5, address, value }, opts, nothing);
-  }
-
-  writeSingleRegister(address: number, value: number, opts?: RequestOptions): Promise<void> {
-    return this.send({ fc: 6, address, value }, opts, nothing);
-  }
-
-  writeMultipleCoils(address: number, values: readonly boolean[], opts?: RequestOptions): Promise<void> {
-    return this.send({ fc: 15, address, values }, opts, nothing);
-  }
-
-  writeMultipleRegisters(address: number, values: ArrayLike<number>, opts?: RequestOptions): Promise<void> {
-    return this.send({ fc: 16, address, values }, opts, nothing);
-  }
-
-  readWriteMultipleRegisters(
-    readAddress: number,
-    readQuantity: number,
-    writeAddress: number,
-    values: ArrayLike<number>,
-    opts?: RequestOptions,
-  ): Promise<Uint16Array> {
-    return this.send({ fc: 23, readAddress, readQuantity, writeAddress, values }, opts, registersOf);
-  }
-
   /** Closes the connection for good; every pending request fails with ModbusClientClosedError. */
   close(): Promise<void> {
     if (this._state === 'closed') return Promise.resolve();
     this.setState('closed');
     this.stats.connectedSince = null;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.quietTimer);
     this.clearTimer();
+    this.decoder.reset();
     const err = new ModbusClientClosedError();
     this.failAll(err);
     this.rejectConnectWaiters(err);
-    const socket = this.socket;
-    this.socket = undefined;
-    if (!socket || socket.destroyed) return Promise.resolve();
+    const connection = this.connection;
+    this.connection = undefined;
+    if (!connection) return Promise.resolve();
     return new Promise((resolve) => {
-      socket.once('close', () => resolve());
-      socket.destroy();
+      this.closeWaiters.push(resolve);
+      connection.destroy();
     });
   }
 
@@ -336,61 +213,36 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
 
   private notConnected(): ModbusConnectionError {
     const why = this.lastError ? `: ${this.lastError.message}` : '';
-    return new ModbusConnectionError(`not connected to ${this.options.host}:${this.options.port}${why}`);
+    return new ModbusConnectionError(`not connected to ${this.transport.description}${why}`);
   }
 
   private open(): void {
     clearTimeout(this.reconnectTimer);
     this.setState('connecting');
-    const { host, port, connectTimeout } = this.options;
-    // Reads land in one reused buffer (no allocation per read, no stream machinery):
-    // the decoder copies what it keeps and replies are decoded before the next read.
-    const socket = net.connect({
-      host,
-      port,
-      onread: {
-        buffer: this.readBuffer,
-        callback: (n: number, buf: Uint8Array): boolean => {
-          if (this.socket === socket) {
-            this.decoder.push(buf as Buffer, n);
-            // Replies free slots in the window: requests waiting for one go out together
-            // (a request made by a reply's callback sends itself).
-            if (this.queueHead < this.queueTail) this.schedulePump();
+    const connection: TransportConnection = this.transport.connect(
+      {
+        onOpen: () => {
+          if (this.connection === connection) this.onConnected();
+        },
+        onData: (buf, n) => {
+          if (this.connection !== connection) return;
+          this.decoder.push(buf, n);
+          // Replies free slots in the window: requests waiting for one go out together
+          // (a request made by a reply's callback sends itself).
+          if (this.queueHead < this.queueTail) this.schedulePump();
+        },
+        onClose: (reason, opened) => {
+          if (this.connection !== connection) {
+            for (const w of this.closeWaiters.splice(0)) w();
+            return;
           }
-          return true;
+          this.connection = undefined;
+          this.onDisconnected(reason, opened);
         },
       },
-    });
-    this.socket = socket;
-    socket.setNoDelay(true);
-    let connected = false;
-    const connectTimer = setTimeout(() => {
-      socket.destroy(new ModbusConnectionError(`connect to ${host}:${port} timed out after ${connectTimeout} ms`));
-    }, connectTimeout);
-    socket.once('connect', () => {
-      clearTimeout(connectTimer);
-      connected = true;
-      socket.setKeepAlive(true, 5000);
-      this.onConnected();
-    });
-    let error: Error | undefined;
-    socket.on('error', (err) => {
-      error = err;
-    });
-    socket.once('close', () => {
-      clearTimeout(connectTimer);
-      if (this.socket !== socket) return;
-      this.socket = undefined;
-      const reason =
-        error instanceof ModbusError
-          ? error
-          : new ModbusConnectionError(
-              connected
-                ? `connection to ${host}:${port} closed${error ? `: ${error.message}` : ' by the peer'}`
-                : `cannot connect to ${host}:${port}${error ? `: ${error.message}` : ''}`,
-            );
-      this.onDisconnected(reason, connected);
-    });
+      this.options.connectTimeout,
+    );
+    this.connection = connection;
   }
 
   private onConnected(): void {
@@ -445,7 +297,7 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
 
   /** Drops a connection that stopped answering; reconnection follows. */
   private dropConnection(why: string): void {
-    this.socket?.destroy(new ModbusConnectionError(why));
+    this.connection?.destroy(new ModbusConnectionError(why));
   }
 
   // ------------------------------------------------------------ requests
@@ -460,8 +312,8 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   }
 
   private pump(): void {
-    const socket = this.socket;
-    if (!socket || this._state !== 'connected') return;
+    const connection = this.connection;
+    if (!connection || this._state !== 'connected' || this.quietTimer !== undefined) return;
     const window = this.options.window;
     if (this.inflight.size >= window || this.queueHead === this.queueTail) return;
     const now = performance.now();
@@ -484,21 +336,21 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
       this.queueHead = 0;
       this.queue.length = this.queueTail;
     }
-    socket.write(more ? Buffer.concat(more) : first!);
+    connection.write(more ? Buffer.concat(more) : first!);
   }
 
   /**
    * Sends one request on an idle connection. Its frame is written into a
-   * buffer kept for the purpose, reused while the socket has taken every
-   * byte of the previous one at once (nothing left in writableLength, the
-   * normal case); a write left pending keeps that buffer and a new one is made.
+   * buffer kept for the purpose, reused while the transport has taken every
+   * byte of the previous one at once (the normal case); a write left
+   * pending keeps that buffer and a new one is made.
    */
   private sendAlone(p: Pending): void {
-    const socket = this.socket!;
+    const connection = this.connection!;
     const spare = this.frameBuffer;
     const frame = this.start(p, performance.now(), spare);
-    socket.write(frame);
-    if (frame.length === SPARE_FRAME_LENGTH && socket.writableLength === 0) this.frameBuffer = frame;
+    connection.write(frame);
+    if (frame.length === this.spareLength && connection.pendingBytes === 0) this.frameBuffer = frame;
     else if (frame === spare) this.frameBuffer = undefined;
   }
 
@@ -507,15 +359,19 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
    * the caller to write; written into `spare` if the request fits it).
    */
   private start(p: Pending, now: number, spare?: Buffer): Buffer {
+    const packager = this.packager;
+    // Without transaction ids nothing before this request can be its reply.
+    if (!packager.transactionIds) this.decoder.reset();
     p.tid = this.allocTid();
     p.sentAt = now;
-    p.deadline = now + p.timeout;
+    this.lastSent = p;
     const pduLength = requestPduLength(p.req);
-    const frame =
-      spare !== undefined && pduLength + MBAP_HEADER_LENGTH === SPARE_FRAME_LENGTH
-        ? writeHeader(spare, p.tid, p.unitId, pduLength)
-        : allocFrame(p.tid, p.unitId, pduLength);
-    writeRequestPdu(p.req, frame, MBAP_HEADER_LENGTH);
+    const length = packager.frameLength(pduLength);
+    const frame = spare !== undefined && length === this.spareLength ? spare : Buffer.allocUnsafe(length);
+    writeRequestPdu(p.req, frame, packager.pduOffset);
+    packager.seal(frame, p.tid, p.unitId, pduLength);
+    // On a serial line the time allowed starts once the request's last character is out.
+    p.deadline = now + this.transport.wireTimeMs(length) + (p.broadcast ? this.options.broadcastDelay : p.timeout);
     this.inflight.add(p);
     if (p.deadline < this.timerDue) this.armTimer(p.deadline, now);
     return frame;
@@ -538,9 +394,15 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
   };
 
   private onFrame(tid: number, unitId: number, pdu: Buffer): void {
-    const p = this.inflight.get(tid);
-    if (!p) {
+    // Without transaction ids one request is in flight at most (the window is 1), the one sent last.
+    const p = this.packager.transactionIds ? this.inflight.get(tid) : this.lastSent !== undefined ? this.inflight.get(this.lastSent.tid) : undefined;
+    if (!p || p.broadcast) {
       this.stats.unexpectedReplies++;
+      return;
+    }
+    if (unitId !== p.unitId && !this.packager.transactionIds) {
+      // Another device on the line (or an echo of its request): not an answer to this one.
+      this.stats.otherUnits++;
       return;
     }
     this.inflight.remove(p);
@@ -549,22 +411,22 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
     if (unitId !== p.unitId) {
       this.stats.protocolErrors++;
       p.reject(new ModbusProtocolError(`reply from unit ${unitId} to a request for unit ${p.unitId}`));
-    } else {
-      let res: ModbusResponse;
-      try {
-        res = decodeResponse(p.req, pdu);
-      } catch (err) {
-        if (err instanceof ModbusExceptionError) {
-          this.stats.exceptions[err.exceptionCode] = (this.stats.exceptions[err.exceptionCode] ?? 0) + 1;
-        } else {
-          this.stats.protocolErrors++;
-        }
-        p.reject(err as Error);
-        return;
-      }
-      this.stats.responses++;
-      p.resolve(p.pick(res));
+      return;
     }
+    let res: ModbusResponse;
+    try {
+      res = decodeResponse(p.req, pdu);
+    } catch (err) {
+      if (err instanceof ModbusExceptionError) {
+        this.stats.exceptions[err.exceptionCode] = (this.stats.exceptions[err.exceptionCode] ?? 0) + 1;
+      } else {
+        this.stats.protocolErrors++;
+      }
+      p.reject(err as Error);
+      return;
+    }
+    this.stats.responses++;
+    p.resolve(p.pick(res));
   }
 
   // ------------------------------------------------------------ timeouts
@@ -593,11 +455,18 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
       if (p.deadline <= now) expired.push(p);
       else if (p.deadline < next) next = p.deadline;
     }
+    let timedOut = false;
     for (const p of expired) {
       this.inflight.remove(p);
+      if (p.broadcast) {
+        this.stats.broadcasts++;
+        p.resolve(p.pick(writeEcho(p.req)));
+        continue;
+      }
+      timedOut = true;
       this.stats.timeouts++;
       this.consecutiveTimeouts++;
-      p.reject(new ModbusTimeoutError(p.timeout, `function ${p.req.fc} (transaction ${p.tid})`));
+      p.reject(new ModbusTimeoutError(p.timeout, `function ${p.req.fc} (${this.packager.transactionIds ? `transaction ${p.tid}` : `unit ${p.unitId}`})`));
     }
     const limit = this.options.timeoutsBeforeReconnect;
     if (limit > 0 && this.consecutiveTimeouts >= limit && this._state === 'connected') {
@@ -605,79 +474,22 @@ export class ModbusTcpClient extends EventEmitter<ClientEvents> {
       return;
     }
     if (next !== Infinity) this.armTimer(next, now);
-    this.pump();
+    if (timedOut && !this.packager.transactionIds && this.options.lateReplyGuard > 0) this.holdLine(this.options.lateReplyGuard);
+    else this.pump();
+  }
+
+  /** Sends nothing for `ms`; a reply arriving meanwhile answers no request and is dropped (counted). */
+  private holdLine(ms: number): void {
+    clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = undefined;
+      this.pump();
+    }, ms);
   }
 }
 
-/** Frames of functions 1..6 (MBAP header + 5-byte PDU), the requests a poller repeats. */
-const SPARE_FRAME_LENGTH = 12;
-
-/** Slots for requests in flight; a power of two, the largest window. */
-const SLOTS = 64;
-
-/**
- * The requests in flight, each in slot `tid % 64` — a Map did the same at
- * several times the cost per request — or, in the rare case where that slot
- * holds an older request still waiting (64 ids apart), in a Map beside.
- * Only an id still in flight is ever refused (allocTid skips it).
- */
-class InFlight {
-  private readonly slots = new Array<Pending | undefined>(SLOTS).fill(undefined);
-  private readonly overflow = new Map<number, Pending>();
-  size = 0;
-
-  isFree(tid: number): boolean {
-    return this.slots[tid & (SLOTS - 1)]?.tid !== tid && !(this.overflow.size > 0 && this.overflow.has(tid));
-  }
-
-  get(tid: number): Pending | undefined {
-    const p = this.slots[tid & (SLOTS - 1)];
-    if (p !== undefined && p.tid === tid) return p;
-    return this.overflow.size > 0 ? this.overflow.get(tid) : undefined;
-  }
-
-  add(p: Pending): void {
-    const i = p.tid & (SLOTS - 1);
-    if (this.slots[i] === undefined) this.slots[i] = p;
-    else this.overflow.set(p.tid, p);
-    this.size++;
-  }
-
-  remove(p: Pending): void {
-    const i = p.tid & (SLOTS - 1);
-    if (this.slots[i] === p) this.slots[i] = undefined;
-    else this.overflow.delete(p.tid);
-    this.size--;
-  }
-
-  clear(): void {
-    this.slots.fill(undefined);
-    this.overflow.clear();
-    this.size = 0;
-  }
-
-  /** Every request in flight, oldest first. */
-  list(): Pending[] {
-    const out: Pending[] = [];
-    for (const p of this.slots) if (p !== undefined) out.push(p);
-    for (const p of this.overflow.values()) out.push(p);
-    // Sent earlier, or in the same write with a lower id (ids wrap after 65535, far apart in time).
-    return out.sort((a, b) => a.sentAt - b.sentAt || a.tid - b.tid);
-  }
+function isWrite(req: ModbusRequest): boolean {
+  return req.fc === 5 || req.fc === 6 || req.fc === 15 || req.fc === 16;
 }
 
 const identity = (res: ModbusResponse): ModbusResponse => res;
-const bitsOf = (res: ModbusResponse): boolean[] => (res as { bits: boolean[] }).bits;
-const registersOf = (res: ModbusResponse): Uint16Array => (res as { registers: Uint16Array }).registers;
-const nothing = (): void => undefined;
-
-/** Node's timers hold at most 2^31−1 ms; a longer time would fire at once. */
-const MAX_TIME_MS = 2 ** 31 - 1;
-
-function checkTime(name: string, ms: number): void {
-  if (!(ms > 0 && ms <= MAX_TIME_MS)) throw new ModbusRequestError(`${name} ${ms} ms is not a duration in (0, ${MAX_TIME_MS}]`);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}

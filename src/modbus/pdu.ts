@@ -1,14 +1,10 @@
 /**
  * Modbus PDUs (function code + data) for function codes 1, 2, 3, 4, 5, 6, 15,
- * 16 and 23, and exception responses. Pure functions over Buffers: nothing
+ * 16 and 23 (responses: response.ts). Pure functions over Buffers: nothing
  * here knows about sockets or framing. All multi-byte fields are big-endian.
  */
-import {
-  ExceptionCode,
-  ModbusProtocolError,
-  ModbusRequestError,
-  exceptionError,
-} from './errors.js';
+import { ExceptionCode, ModbusRequestError } from './errors.js';
+import { readBits, readRegisters, writeBits, writeRegisters } from './words.js';
 
 export const FunctionCode = {
   ReadCoils: 1,
@@ -200,62 +196,6 @@ export function validateRequest(req: ModbusRequest): void {
   }
 }
 
-// ---------------------------------------------------------------- bits
-
-/** Packs bits LSB-first: bit i goes to byte i>>3, bit position i&7. */
-function writeBits(buf: Buffer, offset: number, bits: ArrayLike<boolean>): void {
-  const bytes = (bits.length + 7) >> 3;
-  buf.fill(0, offset, offset + bytes);
-  for (let i = 0; i < bits.length; i++) {
-    if (bits[i]) buf[offset + (i >> 3)]! |= 1 << (i & 7);
-  }
-}
-
-function readBits(buf: Buffer, offset: number, count: number): boolean[] {
-  const bits = new Array<boolean>(count);
-  for (let i = 0; i < count; i++) bits[i] = (buf[offset + (i >> 3)]! & (1 << (i & 7))) !== 0;
-  return bits;
-}
-
-/**
- * Register arrays are cut from shared 8 KiB slabs, the way Buffer.allocUnsafe
- * uses its pool: a Uint16Array with a backing store of its own costs a malloc
- * and garbage-collector bookkeeping, more than decoding a whole reply. So the
- * `.buffer` of an array from here holds other arrays too; read the array, not
- * its buffer. A slab is freed when none of its arrays is referenced any more.
- */
-const SLAB_BYTES = 8192;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabOffset = 0;
-
-/** A Uint16Array of `count` registers (at most 125 in any PDU), contents unset. */
-export function allocRegisters(count: number): Uint16Array {
-  const bytes = 2 * count;
-  if (bytes > SLAB_BYTES / 8) return new Uint16Array(count);
-  if (slabOffset + bytes > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabOffset = 0;
-  }
-  const regs = new Uint16Array(slab, slabOffset, count);
-  slabOffset += bytes;
-  return regs;
-}
-
-function readRegisters(buf: Buffer, offset: number, count: number): Uint16Array {
-  const regs = allocRegisters(count);
-  for (let i = 0; i < count; i++) regs[i] = (buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!;
-  return regs;
-}
-
-/** Big-endian 16-bit stores without writeUInt16BE's checks: values are validated or come from a Uint16Array. */
-function writeRegisters(buf: Buffer, offset: number, values: ArrayLike<number>): void {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    buf[offset + 2 * i] = v >> 8;
-    buf[offset + 2 * i + 1] = v;
-  }
-}
-
 // ---------------------------------------------------------------- requests (client side encodes)
 
 export function requestPduLength(req: ModbusRequest): number {
@@ -403,145 +343,6 @@ export function decodeRequest(pdu: Buffer): DecodedRequest {
           values: readRegisters(pdu, 10, writeQuantity),
         },
       };
-    }
-  }
-}
-
-// ---------------------------------------------------------------- responses (server side encodes)
-
-export function responsePduLength(res: ModbusResponse): number {
-  switch (res.fc) {
-    case 1:
-    case 2:
-      return 2 + ((res.bits.length + 7) >> 3);
-    case 3:
-    case 4:
-    case 23:
-      return 2 + 2 * res.registers.length;
-    default:
-      return 5;
-  }
-}
-
-/**
- * Writes the response PDU at `offset`. Layouts:
- *   1, 2:      | fc | byteCount:u8 | bits LSB-first |
- *   3, 4, 23:  | fc | byteCount:u8 | registers:u16[] |
- *   5, 6:      | fc | address:u16 | value:u16 |        (echo of the request)
- *   15, 16:    | fc | address:u16 | quantity:u16 |
- */
-export function writeResponsePdu(res: ModbusResponse, buf: Buffer, offset: number): void {
-  buf[offset] = res.fc;
-  switch (res.fc) {
-    case 1:
-    case 2:
-      buf[offset + 1] = (res.bits.length + 7) >> 3;
-      writeBits(buf, offset + 2, res.bits);
-      return;
-    case 3:
-    case 4:
-    case 23:
-      buf[offset + 1] = 2 * res.registers.length;
-      writeRegisters(buf, offset + 2, res.registers);
-      return;
-    case 5:
-      buf.writeUInt16BE(res.address, offset + 1);
-      buf.writeUInt16BE(res.value ? 0xff00 : 0x0000, offset + 3);
-      return;
-    case 6:
-      buf.writeUInt16BE(res.address, offset + 1);
-      buf.writeUInt16BE(res.value, offset + 3);
-      return;
-    case 15:
-    case 16:
-      buf.writeUInt16BE(res.address, offset + 1);
-      buf.writeUInt16BE(res.quantity, offset + 3);
-      return;
-  }
-}
-
-/** Whether a handler's response is a well-formed answer to `req` (right function, right quantity). */
-export function responseFits(req: ModbusRequest, res: ModbusResponse): boolean {
-  if (res.fc !== req.fc) return false;
-  switch (req.fc) {
-    case 1:
-    case 2:
-      return (res as ReadBitsResponse).bits?.length === req.quantity;
-    case 3:
-    case 4:
-      return (res as ReadRegistersResponse).registers?.length === req.quantity;
-    case 23:
-      return (res as ReadRegistersResponse).registers?.length === req.readQuantity;
-    default:
-      return true;
-  }
-}
-
-export function encodeResponse(res: ModbusResponse): Buffer {
-  const buf = Buffer.allocUnsafe(responsePduLength(res));
-  writeResponsePdu(res, buf, 0);
-  return buf;
-}
-
-/** Exception response PDU: | fc | 0x80 | exceptionCode:u8 | */
-export function encodeException(fc: number, exceptionCode: number): Buffer {
-  return Buffer.from([(fc | 0x80) & 0xff, exceptionCode & 0xff]);
-}
-
-// ---------------------------------------------------------------- responses (client side decodes)
-
-function mismatch(req: ModbusRequest, what: string): ModbusProtocolError {
-  return new ModbusProtocolError(`reply to function ${req.fc} does not match the request: ${what}`);
-}
-
-/**
- * Decodes a response PDU against the request it answers. Throws the
- * exception's error class for an exception response, ModbusProtocolError for
- * a reply whose function code, length, byte count or echo does not fit.
- */
-export function decodeResponse(req: ModbusRequest, pdu: Buffer): ModbusResponse {
-  const fc = pdu[0]!;
-  if (fc === (req.fc | 0x80)) {
-    if (pdu.length !== 2) throw mismatch(req, `exception response of ${pdu.length} bytes`);
-    throw exceptionError(pdu[1]!, req.fc);
-  }
-  if (fc !== req.fc) throw mismatch(req, `function code ${fc}`);
-  switch (req.fc) {
-    case 1:
-    case 2: {
-      const byteCount = (req.quantity + 7) >> 3;
-      if (pdu.length !== 2 + byteCount || pdu[1] !== byteCount) {
-        throw mismatch(req, `byte count ${pdu[1]} in ${pdu.length} bytes, expected ${byteCount}`);
-      }
-      return { fc: req.fc, bits: readBits(pdu, 2, req.quantity) };
-    }
-    case 3:
-    case 4:
-    case 23: {
-      const quantity = req.fc === 23 ? req.readQuantity : req.quantity;
-      if (pdu.length !== 2 + 2 * quantity || pdu[1] !== 2 * quantity) {
-        throw mismatch(req, `byte count ${pdu[1]} in ${pdu.length} bytes, expected ${2 * quantity}`);
-      }
-      return { fc: req.fc, registers: readRegisters(pdu, 2, quantity) };
-    }
-    case 5:
-    case 6: {
-      if (pdu.length !== 5) throw mismatch(req, `length ${pdu.length}`);
-      const address = pdu.readUInt16BE(1);
-      const raw = pdu.readUInt16BE(3);
-      const expected = req.fc === 5 ? (req.value ? 0xff00 : 0) : req.value;
-      if (address !== req.address || raw !== expected) throw mismatch(req, 'echo differs from the request');
-      return req.fc === 5 ? { fc: 5, address, value: req.value } : { fc: 6, address, value: raw };
-    }
-    case 15:
-    case 16: {
-      if (pdu.length !== 5) throw mismatch(req, `length ${pdu.length}`);
-      const address = pdu.readUInt16BE(1);
-      const quantity = pdu.readUInt16BE(3);
-      if (address !== req.address || quantity !== req.values.length) {
-        throw mismatch(req, `address ${address} quantity ${quantity}`);
-      }
-      return { fc: req.fc, address, quantity };
     }
   }
 }

@@ -13,7 +13,8 @@ import { type ResolvedStep, outcomeOf } from '../bus/command-messages.js';
 import { type ExecutionLedger, SqliteCommandLedger } from '../commands/ledger.js';
 import { type ErrorCode, PlantaError } from '../errors.js';
 import { describeFailure, failureCode, firstFailing, tagsToRead, writtenValues } from '../commands/conditions.js';
-import { type ModbusRequest, type ModbusResponse, ModbusError, type ModbusTcpClient } from '../modbus/index.js';
+import { type ModbusRequest, type ModbusResponse, ModbusError } from '../modbus/index.js';
+import { COMMAND_GROUP, type DeviceChannel } from './channel.js';
 import { type RegisterDecoder, compileRegisterDecoder, encodeBit, encodeRegisters, rawValue, sameValue } from '../tags/codec.js';
 import { type TagDefinition, type TagValueType, isBitArea, tagSize } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
@@ -75,7 +76,7 @@ export class CommandExecutor {
   private readonly decoders = new Map<string, RegisterDecoder>();
 
   constructor(
-    private readonly client: ModbusTcpClient,
+    private readonly client: DeviceChannel,
     private readonly tags: ReadonlyMap<string, TagDefinition>,
     private readonly bus: CommandExecutionBus & OutcomeBus,
     private readonly exclusive: Exclusive,
@@ -237,14 +238,14 @@ export class CommandExecutor {
   }
 
   private async write(step: ResolvedStep): Promise<void> {
-    await this.client.request(this.request(step));
+    await this.client.request(this.request(step), COMMAND_GROUP);
   }
 
   // ------------------------------------------------------------ reading back
 
   /** Reads one tag from the PLC; the value is handed on at once (onRead: the poller publishes it with this read's time). */
   private async readTag(t: TagDefinition): Promise<Read> {
-    const res: ModbusResponse = await this.client.request({ fc: FC_READ[t.area], address: t.address, quantity: tagSize(t) } as ModbusRequest);
+    const res: ModbusResponse = await this.client.request({ fc: FC_READ[t.area], address: t.address, quantity: tagSize(t) } as ModbusRequest, COMMAND_GROUP);
     const at = Date.now();
     let read: Read;
     if ('bits' in res) {

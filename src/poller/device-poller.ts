@@ -11,7 +11,14 @@
  * follows it). A Modbus exception is a valid reply: it proves a living device
  * at the other end (its tags are Bad_DeviceFailure with the code).
  */
-import { type ModbusRequest, type ModbusResponse, ModbusConnectionError, ModbusExceptionError, ModbusTcpClient } from '../modbus/index.js';
+import {
+  type ModbusRequest,
+  type ModbusResponse,
+  ModbusConnectionError,
+  ModbusExceptionError,
+} from '../modbus/index.js';
+import { type DeviceChannel, connectionOf, ownChannel } from './channel.js';
+import { gatewaySilence, qualityOfError } from './read-errors.js';
 import type {
   CommandExecutionBus,
   CommandOutcome,
@@ -34,9 +41,11 @@ import { Periodic } from '../util/scheduler.js';
 import { StallClock } from '../util/stalls.js';
 import { CommandExecutor, type ExecutorOptions, type ReadValue } from './command-executor.js';
 import { type ReadBlock, planReads } from './plan.js';
-import { type TagState, applyValue, qualityOfError } from './tag-state.js';
+import { type TagState, applyValue } from './tag-state.js';
 
 interface Block {
+  /** Its scan group, by which a link schedules requests fairly. */
+  group: string;
   request: ModbusRequest;
   bits: boolean;
   tags: TagState[];
@@ -78,6 +87,8 @@ export interface DevicePollerOptions {
   lease?: { id: string; since: number; leaseMs: number };
   /** This process's stalls, shared by its device pollers (started and stopped by their owner); default: one of its own. */
   stalls?: StallClock;
+  /** The device's share of its link (link-scheduler.ts); default: a Modbus/TCP connection of its own to its host. */
+  channel?: DeviceChannel;
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -100,7 +111,7 @@ export function linkLossMs(device: DeviceConfig, periods: readonly number[] = Ob
 export class DevicePoller {
   readonly tags: TagState[];
   private readonly groups: Group[];
-  private readonly client: ModbusTcpClient;
+  private readonly client: DeviceChannel;
   private readonly loop: Periodic;
   private readonly latency = new SampleWindow(1024);
   private readonly jitter = new SampleWindow(1024);
@@ -155,6 +166,7 @@ export class DevicePoller {
       every: periodMs / base,
       lastCompleted: 0,
       blocks: planReads(byGroup.get(name) ?? [], device).map((b) => ({
+        group: name,
         request: toRequest(b),
         bits: b.area === 'coil' || b.area === 'discrete',
         tags: b.tags.map(({ tag, offset }) => {
@@ -174,25 +186,18 @@ export class DevicePoller {
     }));
     const scanned = this.groups.filter((g) => g.blocks.length > 0).map((g) => g.periodMs);
     this.linkLossMs = linkLossMs(device, scanned.length > 0 ? scanned : periods);
-    this.client = new ModbusTcpClient({
-      host: device.host,
-      port: device.port,
-      unitId: device.unitId,
-      timeout: device.timeoutMs,
-      connectTimeout: device.connectTimeoutMs,
-      window: device.window,
-      // Two timeouts in a row mean the link is gone: every tag turns bad within 2× the timeout.
-      timeoutsBeforeReconnect: 2,
-    });
+    this.client = options.channel ?? ownChannel(connectionOf(device));
     const observers = options.observers;
-    this.client.latencyListener = observers
-      ? (ms) => {
-          this.latency.add(ms);
-          observers.latency(device.name, ms / 1000);
-        }
-      : (ms) => this.latency.add(ms);
-    this.client.on('disconnect', (err) => this.onDisconnect(err));
-    this.client.on('state', () => void this.publishStatus());
+    this.client.onLatency(
+      observers
+        ? (ms) => {
+            this.latency.add(ms);
+            observers.latency(device.name, ms / 1000);
+          }
+        : (ms) => this.latency.add(ms),
+    );
+    this.client.onDisconnect((err) => this.onDisconnect(err));
+    this.client.onState(() => void this.publishStatus());
     this.loop = new Periodic(base, (slot) => this.scan(slot), (err) => this.log?.error({ err }, 'scan failed'));
     this.executor = new CommandExecutor(
       this.client,
@@ -273,7 +278,7 @@ export class DevicePoller {
     const due = this.groups.filter((g) => slot % g.every === 0 && g.blocks.length > 0);
     if (due.length === 0 || this.options.polls?.() === false) return;
     const blocks = due.length === 1 ? due[0]!.blocks : due.flatMap((g) => g.blocks);
-    const results = await this.exclusive(() => Promise.allSettled(blocks.map((b) => this.client.request(b.request))));
+    const results = await this.exclusive(() => Promise.allSettled(blocks.map((b) => this.client.request(b.request, b.group))));
     // The lease was lost during the scan: another poller owns the device now and publishes its values.
     if (this.options.polls?.() === false) return;
     const now = Date.now();
@@ -283,7 +288,7 @@ export class DevicePoller {
       const r = results[i]!;
       if (r.status === 'fulfilled') this.applyReply(blocks[i]!, r.value, now, out);
       else this.applyError(blocks[i]!.tags, r.reason, now, out);
-      valid ||= r.status === 'fulfilled' || r.reason instanceof ModbusExceptionError;
+      valid ||= r.status === 'fulfilled' || (r.reason instanceof ModbusExceptionError && !gatewaySilence(r.reason));
     }
     if (valid) this.noteValidReply(now);
     for (const g of due) g.lastCompleted = now;

@@ -16,12 +16,21 @@ import { settlesWithin } from '../util/settle.js';
 import { StallClock } from '../util/stalls.js';
 import type { ExecutorOptions } from './command-executor.js';
 import { type PollerBus, type PollerObservers, DevicePoller } from './device-poller.js';
+import type { DeviceChannel } from './channel.js';
 import { DeviceLease, LOST_TO_ANOTHER, type LeaseState } from './lease.js';
+import { LinkScheduler, linkClient } from './link-scheduler.js';
 import { registerPollerMetrics } from './metrics.js';
 
 export class UnknownDeviceError extends PlantaError<'PLANTA_POLLER_UNKNOWN_DEVICE'> {
   constructor(message: string) {
     super('PLANTA_POLLER_UNKNOWN_DEVICE', message);
+  }
+}
+
+/** A poller asked for some devices of a serial line but not all: one process must own the port. */
+export class SplitLinkError extends PlantaError<'PLANTA_POLLER_SPLIT_LINK'> {
+  constructor(message: string) {
+    super('PLANTA_POLLER_SPLIT_LINK', message);
   }
 }
 
@@ -56,6 +65,9 @@ interface Owned {
 
 export class Poller {
   private readonly owned: Owned[];
+  private readonly config: PlantConfig;
+  /** The schedulers of the links whose devices are polled now, opened with the first and closed with the last. */
+  private readonly links = new Map<string, LinkScheduler>();
   private unsubscribe: Unsubscribe | undefined;
   private readonly bus: PollerBus;
   private readonly observers: PollerObservers | undefined;
@@ -67,11 +79,19 @@ export class Poller {
     private readonly options: PollerOptions,
   ) {
     this.bus = options.bus;
+    this.config = config;
     const names = new Set(config.devices.map((d) => d.name));
     for (const d of options.devices ?? []) {
       if (!names.has(d)) throw new UnknownDeviceError(`no device "${d}" in the configuration (devices: ${[...names].join(', ')})`);
     }
     const owned = config.devices.filter((d) => !options.devices || options.devices.includes(d.name));
+    for (const link of config.links.filter((l) => l.kind === 'serial')) {
+      const on = config.devices.filter((d) => d.link === link.name);
+      const mine = on.filter((d) => owned.includes(d));
+      if (mine.length > 0 && mine.length < on.length) {
+        throw new SplitLinkError(`link ${link.name} is a serial port that one process must own: poll all its devices (${on.map((d) => d.name).join(', ')}) or none`);
+      }
+    }
     const tagsOf = new Map(owned.map((d) => [d.name, [] as TagDefinition[]]));
     this.observers = options.registry ? registerPollerMetrics(options.registry, () => this.devices) : undefined;
     for (const t of config.tags) tagsOf.get(t.device)?.push(t);
@@ -89,10 +109,29 @@ export class Poller {
     return this.owned.map((o) => ({ device: o.config.name, state: o.lease?.state ?? 'unleased', since: o.lease?.since ?? 0 }));
   }
 
+  /** The device's share of its link, the link opened if it is the first of its devices polled here. */
+  private channel(device: DeviceConfig): DeviceChannel | undefined {
+    const name = device.link;
+    if (name === undefined) return undefined;
+    let scheduler = this.links.get(name);
+    if (!scheduler) {
+      const link = this.config.links.find((l) => l.name === name)!;
+      const client = linkClient(link, this.config.devices.filter((d) => d.link === name));
+      const created: LinkScheduler = new LinkScheduler(client, { name }, () => {
+        if (this.links.get(name) === created) this.links.delete(name);
+      });
+      scheduler = created;
+      this.links.set(name, scheduler);
+    }
+    return scheduler.channel(device);
+  }
+
   private make(o: Owned, lease?: DeviceLease): DevicePoller {
     const opts = this.options;
+    const channel = this.channel(o.config);
     return new DevicePoller(o.config, o.tags, {
       bus: opts.bus,
+      ...(channel ? { channel } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       ...(opts.statusIntervalMs ? { statusIntervalMs: opts.statusIntervalMs } : {}),
       ...(opts.commands ? { commands: opts.commands } : {}),

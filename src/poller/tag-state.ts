@@ -1,10 +1,9 @@
 /**
  * What a device poller knows of each of its tags — the last value and quality
  * it published — and the rules that turn a read, or a failed one, into a new
- * quality: report by exception, the deadband, the display range, and the
- * quality each kind of Modbus failure gives.
+ * quality: report by exception, the deadband, the display range (what a
+ * failed read gives is in read-errors.ts).
  */
-import { ModbusExceptionError, ModbusProtocolError, ModbusTimeoutError } from '../modbus/index.js';
 import type { RegisterDecoder } from '../tags/codec.js';
 import type { Quality } from '../tags/quality.js';
 import type { TagDefinition, TagValue, TagValueType } from '../tags/types.js';
@@ -18,18 +17,6 @@ export interface TagState {
   quality: Quality;
   exceptionCode: number | undefined;
   ts: number;
-}
-
-/** The quality a failed read gives its tags. */
-export function qualityOfError(err: unknown): { quality: Quality; exceptionCode?: number } {
-  if (err instanceof ModbusTimeoutError) return { quality: 'Bad_Timeout' };
-  if (err instanceof ModbusExceptionError) {
-    // 01/02 on a read mean the configuration names what the device does not have.
-    const config = err.exceptionCode === 1 || err.exceptionCode === 2;
-    return { quality: config ? 'Bad_ConfigurationError' : 'Bad_DeviceFailure', exceptionCode: err.exceptionCode };
-  }
-  if (err instanceof ModbusProtocolError) return { quality: 'Bad_CommunicationError' };
-  return { quality: 'Bad_NoCommunication' };
 }
 
 /** A value read for a tag: its quality from the display range; kept and reported (to `out`) when it changed. */

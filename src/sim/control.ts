@@ -2,14 +2,14 @@
  * The simulator's local control interface (HTTP + JSON on 127.0.0.1), for
  * people (`planta sim fault set estop`) and tests:
  *
- *   GET    /state                 plant state, mode, active faults, connections
+ *   GET    /state                 plant state, mode, active faults, connections (and each unit's, with several)
  *   GET    /connections           connection limits, counters (evicted, idle-closed...) and the open connections
  *   GET    /faults                active and injectable faults
- *   PUT    /faults/:name          inject a fault (name or bit number, e.g. estop or 1)
- *   DELETE /faults/:name          clear it
- *   GET    /mode                  current misbehaviour
- *   PUT    /mode                  {"mode":"slow","delayMs":1500} | {"mode":"exception","code":6} | ...
- *   DELETE /mode                  back to normal
+ *   PUT    /faults/:name?unit=N   inject a fault (name or bit number, e.g. estop or 1) — in unit N's plant, or in every plant
+ *   DELETE /faults/:name?unit=N   clear it
+ *   GET    /mode                  current misbehaviour, and the units' own
+ *   PUT    /mode                  {"mode":"slow","delayMs":1500} | {"mode":"exception","code":6} | ... — with "unit": N, of that unit only
+ *   DELETE /mode?unit=N           back to normal (every unit, or unit N)
  *   GET    /writes?since=N        writes received after sequence N
  *   DELETE /writes                clear the write log
  *   POST   /restart               PLC restart: memory to power-on values, connections dropped
@@ -53,23 +53,43 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-function modeFromBody(body: string): Misbehaviour {
+function unitParam(text: string | null | undefined): number | undefined {
+  if (text === null || text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 247) throw new PlantaError('PLANTA_SIM_BAD_REQUEST', `unit "${text}" is not a unit id in 1..247`);
+  return n;
+}
+
+function modeFromBody(body: string): { mode: Misbehaviour; unit: number | undefined } {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
     throw new PlantaError('PLANTA_SIM_BAD_REQUEST', 'body is not JSON');
   }
-  const o = json as { mode?: unknown; delayMs?: unknown; code?: unknown };
+  const o = json as { mode?: unknown; delayMs?: unknown; code?: unknown; unit?: unknown };
   if (typeof o?.mode !== 'string') throw new PlantaError('PLANTA_SIM_BAD_REQUEST', 'body needs a "mode" string');
   const arg = o.mode === 'slow' ? o.delayMs : o.mode === 'exception' ? o.code : undefined;
-  return parseMisbehaviour(arg === undefined ? o.mode : `${o.mode}:${String(arg)}`);
+  const unit = o.unit === undefined ? undefined : unitParam(String(o.unit));
+  return { mode: parseMisbehaviour(arg === undefined ? o.mode : `${o.mode}:${String(arg)}`), unit };
 }
 
 export function controlHandler(sim: Simulator): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const unitModes = (): Record<string, string> => Object.fromEntries([...sim.unitModes].map(([u, m]) => [u, formatMisbehaviour(m)]));
+  /** The plant of `unit`, or all of them. */
+  const plantsOf = (unit: number | undefined): { unit: number; plant: NonNullable<Simulator['plant']> }[] => {
+    const all = [...sim.plants].map(([u, plant]) => ({ unit: u, plant }));
+    if (unit === undefined) return all;
+    const one = all.filter((p) => p.unit === unit);
+    if (one.length === 0) throw new PlantaError('PLANTA_SIM_UNKNOWN_UNIT', `no unit ${unit} (units: ${[...sim.plants.keys()].join(', ')})`);
+    return one;
+  };
   const state = (): object => ({
     kind: sim.plant ? 'sbr' : 'load',
     mode: formatMisbehaviour(sim.misbehaviour),
+    unitModes: unitModes(),
+    ...(sim.plants.size > 1 ? { units: Object.fromEntries([...sim.plants].map(([u, p]) => [u, { ...p.state(), mode: formatMisbehaviour(sim.modeOf(u)) }])) } : {}),
+    ...(sim.rtu ? { rtu: sim.rtu.stats } : {}),
     connections: sim.server.stats.connections,
     connectionCounts: connectionCounts(sim),
     requests: sim.server.stats.requests,
@@ -92,17 +112,22 @@ export function controlHandler(sim: Simulator): (req: http.IncomingMessage, res:
     if (fault && (method === 'PUT' || method === 'POST' || method === 'DELETE')) {
       if (!sim.plant) throw new PlantaError('PLANTA_SIM_NO_PLANT', 'the load device has no faults');
       const bit = faultBit(decodeURIComponent(fault[1]!));
-      sim.plant.setFault(bit, method !== 'DELETE');
-      return { bit, name: faultName(bit), active: method !== 'DELETE' };
+      const plants = plantsOf(unitParam(url.searchParams.get('unit')));
+      for (const p of plants) p.plant.setFault(bit, method !== 'DELETE');
+      return { bit, name: faultName(bit), active: method !== 'DELETE', units: plants.map((p) => p.unit) };
     }
-    if (path === '/mode' && method === 'GET') return { mode: formatMisbehaviour(sim.misbehaviour) };
+    if (path === '/mode' && method === 'GET') return { mode: formatMisbehaviour(sim.misbehaviour), unitModes: unitModes() };
     if (path === '/mode' && (method === 'PUT' || method === 'POST')) {
-      sim.misbehaviour = modeFromBody(await readBody(req));
-      return { mode: formatMisbehaviour(sim.misbehaviour) };
+      const { mode, unit } = modeFromBody(await readBody(req));
+      if (unit !== undefined) plantsOf(unit);
+      sim.setMode(mode, unit);
+      return { mode: formatMisbehaviour(sim.misbehaviour), unitModes: unitModes() };
     }
     if (path === '/mode' && method === 'DELETE') {
-      sim.misbehaviour = { mode: 'normal' };
-      return { mode: 'normal' };
+      const unit = unitParam(url.searchParams.get('unit'));
+      if (unit !== undefined) plantsOf(unit);
+      sim.setMode({ mode: 'normal' }, unit);
+      return { mode: formatMisbehaviour(sim.misbehaviour), unitModes: unitModes() };
     }
     if (path === '/writes' && method === 'GET') {
       const since = Number(url.searchParams.get('since') ?? 0);

@@ -70,10 +70,10 @@ export function formatMisbehaviour(m: Misbehaviour): string {
   return m.mode;
 }
 
-/** Wraps a handler so that it misbehaves as `current()` says, decided per request. */
-export function misbehaving(handler: RequestHandler, current: () => Misbehaviour): RequestHandler {
+/** Wraps a handler so that it misbehaves as `current(unitId)` says, decided per request. */
+export function misbehaving(handler: RequestHandler, current: (unitId: number) => Misbehaviour): RequestHandler {
   return (req: ModbusRequest, ctx: RequestContext): HandlerResult | Promise<HandlerResult> => {
-    const m = current();
+    const m = current(ctx.unitId);
     switch (m.mode) {
       case 'normal':
         return handler(req, ctx);
@@ -95,9 +95,8 @@ export function misbehaving(handler: RequestHandler, current: () => Misbehaviour
       case 'exception':
         throw exceptionError(m.code, req.fc);
       case 'garbage': {
-        // | tid | 0 | length=4 | unit | fc | byteCount=0xFF | 0x00 |  — a byte count that cannot be true
-        const frame = Buffer.from([ctx.transactionId >> 8, ctx.transactionId & 0xff, 0, 0, 0, 4, ctx.unitId, req.fc, 0xff, 0]);
-        ctx.writeRaw(frame);
+        // | fc | byteCount=0xFF | 0x00 |, framed as the connection frames answers: a byte count that cannot be true
+        ctx.writePdu(Buffer.from([req.fc, 0xff, 0]));
         return NO_RESPONSE;
       }
       case 'noise':

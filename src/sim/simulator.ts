@@ -1,8 +1,20 @@
 /**
  * A running simulator: a Modbus/TCP server for the SBR PLC (or the load
- * device), its PLC scan loop, its misbehaviour mode and its write log.
+ * device) — and, asked for, the same plants on a serial line or an
+ * RTU-over-TCP port, one plant per unit id — its PLC scan loop, its
+ * misbehaviour modes (all units, or one) and its write log.
  */
-import { type ConnectionClosed, type ConnectionLimits, ModbusTcpServer, type RequestHandler, createAreaHandler } from '../modbus/index.js';
+import {
+  type ConnectionClosed,
+  type ConnectionLimits,
+  GatewayTargetFailedError,
+  ModbusRtuServer,
+  ModbusTcpServer,
+  NO_RESPONSE,
+  type RequestHandler,
+  type SerialTransportOptions,
+  createAreaHandler,
+} from '../modbus/index.js';
 import type { Logger } from '../util/log.js';
 import { Periodic } from '../util/scheduler.js';
 import { LoadDevice } from './load.js';
@@ -21,6 +33,16 @@ export interface SimulatorOptions {
   /** SBR: start program 1 at power-on. Default true, so a demo shows a running plant. */
   autostart?: boolean;
   misbehaviour?: Misbehaviour;
+  /**
+   * SBR: the unit ids served, one plant each (1..247); on Modbus/TCP another
+   * unit is answered with exception 0B (gateway target failed to respond).
+   * Default: one plant answering any unit id on TCP, unit 1 on RTU.
+   */
+  units?: number[];
+  /** SBR: also serve the units on this serial line (Modbus RTU). */
+  serial?: SerialTransportOptions;
+  /** SBR: also serve the units as RTU frames on this TCP port (an RTU-over-TCP converter's far side); 0 picks one. */
+  rtuOverTcp?: { host?: string; port: number };
   /** Serve the generic load device instead of the SBR plant. */
   load?: { devices: number; registers: number; changeMs: number };
   /** Connection limits of the Modbus server (src/modbus/server.ts); maxConnections defaults to 64 (1024 for the load device). */
@@ -29,51 +51,116 @@ export interface SimulatorOptions {
   log?: Logger;
 }
 
+export interface SimulatorAddresses {
+  host: string;
+  port: number;
+  /** The RTU-over-TCP port, when asked for. */
+  rtuOverTcp?: { host: string; port: number };
+}
+
 export class Simulator {
   readonly writes = new WriteLog();
-  readonly plant: SbrPlant | undefined;
+  /** The SBR plant of each unit id (one plant under unit 1 when it answers any unit id). */
+  readonly plants = new Map<number, SbrPlant>();
   readonly load: LoadDevice | undefined;
   readonly server: ModbusTcpServer;
+  readonly rtu: ModbusRtuServer | undefined;
+  /** The mode of every unit without one of its own. */
   misbehaviour: Misbehaviour;
+  /** Modes of single units (`planta sim mode silent --unit 2`). */
+  readonly unitModes = new Map<number, Misbehaviour>();
   private readonly scanLoop: Periodic | undefined;
   private lastScan = 0;
 
   constructor(readonly options: SimulatorOptions = {}) {
     this.misbehaviour = options.misbehaviour ?? { mode: 'normal' };
+    const rtu = options.serial !== undefined || options.rtuOverTcp !== undefined;
     let inner: RequestHandler;
     if (options.load) {
+      if (rtu || options.units) throw new RangeError('the load device is served on Modbus/TCP only, with its own unit ids');
       this.load = new LoadDevice(options.load);
       inner = this.load.handler;
     } else {
-      const plant = new SbrPlant({ speed: options.speed ?? 60, seed: options.seed ?? 1, autostart: options.autostart ?? true });
-      this.plant = plant;
-      inner = createAreaHandler({
-        coils: plant.bits,
-        discreteInputs: plant.bits,
-        holdingRegisters: plant.words,
-        inputRegisters: plant.words,
-        beforeWrite: (w) => plant.checkWrite(w),
-      });
+      const units = options.units ?? [1];
+      for (const u of units) if (!Number.isInteger(u) || u < 1 || u > 247) throw new RangeError(`unit id ${u} is outside 1..247`);
+      const handlers = new Map<number, RequestHandler>();
+      for (const [i, u] of units.entries()) {
+        // Each plant its own noise, so that the units are told apart by their values too.
+        const plant = new SbrPlant({ speed: options.speed ?? 60, seed: (options.seed ?? 1) + i, autostart: options.autostart ?? true });
+        this.plants.set(u, plant);
+        handlers.set(u, createAreaHandler({ coils: plant.bits, discreteInputs: plant.bits, holdingRegisters: plant.words, inputRegisters: plant.words, beforeWrite: (w) => plant.checkWrite(w) }));
+      }
+      const anyUnit = options.units === undefined ? handlers.get(1)! : undefined;
+      inner = (req, ctx) => {
+        if (anyUnit) return anyUnit(req, ctx);
+        if (ctx.unitId === 0) {
+          // A broadcast (RTU, or forwarded by a gateway): every plant executes it; nobody answers, refusals included.
+          for (const h of handlers.values()) {
+            try {
+              h(req, ctx);
+            } catch {
+              // Unanswered either way.
+            }
+          }
+          return NO_RESPONSE;
+        }
+        const h = handlers.get(ctx.unitId);
+        if (!h) throw new GatewayTargetFailedError(req.fc);
+        return h(req, ctx);
+      };
       this.scanLoop = new Periodic(options.scanMs ?? 50, () => {
         // The process advances by the real time elapsed, so a late scan does not slow the plant's clock.
         const now = performance.now();
-        plant.scan(now - this.lastScan);
+        for (const p of this.plants.values()) p.scan(now - this.lastScan);
         this.lastScan = now;
       });
     }
+    const handler = misbehaving(this.writes.recording(inner), (unitId) => this.modeOf(unitId));
     this.server = new ModbusTcpServer({
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 5020,
       maxConnections: options.load ? 1024 : 64,
       ...options.connections,
-      handler: misbehaving(this.writes.recording(inner), () => this.misbehaviour),
+      handler,
     });
+    if (rtu) this.rtu = new ModbusRtuServer({ handler, units: this.plants.keys() });
     const log = options.log;
     if (log) this.server.on('closed', (e) => logClosed(log, e));
   }
 
-  async start(): Promise<{ host: string; port: number }> {
-    const address = await this.server.listen();
+  /** The plant of the first unit (the only one, unless several units were asked for). */
+  get plant(): SbrPlant | undefined {
+    return this.plants.values().next().value;
+  }
+
+  /** How unit `unitId` behaves now. */
+  modeOf(unitId: number): Misbehaviour {
+    return this.unitModes.get(unitId) ?? this.misbehaviour;
+  }
+
+  /** Sets the mode of every unit (`unit` undefined: and forgets the units' own), or of one unit. */
+  setMode(mode: Misbehaviour, unit?: number): void {
+    if (unit === undefined) {
+      this.misbehaviour = mode;
+      this.unitModes.clear();
+    } else if (mode.mode === 'normal' && this.misbehaviour.mode === 'normal') {
+      this.unitModes.delete(unit);
+    } else {
+      this.unitModes.set(unit, mode);
+    }
+  }
+
+  async start(): Promise<SimulatorAddresses> {
+    const address: SimulatorAddresses = await this.server.listen();
+    const { serial, rtuOverTcp } = this.options;
+    try {
+      if (this.rtu && rtuOverTcp) address.rtuOverTcp = await this.rtu.listenTcp(rtuOverTcp.host ?? this.options.host ?? '127.0.0.1', rtuOverTcp.port);
+      if (this.rtu && serial) await this.rtu.listenSerial(serial);
+    } catch (err) {
+      await this.rtu?.close();
+      await this.server.close();
+      throw err;
+    }
     this.lastScan = performance.now();
     this.scanLoop?.start();
     return address;
@@ -81,12 +168,13 @@ export class Simulator {
 
   /** A PLC restart: memory back to its power-on values, every connection dropped. */
   restart(): void {
-    this.plant?.powerOn();
+    for (const p of this.plants.values()) p.powerOn();
     this.server.dropConnections();
   }
 
   async stop(): Promise<void> {
     await this.scanLoop?.stop();
+    await this.rtu?.close();
     await this.server.close();
   }
 }

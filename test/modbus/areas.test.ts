@@ -33,6 +33,7 @@ const ctx: RequestContext = {
   remotePort: 1,
   destroy: () => undefined,
   writeRaw: () => undefined,
+  writePdu: () => undefined,
 };
 
 function call(areas: DataAreas, req: ModbusRequest): ModbusResponse {

@@ -19,6 +19,19 @@ export async function until(cond: () => boolean, timeoutMs = 2000, what = 'condi
   }
 }
 
+/** Splits `buf` at the given cut points (any numbers; reduced modulo the length and sorted). */
+export function split(buf: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => (buf.length === 0 ? 0 : c % (buf.length + 1))))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const p of points) {
+    out.push(buf.subarray(prev, p));
+    prev = p;
+  }
+  out.push(buf.subarray(prev));
+  return out;
+}
+
 export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The outcome of a promise, captured at once so that no rejection is ever unhandled. */

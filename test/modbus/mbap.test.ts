@@ -13,6 +13,7 @@ import {
   encodeFrame,
   type FrameErrorKind,
 } from '../../src/modbus/index.js';
+import { split } from './helpers.js';
 
 const T = { timeout: 30_000 };
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -51,19 +52,6 @@ const frameArb: fc.Arbitrary<Frame> = fc.record({
 });
 
 const plain = (f: Frame): Frame => ({ tid: f.tid, unit: f.unit, pdu: Buffer.from(f.pdu) });
-
-/** Splits `buf` at the given cut points (any numbers; reduced modulo the length and sorted). */
-function split(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => (buf.length === 0 ? 0 : c % (buf.length + 1))))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(buf.subarray(prev, p));
-    prev = p;
-  }
-  out.push(buf.subarray(prev));
-  return out;
-}
 
 describe('MBAP framing', () => {
   it('encodes the header as the spec shows it', T, () => {

@@ -12,7 +12,8 @@ import fc from 'fast-check';
 import { MemoryBus } from '../../src/bus/memory.js';
 import type { CommandRequest } from '../../src/bus/types.js';
 import { CommandRejection, checkTagValue } from '../../src/commands/prepare.js';
-import { BYTE_ORDERS, BitArea, type ByteOrder, type ModbusRequest, type ModbusTcpClient, RegisterArea, createAreaHandler, encodeValue, type NumericType } from '../../src/modbus/index.js';
+import { BYTE_ORDERS, BitArea, type ByteOrder, type ModbusRequest, RegisterArea, createAreaHandler, encodeValue, type NumericType } from '../../src/modbus/index.js';
+import type { DeviceChannel } from '../../src/poller/channel.js';
 import { CommandExecutor } from '../../src/poller/command-executor.js';
 import { compileRegisterDecoder, rawValue, sameValue, toRaw } from '../../src/tags/codec.js';
 import { representation } from '../../src/tags/representation.js';
@@ -61,7 +62,7 @@ function executorOn(t: TagDefinition): { executor: CommandExecutor; memory: Regi
   const client = {
     connected: true,
     request: async (req: ModbusRequest) => handler(req, {} as never),
-  } as unknown as ModbusTcpClient;
+  } as unknown as DeviceChannel;
   const executor = new CommandExecutor(client, new Map([[t.name, t]]), new MemoryBus(), (f) => f(), undefined);
   return { executor, memory };
 }

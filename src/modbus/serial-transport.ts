@@ -1,0 +1,190 @@
+/**
+ * A serial port as a transport (the `serialport` package, loaded only when a
+ * port is opened: its native binding costs nothing to processes without one).
+ * The line is half-duplex: a frame may start only after 3.5 characters of
+ * silence since the last byte either way, so writes wait for that.
+ */
+import type { EventEmitter } from 'node:events';
+import { ModbusConnectionError, type ModbusError } from './errors.js';
+import { type LineTiming, type SerialFormat, lineTiming } from './rtu.js';
+import type { ConnectionHandlers, Transport, TransportConnection } from './transport.js';
+
+/** What is used of a `serialport` port (a SerialPort, or a SerialPortMock in tests). */
+export interface SerialPortLike extends EventEmitter {
+  write(bytes: Buffer): boolean;
+  close(callback?: (err: Error | null) => void): void;
+  readonly isOpen: boolean;
+  readonly writableLength: number;
+}
+
+export interface SerialOpenOptions {
+  path: string;
+  baudRate: number;
+  parity: SerialFormat['parity'];
+  dataBits: SerialFormat['dataBits'];
+  stopBits: SerialFormat['stopBits'];
+}
+
+/** Makes a port that opens itself and emits 'open' (or 'error' then 'close'). */
+export type PortOpener = (options: SerialOpenOptions) => SerialPortLike | Promise<SerialPortLike>;
+
+export interface SerialTransportOptions extends SerialFormat {
+  path: string;
+  /** How ports are made; default: serialport's SerialPort. */
+  openPort?: PortOpener;
+}
+
+/**
+ * Node's timers fire on whole milliseconds, and late: a silence of 1.75 ms
+ * would last 2 to 4, half an exchange at 115200 baud. The last 2 ms of a
+ * silence are waited turn by turn of the event loop instead (setImmediate:
+ * other work goes on, at the price of a busy CPU for that while), so a frame
+ * leaves within about 50 µs of its earliest time.
+ */
+const SPIN_MS = 2;
+
+const openSerialPort: PortOpener = async (options) => {
+  const { SerialPort } = await import('serialport');
+  return new SerialPort(options);
+};
+
+export function describeSerial(o: { path: string } & SerialFormat): string {
+  return `${o.path} ${o.baud} ${o.dataBits}${o.parity[0]!.toUpperCase()}${o.stopBits}`;
+}
+
+export class SerialTransport implements Transport {
+  readonly description: string;
+  readonly timing: LineTiming;
+
+  constructor(private readonly options: SerialTransportOptions) {
+    this.description = describeSerial(options);
+    this.timing = lineTiming(options);
+  }
+
+  get frameGapMs(): number {
+    return this.timing.interFrameMs;
+  }
+
+  wireTimeMs(bytes: number): number {
+    return bytes * this.timing.charMs;
+  }
+
+  connect(handlers: ConnectionHandlers, connectTimeoutMs: number): TransportConnection {
+    return new SerialConnection(this, this.options, handlers, connectTimeoutMs);
+  }
+}
+
+class SerialConnection implements TransportConnection {
+  private port: SerialPortLike | undefined;
+  private destroyed: ModbusError | undefined;
+  private opened = false;
+  private closed = false;
+  private error: Error | undefined;
+  /** Frames waiting for the line's silence, and the timer that sends them. */
+  private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private sendTimer: NodeJS.Timeout | undefined;
+  private spinning = false;
+  /** performance.now() when the line last carried a byte (sent or received). */
+  private lineBusyUntil = 0;
+
+  constructor(
+    private readonly transport: SerialTransport,
+    private readonly options: SerialTransportOptions,
+    private readonly handlers: ConnectionHandlers,
+    connectTimeoutMs: number,
+  ) {
+    const { path, baud, parity, dataBits, stopBits } = options;
+    const timer = setTimeout(() => this.destroy(new ModbusConnectionError(`opening ${transport.description} timed out after ${connectTimeoutMs} ms`)), connectTimeoutMs);
+    Promise.resolve()
+      .then(() => (options.openPort ?? openSerialPort)({ path, baudRate: baud, parity, dataBits, stopBits }))
+      .then(
+        (port) => {
+          this.port = port;
+          port.on('error', (err: Error) => void (this.error = err));
+          port.once('close', () => this.onClosed());
+          port.once('open', () => {
+            clearTimeout(timer);
+            if (this.destroyed) {
+              port.close();
+              return;
+            }
+            this.opened = true;
+            handlers.onOpen();
+          });
+          port.on('data', (chunk: Buffer) => {
+            this.lineBusyUntil = performance.now();
+            handlers.onData(chunk, chunk.length);
+          });
+          // A port that fails to open emits 'error' and never 'open' or 'close'.
+          port.once('error', () => {
+            if (!this.opened) {
+              clearTimeout(timer);
+              this.onClosed();
+            }
+          });
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          this.error = err as Error;
+          this.onClosed();
+        },
+      );
+  }
+
+  get pendingBytes(): number {
+    return this.queuedBytes + (this.port?.writableLength ?? 0);
+  }
+
+  write(bytes: Buffer): void {
+    if (this.closed || this.destroyed) return;
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.length;
+    this.flush();
+  }
+
+  destroy(error?: ModbusError): void {
+    if (this.closed) return;
+    this.destroyed ??= error ?? new ModbusConnectionError(`${this.transport.description} closed`);
+    clearTimeout(this.sendTimer);
+    if (this.port?.isOpen) this.port.close();
+    else if (!this.opened) this.onClosed();
+  }
+
+  /** Sends queued frames once the line has been silent for t3.5. */
+  private flush(): void {
+    if (this.sendTimer !== undefined || this.spinning || this.closed || this.destroyed || !this.port?.isOpen) return;
+    const wait = this.lineBusyUntil + this.transport.timing.interFrameMs - performance.now();
+    if (wait > SPIN_MS) {
+      this.sendTimer = setTimeout(() => {
+        this.sendTimer = undefined;
+        this.flush();
+      }, wait - SPIN_MS);
+      return;
+    }
+    if (wait > 0) {
+      this.spinning = true;
+      setImmediate(() => {
+        this.spinning = false;
+        this.flush();
+      });
+      return;
+    }
+    const frame = this.queue.shift();
+    if (frame === undefined) return;
+    this.queuedBytes -= frame.length;
+    this.port.write(frame);
+    this.lineBusyUntil = performance.now() + this.transport.wireTimeMs(frame.length);
+    if (this.queue.length > 0) this.flush();
+  }
+
+  private onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.sendTimer);
+    const what = this.transport.description;
+    const why = this.error ? `: ${this.error.message}` : '';
+    const reason = this.destroyed ?? new ModbusConnectionError(this.opened ? `${what} closed${why}` : `cannot open ${what}${why}`);
+    this.handlers.onClose(reason, this.opened);
+  }
+}
