@@ -251,8 +251,13 @@ describe('command ids, owners and bounded requests', { timeout: 120_000 }, () =>
       const renewed = await call('POST', '/api/commands/select', { command: 'stop_cycle', params: {} });
       if (renewed.status === 200) {
         last = renewed;
-        const other = await call('POST', '/api/commands/select', { command: 'stop_cycle', params: {} }, 'bob:operator');
-        assert.equal(other.json.error?.code, 'PLANTA_COMMAND_DEVICE_SELECTED', 'nobody else while it is held');
+        // Bob asks only while the reservation has time left for his request to reach the server: once a renewal is
+        // capped at the limit it may expire within milliseconds, and Bob would then rightly get it (a loaded machine
+        // delays his request past the expiry).
+        if ((renewed.json.expiresAt as number) - Date.now() > 300) {
+          const other = await call('POST', '/api/commands/select', { command: 'stop_cycle', params: {} }, 'bob:operator');
+          assert.equal(other.json.error?.code, 'PLANTA_COMMAND_DEVICE_SELECTED', 'nobody else while it is held');
+        }
         continue;
       }
       assert.equal(renewed.status, 409);
