@@ -90,7 +90,7 @@ class SerialConnection implements TransportConnection {
 
   constructor(
     private readonly transport: SerialTransport,
-    private readonly options: SerialTransportOptions,
+    options: SerialTransportOptions,
     private readonly handlers: ConnectionHandlers,
     connectTimeoutMs: number,
   ) {
