@@ -1,7 +1,7 @@
 /** `planta check FILE`: validate a configuration and print every problem with its place. */
 import type { Command } from 'commander';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
-import { describeLink } from '../config/links.js';
+import { deviceAddress } from '../config/links.js';
 import { planReads } from '../poller/plan.js';
 
 export function registerCheckCommand(program: Command): void {
@@ -13,10 +13,8 @@ export function registerCheckCommand(program: Command): void {
       try {
         const config = loadConfig(file);
         console.log(`${file}: valid — ${config.devices.length} device(s)${config.links.length > 0 ? ` on ${config.links.length} link(s) and their own` : ''}, ${config.tags.length} tag(s)`);
-        const links = new Map(config.links.map((l) => [l.name, l]));
         for (const d of config.devices) {
-          const link = d.link === undefined ? undefined : links.get(d.link);
-          const where = link ? `unit ${d.unitId} on link ${link.name}: ${describeLink(link)}` : `${d.host}:${d.port} unit ${d.unitId}`;
+          const where = deviceAddress(d, config.links);
           const tags = config.tags.filter((t) => t.device === d.name);
           for (const [group, period] of Object.entries(d.scanGroups)) {
             const blocks = planReads(tags.filter((t) => t.scanGroup === group), d);

@@ -6,6 +6,7 @@
  * Redis bus they are separate processes of one plant (src/cli/wiring.ts).
  */
 import type { Command } from 'commander';
+import { deviceAddress } from '../config/links.js';
 import { remoteAlarms } from '../alarms/remote.js';
 import { remoteNotifications } from '../notify/remote.js';
 import { usersDb } from '../auth/open.js';
@@ -168,10 +169,10 @@ async function poll(flags: { config: string; devices?: string; print: boolean; b
   const poller = await startPoller(bus, config, { log, registry, stops, ledger, queueLost: choice.kind === 'memory', ...(devices ? { devices } : {}), ...(lease ? { lease } : {}) });
   if (flags.metrics) console.log(`planta poll: metrics at ${await serveMetrics(registry, flags.metrics, stops)}`);
   if (lease) {
-    const wanted = config.devices.filter((d) => owned.includes(d.name)).map((d) => `${d.name} (${d.host}:${d.port})`);
+    const wanted = config.devices.filter((d) => owned.includes(d.name)).map((d) => `${d.name} (${deviceAddress(d, config.links)})`);
     console.log(`planta poll: polling ${wanted.join(', ')} as ${id} on ${describeBus(choice)}, each device while holding its lease (${ttlMs} ms); standby for those another poller holds`);
   } else {
-    console.log(`planta poll: polling ${poller.devices.map((d) => `${d.device.name} (${d.device.host}:${d.device.port})`).join(', ')} on ${describeBus(choice)}`);
+    console.log(`planta poll: polling ${poller.devices.map((d) => `${d.device.name} (${deviceAddress(d.device, config.links)})`).join(', ')} on ${describeBus(choice)}`);
   }
 }
 

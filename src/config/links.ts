@@ -62,6 +62,12 @@ export function describeLink(l: LinkConfig): string {
   return `${l.kind === 'tcp' ? 'Modbus/TCP' : 'RTU over TCP'} ${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
 }
 
+/** Where a device is, for people: "10.0.0.9:502 unit 1", or "unit 3 on link rs485: /dev/ttyUSB0 19200 8E1". */
+export function deviceAddress(d: LinkedDevice, links: readonly LinkConfig[]): string {
+  const link = d.link === undefined ? undefined : links.find((l) => l.name === d.link);
+  return link ? `unit ${d.unitId} on link ${link.name}: ${describeLink(link)}` : `${d.host}:${d.port} unit ${d.unitId}`;
+}
+
 /** Bytes of the longest reply a device may get: a read of maxRegisters registers or maxBits bits (unit, function, count, data, CRC). */
 function longestReply(d: LinkedDevice): number {
   return 5 + Math.max(2 * d.maxRegisters, Math.ceil(d.maxBits / 8));

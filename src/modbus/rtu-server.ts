@@ -43,8 +43,6 @@ interface Line {
   readonly id: number;
   remotePort: number;
   write(bytes: Buffer): void;
-  /** Closes the stream (TCP); a serial line cannot be hung up, so it stays silent instead. */
-  hangUp(): void;
 }
 
 interface Job {
@@ -75,7 +73,7 @@ export class ModbusRtuServer extends EventEmitter<RtuServerEvents> {
     const transport = new SerialTransport(options);
     return new Promise((resolve, reject) => {
       let session: Session | undefined;
-      const line: Line = { name: options.path, id: this.nextId++, remotePort: 0, write: (b) => connection.write(b), hangUp: () => undefined };
+      const line: Line = { name: options.path, id: this.nextId++, remotePort: 0, write: (b) => connection.write(b) };
       const connection = transport.connect(
         {
           onOpen: () => {
@@ -135,7 +133,6 @@ export class ModbusRtuServer extends EventEmitter<RtuServerEvents> {
       id: this.nextId++,
       remotePort: socket.remotePort ?? 0,
       write: (b) => void (socket.destroyed || socket.write(b)),
-      hangUp: () => void socket.destroy(),
     };
     const session: Session = new Session(this, line, RTU.decoder('request', (_t, unit, pdu) => session.onFrame(unit, pdu), (kind) => this.badFrame(kind), RTU_OVER_TCP_GAP_MS));
     socket.on('data', (chunk: Buffer) => session.push(chunk, chunk.length));
@@ -161,9 +158,8 @@ class Context implements RequestContext {
     return this.line.remotePort;
   }
 
-  destroy(): void {
-    this.line.hangUp();
-  }
+  /** A device on a serial line (behind a converter too) cannot hang anything up: it stays silent. */
+  destroy(): void {}
 
   writeRaw(bytes: Buffer): void {
     this.line.write(bytes);

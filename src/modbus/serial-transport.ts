@@ -35,6 +35,15 @@ export interface SerialTransportOptions extends SerialFormat {
 }
 
 /**
+ * A USB adapter hands over what it received every latency period (16 ms on
+ * FTDI chips by default), so a frame can reach the process in bursts that far
+ * apart at low baud rates: a shorter silence seen here may lie inside a frame.
+ * Frames are cut by their length anyway; this silence only ends a frame of
+ * unknown length and drops a broken one. Sending keeps the line's own t3.5.
+ */
+const RECEIVE_GAP_FLOOR_MS = 20;
+
+/**
  * Node's timers fire on whole milliseconds, and late: a silence of 1.75 ms
  * would last 2 to 4, half an exchange at 115200 baud. The last 2 ms of a
  * silence are waited turn by turn of the event loop instead (setImmediate:
@@ -61,8 +70,12 @@ export class SerialTransport implements Transport {
     this.timing = lineTiming(options);
   }
 
+  /**
+   * The silence that ends a frame as this process sees it: t3.5, but no less
+   * than RECEIVE_GAP_FLOOR_MS — the wire's silences reach us blurred.
+   */
   get frameGapMs(): number {
-    return this.timing.interFrameMs;
+    return Math.max(this.timing.interFrameMs, RECEIVE_GAP_FLOOR_MS);
   }
 
   wireTimeMs(bytes: number): number {
@@ -90,7 +103,7 @@ class SerialConnection implements TransportConnection {
 
   constructor(
     private readonly transport: SerialTransport,
-    private readonly options: SerialTransportOptions,
+    options: SerialTransportOptions,
     private readonly handlers: ConnectionHandlers,
     connectTimeoutMs: number,
   ) {

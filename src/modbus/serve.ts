@@ -17,7 +17,7 @@ export interface RequestContext {
   /** The client's address (TCP), or the serial port's path. */
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** Closes this connection without answering (for simulators that misbehave on purpose); a serial line just stays silent. */
+  /** Closes this connection without answering (for simulators that misbehave on purpose); on RTU the device just stays silent. */
   destroy(): void;
   /** Writes raw bytes to this connection (for simulators that send garbage on purpose). */
   writeRaw(bytes: Buffer): void;

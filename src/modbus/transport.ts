@@ -28,6 +28,6 @@ export interface Transport {
   connect(handlers: ConnectionHandlers, connectTimeoutMs: number): TransportConnection;
   /** How long `bytes` bytes take on the wire (a serial line's characters; 0 on TCP). */
   wireTimeMs(bytes: number): number;
-  /** The silence that ends a frame on this line (t3.5 on a serial line), if it has one. */
+  /** The silence, as the process sees it, that ends a frame on this line (about t3.5 on a serial line), if it has one. */
   readonly frameGapMs: number | undefined;
 }

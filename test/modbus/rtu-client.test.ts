@@ -211,6 +211,26 @@ describe('RTU on a serial port (mock binding)', T, () => {
     }
   });
 
+  it('takes a reply that a USB adapter hands over in bursts 16 ms apart (its latency timer), longer than t3.5 at 9600 baud', async () => {
+    MockBinding.createPort('/dev/rtu-usb', { echo: false, record: true });
+    let port: SerialPortLike | undefined;
+    const client = new ModbusRtuClient({ serial: { path: '/dev/rtu-usb', baud: 9600, parity: 'even', dataBits: 8, stopBits: 1, openPort: (o) => (port = open(o)) }, timeout: 1000 });
+    try {
+      await client.connect();
+      const reading = client.readInputRegisters(0, 10);
+      await until(() => binding(port!).recording.length === 8, 2000, 'the request on the wire');
+      const reply = encodeRtuFrame(1, Buffer.concat([hex('04 14'), Buffer.alloc(20, 0x22)]));
+      binding(port!).emitData(reply.subarray(0, 14));
+      // The adapter's next burst, as its latency timer releases it: a stimulus, not a wait for a condition.
+      setTimeout(() => binding(port!).emitData(reply.subarray(14)), 16);
+      assert.deepEqual(Array.from(await reading), new Array(10).fill(0x2222));
+      assert.equal(client.stats.badFrames, 0);
+    } finally {
+      await client.close();
+      MockBinding.reset();
+    }
+  });
+
   it('a port that cannot be opened is a connection error that names it', async () => {
     MockBinding.reset();
     const client = new ModbusRtuClient({ serial: { path: '/dev/nothing', baud: 9600, parity: 'even', dataBits: 8, stopBits: 1, openPort: open }, reconnect: false });
