@@ -175,7 +175,7 @@ describe('server: idle and half-open connections never lock clients out', () => 
       newcomers.push(await connect(f.port));
       await until(() => a.closed, 2000, 'a (idle longest) evicted');
       assert.equal(b.closed, false);
-      await delay(500); // an age: b idle longest of the evictable ones; not a wait
+      await delay(500); // an age: the first newcomer passes the grace too, so b goes as idle longest; not a wait
       newcomers.push(await connect(f.port));
       await until(() => b.closed, 2000, 'b (now idle longest) evicted');
       assert.deepEqual(f.closed.map((e) => [e.remote, e.reason]), [[local(a), 'evicted'], [local(b), 'evicted']]);
