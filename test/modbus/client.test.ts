@@ -35,6 +35,7 @@ import {
   type ModbusResponse,
 } from '../../src/modbus/index.js';
 import { anyRequest } from './arbitraries.js';
+import { assertThroughout } from '../helpers/wait.js';
 import { HOST, ScriptedServer, blackHole, delay, freePort, settle, until, type RawFrame } from './helpers.js';
 
 const T = { timeout: 10_000 };
@@ -147,9 +148,11 @@ describe('client: invalid requests never reach the wire', () => {
     await assert.rejects(c.readHoldingRegisters(0, 1, { unitId: -1 }), isError(ModbusRequestError, 'PLANTA_MODBUS_INVALID_REQUEST'));
     await assert.rejects(c.readCoils(0, 2001), ModbusRequestError);
     await assert.rejects(c.writeMultipleRegisters(0, [70000]), ModbusRequestError);
-    await delay(20);
-    assert.equal(srv.bytesReceived, 0, 'nothing written to the socket');
-    assert.equal(c.stats.requests, 0);
+    // No refused request may reach the socket, not even late.
+    await assertThroughout(20, () => {
+      assert.equal(srv.bytesReceived, 0, 'nothing written to the socket');
+      assert.equal(c.stats.requests, 0);
+    });
     // The connection itself works: a valid request does reach the server.
     assert.deepEqual([...(await c.readHoldingRegisters(7, 2))], [7, 8]);
     assert.equal(srv.bytesReceived, 12);
@@ -159,9 +162,11 @@ describe('client: invalid requests never reach the wire', () => {
     const srv = await scripted(t);
     const c = client(t, srv.port);
     await assert.rejects(c.readHoldingRegisters(0, 126), ModbusRequestError);
-    await delay(20);
-    assert.equal(c.state, 'idle');
-    assert.equal(srv.conns.length, 0);
+    // The refused request must not open a connection.
+    await assertThroughout(20, () => {
+      assert.equal(c.state, 'idle');
+      assert.equal(srv.conns.length, 0);
+    });
   });
 });
 
@@ -297,8 +302,8 @@ describe('client: timeouts and late replies', () => {
     // The late answer to the first request arrives while the second is in flight.
     f1!.conn.reply(f1!, regsReply([0xbad]));
     await until(() => c.stats.unexpectedReplies === 1);
-    await delay(10);
-    assert.equal(second.done, false, 'the late reply did not resolve the newer request');
+    // The late reply must not resolve the newer request.
+    await assertThroughout(10, () => assert.equal(second.done, false, 'the late reply did not resolve the newer request'));
     f2.conn.reply(f2, regsReply([0x600d]));
     await second.promise;
     assert.deepEqual([...(second.value as Uint16Array)], [0x600d]);
@@ -360,9 +365,11 @@ describe('client: window', () => {
     const reqs = Array.from({ length: 5 }, (_, i) => settle(c.readHoldingRegisters(i, 1)));
     for (let i = 0; i < 5; i++) {
       const frames = await srv.waitFrames(i + 1);
-      await delay(10);
-      assert.equal(srv.frames.length, i + 1, 'no second request before the first is answered');
-      assert.equal(c.pending, 5 - i);
+      // No second request may go out before the first is answered.
+      await assertThroughout(10, () => {
+        assert.equal(srv.frames.length, i + 1, 'no second request before the first is answered');
+        assert.equal(c.pending, 5 - i);
+      });
       const f = frames[i]!;
       assert.equal(f.pdu.readUInt16BE(1), i, 'in submission order');
       f.conn.reply(f, regsReply([i]));
@@ -379,17 +386,19 @@ describe('client: window', () => {
     const c = client(t, srv.port, { window: 8, timeout: 2000 });
     const reqs = Array.from({ length: 20 }, (_, i) => settle(c.readHoldingRegisters(i, 1)));
     await srv.waitFrames(8);
-    await delay(20);
-    assert.equal(srv.frames.length, 8);
-    assert.equal(c.pending, 20);
+    // No ninth request may go out while eight are unanswered.
+    await assertThroughout(20, () => {
+      assert.equal(srv.frames.length, 8);
+      assert.equal(c.pending, 20);
+    });
     let answered = 0;
     while (answered < 20) {
       const f = srv.frames[answered]!;
       f.conn.reply(f, regsReply([f.pdu.readUInt16BE(1)]));
       answered++;
       await srv.waitFrames(Math.min(20, answered + 8));
-      await delay(2);
-      assert.ok(srv.frames.length - answered <= 8, `${srv.frames.length - answered} in flight`);
+      // Never more than eight in flight, not even just after the refill.
+      await assertThroughout(2, () => assert.ok(srv.frames.length - answered <= 8, `${srv.frames.length - answered} in flight`));
     }
     await Promise.all(reqs.map((r) => r.promise));
     reqs.forEach((r, i) => assert.deepEqual([...(r.value as Uint16Array)], [i]));
@@ -428,7 +437,7 @@ describe('client: window', () => {
     const bytes = encodeFrame(f!.tid, f!.unit, regsReply([1, 2, 3]));
     for (const byte of bytes) {
       f!.conn.send([byte]);
-      await delay(1);
+      await delay(1); // a pace: one byte per TCP segment, not a wait
     }
     await r.promise;
     assert.deepEqual([...(r.value as Uint16Array)], [1, 2, 3]);
@@ -650,8 +659,8 @@ describe('client: connection loss, reconnection, close', () => {
     await c.connect();
     srv.dropAll();
     await until(() => c.state === 'idle');
-    await delay(30);
-    assert.equal(srv.conns.length, 1, 'no reconnection by itself');
+    // With reconnect off, the client must not reconnect by itself.
+    await assertThroughout(30, () => assert.equal(srv.conns.length, 1, 'no reconnection by itself'));
     assert.deepEqual([...(await c.readHoldingRegisters(2, 1))], [2]);
     assert.equal(srv.conns.length, 2);
   });
@@ -694,15 +703,19 @@ describe('client: connection loss, reconnection, close', () => {
     await assert.rejects(c.readHoldingRegisters(0, 1), ModbusTimeoutError);
     await c.readHoldingRegisters(1, 1);
     await assert.rejects(c.readHoldingRegisters(0, 1), ModbusTimeoutError);
-    await delay(20);
-    assert.equal(srv.conns.length, 1);
-    assert.equal(c.stats.reconnects, 0);
+    // The reply in between reset the count: no drop and no reconnection may follow.
+    await assertThroughout(20, () => {
+      assert.equal(srv.conns.length, 1);
+      assert.equal(c.stats.reconnects, 0);
+    });
 
     const c0 = client(t, srv.port, { timeout: 30, timeoutsBeforeReconnect: 0 });
     for (let i = 0; i < 4; i++) await assert.rejects(c0.readHoldingRegisters(0, 1), ModbusTimeoutError);
-    await delay(20);
-    assert.equal(srv.conns.length, 2);
-    assert.equal(c0.stats.reconnects, 0);
+    // With 0, timeouts must never drop the connection.
+    await assertThroughout(20, () => {
+      assert.equal(srv.conns.length, 2);
+      assert.equal(c0.stats.reconnects, 0);
+    });
     assert.equal(c0.stats.timeouts, 4);
   });
 
@@ -720,8 +733,8 @@ describe('client: connection loss, reconnection, close', () => {
     await assert.rejects(c.connect(), ModbusClientClosedError);
     await c.close(); // twice is fine
     await until(() => srv.conns[0]!.closed);
-    await delay(30);
-    assert.equal(srv.conns.length, 1, 'no reconnection after close');
+    // A closed client must not reconnect.
+    await assertThroughout(30, () => assert.equal(srv.conns.length, 1, 'no reconnection after close'));
   });
 
   it('close() while connecting rejects the connect() waiter and queued requests', T, async (t) => {
@@ -746,9 +759,11 @@ describe('client: connection loss, reconnection, close', () => {
     assert.equal(c.state, 'backoff');
     await c.close();
     const seen = states.length;
-    await delay(80);
-    assert.equal(states.length, seen, `no state change after close: ${states.slice(seen).join(', ')}`);
-    assert.equal(c.state, 'closed');
+    // No backoff timer may fire after close(): no state change in four backoff periods.
+    await assertThroughout(80, () => {
+      assert.equal(states.length, seen, `no state change after close: ${states.slice(seen).join(', ')}`);
+      assert.equal(c.state, 'closed');
+    });
   });
 
   // BUG (src/modbus/client.ts, close()): stats.connectedSince is documented as

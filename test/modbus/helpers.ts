@@ -15,7 +15,7 @@ export async function until(cond: () => boolean, timeoutMs = 2000, what = 'condi
   const deadline = performance.now() + timeoutMs;
   while (!cond()) {
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 1)); // the poll period of this condition wait, not a wait of its own
   }
 }
 
@@ -32,6 +32,7 @@ export function split(buf: Buffer, cuts: number[]): Buffer[] {
   return out;
 }
 
+/** For paces and scripted slow replies only; to wait for something use `until`, for a quiet window `assertThroughout`. */
 export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The outcome of a promise, captured at once so that no rejection is ever unhandled. */

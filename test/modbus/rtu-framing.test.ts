@@ -21,7 +21,7 @@ import {
   lineTiming,
 } from '../../src/modbus/index.js';
 import { requestAndResponse } from './arbitraries.js';
-import { split } from './helpers.js';
+import { split, until } from './helpers.js';
 
 const T = { timeout: 60_000 };
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -191,8 +191,7 @@ describe('RTU: the incremental decoder', () => {
     const frames: Frame[] = [];
     const decoder = new RtuDecoder('request', (unit, pdu) => frames.push({ unit, pdu: Buffer.from(pdu) }), () => undefined, { gapMs: 2 });
     decoder.push(encodeRtuFrame(9, hex('41 00')));
-    const deadline = Date.now() + 2000;
-    while (frames.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    await until(() => frames.length > 0, 2000, 'the frame after the silence');
     assert.deepEqual(frames, [{ unit: 9, pdu: hex('41 00') }]);
   });
 });

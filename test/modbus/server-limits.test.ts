@@ -18,6 +18,7 @@ import {
   type ServerOptions,
   createAreaHandler,
 } from '../../src/modbus/index.js';
+import { assertThroughout } from '../helpers/wait.js';
 import { HOST, RawClient, delay, until } from './helpers.js';
 
 const T = { timeout: 30_000 };
@@ -82,9 +83,9 @@ describe('server: idle and half-open connections never lock clients out', () => 
           held.push(r);
         }
         await until(() => f.server.stats.accepted === 64, 5000, '64 connections accepted');
-        // Held well past the eviction grace (the report: still refused after 20 s).
-        await delay(1200);
-        assert.equal(f.server.stats.connections, 64);
+        // Held well past the eviction grace (the report: still refused after 20 s); with nobody
+        // needing the room, none of them may be closed meanwhile.
+        await assertThroughout(1200, () => assert.equal(f.server.stats.connections, 64));
         await freshReadWithin(f.port, 1000);
         await freshReadWithin(f.port, 1000);
         assert.equal(f.server.stats.evicted, 2, 'each newcomer took the place of one held connection');
@@ -120,7 +121,7 @@ describe('server: idle and half-open connections never lock clients out', () => 
       // A request split over reads within the frame timeout is still served.
       const raw = await connect(f.port);
       raw.send(READ.subarray(0, 5));
-      await delay(100);
+      await delay(100); // a pace: the gap between the two halves, inside the frame timeout; not a wait
       raw.send(READ.subarray(5));
       assert.equal((await raw.read(11)).length, 11);
       await raw.destroy();
@@ -139,7 +140,7 @@ describe('server: idle and half-open connections never lock clients out', () => 
       const t0 = performance.now();
       while (!raw.closed && performance.now() - t0 < 3000) {
         raw.send([0]);
-        await delay(50);
+        await delay(50); // a pace: one byte every 50 ms; not a wait
       }
       assert.equal(raw.closed, true, 'closed while trickling');
       const ms = performance.now() - t0;
@@ -155,7 +156,7 @@ describe('server: idle and half-open connections never lock clients out', () => 
   it('at the limit the connection idle longest makes room; a slow but active client is neither evicted nor closed', T, async () => {
     const f = await start({ maxConnections: 3, idleTimeout: 1500, evictAfter: 200, frameTimeout: 0 });
     const a = await connect(f.port);
-    await delay(100);
+    await delay(100); // an age: a is idle 100 ms longer than b; not a wait
     const b = await connect(f.port);
     const slow = await connect(f.port);
     const newcomers: RawClient[] = [];
@@ -166,22 +167,22 @@ describe('server: idle and half-open connections never lock clients out', () => 
       while (!stop) {
         await exchange(slow);
         answered++;
-        await delay(700);
+        await delay(700); // a pace: the slow client's request period; not a wait
       }
     })();
     try {
-      await delay(500);
+      await delay(500); // an age: a and b idle past the 200 ms eviction grace; not a wait
       newcomers.push(await connect(f.port));
       await until(() => a.closed, 2000, 'a (idle longest) evicted');
       assert.equal(b.closed, false);
-      await delay(500);
+      await delay(500); // an age: the first newcomer passes the grace too, so b goes as idle longest; not a wait
       newcomers.push(await connect(f.port));
       await until(() => b.closed, 2000, 'b (now idle longest) evicted');
       assert.deepEqual(f.closed.map((e) => [e.remote, e.reason]), [[local(a), 'evicted'], [local(b), 'evicted']]);
       // The newcomers send nothing: the idle time closes them; the slow client stays.
       await until(() => newcomers.every((n) => n.closed), 4000, 'the idle newcomers closed');
-      await delay(800);
-      assert.equal(slow.closed, false, 'the slow client was never closed');
+      // The slow but active client must not be closed (over one more request period and then some).
+      await assertThroughout(800, () => assert.equal(slow.closed, false, 'the slow client was never closed'));
       assert.ok(answered >= 5, `${answered} slow requests answered`);
       assert.equal(f.server.stats.evicted, 2);
       assert.equal(f.server.stats.idleClosed, 2);
@@ -214,10 +215,10 @@ describe('server: idle and half-open connections never lock clients out', () => 
   it('a per-address limit: past it, a newcomer takes the place of its own address\'s idle-longest connection', T, async () => {
     const f = await start({ maxConnections: 64, maxConnectionsPerAddress: 2, evictAfter: 100 });
     const a = await connect(f.port);
-    await delay(50);
+    await delay(50); // an age: a is idle 50 ms longer than b; not a wait
     const b = await connect(f.port);
     try {
-      await delay(200);
+      await delay(200); // an age: both idle past the 100 ms eviction grace; not a wait
       await freshReadWithin(f.port, 1000);
       await until(() => a.closed, 2000, 'a evicted');
       assert.equal(b.closed, false);
@@ -232,7 +233,7 @@ describe('server: idle and half-open connections never lock clients out', () => 
   it('lists its connections, idle longest first, and refuses impossible limits', T, async () => {
     const f = await start();
     const a = await connect(f.port);
-    await delay(30);
+    await delay(30); // an age: a is idle 30 ms longer than b, so it lists first; not a wait
     const b = await connect(f.port);
     b.send(hex('00 01'));
     try {

@@ -22,6 +22,7 @@ import {
   type RequestContext,
   type RequestHandler,
 } from '../../src/modbus/index.js';
+import { assertThroughout } from '../helpers/wait.js';
 import { HOST, RawClient, delay, until } from './helpers.js';
 
 const T = { timeout: 10_000 };
@@ -120,7 +121,7 @@ describe('server: malformed requests get the exact exception bytes', () => {
       const req = hex('0042 0000 0006 01 03 0001 0001');
       for (const byte of req) {
         raw.send([byte]);
-        await delay(1);
+        await delay(1); // a pace: one byte per TCP segment, not a wait
       }
       assert.deepEqual(await raw.read(11), hex('0042 0000 0005 01 03 02 03E9'));
     } finally {
@@ -226,7 +227,7 @@ describe('server: connections', () => {
     try {
       // Activity every 50 ms for 300 ms: the connection stays open.
       for (let i = 0; i < 6; i++) {
-        await delay(50);
+        await delay(50); // a pace: the client's traffic every 50 ms, not a wait
         assert.equal((await exchange(raw, hex('0001 0000 0006 01 03 0000 0001'))).length, 11);
       }
       const last = performance.now();
@@ -244,8 +245,8 @@ describe('server: connections', () => {
     const f = await start({ idleTimeout: 0 });
     const raw = await RawClient.connect(f.port);
     try {
-      await delay(100);
-      assert.equal(raw.closed, false);
+      // With idleTimeout 0 the idle connection must not be closed.
+      await assertThroughout(100, () => assert.equal(raw.closed, false));
     } finally {
       await raw.destroy();
       await f.close();
@@ -328,7 +329,7 @@ describe('server: handlers', () => {
     const events: unknown[] = [];
     const f = await start({
       handler: async (req) => {
-        await delay(1);
+        await delay(1); // a pace: the handler answers asynchronously, not a wait
         if (req.fc === 3) throw new TypeError('async boom');
         throw new ServerDeviceBusyError(req.fc);
       },
@@ -388,7 +389,7 @@ describe('server: handlers', () => {
         const r = req as { address: number };
         started.push(r.address);
         // Later requests would finish first if they ran concurrently.
-        await delay(20 - 2 * r.address);
+        await delay(20 - 2 * r.address); // a scripted slow reply, not a wait
         return { fc: 3, registers: Uint16Array.from([r.address]) };
       },
     });
@@ -433,7 +434,7 @@ describe('server: handlers', () => {
   it('a connection paused behind a long queue of async requests resumes reading', T, async () => {
     const f = await start({
       handler: async (req) => {
-        await delay(0);
+        await delay(0); // a pace: each reply a macrotask later, so requests queue up; not a wait
         return { fc: 3, registers: Uint16Array.from([(req as { address: number }).address]) };
       },
     });
