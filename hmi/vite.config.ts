@@ -6,6 +6,7 @@
  * The build ends by writing brotli and gzip copies of the text files
  * (scripts/precompress.ts), which the web server sends as they are.
  */
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Plugin, defineConfig } from 'vite';
 import { precompress } from '../scripts/precompress.js';
@@ -17,7 +18,8 @@ function precompressed(): Plugin {
   return {
     name: 'planta-precompress',
     apply: 'build',
-    configResolved: (c) => void (outDir = c.build.outDir),
+    // outDir as configured is relative to the root (hmi/), not to the working directory.
+    configResolved: (c) => void (outDir = resolve(c.root, c.build.outDir)),
     closeBundle: () => void precompress(outDir),
   };
 }
