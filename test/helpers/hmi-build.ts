@@ -11,11 +11,12 @@ import { dirname, join } from 'node:path';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-export function buildHmi(): string {
-  const out = mkdtempSync(join(tmpdir(), 'planta-hmi-'));
+/** `relativeToHmi`: an output folder named as `npm run build:hmi` names hmi/dist, relative to hmi/ (default: a temporary folder). */
+export function buildHmi(relativeToHmi?: string): string {
+  const out = relativeToHmi === undefined ? mkdtempSync(join(tmpdir(), 'planta-hmi-')) : join(ROOT, 'hmi', relativeToHmi);
   // vite's exports map hides bin/vite.js from resolve(); its package.json is exported.
   const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'hmi/vite.config.ts', '--outDir', out, '--logLevel', 'warn'], {
+  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'hmi/vite.config.ts', '--outDir', relativeToHmi ?? out, '--logLevel', 'warn'], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,

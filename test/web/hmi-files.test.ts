@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
@@ -131,5 +131,14 @@ describe('the HMI files over HTTP', { timeout: 180_000 }, () => {
       }
       assert.ok(total <= FIRST_LOAD_LIMIT, `first load with "${accept}": ${total} bytes (${sizes.join(', ')})`);
     }
+  });
+});
+
+describe('the build as npm run build:hmi runs it', () => {
+  it('precompresses an output folder named relative to hmi/ (hmi/dist), not one relative to the working directory', (t) => {
+    const name = `dist-relative-${process.pid}`;
+    t.after(() => rmSync(new URL(`../../hmi/${name}`, import.meta.url).pathname, { recursive: true, force: true }));
+    const dir = buildHmi(name);
+    for (const f of ['index.html.br', 'index.html.gz']) assert.ok(existsSync(join(dir, f)), `${f} beside index.html`);
   });
 });
