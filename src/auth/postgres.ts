@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import type { Role } from '../config/schema.js';
 import type { Logger } from '../util/log.js';
-import { openPgPool } from '../util/pg.js';
+import { inTransaction, openPgPool } from '../util/pg.js';
 import { redactUrl } from '../util/url.js';
 import {
   type AuditCheck,
@@ -172,21 +172,9 @@ export class PostgresDirectory implements UserDirectory {
   /** Runs `f` in a transaction on one connection; failures to reach PostgreSQL become PLANTA_AUTH_STORE_UNAVAILABLE. */
   private async transaction<T>(f: (c: pg.PoolClient) => Promise<T>, setup = true): Promise<T> {
     if (setup) await this.setup();
-    let c: pg.PoolClient;
     try {
-      c = await this.pool.connect();
+      return await inTransaction(this.pool, f);
     } catch (err) {
-      throw unavailable(err);
-    }
-    try {
-      await c.query('BEGIN');
-      const out = await f(c);
-      await c.query('COMMIT');
-      c.release();
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      c.release(err as Error);
       throw unavailable(err);
     }
   }
