@@ -23,7 +23,7 @@ export function registerNotificationRoutes(app: FastifyInstance, o: { notificati
   const whole = (q: unknown, field: string): number | undefined => {
     const v = queryParam(q, field, 'PLANTA_NOTIFY_BAD_QUERY');
     if (v === undefined || v === '') return undefined;
-    if (!/^\d{1,15}$/.test(v)) throw new PlantaError('PLANTA_NOTIFY_BAD_QUERY', `${field}: expected a whole number`, { field: field });
+    if (!/^\d{1,15}$/.test(v)) throw new PlantaError('PLANTA_NOTIFY_BAD_QUERY', `${field}: expected a whole number`, { field });
     return Number(v);
   };
 
