@@ -138,7 +138,11 @@ export const dashboardPageSchema = z
             tag: tagRef.describe('A numeric tag, drawn over its range.'),
             low: z.union([tagRef, z.number()]).optional().describe('A tag (or number) drawn as the low limit on the bar.'),
             high: z.union([tagRef, z.number()]).optional().describe('A tag (or number) drawn as the high limit on the bar.'),
-            limitsWhen: tagRef.optional().describe('A boolean tag: the limits apply only while it is true (e.g. a discharge limit).'),
+            limitsWhen: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('A condition, in the language of commands\' `requires:` (e.g. `phase.aeration`, `phase.fill or phase.aeration`, `level > 20`): the limits apply only while it is true; while its tags are not Good the bar says the limits are not applied.'),
           })
           .strict(),
       )

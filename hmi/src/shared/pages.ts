@@ -10,7 +10,7 @@ export interface BarSpec {
   /** A tag name or a number: the low and high limits drawn on the bar. */
   low?: string | number;
   high?: string | number;
-  /** A boolean tag: the limits apply only while it is true. */
+  /** A condition (the language of commands' `requires:`): the limits apply only while it is true. */
   limitsWhen?: string;
 }
 
