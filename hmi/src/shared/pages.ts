@@ -39,7 +39,7 @@ export interface DashboardPage {
   events: string[];
 }
 
-export type BindingKind = 'level' | 'text' | 'running' | 'open' | 'alarm';
+export type BindingKind = 'level' | 'text' | 'running' | 'open' | 'alarm' | 'instrument';
 
 export interface MimicBinding {
   element: string;
@@ -66,7 +66,7 @@ const limit = (v: unknown): string | number | undefined => (typeof v === 'string
 const pair = (v: unknown): [number, number] | undefined =>
   Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'number' ? [v[0], v[1]] : undefined;
 
-const KINDS: readonly BindingKind[] = ['level', 'text', 'running', 'open', 'alarm'];
+const KINDS: readonly BindingKind[] = ['level', 'text', 'running', 'open', 'alarm', 'instrument'];
 
 function dashboard(name: string, p: Obj): DashboardPage {
   const bars: BarSpec[] = [];
