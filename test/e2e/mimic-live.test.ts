@@ -151,19 +151,27 @@ describe('live mimic', { timeout: 240_000 }, () => {
     await screenshot(page, 'mimic-dark-1440.png');
   });
 
-  it('marks the items of a Bad tag with its quality mark and word', async (t) => {
-    if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, `${plant!.url}#/mimic`, { width: 1440, height: 900 });
-    t.after(() => context.close());
-    await page.locator('.mimic-drawing #oxygen-probe[data-quality="good"]').waitFor();
-    await plant!.stopSim();
-    t.after(() => plant!.startSim());
-    await page.locator('.mimic-drawing #oxygen-probe.pl-bad').waitFor({ timeout: 20_000 });
-    assert.match((await page.locator('.mimic-drawing #reactor-oxygen-text .pl-text').textContent()) ?? '', /✕$/);
-    await page.locator('.mimic-drawing #aerator-1.pl-bad').waitFor();
-    assert.match(await stateWord(page, 'aerator-1'), /^✕ (No comms|Timeout)$/);
-    assert.match((await page.locator('.mimic-drawing #oxygen-probe').getAttribute('aria-label')) ?? '', /^Oxygen probe: .*✕/);
-    await screenshot(page, 'mimic-bad-1440.png');
-    assert.deepEqual(errors, []);
-  });
+  for (const size of SIZES) {
+    it(`at ${size.width} px: marks the items of a Bad tag with its quality mark and word`, async (t) => {
+      if (!needPeer(t, hasChromium, 'chromium')) return;
+      const { page, context, errors } = await openPage(browser!, `${plant!.url}#/mimic`, size);
+      t.after(() => context.close());
+      await page.locator('.mimic-drawing #oxygen-probe[data-quality="good"]').waitFor();
+      await plant!.stopSim();
+      t.after(async () => {
+        if (!plant!.sim) await plant!.startSim();
+      });
+      await page.locator('.mimic-drawing #oxygen-probe.pl-bad').waitFor({ timeout: 20_000 });
+      assert.match((await page.locator('.mimic-drawing #reactor-oxygen-text .pl-text').textContent()) ?? '', /✕$/);
+      await page.locator('.mimic-drawing #aerator-1.pl-bad').waitFor();
+      assert.equal(await stateWord(page, 'aerator-1'), '✕');
+      assert.match((await page.locator('.mimic-drawing #aerator-1').getAttribute('aria-label')) ?? '', /^Aerator \(blower\) 1: ✕ (No comms|Timeout)$/);
+      assert.match((await page.locator('.mimic-drawing #aerator-1 > title').textContent()) ?? '', /— (No comms|Timeout): /);
+      assert.match((await page.locator('.mimic-drawing #oxygen-probe').getAttribute('aria-label')) ?? '', /^Oxygen probe: .*✕/);
+      await screenshot(page, `mimic-bad-${size.width}.png`);
+      await plant!.startSim();
+      await page.locator('.mimic-drawing #oxygen-probe[data-quality="good"]').waitFor({ timeout: 20_000 });
+      assert.deepEqual(errors, []);
+    });
+  }
 });

@@ -152,10 +152,11 @@ function levelFraction(view: TagView, binding: MimicBinding): number | undefined
   return Math.min(1, Math.max(0, (v - lo) / (hi - lo || 1)));
 }
 
-/** The element's state in a word: its quality when not good, else an alarm, else running/open, else an instrument's reading, else OK. */
+/** The element's state in a word: its quality's mark when not good, else an alarm, else running/open, else an instrument's reading, else OK. */
 function stateWord(classes: ReadonlySet<string>, notGood: TagView | undefined, hasAlarm: boolean, reading: string | undefined): string {
   const w = MIMIC_TEXT.state;
-  if (notGood) return `${qualityMark(notGood.quality)} ${qualityWord(notGood.quality)}`;
+  // The mark only, where the drawing has room for a short word; the quality's word and reason are in the tooltip and the name.
+  if (notGood) return qualityMark(notGood.quality);
   if (classes.has('pl-alarm')) return w.alarm;
   if (classes.has('pl-running')) return w.running;
   if (classes.has('pl-stopped')) return w.stopped;
@@ -225,7 +226,8 @@ export function renderDrawing(prepared: PreparedDrawing, view: (tag: string) => 
       for (const c of ['pl-alarm', 'pl-bad', 'pl-uncertain']) b.state.classList.toggle(c, classes.has(c));
     }
     const name = b.name ?? view(b.bindings[0]!.tag).info?.description ?? b.bindings[0]!.tag;
-    b.el.setAttribute('aria-label', MIMIC_TEXT.button(name, word || (text ?? '')));
+    const said = worstView ? `${word} ${qualityWord(worstView.quality)}` : word || (text ?? '');
+    b.el.setAttribute('aria-label', MIMIC_TEXT.button(name, said));
     b.title.textContent = [...lines, MIMIC_TEXT.opens(b.bindings[0]!.tag)].join('\n');
   }
 }
