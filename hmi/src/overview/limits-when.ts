@@ -6,10 +6,18 @@
  * says so, rather than showing a LOW that nobody can trust.
  */
 import { ConditionError, type Expr, UnknownValue, type Value, evaluate, parseCondition } from '../../../src/tags/condition-language.js';
-import type { TagView } from '../live/tag-view.js';
 import { LIMITS_TEXT } from './limits-text.js';
 
 export type LimitsWhen = { apply: true } | { apply: false; state: 'false' | 'unknown' | 'unreadable'; note: string };
+
+/** What the condition reads of a tag (a TagView; only this, so that it is tested without the HMI's state). */
+export interface ConditionInput {
+  name: string;
+  info?: { description?: string } | undefined;
+  live: { value: unknown };
+  good: boolean;
+  reason: string;
+}
 
 const parsed = new Map<string, Expr | null>();
 
@@ -28,13 +36,13 @@ function parse(text: string): Expr | null {
   return e;
 }
 
-const label = (v: TagView): string => v.info?.description || v.name;
+const label = (v: ConditionInput): string => v.info?.description || v.name;
 
 /** Evaluates `text` with `view` giving each tag's view (reading it subscribes the caller to the tag). */
-export function limitsWhen(text: string, view: (tag: string) => TagView): LimitsWhen {
+export function limitsWhen(text: string, view: (tag: string) => ConditionInput): LimitsWhen {
   const expr = parse(text);
   if (!expr) return { apply: false, state: 'unreadable', note: LIMITS_TEXT.unreadable(text) };
-  const seen: TagView[] = [];
+  const seen: ConditionInput[] = [];
   const value = (name: string): Value | undefined => {
     const v = view(name);
     seen.push(v);
