@@ -162,6 +162,17 @@ export function Mimic({ page }: { page: MimicPage }) {
     return effect(() => renderDrawing(load.prepared, (tag) => viewTag(state, tag)));
   }, [load, state]);
 
+  // Zoomed in (a phone), the frame starts on the process unit: the element of the first level binding (the reactor).
+  useEffect(() => {
+    const frame = host.current?.parentElement;
+    const level = page.bindings.find((b) => b.as === 'level');
+    const el = level && host.current?.querySelector(`[id="${CSS.escape(level.element)}"]`);
+    if (load.state !== 'ready' || !frame || !el || frame.scrollWidth <= frame.clientWidth) return;
+    const box = el.getBoundingClientRect();
+    const at = frame.getBoundingClientRect();
+    frame.scrollLeft += box.left + box.width / 2 - (at.left + at.width / 2);
+  }, [load, zoom]);
+
   return (
     <main class="page mimic" aria-labelledby="page-title">
       <h1 id="page-title">{page.title}</h1>
