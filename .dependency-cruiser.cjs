@@ -83,6 +83,13 @@ module.exports = {
       to: { path: '^src/bus/(memory|redis)', pathNot: '^src/bus/$1' },
     },
     {
+      name: 'condition-language-is-pure',
+      comment: 'The condition language (requires:, relations:, limitsWhen:) runs in the browser too: it imports nothing, so the HMI never pulls server code through it.',
+      severity: 'error',
+      from: { path: '^src/tags/condition-language[.]ts$' },
+      to: { path: '^(src|hmi)/' },
+    },
+    {
       name: 'tags-below-config',
       severity: 'error',
       from: { path: layer('tags') },

@@ -55,7 +55,7 @@ export function templateCombinations(c: CommandConfig, vars: string[]): Record<s
 const MAX_COMBINATIONS = 1024;
 
 /** What a tag's value is in a condition; undefined for a tag a condition cannot use (string). */
-function tagKindOf(tag: TagDefinition): Kind | undefined {
+export function tagKindOf(tag: TagDefinition): Kind | undefined {
   if (tag.type === 'bool' || tag.type === 'bit') return 'boolean';
   return isNumericTag(tag) ? 'number' : undefined;
 }

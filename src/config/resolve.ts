@@ -6,6 +6,7 @@ import type { ByteOrder } from '../modbus/index.js';
 import { type DataType, type TagDefinition, isBitArea, tagSize } from '../tags/types.js';
 import { checkCommands, conditionProblems } from './commands.js';
 import { parseCondition, references } from './conditions.js';
+import { displayConditionProblems } from './page-conditions.js';
 import { type LinkConfig, placeDevices, resolveLink } from './links.js';
 import {
   type AlarmConfig,
@@ -196,6 +197,7 @@ export function resolveConfig(
   overlappingWritable(tags, problems);
   const drawings = checkPages(raw.pages, new Set(Object.keys(raw.tags)), readDrawing, problems);
   const tagMap = new Map(tags.map((t) => [t.name, t]));
+  checkBarConditions(raw.pages, tagMap, problems);
   checkCommands(raw.commands, tagMap, problems);
   checkRelations(raw.relations, tagMap, problems);
   checkAlarms(raw.alarms, raw.events, tagMap, problems);
@@ -253,7 +255,7 @@ function checkPages(
     const refs: [(string | number)[], unknown][] = [];
     if (page.kind === 'dashboard') {
       page.bars.forEach((b, i) =>
-        refs.push([['bars', i, 'tag'], b.tag], [['bars', i, 'low'], b.low], [['bars', i, 'high'], b.high], [['bars', i, 'limitsWhen'], b.limitsWhen]),
+        refs.push([['bars', i, 'tag'], b.tag], [['bars', i, 'low'], b.low], [['bars', i, 'high'], b.high]),
       );
       page.values.forEach((t, i) => refs.push([['values', i], t]));
       page.alarms.forEach((t, i) => refs.push([['alarms', i], t]));
@@ -276,6 +278,17 @@ function checkPages(
     }
   }
   return drawings;
+}
+
+/** A bar's `limitsWhen:` is a condition (as a command's `requires:`) on known tags, true or false. */
+function checkBarConditions(pages: Record<string, PageConfig>, tags: ReadonlyMap<string, TagDefinition>, problems: RuleProblem[]): void {
+  for (const [name, page] of Object.entries(pages)) {
+    if (page.kind !== 'dashboard') continue;
+    page.bars.forEach((b, i) => {
+      if (b.limitsWhen === undefined) return;
+      for (const message of displayConditionProblems(b.limitsWhen, tags)) problems.push({ path: ['pages', name, 'bars', i, 'limitsWhen'], message });
+    });
+  }
 }
 
 /** Plant-wide relations: valid conditions on one device's tags, at least one of them writable (else no command could ever break it). */

@@ -138,7 +138,11 @@ export const dashboardPageSchema = z
             tag: tagRef.describe('A numeric tag, drawn over its range.'),
             low: z.union([tagRef, z.number()]).optional().describe('A tag (or number) drawn as the low limit on the bar.'),
             high: z.union([tagRef, z.number()]).optional().describe('A tag (or number) drawn as the high limit on the bar.'),
-            limitsWhen: tagRef.optional().describe('A boolean tag: the limits apply only while it is true (e.g. a discharge limit).'),
+            limitsWhen: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('A condition, in the language of commands\' `requires:` (e.g. `phase.aeration`, `phase.fill or phase.aeration`, `level > 20`): the limits apply only while it is true; while its tags are not Good the bar says the limits are not applied.'),
           })
           .strict(),
       )
@@ -184,9 +188,9 @@ export const mimicPageSchema = z
             element: z.string().min(1).describe('The id of the SVG element.'),
             tag: tagRef.describe('The tag it shows.'),
             as: z
-              .enum(['level', 'text', 'running', 'open', 'alarm'])
+              .enum(['level', 'text', 'running', 'open', 'alarm', 'instrument'])
               .describe(
-                "level: scales the element's height over `range` (bottom-anchored); text: writes the value with its unit; running: filled when true, outline when false; open: a valve drawn open when true; alarm: abnormal colour and marker when true.",
+                "level: scales the element's height over `range` (bottom-anchored); text: writes the value with its unit; running: filled when true, outline when false (several: running while any is true); open: a valve drawn open when true; alarm: abnormal colour and marker when true; instrument: the element is the tag's instrument (a probe), drawn by its quality. An element's first binding names the tag whose faceplate it opens.",
               ),
             range: z.tuple([z.number(), z.number()]).optional().describe("For level: the values at empty and full. Default the tag's range, else [0, 100]."),
           })

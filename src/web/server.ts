@@ -22,6 +22,7 @@ import type { HistorianFigures } from '../historian/metrics.js';
 import type { NotificationsService } from '../notify/remote.js';
 import { installAccessGate, type RouteAccess } from './access.js';
 import { type AlarmService, registerAlarmRoutes } from './alarms.js';
+import { registerApiCompression } from './compress.js';
 import { type Auth, type RequestIdentity, SECURITY_HEADERS } from './auth.js';
 import { registerCommandRoutes } from './commands.js';
 import { type HistoryService, registerHistoryRoutes } from './history.js';
@@ -141,6 +142,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   const limits = new Limits(limit, proxyMatcher(trustProxy));
   limits.watch(app.server, options.tls !== undefined);
   app.addHook('onRequest', async (req, reply) => limits.refuseOverLimit(req, reply));
+  await registerApiCompression(app);
   const identify = options.auth?.identify ?? options.identify ?? (() => undefined);
   const routes = installAccessGate(app, {
     // Without real sign-in (tests naming their user), a named user acts as if signed in and anyone else views.

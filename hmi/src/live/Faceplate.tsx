@@ -31,13 +31,13 @@ function barLimits(state: HmiState, tag: string): { label: string; limit: string
 }
 
 /** The alarms this tag raises, with their state now. */
-function RelatedAlarms({ tag }: { tag: string }) {
+function RelatedAlarms({ tag, ids = '' }: { tag: string; ids?: string }) {
   const state = useHmiState();
   const related = state.alarms.list.value.filter((a) => a.source === tag);
   if (related.length === 0) return null;
   return (
-    <section class="panel face-alarms" aria-labelledby="h-face-alarms">
-      <h2 id="h-face-alarms">
+    <section class="panel face-alarms" aria-labelledby={`${ids}h-face-alarms`}>
+      <h2 id={`${ids}h-face-alarms`}>
         Alarms on this tag <a class="h-link" href="#/alarms">Alarm summary ›</a>
       </h2>
       <ul class="alarms">
@@ -66,29 +66,33 @@ function Row({ label, children }: { label: string; children: ComponentChildren }
   );
 }
 
-export function Faceplate({ name }: { name: string }) {
+/** A tag's page; `embedded`: inside another page (the mimic's selected item), with ids of its own and no <main>. */
+export function Faceplate({ name, embedded = false }: { name: string; embedded?: boolean }) {
+  const Root = embedded ? 'section' : 'main';
+  const Title = embedded ? 'h2' : 'h1';
+  const ids = embedded ? 'fp-' : '';
   const state = useHmiState();
   const v = useTag(name);
   const info = v.info;
   if (!info) {
     return (
-      <main class="page faceplate" aria-labelledby="page-title">
-        <h1 id="page-title">Unknown tag</h1>
+      <Root class="page faceplate" aria-labelledby={`${ids}page-title`}>
+        <Title id={`${ids}page-title`}>Unknown tag</Title>
         <p class="empty">
           There is no tag named “{name}”. <a href="#/tags">All tags</a>
         </p>
-      </main>
+      </Root>
     );
   }
   const now = state.clock.value;
   const limits = barLimits(state, name);
   const w = info.writable;
   return (
-    <main class="page faceplate" aria-labelledby="page-title">
+    <Root class="page faceplate" aria-labelledby={`${ids}page-title`}>
       <p class="crumbs">
         <a href="#/tags">Tags</a> › <span class="mono">{name}</span>
       </p>
-      <h1 id="page-title">{info.description || name}</h1>
+      <Title id={`${ids}page-title`}>{info.description || name}</Title>
       <div class="face-grid">
         <section class="panel face-value" aria-label="Value and quality">
           <TagValue view={v} class="big" />
@@ -105,15 +109,15 @@ export function Faceplate({ name }: { name: string }) {
             {v.live.sourceTs ? `Changed ${formatDateTimeZoned(v.live.sourceTs, state.timeZone)} (${formatAge(v.live.sourceTs, now)} ago)` : 'Never read'}
           </p>
         </section>
-        <section class="panel face-trend" aria-labelledby="h-trend">
-          <h2 id="h-trend">
+        <section class="panel face-trend" aria-labelledby={`${ids}h-trend`}>
+          <h2 id={`${ids}h-trend`}>
             Trend <a class="h-link" href={`#/trends?pens=${encodeURIComponent(name)}&last=hour`}>Full trend ›</a>
           </h2>
           <Sparkline tag={name} info={info} />
         </section>
-        <RelatedAlarms tag={name} />
-        <section class="panel face-facts" aria-labelledby="h-facts">
-          <h2 id="h-facts">Details</h2>
+        <RelatedAlarms tag={name} ids={ids} />
+        <section class="panel face-facts" aria-labelledby={`${ids}h-facts`}>
+          <h2 id={`${ids}h-facts`}>Details</h2>
           <dl class="facts facts-cols">
             <Row label="Range">{info.range ? `${formatNumber(info.range[0], info.decimals)} to ${formatInUnit(info, info.range[1])}` : 'none configured'}</Row>
             {limits.map((l) => {
@@ -149,6 +153,6 @@ export function Faceplate({ name }: { name: string }) {
           </dl>
         </section>
       </div>
-    </main>
+    </Root>
   );
 }

@@ -14,6 +14,8 @@ import type { MimicPage } from '../shared/pages.js';
 import { hrefTag } from '../shared/router.js';
 import { viewTag } from '../live/tag-view.js';
 import { TagValue } from '../live/TagValue.js';
+import { Faceplate } from '../live/Faceplate.js';
+import { MIMIC_TEXT } from './mimic-text.js';
 
 type Load = { state: 'loading' } | { state: 'ready'; prepared: PreparedDrawing } | { state: 'failed'; message: string };
 
@@ -64,10 +66,73 @@ function Legend() {
   );
 }
 
+/** The item clicked in the drawing: its tag, and where the focus goes back to. */
+interface Selected {
+  tag: string;
+  from: Element | null;
+}
+
+/** The faceplate of the item clicked (level 3) under the drawing, so that the drawing stays in view around it. */
+function SelectedFaceplate({ tag, onClose }: { tag: string; onClose(): void }) {
+  const box = useRef<HTMLElement>(null);
+  const t = MIMIC_TEXT.faceplate;
+  useEffect(() => box.current?.focus(), []);
+  return (
+    <section
+      class="mimic-faceplate"
+      ref={box}
+      tabIndex={-1}
+      aria-label={t.region}
+      data-tag={tag}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') onClose();
+      }}
+    >
+      <div class="mimic-faceplate-bar">
+        <a href={hrefTag(tag)}>{t.page}</a>
+        <button type="button" class="cmd-button" onClick={onClose}>
+          {t.close}
+        </button>
+      </div>
+      <Faceplate name={tag} embedded />
+    </section>
+  );
+}
+
+/** Drawing widths, in % of the panel: a phone starts at 200 % (texts about 11 px) and pans sideways. */
+const ZOOMS = [100, 150, 200, 300];
+
+function Zoom({ zoom, onZoom }: { zoom: number; onZoom(z: number): void }) {
+  const t = MIMIC_TEXT.zoom;
+  const i = ZOOMS.indexOf(zoom);
+  return (
+    <div class="mimic-zoom" role="group" aria-label={t.group}>
+      <button type="button" class="cmd-button" disabled={i <= 0} onClick={() => onZoom(ZOOMS[i - 1]!)} aria-label={t.zoomOut}>
+        −
+      </button>
+      <span class="mimic-zoom-value num" aria-live="polite">{zoom}%</span>
+      <button type="button" class="cmd-button" disabled={i >= ZOOMS.length - 1} onClick={() => onZoom(ZOOMS[i + 1]!)} aria-label={t.zoomIn}>
+        +
+      </button>
+      <button type="button" class="cmd-button" disabled={zoom === 100} onClick={() => onZoom(100)}>
+        {t.fit}
+      </button>
+      {zoom > 100 && <span class="caption">{t.pan}</span>}
+    </div>
+  );
+}
+
 export function Mimic({ page }: { page: MimicPage }) {
   const state = useHmiState();
   const host = useRef<HTMLDivElement>(null);
   const [load, setLoad] = useState<Load>({ state: 'loading' });
+  const [zoom, setZoom] = useState(() => (narrow() ? 200 : 100));
+  const [selected, setSelected] = useState<Selected | null>(null);
+  const closeFaceplate = (): void => {
+    const back = selected?.from;
+    setSelected(null);
+    if (back instanceof SVGElement || back instanceof HTMLElement) back.focus();
+  };
 
   useEffect(() => {
     const abort = new AbortController();
@@ -84,7 +149,7 @@ export function Mimic({ page }: { page: MimicPage }) {
         svg.setAttribute('aria-label', page.title);
         el.replaceChildren(document.importNode(svg, true));
         const inlined = el.querySelector('svg')!;
-        setLoad({ state: 'ready', prepared: prepareDrawing(inlined, page.bindings) });
+        setLoad({ state: 'ready', prepared: prepareDrawing(inlined, page.bindings, (tag) => setSelected({ tag, from: document.activeElement })) });
       })
       .catch((err: unknown) => {
         if (!abort.signal.aborted) setLoad({ state: 'failed', message: err instanceof Error ? err.message : String(err) });
@@ -97,6 +162,17 @@ export function Mimic({ page }: { page: MimicPage }) {
     return effect(() => renderDrawing(load.prepared, (tag) => viewTag(state, tag)));
   }, [load, state]);
 
+  // Zoomed in (a phone), the frame starts on the process unit: the element of the first level binding (the reactor).
+  useEffect(() => {
+    const frame = host.current?.parentElement;
+    const level = page.bindings.find((b) => b.as === 'level');
+    const el = level && host.current?.querySelector(`[id="${CSS.escape(level.element)}"]`);
+    if (load.state !== 'ready' || !frame || !el || frame.scrollWidth <= frame.clientWidth) return;
+    const box = el.getBoundingClientRect();
+    const at = frame.getBoundingClientRect();
+    frame.scrollLeft += box.left + box.width / 2 - (at.left + at.width / 2);
+  }, [load, zoom]);
+
   return (
     <main class="page mimic" aria-labelledby="page-title">
       <h1 id="page-title">{page.title}</h1>
@@ -107,14 +183,16 @@ export function Mimic({ page }: { page: MimicPage }) {
             The drawing could not be shown: {load.message}
           </p>
         )}
-        <div class="mimic-scroll">
-          <div class="mimic-drawing" ref={host} data-page={page.name} />
+        <Zoom zoom={zoom} onZoom={setZoom} />
+        <div class="mimic-scroll" tabIndex={zoom > 100 ? 0 : undefined} aria-label={zoom > 100 ? page.title : undefined} role={zoom > 100 ? 'region' : undefined}>
+          <div class="mimic-drawing" ref={host} data-page={page.name} data-zoom={zoom} style={{ width: `${zoom}%` }} />
         </div>
         {load.state === 'ready' && load.prepared.missing.length > 0 && (
           <p class="caption">Bindings to elements missing from the drawing: {load.prepared.missing.map((b) => `${b.element} (${b.tag})`).join(', ')}</p>
         )}
         <Legend />
       </section>
+      {selected && <SelectedFaceplate key={selected.tag} tag={selected.tag} onClose={closeFaceplate} />}
       <BoundValues page={page} />
     </main>
   );

@@ -7,13 +7,24 @@
  *   running — pl-running (filled) or pl-stopped (outline)
  *   open    — pl-open (filled) or pl-closed (outline)
  *   alarm   — pl-alarm (abnormal colour) and a "!" triangle marker
+ *   instrument — the element stands for the tag's instrument (a probe): only
+ *             its quality shows on it, the value is written elsewhere
+ * Several running (or open) bindings on one element: running while any is
+ * true (an aerator runs in fill and in aeration).
  * Any binding whose value is not Good greys/hatches the element (pl-bad or
  * pl-uncertain) and its <title> says why.
+ *
+ * Each bound element is a button (click, Enter or Space) to the faceplate
+ * of its first binding's tag, named by the drawing's aria-label. A
+ * <text id="ID-state"> in the drawing, when there is one, gets the element's
+ * state in a word (RUN, STOP, OPEN, SHUT, OK, ALARM, or the quality), so
+ * that no state is told by colour or fill alone.
  */
 import { formatValue } from '../shared/format.js';
 import type { MimicBinding } from '../shared/pages.js';
 import { qualityLevel, qualityMark, qualityWord } from '../live/quality-view.js';
 import type { TagView } from '../live/tag-view.js';
+import { MIMIC_TEXT } from './mimic-text.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const STATE_CLASSES = ['pl-running', 'pl-stopped', 'pl-open', 'pl-closed', 'pl-alarm', 'pl-bad', 'pl-uncertain'];
@@ -27,6 +38,10 @@ interface Bound {
   marker?: SVGGElement;
   /** For a text binding: where the value is written. */
   text?: SVGTSpanElement;
+  /** The element's name for people: the drawing's aria-label, else its first tag's. */
+  name?: string;
+  /** Where its state is written in a word: the drawing's <text id="ID-state">. */
+  state?: SVGTextElement;
 }
 
 export interface PreparedDrawing {
@@ -65,8 +80,27 @@ function addMarker(el: SVGGraphicsElement): SVGGElement {
   return g;
 }
 
-/** Finds the bound elements (the drawing must be in the document: markers need its geometry). */
-export function prepareDrawing(svg: SVGSVGElement, bindings: readonly MimicBinding[]): PreparedDrawing {
+/** Makes a bound element (and its state word) open its first tag's faceplate, by pointer and keyboard. */
+function makeButton(bound: Bound, open: (tag: string) => void): void {
+  const tag = bound.bindings[0]!.tag;
+  const go = (): void => open(tag);
+  bound.el.setAttribute('tabindex', '0');
+  bound.el.setAttribute('role', 'button');
+  bound.el.dataset.tag = tag;
+  bound.el.addEventListener('click', go);
+  bound.el.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' && e.key !== ' ') return;
+    e.preventDefault();
+    go();
+  });
+  bound.state?.addEventListener('click', go);
+}
+
+/**
+ * Finds the bound elements (the drawing must be in the document: markers need its geometry); `open` shows a tag's
+ * faceplate.
+ */
+export function prepareDrawing(svg: SVGSVGElement, bindings: readonly MimicBinding[], open: (tag: string) => void = () => {}): PreparedDrawing {
   addHatch(svg, 'pl-hatch');
   const byId = new Map<string, Bound>();
   const missing: MimicBinding[] = [];
@@ -82,6 +116,13 @@ export function prepareDrawing(svg: SVGSVGElement, bindings: readonly MimicBindi
       el.prepend(title);
       el.classList.add('pl-bound');
       bound = { el, bindings: [], title };
+      const name = el.getAttribute('aria-label');
+      if (name) bound.name = name;
+      const state = svg.querySelector<SVGTextElement>(`text[id="${CSS.escape(`${b.element}-state`)}"]`);
+      if (state) {
+        bound.state = state;
+        state.classList.add('pl-state');
+      }
       byId.set(b.element, bound);
     }
     bound.bindings.push(b);
@@ -97,7 +138,10 @@ export function prepareDrawing(svg: SVGSVGElement, bindings: readonly MimicBindi
   }
   // An element bound only to alarms (a vessel, a pump's fault) keeps its fill when its value is not good: only its
   // outline says so, so that a hatched liquid inside it still shows where the level was.
-  for (const b of byId.values()) b.el.classList.toggle('pl-alarm-only', b.bindings.every((x) => x.as === 'alarm'));
+  for (const b of byId.values()) {
+    b.el.classList.toggle('pl-alarm-only', b.bindings.every((x) => x.as === 'alarm'));
+    makeButton(b, open);
+  }
   return { bound: [...byId.values()], missing };
 }
 
@@ -108,6 +152,20 @@ function levelFraction(view: TagView, binding: MimicBinding): number | undefined
   return Math.min(1, Math.max(0, (v - lo) / (hi - lo || 1)));
 }
 
+/** The element's state in a word: its quality's mark when not good, else an alarm, else running/open, else an instrument's reading, else OK. */
+function stateWord(classes: ReadonlySet<string>, notGood: TagView | undefined, hasAlarm: boolean, reading: string | undefined): string {
+  const w = MIMIC_TEXT.state;
+  // The mark only, where the drawing has room for a short word; the quality's word and reason are in the tooltip and the name.
+  if (notGood) return qualityMark(notGood.quality);
+  if (classes.has('pl-alarm')) return w.alarm;
+  if (classes.has('pl-running')) return w.running;
+  if (classes.has('pl-stopped')) return w.stopped;
+  if (classes.has('pl-open')) return w.open;
+  if (classes.has('pl-closed')) return w.closed;
+  if (reading !== undefined) return reading;
+  return hasAlarm ? w.normal : '';
+}
+
 /** Draws the current values; `view` gives a tag's view (reading it subscribes the caller's effect). */
 export function renderDrawing(prepared: PreparedDrawing, view: (tag: string) => TagView): void {
   for (const b of prepared.bound) {
@@ -115,10 +173,15 @@ export function renderDrawing(prepared: PreparedDrawing, view: (tag: string) => 
     const lines: string[] = [];
     let worst: 'good' | 'uncertain' | 'bad' = 'good';
     let text: string | undefined;
+    let worstView: TagView | undefined;
+    let reading: string | undefined;
     for (const binding of b.bindings) {
       const v = view(binding.tag);
       const level = qualityLevel(v.quality);
-      if (level === 'bad' || (level === 'uncertain' && worst === 'good')) worst = level;
+      if (level === 'bad' || (level === 'uncertain' && worst === 'good')) {
+        worst = level;
+        worstView = v;
+      }
       const on = v.live.value === true;
       switch (binding.as) {
         case 'level': {
@@ -139,6 +202,9 @@ export function renderDrawing(prepared: PreparedDrawing, view: (tag: string) => 
         case 'open':
           classes.add(on ? 'pl-open' : 'pl-closed');
           break;
+        case 'instrument':
+          reading = formatValue(v.info, v.live.value);
+          break;
         case 'alarm':
           if (on) classes.add('pl-alarm');
           break;
@@ -146,11 +212,22 @@ export function renderDrawing(prepared: PreparedDrawing, view: (tag: string) => 
       const what = binding.as === 'alarm' ? (on ? 'ALARM' : 'no alarm') : binding.as === 'running' ? (on ? 'running' : 'stopped') : binding.as === 'open' ? (on ? 'open' : 'closed') : formatValue(v.info, v.live.value);
       lines.push(`${v.info?.description || binding.tag}: ${what}${v.good ? '' : ` — ${qualityWord(v.quality)}: ${v.reason}`}`);
     }
+    // Running (open) while any of its running (open) bindings is true.
+    if (classes.has('pl-running')) classes.delete('pl-stopped');
+    if (classes.has('pl-open')) classes.delete('pl-closed');
     if (worst !== 'good') classes.add(worst === 'bad' ? 'pl-bad' : 'pl-uncertain');
     for (const c of STATE_CLASSES) b.el.classList.toggle(c, classes.has(c));
     b.el.dataset.quality = worst;
     if (b.marker) b.marker.classList.toggle('is-shown', classes.has('pl-alarm'));
     if (text !== undefined && b.text) b.text.textContent = text;
-    b.title.textContent = lines.join('\n');
+    const word = stateWord(classes, worstView, b.bindings.some((x) => x.as === 'alarm'), reading);
+    if (b.state) {
+      b.state.textContent = word;
+      for (const c of ['pl-alarm', 'pl-bad', 'pl-uncertain']) b.state.classList.toggle(c, classes.has(c));
+    }
+    const name = b.name ?? view(b.bindings[0]!.tag).info?.description ?? b.bindings[0]!.tag;
+    const said = worstView ? `${word} ${qualityWord(worstView.quality)}` : word || (text ?? '');
+    b.el.setAttribute('aria-label', MIMIC_TEXT.button(name, said));
+    b.title.textContent = [...lines, MIMIC_TEXT.opens(b.bindings[0]!.tag)].join('\n');
   }
 }

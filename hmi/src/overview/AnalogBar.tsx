@@ -24,6 +24,8 @@ export interface AnalogBarProps {
   limitsApply?: boolean;
   /** Why they do not apply, shown under the bar. */
   limitsNote?: string | undefined;
+  /** Why not, for tests and styles: their condition is false, or not known (a value it needs is not Good). */
+  limitsState?: 'false' | 'unknown' | 'unreadable' | undefined;
 }
 
 const clamp = (x: number): number => Math.min(100, Math.max(0, x));
@@ -52,7 +54,7 @@ function LimitLabel({ at, text }: { at: number; text: string }) {
   );
 }
 
-export function AnalogBar({ view, low, high, limitsApply = true, limitsNote }: AnalogBarProps) {
+export function AnalogBar({ view, low, high, limitsApply = true, limitsNote, limitsState }: AnalogBarProps) {
   const info = view.info;
   const label = info?.description || view.name;
   const [min, max] = displayRange(view, low, high);
@@ -70,7 +72,7 @@ export function AnalogBar({ view, low, high, limitsApply = true, limitsNote }: A
   const classes = ['abar', qualityClass(view.quality), abnormal && view.good ? 'is-abnormal' : '', abnormal ? `is-${state}` : '', limitsApply ? '' : 'limits-idle'].join(' ');
 
   return (
-    <div class={classes} data-tag={view.name}>
+    <div class={classes} data-tag={view.name} data-limits={limitsApply ? 'apply' : (limitsState ?? 'false')}>
       <div class="abar-head">
         <a class="abar-label" href={hrefTag(view.name)}>
           {label}

@@ -19,20 +19,21 @@ import type { BarSpec, DashboardPage } from '../shared/pages.js';
 import { hrefTag } from '../shared/router.js';
 import { type AnalogBarProps, limitState } from './AnalogBar.js';
 import { CurrentStepOf } from './PhaseSteps.js';
+import { limitsWhen } from './limits-when.js';
 
 const TOP = 3;
 
 /** A bar's value, limits, and whether the limits apply now, as the overview's bars draw them. */
 export function barProps(state: HmiState, b: BarSpec): AnalogBarProps {
-  const when = b.limitsWhen ? viewTag(state, b.limitsWhen) : undefined;
   // A limit that applies only in some state is not a fault outside it (nor when that state is unknown).
-  const limitsApply = !when || (when.good && when.live.value === true);
+  const when = b.limitsWhen ? limitsWhen(b.limitsWhen, (tag) => viewTag(state, tag)) : undefined;
   return {
     view: viewTag(state, b.tag),
     low: limitValue(state, b.low),
     high: limitValue(state, b.high),
-    limitsApply,
-    limitsNote: when && !limitsApply ? `limit applies only when: ${when.info?.description || when.name}` : undefined,
+    limitsApply: !when || when.apply,
+    limitsNote: when && !when.apply ? when.note : undefined,
+    ...(when && !when.apply ? { limitsState: when.state } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ export interface BarSpec {
   /** A tag name or a number: the low and high limits drawn on the bar. */
   low?: string | number;
   high?: string | number;
-  /** A boolean tag: the limits apply only while it is true. */
+  /** A condition (the language of commands' `requires:`): the limits apply only while it is true. */
   limitsWhen?: string;
 }
 
@@ -39,7 +39,7 @@ export interface DashboardPage {
   events: string[];
 }
 
-export type BindingKind = 'level' | 'text' | 'running' | 'open' | 'alarm';
+export type BindingKind = 'level' | 'text' | 'running' | 'open' | 'alarm' | 'instrument';
 
 export interface MimicBinding {
   element: string;
@@ -66,7 +66,7 @@ const limit = (v: unknown): string | number | undefined => (typeof v === 'string
 const pair = (v: unknown): [number, number] | undefined =>
   Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'number' ? [v[0], v[1]] : undefined;
 
-const KINDS: readonly BindingKind[] = ['level', 'text', 'running', 'open', 'alarm'];
+const KINDS: readonly BindingKind[] = ['level', 'text', 'running', 'open', 'alarm', 'instrument'];
 
 function dashboard(name: string, p: Obj): DashboardPage {
   const bars: BarSpec[] = [];

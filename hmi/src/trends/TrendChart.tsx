@@ -10,6 +10,8 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatNumber } from '../shared/format.js';
 import { type AxisGroup, type Joined, PEN_DASH, PHONE_AXES, type PenInfo, penDash, timeTicks } from './trend-model.js';
+import type { TrendBand, TrendLimit } from './trend-overlays.js';
+import { TREND_TEXT } from './trend-text.js';
 
 
 /** The light or dark theme, followed as the toggle changes it. */
@@ -72,6 +74,69 @@ export interface TrendChartProps {
   onCursor(t: number | null): void;
   /** The chart's width in CSS pixels, once known and when it changes. */
   onWidth(px: number): void;
+  /** The sequence's phases, shaded behind the pens. */
+  bands?: readonly TrendBand[];
+  /** The pens' configured limits, drawn as horizontal lines. */
+  limits?: readonly TrendLimit[];
+}
+
+/** Shades of the phases in order (alpha over the plot's background): adjacent phases differ, each is named at its top. */
+const BAND_ALPHA = [0.1, 0.22, 0.06, 0.16];
+
+/** The phases as shaded bands with their names (before the axes and pens are drawn); returns how many were drawn. */
+function drawBands(u: uPlot, bands: readonly TrendBand[], shade: string, text: string, font: string): number {
+  const ctx = u.ctx;
+  const { left, top, width, height } = u.bbox;
+  let drawn = 0;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, width, height);
+  ctx.clip();
+  ctx.font = font;
+  ctx.textBaseline = 'top';
+  for (const b of bands) {
+    const x0 = Math.max(left, u.valToPos(b.from, 'x', true));
+    const x1 = Math.min(left + width, u.valToPos(b.to, 'x', true));
+    if (x1 - x0 < 0.5) continue;
+    ctx.globalAlpha = BAND_ALPHA[b.index % BAND_ALPHA.length]!;
+    ctx.fillStyle = shade;
+    ctx.fillRect(x0, top, x1 - x0, height);
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = text;
+    // The name where it fits; a narrow band keeps its shade only (the caption names the phases).
+    const name = b.label;
+    if (ctx.measureText(name).width + 6 <= x1 - x0) ctx.fillText(name, x0 + 3, top + 3);
+    drawn++;
+  }
+  ctx.restore();
+  return drawn;
+}
+
+/** Each limit as a dashed line across the plot on its pen's scale, labelled at the right; returns how many were drawn. */
+function drawLimits(u: uPlot, limits: readonly TrendLimit[], scaleOf: (pen: number) => string, colour: string, font: string, decimals: (pen: number) => number): number {
+  const ctx = u.ctx;
+  const { left, top, width, height } = u.bbox;
+  let drawn = 0;
+  ctx.save();
+  ctx.font = font;
+  ctx.textAlign = 'right';
+  ctx.strokeStyle = colour;
+  ctx.fillStyle = colour;
+  ctx.lineWidth = Math.max(1, devicePixelRatio);
+  for (const l of limits) {
+    const y = Math.round(u.valToPos(l.value, scaleOf(l.pen), true));
+    if (!Number.isFinite(y) || y < top || y > top + height) continue;
+    ctx.setLineDash(l.good ? [8 * devicePixelRatio, 4 * devicePixelRatio] : [2 * devicePixelRatio, 4 * devicePixelRatio]);
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(left + width, y);
+    ctx.stroke();
+    ctx.textBaseline = l.kind === 'high' ? 'bottom' : 'top';
+    ctx.fillText(TREND_TEXT.limitMark(l.kind, formatNumber(l.value, decimals(l.pen)), l.good), left + width - 4, l.kind === 'high' ? y - 2 : y + 2);
+    drawn++;
+  }
+  ctx.restore();
+  return drawn;
 }
 
 const PHONE = 600;
@@ -129,7 +194,18 @@ export function TrendChart(props: TrendChartProps) {
     ];
     p.groups.forEach((g, gi) => {
       const decimals = Math.min(...g.pens.map((i) => p.pens[i]!.decimals));
-      scales[g.key] = g.bool ? { range: [-0.15, 1.15] } : { auto: true };
+      // The limits of the group's pens stay in view, with the data.
+      scales[g.key] = g.bool
+        ? { range: [-0.15, 1.15] }
+        : {
+            auto: true,
+            range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => {
+              const ls = (latest.current.limits ?? []).filter((l) => g.pens.includes(l.pen)).map((l) => l.value);
+              const lo = Math.min(min, ...ls);
+              const hi = Math.max(max, ...ls);
+              return Number.isFinite(lo) && Number.isFinite(hi) ? uPlot.rangeNum(lo, hi, 0.1, true) : [min, max];
+            },
+          };
       axes.push({
         // Phones: the first axes only, so the plot keeps its width.
         show: !phone || gi < PHONE_AXES,
@@ -168,6 +244,18 @@ export function TrendChart(props: TrendChartProps) {
       },
       select: { show: true, left: 0, top: 0, width: 0, height: 0 },
       hooks: {
+        drawClear: [
+          (u) => {
+            el.dataset.bands = String(drawBands(u, latest.current.bands ?? [], colour('--muted'), colour('--text'), font));
+          },
+        ],
+        draw: [
+          (u) => {
+            const scaleOf = (pen: number): string => latest.current.groups.find((g) => g.pens.includes(pen))?.key ?? 'y';
+            const decimals = (pen: number): number => latest.current.pens[pen]?.decimals ?? 2;
+            el.dataset.limits = String(drawLimits(u, latest.current.limits ?? [], scaleOf, colour('--text'), font, decimals));
+          },
+        ],
         setCursor: [
           (u) => {
             const left = u.cursor.left;
@@ -205,6 +293,12 @@ export function TrendChart(props: TrendChartProps) {
   useEffect(() => {
     plot.current?.setData(toAligned(props.data, props.pens.length), true);
   }, [props.data, props.bounds.from, props.bounds.to]);
+
+  // New bands or limits: the scales (limits stay in view) and the drawing follow.
+  useEffect(() => {
+    const u = plot.current;
+    if (u) u.setData(u.data, true);
+  }, [props.bands, props.limits]);
 
   const hidden = phone ? props.groups.slice(PHONE_AXES) : [];
   return (

@@ -43,6 +43,10 @@ import {
   zoomOut,
   zoomTo,
 } from './trend-model.js';
+import { type TrendLimit, limitSpecs, phaseBands, phaseSpecs } from './trend-overlays.js';
+import { TREND_TEXT } from './trend-text.js';
+import { limitValue } from '../live/tag-view.js';
+import { formatInUnit } from '../shared/format.js';
 import './trends.css';
 
 const RESOLUTION_WORDS = {
@@ -175,6 +179,9 @@ export function TrendPage({ query }: { query: string }) {
   const now = state.clock.value;
   const bounds = periodBounds(period, live ? now : Date.now(), tz);
   const data = useMemo(() => new TrendData({ history: (q) => historyApi.history(q) }), []);
+  // The phases' boolean tags, asked for the same period, shaded behind the pens.
+  const phaseData = useMemo(() => new TrendData({ history: (q) => historyApi.history(q) }), []);
+  const phases = useMemo(() => phaseSpecs(state.pages), [state]);
   const [plotWidth, setPlotWidth] = useState(0);
   const [cursor, setCursor] = useState<number | null>(null);
   const penInfos = useMemo(() => pens.map((p) => penInfo(p, state.tags.get(p))), [pens, state]);
@@ -204,6 +211,23 @@ export function TrendPage({ query }: { query: string }) {
     });
   }, [askKey]);
 
+  useEffect(() => {
+    if (phases.length === 0 || plotWidth === 0) return;
+    const b = periodBounds(period, Date.now(), tz);
+    void phaseData.fetch({ tags: phases.map((p) => p.tag), from: b.from, to: b.to, points: pointsFor(widthBucket) }, received(state, Date.now()));
+  }, [askKey]);
+  useEffect(() => {
+    if (!live) return;
+    const offs = phases.map((p) =>
+      state.value(p.tag).subscribe((lv) => {
+        if (!lv.sourceTs) return;
+        const s = liveSample(lv.value === true ? 1 : lv.value === false ? 0 : lv.value, lv.quality);
+        phaseData.live(p.tag, lv.sourceTs, s.v, s.q, periodBounds(period, Date.now(), tz).from);
+      }),
+    );
+    return () => offs.forEach((off) => off());
+  }, [askKey, live]);
+
   // The live tail: every new value of a pen, while the period reaches now.
   useEffect(() => {
     if (!live) return;
@@ -221,6 +245,19 @@ export function TrendPage({ query }: { query: string }) {
   const load = data.load.value;
   const linkLive = state.link.value.state === 'live';
   const joined = useMemo(() => joinPens(data.pens, live && linkLive ? Math.max(now, data.pens.reduce((m, p) => Math.max(m, p.t[p.t.length - 1] ?? 0), 0)) : undefined), [version, live, linkLive, now]);
+
+  const phaseVersion = phaseData.version.value;
+  const bands = useMemo(() => phaseBands(phases, phaseData.pens, bounds.from, bounds.to, live ? Math.max(now, bounds.to) : bounds.to), [phaseVersion, bounds.from, bounds.to, now]);
+  const limitRefs = useMemo(() => limitSpecs(state.pages, pens), [state, pens.join(',')]);
+  const limits: TrendLimit[] = [];
+  for (const l of limitRefs) {
+    if (penInfos[l.pen]?.bool) continue;
+    const lv = limitValue(state, l.ref);
+    if (lv) limits.push({ pen: l.pen, kind: l.kind, value: lv.value, good: lv.good });
+  }
+  const limitsKey = limits.map((l) => `${l.pen}:${l.kind}:${l.value}:${l.good}`).join(',');
+  const stableLimits = useMemo(() => limits, [limitsKey]);
+  const shownPhases = [...new Set(bands.map((b) => b.label))];
 
   const setPens = (next: string[]): void => go({ pens: next, period });
   const setPeriod = (p: Period): void => go({ pens, period: p });
@@ -275,7 +312,16 @@ export function TrendPage({ query }: { query: string }) {
             onZoom={(a, b) => setPeriod(zoomTo(a, b))}
             onCursor={setCursor}
             onWidth={setPlotWidth}
+            bands={bands}
+            limits={stableLimits}
           />
+        )}
+        {(stableLimits.length > 0 || shownPhases.length > 0) && (
+          <p class="caption trend-overlays" data-bands={bands.length} data-limits={stableLimits.length}>
+            {stableLimits.length > 0 &&
+              TREND_TEXT.limits(stableLimits.map((l) => TREND_TEXT.limit(penInfos[l.pen]?.label ?? '', l.kind, formatInUnit(state.tags.get(pens[l.pen]!), l.value), l.good)).join('; '))}{' '}
+            {shownPhases.length > 0 && TREND_TEXT.bands(shownPhases.join(', '))}
+          </p>
         )}
         <p class="caption trend-status" role="status" data-status={load.status} data-resolution={load.status === 'ready' ? load.resolution : ''}>
           {load.status === 'loading' && 'Reading the historian…'}
