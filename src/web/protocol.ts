@@ -11,6 +11,9 @@
  *   event: alarms     data: AlarmState[]      — alarms whose state changed
  *   event: journal    data: JournalEntry[]    — new journal entries (alarms, acknowledgements, events, commands, devices)
  *   event: bus        data: BusLink           — this server lost its link to the bus (values since are its last known), or has it again
+ * The replay stream (GET /api/replay/stream) sends the same events, from a
+ * snapshot of the recorded plant at its start, and after each frame
+ *   event: replay     data: ReplayClock       — the recorded moment reached; end: true when it reached the present (last event)
  * A client reconnecting with Last-Event-ID gets the events it missed, or a
  * fresh snapshot when they are no longer kept (or the server restarted).
  */
@@ -98,6 +101,14 @@ export interface DeviceInfo {
 export interface StreamDelta {
   t: number;
   values: StreamValue[];
+}
+
+/** How far a replay has played (the recorded moment its values show). */
+export interface ReplayClock {
+  t: number;
+  speed: number;
+  /** The replay reached the present and the stream ends. */
+  end: boolean;
 }
 
 export interface ApiError {
