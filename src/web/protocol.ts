@@ -103,6 +103,19 @@ export interface StreamDelta {
   values: StreamValue[];
 }
 
+/** The recorded plant at a moment, as GET /api/replay/state answers it: the stream's snapshot at `at`. */
+export interface ReplayState extends StreamSnapshot {
+  /** The moment shown (epoch ms). */
+  at: number;
+}
+
+/** Journal entries for a replay's timeline (GET /api/replay/events), oldest first. */
+export interface ReplayEvents {
+  from: number;
+  to: number;
+  entries: JournalEntry[];
+}
+
 /** How far a replay has played (the recorded moment its values show). */
 export interface ReplayClock {
   t: number;

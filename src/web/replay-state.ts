@@ -16,13 +16,9 @@ import { PlantaError } from '../errors.js';
 import { QUALITIES, type Quality, isBad } from '../tags/quality.js';
 import type { TagDefinition, TagValueType } from '../tags/types.js';
 import type { RequestIdentity } from './auth.js';
-import type { StreamSnapshot, StreamValue } from './protocol.js';
+import type { ReplayState, StreamValue } from './protocol.js';
 
-/** The snapshot at `at`, as GET /api/replay/state answers it. */
-export interface ReplayState extends StreamSnapshot {
-  /** The moment shown (epoch ms). */
-  at: number;
-}
+export type { ReplayState };
 
 export interface ReplayDeps {
   tags: readonly TagDefinition[];

@@ -27,15 +27,11 @@ import type { Logger } from '../util/log.js';
 import type { RequestIdentity } from './auth.js';
 import { queryParam } from './fields.js';
 import type { Limits } from './limits.js';
+import type { ReplayEvents } from './protocol.js';
 import { type ReplayDeps, type ReplayState, journalPage, mayAudit, replaySpeed, replayTime, stateAt, visibleEntries } from './replay-state.js';
 import { playReplay } from './replay-stream.js';
 
-export interface ReplayEvents {
-  from: number;
-  to: number;
-  /** Oldest first. */
-  entries: JournalEntry[];
-}
+export type { ReplayEvents };
 
 const KINDS: readonly JournalKind[] = ['alarm', 'return', 'unknown', 'ack', 'shelve', 'unshelve', 'out-of-service', 'in-service', 'event', 'command', 'device'];
 const MAX_EVENTS = 5000;

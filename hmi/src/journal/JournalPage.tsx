@@ -5,6 +5,7 @@
  * time ("Load older"). While the period reaches now, new entries appear on
  * top as they happen.
  */
+import { ReplayFromHere } from '../replay/ReplayBar.js';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { JournalEntry } from '../../../src/web/protocol.js';
 import { PriorityBadge } from '../alarms/AlarmMarks.js';
@@ -20,7 +21,7 @@ function Row({ e }: { e: JournalEntry }) {
   return (
     <tr class={`journal-row kind-${e.kind} ${v.bad ? 'is-bad' : ''}`} data-kind={e.kind} data-seq={e.seq} data-status={v.status}>
       <td class="col-time num">
-        <time dateTime={new Date(e.ts).toISOString()}>{formatDateTime(e.ts, state.timeZone)}</time>
+        <time dateTime={new Date(e.ts).toISOString()}>{formatDateTime(e.ts, state.timeZone)}</time> <ReplayFromHere ts={e.ts} />
       </td>
       <td class="col-kind">
         <span class="event-word">

@@ -3,6 +3,7 @@
  * word search and older pages. The entries are hash-chained on the server;
  * `planta audit verify` checks the chain.
  */
+import { ReplayFromHere } from '../replay/ReplayBar.js';
 import { useEffect, useState } from 'preact/hooks';
 import { type AuditRow, adminApi } from '../shared/api.js';
 import { useHmiState } from '../shared/context.js';
@@ -87,7 +88,9 @@ export function AuditPage() {
                   {rows.map((r) => (
                     <tr key={r.seq} data-action={r.action}>
                       <td class="num faint">{r.seq}</td>
-                      <td class="col-time num">{formatTimeZoned(r.ts, tz)}</td>
+                      <td class="col-time num">
+                        {formatTimeZoned(r.ts, tz)} <ReplayFromHere ts={r.ts} />
+                      </td>
                       <td class="col-user">{r.actor}</td>
                       <td>
                         <strong>{r.action}</strong>

@@ -1,0 +1,42 @@
+/**
+ * Every word the replay mode shows, in one place (the message catalogue
+ * takes them from here). Plain strings, or small functions where a value
+ * goes into the sentence.
+ */
+export const REPLAY_TEXT = {
+  word: 'REPLAY',
+  notLive: 'not live',
+  frame: (time: string, zone: string): string => `REPLAY ${time} ${zone} — not live`,
+  frameLabel: 'Replay of the recorded plant: not live',
+  recorded: (date: string): string => `The plant as recorded on ${date}. Commands go to the live plant: all are disabled here.`,
+  backToLive: 'Back to live',
+  loading: 'Reading the recorded plant…',
+  failed: (why: string): string => `The replay could not be read: ${why}`,
+  ended: 'The replay reached the present.',
+  commandsBlocked: 'Replay: the plant shown is not live. Commands go to the live plant: go back to live to send one.',
+  alarmActionsBlocked: 'Replay: the alarms shown are as they were then. Acknowledging and shelving act on the live alarms: go back to live first.',
+  timelineLabel: 'Replay timeline',
+  play: (speed: number): string => `Play ${speed}×`,
+  playLabel: (speed: number): string => `Play at ${speed} times real time`,
+  pause: 'Pause',
+  previous: 'Previous event',
+  next: 'Next event',
+  previousLabel: 'Step back to the previous alarm, event or command',
+  nextLabel: 'Step to the next alarm, event or command',
+  noMore: 'Nothing journalled after this moment.',
+  noEarlier: 'Nothing journalled in the day before this moment.',
+  moment: 'Moment (plant time)',
+  go: 'Go',
+  markersLabel: 'Alarms and operator actions around this moment',
+  marker: (time: string, text: string): string => `${time}: ${text}`,
+  start: 'Replay…',
+  startLabel: 'Replay the plant at a past moment',
+  startTitle: 'Replay the plant at a moment',
+  startSubmit: 'Replay',
+  startCancel: 'Cancel',
+  badMoment: 'Give a date and time in the past.',
+  fromHere: 'Replay from here',
+  fromHereLabel: (time: string): string => `Replay the plant from ${time}`,
+  speedNow: (speed: number, playing: boolean): string => (playing ? `Playing at ${speed}×` : 'Paused'),
+  legend: '▲ alarm · ● operator action · ◆ event or command',
+} as const;

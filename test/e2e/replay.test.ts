@@ -1,0 +1,134 @@
+/**
+ * Incident replay in a real browser (issue 27) against the running system
+ * with its historian: the plant runs through an e-stop pressed during
+ * aeration and acknowledged by the operator; then a link with ?at= opens
+ * the HMI in replay: at T − 1 s the blowers run and no e-stop alarm is on
+ * the banner, at T + 1 s the e-stop is on the banner and the blowers are off,
+ * stepping to the next event lands on the operator's acknowledgement; every
+ * page wears the REPLAY frame and every command is disabled; back to live
+ * leaves it. Screenshots at 360 and 1440 px.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import type { Identity } from '../../src/commands/prepare.js';
+import { FAULTS } from '../../src/sim/sbr/map.js';
+import type { JournalEntry } from '../../src/web/protocol.js';
+import { needPeer } from '../helpers/peers.js';
+import { waitFor } from '../helpers/wait.js';
+import { TestPlant, buildHmi, hasChromium, identifyBy, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+
+const ANA: Identity = { user: 'ana', role: 'operator' };
+const TZ = 'America/Argentina/Buenos_Aires';
+
+/** The moment in the plant's zone as the HMI's links write it ("2026-12-07T03:12:05-03:00"). */
+function iso(ts: number): string {
+  const local = new Date(ts - 3 * 3_600_000).toISOString().replace(/\.\d+Z$/, '');
+  return `${local}-03:00`;
+}
+const hhmmss = (ts: number): string => new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(ts);
+
+describe('incident replay in the browser', { timeout: 300_000 }, () => {
+  let hmiDir: string | undefined;
+  let plant: TestPlant | undefined;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    if (!hasChromium) return;
+    hmiDir = buildHmi();
+    plant = await TestPlant.start(hmiDir, { identify: identifyBy(() => ANA), historian: true });
+    browser = await launchBrowser();
+    await waitFor('the first reads', async () => (await plant!.bus.alarmStates()).find((a) => a.id === 'estop')?.state === 'normal', 10_000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await plant?.close();
+    if (hmiDir) removeDir(hmiDir);
+  });
+
+  const frame = (page: Page) => page.getByTestId('replay-frame');
+  const banner = (page: Page) => page.getByRole('link', { name: /: open the alarm summary$/ });
+  const aerator = (page: Page) => page.locator('#aerator-1');
+
+  it('replays an e-stop: blowers and banner before and after, the step to the acknowledgement, the frame on every page, commands disabled, back to live', async (t) => {
+    if (!needPeer(t, hasChromium, 'Chromium at /usr/bin/chromium')) return;
+    const p = plant!;
+    const tag = async (name: string): Promise<unknown> => (await p.bus.snapshot()).find((v) => v.tag === name)?.value;
+    // Pressed during aeration, once the blowers have run for 1.5 s (so T − 1 s shows them running).
+    let since = 0;
+    await waitFor('1.5 s into aeration', async () => {
+      if ((await tag('phase.aeration')) !== true) return (since = 0), false;
+      since ||= Date.now();
+      return Date.now() - since >= 1500;
+    }, 90_000, 50);
+    const T = Date.now();
+    p.sim!.plant!.setFault(FAULTS.estop!, true);
+    await waitFor('the e-stop alarm', async () => (await p.bus.alarmStates()).find((a) => a.id === 'estop')?.state === 'unack', 10_000);
+    await waitFor('the aerators stopped', async () => (await tag('phase.aeration')) === false, 10_000);
+    // The operator acknowledges 3 s after the press (a pace: T + 1 s must still show it unacknowledged).
+    await waitFor('3 s after the press', () => Date.now() - T >= 3000, 10_000);
+    await p.alarms!.acknowledge(ANA, ['estop'], 'e-stop pressed for the test');
+    await waitFor('the acknowledgement journalled', async () => (await p.alarms!.journal({ kinds: ['ack'] })).some((e) => e.source === 'estop'), 5000);
+    const ack = (await p.alarms!.journal({ kinds: ['ack'] })).find((e) => e.source === 'estop') as JournalEntry;
+    const between = (await p.alarms!.journal({ from: T + 1001, to: ack.ts - 1 })) as JournalEntry[];
+    t.diagnostic(`journal between T + 1 s and the acknowledgement: ${JSON.stringify(between.map((e) => [e.kind, e.source]))}`);
+    await p.historian!.flush();
+    const stateBefore = (await (await fetch(`${p.url}api/replay/state?at=${T - 1000}`)).json()) as { tags: string[]; values: unknown[][] };
+    t.diagnostic(`phase.aeration at T − 1 s: ${JSON.stringify(stateBefore.values[stateBefore.tags.indexOf('phase.aeration')])}; T = ${T}`);
+
+    for (const width of [1440, 360]) {
+      // A link with ?at= opens the HMI in replay, here on the mimic, 1 s before the press.
+      const { page, errors, context } = await openPage(browser!, `${p.url}#/mimic?at=${iso(T - 1000)}`, { width, height: 900 });
+      await frame(page).waitFor();
+      assert.match((await frame(page).textContent()) ?? '', new RegExp(`REPLAY ${hhmmss(T - 1000)} GMT-3 — not live`));
+      await page.locator('#aerator-1.pl-running').waitFor();
+      await banner(page).waitFor();
+      assert.equal(await banner(page).locator('[data-alarm="estop"]').count(), 0, 'no e-stop on the banner at T − 1 s');
+      await screenshot(page, `replay-before-${width}.png`);
+
+      // 1 s after the press: the e-stop on the banner, the blowers off.
+      await page.evaluate((at) => (window.location.hash = `#/mimic?at=${at}`), iso(T + 1000));
+      await page.locator('#aerator-1.pl-stopped').waitFor();
+      await banner(page).locator('[data-alarm="estop"][data-state="unack"]').waitFor();
+      assert.match((await frame(page).textContent()) ?? '', new RegExp(`REPLAY ${hhmmss(T + 1000)}`));
+      assert.ok(await aerator(page).evaluate((el) => el.classList.contains('pl-stopped')));
+      await screenshot(page, `replay-after-${width}.png`);
+
+      // The next event is the operator's acknowledgement: the moment moves there and the e-stop shows acknowledged.
+      if (between.length === 0) {
+        await page.getByRole('button', { name: 'Step to the next alarm, event or command' }).click();
+        await banner(page).locator('[data-alarm="estop"][data-state="acked"]').waitFor();
+        assert.match((await frame(page).textContent()) ?? '', new RegExp(`REPLAY ${hhmmss(ack.ts)}`));
+        await waitFor('the URL at the acknowledgement', () => page.evaluate(() => decodeURIComponent(window.location.hash)).then((h) => h.includes(`at=${iso(ack.ts).slice(0, 19)}`)));
+      }
+
+      // Every live page wears the frame, keeps the moment in its URL, and offers no command.
+      for (const [name, hash] of [['Overview', '#/'], ['Alarms', '#/alarms'], ['Tags', '#/tags'], ['Mimic', '#/mimic']] as const) {
+        if (width === 360) await page.evaluate((h) => (window.location.hash = h), hash);
+        else await page.getByRole('navigation', { name: 'Displays' }).getByRole('link', { name, exact: true }).click();
+        await frame(page).waitFor();
+        await waitFor(`${name}: the moment kept in the URL`, () => page.evaluate(() => window.location.hash.includes('?at=')));
+        const actions = page.locator('button.cmd-action, button[aria-label^="Acknowledge"], button[aria-label^="Shelve:"], button[aria-label^="Unshelve:"], button[aria-label^="Out of service:"], button[aria-label^="In service:"]');
+        for (const b of await actions.all()) assert.ok(await b.isDisabled(), `${name}: ${await b.textContent()} is disabled in replay`);
+        if (name === 'Overview') assert.ok((await page.locator('button.cmd-action').count()) > 0, 'the overview has command buttons, all disabled');
+        if (name === 'Alarms') assert.ok((await page.locator('button[aria-label^="Shelve:"]').count()) > 0, 'the alarm summary has alarm actions, all disabled');
+        await screenshot(page, `replay-${name.toLowerCase()}-${width}.png`);
+      }
+      // A faceplate, too.
+      await page.evaluate(() => (window.location.hash = '#/tags/reactor.level'));
+      await frame(page).waitFor();
+      await screenshot(page, `replay-faceplate-${width}.png`);
+      await page.getByRole('region', { name: 'Replay timeline' }).waitFor();
+
+      // Back to live: the frame goes, the URL loses its moment.
+      await page.getByRole('button', { name: 'Back to live' }).click();
+      await page.waitForLoadState();
+      await page.locator('.topbar').waitFor();
+      await waitFor('live again', async () => (await frame(page).count()) === 0 && !(await page.evaluate(() => window.location.hash.includes('at='))), 10_000);
+      assert.deepEqual(errors, []);
+      await context.close();
+    }
+    assert.equal(between.length, 0, `nothing journalled between T + 1 s and the acknowledgement: ${JSON.stringify(between)}`);
+  });
+});
