@@ -21,9 +21,9 @@ import { TestPlant, buildHmi, hasChromium, identifyBy, launchBrowser, openPage, 
 const ANA: Identity = { user: 'ana', role: 'operator' };
 const TZ = 'America/Argentina/Buenos_Aires';
 
-/** The moment in the plant's zone as the HMI's links write it ("2026-12-07T03:12:05-03:00"). */
+/** The moment in the plant's zone as the HMI's links write it ("2026-12-07T03:12:05.250-03:00"; the milliseconds kept). */
 function iso(ts: number): string {
-  const local = new Date(ts - 3 * 3_600_000).toISOString().replace(/\.\d+Z$/, '');
+  const local = new Date(ts - 3 * 3_600_000).toISOString().replace(/Z$/, '');
   return `${local}-03:00`;
 }
 const hhmmss = (ts: number): string => new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(ts);
@@ -82,7 +82,11 @@ describe('incident replay in the browser', { timeout: 300_000 }, () => {
       const { page, errors, context } = await openPage(browser!, `${p.url}#/mimic?at=${iso(T - 1000)}`, { width, height: 900 });
       await frame(page).waitFor();
       assert.match((await frame(page).textContent()) ?? '', new RegExp(`REPLAY ${hhmmss(T - 1000)} GMT-3 — not live`));
-      await page.locator('#aerator-1.pl-running').waitFor();
+      await page.locator('#aerator-1.pl-running').waitFor().catch(async (err: unknown) => {
+        await screenshot(page, `replay-FAILED-before-${width}.png`);
+        t.diagnostic(`aerator-1: ${await aerator(page).evaluate((el) => el.getAttribute('class')).catch(() => 'none')}; frame: ${await frame(page).textContent().catch(() => 'none')}; url ${page.url()}`);
+        throw err;
+      });
       await banner(page).waitFor();
       assert.equal(await banner(page).locator('[data-alarm="estop"]').count(), 0, 'no e-stop on the banner at T − 1 s');
       await screenshot(page, `replay-before-${width}.png`);
@@ -130,5 +134,38 @@ describe('incident replay in the browser', { timeout: 300_000 }, () => {
       await context.close();
     }
     assert.equal(between.length, 0, `nothing journalled between T + 1 s and the acknowledgement: ${JSON.stringify(between)}`);
+  });
+
+  it('"Replay from here" on a journal entry, playing at 60×, and the top bar\'s date-time entry', async (t) => {
+    if (!needPeer(t, hasChromium, 'Chromium at /usr/bin/chromium')) return;
+    const p = plant!;
+    const alarm = (await p.alarms!.journal({ kinds: ['alarm'] })).find((e) => e.source === 'estop') as JournalEntry | undefined;
+    assert.ok(alarm, 'the first test pressed the e-stop');
+    await p.historian!.flush();
+    const { page, errors, context } = await openPage(browser!, `${p.url}#/journal`, { width: 1440, height: 900 });
+    assert.equal(await frame(page).count(), 0, 'live');
+    const row = page.locator(`tr.journal-row[data-seq="${alarm.seq}"]`);
+    await row.getByRole('link', { name: /^Replay the plant from/ }).click();
+    await frame(page).waitFor();
+    assert.match((await frame(page).textContent()) ?? '', new RegExp(`REPLAY ${hhmmss(alarm.ts)}`));
+    await banner(page).locator('[data-alarm="estop"][data-state="unack"]').waitFor();
+    // Playing at 60× (a minute of plant time a second): the moment moves on until the replay reaches the present.
+    await page.getByRole('button', { name: 'Play at 60 times real time' }).click();
+    await waitFor('the replay moving', async () => !((await frame(page).textContent()) ?? '').includes(hhmmss(alarm.ts)), 10_000);
+    await page.getByRole('status').filter({ hasText: 'The replay reached the present.' }).waitFor();
+    await banner(page).locator('[data-alarm="estop"][data-state="acked"]').waitFor();
+    await screenshot(page, 'replay-journal-played-1440.png');
+    await page.getByRole('button', { name: 'Back to live' }).click();
+    await waitFor('live again', async () => (await frame(page).count()) === 0 && (await page.locator('.topbar').count()) === 1, 10_000);
+    // The top bar's entry: a date and time in the plant's zone.
+    await page.getByRole('button', { name: 'Replay the plant at a past moment' }).click();
+    const form = page.getByRole('form', { name: 'Replay the plant at a moment' });
+    await form.getByLabel(/Moment \(plant time\)/).fill(new Date(alarm.ts + 2000 - 3 * 3_600_000).toISOString().slice(0, 19));
+    await form.getByRole('button', { name: 'Replay', exact: true }).click();
+    await frame(page).waitFor();
+    assert.match((await frame(page).textContent()) ?? '', new RegExp(`REPLAY ${hhmmss(Math.floor((alarm.ts + 2000) / 1000) * 1000)}`));
+    assert.ok(await page.evaluate(() => window.location.hash.includes('?at=')), 'the moment in the URL');
+    assert.deepEqual(errors, []);
+    await context.close();
   });
 });

@@ -5,7 +5,6 @@
  */
 import type { JournalEntry, JournalKind } from '../../../src/web/protocol.js';
 import type { JournalQuery } from '../alarms/alarm-api.js';
-import { type Session, atLeast } from '../session/session.js';
 import { REPLAY_TEXT } from './replay-text.js';
 
 export interface ReplayMoment {
@@ -24,8 +23,9 @@ export const replayBlocker = (m: ReplayMoment | null): string | null => (m ? REP
 const ALL_BUT_COMMANDS: readonly JournalKind[] = ['alarm', 'return', 'unknown', 'ack', 'shelve', 'unshelve', 'out-of-service', 'in-service', 'event', 'device'];
 
 /** The event list's journal query in replay: up to the moment, command entries only for those who may read the audit trail. */
-export function replayJournalQuery(t: number, limit: number, s: Session | null): JournalQuery {
-  return atLeast(s, 'engineer') ? { to: t, limit } : { to: t, limit, kinds: ALL_BUT_COMMANDS };
+export function replayJournalQuery(t: number, limit: number, s: { role: string; via: string } | null): JournalQuery {
+  const audit = s?.via === 'session' && (s.role === 'engineer' || s.role === 'admin');
+  return audit ? { to: t, limit } : { to: t, limit, kinds: ALL_BUT_COMMANDS };
 }
 
 export type ReplaySpeed = 1 | 10 | 60;
