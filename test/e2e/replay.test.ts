@@ -105,6 +105,12 @@ describe('incident replay in the browser', { timeout: 300_000 }, () => {
         await banner(page).locator('[data-alarm="estop"][data-state="acked"]').waitFor();
         assert.match((await frame(page).textContent()) ?? '', new RegExp(`REPLAY ${hhmmss(ack.ts)}`));
         await waitFor('the URL at the acknowledgement', () => page.evaluate(() => decodeURIComponent(window.location.hash)).then((h) => h.includes(`at=${iso(ack.ts).slice(0, 19)}`)));
+        // And back: the entry before the acknowledgement is the e-stop's (or an event after it), unacknowledged again.
+        await page.getByRole('button', { name: 'Step back to the previous alarm, event or command' }).click();
+        await banner(page).locator('[data-alarm="estop"][data-state="unack"]').waitFor();
+        // Forward again, for the pages below.
+        await page.getByRole('button', { name: 'Step to the next alarm, event or command' }).click();
+        await banner(page).locator('[data-alarm="estop"][data-state="acked"]').waitFor();
       }
 
       // Every live page wears the frame, keeps the moment in its URL, and offers no command.

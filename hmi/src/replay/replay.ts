@@ -16,7 +16,8 @@ import type { ApiError, JournalEntry, ReplayClock, ReplayEvents, ReplayState } f
 import type { HmiState } from '../live/state.js';
 import { SseParser } from '../live/sse-parser.js';
 import type { StreamHandlers } from '../live/stream.js';
-import { type ReplayMoment, type ReplaySpeed, atOf, isoInZone, withAt } from './replay-model.js';
+import { type ReplayMoment, type ReplaySpeed, atOf, isoInZone, replayJournalQuery, withAt } from './replay-model.js';
+import { session } from '../session/session.js';
 import { REPLAY_TEXT } from './replay-text.js';
 
 
@@ -220,8 +221,10 @@ export class ReplayController {
         if (!e) return this.set({ note: REPLAY_TEXT.noMore });
         await this.enter(e.ts);
       } else {
-        const r = await json<ReplayEvents>(`api/replay/events?from=${Math.max(0, m.t - 86_400_000)}&to=${m.t - 1}&limit=5000`);
-        const e = r.entries[r.entries.length - 1];
+        // The newest entry before the moment: the journal itself answers newest first (the same entries the user may see).
+        const r = await this.state.alarmApi.journal(replayJournalQuery(m.t - 1, 1, session.value));
+        if (r.kind !== 'ok') throw new Error(r.kind === 'refused' ? `${r.error.message} [${r.error.code}]` : r.message);
+        const e = r.body[0];
         if (!e) return this.set({ note: REPLAY_TEXT.noEarlier });
         await this.enter(e.ts);
       }
