@@ -6,6 +6,7 @@
  * top as they happen.
  */
 import { ReplayFromHere } from '../replay/ReplayBar.js';
+import { REPLAY_TEXT } from '../replay/replay-text.js';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { JournalEntry } from '../../../src/web/protocol.js';
 import { PriorityBadge } from '../alarms/AlarmMarks.js';
@@ -21,7 +22,7 @@ function Row({ e }: { e: JournalEntry }) {
   return (
     <tr class={`journal-row kind-${e.kind} ${v.bad ? 'is-bad' : ''}`} data-kind={e.kind} data-seq={e.seq} data-status={v.status}>
       <td class="col-time num">
-        <time dateTime={new Date(e.ts).toISOString()}>{formatDateTime(e.ts, state.timeZone)}</time> <ReplayFromHere ts={e.ts} />
+        <time dateTime={new Date(e.ts).toISOString()}>{formatDateTime(e.ts, state.timeZone)}</time>
       </td>
       <td class="col-kind">
         <span class="event-word">
@@ -33,6 +34,9 @@ function Row({ e }: { e: JournalEntry }) {
       <td class="col-what">{v.text}</td>
       <td class="col-user">{e.user ?? <span class="faint">—</span>}</td>
       <td class="col-source mono">{e.source}</td>
+      <td class="col-replay">
+        <ReplayFromHere ts={e.ts} />
+      </td>
     </tr>
   );
 }
@@ -125,6 +129,7 @@ export function JournalPage() {
                 <th scope="col">What</th>
                 <th scope="col">By</th>
                 <th scope="col">Source</th>
+                <th scope="col">{REPLAY_TEXT.column}</th>
               </tr>
             </thead>
             <tbody>

@@ -36,6 +36,7 @@ export const REPLAY_TEXT = {
   startCancel: 'Cancel',
   badMoment: 'Give a date and time in the past.',
   fromHere: 'Replay from here',
+  column: 'Replay',
   fromHereLabel: (time: string): string => `Replay the plant from ${time}`,
   speedNow: (speed: number, playing: boolean): string => (playing ? `Playing at ${speed}×` : 'Paused'),
   legend: '▲ alarm · ● operator action · ◆ event or command',

@@ -4,6 +4,7 @@
  * `planta audit verify` checks the chain.
  */
 import { ReplayFromHere } from '../replay/ReplayBar.js';
+import { REPLAY_TEXT } from '../replay/replay-text.js';
 import { useEffect, useState } from 'preact/hooks';
 import { type AuditRow, adminApi } from '../shared/api.js';
 import { useHmiState } from '../shared/context.js';
@@ -82,21 +83,23 @@ export function AuditPage() {
                     <th>Action</th>
                     <th>Target</th>
                     <th>Detail</th>
+                    <th>{REPLAY_TEXT.column}</th>
                   </tr>
                 </thead>
                 <tbody>
                   {rows.map((r) => (
                     <tr key={r.seq} data-action={r.action}>
                       <td class="num faint">{r.seq}</td>
-                      <td class="col-time num">
-                        {formatTimeZoned(r.ts, tz)} <ReplayFromHere ts={r.ts} />
-                      </td>
+                      <td class="col-time num">{formatTimeZoned(r.ts, tz)}</td>
                       <td class="col-user">{r.actor}</td>
                       <td>
                         <strong>{r.action}</strong>
                       </td>
                       <td class="col-what">{r.target}</td>
                       <td class="col-source mono">{r.detail === 'null' ? '' : r.detail}</td>
+                      <td class="col-replay">
+                        <ReplayFromHere ts={r.ts} />
+                      </td>
                     </tr>
                   ))}
                 </tbody>
