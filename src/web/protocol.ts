@@ -14,9 +14,11 @@
  * The replay stream (GET /api/replay/stream) sends the same events, from a
  * snapshot of the recorded plant at its start, and after each frame
  *   event: replay     data: ReplayClock       — the recorded moment reached; end: true when it reached the present (last event)
+ *   event: audit      data: AuditEntry[]      — the audit trail's entries of the frame, for those who may read it
  * A client reconnecting with Last-Event-ID gets the events it missed, or a
  * fresh snapshot when they are no longer kept (or the server restarted).
  */
+import type { AuditEntry } from '../auth/store.js';
 import type { AlarmState, BusLink, DeviceStatus, JournalEntry } from '../bus/types.js';
 import type { Quality } from '../tags/quality.js';
 import type { Area, DataType, TagValueType } from '../tags/types.js';
@@ -114,6 +116,8 @@ export interface ReplayEvents {
   from: number;
   to: number;
   entries: JournalEntry[];
+  /** The audit trail's entries in the same window, oldest first: only for those who may read the audit trail. */
+  audit?: AuditEntry[];
 }
 
 /** How far a replay has played (the recorded moment its values show). */

@@ -7,13 +7,15 @@
  * plant time each): a delta with each tag's last sample in the frame (with
  * its own time: nothing is interpolated), the alarm states the frame's
  * journal entries changed, the entries themselves (commands only for those
- * who may read the audit trail), then the moment reached. Samples and
+ * who may read the audit trail, who also get the audit trail's entries as
+ * `audit` events), then the moment reached. Samples and
  * entries are read ahead a few seconds of wall time at a time. It ends,
  * with a last `replay` event saying so, when it reaches the present; a
  * client that stops reading is not buffered for (the next frame waits for
  * its socket to drain).
  */
 import type { Socket } from 'node:net';
+import type { AuditEntry, AuditQuery } from '../auth/audit.js';
 import type { JournalEntry } from '../bus/alarm-messages.js';
 import type { Samples } from '../historian/codec.js';
 import { type SampleAt, samplesBetween } from '../historian/replay.js';
@@ -29,6 +31,8 @@ export interface ReplayStreamOptions {
   speed: number;
   /** Whether command entries are shown (the user may read the audit trail). */
   audit: boolean;
+  /** The audit trail (newest first), given only for a user who may read it: its entries go out as `audit` events. */
+  auditTrail?: (q: AuditQuery) => Promise<AuditEntry[]>;
   /** Extra response headers, as `name: value\r\n` lines. */
   headers?: string;
   log?: Logger;
@@ -53,6 +57,9 @@ interface Ahead {
   next: number[];
   journal: JournalEntry[];
   nextEntry: number;
+  /** The audit trail's entries, oldest first, for a user who may read it. */
+  audit: AuditEntry[];
+  nextAudit: number;
 }
 
 const UNCERTAIN_STALE = QUALITY_INDEX.Uncertain_LastUsableValue;
@@ -97,7 +104,7 @@ export async function playReplay(socket: Socket, o: ReplayStreamOptions): Promis
   for (let frame = 1; !closed; frame++) {
     const present = now();
     const end = Math.min(cursor + frameMs * o.speed, present);
-    if (!ahead || end > ahead.to) ahead = await readAheadFrom(deps, names, cursor, Math.min(cursor + frameMs * o.speed * readAhead, present), o.maxJournalPages ?? 10);
+    if (!ahead || end > ahead.to) ahead = await readAheadFrom(deps, names, cursor, Math.min(cursor + frameMs * o.speed * readAhead, present), o.maxJournalPages ?? 10, o.auditTrail);
     if (closed) break;
     const values: StreamValue[] = [];
     const changed = new Map<string, ReturnType<typeof alarms.states>[number]>();
@@ -129,6 +136,9 @@ export async function playReplay(socket: Socket, o: ReplayStreamOptions): Promis
     if (changed.size > 0) send('alarms', [...changed.values()]);
     const shown = visibleEntries(entries, o.audit);
     if (shown.length > 0) send('journal', shown);
+    const audited: AuditEntry[] = [];
+    while (ahead.nextAudit < ahead.audit.length && ahead.audit[ahead.nextAudit]!.ts <= end) audited.push(ahead.audit[ahead.nextAudit++]!);
+    if (audited.length > 0) send('audit', audited);
     const done = end >= present;
     send('replay', { t: end, speed: o.speed, end: done } satisfies ReplayClock);
     cursor = end;
@@ -142,7 +152,14 @@ export async function playReplay(socket: Socket, o: ReplayStreamOptions): Promis
 }
 
 /** Samples (per tag) and journal entries (oldest first) with from < ts ≤ to. */
-async function readAheadFrom(deps: ReplayDeps, names: readonly string[], from: number, to: number, maxPages: number): Promise<Ahead> {
+async function readAheadFrom(
+  deps: ReplayDeps,
+  names: readonly string[],
+  from: number,
+  to: number,
+  maxPages: number,
+  auditTrail: ((q: AuditQuery) => Promise<AuditEntry[]>) | undefined,
+): Promise<Ahead> {
   const samples = await samplesBetween(deps.historian, names, from, to);
   const journal: JournalEntry[] = [];
   let before: number | undefined;
@@ -153,5 +170,6 @@ async function readAheadFrom(deps: ReplayDeps, names: readonly string[], from: n
     before = page[page.length - 1]!.seq;
   }
   journal.sort((a, b) => a.ts - b.ts || a.seq - b.seq);
-  return { from, to, samples, next: names.map(() => 0), journal, nextEntry: 0 };
+  const audit = auditTrail ? (await auditTrail({ from: from + 1, to, limit: 5000 })).reverse() : [];
+  return { from, to, samples, next: names.map(() => 0), journal, nextEntry: 0, audit, nextAudit: 0 };
 }

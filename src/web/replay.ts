@@ -7,10 +7,11 @@
  *
  *   GET /api/replay/state?at=T              ReplayState: the live stream's snapshot at T, plus `at`
  *   GET /api/replay/stream?from=T&speed=S   SSE: snapshot, then delta/alarms/journal/replay events (S: 1, 10, 60)
- *   GET /api/replay/events?from&to&limit    {from, to, entries}: journal entries oldest first (timeline markers, stepping)
+ *   GET /api/replay/events?from&to&limit    {from, to, entries, audit?}: journal entries oldest first (timeline markers, stepping)
  *
  * T is epoch ms or ISO 8601 with its offset, not in the future. Command
- * entries are included only for those who may read the audit trail.
+ * entries, and the audit trail's own entries (`audit`, the stream's `audit`
+ * events), are included only for those who may read the audit trail.
  * Errors: 400 PLANTA_REPLAY_BAD_TIME, 400 PLANTA_REPLAY_BAD_SPEED, 400
  * PLANTA_REPLAY_BAD_QUERY (limit), 503 PLANTA_HISTORIAN_UNAVAILABLE (no
  * historian here, or its store does not answer), 503
@@ -18,6 +19,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AlarmActions } from '../alarms/remote.js';
+import type { AuditEntry, AuditQuery } from '../auth/audit.js';
 import type { JournalEntry, JournalKind } from '../bus/alarm-messages.js';
 import type { AlarmBus } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
@@ -60,6 +62,8 @@ export function registerReplayRoutes(
     limits: Limits;
     /** Security headers of the live stream, as `name: value\r\n` lines. */
     streamHeaders: string;
+    /** The audit trail, newest first, when this server has one (real sign-in). */
+    auditTrail?: (q: AuditQuery) => Promise<AuditEntry[]>;
     log?: Logger;
   },
 ): void {
@@ -102,7 +106,13 @@ export function registerReplayRoutes(
       if (page.length >= limit || end >= to || page.length >= MAX_EVENTS) break;
     }
     const entries = page.reverse().slice(0, limit);
-    return { from, to, entries: visibleEntries(entries, kinds === undefined) };
+    const out: ReplayEvents = { from, to, entries: visibleEntries(entries, kinds === undefined) };
+    // The audit trail's entries of the same window (up to the last journal entry returned when the limit cut it).
+    if (kinds === undefined && o.auditTrail) {
+      const until = entries.length === limit ? entries[entries.length - 1]!.ts : to;
+      out.audit = (await fromStores(o.auditTrail({ from, to: until, limit: MAX_EVENTS }))).reverse();
+    }
+    return out;
   });
 
   app.get('/api/replay/stream', { config: { access: 'viewer' } }, async (req, reply) => {
@@ -115,7 +125,7 @@ export function registerReplayRoutes(
     o.limits.admitStream(req, reply);
     reply.hijack();
     const socket = req.raw.socket;
-    playReplay(socket, { deps: d, from, speed, audit: shown, start, headers: o.streamHeaders, ...(o.log ? { log: o.log } : {}) }).catch((err: unknown) => {
+    playReplay(socket, { deps: d, from, speed, audit: shown, start, ...(shown && o.auditTrail ? { auditTrail: o.auditTrail } : {}), headers: o.streamHeaders, ...(o.log ? { log: o.log } : {}) }).catch((err: unknown) => {
       o.log?.warn({ err: (err as Error).message }, 'replay stream stopped: the historian or the journal failed');
       socket.destroy();
     });

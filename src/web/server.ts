@@ -282,7 +282,17 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   const streamHeaders = Object.entries({ ...(options.auth ? SECURITY_HEADERS : {}), ...(options.tls ? { 'strict-transport-security': HSTS } : {}) })
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
-  registerReplayRoutes(app, { config, historian: options.historian, alarms: options.alarms, bus, resolve, limits, streamHeaders, ...(options.log ? { log: options.log } : {}) });
+  registerReplayRoutes(app, {
+    config,
+    historian: options.historian,
+    alarms: options.alarms,
+    bus,
+    resolve,
+    limits,
+    streamHeaders,
+    ...(options.auth?.auditTrail ? { auditTrail: options.auth.auditTrail } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
 
   app.get('/api/stream', { config: { access: 'viewer' } }, (req, reply) => {
     limits.admitStream(req, reply);

@@ -211,10 +211,15 @@ describe('incident replay over HTTP', { timeout: 180_000 }, () => {
       const res = await w.app.inject({ url, headers: await w.as(role) });
       assert.equal(res.statusCode, 200);
       assert.ok(!res.json<ReplayEvents>().entries.some((x) => x.kind === 'command'), `${role}: no command entries`);
+      assert.equal(res.json<ReplayEvents>().audit, undefined, `${role}: no audit trail`);
     }
     for (const role of ['engineer', 'admin'] as const) {
       const res = await w.app.inject({ url, headers: await w.as(role) });
       assert.ok(res.json<ReplayEvents>().entries.some((x) => x.kind === 'command' && x.user === 'ana'), `${role}: the command entry`);
+      // The audit trail of the window: the sign-ins of this test, oldest first.
+      const audit = res.json<ReplayEvents>().audit ?? [];
+      assert.ok(audit.some((a) => a.actor === role), `${role}: the audit trail's entries, with this sign-in: ${JSON.stringify(audit.map((a) => [a.actor, a.action]))}`);
+      for (let i = 1; i < audit.length; i++) assert.ok(audit[i]!.ts >= audit[i - 1]!.ts, 'oldest first');
     }
     const viewer = await w.as('viewer');
     assert.equal((await w.app.inject({ url: `/api/replay/state?at=${at}`, headers: viewer })).statusCode, 200);
@@ -239,6 +244,14 @@ describe('incident replay over HTTP', { timeout: 180_000 }, () => {
     t.after(() => stream.close());
     await waitFor('the replay reaching the present', () => stream.events.some((e) => e.event === 'replay' && (JSON.parse(e.data) as ReplayClock).end), 20_000);
     assert.ok(!stream.events.some((e) => e.event === 'journal' && e.data.includes('"command"')));
+    assert.ok(!stream.events.some((e) => e.event === 'audit'), 'no audit trail for a viewer');
+    // An engineer's stream carries the command entry and the audit trail (the sign-ins since).
+    const engineer = await w.as('engineer');
+    const full = await openStream(port, { path: `/api/replay/stream?from=${at - 2000}&speed=60`, headers: { cookie: engineer.cookie! } });
+    t.after(() => full.close());
+    await waitFor('the engineer\'s replay reaching the present', () => full.events.some((e) => e.event === 'replay' && (JSON.parse(e.data) as ReplayClock).end), 20_000);
+    assert.ok(full.events.some((e) => e.event === 'journal' && e.data.includes('"command"')), 'the command entry');
+    assert.ok(full.events.some((e) => e.event === 'audit'), 'the audit trail');
     // Without a historian here (a web node without one), replay says so.
     const bare = await createWebServer({ bus: w.bus, config: w.config });
     t.after(() => bare.app.close());

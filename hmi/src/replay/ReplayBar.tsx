@@ -8,7 +8,7 @@
  * screens put beside a moment.
  */
 import { useState } from 'preact/hooks';
-import type { JournalEntry } from '../../../src/web/protocol.js';
+import type { AuditEntry, JournalEntry } from '../../../src/web/protocol.js';
 import { useHmi } from '../shared/context.js';
 import { formatDateTime, formatTime, fromZonedInput, zoneName } from '../shared/format.js';
 import { MARKER_MARK, SPEEDS, inputValue, isoInZone, markerKind, withAt } from './replay-model.js';
@@ -45,6 +45,18 @@ function Marker({ e, from, span }: { e: JournalEntry; from: number; span: number
   return (
     <button type="button" class={`replay-marker marker-${kind}`} style={{ left: `${left}%` }} title={label} aria-label={label} data-kind={e.kind} onClick={() => void replay?.enter(e.ts)}>
       {MARKER_MARK[kind]}
+    </button>
+  );
+}
+
+/** An entry of the audit trail (for those who may read it): an operator's action. */
+function AuditMarker({ a, from, span }: { a: AuditEntry; from: number; span: number }) {
+  const { state, replay } = useHmi();
+  const left = Math.min(100, Math.max(0, ((a.ts - from) / span) * 100));
+  const label = REPLAY_TEXT.marker(formatTime(a.ts, state.timeZone), REPLAY_TEXT.audited(a.actor, a.action, a.target));
+  return (
+    <button type="button" class="replay-marker marker-action marker-audit" style={{ left: `${left}%` }} title={label} aria-label={label} data-kind="audit" onClick={() => void replay?.enter(a.ts)}>
+      {MARKER_MARK.action}
     </button>
   );
 }
@@ -102,6 +114,9 @@ export function ReplayTimeline() {
         <span class="replay-cursor" style={{ left: `${cursor}%` }} aria-hidden="true" />
         {mk.entries.map((e) => (
           <Marker key={e.seq} e={e} from={mk.from} span={span} />
+        ))}
+        {mk.audit.map((a) => (
+          <AuditMarker key={`audit-${a.seq}`} a={a} from={mk.from} span={span} />
         ))}
       </div>
       <p class="replay-legend caption">

@@ -29,6 +29,7 @@ export const REPLAY_TEXT = {
   go: 'Go',
   markersLabel: 'Alarms and operator actions around this moment',
   marker: (time: string, text: string): string => `${time}: ${text}`,
+  audited: (actor: string, action: string, target: string): string => `audit trail: ${actor} ${action} ${target}`,
   start: 'Replay…',
   startLabel: 'Replay the plant at a past moment',
   startTitle: 'Replay the plant at a moment',

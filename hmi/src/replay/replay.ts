@@ -12,7 +12,7 @@
  * so nothing of the past stays in the live state.
  */
 import { signal } from '@preact/signals';
-import type { ApiError, JournalEntry, ReplayClock, ReplayEvents, ReplayState } from '../../../src/web/protocol.js';
+import type { ApiError, AuditEntry, JournalEntry, ReplayClock, ReplayEvents, ReplayState } from '../../../src/web/protocol.js';
 import type { HmiState } from '../live/state.js';
 import { SseParser } from '../live/sse-parser.js';
 import type { StreamHandlers } from '../live/stream.js';
@@ -50,7 +50,7 @@ export interface ReplayControllerOptions {
 
 export class ReplayController {
   /** Journal entries around the moment, oldest first: the timeline's markers. */
-  readonly markers = signal<{ from: number; to: number; entries: readonly JournalEntry[] }>({ from: 0, to: 0, entries: [] });
+  readonly markers = signal<{ from: number; to: number; entries: readonly JournalEntry[]; audit: readonly AuditEntry[] }>({ from: 0, to: 0, entries: [], audit: [] });
   private stream: AbortController | undefined;
   private liveRunning = false;
   private readonly win: Window;
@@ -130,9 +130,9 @@ export class ReplayController {
     const to = Math.min(Date.now(), t + WINDOW_MS);
     try {
       const r = await json<ReplayEvents>(`api/replay/events?from=${from}&to=${to}&limit=5000`);
-      this.markers.value = { from, to: t + WINDOW_MS, entries: r.entries };
+      this.markers.value = { from, to: t + WINDOW_MS, entries: r.entries, audit: r.audit ?? [] };
     } catch {
-      this.markers.value = { from, to: t + WINDOW_MS, entries: [] };
+      this.markers.value = { from, to: t + WINDOW_MS, entries: [], audit: [] };
     }
   }
 
