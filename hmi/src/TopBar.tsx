@@ -10,6 +10,7 @@ import { ConnectionBanner } from './live/Banner.js';
 import { SessionBox } from './session/SessionBox.js';
 import { SoundToggle } from './alarms/SoundToggle.js';
 import { ThemeToggle } from './shared/ThemeToggle.js';
+import { ReplayStart } from './replay/ReplayBar.js';
 
 /** A request was refused for want of a signed-in user (a session that ran out): say so, with the way back. */
 function SignInNeeded() {
@@ -45,6 +46,7 @@ export function TopBar() {
         <span class="plant-clock" title={`Plant time zone: ${state.timeZone}`}>
           <span class="num">{formatTime(now, state.timeZone)}</span> {zoneName(now, state.timeZone)}
         </span>
+        <ReplayStart />
         <SoundToggle />
         <ThemeToggle />
         <SessionBox />

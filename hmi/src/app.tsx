@@ -2,6 +2,7 @@
 import { useEffect } from 'preact/hooks';
 import { CommandDialog } from './commands/CommandDialog.js';
 import { TopBar } from './TopBar.js';
+import { ReplayFrame, ReplayTimeline } from './replay/ReplayBar.js';
 import { useHmi } from './shared/context.js';
 import type { HmiPage } from './shared/pages.js';
 import { AlarmRates } from './alarms/AlarmRates.js';
@@ -154,8 +155,10 @@ export function App() {
   return (
     <>
       <SkipLink />
+      <ReplayFrame />
       <TopBar />
       {page}
+      <ReplayTimeline />
       <CommandDialog />
     </>
   );

@@ -34,6 +34,7 @@ import { SignIn } from './session/SignIn.js';
 import { loadSession, session, sessionLost } from './session/session.js';
 import { StreamClient } from './live/stream.js';
 import { createStreamSync } from './live/sync.js';
+import { ReplayController } from './replay/replay.js';
 import './shared/theme.css';
 import './shared/base.css';
 import './shared/layout.css';
@@ -93,8 +94,11 @@ async function boot(root: HTMLElement): Promise<void> {
 
 function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): void {
   const router = createRouter();
-  const client = new StreamClient({ url: 'api/stream' }, { ...createStreamSync(state), unauthorized: () => sessionLost('Your session has ended: sign in again to see live values.') });
-  client.start();
+  const sync = createStreamSync(state);
+  const client = new StreamClient({ url: 'api/stream' }, { ...sync, unauthorized: () => sessionLost('Your session has ended: sign in again to see live values.') });
+  // Live, or the recorded plant when the URL names a moment (replay stops and starts the live stream).
+  const replay = new ReplayController({ state, sync, live: { start: () => client.start(), stop: () => client.stop() } });
+  replay.begin();
   window.addEventListener('online', () => client.retryNow());
   // Signed in again after the session ended: the stream need not wait for its next attempt.
   session.subscribe((s) => {
@@ -102,7 +106,8 @@ function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): voi
   });
   // The clock ticks on the second, so ages and times change together.
   const tick = (): void => {
-    state.clock.value = Date.now();
+    // In replay the clock is the moment shown (the replay moves it).
+    if (!state.replay.value) state.clock.value = Date.now();
     setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
   };
   tick();
@@ -114,10 +119,11 @@ function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): voi
   effect(() => {
     void state.clock.value;
     const s = state.alarms.summary.value;
-    untracked(() => state.sound.tick(s.urgent, s.highest));
+    // No reminder tone for alarms of the past.
+    if (!state.replay.value) untracked(() => state.sound.tick(s.urgent, s.highest));
   });
   render(
-    <HmiContext.Provider value={{ state, router }}>
+    <HmiContext.Provider value={{ state, router, replay }}>
       <App />
     </HmiContext.Provider>,
     root,

@@ -49,6 +49,9 @@ export const auditEntry = (r: AuditRow): AuditEntry => ({
 
 export interface AuditQuery {
   before?: number;
+  /** Entries with from ≤ ts ≤ to (epoch ms): a replay's window. */
+  from?: number;
+  to?: number;
   limit?: number;
   /** Words that must all appear (case-insensitive) in the actor, action, target or detail. */
   search?: string;
@@ -60,6 +63,8 @@ export function auditFilter(q: AuditQuery, param: (n: number) => string, like: '
   const args: (string | number)[] = [];
   const bind = (v: string | number): string => param(args.push(v));
   if (q.before !== undefined) where.push(`seq < ${bind(q.before)}`);
+  if (q.from !== undefined) where.push(`ts >= ${bind(q.from)}`);
+  if (q.to !== undefined) where.push(`ts <= ${bind(q.to)}`);
   for (const word of (q.search ?? '').split(/\s+/).filter(Boolean)) {
     const pattern = `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     where.push(`(${['actor', 'action', 'target', 'detail'].map((c) => `${c} ${like} ${bind(pattern)} ESCAPE '\\'`).join(' OR ')})`);

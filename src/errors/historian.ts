@@ -13,6 +13,9 @@ export const HISTORIAN = {
     PLANTA_HISTORIAN_READ_ONLY: { status: 500, meaning: 'A history store opened read-only was written to: a bug.' },
     PLANTA_HISTORIAN_BAD_URL: { status: 500, meaning: 'PLANTA_HISTORIAN_URL is neither postgres://USER@HOST:PORT/DATABASE nor sqlite.' },
     PLANTA_HISTORIAN_BAD_SCHEMA: { status: 500, meaning: "The historian's PostgreSQL schema name is not lower-case letters, digits and _." },
+    PLANTA_REPLAY_BAD_TIME: { status: 400, meaning: 'A replay moment (at, from, to) is missing, not epoch milliseconds or ISO 8601, in the future, or from is after to.' },
+    PLANTA_REPLAY_BAD_SPEED: { status: 400, meaning: 'A replay speed other than 1, 10 or 60.' },
+    PLANTA_REPLAY_BAD_QUERY: { status: 400, meaning: 'A replay query parameter (limit: 1 to 5000) is not valid, or is given more than once.' },
     PLANTA_HISTORIAN_NO_SHARED_BUS: { meaning: '`planta historian` on its own needs the Redis bus: on the in-memory bus it would record nothing.' },
   },
 } as const satisfies Area;

@@ -325,6 +325,11 @@ export class Historian {
     await this.store.close();
   }
 
+  /** How long after its last sample a tag's value is no longer known to hold (its repeats stopped coming). */
+  staleAfterMs(tag: string): number {
+    return this.staleMs(tag);
+  }
+
   private staleMs(tag: string): number {
     return 2 * (this.intervals[tag] ?? this.maxIntervalMs) + this.settleMs;
   }

@@ -142,6 +142,10 @@ class LazyReader implements HistoryStore {
   lastBefore(tag: string, t: number): Promise<{ ts: number; v: number; q: number } | undefined> {
     return this.s.lastBefore(tag, t);
   }
+  lastBeforeMany(tags: readonly string[], t: number): Promise<({ ts: number; v: number; q: number } | undefined)[]> {
+    const s = this.s;
+    return s.lastBeforeMany ? s.lastBeforeMany(tags, t) : Promise.all(tags.map((tag) => s.lastBefore(tag, t)));
+  }
   async writeRollups(): Promise<void> {
     readOnly();
   }

@@ -330,6 +330,42 @@ export class PostgresStore implements HistoryStore {
     return i < 0 ? undefined : { ts: s.ts[i]!, v: s.v[i]!, q: s.q[i]! };
   }
 
+  /**
+   * The last sample before `t` of every tag in one statement: per tag, the
+   * latest row of `recent` and of `blocks` starting before t (each one probe
+   * of its (tag_id, t_start) key), the later of the two decoded. A replay
+   * snapshot of the SBR plant is one round trip instead of two per tag.
+   */
+  async lastBeforeMany(tags: readonly string[], t: number): Promise<({ ts: number; v: number; q: number } | undefined)[]> {
+    await this.setup();
+    const missing = tags.filter((n) => !this.pgIdByName.has(n));
+    if (missing.length > 0) {
+      const r = await this.pool.query<{ id: number; name: string }>(`SELECT id, name FROM ${this.t('tags')} WHERE name = ANY($1::text[])`, [missing]);
+      for (const row of r.rows) this.pgIdByName.set(row.name, row.id);
+    }
+    const ids = tags.map((n) => this.pgIdByName.get(n) ?? null);
+    const known = ids.filter((x): x is number => x !== null);
+    const out: ({ ts: number; v: number; q: number } | undefined)[] = tags.map(() => undefined);
+    if (known.length === 0) return out;
+    const latest = (table: string): string => `(SELECT t_start, data FROM ${this.t(table)} WHERE tag_id = u.id AND t_start < $2 ORDER BY t_start DESC LIMIT 1)`;
+    const r = await this.pool.query<[number, number, Buffer]>({
+      text: `SELECT u.id, x.t_start, x.data FROM unnest($1::int[]) AS u (id)
+             CROSS JOIN LATERAL (SELECT * FROM (${latest('recent')} UNION ALL ${latest('blocks')}) AS y ORDER BY t_start DESC LIMIT 1) AS x`,
+      values: [known, t],
+      rowMode: 'array',
+    });
+    const byId = new Map<number, { ts: number; v: number; q: number }>();
+    for (const [id, t0, data] of r.rows) {
+      const s = decodeBlock(data, t0);
+      const i = lowerBound(s.ts, s.n, t) - 1;
+      if (i >= 0) byId.set(id, { ts: s.ts[i]!, v: s.v[i]!, q: s.q[i]! });
+    }
+    ids.forEach((id, k) => {
+      if (id !== null) out[k] = byId.get(id);
+    });
+    return out;
+  }
+
   async writeRollups(resolution: RollupResolution, tag: string, rows: RollupRow[]): Promise<void> {
     if (rows.length === 0) return;
     const local = this.tagId(tag);

@@ -360,6 +360,22 @@ export class SqliteStore implements HistoryStore {
     return this.view(tag, (id) => (id === undefined ? undefined : this.lastBeforeOf(id, t)));
   }
 
+  /** Every tag's last sample before `t`, in one snapshot of the file (a reader follows the writer once, not per tag). */
+  async lastBeforeMany(tags: readonly string[], t: number): Promise<({ ts: number; v: number; q: number } | undefined)[]> {
+    const all = (): ({ ts: number; v: number; q: number } | undefined)[] =>
+      tags.map((tag) => {
+        const id = this.ids.get(tag);
+        if (id === undefined) return undefined;
+        if (this.readOnly) this.trim(id);
+        return this.lastBeforeOf(id, t);
+      });
+    if (!this.readOnly) return all();
+    return this.snapshot(() => {
+      this.follow();
+      return all();
+    });
+  }
+
   private lastBeforeOf(id: number, t: number): { ts: number; v: number; q: number } | undefined {
     const b = this.buffers[id]!;
     if (b.n > 0 && b.ts[0]! < t) {

@@ -270,6 +270,15 @@ export class StoreAndForward implements HistoryStore {
     return this.inner.lastBefore(tag, t);
   }
 
+  /** Every tag's last sample before `t`: what waits here first, the rest from the store at once where it can. */
+  async lastBeforeMany(tags: readonly string[], t: number): Promise<({ ts: number; v: number; q: number } | undefined)[]> {
+    const stored = this.inner.lastBeforeMany ? await this.inner.lastBeforeMany(tags, t) : await Promise.all(tags.map((tag) => this.inner.lastBefore(tag, t)));
+    return tags.map((tag, k) => {
+      const mine = this.pending(tag, -Infinity, t);
+      return mine.n > 0 ? { ts: mine.ts[mine.n - 1]!, v: mine.v[mine.n - 1]!, q: mine.q[mine.n - 1]! } : stored[k];
+    });
+  }
+
   /** The store's: what waits in the queue is skipped when forwarded if it is delivered again meanwhile. */
   lastTimes(): Promise<Map<string, number>> {
     return this.inner.lastTimes();

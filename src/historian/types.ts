@@ -89,6 +89,8 @@ export interface HistoryStore {
   lastTimes(): Promise<Map<string, number>>;
   /** The last sample of a tag before `t`. */
   lastBefore(tag: string, t: number): Promise<{ ts: number; v: number; q: number } | undefined>;
+  /** The last sample before `t` of each tag, in the order given, at once (a replay snapshot: one round trip where the store can). */
+  lastBeforeMany?(tags: readonly string[], t: number): Promise<({ ts: number; v: number; q: number } | undefined)[]>;
   writeRollups(resolution: RollupResolution, tag: string, rows: RollupRow[]): Promise<void>;
   /** Rows with from ≤ t < to, oldest first. */
   readRollups(resolution: RollupResolution, tag: string, from: number, to: number): Promise<RollupRow[]>;

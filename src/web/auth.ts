@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AttemptBudget, type BackoffRule, type BudgetKey, DEFAULT_LOCKOUT, type LockoutRules, sqliteAttempts } from '../auth/attempts.js';
 import { DUMMY_HASH, HasherBusyError, type HashTicket, PasswordHasher, WeakPasswordError, checkStrength, hashPassword, verifyPassword } from '../auth/passwords.js';
 import { type UserDirectory, sqliteDirectory } from '../auth/directory.js';
-import type { AuditQuery, AuthStore, UserRecord } from '../auth/store.js';
+import type { AuditEntry, AuditQuery, AuthStore, UserRecord } from '../auth/store.js';
 import type { Identity } from '../commands/prepare.js';
 import { ROLES, type Role } from '../config/schema.js';
 import { PlantaError } from '../errors.js';
@@ -99,6 +99,8 @@ export interface Auth {
   register(app: FastifyInstance, o: { proxied: boolean }): void;
   /** Deletes expired sessions and forgotten sign-in attempts. */
   prune(): Promise<void>;
+  /** The audit trail, newest first (for replay, to those who may read it: GET /api/audit's rule). */
+  auditTrail?(q: AuditQuery): Promise<AuditEntry[]>;
 }
 
 export function createAuth(o: AuthOptions): Auth {
@@ -376,5 +378,5 @@ export function createAuth(o: AuthOptions): Auth {
     });
   };
 
-  return { identify, resolve, reauthenticate, register, prune };
+  return { identify, resolve, reauthenticate, register, prune, auditTrail: async (q) => store.auditEntries(q) };
 }

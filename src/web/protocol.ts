@@ -11,9 +11,14 @@
  *   event: alarms     data: AlarmState[]      — alarms whose state changed
  *   event: journal    data: JournalEntry[]    — new journal entries (alarms, acknowledgements, events, commands, devices)
  *   event: bus        data: BusLink           — this server lost its link to the bus (values since are its last known), or has it again
+ * The replay stream (GET /api/replay/stream) sends the same events, from a
+ * snapshot of the recorded plant at its start, and after each frame
+ *   event: replay     data: ReplayClock       — the recorded moment reached; end: true when it reached the present (last event)
+ *   event: audit      data: AuditEntry[]      — the audit trail's entries of the frame, for those who may read it
  * A client reconnecting with Last-Event-ID gets the events it missed, or a
  * fresh snapshot when they are no longer kept (or the server restarted).
  */
+import type { AuditEntry } from '../auth/store.js';
 import type { AlarmState, BusLink, DeviceStatus, JournalEntry } from '../bus/types.js';
 import type { Quality } from '../tags/quality.js';
 import type { Area, DataType, TagValueType } from '../tags/types.js';
@@ -98,6 +103,29 @@ export interface DeviceInfo {
 export interface StreamDelta {
   t: number;
   values: StreamValue[];
+}
+
+/** The recorded plant at a moment, as GET /api/replay/state answers it: the stream's snapshot at `at`. */
+export interface ReplayState extends StreamSnapshot {
+  /** The moment shown (epoch ms). */
+  at: number;
+}
+
+/** Journal entries for a replay's timeline (GET /api/replay/events), oldest first. */
+export interface ReplayEvents {
+  from: number;
+  to: number;
+  entries: JournalEntry[];
+  /** The audit trail's entries in the same window, oldest first: only for those who may read the audit trail. */
+  audit?: AuditEntry[];
+}
+
+/** How far a replay has played (the recorded moment its values show). */
+export interface ReplayClock {
+  t: number;
+  speed: number;
+  /** The replay reached the present and the stream ends. */
+  end: boolean;
 }
 
 export interface ApiError {

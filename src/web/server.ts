@@ -30,6 +30,7 @@ import { type HttpErrorCode, PlantaError, httpStatus, isAnswerable } from '../er
 import { registerNotificationRoutes } from './notifications.js';
 import { Limits, proxyMatcher } from './limits.js';
 import { registerWebMetrics } from './metrics.js';
+import { registerReplayRoutes } from './replay.js';
 import type { ApiError, DeviceInfo, PlantInfo, TagInfo, TagWithState } from './protocol.js';
 import { StreamHub, type StreamHubOptions } from './stream.js';
 
@@ -144,12 +145,13 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   app.addHook('onRequest', async (req, reply) => limits.refuseOverLimit(req, reply));
   await registerApiCompression(app);
   const identify = options.auth?.identify ?? options.identify ?? (() => undefined);
+  // Without real sign-in (tests naming their user), a named user acts as if signed in and anyone else views.
+  const resolve = options.auth?.resolve ?? (async (req: FastifyRequest): Promise<RequestIdentity> => {
+    const id = options.identify?.(req);
+    return id ? { ...id, via: 'session' } : { user: 'anonymous', role: 'viewer', via: 'anonymous' };
+  });
   const routes = installAccessGate(app, {
-    // Without real sign-in (tests naming their user), a named user acts as if signed in and anyone else views.
-    resolve: options.auth?.resolve ?? (async (req): Promise<RequestIdentity> => {
-      const id = options.identify?.(req);
-      return id ? { ...id, via: 'session' } : { user: 'anonymous', role: 'viewer', via: 'anonymous' };
-    }),
+    resolve,
     csrf: options.auth !== undefined,
     ...(options.log ? { log: options.log } : {}),
   });
@@ -282,6 +284,18 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   const streamHeaders = Object.entries({ ...(options.auth ? SECURITY_HEADERS : {}), ...(options.tls ? { 'strict-transport-security': HSTS } : {}) })
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
+  registerReplayRoutes(app, {
+    config,
+    historian: options.historian,
+    alarms: options.alarms,
+    bus,
+    resolve,
+    limits,
+    streamHeaders,
+    ...(options.auth?.auditTrail ? { auditTrail: options.auth.auditTrail } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+
   app.get('/api/stream', { config: { access: 'viewer' } }, (req, reply) => {
     limits.admitStream(req, reply);
     reply.hijack();

@@ -61,6 +61,16 @@ async function checkTrend(t: TestContext, url: string, from: number): Promise<vo
   t.diagnostic(`${later.v.filter((v) => v !== null).length} level samples through the web node; historian status: ${st.samples} samples`);
 }
 
+/** Replay through the web node (issue 27): the recorded plant at a moment, from the historian's store and the alarm process's journal. */
+async function checkReplay(url: string, at: number, estop: string): Promise<void> {
+  const res = await fetch(`${url}/api/replay/state?at=${at}`);
+  assert.equal(res.status, 200, await res.clone().text());
+  const s = (await res.json()) as { tags: string[]; values: unknown[][]; alarms: { id: string; state: string }[] };
+  const level = s.values[s.tags.indexOf('reactor.level')]!;
+  assert.equal(typeof level[1], 'number', `the level recorded at ${at}: ${JSON.stringify(level)}`);
+  assert.equal(s.alarms.find((a) => a.id === 'estop')?.state, estop, 'the e-stop as the journal has it then');
+}
+
 describe('trends on a separate web node', { timeout: 120_000 }, () => {
   it('planta historian on PostgreSQL, planta web reads the schema: /api/history returns the level\'s samples', async (t) => {
     if (!(await needRedis(t))) return;
@@ -76,8 +86,10 @@ describe('trends on a separate web node', { timeout: 120_000 }, () => {
     const early = await fetch(`${web.url}/api/history?tags=reactor.level`);
     assert.equal(early.status, 503);
     assert.equal(((await early.json()) as { error: { code: string } }).error.code, 'PLANTA_HISTORIAN_UNAVAILABLE');
+    await plant.start(['alarms', '--config', plant.config, '--db', join(plant.dir, 'alarms.db')], /planta alarms:/);
     await recordingPlant(plant, ['--db', join(plant.dir, 'history.db')]);
     await checkTrend(t, web.url, from);
+    await checkReplay(web.url, Date.now() - 1000, 'normal');
     // The command line reads the same schema (historian.store in the configuration).
     const status = await run(process.execPath, [planta, 'historian', 'status', '--config', plant.config]);
     assert.equal(status.code, 0, status.stderr);
@@ -114,6 +126,8 @@ describe('trends on a separate web node', { timeout: 120_000 }, () => {
       return counted;
     }, 20_000, 250);
     assert.equal(cycle.alarms, 1, 'one alarm: the emergency stop');
+    await checkReplay(web.url, pressed - 500, 'normal');
+    await waitFor('the e-stop replayed', async () => (await checkReplay(web.url, Date.now() - 300, 'unack'), true), 10_000, 250);
     assert.ok(cycle.start <= pressed + 1000 && (cycle.end === null || cycle.end >= pressed - 1000), 'in the cycle under way when it was pressed');
   });
 });

@@ -11,9 +11,11 @@ import { useHmiState } from '../shared/context.js';
 import { formatDateTimeZoned, formatTimeZoned } from '../shared/format.js';
 import type { HmiState } from '../live/state.js';
 import { roleRefusal, session } from '../session/session.js';
+import { REPLAY_TEXT } from '../replay/replay-text.js';
 
 /** Why alarm actions are disabled now (the alarms on screen may not be current), or null. */
 export function actionsBlocked(state: HmiState): string | null {
+  if (state.replay.value) return REPLAY_TEXT.alarmActionsBlocked;
   const link = state.link.value.state;
   if (link === 'down') return 'No live data: acknowledging and shelving are disabled, the alarms shown may be out of date';
   if (link === 'connecting') return 'Not connected to live data yet: acknowledging and shelving are disabled';

@@ -5,6 +5,8 @@
  * time ("Load older"). While the period reaches now, new entries appear on
  * top as they happen.
  */
+import { ReplayFromHere } from '../replay/ReplayBar.js';
+import { REPLAY_TEXT } from '../replay/replay-text.js';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { JournalEntry } from '../../../src/web/protocol.js';
 import { PriorityBadge } from '../alarms/AlarmMarks.js';
@@ -32,6 +34,9 @@ function Row({ e }: { e: JournalEntry }) {
       <td class="col-what">{v.text}</td>
       <td class="col-user">{e.user ?? <span class="faint">—</span>}</td>
       <td class="col-source mono">{e.source}</td>
+      <td class="col-replay">
+        <ReplayFromHere ts={e.ts} />
+      </td>
     </tr>
   );
 }
@@ -124,6 +129,7 @@ export function JournalPage() {
                 <th scope="col">What</th>
                 <th scope="col">By</th>
                 <th scope="col">Source</th>
+                <th scope="col">{REPLAY_TEXT.column}</th>
               </tr>
             </thead>
             <tbody>

@@ -21,6 +21,7 @@ import { LiveJournal } from '../journal/journal.js';
 import { type HmiPage, readPages } from '../shared/pages.js';
 import type { LinkState } from './stream.js';
 import { Trends } from '../trends/trends.js';
+import { type ReplayMoment, replayBlocker, replayJournalQuery } from '../replay/replay-model.js';
 
 export interface LiveValue {
   value: number | boolean | string | null;
@@ -81,6 +82,8 @@ export interface HmiState {
   commands: CommandStore;
   /** The live value of a tag (created on first use, so unknown names show as waiting). */
   value(name: string): Signal<LiveValue>;
+  /** Replay: the recorded moment shown instead of the live plant (commands disabled), or null while live. */
+  replay: Signal<ReplayMoment | null>;
 }
 
 /** The definition part of a tag from api/tags (its value lives in a signal). */
@@ -116,11 +119,13 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
   const byName = new Map(tagList.map((t) => [t.name, t]));
   const pages = readPages(plant.pages);
   const values = new Map<string, Signal<LiveValue>>();
-  const journal = new LiveJournal({ fetchRecent: (limit) => alarmApi.journal({ limit }) });
+  const replay = signal<ReplayMoment | null>(null);
+  // In replay the event list is the journal up to the moment shown (commands for those who may read the audit trail).
+  const journal = new LiveJournal({ fetchRecent: (limit) => alarmApi.journal(replay.value ? replayJournalQuery(replay.value.t, limit, session.value) : { limit }) });
   const sound = new Annunciator(services.sound);
   const alarms: AlarmBoard = new AlarmBoard({
     api: alarmApi,
-    onNew: (fresh) => sound.noteNew(highestPriority(fresh), alarms.summary.value.urgent),
+    onNew: (fresh) => void (replay.value || sound.noteNew(highestPriority(fresh), alarms.summary.value.urgent)),
   });
   const trends = new Trends();
   for (const t of tags) {
@@ -136,6 +141,7 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
   const configChanged = signal(false);
   // Read at the moment of a click or a send, so a command is never sent on a link that is down.
   const blocked = (device: string): string | null =>
+    replayBlocker(replay.value) ??
     commandBlocker({ link: link.value.state, busUp: bus.value.up, devices: devices.value, configChanged: configChanged.value }, device);
   return {
     plant,
@@ -155,6 +161,7 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
     alarmApi,
     trends,
     commands: new CommandStore({ api, blocked, mayNot: (c) => roleRefusal(session.value, c.role) }),
+    replay,
     value(name: string): Signal<LiveValue> {
       let s = values.get(name);
       if (!s) {

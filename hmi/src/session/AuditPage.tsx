@@ -3,6 +3,8 @@
  * word search and older pages. The entries are hash-chained on the server;
  * `planta audit verify` checks the chain.
  */
+import { ReplayFromHere } from '../replay/ReplayBar.js';
+import { REPLAY_TEXT } from '../replay/replay-text.js';
 import { useEffect, useState } from 'preact/hooks';
 import { type AuditRow, adminApi } from '../shared/api.js';
 import { useHmiState } from '../shared/context.js';
@@ -81,6 +83,7 @@ export function AuditPage() {
                     <th>Action</th>
                     <th>Target</th>
                     <th>Detail</th>
+                    <th>{REPLAY_TEXT.column}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -94,6 +97,9 @@ export function AuditPage() {
                       </td>
                       <td class="col-what">{r.target}</td>
                       <td class="col-source mono">{r.detail === 'null' ? '' : r.detail}</td>
+                      <td class="col-replay">
+                        <ReplayFromHere ts={r.ts} />
+                      </td>
                     </tr>
                   ))}
                 </tbody>

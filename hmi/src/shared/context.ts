@@ -3,11 +3,14 @@ import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
 import type { Router } from './router.js';
 import type { HmiState } from '../live/state.js';
+import type { ReplayController } from '../replay/replay.js';
 import { type TagView, viewTag } from '../live/tag-view.js';
 
 export interface Hmi {
   state: HmiState;
   router: Router;
+  /** Replay: the recorded plant instead of the live one (absent in unit tests). */
+  replay?: ReplayController;
 }
 
 export const HmiContext = createContext<Hmi | null>(null);

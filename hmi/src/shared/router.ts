@@ -30,7 +30,8 @@ export function parseRoute(hash: string): Route {
   // The trend and the cycle report carry their state in a query, so a view can be bookmarked.
   const withQuery = /^#?\/?(trends|cycles)(?:\?(.*))?$/.exec(hash);
   if (withQuery) return { kind: withQuery[1] as 'trends' | 'cycles', query: withQuery[2] ?? '' };
-  const path = hash.replace(/^#\/?/, '');
+  // Other routes take no query but replay's moment (?at=…, read by replay/): the path is what comes before it.
+  const path = hash.replace(/^#\/?/, '').split('?')[0]!;
   const [head = '', ...rest] = path.split('/');
   const tail = safeDecode(rest.join('/'));
   switch (head) {

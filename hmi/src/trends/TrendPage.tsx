@@ -9,6 +9,7 @@
  * CSV, streamed with its progress, and the historian's size and retention
  * are stated.
  */
+import { ReplayFromHere } from '../replay/ReplayBar.js';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { TrendChartProps } from './TrendChart.js';
 import type { TagInfo } from '../../../src/web/protocol.js';
@@ -184,6 +185,8 @@ export function TrendPage({ query }: { query: string }) {
   const phases = useMemo(() => phaseSpecs(state.pages), [state]);
   const [plotWidth, setPlotWidth] = useState(0);
   const [cursor, setCursor] = useState<number | null>(null);
+  /** The last time pointed at on the chart (kept when the pointer leaves it): where "Replay from here" starts. */
+  const [pointed, setPointed] = useState<number | null>(null);
   const penInfos = useMemo(() => pens.map((p) => penInfo(p, state.tags.get(p))), [pens, state]);
   const groups = useMemo(() => axisGroups(penInfos), [penInfos]);
 
@@ -310,7 +313,10 @@ export function TrendPage({ query }: { query: string }) {
             timeZone={tz}
             label={label}
             onZoom={(a, b) => setPeriod(zoomTo(a, b))}
-            onCursor={setCursor}
+            onCursor={(t) => {
+              setCursor(t);
+              if (t !== null) setPointed(Math.round(t));
+            }}
             onWidth={setPlotWidth}
             bands={bands}
             limits={stableLimits}
@@ -334,6 +340,7 @@ export function TrendPage({ query }: { query: string }) {
           )}{' '}
           Times in {zoneName(bounds.to, tz)} ({tz}). Drag across the chart to zoom in; a dashed line in the quality colour is uncertain data; a break is a gap.
         </p>
+        {pointed !== null && pointed <= Date.now() && <ReplayFromHere ts={pointed} />}
         <Legend pens={penInfos} data={data.pens} cursor={cursor} onRemove={(tag) => setPens(pens.filter((p) => p !== tag))} />
         <AddPen pens={pens} onAdd={(tag) => setPens([...pens, tag])} />
       </section>
