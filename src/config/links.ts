@@ -39,6 +39,7 @@ export interface LinkedDevice {
   link?: string;
   unitId: number;
   timeoutMs: number;
+  window: number;
   maxRegisters: number;
   maxBits: number;
 }
@@ -97,6 +98,13 @@ export function placeDevices(devices: LinkedDevice[], links: readonly LinkConfig
     const rtu = link.kind !== 'tcp';
     if (rtu && (d.unitId < 1 || d.unitId > 247)) {
       problems.push({ path: at('unitId'), message: `expected 1..247 on an RTU link: ${d.unitId === 0 ? 'unit 0 is a broadcast, which no device answers' : 'addresses above 247 are reserved'}` });
+    }
+    // A gateway's Modbus/TCP frames carry transaction ids, so it honours window; RTU frames do not.
+    if (rtu && d.window > 1) {
+      problems.push({
+        path: at('window'),
+        message: `expected 1 on ${link.kind === 'serial' ? 'a serial line' : 'an RTU-over-TCP link'} ("${link.name}"): RTU frames carry no transaction id, so one request at a time goes on the line; remove window`,
+      });
     }
     const taken = units.get(link.name) ?? new Map<number, string>();
     units.set(link.name, taken);

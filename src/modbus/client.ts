@@ -28,7 +28,7 @@ import { InFlight } from './inflight.js';
 import { ModbusFunctions } from './functions.js';
 import type { FrameDecoder, Packager } from './packager.js';
 import { type ModbusRequest, type ModbusResponse, requestPduLength, validateRequest, writeRequestPdu } from './pdu.js';
-import { decodeResponse, writeEcho } from './response.js';
+import { decodeResponse, replyShapeFits, writeEcho } from './response.js';
 import type { Transport, TransportConnection } from './transport.js';
 
 export type { ClientEvents, ClientOptions, ClientState, ClientStats, CommonClientOptions, RequestOptions } from './client-options.js';
@@ -75,6 +75,8 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
   private frameBuffer: Buffer | undefined;
   /** RTU: set while the line is held after a timeout (see lateReplyGuard): nothing is sent. */
   private quietTimer: NodeJS.Timeout | undefined;
+  /** performance.now() when bytes last arrived (RTU: the line's silence after a timeout is counted from it). */
+  private lastRxAt = 0;
   private lastSent: Pending | undefined;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -226,6 +228,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
         },
         onData: (buf, n) => {
           if (this.connection !== connection) return;
+          this.lastRxAt = performance.now();
           this.decoder.push(buf, n);
           // Replies free slots in the window: requests waiting for one go out together
           // (a request made by a reply's callback sends itself).
@@ -405,6 +408,12 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
       this.stats.otherUnits++;
       return;
     }
+    if (!this.packager.transactionIds && !replyShapeFits(p.req, pdu)) {
+      // Without transaction ids a frame of another function or length is a stale reply (or another master's): the
+      // request waits on for its own answer.
+      this.stats.unexpectedReplies++;
+      return;
+    }
     this.inflight.remove(p);
     this.consecutiveTimeouts = 0;
     this.latencyListener?.(performance.now() - p.sentAt);
@@ -474,17 +483,33 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
       return;
     }
     if (next !== Infinity) this.armTimer(next, now);
-    if (timedOut && !this.packager.transactionIds && this.options.lateReplyGuard > 0) this.holdLine(this.options.lateReplyGuard);
+    if (timedOut && !this.packager.transactionIds && this.options.lateReplyGuard > 0) this.holdLine(Math.max(this.options.lateReplyGuard, this.transport.frameGapMs ?? 0));
     else this.pump();
   }
 
-  /** Sends nothing for `ms`; a reply arriving meanwhile answers no request and is dropped (counted). */
-  private holdLine(ms: number): void {
+  /**
+   * After a timeout on a line without transaction ids: sends nothing until the
+   * line has been silent for `silenceMs` — every byte arriving meanwhile
+   * starts the wait again — so that a late reply, or what is left of it, is
+   * over before the next request; it answers no request and is dropped
+   * (counted). A line that never falls silent is waited for at most the
+   * timeout.
+   */
+  private holdLine(silenceMs: number): void {
     clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(() => {
+    const giveUp = performance.now() + Math.max(silenceMs, this.options.timeout);
+    const check = (): void => {
+      const now = performance.now();
+      const left = Math.min(this.lastRxAt + silenceMs, giveUp) - now;
+      if (left > 0) {
+        this.quietTimer = setTimeout(check, left);
+        return;
+      }
       this.quietTimer = undefined;
+      this.decoder.reset();
       this.pump();
-    }, ms);
+    };
+    this.quietTimer = setTimeout(check, silenceMs);
   }
 }
 
