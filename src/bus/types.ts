@@ -272,6 +272,14 @@ export interface LeaseBus {
   deviceLeaseHolder(device: string): Promise<string | null>;
   /** The pollers waiting for the device's lease: those whose last `acquireDeviceLease` failed within their lease time. */
   deviceLeaseStandbys(device: string): Promise<string[]>;
+  /**
+   * The leases of devices that one poller must hold together (the devices of a link: one process owns the line), all
+   * or none, atomically: taken when each is free or already `owner`'s; otherwise none is, and `owner` is a standby of
+   * each.
+   */
+  acquireDeviceLeases(devices: readonly string[], owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends the leases of `devices` only if `owner` holds every one of them; otherwise extends none. */
+  renewDeviceLeases(devices: readonly string[], owner: string, ttlMs: number): Promise<boolean>;
 }
 
 /** Alarm states: published by the alarm engine, read by web nodes. */

@@ -57,6 +57,16 @@ const openSerialPort: PortOpener = async (options) => {
   return new SerialPort(options);
 };
 
+/**
+ * What the port is opened with: the line's format goes to the UART as is. A
+ * pty (socat, tests) ignores parity and stop bits; only a real UART puts them
+ * on the wire, so wrong parity shows only on hardware (as CRC errors or
+ * silence).
+ */
+export function serialOpenOptions(o: { path: string } & SerialFormat): SerialOpenOptions {
+  return { path: o.path, baudRate: o.baud, parity: o.parity, dataBits: o.dataBits, stopBits: o.stopBits };
+}
+
 export function describeSerial(o: { path: string } & SerialFormat): string {
   return `${o.path} ${o.baud} ${o.dataBits}${o.parity[0]!.toUpperCase()}${o.stopBits}`;
 }
@@ -107,10 +117,9 @@ class SerialConnection implements TransportConnection {
     private readonly handlers: ConnectionHandlers,
     connectTimeoutMs: number,
   ) {
-    const { path, baud, parity, dataBits, stopBits } = options;
     const timer = setTimeout(() => this.destroy(new ModbusConnectionError(`opening ${transport.description} timed out after ${connectTimeoutMs} ms`)), connectTimeoutMs);
     Promise.resolve()
-      .then(() => (options.openPort ?? openSerialPort)({ path, baudRate: baud, parity, dataBits, stopBits }))
+      .then(() => (options.openPort ?? openSerialPort)(serialOpenOptions(options)))
       .then(
         (port) => {
           this.port = port;

@@ -19,10 +19,12 @@ import {
   RegisterArea,
   RtuDecoder,
   type RequestHandler,
+  type SerialOpenOptions,
   type SerialPortLike,
   createAreaHandler,
   encodeRtuFrame,
   lineTiming,
+  serialOpenOptions,
 } from '../../src/modbus/index.js';
 import { HOST, until } from './helpers.js';
 
@@ -287,6 +289,32 @@ describe('RTU on a serial port (mock binding)', T, () => {
     } finally {
       await client.close();
       MockBinding.reset();
+    }
+  });
+
+  it('opens the port with the line\'s parity, data and stop bits (a pty ignores them: real parity needs a UART)', async () => {
+    assert.deepEqual(serialOpenOptions({ path: '/dev/ttyUSB0', baud: 19200, parity: 'even', dataBits: 8, stopBits: 1 }), {
+      path: '/dev/ttyUSB0',
+      baudRate: 19200,
+      parity: 'even',
+      dataBits: 8,
+      stopBits: 1,
+    });
+    for (const [parity, stopBits] of [['none', 2], ['even', 1], ['odd', 1], ['odd', 2]] as const) {
+      MockBinding.createPort('/dev/rtu-parity', { echo: false, record: true });
+      const opened: SerialOpenOptions[] = [];
+      const client = new ModbusRtuClient({
+        serial: { path: '/dev/rtu-parity', baud: 9600, parity, dataBits: 8, stopBits, openPort: (o) => (opened.push(o), open(o)) },
+        timeout: 1000,
+      });
+      try {
+        await client.connect();
+        assert.deepEqual(opened, [{ path: '/dev/rtu-parity', baudRate: 9600, parity, dataBits: 8, stopBits }]);
+        assert.equal(client.transport.description, `/dev/rtu-parity 9600 8${parity[0]!.toUpperCase()}${stopBits}`);
+      } finally {
+        await client.close();
+        MockBinding.reset();
+      }
     }
   });
 
