@@ -47,6 +47,10 @@ export interface DeviceStatus {
     protocol: number;
     /** Exception responses by exception code. */
     exception: Record<string, number>;
+    /** On an RTU link: replies with a wrong CRC while this device's request was on the line (noise, wrong baud rate or parity). */
+    crc?: number;
+    /** On an RTU link: frames of another unit while this device's request was on the line (two devices with one address, an echo). */
+    otherUnit?: number;
   };
   latencyMs: { p50: number | null; p99: number | null };
   reconnects: number;

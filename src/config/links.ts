@@ -69,6 +69,18 @@ export function deviceAddress(d: LinkedDevice, links: readonly LinkConfig[]): st
   return link ? `unit ${d.unitId} on link ${link.name}: ${describeLink(link)}` : `${d.host}:${d.port} unit ${d.unitId}`;
 }
 
+/**
+ * Where a device is, as the devices page says it: "10.0.0.9:502, unit 1"; "unit 2 on line rs485 (/dev/ttyUSB0,
+ * 19200 8N1)"; "unit 5 via converter (RTU over TCP, 10.0.0.7:4001)"; "unit 3 via gw1 (10.0.0.8:502)".
+ */
+export function deviceWhere(d: LinkedDevice, links: readonly LinkConfig[]): string {
+  const link = d.link === undefined ? undefined : links.find((l) => l.name === d.link);
+  if (!link) return `${d.host.includes(':') ? `[${d.host}]` : d.host}:${d.port}, unit ${d.unitId}`;
+  if (link.kind === 'serial') return `unit ${d.unitId} on line ${link.name} (${link.path}, ${link.baud} ${link.dataBits}${link.parity[0]!.toUpperCase()}${link.stopBits})`;
+  const at = `${link.host.includes(':') ? `[${link.host}]` : link.host}:${link.port}`;
+  return `unit ${d.unitId} via ${link.name} (${link.kind === 'rtuOverTcp' ? `RTU over TCP, ${at}` : at})`;
+}
+
 /** Bytes of the longest reply a device may get: a read of maxRegisters registers or maxBits bits (unit, function, count, data, CRC). */
 function longestReply(d: LinkedDevice): number {
   return 5 + Math.max(2 * d.maxRegisters, Math.ceil(d.maxBits / 8));

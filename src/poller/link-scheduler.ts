@@ -64,8 +64,12 @@ interface Job {
   reject: (err: Error) => void;
 }
 
-/** The request figures of one device (the connection's figures are the link's). */
-type UnitStats = Pick<ClientStats, 'requests' | 'responses' | 'timeouts' | 'exceptions' | 'protocolErrors' | 'connectionErrors'>;
+/**
+ * The request figures of one device (the connection's figures are the link's). CRC errors and other units' frames
+ * count for the device whose request was on the line when they came: a bad CRC in a reply is most often noise near
+ * the device that sent it, or a baud rate or parity set wrong in it.
+ */
+type UnitStats = Pick<ClientStats, 'requests' | 'responses' | 'timeouts' | 'exceptions' | 'protocolErrors' | 'connectionErrors' | 'crcErrors' | 'otherUnits'>;
 
 interface Unit {
   device: LinkDevice;
@@ -118,7 +122,7 @@ export class LinkScheduler {
     if (this.units.has(device.name)) throw new Error(`device ${device.name} is already on link ${this.o.name}`);
     const unit: Unit = {
       device,
-      stats: { requests: 0, responses: 0, timeouts: 0, exceptions: {}, protocolErrors: 0, connectionErrors: 0 },
+      stats: { requests: 0, responses: 0, timeouts: 0, exceptions: {}, protocolErrors: 0, connectionErrors: 0, crcErrors: 0, otherUnits: 0 },
       timeoutsInARow: 0,
       inflight: 0,
       pausedUntil: 0,
@@ -207,7 +211,12 @@ export class LinkScheduler {
     u.inflight++;
     u.stats.requests++;
     const sentAt = performance.now();
+    const line = this.client.stats;
+    const crc0 = line.crcErrors;
+    const other0 = line.otherUnits;
     const done = (): void => {
+      u.stats.crcErrors += line.crcErrors - crc0;
+      u.stats.otherUnits += line.otherUnits - other0;
       this.inflight--;
       u.inflight--;
       this.pump();

@@ -98,7 +98,13 @@ export class Poller {
       }
     }
     const tagsOf = new Map(owned.map((d) => [d.name, [] as TagDefinition[]]));
-    this.observers = options.registry ? registerPollerMetrics(options.registry, () => this.devices) : undefined;
+    this.observers = options.registry
+      ? registerPollerMetrics(
+          options.registry,
+          () => this.devices,
+          () => [...this.links].map(([name, s]) => ({ name, stats: s.client.stats })),
+        )
+      : undefined;
     for (const t of config.tags) tagsOf.get(t.device)?.push(t);
     this.owned = owned.map((d) => ({ config: d, tags: tagsOf.get(d.name)! }));
     if (!options.lease) for (const o of this.owned) o.poller = this.make(o);
@@ -136,7 +142,7 @@ export class Poller {
     const channel = this.channel(o.config);
     return new DevicePoller(o.config, o.tags, {
       bus: opts.bus,
-      ...(channel ? { channel } : {}),
+      ...(channel ? { channel, rtu: this.config.links.some((l) => l.name === o.config.link && l.kind !== 'tcp') } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       ...(opts.statusIntervalMs ? { statusIntervalMs: opts.statusIntervalMs } : {}),
       ...(opts.commands ? { commands: opts.commands } : {}),
