@@ -25,6 +25,7 @@ import {
   ModbusTimeoutError,
 } from './errors.js';
 import { InFlight } from './inflight.js';
+import { LineHold } from './line-hold.js';
 import { ModbusFunctions } from './functions.js';
 import type { FrameDecoder, Packager } from './packager.js';
 import { type ModbusRequest, type ModbusResponse, requestPduLength, validateRequest, writeRequestPdu } from './pdu.js';
@@ -73,10 +74,8 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
   /** Frames of functions 1..6, the requests a poller repeats; see sendAlone(). */
   private readonly spareLength: number;
   private frameBuffer: Buffer | undefined;
-  /** RTU: set while the line is held after a timeout (see lateReplyGuard): nothing is sent. */
-  private quietTimer: NodeJS.Timeout | undefined;
-  /** performance.now() when bytes last arrived (RTU: the line's silence after a timeout is counted from it). */
-  private lastRxAt = 0;
+  /** RTU: the line held after a timeout (see LineHold): nothing is sent meanwhile. */
+  private readonly hold = new LineHold();
   private lastSent: Pending | undefined;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -172,7 +171,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
     return new Promise<T>((resolve, reject) => {
       const p: Pending = { req, unitId, timeout, resolve: resolve as (value: unknown) => void, pick, reject, tid: 0, deadline: 0, sentAt: 0, broadcast };
       // An idle connection sends at once; otherwise requests made in this turn leave together.
-      const idle = this._state === 'connected' && this.inflight.size === 0 && !this.pumpScheduled && this.quietTimer === undefined;
+      const idle = this._state === 'connected' && this.inflight.size === 0 && !this.pumpScheduled && !this.hold.holding;
       if (idle && this.queueHead === this.queueTail) {
         this.sendAlone(p);
         return;
@@ -190,7 +189,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
     this.setState('closed');
     this.stats.connectedSince = null;
     clearTimeout(this.reconnectTimer);
-    clearTimeout(this.quietTimer);
+    this.hold.clear();
     this.clearTimer();
     this.decoder.reset();
     const err = new ModbusClientClosedError();
@@ -228,7 +227,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
         },
         onData: (buf, n) => {
           if (this.connection !== connection) return;
-          this.lastRxAt = performance.now();
+          this.hold.heard();
           this.decoder.push(buf, n);
           // Replies free slots in the window: requests waiting for one go out together
           // (a request made by a reply's callback sends itself).
@@ -316,7 +315,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
 
   private pump(): void {
     const connection = this.connection;
-    if (!connection || this._state !== 'connected' || this.quietTimer !== undefined) return;
+    if (!connection || this._state !== 'connected' || this.hold.holding) return;
     const window = this.options.window;
     if (this.inflight.size >= window || this.queueHead === this.queueTail) return;
     const now = performance.now();
@@ -483,33 +482,14 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
       return;
     }
     if (next !== Infinity) this.armTimer(next, now);
-    if (timedOut && !this.packager.transactionIds && this.options.lateReplyGuard > 0) this.holdLine(Math.max(this.options.lateReplyGuard, this.transport.frameGapMs ?? 0));
-    else this.pump();
-  }
-
-  /**
-   * After a timeout on a line without transaction ids: sends nothing until the
-   * line has been silent for `silenceMs` — every byte arriving meanwhile
-   * starts the wait again — so that a late reply, or what is left of it, is
-   * over before the next request; it answers no request and is dropped
-   * (counted). A line that never falls silent is waited for at most the
-   * timeout.
-   */
-  private holdLine(silenceMs: number): void {
-    clearTimeout(this.quietTimer);
-    const giveUp = performance.now() + Math.max(silenceMs, this.options.timeout);
-    const check = (): void => {
-      const now = performance.now();
-      const left = Math.min(this.lastRxAt + silenceMs, giveUp) - now;
-      if (left > 0) {
-        this.quietTimer = setTimeout(check, left);
-        return;
-      }
-      this.quietTimer = undefined;
-      this.decoder.reset();
-      this.pump();
-    };
-    this.quietTimer = setTimeout(check, silenceMs);
+    if (timedOut && !this.packager.transactionIds && this.options.lateReplyGuard > 0) {
+      // Until a late reply, or what is left of it, is over (dropped, counted); the decoder then starts afresh.
+      const silence = Math.max(this.options.lateReplyGuard, this.transport.frameGapMs ?? 0);
+      this.hold.hold(silence, this.options.timeout, () => {
+        this.decoder.reset();
+        this.pump();
+      });
+    } else this.pump();
   }
 }
 
