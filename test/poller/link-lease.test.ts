@@ -70,6 +70,20 @@ describe('pollers and links', { timeout: 30_000 }, () => {
     await waitFor('the line Good again under a', () => LINK.every((d) => statuses.get(d)?.poller?.id === 'poller-a' && statuses.get(d)?.state === 'connected'));
   });
 
+  it('the in-memory bus leases a link\'s devices the same way: all or none, the loser a standby of each', async () => {
+    const bus = new MemoryBus();
+    assert.equal(await bus.acquireDeviceLease('u2', 'b', 5000), true);
+    assert.equal(await bus.acquireDeviceLeases(LINK, 'a', 5000), false);
+    assert.equal(await bus.deviceLeaseHolder('u1'), null, 'none taken');
+    assert.deepEqual(await bus.deviceLeaseStandbys('u3'), ['a']);
+    assert.equal(await bus.acquireDeviceLeases(LINK, 'b', 5000), true, 'free, or b\'s own');
+    assert.equal(await bus.renewDeviceLeases(LINK, 'a', 5000), false);
+    await bus.releaseDeviceLease('u3', 'b');
+    assert.equal(await bus.renewDeviceLeases(LINK, 'b', 5000), false, 'u3 is not held any more');
+    assert.equal(await bus.acquireDeviceLeases(LINK, 'b', 5000), true);
+    assert.equal(await bus.renewDeviceLeases(LINK, 'b', 5000), true);
+  });
+
   it('a poller asked for some devices of a link is refused, whatever the link: serial, RTU over TCP, gateway', () => {
     for (const link of ['{ serial: /dev/ttyUSB0 }', '{ rtuOverTcp: 127.0.0.1:4001 }', '{ tcp: 127.0.0.1:502 }']) {
       const plant = parseConfig(config(link, 502), 'x.yaml');
