@@ -6,11 +6,13 @@
  * silence, then the reply's characters (bits per character / baud each),
  * counted from the request's arrival. The client measured against it sees
  * the timing of a line at that baud with a device that answers at the
- * earliest the spec allows; deliveries are timed to about 50 µs (a timer for
- * the bulk of the wait, then a short spin).
+ * earliest the spec allows; deliveries are timed to tens of microseconds by the
+ * fine timer the serial transport uses (a thread asleep until the time: no
+ * busy CPU taken from the other processes when all share one core).
  * usage: device.ts PATH BAUD   (8N1) — prints "serving" when the port is open.
  */
 import { ModbusRtuServer, RegisterArea, createAreaHandler, lineTiming } from '../../src/modbus/index.js';
+import { preciseTimeout } from '../../src/modbus/precise-timer.js';
 
 const [path, baudText] = process.argv.slice(2);
 const baud = Number(baudText);
@@ -21,8 +23,7 @@ const areas = createAreaHandler({ holdingRegisters: registers, inputRegisters: r
 
 function at<T>(due: number, value: () => T, resolve: (v: T) => void): void {
   const left = due - performance.now();
-  if (left > 1.5) setTimeout(() => at(due, value, resolve), left - 1.2);
-  else if (left > 0) setImmediate(() => at(due, value, resolve));
+  if (left > 0) preciseTimeout(left, () => at(due, value, resolve));
   else resolve(value());
 }
 

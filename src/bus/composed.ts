@@ -103,6 +103,12 @@ export abstract class ComposedBus implements Bus {
   renewDeviceLease(device: string, owner: string, ttlMs: number): Promise<boolean> {
     return this.roles.leases.renewDeviceLease(device, owner, ttlMs);
   }
+  acquireDeviceLeases(devices: readonly string[], owner: string, ttlMs: number): Promise<boolean> {
+    return this.roles.leases.acquireDeviceLeases(devices, owner, ttlMs);
+  }
+  renewDeviceLeases(devices: readonly string[], owner: string, ttlMs: number): Promise<boolean> {
+    return this.roles.leases.renewDeviceLeases(devices, owner, ttlMs);
+  }
   releaseDeviceLease(device: string, owner: string): Promise<void> {
     return this.roles.leases.releaseDeviceLease(device, owner);
   }

@@ -47,6 +47,10 @@ export interface DeviceStatus {
     protocol: number;
     /** Exception responses by exception code. */
     exception: Record<string, number>;
+    /** On an RTU link: replies with a wrong CRC while this device's request was on the line (noise, wrong baud rate or parity). */
+    crc?: number;
+    /** On an RTU link: frames of another unit while this device's request was on the line (two devices with one address, an echo). */
+    otherUnit?: number;
   };
   latencyMs: { p50: number | null; p99: number | null };
   reconnects: number;
@@ -272,6 +276,14 @@ export interface LeaseBus {
   deviceLeaseHolder(device: string): Promise<string | null>;
   /** The pollers waiting for the device's lease: those whose last `acquireDeviceLease` failed within their lease time. */
   deviceLeaseStandbys(device: string): Promise<string[]>;
+  /**
+   * The leases of devices that one poller must hold together (the devices of a link: one process owns the line), all
+   * or none, atomically: taken when each is free or already `owner`'s; otherwise none is, and `owner` is a standby of
+   * each.
+   */
+  acquireDeviceLeases(devices: readonly string[], owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends the leases of `devices` only if `owner` holds every one of them; otherwise extends none. */
+  renewDeviceLeases(devices: readonly string[], owner: string, ttlMs: number): Promise<boolean>;
 }
 
 /** Alarm states: published by the alarm engine, read by web nodes. */

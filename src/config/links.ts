@@ -39,6 +39,7 @@ export interface LinkedDevice {
   link?: string;
   unitId: number;
   timeoutMs: number;
+  window: number;
   maxRegisters: number;
   maxBits: number;
 }
@@ -66,6 +67,18 @@ export function describeLink(l: LinkConfig): string {
 export function deviceAddress(d: LinkedDevice, links: readonly LinkConfig[]): string {
   const link = d.link === undefined ? undefined : links.find((l) => l.name === d.link);
   return link ? `unit ${d.unitId} on link ${link.name}: ${describeLink(link)}` : `${d.host}:${d.port} unit ${d.unitId}`;
+}
+
+/**
+ * Where a device is, as the devices page says it: "10.0.0.9:502, unit 1"; "unit 2 on line rs485 (/dev/ttyUSB0,
+ * 19200 8N1)"; "unit 5 via converter (RTU over TCP, 10.0.0.7:4001)"; "unit 3 via gw1 (10.0.0.8:502)".
+ */
+export function deviceWhere(d: LinkedDevice, links: readonly LinkConfig[]): string {
+  const link = d.link === undefined ? undefined : links.find((l) => l.name === d.link);
+  if (!link) return `${d.host.includes(':') ? `[${d.host}]` : d.host}:${d.port}, unit ${d.unitId}`;
+  if (link.kind === 'serial') return `unit ${d.unitId} on line ${link.name} (${link.path}, ${link.baud} ${link.dataBits}${link.parity[0]!.toUpperCase()}${link.stopBits})`;
+  const at = `${link.host.includes(':') ? `[${link.host}]` : link.host}:${link.port}`;
+  return `unit ${d.unitId} via ${link.name} (${link.kind === 'rtuOverTcp' ? `RTU over TCP, ${at}` : at})`;
 }
 
 /** Bytes of the longest reply a device may get: a read of maxRegisters registers or maxBits bits (unit, function, count, data, CRC). */
@@ -97,6 +110,13 @@ export function placeDevices(devices: LinkedDevice[], links: readonly LinkConfig
     const rtu = link.kind !== 'tcp';
     if (rtu && (d.unitId < 1 || d.unitId > 247)) {
       problems.push({ path: at('unitId'), message: `expected 1..247 on an RTU link: ${d.unitId === 0 ? 'unit 0 is a broadcast, which no device answers' : 'addresses above 247 are reserved'}` });
+    }
+    // A gateway's Modbus/TCP frames carry transaction ids, so it honours window; RTU frames do not.
+    if (rtu && d.window > 1) {
+      problems.push({
+        path: at('window'),
+        message: `expected 1 on ${link.kind === 'serial' ? 'a serial line' : 'an RTU-over-TCP link'} ("${link.name}"): RTU frames carry no transaction id, so one request at a time goes on the line; remove window`,
+      });
     }
     const taken = units.get(link.name) ?? new Map<number, string>();
     units.set(link.name, taken);

@@ -63,7 +63,7 @@ export const deviceSchema = z
     linkLoss: duration
       .optional()
       .describe('No valid reply for this long and the link is down (alarm comm.<device>). Default 2 × timeout + the fastest scan period; at least timeout + the fastest scan period.'),
-    window: int(1, 64).default(1).describe('Requests in flight at once; many PLCs serve one at a time.'),
+    window: int(1, 64).default(1).describe('Requests in flight at once; many PLCs serve one at a time. On a link: only behind a Modbus/TCP gateway (`tcp:`), whose frames carry transaction ids; refused on serial and RTU-over-TCP links.'),
     maxRegisters: int(1, Limits.readRegisters).default(Limits.readRegisters).describe('The most registers one read request asks for.'),
     maxBits: int(1, Limits.readBits).default(Limits.readBits).describe('The most coils or discrete inputs one read request asks for.'),
     maxGap: int(0, Limits.readRegisters).default(8).describe('Unused addresses read anyway to merge two requests into one.'),

@@ -30,9 +30,12 @@ export interface CommonClientOptions {
    */
   broadcastDelay?: number;
   /**
-   * RTU: after a timeout, the line is left this long, and what arrives meanwhile
-   * is dropped, before the next request: frames carry no transaction id, so a
-   * late reply must not be taken for the next request's. Default 20 ms.
+   * RTU: after a timeout, the next request waits until the line has been
+   * silent this long (and at least the line's frame gap) — every byte arriving
+   * starts the wait again — and what arrives meanwhile is dropped: frames carry
+   * no transaction id, so a late reply must not be taken for the next
+   * request's. A reply whose function or length cannot answer the request is
+   * dropped as well. 0 disables the wait. Default 20 ms.
    */
   lateReplyGuard?: number;
 }

@@ -25,10 +25,11 @@ import {
   ModbusTimeoutError,
 } from './errors.js';
 import { InFlight } from './inflight.js';
+import { LineHold } from './line-hold.js';
 import { ModbusFunctions } from './functions.js';
 import type { FrameDecoder, Packager } from './packager.js';
 import { type ModbusRequest, type ModbusResponse, requestPduLength, validateRequest, writeRequestPdu } from './pdu.js';
-import { decodeResponse, writeEcho } from './response.js';
+import { decodeResponse, replyShapeFits, writeEcho } from './response.js';
 import type { Transport, TransportConnection } from './transport.js';
 
 export type { ClientEvents, ClientOptions, ClientState, ClientStats, CommonClientOptions, RequestOptions } from './client-options.js';
@@ -73,8 +74,8 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
   /** Frames of functions 1..6, the requests a poller repeats; see sendAlone(). */
   private readonly spareLength: number;
   private frameBuffer: Buffer | undefined;
-  /** RTU: set while the line is held after a timeout (see lateReplyGuard): nothing is sent. */
-  private quietTimer: NodeJS.Timeout | undefined;
+  /** RTU: the line held after a timeout (see LineHold): nothing is sent meanwhile. */
+  private readonly hold = new LineHold();
   private lastSent: Pending | undefined;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -170,7 +171,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
     return new Promise<T>((resolve, reject) => {
       const p: Pending = { req, unitId, timeout, resolve: resolve as (value: unknown) => void, pick, reject, tid: 0, deadline: 0, sentAt: 0, broadcast };
       // An idle connection sends at once; otherwise requests made in this turn leave together.
-      const idle = this._state === 'connected' && this.inflight.size === 0 && !this.pumpScheduled && this.quietTimer === undefined;
+      const idle = this._state === 'connected' && this.inflight.size === 0 && !this.pumpScheduled && !this.hold.holding;
       if (idle && this.queueHead === this.queueTail) {
         this.sendAlone(p);
         return;
@@ -188,7 +189,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
     this.setState('closed');
     this.stats.connectedSince = null;
     clearTimeout(this.reconnectTimer);
-    clearTimeout(this.quietTimer);
+    this.hold.clear();
     this.clearTimer();
     this.decoder.reset();
     const err = new ModbusClientClosedError();
@@ -226,6 +227,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
         },
         onData: (buf, n) => {
           if (this.connection !== connection) return;
+          this.hold.heard();
           this.decoder.push(buf, n);
           // Replies free slots in the window: requests waiting for one go out together
           // (a request made by a reply's callback sends itself).
@@ -313,7 +315,7 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
 
   private pump(): void {
     const connection = this.connection;
-    if (!connection || this._state !== 'connected' || this.quietTimer !== undefined) return;
+    if (!connection || this._state !== 'connected' || this.hold.holding) return;
     const window = this.options.window;
     if (this.inflight.size >= window || this.queueHead === this.queueTail) return;
     const now = performance.now();
@@ -405,6 +407,12 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
       this.stats.otherUnits++;
       return;
     }
+    if (!this.packager.transactionIds && !replyShapeFits(p.req, pdu)) {
+      // Without transaction ids a frame of another function or length is a stale reply (or another master's): the
+      // request waits on for its own answer.
+      this.stats.unexpectedReplies++;
+      return;
+    }
     this.inflight.remove(p);
     this.consecutiveTimeouts = 0;
     this.latencyListener?.(performance.now() - p.sentAt);
@@ -474,17 +482,14 @@ export class ModbusClient<O extends CommonClientOptions = CommonClientOptions> e
       return;
     }
     if (next !== Infinity) this.armTimer(next, now);
-    if (timedOut && !this.packager.transactionIds && this.options.lateReplyGuard > 0) this.holdLine(this.options.lateReplyGuard);
-    else this.pump();
-  }
-
-  /** Sends nothing for `ms`; a reply arriving meanwhile answers no request and is dropped (counted). */
-  private holdLine(ms: number): void {
-    clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(() => {
-      this.quietTimer = undefined;
-      this.pump();
-    }, ms);
+    if (timedOut && !this.packager.transactionIds && this.options.lateReplyGuard > 0) {
+      // Until a late reply, or what is left of it, is over (dropped, counted); the decoder then starts afresh.
+      const silence = Math.max(this.options.lateReplyGuard, this.transport.frameGapMs ?? 0);
+      this.hold.hold(silence, this.options.timeout, () => {
+        this.decoder.reset();
+        this.pump();
+      });
+    } else this.pump();
   }
 }
 

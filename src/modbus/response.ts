@@ -94,6 +94,30 @@ function mismatch(req: ModbusRequest, what: string): ModbusProtocolError {
 }
 
 /**
+ * Whether a reply PDU can answer `req` at all: its function code (or the
+ * exception of it), its length and, for a write, the address echoed. On a
+ * line without transaction ids (RTU) a PDU that cannot is a stale reply to an
+ * earlier request or another master's traffic, not this request's answer.
+ */
+export function replyShapeFits(req: ModbusRequest, pdu: Buffer): boolean {
+  const fc = pdu[0];
+  if (fc === (req.fc | 0x80)) return pdu.length === 2;
+  if (fc !== req.fc) return false;
+  switch (req.fc) {
+    case 1:
+    case 2:
+      return pdu.length === 2 + ((req.quantity + 7) >> 3);
+    case 3:
+    case 4:
+      return pdu.length === 2 + 2 * req.quantity;
+    case 23:
+      return pdu.length === 2 + 2 * req.readQuantity;
+    default:
+      return pdu.length === 5 && pdu.readUInt16BE(1) === req.address;
+  }
+}
+
+/**
  * Decodes a response PDU against the request it answers. Throws the
  * exception's error class for an exception response, ModbusProtocolError for
  * a reply whose function code, length, byte count or echo does not fit.

@@ -7,6 +7,7 @@
 import type { EventEmitter } from 'node:events';
 import { ModbusConnectionError, type ModbusError } from './errors.js';
 import { type LineTiming, type SerialFormat, lineTiming } from './rtu.js';
+import { preciseTimeout } from './precise-timer.js';
 import type { ConnectionHandlers, Transport, TransportConnection } from './transport.js';
 
 /** What is used of a `serialport` port (a SerialPort, or a SerialPortMock in tests). */
@@ -45,17 +46,28 @@ const RECEIVE_GAP_FLOOR_MS = 20;
 
 /**
  * Node's timers fire on whole milliseconds, and late: a silence of 1.75 ms
- * would last 2 to 4, half an exchange at 115200 baud. The last 2 ms of a
- * silence are waited turn by turn of the event loop instead (setImmediate:
- * other work goes on, at the price of a busy CPU for that while), so a frame
- * leaves within about 50 µs of its earliest time.
+ * would last 2 to 3, a third of an exchange at 115200 baud. Silences shorter
+ * than this are waited with a fine timer (precise-timer.ts: a thread asleep
+ * until the time, no busy CPU), so that a frame leaves within tens of
+ * microseconds of its earliest time; longer ones with Node's timers, whose
+ * millisecond then matters less.
  */
-const SPIN_MS = 2;
+const FINE_BELOW_MS = 10;
 
 const openSerialPort: PortOpener = async (options) => {
   const { SerialPort } = await import('serialport');
   return new SerialPort(options);
 };
+
+/**
+ * What the port is opened with: the line's format goes to the UART as is. A
+ * pty (socat, tests) ignores parity and stop bits; only a real UART puts them
+ * on the wire, so wrong parity shows only on hardware (as CRC errors or
+ * silence).
+ */
+export function serialOpenOptions(o: { path: string } & SerialFormat): SerialOpenOptions {
+  return { path: o.path, baudRate: o.baud, parity: o.parity, dataBits: o.dataBits, stopBits: o.stopBits };
+}
 
 export function describeSerial(o: { path: string } & SerialFormat): string {
   return `${o.path} ${o.baud} ${o.dataBits}${o.parity[0]!.toUpperCase()}${o.stopBits}`;
@@ -97,7 +109,8 @@ class SerialConnection implements TransportConnection {
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
   private sendTimer: NodeJS.Timeout | undefined;
-  private spinning = false;
+  /** Cancels the fine timer waiting for the line's silence, while one waits. */
+  private fineWait: (() => void) | undefined;
   /** performance.now() when the line last carried a byte (sent or received). */
   private lineBusyUntil = 0;
 
@@ -107,10 +120,9 @@ class SerialConnection implements TransportConnection {
     private readonly handlers: ConnectionHandlers,
     connectTimeoutMs: number,
   ) {
-    const { path, baud, parity, dataBits, stopBits } = options;
     const timer = setTimeout(() => this.destroy(new ModbusConnectionError(`opening ${transport.description} timed out after ${connectTimeoutMs} ms`)), connectTimeoutMs);
     Promise.resolve()
-      .then(() => (options.openPort ?? openSerialPort)({ path, baudRate: baud, parity, dataBits, stopBits }))
+      .then(() => (options.openPort ?? openSerialPort)(serialOpenOptions(options)))
       .then(
         (port) => {
           this.port = port;
@@ -160,25 +172,27 @@ class SerialConnection implements TransportConnection {
     if (this.closed) return;
     this.destroyed ??= error ?? new ModbusConnectionError(`${this.transport.description} closed`);
     clearTimeout(this.sendTimer);
+    this.fineWait?.();
+    this.fineWait = undefined;
     if (this.port?.isOpen) this.port.close();
     else if (!this.opened) this.onClosed();
   }
 
   /** Sends queued frames once the line has been silent for t3.5. */
   private flush(): void {
-    if (this.sendTimer !== undefined || this.spinning || this.closed || this.destroyed || !this.port?.isOpen) return;
+    if (this.sendTimer !== undefined || this.fineWait !== undefined || this.closed || this.destroyed || !this.port?.isOpen) return;
     const wait = this.lineBusyUntil + this.transport.timing.interFrameMs - performance.now();
-    if (wait > SPIN_MS) {
+    if (wait >= FINE_BELOW_MS) {
+      // Node's timer to within a few ms of the time, the fine one for the rest.
       this.sendTimer = setTimeout(() => {
         this.sendTimer = undefined;
         this.flush();
-      }, wait - SPIN_MS);
+      }, wait - FINE_BELOW_MS / 2);
       return;
     }
     if (wait > 0) {
-      this.spinning = true;
-      setImmediate(() => {
-        this.spinning = false;
+      this.fineWait = preciseTimeout(wait, () => {
+        this.fineWait = undefined;
         this.flush();
       });
       return;
@@ -195,6 +209,8 @@ class SerialConnection implements TransportConnection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.sendTimer);
+    this.fineWait?.();
+    this.fineWait = undefined;
     const what = this.transport.description;
     const why = this.error ? `: ${this.error.message}` : '';
     const reason = this.destroyed ?? new ModbusConnectionError(this.opened ? `${what} closed${why}` : `cannot open ${what}${why}`);

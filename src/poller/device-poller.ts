@@ -89,6 +89,8 @@ export interface DevicePollerOptions {
   stalls?: StallClock;
   /** The device's share of its link (link-scheduler.ts); default: a Modbus/TCP connection of its own to its host. */
   channel?: DeviceChannel;
+  /** Its link speaks RTU (a serial line, a converter): its status counts CRC errors and other units' frames. */
+  rtu?: boolean;
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -447,6 +449,7 @@ export class DevicePoller {
         connection: s.connectionErrors,
         protocol: s.protocolErrors,
         exception: Object.fromEntries(Object.entries(s.exceptions).map(([k, v]) => [k, v])),
+        ...(this.options.rtu ? { crc: s.crcErrors, otherUnit: s.otherUnits } : {}),
       },
       latencyMs: { p50: round(p50!), p99: round(p99!) },
       reconnects: s.reconnects,

@@ -29,7 +29,13 @@ import { settlesWithin } from '../util/settle.js';
 
 export interface DeviceLeaseOptions {
   bus: LeaseBus;
+  /** The device leased, or (with `devices`) what the devices leased together are, for logs: "link rs485". */
   device: string;
+  /**
+   * Devices leased as one, all or none (the devices of a link: one process owns the line, and two pollers must
+   * never each take some of them). Default: `device` alone.
+   */
+  devices?: readonly string[];
   /** This poller's id (host, process, random part): unique among running pollers. */
   owner: string;
   ttlMs: number;
@@ -94,17 +100,19 @@ export class DeviceLease {
     await this.chain;
     if (this.held) await this.lose('stopped');
     // The standby a standby stops being, or the lease a holder gives up; not waited for past a second (Redis may be away: the lease then expires).
-    await settlesWithin(this.o.bus.releaseDeviceLease(this.o.device, this.o.owner), 1000);
+    await settlesWithin(Promise.all((this.o.devices ?? [this.o.device]).map((d) => this.o.bus.releaseDeviceLease(d, this.o.owner))), 1000);
     await this.chain;
   }
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    const { bus, device, owner, ttlMs } = this.o;
+    const { bus, device, devices, owner, ttlMs } = this.o;
     const sent = performance.now();
     try {
       // A holder whose key is gone (Redis restarted without it) takes it again at once.
-      const ok = (this.held && (await bus.renewDeviceLease(device, owner, ttlMs))) || (await bus.acquireDeviceLease(device, owner, ttlMs));
+      const ok = devices
+        ? (this.held && (await bus.renewDeviceLeases(devices, owner, ttlMs))) || (await bus.acquireDeviceLeases(devices, owner, ttlMs))
+        : (this.held && (await bus.renewDeviceLease(device, owner, ttlMs))) || (await bus.acquireDeviceLease(device, owner, ttlMs));
       if (this.stopped) return;
       // An answer that took longer than the lease's trusted time (Redis was away) proves nothing any more.
       if (ok && performance.now() < sent + ttlMs * 0.9) {

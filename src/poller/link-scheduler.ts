@@ -52,6 +52,8 @@ export interface LinkDevice {
   name: string;
   unitId: number;
   timeoutMs: number;
+  /** Its requests in flight at once (devices[].window): above 1 only behind a Modbus/TCP gateway, whose frames carry transaction ids. Default 1. */
+  window?: number;
 }
 
 interface Job {
@@ -62,13 +64,19 @@ interface Job {
   reject: (err: Error) => void;
 }
 
-/** The request figures of one device (the connection's figures are the link's). */
-type UnitStats = Pick<ClientStats, 'requests' | 'responses' | 'timeouts' | 'exceptions' | 'protocolErrors' | 'connectionErrors'>;
+/**
+ * The request figures of one device (the connection's figures are the link's). CRC errors and other units' frames
+ * count for the device whose request was on the line when they came: a bad CRC in a reply is most often noise near
+ * the device that sent it, or a baud rate or parity set wrong in it.
+ */
+type UnitStats = Pick<ClientStats, 'requests' | 'responses' | 'timeouts' | 'exceptions' | 'protocolErrors' | 'connectionErrors' | 'crcErrors' | 'otherUnits'>;
 
 interface Unit {
   device: LinkDevice;
   stats: UnitStats;
   timeoutsInARow: number;
+  /** Its requests on the line now, at most device.window. */
+  inflight: number;
   /** performance.now() before which its scans' requests are not sent. */
   pausedUntil: number;
   pauses: number;
@@ -84,7 +92,8 @@ export class LinkScheduler {
   private order: string[] = [];
   private cursor = 0;
   private readonly commands: Job[] = [];
-  private busy = false;
+  /** Requests on the link now: one on an RTU line, up to the connection's window behind a gateway. */
+  private inflight = 0;
   private readonly o: Required<LinkSchedulerOptions>;
 
   constructor(
@@ -113,8 +122,9 @@ export class LinkScheduler {
     if (this.units.has(device.name)) throw new Error(`device ${device.name} is already on link ${this.o.name}`);
     const unit: Unit = {
       device,
-      stats: { requests: 0, responses: 0, timeouts: 0, exceptions: {}, protocolErrors: 0, connectionErrors: 0 },
+      stats: { requests: 0, responses: 0, timeouts: 0, exceptions: {}, protocolErrors: 0, connectionErrors: 0, crcErrors: 0, otherUnits: 0 },
       timeoutsInARow: 0,
+      inflight: 0,
       pausedUntil: 0,
       pauses: 0,
       disconnect: [],
@@ -160,24 +170,28 @@ export class LinkScheduler {
     });
   }
 
-  /** The next request: a command, else the next non-empty (device, group) queue after the last one served. */
+  /**
+   * The next request: a command, else the next non-empty (device, group) queue after the last one served — of a
+   * device with room in its window.
+   */
   private next(): Job | undefined {
-    const command = this.commands.shift();
-    if (command) return command;
+    const room = (j: Job): boolean => j.unit.inflight < (j.unit.device.window ?? 1);
+    const c = this.commands.findIndex(room);
+    if (c >= 0) return this.commands.splice(c, 1)[0];
     const n = this.order.length;
     for (let i = 0; i < n; i++) {
       const k = (this.cursor + i) % n;
-      const job = this.queues.get(this.order[k]!)!.shift();
-      if (job) {
+      const q = this.queues.get(this.order[k]!)!;
+      if (q.length > 0 && room(q[0]!)) {
         this.cursor = (k + 1) % n;
-        return job;
+        return q.shift();
       }
     }
     return undefined;
   }
 
   private pump(): void {
-    while (!this.busy) {
+    while (this.inflight < this.client.options.window) {
       const job = this.next();
       if (!job) return;
       const u = job.unit;
@@ -193,11 +207,18 @@ export class LinkScheduler {
 
   private send(job: Job): void {
     const u = job.unit;
-    this.busy = true;
+    this.inflight++;
+    u.inflight++;
     u.stats.requests++;
     const sentAt = performance.now();
+    const line = this.client.stats;
+    const crc0 = line.crcErrors;
+    const other0 = line.otherUnits;
     const done = (): void => {
-      this.busy = false;
+      u.stats.crcErrors += line.crcErrors - crc0;
+      u.stats.otherUnits += line.otherUnits - other0;
+      this.inflight--;
+      u.inflight--;
       this.pump();
     };
     this.client.request(job.req, { unitId: u.device.unitId, timeout: u.device.timeoutMs }).then(
@@ -274,12 +295,14 @@ export function linkClient(link: LinkConfig, devices: readonly DeviceConfig[]): 
     // A silent unit is backed off, not taken for a dead connection: only every unit silent in a row is.
     timeoutsBeforeReconnect: link.kind === 'serial' ? 0 : devices.length + 1,
   };
+  // Behind a gateway each device may have its window of requests in flight (configuration refuses window on RTU links).
+  const window = Math.min(64, devices.reduce((n, d) => n + d.window, 0));
   switch (link.kind) {
     case 'serial':
       return new ModbusRtuClient({ serial: { path: link.path, baud: link.baud, parity: link.parity, dataBits: link.dataBits, stopBits: link.stopBits }, ...common });
     case 'rtuOverTcp':
       return new ModbusRtuClient({ host: link.host, port: link.port, ...common });
     case 'tcp':
-      return new ModbusTcpClient({ host: link.host, port: link.port, ...common });
+      return new ModbusTcpClient({ host: link.host, port: link.port, window, ...common });
   }
 }

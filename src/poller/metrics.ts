@@ -4,9 +4,16 @@
  * scraped, so polling pays nothing for them.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ClientStats } from '../modbus/index.js';
 import type { DevicePoller, PollerObservers } from './device-poller.js';
 
-export function registerPollerMetrics(registry: Registry, devices: () => readonly DevicePoller[]): PollerObservers {
+/** A link open in this poller: its name (links[].name) and its connection's figures. */
+export interface LinkFigures {
+  name: string;
+  stats: ClientStats;
+}
+
+export function registerPollerMetrics(registry: Registry, devices: () => readonly DevicePoller[], links: () => readonly LinkFigures[] = () => []): PollerObservers {
   const latency = new Histogram({
     name: 'planta_modbus_request_duration_seconds',
     help: 'Modbus request round trip, from sending to the reply',
@@ -40,6 +47,24 @@ export function registerPollerMetrics(registry: Registry, devices: () => readonl
     set({ kind: 'timeout' }, e.timeout);
     set({ kind: 'connection' }, e.connection);
     set({ kind: 'protocol' }, e.protocol);
+    // RTU links only: replies with a bad CRC, frames of another unit, while this device's request was on the line.
+    if (e.crc !== undefined) set({ kind: 'crc' }, e.crc);
+    if (e.otherUnit !== undefined) set({ kind: 'other_unit' }, e.otherUnit);
+  });
+  new Counter({
+    name: 'planta_link_frames_dropped_total',
+    help: 'Frames a link dropped, by why: bad CRC, another unit, late (no request waiting), any bad frame (CRC, impossible length, cut short)',
+    labelNames: ['link', 'kind'],
+    registers: [registry],
+    collect(this: Counter) {
+      this.reset();
+      for (const l of links()) {
+        this.inc({ link: l.name, kind: 'crc' }, l.stats.crcErrors);
+        this.inc({ link: l.name, kind: 'other_unit' }, l.stats.otherUnits);
+        this.inc({ link: l.name, kind: 'late' }, l.stats.unexpectedReplies);
+        this.inc({ link: l.name, kind: 'bad_frame' }, l.stats.badFrames);
+      }
+    },
   });
   counter('planta_modbus_exceptions_total', 'Modbus exception responses by exception code', ['device', 'code'], (d, set) => {
     for (const [code, n] of Object.entries(d.status().errors.exception)) set({ code }, n);

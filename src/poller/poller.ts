@@ -3,7 +3,9 @@
  * owns). With leases (several pollers on the Redis bus), a device is polled
  * only while this process holds its lease: a poller started for devices
  * another one holds waits as standby and takes them over when that one dies
- * or stops (src/poller/lease.ts).
+ * or stops (src/poller/lease.ts). The devices of a link are leased as one,
+ * all or none: one process owns the line (a serial port, a converter's or a
+ * gateway's connection), so two pollers never each take some of them.
  */
 import { POLLER_STOPPED } from '../bus/liveness.js';
 import type { Unsubscribe } from '../bus/types.js';
@@ -27,7 +29,7 @@ export class UnknownDeviceError extends PlantaError<'PLANTA_POLLER_UNKNOWN_DEVIC
   }
 }
 
-/** A poller asked for some devices of a serial line but not all: one process must own the port. */
+/** A poller asked for some devices of a link but not all: one process must own the line. */
 export class SplitLinkError extends PlantaError<'PLANTA_POLLER_SPLIT_LINK'> {
   constructor(message: string) {
     super('PLANTA_POLLER_SPLIT_LINK', message);
@@ -85,15 +87,24 @@ export class Poller {
       if (!names.has(d)) throw new UnknownDeviceError(`no device "${d}" in the configuration (devices: ${[...names].join(', ')})`);
     }
     const owned = config.devices.filter((d) => !options.devices || options.devices.includes(d.name));
-    for (const link of config.links.filter((l) => l.kind === 'serial')) {
+    for (const link of config.links) {
       const on = config.devices.filter((d) => d.link === link.name);
       const mine = on.filter((d) => owned.includes(d));
       if (mine.length > 0 && mine.length < on.length) {
-        throw new SplitLinkError(`link ${link.name} is a serial port that one process must own: poll all its devices (${on.map((d) => d.name).join(', ')}) or none`);
+        const what = link.kind === 'serial' ? 'a serial port' : link.kind === 'rtuOverTcp' ? "an RTU-over-TCP converter's line" : "a gateway's line";
+        throw new SplitLinkError(
+          `link ${link.name} is ${what}, which one process must own (one request at a time): poll all its devices (${on.map((d) => d.name).join(', ')}) or none — asked for ${mine.map((d) => d.name).join(', ')}`,
+        );
       }
     }
     const tagsOf = new Map(owned.map((d) => [d.name, [] as TagDefinition[]]));
-    this.observers = options.registry ? registerPollerMetrics(options.registry, () => this.devices) : undefined;
+    this.observers = options.registry
+      ? registerPollerMetrics(
+          options.registry,
+          () => this.devices,
+          () => [...this.links].map(([name, s]) => ({ name, stats: s.client.stats })),
+        )
+      : undefined;
     for (const t of config.tags) tagsOf.get(t.device)?.push(t);
     this.owned = owned.map((d) => ({ config: d, tags: tagsOf.get(d.name)! }));
     if (!options.lease) for (const o of this.owned) o.poller = this.make(o);
@@ -131,7 +142,7 @@ export class Poller {
     const channel = this.channel(o.config);
     return new DevicePoller(o.config, o.tags, {
       bus: opts.bus,
-      ...(channel ? { channel } : {}),
+      ...(channel ? { channel, rtu: this.config.links.some((l) => l.name === o.config.link && l.kind !== 'tcp') } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       ...(opts.statusIntervalMs ? { statusIntervalMs: opts.statusIntervalMs } : {}),
       ...(opts.commands ? { commands: opts.commands } : {}),
@@ -154,35 +165,50 @@ export class Poller {
       this.unsubscribe = await this.bus.subscribeCommands((cmd) => void byName.get(cmd.device)?.execute(cmd), { devices: [...byName.keys()] });
       return;
     }
+    // One lease per device of its own, one per link for all the link's devices.
+    const groups = new Map<string, Owned[]>();
     for (const o of this.owned) {
+      const key = o.config.link === undefined ? `device ${o.config.name}` : `link ${o.config.link}`;
+      groups.set(key, [...(groups.get(key) ?? []), o]);
+    }
+    const leases: DeviceLease[] = [];
+    for (const [key, group] of groups) {
       const l: DeviceLease = new DeviceLease({
         bus: this.bus,
-        device: o.config.name,
+        device: group.length === 1 && group[0]!.config.link === undefined ? group[0]!.config.name : key,
+        ...(group[0]!.config.link !== undefined ? { devices: group.map((o) => o.config.name) } : {}),
         owner: lease.owner,
         ttlMs: lease.ttlMs,
         ...(this.options.log ? { log: this.options.log } : {}),
         onAcquired: async () => {
-          const p = this.make(o, l);
-          o.poller = p;
-          await p.start();
-          // The device's commands follow its lease: pending ones left by the previous holder are taken over here.
-          o.commands = await this.bus.subscribeCommands((cmd) => void p.execute(cmd), { devices: [o.config.name] });
+          for (const o of group) {
+            const p = this.make(o, l);
+            o.poller = p;
+            await p.start();
+            // The device's commands follow its lease: pending ones left by the previous holder are taken over here.
+            o.commands = await this.bus.subscribeCommands((cmd) => void p.execute(cmd), { devices: [o.config.name] });
+          }
         },
         // Values may have waited while the lease could not be renewed: the web and the alarms get every tag again.
-        onRegained: async () => o.poller?.republish(),
+        onRegained: async () => void (await Promise.all(group.map((o) => o.poller?.republish()))),
         onLost: async (why) => {
-          // The lease is already distrusted (no scan, no write); now stop reading commands, then the connection.
-          const { poller, commands } = o;
-          o.poller = undefined;
-          o.commands = undefined;
-          await commands?.();
-          await poller?.stop();
-          if (poller && why !== LOST_TO_ANOTHER) await this.announceUnpolled(poller, why);
+          // The lease is already distrusted (no scan, no write); now stop reading commands, then the connections.
+          await Promise.all(
+            group.map(async (o) => {
+              const { poller, commands } = o;
+              o.poller = undefined;
+              o.commands = undefined;
+              await commands?.();
+              await poller?.stop();
+              if (poller && why !== LOST_TO_ANOTHER) await this.announceUnpolled(poller, why);
+            }),
+          );
         },
       });
-      o.lease = l;
+      for (const o of group) o.lease = l;
+      leases.push(l);
     }
-    await Promise.all(this.owned.map((o) => o.lease!.start()));
+    await Promise.all(leases.map((l) => l.start()));
   }
 
   /**
@@ -208,7 +234,9 @@ export class Poller {
 
   async stop(): Promise<void> {
     await this.unsubscribe?.();
-    await Promise.all(this.owned.map((o) => (o.lease ? o.lease.stop() : o.poller?.stop())));
+    const leases = new Set(this.owned.flatMap((o) => (o.lease ? [o.lease] : [])));
+    await Promise.all([...leases].map((l) => l.stop()));
+    await Promise.all(this.owned.filter((o) => !o.lease).map((o) => o.poller?.stop()));
     this.stalls.stop();
   }
 }

@@ -61,7 +61,8 @@ export interface PlantInfo {
   timezone: string;
   /** HMI pages from the configuration (dashboard, mimic...). */
   pages: Record<string, unknown>;
-  devices: { name: string; description: string; host: string; port: number; unitId: number }[];
+  /** `where`: the device's address for people — host and port, or its unit on its link (config/links.ts deviceWhere). */
+  devices: { name: string; description: string; host: string; port: number; unitId: number; where: string }[];
   /** Who may shelve an alarm of each priority (lowest role), and for how long at most (minutes). */
   shelving: Record<'critical' | 'high' | 'medium' | 'low', { maxMinutes: number; role: 'operator' | 'engineer' | 'admin' }>;
 }

@@ -12,6 +12,7 @@ import Fastify, { type FastifyContextConfig, type FastifyError, type FastifyInst
 import type { Registry } from 'prom-client';
 import type { AlarmBus, CommandBus, JournalBus, OutcomeBus, ValueBus } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
+import { deviceWhere } from '../config/links.js';
 import { qualityReason } from '../tags/quality.js';
 import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
@@ -228,7 +229,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     name: config.plant.name,
     timezone: config.plant.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
     pages: config.pages,
-    devices: config.devices.map((d) => ({ name: d.name, description: d.description, host: d.host, port: d.port, unitId: d.unitId })),
+    devices: config.devices.map((d) => ({ name: d.name, description: d.description, host: d.host, port: d.port, unitId: d.unitId, where: deviceWhere(d, config.links) })),
     shelving: Object.fromEntries(
       Object.entries(config.shelving).map(([p, r]) => [p, { maxMinutes: Math.floor(r.maxMs / 60_000), role: r.role as 'operator' | 'engineer' | 'admin' }]),
     ) as PlantInfo['shelving'],

@@ -42,6 +42,24 @@ describe('device leases on Redis', { timeout: 30_000 }, () => {
     assert.equal(await a.acquireDeviceLease('plc', 'a', 300), true);
   });
 
+  it('the leases of a link\'s devices: all or none, renewed all or none, the loser a standby of each', async (t) => {
+    if (!(await needRedis(t))) return;
+    const prefix = testPrefix(t, 'lease-all');
+    const a = await redisBus(t, { prefix, consumer: 'a' });
+    const b = await redisBus(t, { prefix, consumer: 'b' });
+    assert.equal(await b.acquireDeviceLease('u2', 'b', 5000), true);
+    assert.equal(await a.acquireDeviceLeases(['u1', 'u2', 'u3'], 'a', 5000), false, 'one of them is b\'s');
+    assert.equal(await a.deviceLeaseHolder('u1'), null, 'none taken');
+    assert.deepEqual(await b.deviceLeaseStandbys('u3'), ['a']);
+    assert.equal(await b.acquireDeviceLeases(['u1', 'u2', 'u3'], 'b', 5000), true, 'free, or b\'s own');
+    for (const d of ['u1', 'u2', 'u3']) assert.equal(await a.deviceLeaseHolder(d), 'b');
+    assert.equal(await a.renewDeviceLeases(['u1', 'u2', 'u3'], 'a', 5000), false);
+    await b.releaseDeviceLease('u3', 'b');
+    assert.equal(await b.renewDeviceLeases(['u1', 'u2', 'u3'], 'b', 5000), false, 'u3 is not held any more');
+    assert.equal(await b.acquireDeviceLeases(['u1', 'u2', 'u3'], 'b', 5000), true, 'taken again whole');
+    assert.equal(await b.renewDeviceLeases(['u1', 'u2', 'u3'], 'b', 5000), true);
+  });
+
   it('a poller frozen longer than its lease distrusts it before any timer runs; the standby takes over; the frozen one stops', async (t) => {
     if (!(await needRedis(t))) return;
     const prefix = testPrefix(t, 'freeze');

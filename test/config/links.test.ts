@@ -106,4 +106,35 @@ ${tags}`;
     assert.match(ok.stdout, /behind \(unit 5 on link gateway: Modbus\/TCP \[fd00::7\]:502\)/);
     assert.match(ok.stdout, /plc \(10\.0\.0\.9:502 unit 1\)/);
   });
+
+  it('window: refused on a serial line and an RTU-over-TCP link (no transaction id), the device\'s own behind a Modbus/TCP gateway', () => {
+    const yaml = `links:
+  rs485: { serial: /dev/ttyUSB0 }
+  converter: { rtuOverTcp: 10.0.0.7:4001 }
+  gateway: { tcp: 10.0.0.8:502 }
+devices:
+  meter1: { link: rs485, unitId: 1, window: 4 }
+  vfd: { link: converter, unitId: 1, window: 2 }
+  behind: { link: gateway, unitId: 5, window: 8 }
+  plain: { link: rs485, unitId: 2, window: 1 }
+${tags}`;
+    assert.deepEqual(problems(yaml), [
+      '6:45 devices.meter1.window: expected 1 on a serial line ("rs485"): RTU frames carry no transaction id, so one request at a time goes on the line; remove window',
+      '7:46 devices.vfd.window: expected 1 on an RTU-over-TCP link ("converter"): RTU frames carry no transaction id, so one request at a time goes on the line; remove window',
+    ]);
+    const c = parseConfig(yaml.replace(', window: 4', '').replace(', window: 2', ''), 'x.yaml');
+    assert.equal(c.devices.find((d) => d.name === 'behind')!.window, 8);
+  });
+
+  it('parity and stop bits: 8N1, 8E1, 8O1, 8N2 as configured; 7E1 refused (7 data bits is Modbus ASCII)', () => {
+    for (const [parity, stopBits] of [['none', 1], ['even', 1], ['odd', 1], ['none', 2], ['odd', 2]] as const) {
+      const c = parseConfig(`links:\n  l: { serial: /dev/ttyS0, baud: 9600, parity: ${parity}, stopBits: ${stopBits} }\ndevices:\n  meter1: { link: l }\n${tags}`, 'x.yaml');
+      assert.deepEqual(c.links[0], { name: 'l', description: '', kind: 'serial', path: '/dev/ttyS0', baud: 9600, parity, dataBits: 8, stopBits });
+    }
+    assert.deepEqual(problems(`links:\n  l: { serial: /dev/ttyS0, parity: even, dataBits: 7 }\ndevices:\n  meter1: { link: l }\n${tags}`), [
+      '2:52 links.l.dataBits: expected 8: Modbus RTU characters carry 8 data bits (7 is Modbus ASCII, which Planta does not speak)',
+    ]);
+    assert.equal(problems(`links:\n  l: { serial: /dev/ttyS0, parity: mark }\ndevices:\n  meter1: { link: l }\n${tags}`).length, 1);
+    assert.equal(problems(`links:\n  l: { serial: /dev/ttyS0, stopBits: 1.5 }\ndevices:\n  meter1: { link: l }\n${tags}`).length, 1);
+  });
 });

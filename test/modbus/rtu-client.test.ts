@@ -19,10 +19,12 @@ import {
   RegisterArea,
   RtuDecoder,
   type RequestHandler,
+  type SerialOpenOptions,
   type SerialPortLike,
   createAreaHandler,
   encodeRtuFrame,
   lineTiming,
+  serialOpenOptions,
 } from '../../src/modbus/index.js';
 import { HOST, until } from './helpers.js';
 
@@ -174,6 +176,65 @@ describe('RTU client against a misbehaving line', T, () => {
   });
 });
 
+describe('RTU client: late replies after a timeout', T, () => {
+  it('a late reply still coming holds the line: the next request leaves only after a full silence, never over it', async () => {
+    let calls = 0;
+    let lateEnd = 0;
+    let secondAt = 0;
+    const device = await scripted((unit, _pdu, socket) => {
+      if (calls++ === 0) {
+        // 125 registers, 255 bytes, starting 5 ms after the client's timeout, 16 bytes every 5 ms (a slow line's pace).
+        const frame = encodeRtuFrame(unit, Buffer.concat([hex('03 FA'), Buffer.alloc(250, 0xaa)]));
+        let at = 0;
+        const dribble = (): void => {
+          socket.write(frame.subarray(at, at + 16));
+          at += 16;
+          if (at < frame.length) setTimeout(dribble, 5);
+          else lateEnd = performance.now();
+        };
+        setTimeout(dribble, 105);
+        return;
+      }
+      secondAt = performance.now();
+      socket.write(encodeRtuFrame(unit, Buffer.concat([hex('03 FA'), Buffer.alloc(250, 0xbb)])));
+    });
+    // The guard (60 ms) is shorter than the late reply (about 80 ms) and far longer than its 5 ms pauses.
+    const client = new ModbusRtuClient({ host: HOST, port: device.port, timeout: 100, lateReplyGuard: 60 });
+    try {
+      const first = client.readHoldingRegisters(0, 125);
+      const second = client.readHoldingRegisters(0, 125);
+      await assert.rejects(first, ModbusTimeoutError);
+      assert.deepEqual(Array.from(await second), new Array(125).fill(0xbbbb));
+      assert.ok(lateEnd > 0 && secondAt >= lateEnd, `the second request came ${(lateEnd - secondAt).toFixed(1)} ms before the late reply's end`);
+      assert.equal(client.stats.unexpectedReplies, 1, 'the late reply, whole, dropped');
+    } finally {
+      await client.close();
+      await device.close();
+    }
+  });
+
+  it('a late reply arriving after the next request is sent is told apart by its function and length: dropped, the request gets its own', async () => {
+    const seen: number[] = [];
+    const device = await scripted((unit, pdu, socket) => {
+      const quantity = pdu.readUInt16BE(3);
+      seen.push(quantity);
+      // The first request (1 register) is answered only after the second (2 registers) arrived: late, and glued to the right reply.
+      if (quantity === 2) socket.write(Buffer.concat([encodeRtuFrame(unit, hex('03 02 00AA')), encodeRtuFrame(unit, hex('03 04 00BB 00CC'))]));
+    });
+    const client = new ModbusRtuClient({ host: HOST, port: device.port, timeout: 100 });
+    try {
+      await assert.rejects(client.readHoldingRegisters(0, 1), ModbusTimeoutError);
+      assert.deepEqual(Array.from(await client.readHoldingRegisters(0, 2)), [0xbb, 0xcc]);
+      assert.deepEqual(seen, [1, 2]);
+      assert.equal(client.stats.unexpectedReplies, 1);
+      assert.equal(client.stats.protocolErrors, 0);
+    } finally {
+      await client.close();
+      await device.close();
+    }
+  });
+});
+
 describe('RTU on a serial port (mock binding)', T, () => {
   // serialport's own instance of @serialport/binding-mock (an import of the package would be another one).
   const MockBinding = SerialPortMock.binding;
@@ -228,6 +289,32 @@ describe('RTU on a serial port (mock binding)', T, () => {
     } finally {
       await client.close();
       MockBinding.reset();
+    }
+  });
+
+  it('opens the port with the line\'s parity, data and stop bits (a pty ignores them: real parity needs a UART)', async () => {
+    assert.deepEqual(serialOpenOptions({ path: '/dev/ttyUSB0', baud: 19200, parity: 'even', dataBits: 8, stopBits: 1 }), {
+      path: '/dev/ttyUSB0',
+      baudRate: 19200,
+      parity: 'even',
+      dataBits: 8,
+      stopBits: 1,
+    });
+    for (const [parity, stopBits] of [['none', 2], ['even', 1], ['odd', 1], ['odd', 2]] as const) {
+      MockBinding.createPort('/dev/rtu-parity', { echo: false, record: true });
+      const opened: SerialOpenOptions[] = [];
+      const client = new ModbusRtuClient({
+        serial: { path: '/dev/rtu-parity', baud: 9600, parity, dataBits: 8, stopBits, openPort: (o) => (opened.push(o), open(o)) },
+        timeout: 1000,
+      });
+      try {
+        await client.connect();
+        assert.deepEqual(opened, [{ path: '/dev/rtu-parity', baudRate: 9600, parity, dataBits: 8, stopBits }]);
+        assert.equal(client.transport.description, `/dev/rtu-parity 9600 8${parity[0]!.toUpperCase()}${stopBits}`);
+      } finally {
+        await client.close();
+        MockBinding.reset();
+      }
     }
   });
 

@@ -96,6 +96,17 @@ describe('RTU: line timing', () => {
     assert.ok(Math.abs(t9600.interCharMs - (1.5 * 11) / 9.6) < 1e-9);
     const t19200 = lineTiming({ baud: 19200, parity: 'none', dataBits: 8, stopBits: 1 });
     assert.ok(Math.abs(t19200.interFrameMs - (3.5 * 10) / 19.2) < 1e-9, '8N1: ten bits per character');
+    // Eleven bits a character with a parity bit (8E1, 8O1) or two stop bits (8N2): t3.5 = 38.5 bit times.
+    for (const f of [
+      { parity: 'even', stopBits: 1 },
+      { parity: 'odd', stopBits: 1 },
+      { parity: 'none', stopBits: 2 },
+    ] as const) {
+      const t = lineTiming({ baud: 19200, dataBits: 8, ...f });
+      assert.ok(Math.abs(t.charMs - 11 / 19.2) < 1e-9, `${f.parity}/${f.stopBits}: 11 bits`);
+      assert.ok(Math.abs(t.interFrameMs - 38.5 / 19.2) < 1e-9);
+    }
+    assert.ok(Math.abs(lineTiming({ baud: 9600, parity: 'odd', dataBits: 8, stopBits: 2 }).charMs - 12 / 9.6) < 1e-9, '8O2: 12 bits');
     for (const baud of [38400, 115200, 921600]) {
       const t = lineTiming({ baud, parity: 'none', dataBits: 8, stopBits: 2 });
       assert.equal(t.interFrameMs, 1.75);

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ModbusRtuClient, ModbusRtuServer, ModbusTimeoutError, NO_RESPONSE, RegisterArea, createAreaHandler } from '../../src/modbus/index.js';
+import { ModbusRtuClient, ModbusRtuServer, ModbusTcpClient, ModbusTcpServer, ModbusTimeoutError, NO_RESPONSE, RegisterArea, createAreaHandler } from '../../src/modbus/index.js';
 import { COMMAND_GROUP } from '../../src/poller/channel.js';
 import { LinkScheduler, UnitSilentError } from '../../src/poller/link-scheduler.js';
 import { waitFor } from '../helpers/wait.js';
@@ -85,5 +85,44 @@ describe('link scheduler', { timeout: 20_000 }, () => {
     await a.close();
     await b.close();
     await close();
+  });
+
+  it('behind a Modbus/TCP gateway each device has its window of requests in flight, no more', async () => {
+    const area = createAreaHandler({ holdingRegisters: new RegisterArea(100), inputRegisters: new RegisterArea(100) });
+    const server = new ModbusTcpServer({
+      host: '127.0.0.1',
+      port: 0,
+      // A pace: the gateway takes its time on its line, so that requests sent together wait together.
+      handler: async (req, ctx) => new Promise((r) => setTimeout(() => r(area(req, ctx)), 10)),
+    });
+    const { port } = await server.listen();
+    // The connection's window is the sum of its devices' (as linkClient makes it).
+    const client = new ModbusTcpClient({ host: '127.0.0.1', port, timeout: 1000, window: 4 });
+    // What the scheduler has in flight on the connection, per unit.
+    const now = new Map<number, number>();
+    const most = new Map<number, number>();
+    const request = client.request.bind(client);
+    client.request = async (req, opts) => {
+      const unit = opts!.unitId!;
+      now.set(unit, (now.get(unit) ?? 0) + 1);
+      most.set(unit, Math.max(now.get(unit)!, most.get(unit) ?? 0));
+      try {
+        return await request(req, opts);
+      } finally {
+        now.set(unit, now.get(unit)! - 1);
+      }
+    };
+    const scheduler = new LinkScheduler(client, { name: 'gw' });
+    const a = scheduler.channel({ name: 'a', unitId: 1, timeoutMs: 1000, window: 3 });
+    const b = scheduler.channel({ name: 'b', unitId: 2, timeoutMs: 1000 });
+    const reads = (c: typeof a, n: number) => Array.from({ length: n }, (_, i) => c.request(read(i), 'fast'));
+    await Promise.all([...reads(a, 9), ...reads(b, 4)]);
+    assert.equal(most.get(1), 3, 'device a: its window of 3 in flight');
+    assert.equal(most.get(2), 1, 'device b: one at a time (window 1)');
+    assert.equal(a.stats.responses, 9);
+    assert.equal(server.stats.requests, 13);
+    await a.close();
+    await b.close();
+    await server.close();
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { Bus } from '../../src/bus/types.js';
 import { MemoryBus } from '../../src/bus/memory.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import type { PlantInfo, TagWithState } from '../../src/web/protocol.js';
 import { createWebServer } from '../../src/web/server.js';
 
@@ -48,13 +48,43 @@ describe('REST API', { timeout: 10_000 }, () => {
     assert.deepEqual(missing.json(), { error: { code: 'PLANTA_TAG_NOT_FOUND', message: 'no tag "no.such.tag"' } });
   });
 
+  it('GET /api/plant says where each device is: its host, its unit on a serial line, or its unit via a converter or gateway', async (t) => {
+    const linked = parseConfig(
+      `links:
+  rs485: { serial: /dev/ttyUSB0, baud: 19200, parity: none }
+  conv: { rtuOverTcp: 10.0.0.7:4001 }
+  gw1: { tcp: 10.0.0.8:502 }
+devices:
+  meter: { link: rs485, unitId: 2 }
+  vfd: { link: conv, unitId: 4 }
+  dosing: { link: gw1, unitId: 3 }
+  plc: { host: 10.0.0.9 }
+tags:
+  meter.flow: { device: meter, area: input, address: 0 }
+`,
+      'linked.yaml',
+    );
+    const { app } = await createWebServer({ bus: new MemoryBus(), config: linked, readyTimeoutMs: 200 });
+    t.after(() => app.close());
+    const plant = (await app.inject('/api/plant')).json() as PlantInfo;
+    assert.deepEqual(
+      plant.devices.map((d) => [d.name, d.where]),
+      [
+        ['meter', 'unit 2 on line rs485 (/dev/ttyUSB0, 19200 8N1)'],
+        ['vfd', 'unit 4 via conv (RTU over TCP, 10.0.0.7:4001)'],
+        ['dosing', 'unit 3 via gw1 (10.0.0.8:502)'],
+        ['plc', '10.0.0.9:502, unit 1'],
+      ],
+    );
+  });
+
   it('GET /api/plant, /api/devices and /api/drawings/:page', async (t) => {
     const { app, bus } = await setup(t);
     const plant = (await app.inject('/api/plant')).json() as PlantInfo;
     assert.equal(plant.name, 'SBR wastewater treatment plant');
     assert.equal(plant.timezone, 'America/Argentina/Buenos_Aires');
     assert.deepEqual(Object.keys(plant.pages), ['overview', 'mimic']);
-    assert.deepEqual(plant.devices, [{ name: 'plc', description: config.devices[0]!.description, host: '127.0.0.1', port: 5020, unitId: 1 }]);
+    assert.deepEqual(plant.devices, [{ name: 'plc', description: config.devices[0]!.description, host: '127.0.0.1', port: 5020, unitId: 1, where: '127.0.0.1:5020, unit 1' }]);
     const before = (await app.inject('/api/devices')).json() as { name: string; status: unknown }[];
     assert.equal(before[0]!.status, null);
     await bus.publishDeviceStatus({

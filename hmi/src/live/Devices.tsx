@@ -37,9 +37,9 @@ function Device({ d }: { d: DeviceView }) {
     <section class={`panel device ${connected ? '' : 'device-down'}`} aria-labelledby={`h-dev-${d.name}`} data-device={d.name}>
       <h2 id={`h-dev-${d.name}`}>
         PLC {d.name}
-        <span class="h-sub">
+        <span class="h-sub" data-where>
           {' '}
-          — {d.host}:{d.port}, unit {d.unitId}
+          — {d.where}
         </span>
       </h2>
       {d.description && <p class="caption">{d.description}</p>}
@@ -74,6 +74,8 @@ function Device({ d }: { d: DeviceView }) {
           <Fact label="Timeouts">{count(s.errors.timeout)}</Fact>
           <Fact label="Connection errors">{count(s.errors.connection)}</Fact>
           <Fact label="Protocol errors">{count(s.errors.protocol)}</Fact>
+          {s.errors.crc !== undefined ? <Fact label="CRC errors">{count(s.errors.crc)}</Fact> : null}
+          {s.errors.otherUnit !== undefined ? <Fact label="Other units' frames">{count(s.errors.otherUnit)}</Fact> : null}
           <Fact label="Exceptions">{exceptions.length === 0 ? '0' : exceptions.map(([code, n]) => `code ${code}: ${count(n)}`).join(', ')}</Fact>
           <Fact label="Latency p50 / p99">
             {ms(s.latencyMs.p50)} / {ms(s.latencyMs.p99)}

@@ -44,6 +44,8 @@ export interface DeviceView {
   host: string;
   port: number;
   unitId: number;
+  /** Where it is, for people: host and port, or its unit on its link. */
+  where: string;
   status: DeviceStatus | null;
   /**
    * Since when the device has had no communication: from its poller, since when no valid reply came; else (its

@@ -26,6 +26,30 @@ export class MemoryLeases implements LeaseBus {
     return true;
   }
 
+  async acquireDeviceLeases(devices: readonly string[], owner: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const free = devices.every((d) => {
+      const l = this.leases.get(d);
+      return !l || l.until <= now || l.owner === owner;
+    });
+    for (const d of devices) {
+      let standby = this.standbys.get(d);
+      if (!standby) this.standbys.set(d, (standby = new Map()));
+      if (free) {
+        standby.delete(owner);
+        this.leases.set(d, { owner, until: now + ttlMs });
+      } else standby.set(owner, now + ttlMs);
+    }
+    return free;
+  }
+
+  async renewDeviceLeases(devices: readonly string[], owner: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    if (!devices.every((d) => this.leases.get(d)?.owner === owner && this.leases.get(d)!.until > now)) return false;
+    for (const d of devices) this.leases.get(d)!.until = now + ttlMs;
+    return true;
+  }
+
   async releaseDeviceLease(device: string, owner: string): Promise<void> {
     if (this.leases.get(device)?.owner === owner) this.leases.delete(device);
     this.standbys.get(device)?.delete(owner);

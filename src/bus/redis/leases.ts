@@ -19,6 +19,25 @@ const ACQUIRE = `${NOW}
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then redis.call('ZREM', KEYS[2], ARGV[1]) return 1 end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 return 0`;
+/** ACQUIRE for several leases at once, all or none: KEYS are the n lease keys, then their n standby keys. */
+const ACQUIRE_ALL = `${NOW}
+local n = #KEYS / 2
+for i = 1, n do
+  local holder = redis.call('GET', KEYS[i])
+  if holder and holder ~= ARGV[1] then
+    for j = 1, n do redis.call('ZADD', KEYS[n + j], now + tonumber(ARGV[2]), ARGV[1]) end
+    return 0
+  end
+end
+for i = 1, n do
+  redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+  redis.call('ZREM', KEYS[n + i], ARGV[1])
+end
+return 1`;
+/** RENEW for several leases at once: all are extended if the owner holds every one, else none. */
+const RENEW_ALL = `for i = 1, #KEYS do if redis.call('GET', KEYS[i]) ~= ARGV[1] then return 0 end end
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+return 1`;
 /** The standbys still waiting (and the others forgotten). */
 const STANDBYS = `${NOW}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -54,6 +73,30 @@ export class RedisLeases implements LeaseBus {
       this.hold.settle(device, true);
     } else if (this.hold.leases.get(device) === owner) this.hold.leases.delete(device);
     // Not renewed: the key is gone or another poller's; the lease tries to take it again, which settles what waits.
+    return ok;
+  }
+
+  async acquireDeviceLeases(devices: readonly string[], owner: string, ttlMs: number): Promise<boolean> {
+    for (const d of devices) this.hold.leased.add(d);
+    const keys = [...devices.map((d) => this.leaseKey(d)), ...devices.map((d) => this.standbyKey(d))];
+    const ok = Number(await this.conn.cmd.sendCommand(['EVAL', ACQUIRE_ALL, String(keys.length), ...keys, owner, String(ttlMs)])) === 1;
+    for (const d of devices) {
+      if (ok) this.hold.leases.set(d, owner);
+      else this.hold.leases.delete(d);
+      this.hold.settle(d, ok);
+    }
+    return ok;
+  }
+
+  async renewDeviceLeases(devices: readonly string[], owner: string, ttlMs: number): Promise<boolean> {
+    const keys = devices.map((d) => this.leaseKey(d));
+    const ok = Number(await this.conn.cmd.sendCommand(['EVAL', RENEW_ALL, String(keys.length), ...keys, owner, String(ttlMs)])) === 1;
+    for (const d of devices) {
+      if (ok) {
+        this.hold.leases.set(d, owner);
+        this.hold.settle(d, true);
+      } else if (this.hold.leases.get(d) === owner) this.hold.leases.delete(d);
+    }
     return ok;
   }
 
