@@ -102,7 +102,7 @@ export function busChoice(config: PlantConfig, flagUrl?: string, env: NodeJS.Pro
   const prefix = config.bus.prefix ?? defaultPrefix(config.plant.name);
   if (url === undefined || url === '') return { kind: config.bus.kind, url: config.bus.url, prefix };
   if (url === 'memory') return { kind: 'memory', url: config.bus.url, prefix };
-  if (!/^rediss?:\/\/\S+$/.test(url)) throw new CliUsageError(`bus URL "${url}": expected redis://HOST:PORT, rediss://… or memory`);
+  if (!/^rediss?(-sentinel)?:\/\/\S+$/.test(url)) throw new CliUsageError(`bus URL "${url}": expected redis://HOST:PORT, rediss://…, redis-sentinel://HOST:PORT,…/MASTER_NAME or memory`);
   return { kind: 'redis', url, prefix };
 }
 

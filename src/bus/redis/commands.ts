@@ -216,6 +216,8 @@ export class RedisCommands implements CommandBus, CommandExecutionBus, OutcomeBu
       if (d) await this.conn.cmd.sendCommand(['XACK', d.key, POLLERS, d.entry]);
       return 'duplicate';
     }
+    // On a replica too before the PLC is written: a Sentinel failover cannot hand the command to another poller as unclaimed.
+    await this.conn.replicated(`the claim of command ${request.id}`);
     // The claim may have waited on a reconnection: a command is never written late.
     return Date.now() >= request.expiresAt ? 'expired' : 'claimed';
   }
