@@ -101,6 +101,8 @@ export interface LinkPlace {
 
 /** How long a question to one sentinel may take. */
 const ASK_MS = 1000;
+/** How often a link that lost its node asks the sentinels where the master is, until it is connected again. */
+const ASK_EVERY_MS = 250;
 
 /**
  * The sentinels' answer to "where is the master", shared by every link of a
@@ -110,6 +112,10 @@ const ASK_MS = 1000;
 class SentinelAsker {
   private pending: Promise<RedisNode | undefined> | undefined;
   private last: { at: number; node: RedisNode | undefined } | undefined;
+  /** The links to tell when a sentinel announces a new master (+switch-master). */
+  private readonly listeners = new Set<() => void>();
+  private watcher: Raw | undefined;
+  private next = 0;
 
   constructor(
     private readonly create: Create,
@@ -126,14 +132,58 @@ class SentinelAsker {
     return this.pending;
   }
 
+  /**
+   * Calls `f` each time a sentinel announces that the master moved: the
+   * links move at once instead of at their next failed reconnection. One
+   * subscription to one sentinel per process, to the next one when it fails.
+   */
+  onSwitch(f: () => void): () => void {
+    this.listeners.add(f);
+    if (!this.watcher) this.watch();
+    return () => {
+      this.listeners.delete(f);
+      if (this.listeners.size > 0 || !this.watcher) return;
+      const w = this.watcher;
+      this.watcher = undefined;
+      if (w.isOpen) w.destroy();
+    };
+  }
+
+  private watch(): void {
+    const s = this.t.sentinels[this.next++ % this.t.sentinels.length]!;
+    const w = this.sentinelClient(s, { reconnectStrategy: false });
+    this.watcher = w;
+    const again = (): void => {
+      if (this.watcher !== w) return;
+      this.watcher = undefined;
+      if (w.isOpen) w.destroy();
+      if (this.listeners.size > 0) setTimeout(() => this.listeners.size > 0 && !this.watcher && this.watch(), 250).unref();
+    };
+    w.on('error', again);
+    w.on('end', again);
+    w.connect()
+      .then(() =>
+        w.subscribe('+switch-master', (message: string) => {
+          if (!message.startsWith(`${this.t.master} `)) return;
+          this.last = undefined;
+          for (const f of this.listeners) f();
+        }),
+      )
+      .catch(again);
+  }
+
+  private sentinelClient(s: RedisNode, socket: { reconnectStrategy?: false } = {}): Raw {
+    return this.create({
+      socket: { host: s.host, port: s.port, connectTimeout: ASK_MS, ...socket, ...(this.t.tls ? { tls: true as const } : {}) },
+      ...(this.t.sentinelUsername ? { username: this.t.sentinelUsername } : {}),
+      ...(this.t.sentinelPassword ? { password: this.t.sentinelPassword } : {}),
+    } as LinkOptions) as Raw;
+  }
+
   /** The first sentinel that answers names the master; a sentinel that does not know it (null) is passed over. */
   private async askAll(): Promise<RedisNode | undefined> {
     for (const s of this.t.sentinels) {
-      const c = this.create({
-        socket: { host: s.host, port: s.port, connectTimeout: ASK_MS, reconnectStrategy: false, ...(this.t.tls ? { tls: true as const } : {}) },
-        ...(this.t.sentinelUsername ? { username: this.t.sentinelUsername } : {}),
-        ...(this.t.sentinelPassword ? { password: this.t.sentinelPassword } : {}),
-      });
+      const c = this.sentinelClient(s, { reconnectStrategy: false });
       c.on('error', () => undefined);
       try {
         await withDeadline(c.connect(), ASK_MS);
@@ -170,6 +220,8 @@ export class RedisLink extends EventEmitter {
   private opened = false;
   private closed = false;
   private checking = false;
+  private asking: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
   private readonly subs = new Map<string, Set<(message: string, channel: string) => void>>();
   private readonly placeState: LinkPlace;
 
@@ -216,17 +268,22 @@ export class RedisLink extends EventEmitter {
 
   async connect(): Promise<this> {
     this.opened = true;
+    this.unwatch ??= this.asker?.onSwitch(() => void this.recheck());
     await this.c.connect();
     return this;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.asking);
+    this.unwatch?.();
     await this.c.close();
   }
 
   destroy(): void {
     this.closed = true;
+    clearInterval(this.asking);
+    this.unwatch?.();
     if (this.c.isOpen) this.c.destroy();
   }
 
@@ -297,9 +354,24 @@ export class RedisLink extends EventEmitter {
         this.emit(event, ...args);
       });
     }
-    // Lost its node: perhaps the sentinels moved the master.
-    if (t.kind === 'sentinel') c.on('error', () => void this.recheck());
+    // Lost its node: perhaps the sentinels moved the master. Asked at once, then every ASK_EVERY_MS until connected again
+    // (the client's own reconnection backs off to 1 s: the new master is found sooner).
+    if (t.kind === 'sentinel') c.on('error', () => this.askWhileDown());
     return c;
+  }
+
+  private askWhileDown(): void {
+    void this.recheck();
+    if (this.asking || this.closed) return;
+    this.asking = setInterval(() => {
+      if (this.closed || this.c.isReady) {
+        clearInterval(this.asking);
+        this.asking = undefined;
+        return;
+      }
+      void this.recheck();
+    }, ASK_EVERY_MS);
+    this.asking.unref();
   }
 
   /** Asks the sentinels where the master is, and moves there if it is not where this link is. */
