@@ -106,11 +106,11 @@ export class CommandExecutor {
     try {
       this.checkOwner(cmd);
       await this.waitForLink(cmd);
-      const section = () =>
+      const section = (again: boolean) =>
         this.exclusive(async () => {
           this.checkExpiry(cmd);
           this.checkOwner(cmd);
-          await this.claim(cmd);
+          await this.claim(cmd, again);
           const before = await this.readTargets(cmd.steps);
           await this.checkConditions(cmd);
           await this.markWriting(cmd);
@@ -121,9 +121,9 @@ export class CommandExecutor {
           return before;
         });
       let written: Awaited<ReturnType<typeof section>>;
-      for (;;) {
+      for (let again = false; ; again = true) {
         try {
-          written = await section();
+          written = await section(again);
           break;
         } catch (err) {
           // The claim did not reach the bus (its connection lost: a Redis restart, a Sentinel failover): nothing was written.
@@ -197,10 +197,10 @@ export class CommandExecutor {
    * command's id to one execution only (a Redis SET NX PX with several
    * pollers or after a restart), and never once its expiry has passed.
    */
-  private async claim(cmd: CommandRequest): Promise<void> {
+  private async claim(cmd: CommandRequest, again: boolean): Promise<void> {
     let claim: Awaited<ReturnType<typeof this.bus.claimCommand>>;
     try {
-      claim = await this.bus.claimCommand(cmd);
+      claim = await this.bus.claimCommand(cmd, again ? { again } : undefined);
     } catch (err) {
       throw new ClaimNotSent((err as Error).message, { cause: err });
     }

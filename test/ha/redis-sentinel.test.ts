@@ -17,7 +17,8 @@ import { Outbox } from '../../src/bus/outbox.js';
 import { RedisBus } from '../../src/bus/redis.js';
 import { parseRedisUrl } from '../../src/bus/redis/link.js';
 import type { SampleBatch } from '../../src/bus/types.js';
-import { value } from '../bus/contract.js';
+import { command, value } from '../bus/contract.js';
+import { needRedis, redisBus, testPrefix } from '../bus/redis-helpers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { redisSentinels } from './redis-sentinels.js';
 
@@ -44,6 +45,17 @@ describe('the bus on Redis Sentinel', { timeout: 60_000 }, () => {
     for (const bad of ['redis-sentinel://h1:1,h2:2', 'redis-sentinel://h1:x/m', 'redis-sentinel://h:1/m?db=2', 'http://h/m']) {
       assert.throws(() => parseRedisUrl(bad), { code: 'PLANTA_BUS_BAD_URL' }, bad);
     }
+  });
+
+  it('a claim sent again by the execution whose answer was lost finds its own; any other second claim is a duplicate', async (t) => {
+    if (!(await needRedis(t))) return;
+    const bus = await redisBus(t, { prefix: testPrefix(t, 'claim-again'), consumer: 'p1', devices: ['plc'] });
+    const cmd = command('plc');
+    assert.equal(await bus.claimCommand(cmd), 'claimed');
+    assert.equal(await bus.claimCommand(cmd), 'duplicate');
+    assert.equal(await bus.claimCommand(cmd, { again: true }), 'claimed', 'its own claim, made before the connection dropped');
+    const other = await redisBus(t, { prefix: bus.prefix, consumer: 'p2', devices: ['plc'] });
+    assert.equal(await other.claimCommand(cmd, { again: true }), 'duplicate', "never another poller's claim");
   });
 
   it('a killed primary: every connection follows the promoted replica; live values back, no batch lost, in order', async (t) => {
