@@ -117,6 +117,10 @@ describe('the plant on Redis Sentinel', { timeout: 60_000 }, () => {
       return r.status === 200 ? ((await r.json()) as { nodes?: { role: string; node: string; switchedAt?: string; switches: number }[] }) : undefined;
     }, 10_000, 100);
     const bus = ready.nodes?.find((n) => n.role === 'bus');
+    // The session made before the kill still works (sessions live with the users, not in Redis); the same list for the System view.
+    const nodes = await fetch(`${url}/api/system/nodes`, { headers: { cookie } });
+    assert.equal(nodes.status, 200);
+    assert.deepEqual(await nodes.json(), ready.nodes);
     assert.equal(bus?.node, `127.0.0.1:${set.replicaPort}`, JSON.stringify(ready.nodes));
     assert.ok(bus.switches >= 1 && Date.parse(bus.switchedAt!) >= killedAt - 1000);
 
