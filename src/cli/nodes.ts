@@ -54,3 +54,9 @@ export function registerFailoverMetric(registry: Registry, parts: Placed[]): voi
     },
   });
 }
+
+/** The PostgreSQL store under a historian (behind its store-and-forward buffer, if any): what has a place. */
+export function historianStore(h: { store: unknown } | undefined): unknown {
+  const store = h?.store as { inner?: unknown } | undefined;
+  return store?.inner ?? store;
+}

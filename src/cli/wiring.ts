@@ -28,7 +28,7 @@ import { type Outbox, openOutbox } from '../bus/outbox.js';
 import { RedisBus } from '../bus/redis.js';
 import type { Bus } from '../bus/types.js';
 import { type CommandRecords, SqliteCommandLedger, settleInterrupted } from '../commands/ledger.js';
-import { placed, registerFailoverMetric, serviceNodes } from './nodes.js';
+import { historianStore, placed, registerFailoverMetric, serviceNodes } from './nodes.js';
 import { PostgresCommandRecords } from '../commands/records-postgres.js';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import type { PlantConfig } from '../config/resolve.js';
@@ -418,6 +418,7 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
     { role: 'bus', engine: 'redis', of: bus },
     { role: 'users', engine: 'postgresql', of: directory },
     { role: 'commands', engine: 'postgresql', of: records },
+    { role: 'historian', engine: 'postgresql', of: historianStore(o.history?.historian) },
   ]);
   if (o.registry) registerFailoverMetric(o.registry, nodes);
   const { app } = await createWebServer({
