@@ -171,6 +171,14 @@ function choosingClient(lib: typeof pg, choice: HostChoice, readWrite: boolean):
       this.on('error', () => choice.unsure());
       const query = this.query.bind(this) as (...args: unknown[]) => unknown;
       (this as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        // pool.query passes a callback: its error is looked at too.
+        const last = args.at(-1);
+        if (typeof last === 'function') {
+          args[args.length - 1] = (err: unknown, ...rest: unknown[]) => {
+            if (err) this.refused(err);
+            return (last as (...a: unknown[]) => unknown)(err, ...rest);
+          };
+        }
         const out = query(...args);
         if (out instanceof Promise) out.catch((err: unknown) => this.refused(err));
         return out;

@@ -15,6 +15,7 @@ import { PostgresDirectory } from '../../src/auth/postgres.js';
 import { hashPassword, verifyPassword } from '../../src/auth/passwords.js';
 import { PostgresStore } from '../../src/historian/postgres.js';
 import { StoreAndForward } from '../../src/historian/store-and-forward.js';
+import { openPgPool } from '../../src/util/pg.js';
 import { tempDir } from '../historian/pg-helpers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { pgPair } from './pg-pair.js';
@@ -26,6 +27,21 @@ describe('PostgreSQL failover: a primary and its standby', { timeout: 60_000 }, 
     const pair = await pgPair(t);
     if (!pair) return;
     const dir = tempDir(t);
+    // The standby named first: the writable host is found and taken, with target_session_attrs=read-write as with none.
+    for (const attrs of ['?target_session_attrs=read-write', '']) {
+      const pool = openPgPool({
+        url: `postgres://postgres@127.0.0.1:${pair.standbyPort},127.0.0.1:${pair.primaryPort}/postgres${attrs}`,
+        applicationName: 'planta-test',
+        max: 2,
+        connectTimeoutMs: 1000,
+        queryTimeoutMs: 3000,
+        what: 'test',
+      });
+      const port = (await pool.query<{ p: number }>('SELECT inet_server_port() AS p')).rows[0]?.p;
+      await pool.end();
+      assert.equal(port, pair.primaryPort, attrs);
+      assert.equal(pool.place().node, `127.0.0.1:${pair.primaryPort}`);
+    }
     const store = new PostgresStore({ url: pair.url(), schema: 'planta_ha', connectTimeoutMs: 1000, queryTimeoutMs: 3000 });
     const historian = new StoreAndForward(store, {
       path: join(dir, 'buffer.db'),
