@@ -14,8 +14,8 @@
  * An attempt is refused (429) without being counted while either of its
  * keys waits: an address held back adds nothing to the account it tries.
  */
-import type { createClient } from 'redis';
 import { LINK_OPTIONS } from '../bus/redis/connection.js';
+import { RedisLink } from '../bus/redis/link.js';
 
 export interface BackoffRule {
   /** Failures that cost nothing. */
@@ -112,9 +112,8 @@ const RELEASE = `for _, key in ipairs(KEYS) do
 end
 return 0`;
 
-const newClient = (create: typeof createClient, url: string, name: string) =>
-  // Without the offline queue, an attempt while Redis is away fails at once (503) instead of waiting for it.
-  create({ url, name, ...LINK_OPTIONS, disableOfflineQueue: true });
+// Without the offline queue, an attempt while Redis is away fails at once (503) instead of waiting for it.
+const newClient = (url: string, name: string): Promise<RedisLink> => RedisLink.open(url, { name, ...LINK_OPTIONS, disableOfflineQueue: true });
 
 /**
  * The budget in Redis, shared by the web nodes of a plant whose users are
@@ -123,13 +122,13 @@ const newClient = (create: typeof createClient, url: string, name: string) =>
  */
 export class RedisAttempts implements AttemptBudget {
   private constructor(
-    private readonly c: ReturnType<typeof newClient>,
+    private readonly c: RedisLink,
     private readonly prefix: string,
   ) {}
 
   static async connect(o: { url: string; prefix: string; name?: string }): Promise<RedisAttempts> {
     // The client library is loaded when attempts first go to Redis (≈ 24 MB a process on the in-memory bus does without).
-    const c = newClient((await import('redis')).createClient, o.url, `${o.prefix}${o.name ?? 'web'}:attempts`.replace(/\s/g, '_'));
+    const c = await newClient(o.url, `${o.prefix}${o.name ?? 'web'}:attempts`.replace(/\s/g, '_'));
     c.on('error', () => undefined);
     await c.connect();
     return new RedisAttempts(c, o.prefix);

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import type { Role } from '../config/schema.js';
 import type { Logger } from '../util/log.js';
-import { inTransaction, openPgPool } from '../util/pg.js';
+import { inTransaction, openPgPool, type PgPlace, type PgPool } from '../util/pg.js';
 import { redactUrl } from '../util/url.js';
 import {
   type AuditCheck,
@@ -61,17 +61,23 @@ export const pgAuditKeyFile = (schema: string, env: NodeJS.ProcessEnv = process.
 
 /** A postgres:// URL with an optional `schema=` parameter (which is Planta's, not the driver's). */
 export function directoryUrl(text: string): { url: string; schema: string } {
+  // Several hosts (h1:5432,h2:5432: a primary and its standbys, src/util/pg.ts) are not a URL to `URL`: the first host stands for them here.
+  const hosts = /^(postgres(?:ql)?:\/\/(?:[^@/]*@)?)([^/?#]*,[^/?#]*)(.*)$/.exec(text);
   let u: URL;
   try {
-    u = new URL(text);
+    u = new URL(hosts ? `${hosts[1]}${hosts[2]!.split(',')[0]}${hosts[3]}` : text);
   } catch {
-    throw new DirectoryError('PLANTA_AUTH_STORE_BAD_URL', `"${text}": expected postgres://USER@HOST:PORT/DATABASE[?schema=NAME]`);
+    throw new DirectoryError('PLANTA_AUTH_STORE_BAD_URL', `"${text}": expected postgres://USER@HOST:PORT[,HOST:PORT…]/DATABASE[?schema=NAME]`);
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new DirectoryError('PLANTA_AUTH_STORE_BAD_URL', `"${text}": expected postgres://…`);
   const schema = u.searchParams.get('schema') ?? DEFAULT_AUTH_SCHEMA;
   if (!SCHEMA_NAME.test(schema)) throw new DirectoryError('PLANTA_AUTH_STORE_BAD_URL', `schema "${schema}": lower-case letters, digits and _ (at most 63)`);
   u.searchParams.delete('schema');
-  return { url: u.toString(), schema };
+  if (!hosts) return { url: u.toString(), schema };
+  const first = `${u.hostname}${u.port ? `:${u.port}` : ''}`;
+  const one = u.toString();
+  const at = one.indexOf(first, one.indexOf('//') + 2);
+  return { url: `${one.slice(0, at)}${hosts[2]}${one.slice(at + first.length)}`, schema };
 }
 
 interface UserRow {
@@ -91,7 +97,7 @@ const toUser = (r: UserRow): UserRecord => ({ name: r.name, role: r.role, passwo
 
 export class PostgresDirectory implements UserDirectory {
   readonly where: string;
-  private readonly pool: pg.Pool;
+  private readonly pool: PgPool;
   private readonly schema: string;
   private ready: Promise<void> | undefined;
   private readonly userCache = new Map<string, Cached<UserRecord | undefined>>();
@@ -122,6 +128,11 @@ export class PostgresDirectory implements UserDirectory {
       what: 'users',
       ...(o.log ? { log: o.log } : {}),
     });
+  }
+
+  /** The PostgreSQL server its connections go to, and when that last changed (a failover). */
+  place(): PgPlace {
+    return this.pool.place();
   }
 
   private t(name: string): string {

@@ -80,8 +80,8 @@ export abstract class ComposedBus implements Bus {
   subscribeCommands(handler: (request: CommandRequest) => void, options?: CommandSubscription): Promise<Unsubscribe> {
     return this.roles.commands.subscribeCommands(handler, options);
   }
-  claimCommand(request: CommandRequest): Promise<CommandClaim> {
-    return this.roles.commands.claimCommand(request);
+  claimCommand(request: CommandRequest, options?: { again?: boolean }): Promise<CommandClaim> {
+    return this.roles.commands.claimCommand(request, options);
   }
   releaseCommand(id: string): Promise<void> {
     return this.roles.commands.releaseCommand(id);

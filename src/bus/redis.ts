@@ -34,6 +34,7 @@ import { RedisAlarms } from './redis/alarms.js';
 import { RedisCommands } from './redis/commands.js';
 import { RedisConnection, type RedisBusOptions } from './redis/connection.js';
 import { LeaseHold } from './redis/hold.js';
+import type { LinkPlace } from './redis/link.js';
 import { RedisJournal } from './redis/journal.js';
 import { RedisLeases } from './redis/leases.js';
 import { LiveState } from './redis/live.js';
@@ -43,6 +44,9 @@ import { Streams } from './redis/streams.js';
 import { RedisValues } from './redis/values.js';
 
 export type { RedisBusOptions } from './redis/connection.js';
+
+/** With Sentinel, samples Redis took this long before a lost connection are sent again (SampleStreams.replicaWindowMs). */
+const REPLICA_WINDOW_MS = 1000;
 
 /** How long closing waits for readers and pending replies before it drops the connections. */
 const CLOSE_GRACE_MS = 1000;
@@ -69,6 +73,8 @@ function assemble(conn: RedisConnection) {
     held: (device) => hold.unconfirmed.has(device),
     ...(o.outbox ? { outbox: o.outbox } : {}),
     ...(o.historyBacklogMs ? { backlogMs: o.historyBacklogMs } : {}),
+    // Sentinel: what the master took just before it died may not be on the replica that replaces it.
+    ...(conn.place.sentinel ? { replicaWindowMs: REPLICA_WINDOW_MS } : {}),
     ...(conn.log ? { log: conn.log } : {}),
   });
   if (o.registry && o.outbox && !o.registry.getSingleMetric('planta_bus_outbox_bytes')) registerOutboxMetrics(o.registry, o.outbox, samples);
@@ -120,6 +126,7 @@ export class RedisBus extends ComposedBus {
     const parts = assemble(conn);
     // From the moment the connection is lost, a leased device's live state waits until its lease is confirmed again.
     for (const event of ['error', 'reconnecting']) cmd.on(event, () => parts.hold.holdAll());
+    cmd.on('error', () => parts.samples.connectionLost());
     cmd.on('ready', () => {
       parts.leases.confirmHeld();
       parts.flushLive();
@@ -139,6 +146,11 @@ export class RedisBus extends ComposedBus {
     // A poller knows at once whether a historian reads its devices' samples.
     if (o.devices) await parts.samples.check(o.devices).catch(() => undefined);
     return new RedisBus(conn, parts);
+  }
+
+  /** The Redis node this process uses (the master, with Sentinel), and when it last moved. */
+  get place(): LinkPlace {
+    return this.conn.place;
   }
 
   /** Errors thrown by subscribers: they never reach the publisher. */

@@ -236,8 +236,10 @@ export interface CommandExecutionBus {
    * across every process, 'duplicate' for any later attempt, 'expired' once
    * the command's expiry has passed. Delivery may repeat (a restart, a
    * redelivered stream entry); the claim makes the write happen at most once.
+   * `again`: this execution's previous claim failed on its way (its connection
+   * dropped, its answer lost): the claim it may have made counts as its own.
    */
-  claimCommand(request: CommandRequest): Promise<CommandClaim>;
+  claimCommand(request: CommandRequest, options?: { again?: boolean }): Promise<CommandClaim>;
   /**
    * Hands a delivered command back unexecuted: this process may not write
    * its device now (its lease is not trusted). The bus delivers it again —

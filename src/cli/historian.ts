@@ -29,6 +29,7 @@ import { createRegistry } from '../util/metrics.js';
 import { serveMetrics } from './metrics-endpoint.js';
 import { CliUsageError, describeError } from './modbus.js';
 import { onShutdown } from './shutdown.js';
+import { historianStore, placed, registerFailoverMetric } from './nodes.js';
 import { DEFAULT_CONFIG, type Stops, busChoice, describeBus, loadPlant, openBus, startHistorian } from './wiring.js';
 
 export class NoSharedBusError extends PlantaError<'PLANTA_HISTORIAN_NO_SHARED_BUS'> {
@@ -100,6 +101,8 @@ export function registerHistorianCommands(program: Command): void {
         // Stopped before the bus is closed (stops run in reverse): its last values are flushed.
         const { historian } = await startHistorian(bus, config, { path: flags.db, log, stops });
         registerHistorianMetrics(registry, historian);
+        // planta_failovers_total{role}: the bus's Redis (Sentinel) and the PostgreSQL the historian writes to (several hosts).
+        registerFailoverMetric(registry, placed([{ role: 'bus', engine: 'redis', of: bus }, { role: 'historian', engine: 'postgresql', of: historianStore(historian) }]));
         console.log(`planta historian: recording ${config.tags.length} tags from ${describeBus(choice)} into ${describeStore(config, flags.db)}`);
         if (flags.metrics) console.log(`planta historian: metrics at ${await serveMetrics(registry, flags.metrics, stops)}`);
       }),

@@ -28,6 +28,7 @@ import { type Outbox, openOutbox } from '../bus/outbox.js';
 import { RedisBus } from '../bus/redis.js';
 import type { Bus } from '../bus/types.js';
 import { type CommandRecords, SqliteCommandLedger, settleInterrupted } from '../commands/ledger.js';
+import { historianStore, placed, registerFailoverMetric, serviceNodes } from './nodes.js';
 import { PostgresCommandRecords } from '../commands/records-postgres.js';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import type { PlantConfig } from '../config/resolve.js';
@@ -102,7 +103,7 @@ export function busChoice(config: PlantConfig, flagUrl?: string, env: NodeJS.Pro
   const prefix = config.bus.prefix ?? defaultPrefix(config.plant.name);
   if (url === undefined || url === '') return { kind: config.bus.kind, url: config.bus.url, prefix };
   if (url === 'memory') return { kind: 'memory', url: config.bus.url, prefix };
-  if (!/^rediss?:\/\/\S+$/.test(url)) throw new CliUsageError(`bus URL "${url}": expected redis://HOST:PORT, rediss://… or memory`);
+  if (!/^rediss?(-sentinel)?:\/\/\S+$/.test(url)) throw new CliUsageError(`bus URL "${url}": expected redis://HOST:PORT, rediss://…, redis-sentinel://HOST:PORT,…/MASTER_NAME or memory`);
   return { kind: 'redis', url, prefix };
 }
 
@@ -413,11 +414,19 @@ export async function startWeb(bus: Bus, config: PlantConfig, o: WebOptions): Pr
   const records = o.records ?? openRecords(o.db, config, o);
   // Each durable name gets every outcome: one per SQLite file (a node's own), one for the nodes sharing PostgreSQL.
   const recordsDurable = `commands@${(await directory.trailName()).replace(/^audit@/, '')}`;
+  const nodes = placed([
+    { role: 'bus', engine: 'redis', of: bus },
+    { role: 'users', engine: 'postgresql', of: directory },
+    { role: 'commands', engine: 'postgresql', of: records },
+    { role: 'historian', engine: 'postgresql', of: historianStore(o.history?.historian) },
+  ]);
+  if (o.registry) registerFailoverMetric(o.registry, nodes);
   const { app } = await createWebServer({
     bus,
     config,
     log: o.log,
     auth,
+    nodes: () => serviceNodes(nodes),
     ...(o.registry ? { registry: o.registry } : {}),
     ...(o.alarms ? { alarms: o.alarms } : {}),
     ...(o.history ? { historian: o.history.historian, ...(o.history.cycles ? { cycles: o.history.cycles } : {}) } : {}),

@@ -14,7 +14,7 @@
 import type pg from 'pg';
 import { type CommandOutcome, FINAL_STATUSES, isRefusal } from '../bus/command-messages.js';
 import type { Logger } from '../util/log.js';
-import { openPgPool } from '../util/pg.js';
+import { openPgPool, type PgPlace, type PgPool } from '../util/pg.js';
 import { redactUrl } from '../util/url.js';
 import { type CommandRecord, type CommandRecords, DEFAULT_RETENTION_MS } from './ledger.js';
 import { CommandRejection } from './prepare.js';
@@ -38,7 +38,7 @@ interface Held {
 
 export class PostgresCommandRecords implements CommandRecords {
   readonly where: string;
-  private readonly pool: pg.Pool;
+  private readonly pool: PgPool;
   private readonly schema: string;
   private readonly table: string;
   private ready: Promise<void> | undefined;
@@ -58,6 +58,11 @@ export class PostgresCommandRecords implements CommandRecords {
     this.table = `"${o.schema}".command_records`;
     this.pool = openPgPool({ url: o.url, applicationName: 'planta-commands', max: 4, connectTimeoutMs: 3000, queryTimeoutMs: 5000, what: 'command records', ...(o.log ? { log: o.log } : {}) });
     this.log = o.log;
+  }
+
+  /** The PostgreSQL server its connections go to, and when that last changed (a failover). */
+  place(): PgPlace {
+    return this.pool.place();
   }
 
   private setup(): Promise<void> {

@@ -573,9 +573,9 @@ export const busSchema = z
     kind: z.enum(['memory', 'redis']).default('memory').describe('memory: one process (`planta start`); redis: separate processes.'),
     url: z
       .string()
-      .regex(/^rediss?:\/\/\S+$/, 'expected redis://HOST:PORT (or rediss:// for TLS)')
+      .regex(/^rediss?(-sentinel)?:\/\/\S+$/, 'expected redis://HOST:PORT (rediss:// for TLS) or redis-sentinel://HOST:PORT,HOST:PORT,…/MASTER_NAME')
       .default('redis://127.0.0.1:6379')
-      .describe('The Redis server (kind redis).'),
+      .describe('The Redis server (kind redis), or the sentinels that name its master: redis-sentinel://HOST:PORT,HOST:PORT,HOST:PORT/MASTER_NAME (docs/high-availability.md).'),
     prefix: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1 to 64 letters, digits, _ . : or -')

@@ -15,6 +15,8 @@ export const BUS = {
     PLANTA_BUS_OUTBOX_BUSY: { meaning: 'Another process on this machine uses the same outbox file.' },
     PLANTA_BUS_OUTBOX_FULL: { meaning: 'The outbox that keeps samples while Redis is away reached its size: its oldest samples were dropped.' },
     PLANTA_BUS_NOT_QUEUED: { meaning: 'A command was not handed to the bus (it was out of reach): it was not queued and never will be.' },
+    PLANTA_BUS_BAD_URL: { meaning: 'The bus URL is neither redis://HOST:PORT (rediss://) nor redis-sentinel://HOST:PORT,HOST:PORT,…/MASTER_NAME (rediss-sentinel://).' },
+    PLANTA_BUS_FAILOVER: { meaning: 'The Redis Sentinels named another master (a failover): the connection moved to it and the live state is read again (met in the logs).' },
     PLANTA_BUS_UNCONFIRMED: { meaning: 'A command was sent to the bus, which did not confirm it in time: it may have been queued (then it runs), never later than its deadline.' },
     PLANTA_SERVICE_FAILED: { status: 500, meaning: 'A request between processes failed with an error without a code of its own; the log of the process that served it has it.' },
   },

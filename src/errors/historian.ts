@@ -8,6 +8,7 @@ export const HISTORIAN = {
     PLANTA_HISTORY_BAD_RANGE: { status: 400, meaning: 'A time is not epoch milliseconds or ISO 8601, or from is not before to.' },
     PLANTA_TAG_UNKNOWN: { status: 404, meaning: 'A trend asks for a tag the configuration does not have.' },
     PLANTA_CYCLES_NOT_CONFIGURED: { status: 404, meaning: 'No cycle report: the configuration has no historian.cycles section.' },
+    PLANTA_DB_FAILOVER: { meaning: "A PostgreSQL URL of several hosts: the writable server changed (a standby was promoted), the historian's, users' or command records' new connections go to it (met in the logs)." },
     PLANTA_HISTORIAN_UNAVAILABLE: { status: 503, meaning: 'No historian in this process, or its store (the file, or PostgreSQL) does not answer yet: try again shortly.' },
     PLANTA_HISTORIAN_NO_FILE: { status: 404, meaning: 'There is no history file at the path given.' },
     PLANTA_HISTORIAN_READ_ONLY: { status: 500, meaning: 'A history store opened read-only was written to: a bug.' },

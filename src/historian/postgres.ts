@@ -12,9 +12,8 @@
  * a replay writes nothing twice. What is appended is seen by reads once
  * committed (store-and-forward shows what it holds for the next commit).
  */
-import type pg from 'pg';
 import type { Logger } from '../util/log.js';
-import { inTransaction, openPgPool } from '../util/pg.js';
+import { inTransaction, openPgPool, type PgPlace, type PgPool } from '../util/pg.js';
 import { type Chunk, MAX_BLOCK_SPAN_MS, SampleQueue, type Samples, concatSamples, decodeBlock, emptySamples, lowerBound, sliceSamples } from './codec.js';
 import { type Fragments, Recent } from './postgres-recent.js';
 import { BlockRows, type PartitionedTable, Partitions, ROLLUP_COLUMNS, createTables, monthStart, rollupArrays, rollupRow } from './postgres-tables.js';
@@ -55,7 +54,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export class PostgresStore implements HistoryStore {
   readonly schema: string;
-  private readonly pool: pg.Pool;
+  private readonly pool: PgPool;
   readonly readOnly: boolean;
   private readonly blockSize: number;
   private readonly now: () => number;
@@ -92,6 +91,11 @@ export class PostgresStore implements HistoryStore {
     this.readOnly = o.readOnly ?? false;
     this.partitions = new Partitions(this.pool, this.schema, o.log);
     this.recent = new Recent(this.pool, this.schema, this.blockSize, o.maxJournalAgeMs ?? 10 * 60_000);
+  }
+
+  /** The PostgreSQL server its connections go to, and when that last changed (a failover). */
+  place(): PgPlace {
+    return this.pool.place();
   }
 
   private t(name: string): string {

@@ -63,6 +63,11 @@ class Refusal extends PlantaError {
   }
 }
 
+/** A claim that did not reach the bus (its connection dropped): nothing written; tried again until the command expires. */
+class ClaimNotSent extends Error {}
+/** How long a command waits before its claim is sent again. */
+const CLAIM_RETRY_MS = 200;
+
 const FC_READ = { coil: 1, discrete: 2, holding: 3, input: 4 } as const;
 /** How long the bus may take to note that writing begins before the command is given up, unwritten. */
 const MARK_MS = 1000;
@@ -101,19 +106,33 @@ export class CommandExecutor {
     try {
       this.checkOwner(cmd);
       await this.waitForLink(cmd);
-      const written = await this.exclusive(async () => {
-        this.checkExpiry(cmd);
-        this.checkOwner(cmd);
-        await this.claim(cmd);
-        const before = await this.readTargets(cmd.steps);
-        await this.checkConditions(cmd);
-        await this.markWriting(cmd);
-        for (const step of cmd.steps) {
+      const section = (again: boolean) =>
+        this.exclusive(async () => {
+          this.checkExpiry(cmd);
           this.checkOwner(cmd);
-          await this.write(step);
+          await this.claim(cmd, again);
+          const before = await this.readTargets(cmd.steps);
+          await this.checkConditions(cmd);
+          await this.markWriting(cmd);
+          for (const step of cmd.steps) {
+            this.checkOwner(cmd);
+            await this.write(step);
+          }
+          return before;
+        });
+      let written: Awaited<ReturnType<typeof section>>;
+      for (let again = false; ; again = true) {
+        try {
+          written = await section(again);
+          break;
+        } catch (err) {
+          // The claim did not reach the bus (its connection lost: a Redis restart, a Sentinel failover): nothing was written.
+          // Tried again outside the exclusive section, so the scans go on meanwhile, until the command expires (checked first thing).
+          if (!(err instanceof ClaimNotSent)) throw err;
+          log?.debug({ err: err.message }, 'claim not sent; trying again');
+          await sleep(CLAIM_RETRY_MS);
         }
-        return before;
-      });
+      }
       const after = await this.readBack(cmd);
       log?.info({ params: cmd.params }, 'command confirmed');
       return this.outcome(cmd, 'confirmed', { before: written, after });
@@ -178,8 +197,13 @@ export class CommandExecutor {
    * command's id to one execution only (a Redis SET NX PX with several
    * pollers or after a restart), and never once its expiry has passed.
    */
-  private async claim(cmd: CommandRequest): Promise<void> {
-    const claim = await this.bus.claimCommand(cmd);
+  private async claim(cmd: CommandRequest, again: boolean): Promise<void> {
+    let claim: Awaited<ReturnType<typeof this.bus.claimCommand>>;
+    try {
+      claim = await this.bus.claimCommand(cmd, again ? { again } : undefined);
+    } catch (err) {
+      throw new ClaimNotSent((err as Error).message, { cause: err });
+    }
     if (claim === 'duplicate') {
       throw new Refusal('rejected', 'PLANTA_COMMAND_DUPLICATE', `command ${cmd.id} was already taken by another execution: not sent again`, false);
     }

@@ -108,6 +108,7 @@ export class DeviceLease {
     if (this.stopped) return;
     const { bus, device, devices, owner, ttlMs } = this.o;
     const sent = performance.now();
+    let failed = false;
     try {
       // A holder whose key is gone (Redis restarted without it) takes it again at once.
       const ok = devices
@@ -126,11 +127,13 @@ export class DeviceLease {
         await this.lose(LOST_TO_ANOTHER);
       }
     } catch (err) {
+      failed = true;
       this.o.log?.debug({ device, err: (err as Error).message }, this.held ? 'lease not renewed' : 'lease not taken');
       if (this.held && !this.valid()) this.isolate('the lease could not be renewed: Redis out of reach');
     }
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.held && !this.isolated ? ttlMs / 3 : Math.max(20, ttlMs / 10));
+    // A renewal that failed (its connection lost: Redis back, or a Sentinel failover to another master) is tried again soon, while the lease is still trusted.
+    this.timer = setTimeout(() => void this.tick(), this.held && !this.isolated && !failed ? ttlMs / 3 : Math.max(20, ttlMs / 10));
   }
 
   /**

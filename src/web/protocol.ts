@@ -89,6 +89,20 @@ export interface StreamSnapshot {
 }
 
 /** A device as GET /api/devices answers it. */
+/** A server this process uses (the bus's Redis, a PostgreSQL store), in /readyz and GET /api/system/nodes. */
+export interface ServiceNode {
+  role: 'bus' | 'users' | 'commands' | 'historian';
+  engine: 'redis' | 'postgresql';
+  /** host:port in use now: the master the sentinels name, or the writable PostgreSQL server. */
+  node: string;
+  /** Whether it can move (Redis Sentinel, or a PostgreSQL URL of several hosts). */
+  failover: boolean;
+  /** Moves to another server since the process started. */
+  switches: number;
+  /** When it last moved (ISO 8601); absent: never since the start. */
+  switchedAt?: string;
+}
+
 export interface DeviceInfo {
   name: string;
   description: string;

@@ -32,7 +32,7 @@ import { registerNotificationRoutes } from './notifications.js';
 import { Limits, proxyMatcher } from './limits.js';
 import { registerWebMetrics } from './metrics.js';
 import { registerReplayRoutes } from './replay.js';
-import type { ApiError, DeviceInfo, PlantInfo, TagInfo, TagWithState } from './protocol.js';
+import type { ApiError, DeviceInfo, PlantInfo, ServiceNode, TagInfo, TagWithState } from './protocol.js';
 import { StreamHub, type StreamHubOptions } from './stream.js';
 
 export interface WebServerOptions {
@@ -43,6 +43,8 @@ export interface WebServerOptions {
   hmiDir?: string;
   log?: Logger;
   stream?: Omit<StreamHubOptions, 'bus' | 'tags' | 'log'>;
+  /** The Redis and PostgreSQL servers this process uses, and when each last moved (a failover): in /readyz and GET /api/system/nodes. */
+  nodes?: () => ServiceNode[];
   /** How long /readyz waits for the bus. Default 1000 ms. */
   readyTimeoutMs?: number;
   /** Users, sessions, tokens, CSRF, security headers; when given, it decides who makes a request. */
@@ -222,8 +224,11 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
       total: devices.length,
       connected: devices.filter((d) => d.state === 'connected').length,
     };
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks, devices: { ...summary, list: devices } });
+    const nodes = options.nodes?.();
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks, devices: { ...summary, list: devices }, ...(nodes ? { nodes } : {}) });
   });
+
+  app.get('/api/system/nodes', { config: { access: 'viewer' } }, async (): Promise<ServiceNode[]> => options.nodes?.() ?? []);
 
   app.get('/api/plant', { config: { access: 'viewer' } }, async (): Promise<PlantInfo> => ({
     name: config.plant.name,

@@ -21,6 +21,7 @@ import type { NotificationsService } from '../../src/notify/remote.js';
 import { Poller } from '../../src/poller/poller.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import type { Auth } from '../../src/web/auth.js';
+import type { ServiceNode } from '../../src/web/protocol.js';
 import { createWebServer } from '../../src/web/server.js';
 import type { StreamHubOptions } from '../../src/web/stream.js';
 import { buildHmi } from '../helpers/hmi-build.js';
@@ -72,6 +73,8 @@ export interface PlantOptions {
   historian?: boolean;
   /** The notifier behind the Notifications page (the test attaches it to the plant's bus). */
   notifications?: NotificationsService;
+  /** The servers the web node says it uses (/readyz, the Devices page's System section). */
+  nodes?: () => ServiceNode[];
 }
 
 /**
@@ -156,6 +159,7 @@ export class TestPlant {
       ...(o.auth ? { auth: o.auth } : {}),
       ...(o.selectValidityMs ? { selectValidityMs: o.selectValidityMs } : {}),
       ...(o.notifications ? { notifications: o.notifications } : {}),
+      ...(o.nodes ? { nodes: o.nodes } : {}),
     });
     await this.web.app.listen({ host: '127.0.0.1', port: this.webPort });
     this.webPort = (this.web.app.server.address() as { port: number }).port;

@@ -4,12 +4,14 @@
  * communication figures as the poller counts them.
  */
 import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { fetchSystemNodes } from '../shared/api.js';
 import { heardOf } from './Banner.js';
 import { useHmiState } from '../shared/context.js';
 import { formatAge, formatDateTimeZoned, formatNumber } from '../shared/format.js';
 import { qualityWord } from './quality-view.js';
 import type { DeviceView } from './state.js';
-import type { Quality } from '../../../src/web/protocol.js';
+import type { Quality, ServiceNode } from '../../../src/web/protocol.js';
 
 const ms = (v: number | null): string => (v === null ? '—' : `${formatNumber(v, 2)}\u00a0ms`);
 const count = (n: number): string => formatNumber(n, 0);
@@ -107,6 +109,66 @@ function Device({ d }: { d: DeviceView }) {
   );
 }
 
+/** How often the System section asks again where the web node is (a failover moves it). */
+const SYSTEM_EVERY_MS = 5000;
+
+const ROLE_WORDS: Record<ServiceNode['role'], string> = {
+  bus: 'Live data and commands',
+  users: 'Users and sessions',
+  commands: 'Command records',
+  historian: 'History',
+};
+
+/** The servers this web node uses (the bus's Redis, PostgreSQL), and when each last moved: nothing for a node on one process's memory and files. */
+function System() {
+  const state = useHmiState();
+  const tz = state.timeZone;
+  const [nodes, setNodes] = useState<ServiceNode[] | undefined>(undefined);
+  useEffect(() => {
+    const ctl = new AbortController();
+    const load = (): void => void fetchSystemNodes(ctl.signal).then(setNodes, () => undefined);
+    load();
+    const timer = setInterval(load, SYSTEM_EVERY_MS);
+    return () => {
+      clearInterval(timer);
+      ctl.abort();
+    };
+  }, []);
+  if (!nodes || nodes.length === 0) return null;
+  return (
+    <section class="panel system" aria-labelledby="h-system">
+      <h2 id="h-system">System</h2>
+      <p class="caption">The servers this web node uses now, and when each last changed (a failover).</p>
+      <table class="system-nodes">
+        <thead>
+          <tr>
+            <th scope="col">For</th>
+            <th scope="col">Server</th>
+            <th scope="col">Last change</th>
+          </tr>
+        </thead>
+        <tbody>
+          {nodes.map((n) => (
+            <tr key={n.role} data-role={n.role}>
+              <th scope="row">{ROLE_WORDS[n.role]}</th>
+              <td>
+                {n.engine === 'redis' ? 'Redis' : 'PostgreSQL'} {n.node}
+              </td>
+              <td>
+                {n.switchedAt
+                  ? `moved here at ${formatDateTimeZoned(Date.parse(n.switchedAt), tz)} (${count(n.switches)} ${n.switches === 1 ? 'failover' : 'failovers'} since the start)`
+                  : n.failover
+                    ? 'no failover since the start'
+                    : 'one server (no failover)'}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
 export function Devices() {
   const state = useHmiState();
   return (
@@ -115,6 +177,7 @@ export function Devices() {
       {state.devices.value.map((d) => (
         <Device key={d.name} d={d} />
       ))}
+      <System />
     </main>
   );
 }

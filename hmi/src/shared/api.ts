@@ -1,5 +1,5 @@
 /** The REST calls the HMI makes (relative URLs, so the HMI also works behind a reverse proxy's sub-path). */
-import type { ApiError, AuditEntry, CommandInfo, PlantInfo, TagWithState, User } from '../../../src/web/protocol.js';
+import type { ApiError, AuditEntry, CommandInfo, PlantInfo, ServiceNode, TagWithState, User } from '../../../src/web/protocol.js';
 import { type AlarmApi, journalQueryString } from '../alarms/alarm-api.js';
 import type { CommandApi } from '../commands/command-api.js';
 import type { CallResult } from './call-result.js';
@@ -30,6 +30,9 @@ async function errorMessage(res: Response): Promise<string> {
 export const fetchPlant = (signal?: AbortSignal): Promise<PlantInfo> => getJson<PlantInfo>('api/plant', signal);
 
 export const fetchTags = (signal?: AbortSignal): Promise<TagWithState[]> => getJson<TagWithState[]>('api/tags', signal);
+
+/** The Redis and PostgreSQL servers the web node uses, and when each last moved (a failover). */
+export const fetchSystemNodes = (signal?: AbortSignal): Promise<ServiceNode[]> => getJson<ServiceNode[]>('api/system/nodes', signal);
 
 export async function fetchDrawing(page: string, signal?: AbortSignal): Promise<string> {
   const res = await fetch(`api/drawings/${encodeURIComponent(page)}`, { cache: 'no-store', ...(signal ? { signal } : {}) });

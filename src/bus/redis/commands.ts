@@ -41,9 +41,13 @@ const POLLERS = 'pollers';
 /**
  * The at-most-once claim of a command, granted only to the holder of its
  * device's lease when leases are in use (ARGV[3] is the owner, or empty).
+ * Granted again to the same claimer when it says so (ARGV[4]): a claim sent
+ * again after its answer was lost with the connection (a failover) finds its
+ * own; the poller's ledger on disk keeps one process from taking a command twice.
  */
 const CLAIM = `if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return 'LEASE' end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 'OK' end
+if ARGV[4] == 'again' and redis.call('GET', KEYS[1]) == ARGV[1] then return 'OK' end
 return 'DUP'`;
 /** A command's final outcome on its claim (made if missing, so that no later delivery of it is ever executed). */
 const SETTLE = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
@@ -196,13 +200,14 @@ export class RedisCommands implements CommandBus, CommandExecutionBus, OutcomeBu
     this.delivered.delete(id);
   }
 
-  async claimCommand(request: CommandRequest): Promise<CommandClaim> {
+  async claimCommand(request: CommandRequest, options: { again?: boolean } = {}): Promise<CommandClaim> {
     const left = request.expiresAt - Date.now();
     if (left <= 0) return 'expired';
     // A device once leased here and not held now: no owner matches, the claim is refused.
     const owner = this.hold.claimOwner(request.device);
+    // A claim whose answer was lost with its connection may be sent again by the same poller: it finds its own (CLAIM).
     const got = String(
-      await this.conn.cmd.sendCommand(['EVAL', CLAIM, '2', this.claimKey(request.id), leaseKey(this.conn, request.device), `claimed:${this.conn.consumer}`, String(left + CLAIM_RETENTION_MS), owner]),
+      await this.conn.cmd.sendCommand(['EVAL', CLAIM, '2', this.claimKey(request.id), leaseKey(this.conn, request.device), `claimed:${this.conn.consumer}`, String(left + CLAIM_RETENTION_MS), owner, options.again ? 'again' : '']),
     );
     if (got === 'LEASE') {
       // Another poller holds the device now: it takes the command over (its pending entry is reclaimed), this one leaves it alone.
@@ -216,6 +221,8 @@ export class RedisCommands implements CommandBus, CommandExecutionBus, OutcomeBu
       if (d) await this.conn.cmd.sendCommand(['XACK', d.key, POLLERS, d.entry]);
       return 'duplicate';
     }
+    // On a replica too before the PLC is written: a Sentinel failover cannot hand the command to another poller as unclaimed.
+    await this.conn.replicated(`the claim of command ${request.id}`);
     // The claim may have waited on a reconnection: a command is never written late.
     return Date.now() >= request.expiresAt ? 'expired' : 'claimed';
   }

@@ -5,15 +5,15 @@
  */
 import { hostname } from 'node:os';
 import { Counter, type Registry } from 'prom-client';
-import type { createClient } from 'redis';
 import type { Logger } from '../../util/log.js';
 import { redactUrl } from '../../util/url.js';
 import { BusError } from '../errors.js';
 import type { Outbox } from '../outbox.js';
 import type { Unsubscribe } from '../types.js';
+import { type LinkPlace, RedisLink } from './link.js';
 
 export interface RedisBusOptions {
-  /** redis://[user:password@]host:port[/db] (rediss:// for TLS). */
+  /** redis://[user:password@]host:port[/db] (rediss:// for TLS), or redis-sentinel://HOST:PORT,…/MASTER_NAME (src/bus/redis/link.ts). */
   url: string;
   /** Every key and channel starts with it, e.g. `planta:sbr:`. */
   prefix: string;
@@ -52,9 +52,11 @@ export interface RedisBusOptions {
 export const SILENT_LINK_MS = 5000;
 export const LINK_OPTIONS = { pingInterval: 1000, socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5000, socketTimeout: SILENT_LINK_MS } } as const;
 
-// The client library is loaded when a Redis bus is first used (≈ 24 MB a process on the in-memory bus does without).
-const newClient = (create: typeof createClient, url: string, name: string) => create({ url, name, ...LINK_OPTIONS });
-export type Client = ReturnType<typeof newClient>;
+/** A connection to Redis (one node, or the master the sentinels name: src/bus/redis/link.ts). */
+export type Client = RedisLink;
+
+/** How long a write that must survive a failover waits for a replica (RedisConnection.replicated). */
+export const REPLICA_WAIT_MS = 250;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -71,6 +73,7 @@ interface Metrics {
   reconnects: Counter<'connection'>;
   errors: Counter<'connection'>;
   resyncs: Counter;
+  failovers: Counter<'connection'>;
 }
 
 function metrics(registry: Registry): Metrics {
@@ -80,6 +83,7 @@ function metrics(registry: Registry): Metrics {
     reconnects: counter('planta_bus_reconnects_total', 'Reconnections to the Redis bus, by connection', ['connection']),
     errors: counter('planta_bus_connection_errors_total', 'Errors on the connections to the Redis bus, by connection', ['connection']),
     resyncs: counter('planta_bus_resyncs_total', 'Times the live state was read again after the Pub/Sub connection came back', []),
+    failovers: counter('planta_bus_failovers_total', 'Times a connection to the Redis bus moved to the master the sentinels named after a failover, by connection', ['connection']),
   };
 }
 
@@ -116,7 +120,8 @@ export class RedisConnection {
   /** The two connections, made and not opened yet. */
   static async create(o: RedisBusOptions): Promise<RedisConnection> {
     const name = `${o.prefix}${o.consumer ?? hostname()}`.replace(/\s/g, '_');
-    const cmd = newClient((await import('redis')).createClient, o.url, `${name}:commands`);
+    // The client library is loaded when a Redis bus is first used (≈ 24 MB a process on the in-memory bus does without).
+    const cmd = await RedisLink.open(o.url, { name: `${name}:commands`, ...LINK_OPTIONS });
     return new RedisConnection(o, cmd, cmd.duplicate({ name: `${name}:pubsub` }));
   }
 
@@ -149,9 +154,32 @@ export class RedisConnection {
     }
   }
 
-  /** Counts and logs a connection's losses and returns. */
+  /**
+   * With Sentinel, waits (at most REPLICA_WAIT_MS) until a replica has what
+   * this connection wrote so far: a master killed right after answering
+   * cannot take it along into the failover. Replication is asynchronous;
+   * this is for the writes that must survive one (a command's claim). A
+   * master without a reachable replica goes on, said in the log.
+   */
+  async replicated(what: string): Promise<void> {
+    if (!this.cmd.place.sentinel) return;
+    const n = Number(await this.cmd.sendCommand(['WAIT', '1', String(REPLICA_WAIT_MS)]));
+    if (n < 1) this.log?.warn({ code: 'PLANTA_BUS_CONNECTION', what }, `no Redis replica confirmed ${what} within ${REPLICA_WAIT_MS} ms: a failover now could lose it`);
+  }
+
+  /** Where the command connection is (the node, and when it last moved: a Sentinel failover). */
+  get place(): LinkPlace {
+    return this.cmd.place;
+  }
+
+  /** Counts and logs a connection's losses and returns, and its moves to another master. */
   watch(c: Client, connection: string): void {
     let down = false;
+    c.on('switch', (place: LinkPlace) => {
+      if (this.closed) return;
+      this.metrics?.failovers.inc({ connection });
+      this.log?.warn({ code: 'PLANTA_BUS_FAILOVER', connection, node: place.node }, 'Redis master moved (Sentinel failover): reconnecting to it');
+    });
     c.on('error', (err: Error) => {
       if (this.closed) return;
       this.metrics?.errors.inc({ connection });

@@ -49,6 +49,14 @@ export interface SampleStreamsOptions {
   backlogMs?: number;
   /** Forwarding pauses while a device's stream holds this many entries nobody read. Default 20,000. */
   maxUnread?: number;
+  /**
+   * With Sentinel: batches Redis took within this long before the connection
+   * dropped go to the outbox too, as if unsent. Replication is asynchronous:
+   * a master killed just after answering may not have handed them to the
+   * replica that takes over. Sent again, a copy the new master has is skipped
+   * by the historian (a sample not after its tag's last). Default 0 (one Redis).
+   */
+  replicaWindowMs?: number;
   log?: Logger;
 }
 
@@ -118,6 +126,8 @@ export class SampleStreams {
   private readonly missingSince = new Map<string, number>();
   private readonly known = new Set<string>();
   private readonly inflight = new Set<Pending>();
+  /** Batches Redis took in the last replicaWindowMs, oldest first (with Sentinel). */
+  private acked: { p: Pending; at: number }[] = [];
   private checkedAt = 0;
   private checking: Promise<void> | undefined;
   /** Redis's clock minus ours, ms: stream ids are Redis's time. */
@@ -208,13 +218,27 @@ export class SampleStreams {
     this.inflight.add(p);
     if ((this.o.outbox?.pending() ?? 0) > 0) this.forward();
     this.o.send(this.xadd(p)).then(
-      () => this.inflight.delete(p),
+      () => {
+        this.inflight.delete(p);
+        if (!this.o.replicaWindowMs) return;
+        const now = Date.now();
+        while (this.acked.length > 0 && this.acked[0]!.at < now - this.o.replicaWindowMs) this.acked.shift();
+        this.acked.push({ p, at: now });
+      },
       () => this.spill(),
     );
   }
 
-  /** Sends on their way when the connection dropped: into the outbox, in the order they were published. */
+  /** The connection dropped: with Sentinel, the batches Redis just took go to the outbox at once (see replicaWindowMs). */
+  connectionLost(): void {
+    if (this.o.replicaWindowMs && this.acked.length > 0) this.spill();
+  }
+
+  /** Sends on their way when the connection dropped (and, with Sentinel, those just taken): into the outbox, in the order they were published. */
   private spill(): void {
+    const since = Date.now() - (this.o.replicaWindowMs ?? 0);
+    for (const { p, at } of this.acked) if (at >= since) this.keep(p);
+    this.acked = [];
     for (const p of this.inflight) this.keep(p);
     this.inflight.clear();
   }
@@ -269,6 +293,7 @@ export class SampleStreams {
   /** Drops what waits for a device another poller took over (its samples are that poller's now). */
   drop(device: string): number {
     for (const p of this.inflight) if (p.device === device) this.inflight.delete(p);
+    this.acked = this.acked.filter((a) => a.p.device !== device);
     const n = this.o.outbox?.drop(device) ?? 0;
     if (n > 0) this.o.log?.warn({ device, dropped: n }, 'outbox: samples of a device another poller took over dropped');
     return n;
