@@ -34,6 +34,8 @@ import { SignIn } from './session/SignIn.js';
 import { loadSession, session, sessionLost } from './session/session.js';
 import { StreamClient } from './live/stream.js';
 import { createStreamSync } from './live/sync.js';
+import { applyLocale, msg } from './i18n/locale.js';
+import { localizeCommands } from './i18n/plant-texts.js';
 import './shared/theme.css';
 import './shared/base.css';
 import './shared/layout.css';
@@ -49,7 +51,7 @@ function Booting({ problem }: { problem: string | null }) {
   return (
     <main class="page booting">
       <h1>Planta</h1>
-      <p role="status">{problem ? `The server does not answer (${problem}); trying again…` : 'Loading the plant…'}</p>
+      <p role="status">{problem ? msg().boot.noAnswer(problem) : msg().boot.loading}</p>
     </main>
   );
 }
@@ -79,7 +81,10 @@ async function boot(root: HTMLElement): Promise<void> {
       ]);
       unsubscribe();
       const state = createHmiState(plant, tags);
-      if ('list' in commands) state.commands.setDefinitions(commands.list);
+      if ('list' in commands) {
+        localizeCommands(plant.texts, commands.list);
+        state.commands.setDefinitions(commands.list);
+      }
       else state.commands.definitionsFailed(commands.error);
       start(root, state);
       return;
@@ -93,7 +98,7 @@ async function boot(root: HTMLElement): Promise<void> {
 
 function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): void {
   const router = createRouter();
-  const client = new StreamClient({ url: 'api/stream' }, { ...createStreamSync(state), unauthorized: () => sessionLost('Your session has ended: sign in again to see live values.') });
+  const client = new StreamClient({ url: 'api/stream' }, { ...createStreamSync(state), unauthorized: () => sessionLost(msg().boot.sessionEnded) });
   client.start();
   window.addEventListener('online', () => client.retryNow());
   // Signed in again after the session ended: the stream need not wait for its next attempt.
@@ -125,4 +130,5 @@ function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): voi
 }
 
 applyTheme(storedTheme());
+applyLocale();
 void boot(document.getElementById('app')!);

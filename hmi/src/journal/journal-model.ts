@@ -9,7 +9,7 @@ import type { CommandInfo, CommandStatus, JournalEntry, JournalKind } from '../.
 import type { JournalQuery } from '../alarms/alarm-api.js';
 import { textMatches } from '../alarms/alarm-model.js';
 import type { CallResult } from '../shared/call-result.js';
-import { type Params, type Words, STATUS_ICON, STATUS_WORD, describeParams, reasonInWords } from '../commands/command-model.js';
+import { type Params, type Words, STATUS_ICON, describeParams, reasonInWords, statusWord } from '../commands/command-model.js';
 
 export const KIND_WORD: Record<JournalKind, string> = {
   alarm: 'ALARM',
@@ -104,7 +104,7 @@ export function viewEntry(e: JournalEntry, o: { command?: CommandInfo | undefine
       return {
         word: KIND_WORD.command,
         mark: STATUS_ICON[c.status],
-        text: `${c.what}: ${STATUS_WORD[c.status]}${c.reason ? ` — ${c.reason}` : ''}`,
+        text: `${c.what}: ${statusWord(c.status)}${c.reason ? ` — ${c.reason}` : ''}`,
         status: c.status,
         bad: c.status !== 'confirmed',
       };

@@ -21,6 +21,7 @@ import { LiveJournal } from '../journal/journal.js';
 import { type HmiPage, readPages } from '../shared/pages.js';
 import type { LinkState } from './stream.js';
 import { Trends } from '../trends/trends.js';
+import { alarmLocalizer, localizePlant } from '../i18n/plant-texts.js';
 
 export interface LiveValue {
   value: number | boolean | string | null;
@@ -115,12 +116,14 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
   const tagList = tags.map(definitionOf);
   const byName = new Map(tagList.map((t) => [t.name, t]));
   const pages = readPages(plant.pages);
+  localizePlant(plant, tagList, pages);
   const values = new Map<string, Signal<LiveValue>>();
   const journal = new LiveJournal({ fetchRecent: (limit) => alarmApi.journal({ limit }) });
   const sound = new Annunciator(services.sound);
   const alarms: AlarmBoard = new AlarmBoard({
     api: alarmApi,
     onNew: (fresh) => sound.noteNew(highestPriority(fresh), alarms.summary.value.urgent),
+    localize: alarmLocalizer(plant),
   });
   const trends = new Trends();
   for (const t of tags) {

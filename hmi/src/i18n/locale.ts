@@ -1,0 +1,78 @@
+/**
+ * The language of the screens: English or Argentine Spanish, chosen by the
+ * user (the switch in the top bar, remembered in this browser) or else by
+ * the browser's languages (es* → es-AR, anything else → en). `msg()` gives
+ * the catalogue of the current language; a component that calls it while
+ * rendering re-renders when the language changes (the choice is a signal).
+ * `<html lang>` follows the choice.
+ */
+import { signal } from '@preact/signals';
+import { en, type Messages } from './en.js';
+import { esAR } from './es-AR.js';
+
+export const LOCALES = ['es-AR', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+const KEY = 'planta.lang';
+const CATALOGUES: Record<Locale, Messages> = { en, 'es-AR': esAR };
+
+/** es, es-AR, es-419… → es-AR; en… → en; undefined for any other language. */
+export function localeOf(tag: string | null | undefined): Locale | undefined {
+  if (!tag) return undefined;
+  const lang = tag.toLowerCase().split(/[-_]/)[0];
+  if (lang === 'es') return 'es-AR';
+  if (lang === 'en') return 'en';
+  return undefined;
+}
+
+/** The remembered choice, else the first of the browser's languages that is Spanish or English, else English. */
+export function chooseLocale(stored: string | null, languages: readonly string[]): Locale {
+  if (stored === 'en' || stored === 'es-AR') return stored;
+  for (const l of languages) {
+    const found = localeOf(l);
+    if (found) return found;
+  }
+  return 'en';
+}
+
+function stored(): string | null {
+  try {
+    return localStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
+
+function browserLanguages(): readonly string[] {
+  if (typeof navigator === 'undefined') return [];
+  return navigator.languages?.length ? navigator.languages : [navigator.language];
+}
+
+/** The current language (a signal: reading it subscribes). */
+export const locale = signal<Locale>(chooseLocale(stored(), browserLanguages()));
+
+/** `<html lang>` follows the language, so screen readers and hyphenation use the right one. */
+export function applyLocale(l: Locale = locale.value): void {
+  if (typeof document !== 'undefined') document.documentElement.lang = l;
+}
+
+/** The user's choice: applied at once and remembered in this browser. */
+export function setLocale(l: Locale): void {
+  locale.value = l;
+  applyLocale(l);
+  try {
+    localStorage.setItem(KEY, l);
+  } catch {
+    // private mode: the choice lasts for this page only
+  }
+}
+
+/** The catalogue of the current language. */
+export function msg(): Messages {
+  return CATALOGUES[locale.value];
+}
+
+/** The catalogue of a language (tests, and the few texts that must not follow the switch). */
+export function catalogue(l: Locale): Messages {
+  return CATALOGUES[l];
+}
