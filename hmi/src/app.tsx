@@ -7,6 +7,7 @@ import type { HmiPage } from './shared/pages.js';
 import { AlarmRates } from './alarms/AlarmRates.js';
 import { AlarmSummary } from './alarms/AlarmSummary.js';
 import { CyclesPage } from './trends/CyclesPage.js';
+import { ReportPage } from './reports/ReportPage.js';
 import { Devices } from './live/Devices.js';
 import { Faceplate } from './live/Faceplate.js';
 import { GenericOverview } from './overview/GenericOverview.js';
@@ -82,6 +83,8 @@ function titleOf(route: Route, pages: readonly HmiPage[]): string {
       return t.trends;
     case 'cycles':
       return t.cycles;
+    case 'report':
+      return /(^|&)cycle=/.test(route.query) ? t.cycleReport : t.dayReport;
     case 'login':
       return t.signIn;
     case 'users':
@@ -134,6 +137,9 @@ export function App() {
       break;
     case 'cycles':
       page = <CyclesPage query={route.query} />;
+      break;
+    case 'report':
+      page = <ReportPage query={route.query} />;
       break;
     case 'login': {
       const next = route.next;

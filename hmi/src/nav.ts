@@ -27,6 +27,7 @@ export function navItems(pages: readonly HmiPage[], options: { parameters?: bool
     { label: t.journal, href: '#/journal', matches: (r) => r.kind === 'journal' },
     { label: t.trends, href: '#/trends', matches: (r) => r.kind === 'trends' },
     { label: t.cycles, href: '#/cycles', matches: (r) => r.kind === 'cycles' },
+    { label: t.reports, href: '#/report', matches: (r) => r.kind === 'report' },
   );
   if (options.parameters) items.push({ label: t.parameters, href: '#/parameters', matches: (r) => r.kind === 'parameters' });
   items.push(

@@ -228,6 +228,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     shelving: Object.fromEntries(
       Object.entries(config.shelving).map(([p, r]) => [p, { maxMinutes: Math.floor(r.maxMs / 60_000), role: r.role as 'operator' | 'engineer' | 'admin' }]),
     ) as PlantInfo['shelving'],
+    ...(config.texts ? { texts: config.texts } : {}),
   }));
 
   // The reads answer from this node's last known state (the stream hub's), at once whatever the bus does.

@@ -13,6 +13,7 @@ import { RateChart } from './RateChart.js';
 import { useHmiState } from '../shared/context.js';
 import { formatDateTimeZoned } from '../shared/format.js';
 import { RATING_MARK, RATING_WORD, VERDICT_MARK, figureRows, percent, ratingSentence } from './rates-model.js';
+import { msg } from '../i18n/locale.js';
 
 type Load = { status: 'loading' } | { status: 'ready'; f: RateFigures } | { status: 'error'; message: string };
 
@@ -171,7 +172,7 @@ export function AlarmRates() {
 
   return (
     <main class="page rates-page" aria-labelledby="page-title">
-      <h1 id="page-title">Alarm rates</h1>
+      <h1 id="page-title">{msg().titles.alarmRates}</h1>
       <p class="page-links">
         <a href="#/alarms">Alarms</a> · <a href="#/journal">Journal</a>
       </p>

@@ -14,6 +14,13 @@ export const LOCALES = ['es-AR', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 
 const KEY = 'planta.lang';
+
+/** The browser's objects this module reads, as far as it needs them (the unit tests run it in Node, without them). */
+const web = globalThis as {
+  localStorage?: { getItem(k: string): string | null; setItem(k: string, v: string): void };
+  navigator?: { languages?: readonly string[]; language?: string };
+  document?: { documentElement: { lang: string } };
+};
 const CATALOGUES: Record<Locale, Messages> = { en, 'es-AR': esAR };
 
 /** es, es-AR, es-419… → es-AR; en… → en; undefined for any other language. */
@@ -37,15 +44,16 @@ export function chooseLocale(stored: string | null, languages: readonly string[]
 
 function stored(): string | null {
   try {
-    return localStorage.getItem(KEY);
+    return web.localStorage?.getItem(KEY) ?? null;
   } catch {
     return null;
   }
 }
 
 function browserLanguages(): readonly string[] {
-  if (typeof navigator === 'undefined') return [];
-  return navigator.languages?.length ? navigator.languages : [navigator.language];
+  const n = web.navigator;
+  if (!n) return [];
+  return n.languages?.length ? n.languages : n.language ? [n.language] : [];
 }
 
 /** The current language (a signal: reading it subscribes). */
@@ -53,7 +61,7 @@ export const locale = signal<Locale>(chooseLocale(stored(), browserLanguages()))
 
 /** `<html lang>` follows the language, so screen readers and hyphenation use the right one. */
 export function applyLocale(l: Locale = locale.value): void {
-  if (typeof document !== 'undefined') document.documentElement.lang = l;
+  if (web.document) web.document.documentElement.lang = l;
 }
 
 /** The user's choice: applied at once and remembered in this browser. */
@@ -61,7 +69,7 @@ export function setLocale(l: Locale): void {
   locale.value = l;
   applyLocale(l);
   try {
-    localStorage.setItem(KEY, l);
+    web.localStorage?.setItem(KEY, l);
   } catch {
     // private mode: the choice lasts for this page only
   }

@@ -3,9 +3,9 @@
  * applied once, when the plant, its tags, pages, commands and alarms are
  * loaded or arrive, as getters that follow the language switch.
  */
-import type { AlarmState, CommandInfo, PlantInfo, TagInfo } from '../../../src/web/protocol.js';
+import type { AlarmState, CommandInfo, JournalEntry, PlantInfo, TagInfo } from '../../../src/web/protocol.js';
 import type { HmiPage } from '../shared/pages.js';
-import { localize, localizeWith, textAt } from './config-text.js';
+import { configText as configTextAt, isLocalized, localize, localizeWith, pickText, textAt } from './config-text.js';
 import { msg } from './locale.js';
 
 /** Tag descriptions, device descriptions, page titles and phase names. */
@@ -43,4 +43,50 @@ export function alarmLocalizer(plant: PlantInfo): (a: AlarmState) => AlarmState 
     else localize(a, 'message', textAt(plant.texts, 'alarms', a.id, 'message'));
     return a;
   };
+}
+
+/** How the alarm engine words each journal entry after the alarm's message (src/alarms/machine.ts), and the same in the user's language. */
+const ENTRY_SHAPES: readonly { kind: string; re: RegExp; say: (m: RegExpExecArray) => string }[] = [
+  { kind: 'unshelve', re: /^([\s\S]*): unshelved \(shelving expired\)$/, say: () => msg().journal.unshelvedExpired },
+  { kind: 'unshelve', re: /^([\s\S]*): unshelved$/, say: () => msg().journal.unshelved },
+  { kind: 'unknown', re: /^([\s\S]*): state unknown \(its source's quality is bad\)$/, say: () => msg().journal.stateUnknown },
+  { kind: 'return', re: /^([\s\S]*): returned to normal \(not yet acknowledged\)$/, say: () => msg().journal.returnedUnacked },
+  { kind: 'return', re: /^([\s\S]*): returned to normal$/, say: () => msg().journal.returned },
+  { kind: 'ack', re: /^([\s\S]*?): acknowledged( — [\s\S]*)?$/, say: (m) => `${msg().journal.acknowledged}${m[2] ?? ''}` },
+  { kind: 'shelve', re: /^([\s\S]*?): shelved until (\S+)( — [\s\S]*)?$/, say: (m) => `${msg().journal.shelvedUntil(m[2]!)}${m[3] ?? ''}` },
+  { kind: 'out-of-service', re: /^([\s\S]*?): taken out of service( — [\s\S]*)?$/, say: (m) => `${msg().journal.takenOut}${m[2] ?? ''}` },
+  { kind: 'in-service', re: /^([\s\S]*): returned to service$/, say: () => msg().journal.returnedToService },
+];
+
+/**
+ * A journal entry's text in the user's language: the server writes it once,
+ * in the configuration's plain (English) words; an alarm's entries start with
+ * its message (said again as `alarmMessage` gives it now) and end with what
+ * happened, an event's text is its configured message. Anything else is
+ * left as written.
+ */
+export function entryText(e: Pick<JournalEntry, 'kind' | 'source' | 'text'>, texts: unknown, alarmMessage: (id: string) => string | undefined): string {
+  if (e.kind === 'event') return configTextAt(texts, ['events', e.source, 'message'], e.text);
+  if (e.kind === 'alarm') return alarmMessage(e.source) ?? e.text;
+  for (const shape of ENTRY_SHAPES) {
+    if (shape.kind !== e.kind) continue;
+    const m = shape.re.exec(e.text);
+    if (m) return `${alarmMessage(e.source) ?? m[1]}${shape.say(m)}`;
+  }
+  return e.text;
+}
+
+/**
+ * A cycle phase's name in the user's language: the cycle report names
+ * phases by their plain (English, or only) name, which the configuration may
+ * give in both languages (historian.cycles.phases[i].name).
+ */
+export function cyclePhaseLabel(texts: unknown, name: string): string {
+  const phases = textAt(texts, 'historian', 'cycles', 'phases');
+  if (typeof phases !== 'object' || phases === null) return name;
+  for (const p of Object.values(phases as Record<string, unknown>)) {
+    const v = textAt(p, 'name');
+    if (isLocalized(v) && (v.en ?? v.es ?? v['es-AR']) === name) return pickText(v, name);
+  }
+  return name;
 }

@@ -14,6 +14,7 @@ import { formatValue } from '../shared/format.js';
 import type { MimicBinding } from '../shared/pages.js';
 import { qualityLevel, qualityMark, qualityWord } from '../live/quality-view.js';
 import type { TagView } from '../live/tag-view.js';
+import { msg } from '../i18n/locale.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const STATE_CLASSES = ['pl-running', 'pl-stopped', 'pl-open', 'pl-closed', 'pl-alarm', 'pl-bad', 'pl-uncertain'];
@@ -143,7 +144,8 @@ export function renderDrawing(prepared: PreparedDrawing, view: (tag: string) => 
           if (on) classes.add('pl-alarm');
           break;
       }
-      const what = binding.as === 'alarm' ? (on ? 'ALARM' : 'no alarm') : binding.as === 'running' ? (on ? 'running' : 'stopped') : binding.as === 'open' ? (on ? 'open' : 'closed') : formatValue(v.info, v.live.value);
+      const t = msg().mimic;
+      const what = binding.as === 'alarm' ? (on ? t.stateAlarm : t.stateNoAlarm) : binding.as === 'running' ? (on ? t.stateRunning : t.stateStopped) : binding.as === 'open' ? (on ? t.stateOpen : t.stateClosed) : formatValue(v.info, v.live.value);
       lines.push(`${v.info?.description || binding.tag}: ${what}${v.good ? '' : ` — ${qualityWord(v.quality)}: ${v.reason}`}`);
     }
     if (worst !== 'good') classes.add(worst === 'bad' ? 'pl-bad' : 'pl-uncertain');

@@ -13,6 +13,7 @@ import { formatDateTimeZoned } from '../shared/format.js';
 import { atLeast, session } from '../session/session.js';
 import type { ChannelStatus, LogRow, NotificationStatus } from './notify-api.js';
 import './notify.css';
+import { msg } from '../i18n/locale.js';
 
 const PAGE = 100;
 const REFRESH_MS = 10_000;
@@ -104,7 +105,7 @@ export function NotificationsPage() {
   const log = [...(status?.log ?? []), ...older.filter((o) => !status?.log.some((l) => l.id === o.id))];
   return (
     <main class="page notify-page" aria-labelledby="page-title">
-      <h1 id="page-title">Notifications</h1>
+      <h1 id="page-title">{msg().titles.notifications}</h1>
       {!allowed ? (
         <p class="empty">Notifications are for engineers and administrators: sign in as one.</p>
       ) : (

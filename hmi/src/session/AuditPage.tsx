@@ -8,6 +8,7 @@ import { type AuditRow, adminApi } from '../shared/api.js';
 import { useHmiState } from '../shared/context.js';
 import { formatTimeZoned } from '../shared/format.js';
 import { atLeast, session } from './session.js';
+import { msg } from '../i18n/locale.js';
 
 const PAGE = 100;
 
@@ -40,7 +41,7 @@ export function AuditPage() {
 
   return (
     <main class="page audit-page" aria-labelledby="page-title">
-      <h1 id="page-title">Audit trail</h1>
+      <h1 id="page-title">{msg().titles.audit}</h1>
       {!allowed ? (
         <p class="empty">The audit trail is for engineers and administrators: sign in as one.</p>
       ) : (

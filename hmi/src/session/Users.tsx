@@ -10,6 +10,7 @@ import type { CallResult } from '../shared/call-result.js';
 import { useHmiState } from '../shared/context.js';
 import { formatTimeZoned } from '../shared/format.js';
 import { type Role, atLeast, session } from './session.js';
+import { msg } from '../i18n/locale.js';
 
 const ROLES: readonly Role[] = ['viewer', 'operator', 'engineer', 'admin'];
 type Note = { ok: boolean; text: string } | null;
@@ -223,7 +224,7 @@ export function Users() {
 
   return (
     <main class="page admin-page" aria-labelledby="page-title">
-      <h1 id="page-title">Users</h1>
+      <h1 id="page-title">{msg().titles.users}</h1>
       {!allowed ? (
         <p class="empty">Only an administrator manages users: sign in as one.</p>
       ) : (
