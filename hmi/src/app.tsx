@@ -1,5 +1,4 @@
 /** The page frame: the top bar (always) and the display the route names. */
-import { useEffect } from 'preact/hooks';
 import { CommandDialog } from './commands/CommandDialog.js';
 import { TopBar } from './TopBar.js';
 import { useHmi } from './shared/context.js';
@@ -7,7 +6,7 @@ import type { HmiPage } from './shared/pages.js';
 import { AlarmRates } from './alarms/AlarmRates.js';
 import { AlarmSummary } from './alarms/AlarmSummary.js';
 import { CyclesPage } from './trends/CyclesPage.js';
-import { ReportPage } from './reports/ReportPage.js';
+import { useEffect, useState } from 'preact/hooks';
 import { Devices } from './live/Devices.js';
 import { Faceplate } from './live/Faceplate.js';
 import { GenericOverview } from './overview/GenericOverview.js';
@@ -24,6 +23,24 @@ import { Users } from './session/Users.js';
 import type { Route } from './shared/router.js';
 import { session, signInNeeded } from './session/session.js';
 import { msg } from './i18n/locale.js';
+
+/** The printable reports are read now and then: their script loads when one is opened. */
+function Report({ query }: { query: string }) {
+  const [mod, setMod] = useState<typeof import('./reports/ReportPage.js') | null>(null);
+  const [failed, setFailed] = useState<string | null>(null);
+  useEffect(() => {
+    import('./reports/ReportPage.js').then(setMod, (err: unknown) => setFailed(err instanceof Error ? err.message : String(err)));
+  }, []);
+  if (mod) return <mod.ReportPage query={query} />;
+  return (
+    <main class="page" aria-labelledby="page-title">
+      <h1 id="page-title">{msg().titles.dayReport}</h1>
+      <p class="empty" role={failed ? 'alert' : 'status'}>
+        {failed ? msg().reports.failed(failed) : msg().reports.reading}
+      </p>
+    </main>
+  );
+}
 
 function ConfiguredPage({ page }: { page: HmiPage }) {
   return page.kind === 'dashboard' ? <Overview page={page} /> : <Mimic page={page} />;
@@ -139,7 +156,7 @@ export function App() {
       page = <CyclesPage query={route.query} />;
       break;
     case 'report':
-      page = <ReportPage query={route.query} />;
+      page = <Report query={route.query} />;
       break;
     case 'login': {
       const next = route.next;

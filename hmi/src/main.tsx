@@ -34,7 +34,7 @@ import { SignIn } from './session/SignIn.js';
 import { loadSession, session, sessionLost } from './session/session.js';
 import { StreamClient } from './live/stream.js';
 import { createStreamSync } from './live/sync.js';
-import { applyLocale, msg } from './i18n/locale.js';
+import { applyLocale, loadCatalogue, locale, msg } from './i18n/locale.js';
 import { localizeCommands } from './i18n/plant-texts.js';
 import './shared/theme.css';
 import './shared/base.css';
@@ -131,4 +131,7 @@ function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): voi
 
 applyTheme(storedTheme());
 applyLocale();
-void boot(document.getElementById('app')!);
+// The first screen in the chosen language (English meanwhile, should its script fail to load).
+void loadCatalogue(locale.value)
+  .catch(() => undefined)
+  .then(() => boot(document.getElementById('app')!));

@@ -57,13 +57,19 @@ export function isLocalizedText(v: unknown): v is LocalizedText {
 
 /**
  * The texts the file gives in several languages, in the file's shape and
- * nothing else: e.g. { alarms: { estop: { message: { es, en } } } }; arrays
- * become objects keyed by index. Undefined when there is none.
+ * nothing else: e.g. { alarms: { estop: { message: { es } } } }; arrays
+ * become objects keyed by index. Only the languages other than the plain
+ * text's (which every answer carries already) are kept. Undefined when
+ * there is none.
  */
 export function displayTexts(raw: unknown): Record<string, unknown> | undefined {
   if (isLocalizedText(raw)) return undefined;
   const walk = (node: unknown): unknown => {
-    if (isLocalizedText(node)) return node;
+    if (isLocalizedText(node)) {
+      const plain = plainText(node);
+      const others = Object.entries(node).filter(([, v]) => v !== plain);
+      return others.length ? Object.fromEntries(others) : undefined;
+    }
     if (!isObj(node) && !Array.isArray(node)) return undefined;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(node)) {

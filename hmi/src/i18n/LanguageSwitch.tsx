@@ -15,7 +15,7 @@ export function LanguageSwitch() {
           aria-pressed={current === l}
           aria-label={t.name[l]}
           title={t.switchTo(t.name[l])}
-          onClick={() => setLocale(l)}
+          onClick={() => void setLocale(l)}
         >
           {t.short[l]}
         </button>

@@ -5,10 +5,14 @@
  * the catalogue of the current language; a component that calls it while
  * rendering re-renders when the language changes (the choice is a signal).
  * `<html lang>` follows the choice.
+ *
+ * English is in the page's first script (it is also every text's fallback);
+ * the Spanish catalogue is a script of its own, loaded before the first
+ * screen when Spanish is chosen, so an English page does not carry it
+ * (first load ≤ 100 kB, issue 21).
  */
 import { signal } from '@preact/signals';
 import { en, type Messages } from './en.js';
-import { esAR } from './es-AR.js';
 
 export const LOCALES = ['es-AR', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -21,7 +25,17 @@ const web = globalThis as {
   navigator?: { languages?: readonly string[]; language?: string };
   document?: { documentElement: { lang: string } };
 };
-const CATALOGUES: Record<Locale, Messages> = { en, 'es-AR': esAR };
+/** The catalogues loaded so far. */
+const CATALOGUES: Partial<Record<Locale, Messages>> = { en };
+const LOADERS: Record<Locale, () => Promise<Messages>> = {
+  en: () => Promise.resolve(en),
+  'es-AR': () => import('./es-AR.js').then((m) => m.esAR),
+};
+
+/** Loads a language's catalogue (once); msg() gives English until it is there. */
+export async function loadCatalogue(l: Locale): Promise<void> {
+  CATALOGUES[l] ??= await LOADERS[l]();
+}
 
 /** es, es-AR, es-419… → es-AR; en… → en; undefined for any other language. */
 export function localeOf(tag: string | null | undefined): Locale | undefined {
@@ -64,8 +78,9 @@ export function applyLocale(l: Locale = locale.value): void {
   if (web.document) web.document.documentElement.lang = l;
 }
 
-/** The user's choice: applied at once and remembered in this browser. */
-export function setLocale(l: Locale): void {
+/** The user's choice: applied as soon as its catalogue is loaded, and remembered in this browser. */
+export async function setLocale(l: Locale): Promise<void> {
+  await loadCatalogue(l);
   locale.value = l;
   applyLocale(l);
   try {
@@ -77,10 +92,5 @@ export function setLocale(l: Locale): void {
 
 /** The catalogue of the current language. */
 export function msg(): Messages {
-  return CATALOGUES[locale.value];
-}
-
-/** The catalogue of a language (tests, and the few texts that must not follow the switch). */
-export function catalogue(l: Locale): Messages {
-  return CATALOGUES[l];
+  return CATALOGUES[locale.value] ?? en;
 }

@@ -77,16 +77,15 @@ export function entryText(e: Pick<JournalEntry, 'kind' | 'source' | 'text'>, tex
 }
 
 /**
- * A cycle phase's name in the user's language: the cycle report names
- * phases by their plain (English, or only) name, which the configuration may
- * give in both languages (historian.cycles.phases[i].name).
+ * Cycle phases' names in the user's language. The cycle report names phases
+ * by their plain (English, or only) name, in the configuration's order
+ * (`names`, as a cycle lists them); the configuration may give each in both
+ * languages (historian.cycles.phases[i].name).
  */
-export function cyclePhaseLabel(texts: unknown, name: string): string {
-  const phases = textAt(texts, 'historian', 'cycles', 'phases');
-  if (typeof phases !== 'object' || phases === null) return name;
-  for (const p of Object.values(phases as Record<string, unknown>)) {
-    const v = textAt(p, 'name');
-    if (isLocalized(v) && (v.en ?? v.es ?? v['es-AR']) === name) return pickText(v, name);
-  }
-  return name;
+export function phaseLabeller(texts: unknown, names: readonly string[]): (name: string) => string {
+  return (name) => {
+    const i = names.indexOf(name);
+    const v = i < 0 ? undefined : textAt(texts, 'historian', 'cycles', 'phases', i, 'name');
+    return isLocalized(v) ? pickText(v, name) : name;
+  };
 }

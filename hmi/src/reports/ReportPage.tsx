@@ -13,7 +13,7 @@ import { failureText } from '../alarms/alarm-api.js';
 import { PriorityBadge } from '../alarms/AlarmMarks.js';
 import { entryView } from '../journal/EventList.js';
 import { msg } from '../i18n/locale.js';
-import { cyclePhaseLabel } from '../i18n/plant-texts.js';
+import { phaseLabeller } from '../i18n/plant-texts.js';
 import { historyApi } from '../shared/api.js';
 import { useHmiState } from '../shared/context.js';
 import { formatDateTime, formatDateTimeZoned, formatDuration, formatLongDate, formatNumber, formatTime, zoneName } from '../shared/format.js';
@@ -135,8 +135,8 @@ function CyclesTable({ cycles }: { cycles: readonly Cycle[] }) {
   const state = useHmiState();
   const t = msg().reports;
   const tc = msg().cycles;
-  const label = (n: string): string => cyclePhaseLabel(state.plant.texts, n);
   const phases = [...new Set(cycles.flatMap((c) => c.phases.map((p) => p.name)))];
+  const label = phaseLabeller(state.plant.texts, phases);
   const views = cycles.map((c) => ({ c, v: cycleView(c, state.clock.value, label) }));
   const anomalies = views.flatMap(({ c, v }) => v.anomalies.map((a) => ({ key: `${c.start}:${a.code}:${a.text}`, at: c.start, text: a.text })));
   return (
@@ -216,7 +216,8 @@ function CyclesTable({ cycles }: { cycles: readonly Cycle[] }) {
 function PhaseTable({ c }: { c: Cycle }) {
   const state = useHmiState();
   const t = msg().reports;
-  const v = cycleView(c, state.clock.value, (n) => cyclePhaseLabel(state.plant.texts, n));
+  const label = phaseLabeller(state.plant.texts, c.phases.map((p) => p.name));
+  const v = cycleView(c, state.clock.value, label);
   return (
     <section class="report-section" aria-labelledby="h-report-phases">
       <h2 id="h-report-phases">{t.phasesTitle}</h2>
@@ -235,7 +236,7 @@ function PhaseTable({ c }: { c: Cycle }) {
             const diff = p.actualS !== null && p.plannedS !== null ? p.actualS - p.plannedS : null;
             return (
               <tr key={p.name} class={pv.over ? 'is-outside' : ''} data-phase={p.name}>
-                <th scope="row">{cyclePhaseLabel(state.plant.texts, p.name)}</th>
+                <th scope="row">{label(p.name)}</th>
                 <td class="num">{pv.actual}</td>
                 <td class="num">{pv.planned}</td>
                 <td class="num">

@@ -17,7 +17,7 @@ import { LONG_PRESETS, type Period, periodBounds } from '../shared/periods.js';
 import { formatPeriod, parsePeriod } from './trend-model.js';
 import './trends.css';
 import { msg } from '../i18n/locale.js';
-import { cyclePhaseLabel } from '../i18n/plant-texts.js';
+import { phaseLabeller } from '../i18n/plant-texts.js';
 import { hrefCycleReport, hrefDayReport } from '../shared/router.js';
 
 type Load = { status: 'loading' } | { status: 'ready'; cycles: Cycle[] } | { status: 'error'; message: string };
@@ -41,7 +41,7 @@ function PhaseCell({ v, name, label }: { v: CycleView; name: string; label: stri
 
 function CycleRow({ c, phases }: { c: Cycle; phases: readonly string[] }) {
   const state = useHmiState();
-  const label = (n: string): string => cyclePhaseLabel(state.plant.texts, n);
+  const label = phaseLabeller(state.plant.texts, phases);
   const v = cycleView(c, state.clock.value, label);
   const flagged = v.anomalies.length > 0;
   const t = msg().cycles;
@@ -171,7 +171,7 @@ export function CyclesPage({ query }: { query: string }) {
                 <th scope="col">{t.program}</th>
                 {phases.map((n) => (
                   <th key={n} scope="col">
-                    {cyclePhaseLabel(state.plant.texts, n)}
+                    {phaseLabeller(state.plant.texts, phases)(n)}
                   </th>
                 ))}
                 <th scope="col">{t.oxygen}</th>
