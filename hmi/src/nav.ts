@@ -26,8 +26,8 @@ export function navItems(pages: readonly HmiPage[], options: { parameters?: bool
     { label: t.alarms, href: '#/alarms', matches: (r) => r.kind === 'alarms' || r.kind === 'alarm-rates' },
     { label: t.journal, href: '#/journal', matches: (r) => r.kind === 'journal' },
     { label: t.trends, href: '#/trends', matches: (r) => r.kind === 'trends' },
-    { label: t.cycles, href: '#/cycles', matches: (r) => r.kind === 'cycles' },
-    { label: t.reports, href: '#/report', matches: (r) => r.kind === 'report' },
+    // The printable reports are reached from the cycle report (a phone's menu stays short).
+    { label: t.cycles, href: '#/cycles', matches: (r) => r.kind === 'cycles' || r.kind === 'report' },
   );
   if (options.parameters) items.push({ label: t.parameters, href: '#/parameters', matches: (r) => r.kind === 'parameters' });
   items.push(

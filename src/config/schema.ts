@@ -120,7 +120,7 @@ export const tagSchema = z
 
 export const plantSchema = z
   .object({
-    name: z.string().default('Planta').describe("The plant's name, shown in the HMI's top bar; it also makes the Redis bus's default key prefix."),
+    name: displayText().default('Planta').describe("The plant's name, shown in the HMI's top bar; it (the plain or English one) also makes the Redis bus's default key prefix."),
     timezone: z.string().optional().describe("IANA time zone the HMI shows times in, e.g. America/Argentina/Buenos_Aires. Default the server's."),
   })
   .strict()

@@ -116,7 +116,9 @@ describe('configured texts in the user’s language', () => {
   it('picks the language, else the other one, else the plain string', () => {
     assert.equal(pickText({ es: 'Parada', en: 'Stop' }, 'x', 'es-AR'), 'Parada');
     assert.equal(pickText({ es: 'Parada', en: 'Stop' }, 'x', 'en'), 'Stop');
-    assert.equal(pickText({ es: 'Parada' }, 'x', 'en'), 'Parada');
+    // The server sends only the other language: the plain string is the English, or the only one.
+    assert.equal(pickText({ es: 'Parada' }, 'Stop', 'en'), 'Stop');
+    assert.equal(pickText({ en: 'Stop' }, 'Parada', 'es-AR'), 'Parada');
     assert.equal(pickText({ 'es-AR': 'Parada' }, 'x', 'es-AR'), 'Parada');
     assert.equal(pickText(undefined, 'plain', 'es-AR'), 'plain');
     assert.equal(withSpanish(() => configText(texts, ['alarms', 'estop', 'message'], 'Emergency stop pressed')), 'Parada de emergencia accionada');

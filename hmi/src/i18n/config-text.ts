@@ -31,12 +31,14 @@ export function isLocalized(v: unknown): v is Localized {
   return isObj(v) && Object.keys(v).length > 0 && Object.entries(v).every(([k, x]) => (k === 'es' || k === 'es-AR' || k === 'en') && typeof x === 'string');
 }
 
-/** The text in `l`, else in the other language, else `fallback`. */
+/**
+ * The text in `l`, else `fallback`: the plain string, which the server makes
+ * the English, else the only language given — so a text missing in one
+ * language shows in the other.
+ */
 export function pickText(v: Localized | undefined, fallback: string, l: Locale = locale.value): string {
   if (!v) return fallback;
-  const es = str(v['es-AR']) ?? str(v.es);
-  const en = str(v.en);
-  return (l === 'en' ? (en ?? es) : (es ?? en)) ?? fallback;
+  return (l === 'en' ? str(v.en) : (str(v['es-AR']) ?? str(v.es))) ?? fallback;
 }
 
 /** The node at `path` of the texts tree (undefined where nothing is translated). */

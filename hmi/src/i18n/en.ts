@@ -473,6 +473,8 @@ export const en = {
     help: 'Drag across the chart to zoom in; a dashed line in the quality colour is uncertain data; a break is a gap.',
     exportPeriod: 'Export this period as CSV',
     exportLastMonth: 'Export last month as CSV',
+    quality: { noData: 'no data', badGap: 'bad (gap)', noDataGap: 'no data (gap)', uncertain: 'uncertain', bad: 'bad', good: 'good' },
+    chartFailed: (message: string) => `The chart could not be loaded: ${message}`,
     noValues: 'No values received yet for a trend.',
     sparkline: (minutes: number, n: number, min: string, max: string) =>
       `Trend of the last ${minutes === 1 ? 'minute' : `${minutes} minutes`}: ${n} values from ${min} to ${max}`,

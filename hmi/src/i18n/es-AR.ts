@@ -170,7 +170,7 @@ export const esAR: Messages = {
     filtersAndSort: 'Filtros y orden',
     state: 'Estado',
     priority: 'Prioridad',
-    allPriorities: 'Todas las prioridades',
+    allPriorities: 'Todas',
     text: 'Texto',
     textPlaceholder: 'palabras del mensaje o del id',
     sortBy: 'Ordenar por',
@@ -471,6 +471,8 @@ export const esAR: Messages = {
     help: 'Arrastrá sobre el gráfico para acercar; una línea de trazos en el color de calidad es un dato dudoso; un corte es un hueco.',
     exportPeriod: 'Exportar este período a CSV',
     exportLastMonth: 'Exportar el mes pasado a CSV',
+    quality: { noData: 'sin datos', badGap: 'mala (hueco)', noDataGap: 'sin datos (hueco)', uncertain: 'dudosa', bad: 'mala', good: 'buena' },
+    chartFailed: (message: string) => `No se pudo cargar el gráfico: ${message}`,
     noValues: 'Todavía no llegaron valores para una tendencia.',
     sparkline: (minutes: number, n: number, min: string, max: string) =>
       `Tendencia ${minutes === 1 ? 'del último minuto' : `de los últimos ${minutes} minutos`}: ${n} valores de ${min} a ${max}`,

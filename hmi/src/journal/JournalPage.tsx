@@ -32,7 +32,9 @@ function Row({ e }: { e: JournalEntry }) {
       <td class="col-prio">{e.priority ? <PriorityBadge priority={e.priority} tone={e.kind === 'alarm' ? 'outline' : 'grey'} /> : <span class="faint">—</span>}</td>
       <td class="col-what">{v.text}</td>
       <td class="col-user">{e.user ?? <span class="faint">—</span>}</td>
-      <td class="col-source mono">{e.source}</td>
+      <td class="col-source mono" translate={false}>
+        {e.source}
+      </td>
     </tr>
   );
 }

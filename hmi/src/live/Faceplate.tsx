@@ -104,7 +104,10 @@ export function Faceplate({ name }: { name: string }) {
               {' '}
               — {v.reason}
             </span>
-            <span class="mono face-code"> ({v.quality})</span>
+            <span class="mono face-code" translate={false}>
+              {' '}
+              ({v.quality})
+            </span>
           </p>
           <p class="caption">
             {v.live.sourceTs ? t.changed(formatDateTimeZoned(v.live.sourceTs, state.timeZone), formatAge(v.live.sourceTs, now)) : t.neverRead}

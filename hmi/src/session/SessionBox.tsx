@@ -21,7 +21,7 @@ export function SessionBox() {
   return (
     <span class="session-box">
       <span class="session-who">
-        <strong>{s.user}</strong> <span class="faint">{s.role}</span>
+        <strong>{s.user}</strong> <span class="faint">{msg().roles.name[s.role] ?? s.role}</span>
       </span>
       {atLeast(s, 'engineer') && (
         <a class="session-link" href="#/audit">

@@ -80,7 +80,7 @@ function Chart(props: TrendChartProps) {
       current = false;
     };
   }, []);
-  if (failed) return <p class="action-note is-error" role="alert">The chart could not be loaded: {failed}</p>;
+  if (failed) return <p class="action-note is-error" role="alert">{msg().trends.chartFailed(failed)}</p>;
   if (!mod) return <div class="trend-canvas trend-loading" aria-busy="true" />;
   return <mod.TrendChart {...props} />;
 }
@@ -160,7 +160,7 @@ function AddPen({ pens, onAdd }: { pens: readonly string[]; onAdd(tag: string): 
         </select>
       </label>
       <button type="submit" class="cmd-button" disabled={!choice || full}>
-        Add
+        {msg().trends.add}
       </button>
     </form>
   );

@@ -10,6 +10,7 @@ import { formatDateTime } from '../shared/format.js';
 import type { HistorianStatus, HistorySeries, SampleQuality } from './history-api.js';
 import { MAX_PENS } from './history-api.js';
 import { type Period, type RangePreset, presetPeriod } from '../shared/periods.js';
+import { msg } from '../i18n/locale.js';
 
 // ------------------------------------------------------------------ the URL
 
@@ -242,11 +243,12 @@ export function readingAt(p: PenData, t: number): PenReading | undefined {
 
 /** A reading's quality in a word, as the legend writes it. */
 export function qualityText(r: PenReading | undefined): { word: string; mark: string; good: boolean } {
-  if (!r) return { word: 'no data', mark: '–', good: false };
-  if (r.v === null) return { word: r.q === 'bad' ? 'bad (gap)' : 'no data (gap)', mark: '✕', good: false };
-  if (r.q === 'uncertain') return { word: 'uncertain', mark: '?', good: false };
-  if (r.q === 'bad') return { word: 'bad', mark: '✕', good: false };
-  return { word: 'good', mark: '', good: true };
+  const t = msg().trends.quality;
+  if (!r) return { word: t.noData, mark: '–', good: false };
+  if (r.v === null) return { word: r.q === 'bad' ? t.badGap : t.noDataGap, mark: '✕', good: false };
+  if (r.q === 'uncertain') return { word: t.uncertain, mark: '?', good: false };
+  if (r.q === 'bad') return { word: t.bad, mark: '✕', good: false };
+  return { word: t.good, mark: '', good: true };
 }
 
 // ------------------------------------------------------------------ zoom and steps
