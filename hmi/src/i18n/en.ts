@@ -753,6 +753,23 @@ export const en = {
     },
     failed: (message: string) => `The figures could not be read: ${message}`,
   },
+  exports: {
+    title: 'CSV export',
+    caption: 'The pens of the trend, with a header of names and units, times in ISO 8601 (UTC) and a quality column per tag.',
+    progress: 'Export progress',
+    ofPeriod: (pct: string) => `${pct}\u00a0% of the period — `,
+    rows: (n: string, size: string) => `${n} rows, ${size}`,
+    saved: (file: string, n: string, size: string) => `Saved ${file}: ${n} rows, ${size}.`,
+    cancelled: 'Export cancelled: nothing saved.',
+    failed: (message: string) => `The export failed: ${message}`,
+    noFigures: (why: string) => `Historian: no figures (${why}).`,
+  },
+  historian: {
+    units: { y: ['year', 'years'], d: ['day', 'days'], h: ['hour', 'hours'], m: ['minute', 'minutes'], s: ['second', 'seconds'] } as Record<string, [string, string]>,
+    forever: 'for ever',
+    status: (size: string, samples: string, since: string | null, raw: string, minute: string, hour: string) =>
+      `Historian: ${size} on disk, ${samples} samples${since === null ? '' : ` since ${since}`}; kept: raw ${raw}, minute rollups ${minute}, hourly ${hour}.`,
+  },
   devices: {
     unknown: 'unknown',
     connected: 'Connected',

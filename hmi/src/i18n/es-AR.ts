@@ -750,6 +750,23 @@ export const esAR: Messages = {
     },
     failed: (message: string) => `No se pudieron leer las cifras: ${message}`,
   },
+  exports: {
+    title: 'Exportar a CSV',
+    caption: 'Las plumas de la tendencia, con un encabezado de nombres y unidades, horas en ISO 8601 (UTC) y una columna de calidad por variable.',
+    progress: 'Avance de la exportación',
+    ofPeriod: (pct: string) => `${pct}\u00a0% del período — `,
+    rows: (n: string, size: string) => `${n} filas, ${size}`,
+    saved: (file: string, n: string, size: string) => `Guardado ${file}: ${n} filas, ${size}.`,
+    cancelled: 'Exportación cancelada: no se guardó nada.',
+    failed: (message: string) => `Falló la exportación: ${message}`,
+    noFigures: (why: string) => `Histórico: sin cifras (${why}).`,
+  },
+  historian: {
+    units: { y: ['año', 'años'], d: ['día', 'días'], h: ['hora', 'horas'], m: ['minuto', 'minutos'], s: ['segundo', 'segundos'] } as Record<string, [string, string]>,
+    forever: 'para siempre',
+    status: (size: string, samples: string, since: string | null, raw: string, minute: string, hour: string) =>
+      `Histórico: ${size} en disco, ${samples} muestras${since === null ? '' : ` desde ${since}`}; se guardan: datos crudos ${raw}, resúmenes por minuto ${minute}, por hora ${hour}.`,
+  },
   devices: {
     unknown: 'desconocido',
     connected: 'Conectado',
