@@ -140,5 +140,6 @@ describe('configured texts in the user’s language', () => {
       );
     });
     assert.equal(entryText({ kind: 'device', source: 'plc', text: 'plc: connected' }, texts, message), 'plc: connected');
+    assert.equal(withSpanish(() => entryText({ kind: 'device', source: 'plc', text: 'plc: connection lost — timeout' }, texts, message)), 'plc: se perdió la conexión — timeout');
   });
 });

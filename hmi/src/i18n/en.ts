@@ -476,6 +476,7 @@ export const en = {
     quality: { noData: 'no data', badGap: 'bad (gap)', noDataGap: 'no data (gap)', uncertain: 'uncertain', bad: 'bad', good: 'good' },
     chartFailed: (message: string) => `The chart could not be loaded: ${message}`,
     noValues: 'No values received yet for a trend.',
+    sparkCaption: (minutes: number, zone: string) => `The last ${minutes === 1 ? 'minute' : `${minutes} minutes`}, as received by this browser (${zone}).`,
     sparkline: (minutes: number, n: number, min: string, max: string) =>
       `Trend of the last ${minutes === 1 ? 'minute' : `${minutes} minutes`}: ${n} values from ${min} to ${max}`,
   },
@@ -619,6 +620,8 @@ export const en = {
     unshelved: ': unshelved',
     takenOut: ': taken out of service',
     returnedToService: ': returned to service',
+    deviceConnected: ': connected',
+    deviceLost: ': connection lost',
     link: 'LINK',
     byUser: (user: string) => ` — by ${user}`,
     couldNotReadLive: (message: string) => `The journal could not be read: ${message}. New entries still appear below.`,

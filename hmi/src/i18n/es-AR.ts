@@ -474,6 +474,7 @@ export const esAR: Messages = {
     quality: { noData: 'sin datos', badGap: 'mala (hueco)', noDataGap: 'sin datos (hueco)', uncertain: 'dudosa', bad: 'mala', good: 'buena' },
     chartFailed: (message: string) => `No se pudo cargar el gráfico: ${message}`,
     noValues: 'Todavía no llegaron valores para una tendencia.',
+    sparkCaption: (minutes: number, zone: string) => `${minutes === 1 ? 'El último minuto' : `Los últimos ${minutes} minutos`}, tal como los recibió este navegador (${zone}).`,
     sparkline: (minutes: number, n: number, min: string, max: string) =>
       `Tendencia ${minutes === 1 ? 'del último minuto' : `de los últimos ${minutes} minutos`}: ${n} valores de ${min} a ${max}`,
   },
@@ -616,6 +617,8 @@ export const esAR: Messages = {
     unshelved: ': reactivada',
     takenOut: ': puesta fuera de servicio',
     returnedToService: ': vuelta a servicio',
+    deviceConnected: ': conectado',
+    deviceLost: ': se perdió la conexión',
     link: 'ENLACE',
     byUser: (user: string) => ` — por ${user}`,
     couldNotReadLive: (message: string) => `No se pudo leer el registro: ${message}. Las entradas nuevas igual aparecen abajo.`,

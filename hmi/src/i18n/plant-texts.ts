@@ -56,6 +56,9 @@ const ENTRY_SHAPES: readonly { kind: string; re: RegExp; say: (m: RegExpExecArra
   { kind: 'shelve', re: /^([\s\S]*?): shelved until (\S+)( — [\s\S]*)?$/, say: (m) => `${msg().journal.shelvedUntil(m[2]!)}${m[3] ?? ''}` },
   { kind: 'out-of-service', re: /^([\s\S]*?): taken out of service( — [\s\S]*)?$/, say: (m) => `${msg().journal.takenOut}${m[2] ?? ''}` },
   { kind: 'in-service', re: /^([\s\S]*): returned to service$/, say: () => msg().journal.returnedToService },
+  // A device's connection (src/alarms/engine.ts): "plc: connected", "plc: connection lost — <error>".
+  { kind: 'device', re: /^(\S+): connected$/, say: () => msg().journal.deviceConnected },
+  { kind: 'device', re: /^(\S+): connection lost( — [\s\S]*)?$/, say: (m) => `${msg().journal.deviceLost}${m[2] ?? ''}` },
 ];
 
 /**
@@ -71,7 +74,7 @@ export function entryText(e: Pick<JournalEntry, 'kind' | 'source' | 'text'>, tex
   for (const shape of ENTRY_SHAPES) {
     if (shape.kind !== e.kind) continue;
     const m = shape.re.exec(e.text);
-    if (m) return `${alarmMessage(e.source) ?? m[1]}${shape.say(m)}`;
+    if (m) return `${(e.kind === 'device' ? undefined : alarmMessage(e.source)) ?? m[1]}${shape.say(m)}`;
   }
   return e.text;
 }

@@ -81,7 +81,7 @@ export function Sparkline({ tag, info }: { tag: string; info: TagInfo | undefine
         <span>{formatTime(now, state.timeZone)}</span>
       </div>
       <figcaption class="caption">
-        The last {minutes === 1 ? 'minute' : `${minutes} minutes`}, as received by this browser ({zoneName(now, state.timeZone)}).
+        {msg().trends.sparkCaption(minutes, zoneName(now, state.timeZone))}
       </figcaption>
     </figure>
   );
