@@ -681,6 +681,8 @@ export const en = {
     noneConfigured: 'none configured',
     writable: 'Writable',
     readOnly: 'no (read only)',
+    writableText: (range: string, roles: string) => `${range} by ${roles} (commands come in a later release)`,
+    noUnit: 'none',
     tag: 'Tag',
     device: 'Device',
     address: 'Address',

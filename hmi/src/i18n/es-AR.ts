@@ -678,6 +678,8 @@ export const esAR: Messages = {
     noneConfigured: 'no configurado',
     writable: 'Escribible',
     readOnly: 'no (solo lectura)',
+    writableText: (range: string, roles: string) => `${range}, por ${roles} (con comandos)`,
+    noUnit: 'ninguna',
     tag: 'Variable',
     device: 'Equipo',
     address: 'Dirección',

@@ -143,7 +143,10 @@ export function Faceplate({ name }: { name: string }) {
             })}
             <Row label={t.writable}>
               {w
-                ? `${t.rangeText(w.min !== undefined ? formatInUnit(info, w.min) : '−∞', w.max !== undefined ? formatInUnit(info, w.max) : '+∞')} · ${w.roles.map((r) => msg().roles.name[r] ?? r).join(', ')}`
+                ? t.writableText(
+                    t.rangeText(w.min !== undefined ? formatInUnit(info, w.min) : '−∞', w.max !== undefined ? formatInUnit(info, w.max) : '+∞'),
+                    w.roles.map((r) => msg().roles.name[r] ?? r).join(', '),
+                  )
                 : t.readOnly}
             </Row>
             <Row label={t.tag}>
@@ -155,7 +158,7 @@ export function Faceplate({ name }: { name: string }) {
             </Row>
             <Row label={t.type}>{info.type}</Row>
             <Row label={t.unitDecimals}>
-              {info.unit || '—'}, {info.decimals}
+              {info.unit || t.noUnit}, {info.decimals}
             </Row>
             <Row label={t.scanGroup}>{info.scanGroup}</Row>
             {v.live.exceptionCode !== undefined && <Row label={t.exceptionCode}>{v.live.exceptionCode}</Row>}
