@@ -678,7 +678,7 @@ export const esAR: Messages = {
     noneConfigured: 'no configurado',
     writable: 'Escribible',
     readOnly: 'no (solo lectura)',
-    writableText: (range: string, roles: string) => `${range}, por ${roles} (con comandos)`,
+    writableText: (range: string, roles: string) => `${range} (rol ${roles})`,
     noUnit: 'ninguna',
     tag: 'Variable',
     device: 'Equipo',
