@@ -24,7 +24,7 @@
  */
 import { effect, signal, untracked } from '@preact/signals';
 import { render } from 'preact';
-import { fetchCommands, fetchPlant, fetchTags } from './shared/api.js';
+import { fetchCommands, fetchPlant, fetchTags, fetchTexts } from './shared/api.js';
 import { App } from './app.js';
 import { applyTheme, storedTheme } from './shared/ThemeToggle.js';
 import { HmiContext } from './shared/context.js';
@@ -35,7 +35,7 @@ import { loadSession, session, sessionLost } from './session/session.js';
 import { StreamClient } from './live/stream.js';
 import { createStreamSync } from './live/sync.js';
 import { applyLocale, loadCatalogue, locale, msg } from './i18n/locale.js';
-import { localizeCommands } from './i18n/plant-texts.js';
+import { loadConfigTexts, localizeCommands } from './i18n/plant-texts.js';
 import './shared/theme.css';
 import './shared/base.css';
 import './shared/layout.css';
@@ -78,11 +78,13 @@ async function boot(root: HTMLElement): Promise<void> {
           (list) => ({ list }),
           (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
         ),
+        // The plant's texts in Spanish, with the page's other first requests (none for an English page).
+        loadConfigTexts(locale.value, fetchTexts),
       ]);
       unsubscribe();
       const state = createHmiState(plant, tags);
       if ('list' in commands) {
-        localizeCommands(plant.texts, commands.list);
+        localizeCommands(commands.list);
         state.commands.setDefinitions(commands.list);
       }
       else state.commands.definitionsFailed(commands.error);

@@ -59,12 +59,6 @@ export interface PlantInfo {
   devices: { name: string; description: string; host: string; port: number; unitId: number }[];
   /** Who may shelve an alarm of each priority (lowest role), and for how long at most (minutes). */
   shelving: Record<'critical' | 'high' | 'medium' | 'low', { maxMinutes: number; role: 'operator' | 'engineer' | 'admin' }>;
-  /**
-   * The configuration's texts given in several languages, in the configuration's shape, e.g.
-   * texts.alarms.estop.message = { es: "Parada de emergencia accionada", en: "Emergency stop pressed" }
-   * (only those: a plain string stays where it always was). The other answers carry the English (or only) text.
-   */
-  texts?: Record<string, unknown>;
 }
 
 /**

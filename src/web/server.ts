@@ -228,8 +228,10 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     shelving: Object.fromEntries(
       Object.entries(config.shelving).map(([p, r]) => [p, { maxMinutes: Math.floor(r.maxMs / 60_000), role: r.role as 'operator' | 'engineer' | 'admin' }]),
     ) as PlantInfo['shelving'],
-    ...(config.texts ? { texts: config.texts } : {}),
   }));
+
+  // The configuration's texts in the other language (config/text.ts): a Spanish page reads them, an English one never.
+  app.get('/api/plant/texts', { config: { access: 'viewer' } }, async (): Promise<Record<string, unknown>> => config.texts ?? {});
 
   // The reads answer from this node's last known state (the stream hub's), at once whatever the bus does.
   app.get('/api/tags', { config: { access: 'viewer' } }, async (): Promise<TagWithState[]> => {

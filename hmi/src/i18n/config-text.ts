@@ -58,15 +58,21 @@ export function configText(texts: unknown, path: readonly (string | number)[], f
 }
 
 /**
- * Makes `obj[field]` follow the language: a getter picking from `localized`
- * (its plain value the fallback). Nothing changes when `localized` is not a
- * text in several languages.
+ * Makes `obj[field]` follow the language: a getter picking from what
+ * `localized()` gives when read (its plain value the fallback), so texts
+ * that arrive later (they are loaded with the Spanish catalogue) apply too.
  */
-export function localize<T extends object>(obj: T, field: keyof T & string, localized: unknown): void {
-  if (!isLocalized(localized)) return;
+export function localize<T extends object>(obj: T, field: keyof T & string, localized: () => unknown): void {
   const plain = (obj as Record<string, unknown>)[field];
   const fallback = typeof plain === 'string' ? plain : '';
-  Object.defineProperty(obj, field, { get: () => pickText(localized, fallback), enumerable: true, configurable: true });
+  Object.defineProperty(obj, field, {
+    get: () => {
+      const v = localized();
+      return isLocalized(v) ? pickText(v, fallback) : fallback;
+    },
+    enumerable: true,
+    configurable: true,
+  });
 }
 
 /** localize for a computed text: the getter calls `text()` each time (e.g. a message naming a device). */

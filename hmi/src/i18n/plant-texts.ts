@@ -1,32 +1,53 @@
 /**
  * The plant's configured texts in the user's language (see config-text.ts):
  * applied once, when the plant, its tags, pages, commands and alarms are
- * loaded or arrive, as getters that follow the language switch.
+ * loaded or arrive, as getters that follow the language switch. The texts
+ * in the other language (GET api/plant/texts) are read only for a language
+ * other than English, like the Spanish catalogue: an English page never
+ * loads them.
  */
+import { signal } from '@preact/signals';
 import type { AlarmState, CommandInfo, JournalEntry, PlantInfo, TagInfo } from '../../../src/web/protocol.js';
 import type { HmiPage } from '../shared/pages.js';
 import { configText as configTextAt, isLocalized, localize, localizeWith, pickText, textAt } from './config-text.js';
-import { msg } from './locale.js';
+import { type Locale, msg } from './locale.js';
+
+/** The configuration's texts in the other language, once loaded (a signal: the screens re-render when they arrive). */
+export const configTexts = signal<Record<string, unknown> | undefined>(undefined);
+
+let loading: Promise<void> | undefined;
+
+/** Loads the texts for a language other than English (once; a failure leaves the plain texts and may be retried). */
+export function loadConfigTexts(l: Locale, fetchTexts: () => Promise<Record<string, unknown>>): Promise<void> {
+  if (l === 'en' || configTexts.value) return Promise.resolve();
+  loading ??= fetchTexts().then(
+    (t) => void (configTexts.value = t),
+    () => void (loading = undefined),
+  );
+  return loading;
+}
+
+const at =
+  (...path: (string | number)[]): (() => unknown) =>
+  () =>
+    textAt(configTexts.value, ...path);
 
 /** Tag descriptions, device descriptions, page titles and phase names. */
 export function localizePlant(plant: PlantInfo, tags: readonly TagInfo[], pages: readonly HmiPage[]): void {
-  const texts = plant.texts;
-  if (!texts) return;
-  localize(plant, 'name', textAt(texts, 'plant', 'name'));
-  for (const t of tags) localize(t, 'description', textAt(texts, 'tags', t.name, 'description'));
-  for (const d of plant.devices) localize(d, 'description', textAt(texts, 'devices', d.name, 'description'));
+  localize(plant, 'name', at('plant', 'name'));
+  for (const t of tags) localize(t, 'description', at('tags', t.name, 'description'));
+  for (const d of plant.devices) localize(d, 'description', at('devices', d.name, 'description'));
   for (const p of pages) {
-    localize(p, 'title', textAt(texts, 'pages', p.name, 'title'));
-    if (p.kind === 'dashboard') p.phases?.steps.forEach((s, i) => localize(s, 'label', textAt(texts, 'pages', p.name, 'phases', 'steps', i, 'label')));
+    localize(p, 'title', at('pages', p.name, 'title'));
+    if (p.kind === 'dashboard') p.phases?.steps.forEach((s, i) => localize(s, 'label', at('pages', p.name, 'phases', 'steps', i, 'label')));
   }
 }
 
 /** Command labels, descriptions, confirmations and their parameters' labels. */
-export function localizeCommands(texts: unknown, list: readonly CommandInfo[]): void {
-  if (!texts) return;
+export function localizeCommands(list: readonly CommandInfo[]): void {
   for (const c of list) {
-    for (const f of ['label', 'description', 'confirmation'] as const) localize(c, f, textAt(texts, 'commands', c.name, f));
-    for (const [name, p] of Object.entries(c.params)) localize(p, 'label', textAt(texts, 'commands', c.name, 'params', name, 'label'));
+    for (const f of ['label', 'description', 'confirmation'] as const) localize(c, f, at('commands', c.name, f));
+    for (const [name, p] of Object.entries(c.params)) localize(p, 'label', at('commands', c.name, 'params', name, 'label'));
   }
 }
 
@@ -40,7 +61,7 @@ export function alarmLocalizer(plant: PlantInfo): (a: AlarmState) => AlarmState 
   return (a) => {
     const device = a.id.startsWith('comm.') ? devices.get(a.id.slice(5)) : undefined;
     if (device && a.source === device.name) localizeWith(a, 'message', () => msg().alarms.commLost(device.name, device.description));
-    else localize(a, 'message', textAt(plant.texts, 'alarms', a.id, 'message'));
+    else localize(a, 'message', at('alarms', a.id, 'message'));
     return a;
   };
 }
@@ -68,7 +89,7 @@ const ENTRY_SHAPES: readonly { kind: string; re: RegExp; say: (m: RegExpExecArra
  * happened, an event's text is its configured message. Anything else is
  * left as written.
  */
-export function entryText(e: Pick<JournalEntry, 'kind' | 'source' | 'text'>, texts: unknown, alarmMessage: (id: string) => string | undefined): string {
+export function entryText(e: Pick<JournalEntry, 'kind' | 'source' | 'text'>, alarmMessage: (id: string) => string | undefined, texts: unknown = configTexts.value): string {
   if (e.kind === 'event') return configTextAt(texts, ['events', e.source, 'message'], e.text);
   if (e.kind === 'alarm') return alarmMessage(e.source) ?? e.text;
   for (const shape of ENTRY_SHAPES) {
@@ -85,7 +106,7 @@ export function entryText(e: Pick<JournalEntry, 'kind' | 'source' | 'text'>, tex
  * (`names`, as a cycle lists them); the configuration may give each in both
  * languages (historian.cycles.phases[i].name).
  */
-export function phaseLabeller(texts: unknown, names: readonly string[]): (name: string) => string {
+export function phaseLabeller(names: readonly string[], texts: unknown = configTexts.value): (name: string) => string {
   return (name) => {
     const i = names.indexOf(name);
     const v = i < 0 ? undefined : textAt(texts, 'historian', 'cycles', 'phases', i, 'name');

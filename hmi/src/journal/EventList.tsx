@@ -20,7 +20,7 @@ export function entryView(state: HmiState, e: JournalEntry): EntryView {
   const o = { command: e.kind === 'command' ? state.commands.definition(e.source) : undefined, words: commandWords(state), tagNames: tagNames(state) };
   const v = viewEntry(e, o);
   // Said again in the user's language; what it means (bad or not) is read from the server's own words.
-  const text = entryText(e, state.plant.texts, (id) => state.alarms.get(id)?.message);
+  const text = entryText(e, (id) => state.alarms.get(id)?.message);
   return text === e.text || e.kind === 'command' ? v : { ...v, text: viewEntry({ ...e, text }, o).text };
 }
 

@@ -136,7 +136,7 @@ function CyclesTable({ cycles }: { cycles: readonly Cycle[] }) {
   const t = msg().reports;
   const tc = msg().cycles;
   const phases = [...new Set(cycles.flatMap((c) => c.phases.map((p) => p.name)))];
-  const label = phaseLabeller(state.plant.texts, phases);
+  const label = phaseLabeller(phases);
   const views = cycles.map((c) => ({ c, v: cycleView(c, state.clock.value, label) }));
   const anomalies = views.flatMap(({ c, v }) => v.anomalies.map((a) => ({ key: `${c.start}:${a.code}:${a.text}`, at: c.start, text: a.text })));
   return (
@@ -216,7 +216,7 @@ function CyclesTable({ cycles }: { cycles: readonly Cycle[] }) {
 function PhaseTable({ c }: { c: Cycle }) {
   const state = useHmiState();
   const t = msg().reports;
-  const label = phaseLabeller(state.plant.texts, c.phases.map((p) => p.name));
+  const label = phaseLabeller(c.phases.map((p) => p.name));
   const v = cycleView(c, state.clock.value, label);
   return (
     <section class="report-section" aria-labelledby="h-report-phases">

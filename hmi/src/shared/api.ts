@@ -31,6 +31,9 @@ export const fetchPlant = (signal?: AbortSignal): Promise<PlantInfo> => getJson<
 
 export const fetchTags = (signal?: AbortSignal): Promise<TagWithState[]> => getJson<TagWithState[]>('api/tags', signal);
 
+/** The configuration's texts in the other language (Spanish), for a page in that language. */
+export const fetchTexts = (signal?: AbortSignal): Promise<Record<string, unknown>> => getJson<Record<string, unknown>>('api/plant/texts', signal);
+
 export async function fetchDrawing(page: string, signal?: AbortSignal): Promise<string> {
   const res = await fetch(`api/drawings/${encodeURIComponent(page)}`, { cache: 'no-store', ...(signal ? { signal } : {}) });
   if (!res.ok) throw new ApiCallError(await errorMessage(res));

@@ -41,7 +41,7 @@ function PhaseCell({ v, name, label }: { v: CycleView; name: string; label: stri
 
 function CycleRow({ c, phases }: { c: Cycle; phases: readonly string[] }) {
   const state = useHmiState();
-  const label = phaseLabeller(state.plant.texts, phases);
+  const label = phaseLabeller(phases);
   const v = cycleView(c, state.clock.value, label);
   const flagged = v.anomalies.length > 0;
   const t = msg().cycles;
@@ -171,7 +171,7 @@ export function CyclesPage({ query }: { query: string }) {
                 <th scope="col">{t.program}</th>
                 {phases.map((n) => (
                   <th key={n} scope="col">
-                    {phaseLabeller(state.plant.texts, phases)(n)}
+                    {phaseLabeller(phases)(n)}
                   </th>
                 ))}
                 <th scope="col">{t.oxygen}</th>
