@@ -171,10 +171,16 @@ describe('Spanish and English', { timeout: 600_000 }, () => {
     t.after(() => o.context.close());
     const { page } = o;
     await settle(page, '#/');
+    const spanishLoads = (): string[] => o.requests.filter((u) => u.endsWith('api/plant/texts') || /\/es-AR-[^/]*\.js$/.test(u));
+    assert.deepEqual(spanishLoads(), [], 'an English page loads neither the Spanish catalogue nor the Spanish texts');
     const spanish = page.getByRole('button', { name: 'Español' });
     assert.equal(await spanish.getAttribute('aria-pressed'), 'false');
     await spanish.click();
     await page.getByRole('navigation').getByRole('link', { name: 'General' }).waitFor();
+    // The plant's own texts follow (loaded with the switch): the alarm's message, the page's title.
+    await page.getByText('Parada de emergencia accionada').first().waitFor();
+    assert.equal(spanishLoads().length, 2, 'the Spanish catalogue and texts, once');
+    await page.getByRole('heading', { level: 1, name: 'Reactor SBR' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Español' }).getAttribute('aria-pressed'), 'true');
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'es-AR');
     assert.equal(await page.evaluate(() => localStorage.getItem('planta.lang')), 'es-AR');
@@ -183,6 +189,7 @@ describe('Spanish and English', { timeout: 600_000 }, () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Alarmas' }).waitFor();
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('navigation').getByRole('link', { name: 'Alarms' }).waitFor();
+    await page.getByText('Emergency stop pressed').first().waitFor();
     assert.equal(await page.evaluate(() => localStorage.getItem('planta.lang')), 'en');
     assert.deepEqual(o.errors, []);
   });
