@@ -212,6 +212,32 @@ describe('Spanish and English', { timeout: 600_000 }, () => {
     assert.match((await es.page.locator('.col-since time').first().textContent())!, /^\d\d\/\d\d\/\d{4} ([01]\d|2[0-3]):\d\d:\d\d (ART|GMT-3)$/);
   });
 
+  it('a 360 px phone in Spanish still holds banner, alarms, measurements and the current step on its first screen (740 px)', async (t) => {
+    if (!needPeer(t, hasChromium, 'chromium')) return;
+    const es = await spanishContext(browser!, 360);
+    t.after(() => es.context.close());
+    const { page } = es;
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.goto(plant!.url);
+    await settle(page, '#/');
+    const glance = page.getByRole('region', { name: 'De un vistazo' });
+    await page.waitForFunction(() => document.querySelectorAll('.glance-reading .glance-value').length === 3 && [...document.querySelectorAll('.glance-reading .glance-value')].every((e) => /\d/.test(e.textContent ?? '')));
+    const parts = [
+      page.getByRole('link', { name: /abrir el resumen de alarmas$/ }),
+      glance.locator('.glance-head'),
+      ...[0, 1, 2].map((i) => glance.locator('.glance-alarm').nth(i)),
+      ...['reactor.level', 'reactor.oxygen', 'reactor.turbidity'].map((tag) => glance.locator(`.glance-reading[data-tag="${tag}"]`)),
+      glance.locator('.phase-now'),
+    ];
+    let last = 0;
+    for (const [i, p] of parts.entries()) {
+      const b = (await p.boundingBox())!;
+      assert.ok(b.y >= last - 1, `part ${i} comes after the one before`);
+      assert.ok(b.y + b.height <= 740, `part ${i} ends at ${b.y + b.height} px, below the first screen`);
+      last = b.y + b.height;
+    }
+  });
+
   for (const width of WIDTHS) {
     it(`every display in Spanish at ${width} px: no English text of the catalogue or the plant, nothing wider than the screen`, async (t) => {
       if (!needPeer(t, hasChromium, 'chromium')) return;

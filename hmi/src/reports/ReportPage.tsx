@@ -36,7 +36,10 @@ import {
 } from './report-model.js';
 import './reports.css';
 
-type Data = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; cycles: Cycle[]; alarms: JournalEntry[]; actions: JournalEntry[]; from: number; to: number };
+type Data =
+  | { status: 'loading' }
+  | { status: 'error'; message: string }
+  | { status: 'ready'; cycles: Cycle[]; alarms: JournalEntry[]; actions: JournalEntry[]; from: number; to: number; for: ReportRequest };
 
 /** At most this many journal lines per list: the page stays one A4 sheet; the journal has the rest. */
 const MAX_LINES = 25;
@@ -65,7 +68,7 @@ async function load(state: HmiState, r: ReportRequest): Promise<Data> {
   ]);
   if (alarms.kind !== 'ok') return { status: 'error', message: failureText(alarms) };
   if (actions.kind !== 'ok') return { status: 'error', message: failureText(actions) };
-  return { status: 'ready', cycles, alarms: chronological(alarms.body), actions: chronological(actions.body), from, to };
+  return { status: 'ready', cycles, alarms: chronological(alarms.body), actions: chronological(actions.body), from, to, for: r };
 }
 
 /** The limits the overview's bars draw for a measurement of this unit (mg/L: oxygen, NTU: turbidity), now. */
@@ -328,7 +331,9 @@ export function ReportPage({ query }: { query: string }) {
   const state = useHmiState();
   const tz = state.timeZone;
   const request = useMemo(() => readReportQuery(query, Date.now(), tz), [query, tz]);
-  const [data, setData] = useState<Data>({ status: 'loading' });
+  const [loaded, setData] = useState<Data>({ status: 'loading' });
+  // Another report asked for: the figures of the previous one are not shown meanwhile.
+  const data: Data = loaded.status === 'ready' && loaded.for !== request ? { status: 'loading' } : loaded;
   const [day, setDay] = useState(request.kind === 'day' ? request.day : dayOf(request.start, tz));
   const t = msg().reports;
 
