@@ -114,6 +114,7 @@ const FORMAT_TYPES: Record<string, string> = {
   address: 'address or network',
   secret: 'env:VARIABLE or file:PATH',
   'host:port': 'HOST:PORT',
+  'display text': 'text or {es, en}',
 };
 
 function typeName(schema: Schema): string {

@@ -11,6 +11,8 @@ import { SessionBox } from './session/SessionBox.js';
 import { SoundToggle } from './alarms/SoundToggle.js';
 import { ThemeToggle } from './shared/ThemeToggle.js';
 import { ReplayStart } from './replay/ReplayBar.js';
+import { LanguageSwitch } from './i18n/LanguageSwitch.js';
+import { msg } from './i18n/locale.js';
 
 /** A request was refused for want of a signed-in user (a session that ran out): say so, with the way back. */
 function SignInNeeded() {
@@ -23,7 +25,7 @@ function SignInNeeded() {
         <span class="banner-icon" aria-hidden="true">!</span>
         <span>{why}</span>{' '}
         <a class="banner-button" href={hrefLogin(window.location.hash || '#/')}>
-          Sign in
+          {msg().shell.signIn}
         </a>
       </span>
     </div>
@@ -43,15 +45,16 @@ export function TopBar() {
         <span class="plant-name" title={state.plant.name}>
           {state.plant.name}
         </span>
-        <span class="plant-clock" title={`Plant time zone: ${state.timeZone}`}>
+        <span class="plant-clock" title={msg().shell.plantZone(state.timeZone)}>
           <span class="num">{formatTime(now, state.timeZone)}</span> {zoneName(now, state.timeZone)}
         </span>
         <ReplayStart />
+        <LanguageSwitch />
         <SoundToggle />
         <ThemeToggle />
         <SessionBox />
       </div>
-      <nav class="nav" aria-label="Displays">
+      <nav class="nav" aria-label={msg().shell.displays}>
         {items.map((item: NavItem) => (
           <a key={item.href} href={item.href} class="nav-link" aria-current={item.matches(current) ? 'page' : undefined}>
             {item.label}

@@ -1,5 +1,4 @@
 /** The page frame: the top bar (always) and the display the route names. */
-import { useEffect } from 'preact/hooks';
 import { CommandDialog } from './commands/CommandDialog.js';
 import { TopBar } from './TopBar.js';
 import { ReplayFrame, ReplayTimeline } from './replay/ReplayBar.js';
@@ -8,6 +7,7 @@ import type { HmiPage } from './shared/pages.js';
 import { AlarmRates } from './alarms/AlarmRates.js';
 import { AlarmSummary } from './alarms/AlarmSummary.js';
 import { CyclesPage } from './trends/CyclesPage.js';
+import { useEffect, useState } from 'preact/hooks';
 import { Devices } from './live/Devices.js';
 import { Faceplate } from './live/Faceplate.js';
 import { GenericOverview } from './overview/GenericOverview.js';
@@ -23,6 +23,25 @@ import { TrendPage } from './trends/TrendPage.js';
 import { Users } from './session/Users.js';
 import type { Route } from './shared/router.js';
 import { session, signInNeeded } from './session/session.js';
+import { msg } from './i18n/locale.js';
+
+/** The printable reports are read now and then: their script loads when one is opened. */
+function Report({ query }: { query: string }) {
+  const [mod, setMod] = useState<typeof import('./reports/ReportPage.js') | null>(null);
+  const [failed, setFailed] = useState<string | null>(null);
+  useEffect(() => {
+    import('./reports/ReportPage.js').then(setMod, (err: unknown) => setFailed(err instanceof Error ? err.message : String(err)));
+  }, []);
+  if (mod) return <mod.ReportPage query={query} />;
+  return (
+    <main class="page" aria-labelledby="page-title">
+      <h1 id="page-title">{msg().titles.dayReport}</h1>
+      <p class="empty" role={failed ? 'alert' : 'status'}>
+        {failed ? msg().reports.failed(failed) : msg().reports.reading}
+      </p>
+    </main>
+  );
+}
 
 function ConfiguredPage({ page }: { page: HmiPage }) {
   return page.kind === 'dashboard' ? <Overview page={page} /> : <Mimic page={page} />;
@@ -42,54 +61,58 @@ function SkipLink() {
   };
   return (
     <a class="skip-link" href="#page-title" onClick={skip}>
-      Skip to the display
+      {msg().shell.skip}
     </a>
   );
 }
 
 function NotFound({ name }: { name: string }) {
+  const t = msg().shell;
   return (
     <main class="page" aria-labelledby="page-title">
-      <h1 id="page-title">No such display</h1>
+      <h1 id="page-title">{t.noSuchDisplay}</h1>
       <p class="empty">
-        There is no page “{name}”. <a href="#/">Back to the overview</a>
+        {t.noSuchPage(name)} <a href="#/">{t.backToOverview}</a>
       </p>
     </main>
   );
 }
 
 function titleOf(route: Route, pages: readonly HmiPage[]): string {
+  const t = msg().titles;
   switch (route.kind) {
     case 'home':
-      return 'Overview';
+      return t.overview;
     case 'alarms':
-      return 'Alarms';
+      return t.alarms;
     case 'journal':
-      return 'Journal';
+      return t.journal;
     case 'alarm-rates':
-      return 'Alarm rates';
+      return t.alarmRates;
     case 'tags':
-      return 'Tags';
+      return t.tags;
     case 'tag':
       return route.name;
     case 'devices':
-      return 'Devices';
+      return t.devices;
     case 'parameters':
-      return 'Parameters';
+      return t.parameters;
     case 'trends':
-      return 'Trends';
+      return t.trends;
     case 'cycles':
-      return 'Cycle report';
+      return t.cycles;
+    case 'report':
+      return /(^|&)cycle=/.test(route.query) ? t.cycleReport : t.dayReport;
     case 'login':
-      return 'Sign in';
+      return t.signIn;
     case 'users':
-      return 'Users';
+      return t.users;
     case 'audit':
-      return 'Audit trail';
+      return t.audit;
     case 'notifications':
-      return 'Notifications';
+      return t.notifications;
     case 'page':
-      return pages.find((p) => p.name === route.name)?.title ?? 'No such display';
+      return pages.find((p) => p.name === route.name)?.title ?? msg().shell.noSuchDisplay;
   }
 }
 
@@ -97,9 +120,10 @@ export function App() {
   const { state, router } = useHmi();
   const route = router.route.value;
   const home = state.pages.find((p) => p.kind === 'dashboard');
+  const title = `${titleOf(route, state.pages)} — ${state.plant.name}`;
   useEffect(() => {
-    document.title = `${titleOf(route, state.pages)} — ${state.plant.name}`;
-  }, [route, state]);
+    document.title = title;
+  }, [title]);
   let page;
   switch (route.kind) {
     case 'home':
@@ -131,6 +155,9 @@ export function App() {
       break;
     case 'cycles':
       page = <CyclesPage query={route.query} />;
+      break;
+    case 'report':
+      page = <Report query={route.query} />;
       break;
     case 'login': {
       const next = route.next;

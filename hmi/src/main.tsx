@@ -24,7 +24,7 @@
  */
 import { effect, signal, untracked } from '@preact/signals';
 import { render } from 'preact';
-import { fetchCommands, fetchPlant, fetchTags } from './shared/api.js';
+import { fetchCommands, fetchPlant, fetchTags, fetchTexts } from './shared/api.js';
 import { App } from './app.js';
 import { applyTheme, storedTheme } from './shared/ThemeToggle.js';
 import { HmiContext } from './shared/context.js';
@@ -35,6 +35,8 @@ import { loadSession, session, sessionLost } from './session/session.js';
 import { StreamClient } from './live/stream.js';
 import { createStreamSync } from './live/sync.js';
 import { ReplayController } from './replay/replay.js';
+import { applyLocale, loadCatalogue, locale, msg } from './i18n/locale.js';
+import { loadConfigTexts, localizeCommands } from './i18n/plant-texts.js';
 import './shared/theme.css';
 import './shared/base.css';
 import './shared/layout.css';
@@ -50,7 +52,7 @@ function Booting({ problem }: { problem: string | null }) {
   return (
     <main class="page booting">
       <h1>Planta</h1>
-      <p role="status">{problem ? `The server does not answer (${problem}); trying again…` : 'Loading the plant…'}</p>
+      <p role="status">{problem ? msg().boot.noAnswer(problem) : msg().boot.loading}</p>
     </main>
   );
 }
@@ -77,10 +79,15 @@ async function boot(root: HTMLElement): Promise<void> {
           (list) => ({ list }),
           (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
         ),
+        // The plant's texts in Spanish, with the page's other first requests (none for an English page).
+        loadConfigTexts(locale.value, fetchTexts),
       ]);
       unsubscribe();
       const state = createHmiState(plant, tags);
-      if ('list' in commands) state.commands.setDefinitions(commands.list);
+      if ('list' in commands) {
+        localizeCommands(commands.list);
+        state.commands.setDefinitions(commands.list);
+      }
       else state.commands.definitionsFailed(commands.error);
       start(root, state);
       return;
@@ -95,7 +102,7 @@ async function boot(root: HTMLElement): Promise<void> {
 function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): void {
   const router = createRouter();
   const sync = createStreamSync(state);
-  const client = new StreamClient({ url: 'api/stream' }, { ...sync, unauthorized: () => sessionLost('Your session has ended: sign in again to see live values.') });
+  const client = new StreamClient({ url: 'api/stream' }, { ...sync, unauthorized: () => sessionLost(msg().boot.sessionEnded) });
   // Live, or the recorded plant when the URL names a moment (replay stops and starts the live stream).
   const replay = new ReplayController({ state, sync, live: { start: () => client.start(), stop: () => client.stop() } });
   replay.begin();
@@ -131,4 +138,8 @@ function start(root: HTMLElement, state: ReturnType<typeof createHmiState>): voi
 }
 
 applyTheme(storedTheme());
-void boot(document.getElementById('app')!);
+applyLocale();
+// The first screen in the chosen language (English meanwhile, should its script fail to load).
+void loadCatalogue(locale.value)
+  .catch(() => undefined)
+  .then(() => boot(document.getElementById('app')!));

@@ -11,6 +11,7 @@ import { LineCounter, type Node, type Pair, type YAMLMap, isCollection, isMap, i
 import type { z } from 'zod';
 import { PlantaError } from '../errors.js';
 import { type PlantConfig, resolveConfig } from './resolve.js';
+import { displayTexts } from './text.js';
 import {
   NAME_MESSAGE,
   NAME_PATTERN,
@@ -244,6 +245,8 @@ export function parseConfig(text: string, file: string, readDrawing: DrawingRead
     else v.at(nodes.get(`${kind}/${name}`), [kind!, name], sub, p.message);
   }
   if (v.problems.length > 0) throw new ConfigError(v.problems.sort((a, b) => a.line - b.line || a.column - b.column));
+  const texts = displayTexts(doc.toJSON());
+  if (texts) config.texts = texts;
   return config;
 }
 

@@ -69,6 +69,11 @@ export interface PlantConfig {
   notifications: NotificationsConfig;
   /** SVG text of each mimic page's drawing, by page name. */
   drawings: Record<string, string>;
+  /**
+   * The display texts the file gives in Spanish and English, in the file's shape (config/text.ts); everywhere else
+   * the configuration holds their plain (English) string. Only the HMI shows the others (GET api/plant → texts).
+   */
+  texts?: Record<string, unknown>;
 }
 
 export type { LinkConfig, RuleProblem };

@@ -15,6 +15,7 @@ import { AREAS, DATA_TYPES } from '../tags/types.js';
 import { parseDuration } from '../util/duration.js';
 import { hoursProblem } from './hours.js';
 import type { RawLink } from './link-schema.js';
+import { displayText } from './text.js';
 
 export { type RawLink, linkSchema } from './link-schema.js';
 
@@ -53,7 +54,7 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const deviceSchema = z
   .object({
-    description: z.string().default('').describe('What the device is, for people (the devices page shows it).'),
+    description: displayText().default('').describe('What the device is, for people (the devices page shows it).'),
     host: z.string().min(1).optional().describe('Host name or IP address of the Modbus/TCP server (a device of its own); a device on a `link` takes its address from the link.'),
     port: int(1, 65535).optional().describe('Its TCP port (with `host`). Default 502.'),
     link: z.string().optional().describe('The link (a serial line, a converter, a gateway) the device is on, instead of `host`: it shares the line with the link\'s other devices.'),
@@ -85,7 +86,7 @@ const writableSchema = z
 
 export const tagSchema = z
   .object({
-    description: z.string().default('').describe('What the value is, for people.'),
+    description: displayText().default('').describe('What the value is, for people.'),
     device: z.string().optional().describe('The device it is read from; may be left out when there is only one.'),
     area: z
       .enum(AREAS as [string, ...string[]])
@@ -119,7 +120,7 @@ export const tagSchema = z
 
 export const plantSchema = z
   .object({
-    name: z.string().default('Planta').describe("The plant's name, shown in the HMI's top bar; it also makes the Redis bus's default key prefix."),
+    name: displayText().default('Planta').describe("The plant's name, shown in the HMI's top bar; it (the plain or English one) also makes the Redis bus's default key prefix."),
     timezone: z.string().optional().describe("IANA time zone the HMI shows times in, e.g. America/Argentina/Buenos_Aires. Default the server's."),
   })
   .strict()
@@ -130,7 +131,7 @@ const tagRef = z.string().min(1).meta({ format: 'tag' });
 export const dashboardPageSchema = z
   .object({
     kind: z.literal('dashboard').describe('A dashboard.'),
-    title: z.string().describe('Its title, also its label in the navigation (the first dashboard is the "Overview").'),
+    title: displayText().describe('Its title, also its label in the navigation (the first dashboard is the "Overview").'),
     bars: z
       .array(
         z
@@ -157,7 +158,7 @@ export const dashboardPageSchema = z
           .array(
             z
               .object({
-                label: z.string().describe("The step's name."),
+                label: displayText().describe("The step's name."),
                 active: tagRef.describe('A boolean tag, true while the step runs.'),
                 elapsed: tagRef.describe("The step's elapsed time."),
                 durations: z.array(tagRef).min(1).describe('Its planned duration: one tag per program (program 1 first), or one.'),
@@ -179,7 +180,7 @@ export const dashboardPageSchema = z
 export const mimicPageSchema = z
   .object({
     kind: z.literal('mimic').describe('A process mimic.'),
-    title: z.string().describe('Its title, also its label in the navigation (a single mimic is "Mimic").'),
+    title: displayText().describe('Its title, also its label in the navigation (a single mimic is "Mimic").'),
     drawing: z.string().describe('The SVG file, relative to the configuration file; scripts, event handlers and outside references are removed.'),
     bindings: z
       .array(
@@ -232,9 +233,9 @@ const tagTemplate = z.string().min(1).meta({ format: 'tag template' });
 
 export const commandSchema = z
   .object({
-    label: z.string().min(1).describe('What the button says, e.g. "Start program".'),
-    description: z.string().default('').describe('A longer explanation, shown in the confirmation dialog.'),
-    confirmation: z.string().min(1).describe('The confirmation dialog\'s question; {param} is replaced by its value, e.g. "Start program {program}?".'),
+    label: displayText(z.string().min(1)).describe('What the button says, e.g. "Start program".'),
+    description: displayText().default('').describe('A longer explanation, shown in the confirmation dialog.'),
+    confirmation: displayText(z.string().min(1)).describe('The confirmation dialog\'s question; {param} is replaced by its value, e.g. "Start program {program}?".'),
     role: z.enum(ROLES).default('operator').describe('The lowest role allowed (a higher role may too); it must reach every written tag\'s `writable.roles`.'),
     critical: z.boolean().default(false).describe('Select-before-operate: the server checks the command and holds it while the operator confirms, with their password again.'),
     expiry: duration.default(5000).describe('A command not sent within this time after the request is never sent.'),
@@ -243,7 +244,7 @@ export const commandSchema = z
         z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a parameter name of letters, digits and "_"'),
         z
           .object({
-            label: z.string().optional().describe('Its label in the HMI. Default its name.'),
+            label: displayText().optional().describe('Its label in the HMI. Default its name.'),
             tag: tagTemplate.optional().describe("Take the type and range from this tag's writable limits."),
             min: z.number().optional().describe('The lowest value accepted (needed without `tag`).'),
             max: z.number().optional().describe('The highest value accepted (needed without `tag`).'),
@@ -304,7 +305,7 @@ export type Priority = (typeof PRIORITIES)[number];
 export const alarmSchema = z
   .object({
     tag: tagRef.describe('The tag watched: boolean for a digital alarm, numeric for an analog one.'),
-    message: z.string().min(1).describe('What the alarm says in the banner, the summary and the journal.'),
+    message: displayText(z.string().min(1)).describe('What the alarm says in the banner, the summary and the journal.'),
     priority: z.enum(PRIORITIES).describe("How urgent: it orders the summary and sets the alarm's colour and mark, its sound and its shelving rule."),
     activeWhen: z.boolean().optional().describe('Digital: active while the tag equals this. Default true.'),
     condition: z.enum(['high', 'highhigh', 'low', 'lowlow']).optional().describe('Analog: high and highhigh are active above the limit, low and lowlow below.'),
@@ -354,7 +355,7 @@ export type ShelvingConfig = z.infer<typeof shelvingSchema>;
 export const eventSchema = z
   .object({
     tag: tagRef.describe('A boolean tag.'),
-    message: z.string().min(1).describe("The journal's text."),
+    message: displayText(z.string().min(1)).describe("The journal's text."),
     when: z.boolean().default(true).describe('Log when the tag becomes this value.'),
   })
   .strict()
@@ -467,7 +468,7 @@ const tagOrNumber = z.union([tagRef, z.number()]);
 
 export const cycleSchema = z
   .object({
-    label: z.string().default('Cycle').describe('What a cycle is called in the report.'),
+    label: displayText().default('Cycle').describe('What a cycle is called in the report.'),
     program: tagRef.optional().describe("The tag whose value (1..n) picks which of each phase's planned durations applies."),
     plannedUnit: z.enum(['s', 'min', 'h']).default('min').describe('The unit of the planned-duration tags.'),
     tolerance: delay.default(60_000).describe('A phase longer than planned by more than this is an anomaly.'),
@@ -475,7 +476,7 @@ export const cycleSchema = z
       .array(
         z
           .object({
-            name: z.string().min(1).describe("The phase's name."),
+            name: displayText(z.string().min(1)).describe("The phase's name (the plain or English one is how `oxygen.phase` and `turbidity.phase` name it)."),
             active: tagRef.describe('A boolean tag, true while the phase runs.'),
             planned: z.array(tagRef).default([]).describe('Planned duration tags, one per program (program 1 first); one tag if there is no program selector.'),
             elapsed: tagRef

@@ -240,6 +240,9 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     ) as PlantInfo['shelving'],
   }));
 
+  // The configuration's texts in the other language (config/text.ts): a Spanish page reads them, an English one never.
+  app.get('/api/plant/texts', { config: { access: 'viewer' } }, async (): Promise<Record<string, unknown>> => config.texts ?? {});
+
   // The reads answer from this node's last known state (the stream hub's), at once whatever the bus does.
   app.get('/api/tags', { config: { access: 'viewer' } }, async (): Promise<TagWithState[]> => {
     const lost = lostAt(hub);

@@ -78,6 +78,20 @@ tags:
     );
   });
 
+  it('GET /api/plant/texts: the configuration\'s texts in the other language (Spanish), the plain English everywhere else', async (t) => {
+    const { app } = await setup(t);
+    const plant = (await app.inject('/api/plant')).json() as PlantInfo & { texts?: unknown };
+    assert.equal(plant.texts, undefined, 'an English page does not carry them');
+    const res = await app.inject('/api/plant/texts');
+    assert.equal(res.statusCode, 200);
+    const texts = res.json() as Record<string, Record<string, Record<string, unknown>>>;
+    assert.deepEqual(texts.alarms!.estop, { message: { es: 'Parada de emergencia accionada' } });
+    assert.deepEqual(texts.tags!['reactor.level'], { description: { es: 'Nivel del reactor SBR' } });
+    assert.deepEqual((texts.pages!.overview as Record<string, unknown>).title, { es: 'Reactor SBR' });
+    const tag = (await app.inject('/api/tags/reactor.level')).json() as TagWithState;
+    assert.equal(tag.description, 'Level in the SBR reactor');
+  });
+
   it('GET /api/plant, /api/devices and /api/drawings/:page', async (t) => {
     const { app, bus } = await setup(t);
     const plant = (await app.inject('/api/plant')).json() as PlantInfo;

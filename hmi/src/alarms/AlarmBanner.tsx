@@ -9,11 +9,10 @@
  * count pulses briefly when a new alarm arrives and stops once the alarms
  * are acknowledged.
  */
-import { PRIORITY_MARK, PRIORITY_WORD, STATE_MARK, STATE_WORD, sinceOf } from './alarm-model.js';
+import { PRIORITY_MARK, STATE_MARK, priorityWord, sinceOf, stateWord } from './alarm-model.js';
+import { msg } from '../i18n/locale.js';
 import { useHmiState } from '../shared/context.js';
 import { formatTimeZoned } from '../shared/format.js';
-
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 export function AlarmBanner() {
   const state = useHmiState();
@@ -22,13 +21,14 @@ export function AlarmBanner() {
   const pulse = state.sound.pulse.value;
   // The server cut off from the plant's bus has alarm states as last received too.
   const live = state.link.value.state === 'live' && state.bus.value.up;
+  const t = msg().alarms;
   if (!known) {
     return (
-      <a class="alarm-banner is-unknown" href="#/alarms" aria-label="Alarm states not received yet: open the alarm summary">
+      <a class="alarm-banner is-unknown" href="#/alarms" aria-label={t.notReceivedOpen}>
         <span class="alarm-icon" aria-hidden="true">
           ?
         </span>
-        <strong class="alarm-count">Alarm states not received yet</strong>
+        <strong class="alarm-count">{t.notReceived}</strong>
         <span class="alarm-go" aria-hidden="true">
           ›
         </span>
@@ -39,15 +39,15 @@ export function AlarmBanner() {
   const top = s.top;
   // Nothing to acknowledge, but something still abnormal: drawn in its priority's edge, not as normal.
   const stillActive = highest ? null : s.ackedHighest;
-  const counts = [`${s.activeAcked} active acknowledged`];
-  if (s.unknown) counts.push(`${s.unknown} unknown (bad data)`);
-  if (s.shelved) counts.push(`${s.shelved} shelved`);
+  const counts = [t.activeAcked(s.activeAcked)];
+  if (s.unknown) counts.push(t.unknownBad(s.unknown));
+  if (s.shelved) counts.push(t.shelvedN(s.shelved));
   const label = [
-    s.unacked ? `${plural(s.unacked, 'unacknowledged alarm')}, highest priority ${highest}` : 'No unacknowledged alarms',
-    stillActive ? `${counts[0]}, highest priority ${stillActive}` : counts[0],
+    s.unacked && highest ? t.unackedAlarms(s.unacked, priorityWord(highest).toLowerCase()) : t.noUnacked,
+    stillActive ? t.withHighest(counts[0]!, priorityWord(stillActive).toLowerCase()) : counts[0],
     ...counts.slice(1),
-    top ? `first: ${top.message} (${STATE_WORD[top.state].toLowerCase()})` : '',
-    live ? '' : 'as last received',
+    top ? t.first(top.message, stateWord(top.state).toLowerCase()) : '',
+    live ? '' : t.asLastReceived,
   ]
     .filter(Boolean)
     .join('; ');
@@ -55,7 +55,7 @@ export function AlarmBanner() {
     <a
       class={`alarm-banner ${highest ? `has-unacked prio-bg-${highest}` : ''} ${stillActive ? `has-acked prio-edge-${stillActive}` : ''} ${s.unknown ? 'has-unknown' : ''} ${live ? '' : 'is-stale'}`}
       href="#/alarms"
-      aria-label={`${label}: open the alarm summary`}
+      aria-label={t.openSummary(label)}
       data-unacked={s.unacked}
       data-highest={highest ?? ''}
       data-acked-highest={stillActive ?? ''}
@@ -66,13 +66,13 @@ export function AlarmBanner() {
       <span class="alarm-main">
         {/* Remounted for each new alarm, so the pulse starts again; no pulse once nothing is unacknowledged. */}
         <strong key={pulse} class={`alarm-count ${pulse > 0 && s.unacked > 0 ? 'is-pulsing' : ''}`}>
-          {s.unacked ? `${s.unacked} unacknowledged` : stillActive ? `${PRIORITY_WORD[stillActive]} still active` : 'No unacknowledged alarms'}
+          {s.unacked ? t.unackedCount(s.unacked) : stillActive ? t.stillActive(priorityWord(stillActive)) : t.noUnacked}
         </strong>
-        {stillActive && <span class="alarm-highest"> · none to acknowledge</span>}
+        {stillActive && <span class="alarm-highest">{t.noneToAck}</span>}
         {highest && (
           <span class="alarm-highest">
-            {' '}
-            · highest <strong>{PRIORITY_WORD[highest]}</strong>
+            {t.highest}
+            <strong>{priorityWord(highest)}</strong>
           </span>
         )}
       </span>
@@ -82,14 +82,14 @@ export function AlarmBanner() {
             {c}
           </span>
         ))}
-        {!live && <span class="alarm-more">(as last received)</span>}
+        {!live && <span class="alarm-more">{t.asLastReceivedParen}</span>}
       </span>
       {top && (
         <span class={`alarm-top st-${top.state}`} data-alarm={top.id} data-state={top.state}>
           <span aria-hidden="true">{PRIORITY_MARK[top.priority]} </span>
           <strong>{top.message}</strong> — <span aria-hidden="true">{STATE_MARK[top.state]} </span>
-          {STATE_WORD[top.state].toLowerCase()}
-          {sinceOf(top) > 0 && ` since ${formatTimeZoned(sinceOf(top), state.timeZone)}`}
+          {stateWord(top.state).toLowerCase()}
+          {sinceOf(top) > 0 && t.since(formatTimeZoned(sinceOf(top), state.timeZone))}
         </span>
       )}
       <span class="alarm-go" aria-hidden="true">

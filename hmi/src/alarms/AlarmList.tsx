@@ -11,6 +11,7 @@ import { formatDateTimeZoned } from '../shared/format.js';
 import { hrefTag } from '../shared/router.js';
 import { ActionNote, BlockedActions, PriorityBadge, StateWords, actionsBlocked, priorityTone, signInRefusal } from './AlarmMarks.js';
 import { NeedsRole } from '../session/NeedsRole.js';
+import { msg } from '../i18n/locale.js';
 
 /** Where an alarm's source is shown: its tag's faceplate, or the devices page for a communication alarm. */
 export function sourceHref(state: ReturnType<typeof useHmiState>, a: AlarmState): string {
@@ -24,6 +25,7 @@ function Item({ a }: { a: AlarmState }) {
   const where = `overview:${a.id}`;
   const pending = state.alarms.actions.value.get(where)?.status === 'pending';
   const blocked = actionsBlocked(state) ?? signInRefusal();
+  const t = msg().alarms;
   return (
     <li class={`alarm-item st-${a.state}`} data-alarm={a.id} data-state={a.state}>
       <PriorityBadge priority={a.priority} tone={priorityTone(a)} />
@@ -32,7 +34,7 @@ function Item({ a }: { a: AlarmState }) {
       </a>
       <span class="alarm-meta">
         <StateWords a={a} />
-        {sinceOf(a) > 0 && <span class="alarm-time num">since {formatDateTimeZoned(sinceOf(a), state.timeZone)}</span>}
+        {sinceOf(a) > 0 && <span class="alarm-time num">{t.sinceTime(formatDateTimeZoned(sinceOf(a), state.timeZone))}</span>}
       </span>
       {canAck(a) && (
         <span class="alarm-actions">
@@ -41,11 +43,11 @@ function Item({ a }: { a: AlarmState }) {
             class="cmd-button alarm-ack"
             disabled={pending || Boolean(blocked)}
             title={blocked ?? undefined}
-            aria-label={`Acknowledge: ${a.message}`}
+            aria-label={t.acknowledgeWhat(a.message)}
             aria-describedby="overview-alarms-blocked"
             onClick={() => void state.alarms.acknowledge(where, [a.id])}
           >
-            Acknowledge
+            {t.acknowledge}
             {signInRefusal() && <NeedsRole role="sign in" />}
           </button>
           <ActionNote where={where} />
@@ -59,20 +61,21 @@ function Item({ a }: { a: AlarmState }) {
 export function AlarmList() {
   const state = useHmiState();
   if (!state.alarms.known.value) {
-    return <p class="empty">Alarm states not received yet.</p>;
+    return <p class="empty">{msg().alarms.notReceivedDot}</p>;
   }
   const list = overviewAlarms(state.alarms.list.value);
   if (list.length === 0) {
     return (
       <p class="empty" data-testid="no-alarms">
-        <span aria-hidden="true">✓ </span>No active or unacknowledged alarms.
+        <span aria-hidden="true">✓ </span>
+        {msg().alarms.noActive}
       </p>
     );
   }
   return (
     <>
       <BlockedActions id="overview-alarms-blocked" roles={[signInRefusal()]} />
-      <ul class="alarms" aria-label="Active alarms, by priority">
+      <ul class="alarms" aria-label={msg().alarms.activeByPriority}>
         {list.map((a) => (
           <Item key={a.id} a={a} />
         ))}

@@ -6,7 +6,8 @@
  */
 import type { AlarmPriority, AlarmState } from '../../../src/web/protocol.js';
 import type { ActionResult } from './alarm-board.js';
-import { PRIORITY_MARK, PRIORITY_WORD, STATE_MARK, STATE_WORD } from './alarm-model.js';
+import { PRIORITY_MARK, STATE_MARK, priorityWord, stateWord } from './alarm-model.js';
+import { msg } from '../i18n/locale.js';
 import { useHmiState } from '../shared/context.js';
 import { formatDateTimeZoned, formatTimeZoned } from '../shared/format.js';
 import type { HmiState } from '../live/state.js';
@@ -17,19 +18,20 @@ import { REPLAY_TEXT } from '../replay/replay-text.js';
 export function actionsBlocked(state: HmiState): string | null {
   if (state.replay.value) return REPLAY_TEXT.alarmActionsBlocked;
   const link = state.link.value.state;
-  if (link === 'down') return 'No live data: acknowledging and shelving are disabled, the alarms shown may be out of date';
-  if (link === 'connecting') return 'Not connected to live data yet: acknowledging and shelving are disabled';
-  if (!state.bus.value.up) return "Live data stopped (the server lost the plant's bus): acknowledging and shelving are disabled, the alarms shown may be out of date";
+  const t = msg().alarms;
+  if (link === 'down') return t.blockedDown;
+  if (link === 'connecting') return t.blockedConnecting;
+  if (!state.bus.value.up) return t.blockedBus;
   return null;
 }
 
 /** Why this browser may not acknowledge, shelve or unshelve (the server takes them from any signed-in user), or null. */
 export function signInRefusal(): string | null {
-  return session.value?.via === 'session' ? null : 'Sign in (any role) to acknowledge, shelve or unshelve alarms.';
+  return session.value?.via === 'session' ? null : msg().alarms.signInToAct;
 }
 
 /** Why this user may not take alarms out of service or back, or null. */
-export const serviceRefusal = (): string | null => roleRefusal(session.value, 'engineer', 'take alarms out of service or return them to service');
+export const serviceRefusal = (): string | null => roleRefusal(session.value, 'engineer', msg().alarms.serviceAction);
 
 /** The reasons alarm actions are disabled, where they are: no live data, and what the user's role does not allow. */
 export function BlockedActions({ id, roles = [] }: { id: string; roles?: readonly (string | null)[] }) {
@@ -69,8 +71,8 @@ export function PriorityBadge({ priority, tone = 'strong' }: { priority: AlarmPr
       <span class="prio-mark" aria-hidden="true">
         {PRIORITY_MARK[priority]}
       </span>
-      <span class="visually-hidden">Priority </span>
-      {PRIORITY_WORD[priority]}
+      <span class="visually-hidden">{msg().priority.hidden}</span>
+      {priorityWord(priority)}
     </span>
   );
 }
@@ -81,7 +83,7 @@ export function StateWords({ a }: { a: AlarmState }) {
       <span class="st-mark" aria-hidden="true">
         {STATE_MARK[a.state]}
       </span>{' '}
-      {STATE_WORD[a.state]}
+      {stateWord(a.state)}
     </span>
   );
 }
@@ -89,15 +91,16 @@ export function StateWords({ a }: { a: AlarmState }) {
 /** Who acknowledged, shelved or took the alarm out of service, when and why. */
 export function WhoWhy({ a }: { a: AlarmState }) {
   const tz = useHmiState().timeZone;
+  const t = msg().alarms;
   const lines: { key: string; text: string }[] = [];
   if (a.outOfService) {
-    lines.push({ key: 'oos', text: `Out of service by ${a.outOfService.user} since ${formatDateTimeZoned(a.outOfService.at, tz)} — “${a.outOfService.reason}”` });
+    lines.push({ key: 'oos', text: t.outOfServiceBy(a.outOfService.user, formatDateTimeZoned(a.outOfService.at, tz), a.outOfService.reason) });
   }
   if (a.shelved) {
-    lines.push({ key: 'shelved', text: `Shelved by ${a.shelved.user} at ${formatTimeZoned(a.shelved.at, tz)} until ${formatDateTimeZoned(a.shelved.until, tz)} — “${a.shelved.reason}”` });
+    lines.push({ key: 'shelved', text: t.shelvedBy(a.shelved.user, formatTimeZoned(a.shelved.at, tz), formatDateTimeZoned(a.shelved.until, tz), a.shelved.reason) });
   }
   if (a.ack && a.state !== 'normal') {
-    lines.push({ key: 'ack', text: `Acknowledged by ${a.ack.user} at ${formatDateTimeZoned(a.ack.at, tz)}${a.ack.comment ? ` — “${a.ack.comment}”` : ''}` });
+    lines.push({ key: 'ack', text: t.ackedBy(a.ack.user, formatDateTimeZoned(a.ack.at, tz), a.ack.comment) });
   }
   if (lines.length === 0) return null;
   return (
@@ -125,20 +128,21 @@ export function ActionNote({ where }: { where: string | readonly string[] }) {
     if (x && (!r || x.at >= r.at)) r = x;
   }
   const now = state.clock.value;
+  const t = msg().alarms;
   return (
     <span class="action-note-slot" aria-live="polite" data-action-for={typeof where === 'string' ? where : where.join(' ')}>
-      {r?.status === 'pending' && <span class="action-note is-pending">{r.what}: sending…</span>}
+      {r?.status === 'pending' && <span class="action-note is-pending">{t.sending(r.what)}</span>}
       {r?.status === 'done' && now - r.at < 15_000 && (
         <span class="action-note is-done">
           <span aria-hidden="true">✓ </span>
-          {r.what}: done at {formatTimeZoned(r.at, state.timeZone)}
+          {t.doneAt(r.what, formatTimeZoned(r.at, state.timeZone))}
         </span>
       )}
       {r?.status === 'error' && (
         <span class="action-note is-error" role="alert" data-code={r.code}>
           <span aria-hidden="true">✕ </span>
           <strong>
-            {r.what}: {r.code === 'PLANTA_NO_ANSWER' ? 'no answer from the server (it may or may not have been done).' : 'refused by the server.'}
+            {r.code === 'PLANTA_NO_ANSWER' ? t.noAnswer(r.what) : t.refused(r.what)}
           </strong>{' '}
           {r.message} <span class="mono">[{r.code}]</span>
         </span>

@@ -13,6 +13,7 @@ import { RateChart } from './RateChart.js';
 import { useHmiState } from '../shared/context.js';
 import { formatDateTimeZoned } from '../shared/format.js';
 import { RATING_MARK, RATING_WORD, VERDICT_MARK, figureRows, percent, ratingSentence } from './rates-model.js';
+import { msg } from '../i18n/locale.js';
 
 type Load = { status: 'loading' } | { status: 'ready'; f: RateFigures } | { status: 'error'; message: string };
 
@@ -21,29 +22,30 @@ function Figures({ f }: { f: RateFigures }) {
   const tz = state.timeZone;
   const name = (id: string): string => state.alarms.get(id)?.message ?? id;
   const rows = figureRows(f);
+  const t = msg().rates;
   return (
     <>
       <section class={`panel rating rating-${f.rating}`} aria-labelledby="h-rating" data-rating={f.rating}>
-        <h2 id="h-rating">Rating</h2>
+        <h2 id="h-rating">{t.rating}</h2>
         <p class="rating-word">
           <span aria-hidden="true">{RATING_MARK[f.rating]} </span>
-          {RATING_WORD[f.rating]}
+          {t.ratingWord[f.rating] ?? RATING_WORD[f.rating]}
         </p>
         <p>{ratingSentence(f)}</p>
         <p class="caption">
-          {f.activations} activation{f.activations === 1 ? '' : 's'} from {formatDateTimeZoned(f.from, tz)} to {formatDateTimeZoned(f.to, tz)}.
+          {t.activations(f.activations, formatDateTimeZoned(f.from, tz), formatDateTimeZoned(f.to, tz))}
         </p>
       </section>
 
       <section class="panel" aria-labelledby="h-figures">
-        <h2 id="h-figures">Figures against their targets</h2>
+        <h2 id="h-figures">{t.figures}</h2>
         <table class="figures-table">
           <thead>
             <tr>
-              <th scope="col">Figure</th>
-              <th scope="col">This period</th>
-              <th scope="col">Target</th>
-              <th scope="col">Verdict</th>
+              <th scope="col">{t.figure}</th>
+              <th scope="col">{t.thisPeriod}</th>
+              <th scope="col">{t.target}</th>
+              <th scope="col">{t.verdict}</th>
             </tr>
           </thead>
           <tbody>
@@ -65,22 +67,22 @@ function Figures({ f }: { f: RateFigures }) {
       </section>
 
       <section class="panel" aria-labelledby="h-chart">
-        <h2 id="h-chart">Activations over time</h2>
+        <h2 id="h-chart">{t.overTime}</h2>
         <RateChart f={f} />
       </section>
 
       <div class="rate-lists">
         <section class="panel" aria-labelledby="h-top10">
-          <h2 id="h-top10">The 10 most frequent ({percent(f.top10Share, 0)} of all)</h2>
+          <h2 id="h-top10">{t.top10(percent(f.top10Share, 0))}</h2>
           {f.top10.length === 0 ? (
-            <p class="empty">No activations.</p>
+            <p class="empty">{t.noActivations}</p>
           ) : (
             <table class="figures-table">
               <thead>
                 <tr>
-                  <th scope="col">Alarm</th>
-                  <th scope="col">Activations</th>
-                  <th scope="col">Share</th>
+                  <th scope="col">{t.alarm}</th>
+                  <th scope="col">{t.activationsCol}</th>
+                  <th scope="col">{t.share}</th>
                 </tr>
               </thead>
               <tbody>
@@ -96,17 +98,18 @@ function Figures({ f }: { f: RateFigures }) {
           )}
         </section>
         <section class="panel" aria-labelledby="h-chatter">
-          <h2 id="h-chatter">Chattering alarms ({f.targets.chatterCount} or more in a minute)</h2>
+          <h2 id="h-chatter">{t.chattering(f.targets.chatterCount)}</h2>
           {f.chattering.length === 0 ? (
             <p class="empty">
-              <span aria-hidden="true">✓ </span>None.
+              <span aria-hidden="true">✓ </span>
+              {msg().common.none}
             </p>
           ) : (
             <table class="figures-table">
               <thead>
                 <tr>
-                  <th scope="col">Alarm</th>
-                  <th scope="col">Most in a minute</th>
+                  <th scope="col">{t.alarm}</th>
+                  <th scope="col">{t.mostInMinute}</th>
                 </tr>
               </thead>
               <tbody>
@@ -119,17 +122,18 @@ function Figures({ f }: { f: RateFigures }) {
               </tbody>
             </table>
           )}
-          <h2 id="h-stale">Stale alarms (active longer than {Math.round(f.targets.staleMs / 3_600_000)} h)</h2>
+          <h2 id="h-stale">{t.stale(Math.round(f.targets.staleMs / 3_600_000))}</h2>
           {f.stale.length === 0 ? (
             <p class="empty">
-              <span aria-hidden="true">✓ </span>None.
+              <span aria-hidden="true">✓ </span>
+              {msg().common.none}
             </p>
           ) : (
             <table class="figures-table" aria-labelledby="h-stale">
               <thead>
                 <tr>
-                  <th scope="col">Alarm</th>
-                  <th scope="col">Active since</th>
+                  <th scope="col">{t.alarm}</th>
+                  <th scope="col">{t.activeSince}</th>
                 </tr>
               </thead>
               <tbody>
@@ -171,23 +175,23 @@ export function AlarmRates() {
 
   return (
     <main class="page rates-page" aria-labelledby="page-title">
-      <h1 id="page-title">Alarm rates</h1>
+      <h1 id="page-title">{msg().titles.alarmRates}</h1>
       <p class="page-links">
-        <a href="#/alarms">Alarms</a> · <a href="#/journal">Journal</a>
+        <a href="#/alarms">{msg().nav.alarms}</a> · <a href="#/journal">{msg().nav.journal}</a>
       </p>
-      <section class="panel filters" aria-label="Period">
+      <section class="panel filters" aria-label={msg().periods.period}>
         <RangePicker idPrefix="rates" value={range} onChange={setRange} />
         <button type="button" class="cmd-button" onClick={() => setRefresh((n) => n + 1)}>
-          Refresh
+          {msg().cycles.refresh}
         </button>
         <p class="caption">
-          Targets after ISA-18.2 and EEMUA 191, for one operator position. Last hour, day and week end now; Refresh counts again.
+          {msg().rates.targetsNote}
         </p>
       </section>
-      {load.status === 'loading' && <p class="empty">Counting the activations…</p>}
+      {load.status === 'loading' && <p class="empty">{msg().rates.counting}</p>}
       {load.status === 'error' && (
         <p class="action-note is-error" role="alert">
-          The figures could not be read: {load.message}
+          {msg().rates.failed(load.message)}
         </p>
       )}
       {load.status === 'ready' && <Figures f={load.f} />}

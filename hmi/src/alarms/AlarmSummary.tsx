@@ -14,7 +14,6 @@ import {
   type AlarmSort,
   type StateFilter,
   PRIORITIES,
-  PRIORITY_WORD,
   SORTS,
   STATE_FILTERS,
   canAck,
@@ -30,26 +29,29 @@ import { useHmiState } from '../shared/context.js';
 import { formatAge, formatDateTimeZoned, zoneName } from '../shared/format.js';
 import { roleRefusal, session } from '../session/session.js';
 import { NeedsRole } from '../session/NeedsRole.js';
+import { msg } from '../i18n/locale.js';
 
 function Counts() {
   const state = useHmiState();
   const s = state.alarms.summary.value;
+  const t = msg().summary;
   const items: { key: string; text: string; n: number }[] = [
-    { key: 'unacked', text: 'unacknowledged', n: s.unacked },
-    { key: 'acked', text: 'active acknowledged', n: s.activeAcked },
-    { key: 'unknown', text: 'unknown (bad data)', n: s.unknown },
-    { key: 'shelved', text: 'shelved', n: s.shelved },
-    { key: 'oos', text: 'out of service', n: s.outOfService },
+    { key: 'unacked', text: t.unacknowledged, n: s.unacked },
+    { key: 'acked', text: t.activeAcknowledged, n: s.activeAcked },
+    { key: 'unknown', text: t.unknown, n: s.unknown },
+    { key: 'shelved', text: t.shelved, n: s.shelved },
+    { key: 'oos', text: t.outOfService, n: s.outOfService },
   ];
   return (
-    <ul class="alarm-counts-list" aria-label="Alarm counts">
+    <ul class="alarm-counts-list" aria-label={t.counts}>
       {items.map((i) => (
         <li key={i.key} class={`count-item ${i.n > 0 ? 'has-some' : ''}`} data-count={i.key}>
           <span>
             <strong class="num">{i.n}</strong> {i.text}
             {i.key === 'unacked' && s.highest && (
               <>
-                , highest <PriorityBadge priority={s.highest} />
+                {t.highest}
+                <PriorityBadge priority={s.highest} />
               </>
             )}
           </span>
@@ -73,14 +75,16 @@ function Row({ a, selected, comment, onSelect, onAsk }: { a: AlarmState; selecte
   const since = sinceOf(a);
   const ackable = canAck(a);
   // The plant's rule for this priority: below its role, shelving is not offered (the server refuses it anyway).
-  const mayNotShelve = roleRefusal(session.value, state.plant.shelving[a.priority].role, `shelve a ${a.priority} alarm`);
+  const t = msg().summary;
+  const ta = msg().alarms;
+  const mayNotShelve = roleRefusal(session.value, state.plant.shelving[a.priority].role, ta.shelveAction(msg().priority.name[a.priority].toLowerCase()));
   return (
     <tr class={`alarm-row st-${a.state} ${selected ? 'is-selected' : ''}`} data-alarm={a.id} data-state={a.state}>
       <td class="col-select">
         {ackable ? (
           <label class="select-box">
             <input type="checkbox" checked={selected} onChange={(e) => onSelect((e.target as HTMLInputElement).checked)} />
-            <span class="visually-hidden">Select {a.message}</span>
+            <span class="visually-hidden">{t.select(a.message)}</span>
           </label>
         ) : (
           <span class="faint" aria-hidden="true">
@@ -105,7 +109,7 @@ function Row({ a, selected, comment, onSelect, onAsk }: { a: AlarmState; selecte
         {since ? (
           <>
             <time dateTime={new Date(since).toISOString()}>{formatDateTimeZoned(since, tz)}</time>
-            <span class="since-age"> ({formatAge(since, now)} ago)</span>
+            <span class="since-age">{t.ago(formatAge(since, now))}</span>
           </>
         ) : (
           '—'
@@ -114,14 +118,14 @@ function Row({ a, selected, comment, onSelect, onAsk }: { a: AlarmState; selecte
       <td class="col-actions">
         <span class="row-actions">
           {ackable && (
-            <button type="button" class="cmd-button" disabled={off} title={hint} aria-label={`Acknowledge: ${a.message}`} onClick={() => void state.alarms.acknowledge(where, [a.id], comment)}>
-              Acknowledge
+            <button type="button" class="cmd-button" disabled={off} title={hint} aria-label={ta.acknowledgeWhat(a.message)} onClick={() => void state.alarms.acknowledge(where, [a.id], comment)}>
+              {ta.acknowledge}
               {signIn && <NeedsRole role="sign in" />}
             </button>
           )}
           {a.state === 'shelved' ? (
-            <button type="button" class="cmd-button" disabled={off} title={hint} aria-label={`Unshelve: ${a.message}`} onClick={() => void state.alarms.unshelve(where, a.id)}>
-              Unshelve
+            <button type="button" class="cmd-button" disabled={off} title={hint} aria-label={t.unshelveWhat(a.message)} onClick={() => void state.alarms.unshelve(where, a.id)}>
+              {t.unshelve}
               {signIn && <NeedsRole role="sign in" />}
             </button>
           ) : (
@@ -131,22 +135,22 @@ function Row({ a, selected, comment, onSelect, onAsk }: { a: AlarmState; selecte
                 class="cmd-button"
                 disabled={Boolean(blocked) || mayNotShelve !== null}
                 title={hint ?? mayNotShelve ?? undefined}
-                aria-label={`Shelve: ${a.message}…`}
+                aria-label={t.shelveWhat(a.message)}
                 onClick={() => onAsk({ kind: 'shelve', alarm: a })}
               >
-                Shelve…
+                {t.shelve}
                 {mayNotShelve && <NeedsRole role={state.plant.shelving[a.priority].role} />}
               </button>
             )
           )}
           {a.state === 'out-of-service' ? (
-            <button type="button" class="cmd-button" disabled={off || service !== null} title={hint ?? service ?? undefined} aria-label={`In service: ${a.message} (engineers)`} onClick={() => void state.alarms.inService(where, a.id)}>
-              In service
+            <button type="button" class="cmd-button" disabled={off || service !== null} title={hint ?? service ?? undefined} aria-label={t.inServiceWhat(a.message)} onClick={() => void state.alarms.inService(where, a.id)}>
+              {t.inService}
               {service && <NeedsRole role="engineer" />}
             </button>
           ) : (
-            <button type="button" class="cmd-button" disabled={Boolean(blocked) || service !== null} title={hint ?? service ?? undefined} aria-label={`Out of service: ${a.message}… (engineers)`} onClick={() => onAsk({ kind: 'out-of-service', alarm: a })}>
-              Out of service…
+            <button type="button" class="cmd-button" disabled={Boolean(blocked) || service !== null} title={hint ?? service ?? undefined} aria-label={t.outOfServiceWhat(a.message)} onClick={() => onAsk({ kind: 'out-of-service', alarm: a })}>
+              {t.outOfServiceButton}
               {service && <NeedsRole role="engineer" />}
             </button>
           )}
@@ -170,12 +174,13 @@ export function AlarmSummary({ focus }: { focus?: string } = {}) {
   /** The comment typed for acknowledgements on this page. */
   const ackComment = comment.trim() || undefined;
   const tz = state.timeZone;
+  const t = msg().summary;
 
   if (!state.alarms.known.value) {
     return (
       <main class="page alarms-page" aria-labelledby="page-title">
-        <h1 id="page-title">Alarms</h1>
-        <p class="empty">Alarm states not received yet: waiting for the live stream.</p>
+        <h1 id="page-title">{msg().titles.alarms}</h1>
+        <p class="empty">{msg().alarms.notReceivedWaiting}</p>
       </main>
     );
   }
@@ -206,52 +211,51 @@ export function AlarmSummary({ focus }: { focus?: string } = {}) {
     }
   };
   const allChosen = visibleAckable.length > 0 && visibleAckable.every((a) => selected.has(a.id));
-  const filterWord = STATE_FILTERS.find((f) => f.value === stateFilter)?.label ?? '';
+  const filterWord = t.filters[stateFilter];
 
   return (
     <main class="page alarms-page" aria-labelledby="page-title">
-      <h1 id="page-title">Alarms</h1>
+      <h1 id="page-title">{msg().titles.alarms}</h1>
       <p class="page-links">
-        <a href="#/journal">Journal</a> · <a href="#/alarm-rates">Alarm rates</a>
+        <a href="#/journal">{msg().nav.journal}</a> · <a href="#/alarm-rates">{t.links}</a>
       </p>
-      <section class="panel" aria-label="Summary">
+      <section class="panel" aria-label={t.summary}>
         <Counts />
         <SoundNote />
       </section>
 
-      <section class="panel filters" aria-label="Filters and sort">
+      <section class="panel filters" aria-label={t.filtersAndSort}>
         <label class="filter">
-          <span>State</span>
+          <span>{t.state}</span>
           <select value={stateFilter} onChange={(e) => setStateFilter((e.target as HTMLSelectElement).value as StateFilter)}>
             {STATE_FILTERS.map((f) => (
-              <option key={f.value} value={f.value}>
-                {f.label}
+              <option key={f} value={f}>
+                {t.filters[f]}
               </option>
             ))}
           </select>
         </label>
         <label class="filter">
-          <span>Priority</span>
+          <span>{t.priority}</span>
           <select value={priority} onChange={(e) => setPriority((e.target as HTMLSelectElement).value as AlarmPriority | 'all')}>
-            <option value="all">All priorities</option>
+            <option value="all">{t.allPriorities}</option>
             {PRIORITIES.map((p) => (
               <option key={p} value={p}>
-                {PRIORITY_WORD[p][0]}
-                {PRIORITY_WORD[p].slice(1).toLowerCase()}
+                {msg().priority.name[p]}
               </option>
             ))}
           </select>
         </label>
         <label class="filter filter-text">
-          <span>Text</span>
-          <input type="search" value={text} placeholder="words in the message or id" onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+          <span>{t.text}</span>
+          <input type="search" value={text} placeholder={t.textPlaceholder} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
         </label>
         <label class="filter">
-          <span>Sort by</span>
+          <span>{t.sortBy}</span>
           <select value={sort} onChange={(e) => setSort((e.target as HTMLSelectElement).value as AlarmSort)}>
             {SORTS.map((s) => (
-              <option key={s.value} value={s.value}>
-                {s.label}
+              <option key={s} value={s}>
+                {t.sorts[s]}
               </option>
             ))}
           </select>
@@ -260,42 +264,42 @@ export function AlarmSummary({ focus }: { focus?: string } = {}) {
 
       <section class="panel" aria-labelledby="h-alarm-list">
         <h2 id="h-alarm-list">
-          {visible.length} of {all.length} alarms: {filterWord.toLowerCase()}
-          {priority !== 'all' ? `, ${priority} priority` : ''}
-          {text.trim() ? `, matching “${text.trim()}”` : ''}
+          {t.heading(visible.length, all.length, filterWord)}
+          {priority !== 'all' ? t.headingPriority(msg().priority.name[priority]) : ''}
+          {text.trim() ? t.headingText(text.trim()) : ''}
         </h2>
         {stateFilter === 'not-normal' && suppressed > 0 && (
           <p class="caption">
-            {suppressed} suppressed by design (they do not apply in the present process state) are left out: choose “Suppressed by design” or “All alarms” under State.
+            {t.suppressedLeftOut(suppressed)}
           </p>
         )}
         <BlockedActions id="summary-blocked" roles={[signInRefusal() ?? serviceRefusal()]} />
-        <div class="ack-bar" role="group" aria-label="Acknowledge">
+        <div class="ack-bar" role="group" aria-label={t.acknowledgeGroup}>
           <label class="filter ack-comment">
-            <span>Comment (optional)</span>
-            <input type="text" maxLength={500} value={comment} placeholder="e.g. maintenance informed" onInput={(e) => setComment((e.target as HTMLInputElement).value)} />
+            <span>{t.comment}</span>
+            <input type="text" maxLength={500} value={comment} placeholder={t.commentPlaceholder} onInput={(e) => setComment((e.target as HTMLInputElement).value)} />
           </label>
           <span class="ack-buttons">
             <button type="button" class="cmd-button" disabled={chosen.length === 0 || Boolean(blocked)} onClick={() => void ackSelected()}>
-              Acknowledge selected ({chosen.length})
+              {t.ackSelected(chosen.length)}
             </button>
             <button type="button" class="cmd-button" disabled={visibleAckable.length === 0 || Boolean(blocked)} onClick={() => void ackVisible()}>
-              Acknowledge all visible ({visibleAckable.length})
+              {t.ackVisible(visibleAckable.length)}
             </button>
           </span>
           <ActionNote where="summary:ack-selected" />
           <ActionNote where="summary:ack-visible" />
-          <p class="caption ack-note">Acknowledging writes nothing to the PLC. The plant horn is silenced with “Silence the horn” on the overview.</p>
+          <p class="caption ack-note">{t.ackNote}</p>
         </div>
         {visible.length === 0 ? (
           <p class="empty" data-testid="no-alarms">
-            <span aria-hidden="true">✓ </span>No alarm {stateFilter === 'all' ? 'matches' : `is ${filterWord.toLowerCase()}`}
-            {priority !== 'all' || text.trim() ? ' with these filters' : ''}.
+            <span aria-hidden="true">✓ </span>
+            {t.noneMatches(stateFilter === 'all', filterWord, priority !== 'all' || Boolean(text.trim()))}
           </p>
         ) : (
           <table class="alarm-table">
             <caption class="caption">
-              Sorted by {SORTS.find((s) => s.value === sort)?.label.toLowerCase()}. Times in {zoneName(state.clock.value, tz)} ({tz}).
+              {t.sortedBy(t.sorts[sort], zoneName(state.clock.value, tz), tz)}
             </caption>
             <thead>
               <tr>
@@ -307,17 +311,17 @@ export function AlarmSummary({ focus }: { focus?: string } = {}) {
                         checked={allChosen}
                         onChange={(e) => setSelected((e.target as HTMLInputElement).checked ? new Set(visibleAckable.map((a) => a.id)) : new Set())}
                       />
-                      <span class="visually-hidden">Select every unacknowledged alarm shown</span>
+                      <span class="visually-hidden">{t.selectAll}</span>
                     </label>
                   ) : (
-                    <span class="visually-hidden">Select</span>
+                    <span class="visually-hidden">{t.selectCol}</span>
                   )}
                 </th>
-                <th scope="col">Priority</th>
-                <th scope="col">Alarm</th>
-                <th scope="col">State, who and why</th>
-                <th scope="col">Since</th>
-                <th scope="col">Actions</th>
+                <th scope="col">{t.colPriority}</th>
+                <th scope="col">{t.colAlarm}</th>
+                <th scope="col">{t.colState}</th>
+                <th scope="col">{t.colSince}</th>
+                <th scope="col">{t.colActions}</th>
               </tr>
             </thead>
             <tbody>

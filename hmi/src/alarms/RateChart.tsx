@@ -9,6 +9,7 @@ import type { RateFigures } from '../../../src/web/protocol.js';
 import { useHmiState } from '../shared/context.js';
 import { formatDateTime, formatDuration, formatTime, zoneName } from '../shared/format.js';
 import { chartGeometry } from './rates-model.js';
+import { msg } from '../i18n/locale.js';
 
 const HEIGHT = 220;
 
@@ -37,16 +38,16 @@ export function RateChart({ f }: { f: RateFigures }) {
   const width = formatDuration(f.bucketMs).replace(/ 00 (s|min)$/, '');
   const busiest = f.buckets.reduce((best, n, i) => (n > (f.buckets[best] ?? 0) ? i : best), 0);
   const most = f.buckets[busiest] ?? 0;
+  const t = msg().rateChart;
   const desc =
     f.activations === 0
-      ? `No activations from ${formatDateTime(f.from, tz)} to ${formatDateTime(f.to, tz)}.`
-      : `${f.activations} activations in ${f.buckets.length} bars of ${width} each. The busiest, from ${formatDateTime(f.from + busiest * f.bucketMs, tz)}, had ${most}.` +
-        (g.flood ? ` The dashed line is the flood rate, ${f.targets.floodPer10Min} per 10 minutes.` : '');
+      ? t.none(formatDateTime(f.from, tz), formatDateTime(f.to, tz))
+      : t.desc(f.activations, f.buckets.length, width, formatDateTime(f.from + busiest * f.bucketMs, tz), most) + (g.flood ? t.floodLine(f.targets.floodPer10Min) : '');
   const ticksX = [0, Math.floor(f.buckets.length / 2), f.buckets.length];
   return (
     <figure class="rate-chart" ref={ref}>
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} width={WIDTH} height={HEIGHT} role="img" aria-labelledby="rate-chart-title rate-chart-desc">
-        <title id="rate-chart-title">Alarm activations per {width}</title>
+        <title id="rate-chart-title">{t.title(width)}</title>
         <desc id="rate-chart-desc">{desc}</desc>
         <rect class="chart-bg" x={g.plot.left} y={g.plot.top} width={g.plot.width} height={g.plot.height} />
         {g.ticks.map((t) => (
@@ -74,17 +75,17 @@ export function RateChart({ f }: { f: RateFigures }) {
         ))}
       </svg>
       <figcaption class="caption">
-        Activations per {width}, {formatDateTime(f.from, tz)} to {formatDateTime(f.to, tz)} {zoneName(f.to, tz)}.
-        {g.flood ? ' Dashed line: the flood rate; a bar reaching above it marks a flood.' : ' Bars narrower than 10 minutes cannot show a flood by themselves: see “Peak rate” and “Time in flood”.'}
+        {t.caption(width, formatDateTime(f.from, tz), `${formatDateTime(f.to, tz)} ${zoneName(f.to, tz)}`)}
+        {g.flood ? t.dashed : t.narrow}
       </figcaption>
       <details class="chart-table">
-        <summary>The chart as a table</summary>
+        <summary>{t.asTable}</summary>
         <div class="table-scroll">
           <table class="tag-table">
             <thead>
               <tr>
-                <th scope="col">From</th>
-                <th scope="col">Activations</th>
+                <th scope="col">{t.from}</th>
+                <th scope="col">{t.activations}</th>
               </tr>
             </thead>
             <tbody>

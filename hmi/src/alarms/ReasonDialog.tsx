@@ -9,6 +9,7 @@ import type { AlarmState } from '../../../src/web/protocol.js';
 import { defaultShelveMinutes, shelveChoices } from './alarm-model.js';
 import { useHmiState } from '../shared/context.js';
 import { ActionNote, PriorityBadge, StateWords, actionsBlocked, priorityTone } from './AlarmMarks.js';
+import { msg } from '../i18n/locale.js';
 
 export type ReasonRequest = { kind: 'shelve' | 'out-of-service'; alarm: AlarmState };
 
@@ -44,6 +45,7 @@ export function ReasonDialog({ request, onClose }: { request: ReasonRequest | nu
   const pending = request ? state.alarms.actions.value.get(where)?.status === 'pending' : false;
   const shelve = request?.kind === 'shelve';
   const blocked = actionsBlocked(state);
+  const t = msg().reason;
 
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
@@ -71,21 +73,19 @@ export function ReasonDialog({ request, onClose }: { request: ReasonRequest | nu
     >
       {request && (
         <form class="cmd-dialog-body" onSubmit={(e) => void submit(e)} noValidate>
-          <p class="cmd-dialog-kicker">{shelve ? 'Shelve an alarm' : 'Take an alarm out of service (engineers)'}</p>
+          <p class="cmd-dialog-kicker">{shelve ? t.kickerShelve : t.kickerService}</p>
           <h2 id="reason-title">
-            {shelve ? 'Shelve' : 'Take out of service'}: {request.alarm.message}
+            {shelve ? t.titleShelve : t.titleService}: {request.alarm.message}
           </h2>
           <p class="reason-alarm">
             <PriorityBadge priority={request.alarm.priority} tone={priorityTone(request.alarm)} /> <StateWords a={request.alarm} />
           </p>
           <p class="caption">
-            {shelve
-              ? 'A shelved alarm is hidden from the banner and sounds no tone; it comes back by itself when the time is up. Acknowledging writes nothing to the PLC, nor does shelving.'
-              : 'Out of service: the alarm is off until an engineer returns it to service. Only engineers may do this; the server refuses other roles.'}
+            {shelve ? t.helpShelve : t.helpService}
           </p>
           <div class={`field ${missing ? 'is-invalid' : ''}`}>
             <label class="field-label" for="reason-input">
-              Reason (required)
+              {t.reason}
             </label>
             <div class="field-input">
               <input
@@ -104,13 +104,16 @@ export function ReasonDialog({ request, onClose }: { request: ReasonRequest | nu
             </div>
             {missing && (
               <p class="field-error" id="reason-missing">
-                Say why: a reason is required.
+                {t.missing}
               </p>
             )}
           </div>
           {shelve && (
             <fieldset class="cmd-choice shelve-choice">
-              <legend>For{rule && rule.maxMinutes < 1440 ? ` (a ${request.alarm.priority} alarm: ${choices.at(-1)!.label} at most)` : ''}</legend>
+              <legend>
+                {t.for}
+                {rule && rule.maxMinutes < 1440 ? t.atMost(msg().priority.name[request.alarm.priority].toLowerCase(), choices.at(-1)!.label) : ''}
+              </legend>
               <div class="cmd-choice-options">
                 {choices.map((c) => (
                   <label key={c.minutes} class={`cmd-choice-option ${minutes === c.minutes ? 'is-chosen' : ''}`}>
@@ -129,10 +132,10 @@ export function ReasonDialog({ request, onClose }: { request: ReasonRequest | nu
           )}
           <div class="cmd-dialog-actions">
             <button type="button" class="cmd-button" onClick={() => onClose(false)}>
-              Cancel
+              {msg().common.cancel}
             </button>
             <button type="submit" class="cmd-button cmd-confirm" disabled={pending || Boolean(blocked)}>
-              {shelve ? `Shelve for ${choices.find((c) => c.minutes === minutes)?.label ?? `${minutes} min`}` : 'Take out of service'}
+              {shelve ? t.shelveFor(choices.find((c) => c.minutes === minutes)?.label ?? `${minutes} min`) : t.titleService}
             </button>
           </div>
           <p class="reason-outcome">

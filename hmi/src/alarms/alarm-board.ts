@@ -12,6 +12,7 @@ import type { AlarmApi } from './alarm-api.js';
 import { failureText } from './alarm-api.js';
 import { type AlarmSummary, newlyUnacked, summarise } from './alarm-model.js';
 import type { CallResult } from '../shared/call-result.js';
+import { msg } from '../i18n/locale.js';
 
 /** An action's outcome; `at` is when it was clicked (pending) or answered. */
 export type ActionResult =
@@ -24,6 +25,8 @@ export interface AlarmBoardOptions {
   /** Alarms that just became active and unacknowledged (not called for the first snapshot). */
   onNew?(alarms: AlarmState[]): void;
   now?: () => number;
+  /** Gives each alarm as it arrives its message in the user's language (i18n/plant-texts.ts). */
+  localize?: (a: AlarmState) => AlarmState;
 }
 
 export class AlarmBoard {
@@ -47,7 +50,7 @@ export class AlarmBoard {
     const first = this.snapshots++ === 0;
     if (list === undefined) return;
     const before = this.byId.value;
-    this.byId.value = new Map(list.map((a) => [a.id, a]));
+    this.byId.value = new Map(list.map((a) => [a.id, this.o.localize ? this.o.localize(a) : a]));
     this.known.value = true;
     if (!first) this.announce(newlyUnacked(before, list));
   }
@@ -69,7 +72,8 @@ export class AlarmBoard {
   private apply(list: readonly AlarmState[]): AlarmState[] {
     const next = new Map(this.byId.value);
     const applied: AlarmState[] = [];
-    for (const a of list) {
+    for (const arrived of list) {
+      const a = this.o.localize ? this.o.localize(arrived) : arrived;
       const prev = next.get(a.id);
       if (prev && prev.changedAt > a.changedAt) continue;
       next.set(a.id, a);
@@ -125,27 +129,28 @@ export class AlarmBoard {
 
   acknowledge(where: string, ids: readonly string[], comment?: string): Promise<boolean> {
     const c = comment?.trim();
-    const what = `Acknowledge ${ids.length} alarm${ids.length === 1 ? '' : 's'}`;
+    const t = msg().alarms;
+    const what = t.whatAck(ids.length);
     if (ids.length === 0) {
-      this.setAction(where, { status: 'error', what, at: this.now(), code: 'PLANTA_NOTHING_SELECTED', message: 'no alarm to acknowledge', text: 'Nothing to acknowledge: select an unacknowledged alarm first.' });
+      this.setAction(where, { status: 'error', what, at: this.now(), code: 'PLANTA_NOTHING_SELECTED', message: 'no alarm to acknowledge', text: t.nothingSelected });
       return Promise.resolve(false);
     }
     return this.run(where, what, () => this.o.api.ack(ids, c || undefined));
   }
 
   shelve(where: string, id: string, reason: string, minutes: number): Promise<boolean> {
-    return this.run(where, 'Shelve', () => this.o.api.shelve(id, reason, minutes));
+    return this.run(where, msg().alarms.whatShelve, () => this.o.api.shelve(id, reason, minutes));
   }
 
   unshelve(where: string, id: string): Promise<boolean> {
-    return this.run(where, 'Unshelve', () => this.o.api.unshelve(id));
+    return this.run(where, msg().alarms.whatUnshelve, () => this.o.api.unshelve(id));
   }
 
   outOfService(where: string, id: string, reason: string): Promise<boolean> {
-    return this.run(where, 'Out of service', () => this.o.api.outOfService(id, reason));
+    return this.run(where, msg().alarms.whatOutOfService, () => this.o.api.outOfService(id, reason));
   }
 
   inService(where: string, id: string): Promise<boolean> {
-    return this.run(where, 'In service', () => this.o.api.inService(id));
+    return this.run(where, msg().alarms.whatInService, () => this.o.api.inService(id));
   }
 }

@@ -6,26 +6,20 @@
  * banner's pulse).
  */
 import type { AlarmDisplayState, AlarmPriority, AlarmState } from '../../../src/web/protocol.js';
+import { msg } from '../i18n/locale.js';
 
 export const PRIORITIES: readonly AlarmPriority[] = ['critical', 'high', 'medium', 'low'];
 
 const PRIORITY_RANK: Record<AlarmPriority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 
-export const PRIORITY_WORD: Record<AlarmPriority, string> = { critical: 'CRITICAL', high: 'HIGH', medium: 'MEDIUM', low: 'LOW' };
+/** CRITICAL, HIGH... in the user's language. */
+export const priorityWord = (p: AlarmPriority): string => msg().priority.word[p];
 
 /** A shape per priority, so that priority never rests on colour alone. */
 export const PRIORITY_MARK: Record<AlarmPriority, string> = { critical: '◆', high: '▲', medium: '■', low: '●' };
 
-export const STATE_WORD: Record<AlarmDisplayState, string> = {
-  unack: 'Active, unacknowledged',
-  acked: 'Active, acknowledged',
-  'rtn-unack': 'Returned to normal, unacknowledged',
-  normal: 'Normal',
-  shelved: 'Shelved',
-  suppressed: 'Suppressed by design',
-  'out-of-service': 'Out of service',
-  unknown: 'Unknown: its source has bad data',
-};
+/** The state in words ("Active, unacknowledged"...) in the user's language. */
+export const stateWord = (s: AlarmDisplayState): string => msg().alarmState[s];
 
 export const STATE_MARK: Record<AlarmDisplayState, string> = {
   unack: '!',
@@ -107,24 +101,11 @@ export function summarise(list: readonly AlarmState[]): AlarmSummary {
 
 export type StateFilter = 'not-normal' | 'unacked' | 'active' | 'unknown' | 'shelved' | 'out-of-service' | 'suppressed' | 'all';
 
-export const STATE_FILTERS: readonly { value: StateFilter; label: string }[] = [
-  { value: 'not-normal', label: 'Not normal' },
-  { value: 'unacked', label: 'Unacknowledged' },
-  { value: 'active', label: 'Active' },
-  { value: 'unknown', label: 'Unknown (bad data)' },
-  { value: 'shelved', label: 'Shelved' },
-  { value: 'out-of-service', label: 'Out of service' },
-  { value: 'suppressed', label: 'Suppressed by design' },
-  { value: 'all', label: 'All alarms, normal too' },
-];
+export const STATE_FILTERS: readonly StateFilter[] = ['not-normal', 'unacked', 'active', 'unknown', 'shelved', 'out-of-service', 'suppressed', 'all'];
 
 export type AlarmSort = 'priority' | 'time' | 'state';
 
-export const SORTS: readonly { value: AlarmSort; label: string }[] = [
-  { value: 'priority', label: 'Priority' },
-  { value: 'time', label: 'Time, newest first' },
-  { value: 'state', label: 'State' },
-];
+export const SORTS: readonly AlarmSort[] = ['priority', 'time', 'state'];
 
 export interface AlarmFilter {
   state: StateFilter;

@@ -4,6 +4,7 @@
  */
 import type { AlarmPriority, RateFigures } from '../../../src/web/protocol.js';
 import { formatNumber } from '../shared/format.js';
+import { msg } from '../i18n/locale.js';
 
 export type Verdict = 'ok' | 'warn' | 'bad' | 'none';
 
@@ -27,20 +28,21 @@ export const percent = (share: number, decimals = 1): string => `${formatNumber(
 /** A share of activations: whole percent, one decimal below 10 % (1 in 209 is 0.5 %, not 0 %). */
 const sharePct = (share: number): string => percent(share, share > 0 && share < 0.1 ? 1 : 0);
 
-const per10 = (n: number): string => `${formatNumber(n, n >= 10 || Number.isInteger(n) ? 0 : 2)} per 10\u00a0min`;
+const per10 = (n: number): string => msg().rates.rows.per10(formatNumber(n, n >= 10 || Number.isInteger(n) ? 0 : 2));
 
 export const RATING_WORD: Record<RateFigures['rating'], string> = { acceptable: 'ACCEPTABLE', manageable: 'MANAGEABLE', overloaded: 'OVERLOADED' };
 export const RATING_MARK: Record<RateFigures['rating'], string> = { acceptable: '✓', manageable: '!', overloaded: '✕' };
 
 export function ratingSentence(f: RateFigures): string {
   const t = f.targets;
+  const w = msg().rates.rows;
   switch (f.rating) {
     case 'acceptable':
-      return `On average ${per10(f.averagePer10Min)}: at most ${t.acceptablePer10Min} is acceptable for one operator.`;
+      return w.sentenceAcceptable(per10(f.averagePer10Min), t.acceptablePer10Min);
     case 'manageable':
-      return `On average ${per10(f.averagePer10Min)}: more than the acceptable ${t.acceptablePer10Min}, still within the manageable ${t.manageablePer10Min}.`;
+      return w.sentenceManageable(per10(f.averagePer10Min), t.acceptablePer10Min, t.manageablePer10Min);
     case 'overloaded':
-      return `On average ${per10(f.averagePer10Min)}: more than the manageable ${t.manageablePer10Min}. An operator cannot answer alarms at this rate.`;
+      return w.sentenceOverloaded(per10(f.averagePer10Min), t.manageablePer10Min);
   }
 }
 
@@ -49,69 +51,71 @@ function mixTarget(f: RateFigures, p: 'critical' | 'high' | 'low'): number {
   return f.targets.priorityMix[p];
 }
 
-const tooFew = (n: number): string => (n === 0 ? 'No activations in this period' : `Too few activations to judge (${n}; at least ${MIN_FOR_SHARES})`);
+const tooFew = (n: number): string => (n === 0 ? msg().rates.rows.noneInPeriod : msg().rates.rows.tooFew(n, MIN_FOR_SHARES));
 
 function mixVerdict(share: number, target: number, n: number, lowSide: boolean): { verdict: Verdict; words: string } {
   if (n < MIN_FOR_SHARES) return { verdict: 'none', words: tooFew(n) };
   const diff = share - target;
-  if (Math.abs(diff) <= 0.05) return { verdict: 'ok', words: 'About as recommended' };
+  const w = msg().rates.rows;
+  if (Math.abs(diff) <= 0.05) return { verdict: 'ok', words: w.asRecommended };
   // More critical or high than recommended dilutes priority; fewer low-priority ones means the same.
   const tooMany = lowSide ? diff < 0 : diff > 0;
-  if (!tooMany) return { verdict: 'ok', words: lowSide ? 'More than recommended: fine' : 'Fewer than recommended: fine' };
-  return { verdict: Math.abs(diff) > 0.2 ? 'bad' : 'warn', words: lowSide ? 'Fewer than recommended: priorities are too high' : 'More than recommended: priority loses its meaning' };
+  if (!tooMany) return { verdict: 'ok', words: lowSide ? w.moreFine : w.fewerFine };
+  return { verdict: Math.abs(diff) > 0.2 ? 'bad' : 'warn', words: lowSide ? w.fewerTooHigh : w.moreMeaningless };
 }
 
 export function figureRows(f: RateFigures): FigureRow[] {
   const t = f.targets;
   const none = f.activations === 0;
   const rows: FigureRow[] = [];
+  const w = msg().rates.rows;
   rows.push({
     key: 'average',
-    label: 'Average rate',
+    label: w.average,
     value: per10(f.averagePer10Min),
-    target: `at most ${t.acceptablePer10Min} (acceptable), ${t.manageablePer10Min} (manageable)`,
+    target: w.averageTarget(t.acceptablePer10Min, t.manageablePer10Min),
     verdict: f.rating === 'acceptable' ? 'ok' : f.rating === 'manageable' ? 'warn' : 'bad',
-    words: f.rating === 'acceptable' ? 'Acceptable' : f.rating === 'manageable' ? 'Manageable' : 'Overloaded',
+    words: f.rating === 'acceptable' ? w.acceptable : f.rating === 'manageable' ? w.manageable : w.overloaded,
   });
   rows.push({
     key: 'peak',
-    label: 'Peak rate',
+    label: w.peak,
     value: per10(f.peakPer10Min),
-    target: `at most ${t.floodPer10Min} (more is a flood)`,
+    target: w.peakTarget(t.floodPer10Min),
     verdict: none ? 'none' : f.peakPer10Min > t.floodPer10Min ? 'bad' : 'ok',
-    words: none ? 'No activations' : f.peakPer10Min > t.floodPer10Min ? 'A flood happened' : 'No flood',
+    words: none ? w.noActivations : f.peakPer10Min > t.floodPer10Min ? w.flood : w.noFlood,
   });
   rows.push({
     key: 'flood',
-    label: 'Time in flood',
+    label: w.floodTime,
     value: percent(f.floodTimeShare, 2),
-    target: `less than ${percent(t.floodTimeShare, 0)}`,
+    target: w.lessThan(percent(t.floodTimeShare, 0)),
     verdict: f.floodTimeShare === 0 ? 'ok' : f.floodTimeShare < t.floodTimeShare ? 'ok' : f.floodTimeShare < 5 * t.floodTimeShare ? 'warn' : 'bad',
-    words: f.floodTimeShare === 0 ? 'Never in flood' : f.floodTimeShare < t.floodTimeShare ? 'Some flood, within target' : 'Too long in flood',
+    words: f.floodTimeShare === 0 ? w.neverFlood : f.floodTimeShare < t.floodTimeShare ? w.someFlood : w.tooLongFlood,
   });
   rows.push({
     key: 'chattering',
-    label: 'Chattering alarms',
+    label: w.chattering,
     value: `${f.chattering.length}`,
-    target: `none (${t.chatterCount} or more activations in a minute)`,
+    target: w.chatterTarget(t.chatterCount),
     verdict: f.chattering.length === 0 ? 'ok' : 'bad',
-    words: f.chattering.length === 0 ? 'None' : `${f.chattering.length} alarm${f.chattering.length === 1 ? '' : 's'} chattering`,
+    words: f.chattering.length === 0 ? w.none : w.chatteringN(f.chattering.length),
   });
   rows.push({
     key: 'stale',
-    label: 'Stale alarms',
+    label: w.stale,
     value: `${f.stale.length}`,
-    target: `none (active longer than ${formatNumber(t.staleMs / 3_600_000, 0)}\u00a0h)`,
+    target: w.staleTarget(formatNumber(t.staleMs / 3_600_000, 0)),
     verdict: f.stale.length === 0 ? 'ok' : 'warn',
-    words: f.stale.length === 0 ? 'None' : `${f.stale.length} alarm${f.stale.length === 1 ? '' : 's'} active too long`,
+    words: f.stale.length === 0 ? w.none : w.staleN(f.stale.length),
   });
   rows.push({
     key: 'top10',
-    label: 'Share of the 10 most frequent',
+    label: w.top10,
     value: percent(f.top10Share, 0),
-    target: 'a small share (ISA-18.2: about 1–5\u00a0%)',
+    target: w.top10Target,
     verdict: f.activations < MIN_FOR_SHARES ? 'none' : f.top10Share <= 0.05 ? 'ok' : f.top10Share <= 0.2 ? 'warn' : 'bad',
-    words: f.activations < MIN_FOR_SHARES ? tooFew(f.activations) : f.top10Share <= 0.05 ? 'Load is spread out' : 'A few alarms make most of the load: fix them first',
+    words: f.activations < MIN_FOR_SHARES ? tooFew(f.activations) : f.top10Share <= 0.05 ? w.spread : w.fewMakeLoad,
   });
   const n = f.activations;
   const share = (p: AlarmPriority): number => (n ? f.priorities[p] / n : 0);
@@ -119,13 +123,13 @@ export function figureRows(f: RateFigures): FigureRow[] {
   const high = mixVerdict(share('high'), mixTarget(f, 'high'), n, false);
   const lowShare = share('low') + share('medium');
   const low = mixVerdict(lowShare, mixTarget(f, 'low'), n, true);
-  rows.push({ key: 'critical', label: 'Critical priority', value: `${sharePct(share('critical'))} (${f.priorities.critical})`, target: `about ${percent(mixTarget(f, 'critical'), 0)}`, ...crit });
-  rows.push({ key: 'high', label: 'High priority', value: `${sharePct(share('high'))} (${f.priorities.high})`, target: `about ${percent(mixTarget(f, 'high'), 0)}`, ...high });
+  rows.push({ key: 'critical', label: w.critical, value: `${sharePct(share('critical'))} (${f.priorities.critical})`, target: w.about(percent(mixTarget(f, 'critical'), 0)), ...crit });
+  rows.push({ key: 'high', label: w.high, value: `${sharePct(share('high'))} (${f.priorities.high})`, target: w.about(percent(mixTarget(f, 'high'), 0)), ...high });
   rows.push({
     key: 'low',
-    label: 'Medium and low priority',
-    value: `${sharePct(lowShare)} (${f.priorities.medium} medium, ${f.priorities.low} low)`,
-    target: `about ${percent(mixTarget(f, 'low'), 0)}`,
+    label: w.mediumLow,
+    value: `${sharePct(lowShare)} ${w.mediumLowCounts(f.priorities.medium, f.priorities.low)}`,
+    target: w.about(percent(mixTarget(f, 'low'), 0)),
     ...low,
   });
   return rows;

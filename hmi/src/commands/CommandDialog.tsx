@@ -20,6 +20,7 @@ import { qualityClass, qualityReason } from '../live/quality-view.js';
 import { session } from '../session/session.js';
 import { viewTag } from '../live/tag-view.js';
 import { QualityMark } from '../live/QualityMark.js';
+import { msg } from '../i18n/locale.js';
 
 const FOCUSABLE = 'button:not([disabled]), a[href], input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
@@ -39,7 +40,7 @@ function StateRow({ name, value, quality, reason, next }: { name: string; value:
         {next !== undefined && (
           <span class="cmd-state-next">
             <span aria-hidden="true">→ </span>
-            <span class="visually-hidden">, will be </span>
+            <span class="visually-hidden">{msg().commands.willBe}</span>
             <strong class="num">{next}</strong>
           </span>
         )}
@@ -69,18 +70,18 @@ function CurrentState({ a }: { a: Attempt }) {
       const c = current[n]!;
       return <StateRow key={n} name={n} value={c.value} quality={c.quality} reason={qualityReason(c.quality)} next={next(n)} />;
     });
-    caption = `As the server had them when it reserved the PLC, at ${formatTimeZoned(a.selection.readAt, tz)}.`;
+    caption = msg().commands.asReserved(formatTimeZoned(a.selection.readAt, tz));
   } else {
     if (order.length === 0) return null;
     rows = order.map((n) => {
       const v = viewTag(state, n);
       return <StateRow key={n} name={n} value={v.live.value} quality={v.quality} reason={v.reason} next={next(n)} />;
     });
-    caption = 'Live values, as received now.';
+    caption = msg().commands.liveNow;
   }
   return (
     <section class="cmd-current" aria-labelledby="cmd-current-h">
-      <h3 id="cmd-current-h">Current state</h3>
+      <h3 id="cmd-current-h">{msg().commands.currentState}</h3>
       <dl class="facts">{rows}</dl>
       <p class="caption">{caption}</p>
     </section>
@@ -96,7 +97,7 @@ function Reservation({ a }: { a: Attempt }) {
   if (a.phase === 'selecting') {
     return (
       <p class="cmd-note" role="status">
-        Reserving PLC {a.command.device} and reading its current state…
+        {msg().commands.reserving(a.command.device)}
       </p>
     );
   }
@@ -106,17 +107,19 @@ function Reservation({ a }: { a: Attempt }) {
     return (
       <div class="cmd-note cmd-note-bad" role="alert">
         <p>
-          <span aria-hidden="true">✕ </span>The reservation ran out: nothing was sent. Select again to read the state anew.
+          <span aria-hidden="true">✕ </span>
+          {msg().commands.ranOut}
         </p>
         <button type="button" class="cmd-button" onClick={() => state.commands.reselect()}>
-          Select again
+          {msg().commands.selectAgain}
         </button>
       </div>
     );
   }
   return (
     <p class="cmd-note cmd-countdown" data-seconds-left={left}>
-      PLC {a.command.device} is reserved for you: confirm within <strong class="num">{left}&nbsp;s</strong>.
+      {msg().commands.reservedFor(a.command.device)}
+      <strong class="num">{left}&nbsp;s</strong>.
     </p>
   );
 }
@@ -208,7 +211,7 @@ export function CommandDialog() {
     >
       {a && open && (
         <div class="cmd-dialog-body" data-command={a.command.name}>
-          <p class="cmd-dialog-kicker">{a.command.critical ? 'Critical command — confirm to send' : 'Confirm to send'}</p>
+          <p class="cmd-dialog-kicker">{a.command.critical ? msg().commands.criticalKicker : msg().commands.kicker}</p>
           <h2 id="cmd-dialog-title">{a.question}</h2>
           {a.command.description && (
             <p id="cmd-dialog-desc" class="caption">
@@ -220,7 +223,7 @@ export function CommandDialog() {
           {a.phase === 'select-refused' && refusal && (
             <p class="cmd-note cmd-note-bad" role="alert">
               <span aria-hidden="true">✕ </span>
-              <strong>Refused by the server: nothing was sent.</strong> {refusal}
+              <strong>{msg().commands.refusedByServer}</strong> {refusal}
             </p>
           )}
           {blocker && a.phase !== 'select-refused' && (
@@ -231,7 +234,7 @@ export function CommandDialog() {
           )}
           {askPassword && a.phase !== 'select-refused' && (
             <div class="field cmd-password">
-              <label for="cmd-password">Your password (asked again for a critical command)</label>
+              <label for="cmd-password">{msg().commands.password}</label>
               <input
                 id="cmd-password"
                 type="password"
@@ -243,11 +246,11 @@ export function CommandDialog() {
           )}
           <div class="cmd-dialog-actions">
             <button type="button" class="cmd-button" ref={cancelRef} onClick={() => store.cancel()}>
-              {a.phase === 'select-refused' ? 'Close' : 'Cancel'}
+              {a.phase === 'select-refused' ? msg().common.close : msg().common.cancel}
             </button>
             {a.phase !== 'select-refused' && (
               <button type="button" class="cmd-button cmd-confirm" disabled={!canConfirm} onClick={() => void store.confirm(askPassword ? password : undefined)}>
-                Confirm
+                {msg().commands.confirm}
               </button>
             )}
           </div>

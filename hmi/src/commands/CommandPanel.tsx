@@ -14,6 +14,7 @@ import { BlockedNotice, ChoiceGroup } from './CommandControls.js';
 import { CommandStatus } from './CommandStatus.js';
 import { roleRefusal, session } from '../session/session.js';
 import { NeedsRole } from '../session/NeedsRole.js';
+import { msg } from '../i18n/locale.js';
 
 function CommandRow({ def, blocked, noticeId }: { def: CommandInfo; blocked: string | null; noticeId: string }) {
   const state = useHmiState();
@@ -54,7 +55,7 @@ function CommandRow({ def, blocked, noticeId }: { def: CommandInfo; blocked: str
         {roleRefusal(session.value, def.role) && <NeedsRole role={def.role} />}
       </button>
       <p class="cmd-desc caption" id={descId}>
-        {missing.length > 0 ? `Choose the ${missing.map((n) => def.params[n]!.label.toLowerCase()).join(' and ')} first. ` : ''}
+        {missing.length > 0 ? msg().commands.chooseFirst(missing.map((n) => def.params[n]!.label.toLowerCase())) : ''}
         {def.description}
       </p>
       <CommandStatus source={source} />
@@ -65,11 +66,12 @@ function CommandRow({ def, blocked, noticeId }: { def: CommandInfo; blocked: str
 export function CommandPanel({ device }: { device?: string }) {
   const state = useHmiState();
   const defs = state.commands.definitions.value;
+  const t = msg().commands;
   if (defs.status !== 'ready') {
     return (
       <section class="panel dash-commands" aria-labelledby="h-commands">
-        <h2 id="h-commands">Commands</h2>
-        <p class="empty">{defs.status === 'loading' ? 'Loading the commands…' : `Commands are unavailable: ${defs.message}`}</p>
+        <h2 id="h-commands">{t.title}</h2>
+        <p class="empty">{defs.status === 'loading' ? t.loading : t.unavailable(defs.message)}</p>
       </section>
     );
   }
@@ -80,7 +82,7 @@ export function CommandPanel({ device }: { device?: string }) {
   const noticeId = 'cmd-blocked-overview';
   return (
     <section class="panel dash-commands" aria-labelledby="h-commands">
-      <h2 id="h-commands">Commands</h2>
+      <h2 id="h-commands">{t.title}</h2>
       <BlockedNotice id={noticeId} reasons={unique} />
       <ul class="cmd-list">
         {list.map((c, i) => (

@@ -5,7 +5,8 @@
  */
 import type { CommandOutcome } from '../../../src/web/protocol.js';
 import { sortAlarms } from '../alarms/alarm-model.js';
-import { STATUS_ICON, STATUS_LEAD, STATUS_WORD, formatParam, isFinal, outcomeReason, paramLabel, refusalInWords } from './command-model.js';
+import { STATUS_ICON, formatParam, isFinal, outcomeReason, paramLabel, refusalInWords, statusLead, statusWord } from './command-model.js';
+import { msg } from '../i18n/locale.js';
 import type { Attempt } from './command-store.js';
 import { commandWords, paramTags, tagNames } from './command-view.js';
 import { useHmiState } from '../shared/context.js';
@@ -36,26 +37,27 @@ function readBack(state: ReturnType<typeof useHmiState>, a: Attempt, o: CommandO
       const info = param ? a.command.params[param] : undefined;
       return info ? `${paramLabel(info)} ${formatParam(info, v)}` : `${state.tags.get(tag)?.description || tag} ${formatValue(state.tags.get(tag), v)}`;
     });
-  return parts.length ? `Read back: ${parts.join(', ')}.` : undefined;
+  return parts.length ? msg().commands.readBack(parts.join(', ')) : undefined;
 }
 
 function shown(state: ReturnType<typeof useHmiState>, a: Attempt, now: number): Shown | null {
   const words = commandWords(state);
   const names = tagNames(state);
   const o = a.outcome;
+  const t = msg().commands;
   if (o && isFinal(o.status)) {
     const reason = outcomeReason(o, words, names);
-    const detail = o.status === 'confirmed' ? readBack(state, a, o) : reason ? `Why: ${reason}.` : undefined;
+    const detail = o.status === 'confirmed' ? readBack(state, a, o) : reason ? t.why(reason) : undefined;
     // What the operator can see for themselves: the alarms active now (e.g. the emergency stop).
     const alarms = o.status === 'not-accepted' || o.status === 'unknown' ? sortAlarms(state.alarms.list.value.filter((x) => x.active === true), 'priority').map((x) => x.message) : [];
     return {
       status: o.status,
       tone: o.status === 'confirmed' ? 'ok' : 'bad',
       icon: STATUS_ICON[o.status],
-      word: STATUS_WORD[o.status],
-      lead: STATUS_LEAD[o.status],
+      word: statusWord(o.status),
+      lead: statusLead(o.status),
       ...(detail ? { detail } : {}),
-      ...(alarms.length ? { hint: `Active alarms now: ${alarms.join(', ')}.` } : {}),
+      ...(alarms.length ? { hint: t.activeNow(alarms.join(', ')) } : {}),
     };
   }
   const refusal = a.error ? refusalInWords(a.error, words, names) : undefined;
@@ -64,35 +66,35 @@ function shown(state: ReturnType<typeof useHmiState>, a: Attempt, now: number): 
     case 'ready':
       return null;
     case 'select-refused':
-      return { status: 'rejected', tone: 'bad', icon: '✕', word: 'REFUSED', lead: 'The server refused it: nothing was sent.', ...(refusal ? { detail: refusal } : {}) };
+      return { status: 'rejected', tone: 'bad', icon: '✕', word: t.refused, lead: t.refusedLead, ...(refusal ? { detail: refusal } : {}) };
     case 'cancelled':
-      return { status: 'cancelled', tone: 'neutral', icon: '–', word: 'CANCELLED', lead: 'Nothing was sent.' };
+      return { status: 'cancelled', tone: 'neutral', icon: '–', word: t.cancelled, lead: t.nothingSent };
     case 'sending':
-      return { status: 'sending', tone: 'pending', icon: '…', word: 'SENDING', lead: 'Sending to the server…' };
+      return { status: 'sending', tone: 'pending', icon: '…', word: t.sending, lead: t.sendingLead };
     case 'sent':
       return {
         status: 'queued',
         tone: 'pending',
         icon: '…',
-        word: 'SENT',
-        lead: STATUS_LEAD.queued,
-        detail: `${formatDuration(now - (a.sentAt ?? now))} since it was sent.`,
+        word: t.sent,
+        lead: statusLead('queued'),
+        detail: t.sinceSent(formatDuration(now - (a.sentAt ?? now))),
       };
     case 'refused':
       // The bus failed while taking it: "nothing was sent" would promise too much.
-      if (a.error?.code === 'PLANTA_COMMAND_UNCONFIRMED') return { status: 'unconfirmed', tone: 'bad', icon: '?', word: 'NOT CONFIRMED', lead: 'Probably not sent.', ...(refusal ? { detail: refusal } : {}) };
-      return { status: 'rejected', tone: 'bad', icon: '✕', word: 'REJECTED', lead: STATUS_LEAD.rejected, ...(refusal ? { detail: refusal } : {}) };
+      if (a.error?.code === 'PLANTA_COMMAND_UNCONFIRMED') return { status: 'unconfirmed', tone: 'bad', icon: '?', word: t.notConfirmed, lead: t.probablyNot, ...(refusal ? { detail: refusal } : {}) };
+      return { status: 'rejected', tone: 'bad', icon: '✕', word: statusWord('rejected'), lead: statusLead('rejected'), ...(refusal ? { detail: refusal } : {}) };
     case 'no-answer':
       return {
         status: 'failed',
         tone: 'bad',
         icon: '✕',
-        word: 'FAILED',
-        lead: 'No answer from the server.',
-        detail: `${a.problem ?? 'the request failed'}. It may not have arrived, and it is not resent: check the event list and the plant before trying again.`,
+        word: t.failed,
+        lead: t.noAnswer,
+        detail: t.noAnswerDetail(a.problem),
       };
     case 'lost':
-      return { status: 'lost', tone: 'bad', icon: '?', word: 'UNKNOWN', lead: 'Outcome unknown.', detail: `${a.problem ?? ''}.` };
+      return { status: 'lost', tone: 'bad', icon: '?', word: t.lost, lead: t.lostLead, detail: `${a.problem ?? ''}.` };
   }
 }
 
@@ -116,13 +118,13 @@ export function CommandStatus({ source }: { source: string }) {
           {s.detail && <p class="cmd-status-detail">{s.detail}</p>}
           {s.hint && <p class="cmd-status-hint">{s.hint}</p>}
           {(a.outcome || a.sentAt) && (
-            <p class="cmd-status-meta caption" title={a.id ? `Command id ${a.id} (in the audit log)` : undefined}>
-              {a.outcome ? `${STATUS_WORD[a.outcome.status].toLowerCase()} at ${formatTimeZoned(a.outcome.at, state.timeZone)}` : `sent at ${formatTimeZoned(a.sentAt!, state.timeZone)}`}
+            <p class="cmd-status-meta caption" title={a.id ? msg().commands.commandId(a.id) : undefined}>
+              {a.outcome ? msg().commands.statusAt(statusWord(a.outcome.status), formatTimeZoned(a.outcome.at, state.timeZone)) : msg().commands.sentAt(formatTimeZoned(a.sentAt!, state.timeZone))}
             </p>
           )}
           {s.status !== 'sending' && (
             <button type="button" class="cmd-dismiss" onClick={() => state.commands.dismiss()}>
-              Dismiss
+              {msg().commands.dismiss}
             </button>
           )}
         </div>

@@ -29,6 +29,7 @@ import { useHmiState } from '../shared/context.js';
 import { type TagView, viewTag } from '../live/tag-view.js';
 import { roleRefusal, session } from '../session/session.js';
 import { NeedsRole } from '../session/NeedsRole.js';
+import { msg } from '../i18n/locale.js';
 
 interface FieldProps {
   id: string;
@@ -70,10 +71,11 @@ function Field({ id, info, text, now, error, serverError, onInput }: FieldProps)
         {info.unit && <span class="field-unit">{info.unit}</span>}
       </div>
       <div class="field-hint caption" id={hintId}>
-        {range && <span class="field-range">Range {range}</span>}
+        {range && <span class="field-range">{msg().commands.range(range)}</span>}
         {now && (
           <span class="field-now" data-tag={now.name}>
-            In the PLC now: <strong class="num">{nowValue === undefined ? '—' : formatParam(info, nowValue)}</strong>
+            {msg().commands.inPlcNow}
+            <strong class="num">{nowValue === undefined ? '—' : formatParam(info, nowValue)}</strong>
             <QualityMark quality={now.quality} reason={now.reason} />
           </span>
         )}
@@ -81,7 +83,7 @@ function Field({ id, info, text, now, error, serverError, onInput }: FieldProps)
       {shownError && (
         <p class="field-error" id={errId}>
           <span aria-hidden="true">✕ </span>
-          {error ? shownError : `Refused by the server: ${shownError}`}
+          {error ? shownError : msg().commands.refusedField(shownError)}
         </p>
       )}
     </div>
@@ -150,7 +152,8 @@ function CommandForm({ def }: { def: CommandInfo }) {
     <section class="panel param-form" aria-labelledby={`h-${formId}`} data-command={def.name}>
       <h2 id={`h-${formId}`}>{def.label}</h2>
       <p class="caption">
-        {def.description ? `${def.description} ` : ''}For the {def.role} role and above{def.critical ? '; the PLC is reserved for you while you confirm' : ''}.
+        {def.description ? `${def.description} ` : ''}
+        {msg().commands.forRole(msg().roles.name[def.role] ?? def.role, def.critical)}
       </p>
       <form id={formId} noValidate onSubmit={submit} aria-labelledby={`h-${formId}`}>
         {choiceNames.map((n) => (
@@ -198,7 +201,7 @@ function CommandForm({ def }: { def: CommandInfo }) {
               setErrors({});
             }}
           >
-            Undo my changes
+            {msg().commands.undo}
           </button>
         </div>
       </form>
@@ -213,8 +216,8 @@ export function Parameters() {
   if (defs.status !== 'ready') {
     return (
       <main class="page parameters" aria-labelledby="page-title">
-        <h1 id="page-title">Parameters</h1>
-        <p class="empty">{defs.status === 'loading' ? 'Loading the commands…' : `Commands are unavailable: ${defs.message}`}</p>
+        <h1 id="page-title">{msg().titles.parameters}</h1>
+        <p class="empty">{defs.status === 'loading' ? msg().commands.loading : msg().commands.unavailable(defs.message)}</p>
       </main>
     );
   }
@@ -222,13 +225,10 @@ export function Parameters() {
   const reasons = [...new Set(list.map((c) => state.commands.blocker(c)).filter((r): r is string => r !== null))];
   return (
     <main class="page parameters" aria-labelledby="page-title">
-      <h1 id="page-title">Parameters</h1>
-      <p class="caption">
-        Values kept in the PLC. A change is checked here and by the server, confirmed by you, written once and read back. Fields start at the PLC's
-        current values.
-      </p>
+      <h1 id="page-title">{msg().titles.parameters}</h1>
+      <p class="caption">{msg().commands.parametersIntro}</p>
       <BlockedNotice id="cmd-blocked-parameters" reasons={reasons} />
-      {list.length === 0 ? <p class="empty">No parameters can be changed from this HMI.</p> : list.map((c) => <CommandForm key={c.name} def={c} />)}
+      {list.length === 0 ? <p class="empty">{msg().commands.noParameters}</p> : list.map((c) => <CommandForm key={c.name} def={c} />)}
     </main>
   );
 }

@@ -8,6 +8,7 @@
 import type { CommandInfo, CommandOutcome, CommandParamInfo, CommandStatus } from '../../../src/web/protocol.js';
 import { formatNumber } from '../shared/format.js';
 import type { LinkState } from '../live/stream.js';
+import { msg } from '../i18n/locale.js';
 
 export type Params = Record<string, number | boolean>;
 
@@ -67,7 +68,7 @@ export function inputText(info: CommandParamInfo, value: number): string {
 
 /** A parameter's value for display: fixed decimals and its unit. */
 export function formatParam(info: CommandParamInfo | undefined, value: number | boolean): string {
-  if (typeof value === 'boolean') return value ? 'ON' : 'OFF';
+  if (typeof value === 'boolean') return value ? msg().common.on : msg().common.off;
   if (!info) return String(value);
   const text = formatNumber(value, info.integer ? 0 : info.decimals);
   return info.unit ? `${text}\u00a0${info.unit}` : text;
@@ -77,8 +78,8 @@ export function formatParam(info: CommandParamInfo | undefined, value: number | 
 export function rangeText(info: CommandParamInfo): string {
   const f = (n: number): string => `${inputText(info, n)}${info.unit ? `\u00a0${info.unit}` : ''}`;
   if (info.min !== undefined && info.max !== undefined) return `${inputText(info, info.min)}–${f(info.max)}`;
-  if (info.min !== undefined) return `at least ${f(info.min)}`;
-  if (info.max !== undefined) return `at most ${f(info.max)}`;
+  if (info.min !== undefined) return msg().commands.atLeast(f(info.min));
+  if (info.max !== undefined) return msg().commands.atMost(f(info.max));
   return '';
 }
 
@@ -95,23 +96,24 @@ export type ParamRead = { ok: true; value: number | boolean } | { ok: false; err
 export function readParam(info: CommandParamInfo, text: string): ParamRead {
   const range = rangeText(info);
   const within = range ? ` (${range})` : '';
+  const m = msg().commands;
   if (info.type === 'boolean') {
     if (text === 'true' || text === 'false') return { ok: true, value: text === 'true' };
-    return { ok: false, error: 'Choose on or off' };
+    return { ok: false, error: m.chooseOnOff };
   }
   const t = text.trim();
-  if (t === '') return { ok: false, error: `Enter a value${within}` };
+  if (t === '') return { ok: false, error: m.enterValue(within) };
   const n = Number(t);
-  if (!Number.isFinite(n)) return { ok: false, error: `Enter a number${within}` };
-  if (info.integer && !Number.isInteger(n)) return { ok: false, error: `Enter a whole number${within}` };
+  if (!Number.isFinite(n)) return { ok: false, error: m.enterNumber(within) };
+  if (info.integer && !Number.isInteger(n)) return { ok: false, error: m.enterWhole(within) };
   if (!info.integer) {
     const scaled = n * 10 ** info.decimals;
     if (Math.abs(scaled - Math.round(scaled)) > 1e-6) {
-      return { ok: false, error: `Use at most ${info.decimals} decimal${info.decimals === 1 ? '' : 's'} (steps of ${formatNumber(paramStep(info), info.decimals)})` };
+      return { ok: false, error: m.decimals(info.decimals, formatNumber(paramStep(info), info.decimals)) };
     }
   }
   if ((info.min !== undefined && n < info.min) || (info.max !== undefined && n > info.max)) {
-    return { ok: false, error: `${formatParam(info, n)} is out of range: it must be ${range.startsWith('at ') ? range : `within ${range}`}` };
+    return { ok: false, error: m.outOfRange(formatParam(info, n), range, info.min === undefined || info.max === undefined) };
   }
   return { ok: true, value: n };
 }
@@ -146,7 +148,7 @@ export function actionText(def: CommandInfo, choice: Readonly<Params>): string {
   const label = paramLabel(info);
   const v = formatParam(info, value);
   if (parts.length === 1 && def.label.toLowerCase().endsWith(label.toLowerCase())) return `${def.label} ${v}`;
-  return `${def.label} for ${parts.map(([n, x]) => `${paramLabel(def.params[n]!).toLowerCase()} ${formatParam(def.params[n], x)}`).join(', ')}`;
+  return msg().commands.forWhat(def.label, parts.map(([n, x]) => `${paramLabel(def.params[n]!).toLowerCase()} ${formatParam(def.params[n], x)}`));
 }
 
 
@@ -177,28 +179,22 @@ export interface CommandConditions {
  * server's configuration.
  */
 export function commandBlocker(c: CommandConditions, device: string): string | null {
-  if (c.link === 'down') return 'No live data: commands are disabled';
-  if (c.link === 'connecting') return 'Not connected to live data yet: commands are disabled';
-  if (!c.busUp) return 'Live data stopped at the server (no connection to its message bus): commands are disabled';
-  if (c.configChanged) return "The server's configuration changed: reload the page before sending commands";
+  const m = msg().commands;
+  if (c.link === 'down') return m.blockedDown;
+  if (c.link === 'connecting') return m.blockedConnecting;
+  if (!c.busUp) return m.blockedBus;
+  if (c.configChanged) return m.blockedConfig;
   if (!device) return null;
   const d = c.devices.find((x) => x.name === device);
-  if (!d || !d.status) return `PLC ${device}: connection state not known yet: commands are disabled`;
-  if (d.status.state !== 'connected') return `PLC ${device} is not connected: commands are disabled`;
+  if (!d || !d.status) return m.blockedUnknown(device);
+  if (d.status.state !== 'connected') return m.blockedNotConnected(device);
   return null;
 }
 
 // ------------------------------------------------------------------ words
 
-export const STATUS_WORD: Record<CommandStatus, string> = {
-  queued: 'SENT',
-  confirmed: 'CONFIRMED',
-  rejected: 'REJECTED',
-  failed: 'FAILED',
-  'not-accepted': 'NOT ACCEPTED',
-  expired: 'EXPIRED',
-  unknown: 'UNKNOWN',
-};
+/** SENT, CONFIRMED... in the user's language. */
+export const statusWord = (s: CommandStatus): string => msg().commands.word[s] ?? s;
 
 export const STATUS_ICON: Record<CommandStatus, string> = {
   queued: '→',
@@ -211,15 +207,7 @@ export const STATUS_ICON: Record<CommandStatus, string> = {
 };
 
 /** The first sentence of an outcome, where the operator clicked. */
-export const STATUS_LEAD: Record<CommandStatus, string> = {
-  queued: 'Sent — waiting for the PLC…',
-  confirmed: 'The PLC took it: written and read back.',
-  'not-accepted': 'Written, but the PLC did not take it.',
-  failed: 'Writing to the PLC went wrong: check the plant before trying again.',
-  expired: 'Never sent to the PLC: it was too late.',
-  rejected: 'The server refused it: nothing was sent.',
-  unknown: 'Unknown — check the plant: Planta stopped while writing it, before it could read it back. It is not sent again.',
-};
+export const statusLead = (s: CommandStatus): string => msg().commands.lead[s] ?? s;
 
 export const isFinal = (s: CommandStatus): boolean => s !== 'queued';
 
@@ -248,7 +236,7 @@ export function reasonInWords(reason: string, words: Words, tagNames: readonly s
       return d ? `“${d}”` : name;
     });
   }
-  out = out.replace(/\btrue\b/g, 'ON').replace(/\bfalse\b/g, 'OFF');
+  out = out.replace(/\btrue\b/g, msg().common.on).replace(/\bfalse\b/g, msg().common.off);
   out = out.replace(/\b(\d+) ms\b/g, (whole, ms: string) => (Number(ms) >= 1000 && Number(ms) % 1000 === 0 ? `${Number(ms) / 1000}\u00a0s` : whole));
   return out;
 }
@@ -256,40 +244,42 @@ export function reasonInWords(reason: string, words: Words, tagNames: readonly s
 /** A refusal by the server (HTTP 4xx), in words an operator can act on. */
 export function refusalInWords(error: { code: string; message: string }, words: Words, tagNames: readonly string[]): string {
   const label = (command: string): string => `“${words.label?.(command) ?? command}”`;
+  const r = msg().commands.refusals;
+  const role = (x: string): string => msg().roles.name[x] ?? x;
   switch (error.code) {
     case 'PLANTA_AUTH_REQUIRED':
-      return 'Commands need a signed-in user: sign in (top right), then send it again';
+      return r.authRequired;
     case 'PLANTA_AUTH_REAUTH':
-      return 'Your password was not right: nothing was sent. Send the command again and enter your password';
+      return r.reauth;
     case 'PLANTA_AUTH_CSRF':
-      return 'This page’s session is out of date: nothing was sent. Reload the page, sign in and send it again';
+      return r.csrf;
     case 'PLANTA_COMMAND_DEVICE_SELECTED': {
       // "plc is selected by bob for "stop_cycle" until 2026-11-25T18:01:49.000Z"
       const m = /^(\S+) is selected by (.+) for "([^"]+)" until (\S+)$/.exec(error.message);
-      if (!m) return `Another user is about to send a command: ${reasonInWords(error.message, words, tagNames)}`;
-      return `PLC ${m[1]} is reserved by ${m[2]}, who is about to send ${label(m[3]!)}, until ${words.time(Date.parse(m[4]!))}. Try again after that.`;
+      if (!m) return r.anotherUser(reasonInWords(error.message, words, tagNames));
+      return r.reserved(m[1]!, m[2]!, label(m[3]!), words.time(Date.parse(m[4]!)));
     }
     case 'PLANTA_COMMAND_FORBIDDEN': {
       // "ana (operator) may not run "edit_limits": it needs engineer"
       const m = /^(.+) \((\w+)\) may not run "([^"]+)": it needs (\w+)$/.exec(error.message);
-      if (!m) return `Not allowed: ${error.message}`;
-      return `Not allowed: ${label(m[3]!)} needs the ${m[4]} role, and ${m[1]} is signed in as ${m[2]}.`;
+      if (!m) return r.notAllowed(error.message);
+      return r.needsRole(label(m[3]!), role(m[4]!), m[1]!, role(m[2]!));
     }
     case 'PLANTA_COMMAND_TOKEN_EXPIRED':
-      return 'The confirmation took too long and the reservation ran out: nothing was sent. Start again.';
+      return r.tokenExpired;
     case 'PLANTA_COMMAND_NOT_QUEUED':
-      return 'Planta’s message bus is out of reach: the command was not queued and will not run later. Send it again once the bus is back';
+      return r.notQueued;
     case 'PLANTA_COMMAND_UNCONFIRMED':
-      return 'The message bus failed while taking the command: it was probably not queued, and can no longer be. Check the event list before sending it again';
+      return r.unconfirmed;
     case 'PLANTA_COMMAND_DUPLICATE':
-      return 'This command was already sent (the same request again): it is never executed twice';
+      return r.duplicate;
     case 'PLANTA_COMMAND_PRECONDITION':
     case 'PLANTA_COMMAND_RELATION':
     case 'PLANTA_COMMAND_STATE_UNKNOWN': {
       // "<configured message> — precondition <name> (<condition>) does not hold with <values>", perhaps after the poller's "not sent: ".
       const text = error.message.replace(/^not sent: /, '');
       const cut = text.indexOf(' — ');
-      return cut > 0 ? `Not sent: ${text.slice(0, cut)}.` : `Not sent: ${reasonInWords(text, words, tagNames)}.`;
+      return r.notSent(cut > 0 ? text.slice(0, cut) : reasonInWords(text, words, tagNames));
     }
     default:
       return reasonInWords(error.message, words, tagNames);
@@ -314,7 +304,7 @@ export function outcomeLine(o: CommandOutcome, def: CommandInfo | undefined, wor
   const values = describeParams(def, o.params);
   const reason = outcomeReason(o, words, tagNames);
   const why = reason ? `: ${reason}` : '';
-  return `${o.user || 'unknown user'} — ${what}${values ? ` (${values})` : ''}${why}`;
+  return `${o.user || msg().commands.unknownUser} — ${what}${values ? ` (${values})` : ''}${why}`;
 }
 
 /**

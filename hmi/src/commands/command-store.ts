@@ -16,6 +16,7 @@ import type { ApiError, CommandInfo, CommandOutcome } from '../../../src/web/pro
 import type { CallResult } from '../shared/call-result.js';
 import type { CommandApi, QueuedAnswer, SelectAnswer } from './command-api.js';
 import { type Params, fillConfirmation, isFinal, localDeadline, newCommandId } from './command-model.js';
+import { msg } from '../i18n/locale.js';
 
 export type Definitions = { status: 'loading' } | { status: 'ready'; list: readonly CommandInfo[] } | { status: 'error'; message: string };
 
@@ -108,9 +109,10 @@ export class CommandStore {
   /** Why a command cannot be sent now (commands not loaded, no live data, PLC not connected), or null. */
   blocker(command: CommandInfo | undefined): string | null {
     const d = this.definitions.value;
-    if (d.status === 'loading') return 'Loading the commands…';
-    if (d.status === 'error') return `Commands are unavailable: ${d.message}`;
-    if (!command) return 'Unknown command';
+    const t = msg().commands;
+    if (d.status === 'loading') return t.loading;
+    if (d.status === 'error') return t.unavailable(d.message);
+    if (!command) return t.unknown;
     return this.o.mayNot?.(command) ?? this.o.blocked(command.device);
   }
 

@@ -13,9 +13,15 @@ import type { EventItem } from './journal.js';
 import { type EntryView, viewEntry } from './journal-model.js';
 import type { HmiState } from '../live/state.js';
 import { PriorityBadge } from '../alarms/AlarmMarks.js';
+import { msg } from '../i18n/locale.js';
+import { entryText } from '../i18n/plant-texts.js';
 
 export function entryView(state: HmiState, e: JournalEntry): EntryView {
-  return viewEntry(e, { command: e.kind === 'command' ? state.commands.definition(e.source) : undefined, words: commandWords(state), tagNames: tagNames(state) });
+  const o = { command: e.kind === 'command' ? state.commands.definition(e.source) : undefined, words: commandWords(state), tagNames: tagNames(state) };
+  const v = viewEntry(e, o);
+  // Said again in the user's language; what it means (bad or not) is read from the server's own words.
+  const text = entryText(e, (id) => state.alarms.get(id)?.message);
+  return text === e.text || e.kind === 'command' ? v : { ...v, text: viewEntry({ ...e, text }, o).text };
 }
 
 function Item({ item }: { item: EventItem }) {
@@ -31,10 +37,11 @@ function Item({ item }: { item: EventItem }) {
       <li class="event event-link" data-kind="link">
         {time}
         <span class="event-word">
-          <span aria-hidden="true">⇄ </span>LINK
+          <span aria-hidden="true">⇄ </span>
+          {msg().journal.link}
         </span>
         <span class="event-text">
-          {item.text} <span class="event-note">(this browser only)</span>
+          {item.text} <span class="event-note">{msg().journal.browserOnly}</span>
         </span>
       </li>
     );
@@ -50,7 +57,7 @@ function Item({ item }: { item: EventItem }) {
       </span>
       <span class="event-text">
         {e.priority && <PriorityBadge priority={e.priority} tone={e.kind === 'alarm' ? 'outline' : 'grey'} />} {v.text}
-        {e.user && <span class="event-user"> — by {e.user}</span>}
+        {e.user && <span class="event-user">{msg().journal.byUser(e.user)}</span>}
       </span>
     </li>
   );
@@ -61,20 +68,22 @@ export function EventList({ limit = 50 }: { limit?: number }) {
   const items = state.journal.items.value.slice(0, limit);
   const load = state.journal.load.value;
   const tz = state.timeZone;
+  const t = msg().journal;
   return (
     <div class="events">
       <p class="caption">
-        From the plant’s journal, newest first (<a href="#/journal">the whole journal</a>). Times in {zoneName(state.clock.value, tz)} ({tz}).
+        {t.fromJournal}
+        <a href="#/journal">{t.wholeJournal}</a>). {msg().periods.timesIn(zoneName(state.clock.value, tz), tz)}
       </p>
       {load.status === 'error' && (
         <p class="action-note is-error" role="alert">
-          The journal could not be read: {load.message}. New entries still appear below.
+          {t.couldNotReadLive(load.message)}
         </p>
       )}
       {items.length === 0 ? (
-        <p class="empty">{load.status === 'loading' ? 'Reading the journal…' : 'Nothing journalled yet.'}</p>
+        <p class="empty">{load.status === 'loading' ? t.reading : t.nothing}</p>
       ) : (
-        <ol class="event-list" aria-label="Events, newest first">
+        <ol class="event-list" aria-label={t.newestFirst}>
           {items.map((i) => (
             <Item key={i.key} item={i} />
           ))}

@@ -15,6 +15,7 @@ import { type Range, RangePicker, presetNow } from '../shared/RangePicker.js';
 import { useHmiState } from '../shared/context.js';
 import { formatDateTime, formatDateTimeZoned, zoneName } from '../shared/format.js';
 import { JournalBrowser, KIND_GROUPS } from './journal-model.js';
+import { msg } from '../i18n/locale.js';
 
 function Row({ e }: { e: JournalEntry }) {
   const state = useHmiState();
@@ -33,7 +34,9 @@ function Row({ e }: { e: JournalEntry }) {
       <td class="col-prio">{e.priority ? <PriorityBadge priority={e.priority} tone={e.kind === 'alarm' ? 'outline' : 'grey'} /> : <span class="faint">—</span>}</td>
       <td class="col-what">{v.text}</td>
       <td class="col-user">{e.user ?? <span class="faint">—</span>}</td>
-      <td class="col-source mono">{e.source}</td>
+      <td class="col-source mono" translate={false}>
+        {e.source}
+      </td>
       <td class="col-replay">
         <ReplayFromHere ts={e.ts} />
       </td>
@@ -67,15 +70,16 @@ export function JournalPage() {
   const status = browser.status.value;
   const older = browser.older.value;
   const live = range.to === undefined;
-  const period = `${formatDateTimeZoned(range.from, tz)} to ${range.to === undefined ? 'now' : formatDateTimeZoned(range.to, tz)}`;
+  const t = msg().journal;
+  const period = msg().periods.fromTo(formatDateTimeZoned(range.from, tz), range.to === undefined ? msg().periods.now : formatDateTimeZoned(range.to, tz));
 
   return (
     <main class="page journal-page" aria-labelledby="page-title">
-      <h1 id="page-title">Journal</h1>
+      <h1 id="page-title">{msg().titles.journal}</h1>
       <p class="page-links">
-        <a href="#/alarms">Alarms</a> · <a href="#/alarm-rates">Alarm rates</a>
+        <a href="#/alarms">{msg().nav.alarms}</a> · <a href="#/alarm-rates">{msg().titles.alarmRates}</a>
       </p>
-      <section class="panel filters" aria-label="Period and search">
+      <section class="panel filters" aria-label={t.periodAndSearch}>
         <RangePicker idPrefix="journal" value={range} onChange={setRange} />
         <form
           class="journal-search"
@@ -86,49 +90,48 @@ export function JournalPage() {
           }}
         >
           <label class="filter filter-text">
-            <span>Search</span>
-            <input type="search" value={search} placeholder="words in the text or source" onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
+            <span>{t.search}</span>
+            <input type="search" value={search} placeholder={t.searchPlaceholder} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
           </label>
           <label class="filter">
-            <span>Show</span>
+            <span>{t.show}</span>
             <select value={group} onChange={(e) => setGroup((e.target as HTMLSelectElement).value)}>
               {KIND_GROUPS.map((g) => (
                 <option key={g.value} value={g.value}>
-                  {g.label}
+                  {t.groups[g.value] ?? g.label}
                 </option>
               ))}
             </select>
           </label>
           <button type="submit" class="cmd-button">
-            Search
+            {t.search}
           </button>
         </form>
       </section>
 
       <section class="panel" aria-labelledby="h-journal">
         <h2 id="h-journal">
-          {status.status === 'loading' ? 'Reading the journal…' : `${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}${browser.hasMore.value ? ' (more below)' : ''}`}
+          {status.status === 'loading' ? t.reading : t.entries(entries.length, browser.hasMore.value)}
         </h2>
         <p class="caption">
-          From {period}, newest first. Times in {zoneName(state.clock.value, tz)} ({tz}).{' '}
-          {live ? 'New entries appear on top as they happen.' : 'This period has ended: no new entries appear.'}
+          {t.fromPeriod(period)} {msg().periods.timesIn(zoneName(state.clock.value, tz), tz)} {live ? t.liveNote : t.endedNote}
         </p>
         {status.status === 'error' && (
           <p class="action-note is-error" role="alert">
-            The journal could not be read: {status.message}
+            {t.couldNotRead(status.message)}
           </p>
         )}
-        {status.status === 'ready' && entries.length === 0 && <p class="empty">Nothing journalled in this period{applied.trim() ? ` matching “${applied.trim()}”` : ''}.</p>}
+        {status.status === 'ready' && entries.length === 0 && <p class="empty">{t.nothingInPeriod(applied.trim())}</p>}
         {entries.length > 0 && (
           <table class="journal-table">
             <thead>
               <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Priority</th>
-                <th scope="col">What</th>
-                <th scope="col">By</th>
-                <th scope="col">Source</th>
+                <th scope="col">{t.time}</th>
+                <th scope="col">{t.kindCol}</th>
+                <th scope="col">{t.priority}</th>
+                <th scope="col">{t.what}</th>
+                <th scope="col">{t.by}</th>
+                <th scope="col">{t.source}</th>
                 <th scope="col">{REPLAY_TEXT.column}</th>
               </tr>
             </thead>
@@ -142,13 +145,13 @@ export function JournalPage() {
         <div class="journal-more">
           {browser.hasMore.value && status.status === 'ready' && (
             <button type="button" class="cmd-button" disabled={older.status === 'loading'} onClick={() => void browser.loadOlder()}>
-              {older.status === 'loading' ? 'Loading older entries…' : 'Load older'}
+              {older.status === 'loading' ? t.loadingOlder : t.loadOlder}
             </button>
           )}
-          {!browser.hasMore.value && status.status === 'ready' && entries.length > 0 && <p class="caption">Start of the period reached.</p>}
+          {!browser.hasMore.value && status.status === 'ready' && entries.length > 0 && <p class="caption">{t.startReached}</p>}
           {older.status === 'error' && (
             <p class="action-note is-error" role="alert">
-              Older entries could not be read: {older.message}
+              {t.olderFailed(older.message)}
             </p>
           )}
         </div>

@@ -9,7 +9,8 @@ import type { CommandInfo, CommandStatus, JournalEntry, JournalKind } from '../.
 import type { JournalQuery } from '../alarms/alarm-api.js';
 import { textMatches } from '../alarms/alarm-model.js';
 import type { CallResult } from '../shared/call-result.js';
-import { type Params, type Words, STATUS_ICON, STATUS_WORD, describeParams, reasonInWords } from '../commands/command-model.js';
+import { type Params, type Words, STATUS_ICON, describeParams, reasonInWords, statusWord } from '../commands/command-model.js';
+import { msg } from '../i18n/locale.js';
 
 export const KIND_WORD: Record<JournalKind, string> = {
   alarm: 'ALARM',
@@ -24,6 +25,9 @@ export const KIND_WORD: Record<JournalKind, string> = {
   command: 'COMMAND',
   device: 'DEVICE',
 };
+
+/** ALARM, RETURN... in the user's language. */
+export const kindWord = (k: JournalKind): string => msg().journal.kind[k] ?? KIND_WORD[k] ?? k.toUpperCase();
 
 export const KIND_MARK: Record<JournalKind, string> = {
   alarm: '▲',
@@ -102,9 +106,9 @@ export function viewEntry(e: JournalEntry, o: { command?: CommandInfo | undefine
     const c = readCommandEntry(e, o.command, o.words, o.tagNames);
     if (c) {
       return {
-        word: KIND_WORD.command,
+        word: kindWord('command'),
         mark: STATUS_ICON[c.status],
-        text: `${c.what}: ${STATUS_WORD[c.status]}${c.reason ? ` — ${c.reason}` : ''}`,
+        text: `${c.what}: ${statusWord(c.status)}${c.reason ? ` — ${c.reason}` : ''}`,
         status: c.status,
         bad: c.status !== 'confirmed',
       };
@@ -113,7 +117,7 @@ export function viewEntry(e: JournalEntry, o: { command?: CommandInfo | undefine
   // Only the times are put in plant time here: messages are the configuration's words already.
   const text = e.text.replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\b/g, (iso) => o.words.time(Date.parse(iso)));
   const bad = e.kind === 'alarm' || e.kind === 'unknown' || (e.kind === 'device' && !/: connected$/.test(e.text));
-  return { word: KIND_WORD[e.kind] ?? e.kind.toUpperCase(), mark: KIND_MARK[e.kind] ?? '•', text, bad };
+  return { word: kindWord(e.kind), mark: KIND_MARK[e.kind] ?? '•', text, bad };
 }
 
 /** Whether an entry belongs to a query's results (what the server would answer), for entries arriving live. */

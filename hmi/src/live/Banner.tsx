@@ -9,17 +9,20 @@ import type { DeviceStatus } from '../../../src/web/protocol.js';
 import { formatDuration, formatTimeZoned } from '../shared/format.js';
 import { useHmiState } from '../shared/context.js';
 import type { DeviceView } from './state.js';
+import { msg } from '../i18n/locale.js';
 
 /** The server restarted with another configuration: this page's tags and pages are out of date. */
 function ConfigChanged() {
+  const t = msg().banner;
   return (
     <div class="banner banner-config" role="alert">
       <span class="banner-line">
         <span class="banner-icon" aria-hidden="true">!</span>
         <span>
-          <strong>The server's configuration changed.</strong> Tags on this page may be out of date.{' '}
+          <strong>{t.configChanged}</strong>
+          {t.configOutdated}{' '}
           <button type="button" class="banner-button" onClick={() => window.location.reload()}>
-            Reload the page
+            {t.reload}
           </button>
         </span>
       </span>
@@ -42,13 +45,15 @@ function LinkOrDeviceBanner() {
   const link = state.link.value;
   const now = state.clock.value;
   const tz = state.timeZone;
+  const t = msg().banner;
   if (link.state === 'down') {
     return (
       <div class="banner banner-link" role="alert">
         <span class="banner-icon" aria-hidden="true">✕</span>
         <span>
-          <strong>Live data lost since {formatTimeZoned(link.since, tz)}</strong> — reconnecting
-          <span class="banner-detail"> ({link.detail}; {formatDuration(now - link.since)} ago). Values shown are the last received.</span>
+          <strong>{t.lostSince(formatTimeZoned(link.since, tz))}</strong>
+          {t.reconnecting}
+          <span class="banner-detail">{t.lostDetail(link.detail, formatDuration(now - link.since))}</span>
         </span>
       </div>
     );
@@ -57,7 +62,7 @@ function LinkOrDeviceBanner() {
     return (
       <div class="banner banner-link" role="status">
         <span class="banner-icon" aria-hidden="true">…</span>
-        <span>Connecting to live data since {formatTimeZoned(link.since, tz)}</span>
+        <span>{t.connecting(formatTimeZoned(link.since, tz))}</span>
       </div>
     );
   }
@@ -70,10 +75,8 @@ function LinkOrDeviceBanner() {
         <div class="banner-line">
           <span class="banner-icon" aria-hidden="true">✕</span>
           <span>
-            <strong>
-              Live data stopped since {formatTimeZoned(bus.since, tz)} ({formatDuration(now - bus.since)})
-            </strong>
-            <span class="banner-detail"> — the server has no connection to the plant's bus{bus.detail ? ` (${bus.detail})` : ''}. Values shown are the last known, marked stale.</span>
+            <strong>{t.busStopped(formatTimeZoned(bus.since, tz), formatDuration(now - bus.since))}</strong>
+            <span class="banner-detail">{t.busDetail(bus.detail ?? '')}</span>
           </span>
         </div>
       )}
@@ -86,24 +89,21 @@ function LinkOrDeviceBanner() {
 
 function DeviceLine({ d, status, now, tz }: { d: DeviceView; status: DeviceStatus; now: number; tz: string }) {
   const since = d.downSince ?? now;
-  const error = status.lastError ? `; last error ${status.lastError.code}: ${status.lastError.message}` : '';
+  const t = msg().banner;
+  const error = status.lastError ? t.lastError(status.lastError.code, status.lastError.message) : '';
   return (
     <div class="banner-line">
       <span class="banner-icon" aria-hidden="true">✕</span>
       <span>
         {heardOf(status.lastError?.code) ? (
-          <strong>
-            PLC {d.name}: no valid reply since {formatTimeZoned(since, tz)} ({formatDuration(now - since)})
-          </strong>
+          <strong>{t.noReply(d.name, formatTimeZoned(since, tz), formatDuration(now - since))}</strong>
         ) : (
-          <strong>
-            PLC {d.name}: no live data since {formatTimeZoned(since, tz)}
-          </strong>
+          <strong>{t.noLive(d.name, formatTimeZoned(since, tz))}</strong>
         )}
         <span class="banner-detail">
           {' '}
-          ({heardOf(status.lastError?.code) ? tcpWords(status) : 'down'}
-          {error}). <a href="#/devices">Device details</a>
+          ({heardOf(status.lastError?.code) ? tcpWords(status) : t.down}
+          {error}). <a href="#/devices">{t.deviceDetails}</a>
         </span>
       </span>
     </div>
@@ -112,15 +112,16 @@ function DeviceLine({ d, status, now, tz }: { d: DeviceView; status: DeviceStatu
 
 /** The TCP connection in words: the link is down whatever it does, and an open one tells the operator where to look. */
 function tcpWords(s: DeviceStatus): string {
+  const t = msg().banner;
   switch (s.tcp) {
     case 'connected':
-      return 'TCP connection open: the PLC accepts the connection but sends no valid reply';
+      return t.tcpOpen;
     case 'connecting':
-      return 'TCP connection being opened';
+      return t.tcpOpening;
     case 'closed':
-      return 'no TCP connection';
+      return t.tcpClosed;
     default:
-      return 'down';
+      return t.down;
   }
 }
 

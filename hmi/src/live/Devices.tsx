@@ -12,6 +12,7 @@ import { formatAge, formatDateTimeZoned, formatNumber } from '../shared/format.j
 import { qualityWord } from './quality-view.js';
 import type { DeviceView } from './state.js';
 import type { Quality, ServiceNode } from '../../../src/web/protocol.js';
+import { msg } from '../i18n/locale.js';
 
 const ms = (v: number | null): string => (v === null ? '—' : `${formatNumber(v, 2)}\u00a0ms`);
 const count = (n: number): string => formatNumber(n, 0);
@@ -33,7 +34,8 @@ function Device({ d }: { d: DeviceView }) {
   const bus = state.bus.value;
   const s = d.status;
   const connected = s?.state === 'connected';
-  const stateWord = !s ? 'unknown' : s.state === 'connected' ? 'Connected' : s.state === 'connecting' ? 'Connecting' : 'Down';
+  const t = msg().devices;
+  const stateWord = !s ? t.unknown : s.state === 'connected' ? t.connected : s.state === 'connecting' ? t.connecting : t.down;
   const exceptions = s ? Object.entries(s.errors.exception) : [];
   return (
     <section class={`panel device ${connected ? '' : 'device-down'}`} aria-labelledby={`h-dev-${d.name}`} data-device={d.name}>
@@ -48,62 +50,62 @@ function Device({ d }: { d: DeviceView }) {
       <p class={`device-state ${connected ? 'is-connected' : 'is-down'}`} role="status">
         <span aria-hidden="true">{connected ? '● ' : '✕ '}</span>
         <strong>{stateWord}</strong>
-        {connected && s?.lastValidReplyAt ? ` — valid replies, the last at ${formatDateTimeZoned(s.lastValidReplyAt, tz)}` : ''}
+        {connected && s?.lastValidReplyAt ? t.validReplies(formatDateTimeZoned(s.lastValidReplyAt, tz)) : ''}
         {s?.state === 'down' && d.downSince
-          ? ` — ${heardOf(s.lastError?.code) ? 'no valid reply' : 'no live data'} since ${formatDateTimeZoned(d.downSince, tz)} (${formatAge(d.downSince, now)})`
+          ? t.downSince(heardOf(s.lastError?.code), formatDateTimeZoned(d.downSince, tz), formatAge(d.downSince, now))
           : ''}
-        {!live && <span class="caption"> (as last received: live data lost)</span>}
-        {live && !bus.up && <span class="caption"> (as last known: live data stopped since {formatDateTimeZoned(bus.since, tz)})</span>}
+        {!live && <span class="caption">{t.lastReceived}</span>}
+        {live && !bus.up && <span class="caption">{t.lastKnown(formatDateTimeZoned(bus.since, tz))}</span>}
       </p>
       {s?.tcp && (
         <p class="device-tcp">
-          TCP connection:{' '}
-          {s.tcp === 'connected' && s.connectedSince ? `open since ${formatDateTimeZoned(s.connectedSince, tz)} (${formatAge(s.connectedSince, now)})` : s.tcp === 'connecting' ? 'being opened' : 'closed'}
-          {s.state === 'down' && s.tcp === 'connected' ? ' — the PLC accepts the connection but sends no valid reply' : ''}.
-          {s.linkLossMs !== undefined ? ` The link counts as down after ${formatNumber(s.linkLossMs / 1000, 1)}\u00a0s without a valid reply.` : ''}
+          {t.tcp}{' '}
+          {s.tcp === 'connected' && s.connectedSince ? t.openSince(formatDateTimeZoned(s.connectedSince, tz), formatAge(s.connectedSince, now)) : s.tcp === 'connecting' ? t.opening : t.closed}
+          {s.state === 'down' && s.tcp === 'connected' ? t.noValidReply : ''}.
+          {s.linkLossMs !== undefined ? t.linkLoss(formatNumber(s.linkLossMs / 1000, 1)) : ''}
         </p>
       )}
       {s?.lastError && (
         <p class="device-error">
-          Last error {formatDateTimeZoned(s.lastError.at, tz)}: <span class="mono">{s.lastError.code}</span> — {s.lastError.message}
+          {t.lastError(formatDateTimeZoned(s.lastError.at, tz))} <span class="mono">{s.lastError.code}</span> — {s.lastError.message}
         </p>
       )}
       {s ? (
         <dl class="facts facts-cols">
-          <Fact label="Requests / responses">
+          <Fact label={t.requests}>
             {count(s.requests)} / {count(s.responses)}
           </Fact>
-          <Fact label="Timeouts">{count(s.errors.timeout)}</Fact>
-          <Fact label="Connection errors">{count(s.errors.connection)}</Fact>
-          <Fact label="Protocol errors">{count(s.errors.protocol)}</Fact>
-          {s.errors.crc !== undefined ? <Fact label="CRC errors">{count(s.errors.crc)}</Fact> : null}
-          {s.errors.otherUnit !== undefined ? <Fact label="Other units' frames">{count(s.errors.otherUnit)}</Fact> : null}
-          <Fact label="Exceptions">{exceptions.length === 0 ? '0' : exceptions.map(([code, n]) => `code ${code}: ${count(n)}`).join(', ')}</Fact>
-          <Fact label="Latency p50 / p99">
+          <Fact label={t.timeouts}>{count(s.errors.timeout)}</Fact>
+          <Fact label={t.connectionErrors}>{count(s.errors.connection)}</Fact>
+          <Fact label={t.protocolErrors}>{count(s.errors.protocol)}</Fact>
+          {s.errors.crc !== undefined ? <Fact label={t.crcErrors}>{count(s.errors.crc)}</Fact> : null}
+          {s.errors.otherUnit !== undefined ? <Fact label={t.otherUnitFrames}>{count(s.errors.otherUnit)}</Fact> : null}
+          <Fact label={t.exceptions}>{exceptions.length === 0 ? '0' : exceptions.map(([code, n]) => `${t.code} ${code}: ${count(n)}`).join(', ')}</Fact>
+          <Fact label={t.latency}>
             {ms(s.latencyMs.p50)} / {ms(s.latencyMs.p99)}
           </Fact>
-          <Fact label="Reconnects">{count(s.reconnects)}</Fact>
-          <Fact label="Scans / overruns">
+          <Fact label={t.reconnects}>{count(s.reconnects)}</Fact>
+          <Fact label={t.scans}>
             {count(s.scans)} / {count(s.overruns)}
           </Fact>
-          <Fact label="Jitter p50 / p99">
+          <Fact label={t.jitter}>
             {ms(s.jitterMs.p50)} / {ms(s.jitterMs.p99)}
           </Fact>
-          <Fact label="Tags by quality">
+          <Fact label={t.byQuality}>
             {Object.entries(s.qualities)
               .map(([q, n]) => `${qualityWord(q as Quality)} ${count(n)}`)
               .join(', ') || '—'}
           </Fact>
           {s.poller ? (
-            <Fact label="Polled by">
-              {s.poller.id} since {formatDateTimeZoned(s.poller.since, tz)} (lease {count(s.poller.leaseMs)} ms)
+            <Fact label={t.polledBy}>
+              {t.pollerSince(s.poller.id, formatDateTimeZoned(s.poller.since, tz), count(s.poller.leaseMs))}
             </Fact>
           ) : null}
-          {s.poller ? <Fact label="Standby">{s.poller.standby?.length ? s.poller.standby.join(', ') : 'none: if this poller stops, nobody takes the device over'}</Fact> : null}
-          <Fact label="Figures at">{formatDateTimeZoned(s.updatedAt, tz)}</Fact>
+          {s.poller ? <Fact label={t.standby}>{s.poller.standby?.length ? s.poller.standby.join(', ') : t.noStandby}</Fact> : null}
+          <Fact label={t.figuresAt}>{formatDateTimeZoned(s.updatedAt, tz)}</Fact>
         </dl>
       ) : (
-        <p class="empty">No figures received yet.</p>
+        <p class="empty">{t.noFigures}</p>
       )}
     </section>
   );
@@ -173,7 +175,7 @@ export function Devices() {
   const state = useHmiState();
   return (
     <main class="page devices" aria-labelledby="page-title">
-      <h1 id="page-title">Devices</h1>
+      <h1 id="page-title">{msg().titles.devices}</h1>
       {state.devices.value.map((d) => (
         <Device key={d.name} d={d} />
       ))}

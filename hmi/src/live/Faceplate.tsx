@@ -15,6 +15,7 @@ import { qualityWord } from './quality-view.js';
 import { hrefTag } from '../shared/router.js';
 import { limitValue } from './tag-view.js';
 import type { HmiState } from './state.js';
+import { msg } from '../i18n/locale.js';
 
 /** Limits drawn for this tag on dashboard bars. */
 function barLimits(state: HmiState, tag: string): { label: string; limit: string | number }[] {
@@ -23,8 +24,8 @@ function barLimits(state: HmiState, tag: string): { label: string; limit: string
     if (p.kind !== 'dashboard') continue;
     for (const b of p.bars) {
       if (b.tag !== tag) continue;
-      if (b.low !== undefined) out.push({ label: 'Low limit', limit: b.low });
-      if (b.high !== undefined) out.push({ label: 'High limit', limit: b.high });
+      if (b.low !== undefined) out.push({ label: msg().faceplate.lowLimit, limit: b.low });
+      if (b.high !== undefined) out.push({ label: msg().faceplate.highLimit, limit: b.high });
     }
   }
   return out;
@@ -38,7 +39,10 @@ function RelatedAlarms({ tag, ids = '' }: { tag: string; ids?: string }) {
   return (
     <section class="panel face-alarms" aria-labelledby={`${ids}h-face-alarms`}>
       <h2 id={`${ids}h-face-alarms`}>
-        Alarms on this tag <a class="h-link" href="#/alarms">Alarm summary ›</a>
+        {msg().faceplate.alarmsOnTag}{' '}
+        <a class="h-link" href="#/alarms">
+          {msg().faceplate.alarmSummary}
+        </a>
       </h2>
       <ul class="alarms">
         {related.map((a) => (
@@ -74,12 +78,13 @@ export function Faceplate({ name, embedded = false }: { name: string; embedded?:
   const state = useHmiState();
   const v = useTag(name);
   const info = v.info;
+  const t = msg().faceplate;
   if (!info) {
     return (
       <Root class="page faceplate" aria-labelledby={`${ids}page-title`}>
-        <Title id={`${ids}page-title`}>Unknown tag</Title>
+        <Title id={`${ids}page-title`}>{t.unknownTag}</Title>
         <p class="empty">
-          There is no tag named “{name}”. <a href="#/tags">All tags</a>
+          {t.noSuchTag(name)} <a href="#/tags">{t.allTags}</a>
         </p>
       </Root>
     );
@@ -90,11 +95,11 @@ export function Faceplate({ name, embedded = false }: { name: string; embedded?:
   return (
     <Root class="page faceplate" aria-labelledby={`${ids}page-title`}>
       <p class="crumbs">
-        <a href="#/tags">Tags</a> › <span class="mono">{name}</span>
+        <a href="#/tags">{msg().nav.tags}</a> › <span class="mono">{name}</span>
       </p>
       <Title id={`${ids}page-title`}>{info.description || name}</Title>
       <div class="face-grid">
-        <section class="panel face-value" aria-label="Value and quality">
+        <section class="panel face-value" aria-label={t.valueAndQuality}>
           <TagValue view={v} class="big" />
           <p class={`face-quality q-${v.good ? 'good' : 'unsure'}`}>
             <QualityMark quality={v.quality} reason={v.reason} />
@@ -103,23 +108,29 @@ export function Faceplate({ name, embedded = false }: { name: string; embedded?:
               {' '}
               — {v.reason}
             </span>
-            <span class="mono face-code"> ({v.quality})</span>
+            <span class="mono face-code" translate={false}>
+              {' '}
+              ({v.quality})
+            </span>
           </p>
           <p class="caption">
-            {v.live.sourceTs ? `Changed ${formatDateTimeZoned(v.live.sourceTs, state.timeZone)} (${formatAge(v.live.sourceTs, now)} ago)` : 'Never read'}
+            {v.live.sourceTs ? t.changed(formatDateTimeZoned(v.live.sourceTs, state.timeZone), formatAge(v.live.sourceTs, now)) : t.neverRead}
           </p>
         </section>
         <section class="panel face-trend" aria-labelledby={`${ids}h-trend`}>
           <h2 id={`${ids}h-trend`}>
-            Trend <a class="h-link" href={`#/trends?pens=${encodeURIComponent(name)}&last=hour`}>Full trend ›</a>
+            {t.trend}{' '}
+            <a class="h-link" href={`#/trends?pens=${encodeURIComponent(name)}&last=hour`}>
+              {t.fullTrend}
+            </a>
           </h2>
           <Sparkline tag={name} info={info} />
         </section>
         <RelatedAlarms tag={name} ids={ids} />
         <section class="panel face-facts" aria-labelledby={`${ids}h-facts`}>
-          <h2 id={`${ids}h-facts`}>Details</h2>
+          <h2 id={`${ids}h-facts`}>{t.details}</h2>
           <dl class="facts facts-cols">
-            <Row label="Range">{info.range ? `${formatNumber(info.range[0], info.decimals)} to ${formatInUnit(info, info.range[1])}` : 'none configured'}</Row>
+            <Row label={t.range}>{info.range ? t.rangeText(formatNumber(info.range[0], info.decimals), formatInUnit(info, info.range[1])) : t.noneConfigured}</Row>
             {limits.map((l) => {
               const lv = limitValue(state, l.limit);
               return (
@@ -134,22 +145,27 @@ export function Faceplate({ name, embedded = false }: { name: string; embedded?:
                 </Row>
               );
             })}
-            <Row label="Writable">
-              {w ? `${w.min !== undefined ? formatInUnit(info, w.min) : '−∞'} to ${w.max !== undefined ? formatInUnit(info, w.max) : '+∞'} by ${w.roles.join(', ')} (commands come in a later release)` : 'no (read only)'}
+            <Row label={t.writable}>
+              {w
+                ? t.writableText(
+                    t.rangeText(w.min !== undefined ? formatInUnit(info, w.min) : '−∞', w.max !== undefined ? formatInUnit(info, w.max) : '+∞'),
+                    w.roles.map((r) => msg().roles.name[r] ?? r).join(', '),
+                  )
+                : t.readOnly}
             </Row>
-            <Row label="Tag">
+            <Row label={t.tag}>
               <span class="mono">{name}</span>
             </Row>
-            <Row label="Device">PLC {info.device}</Row>
-            <Row label="Address">
+            <Row label={t.device}>PLC {info.device}</Row>
+            <Row label={t.address}>
               {info.area} {info.address}
             </Row>
-            <Row label="Type">{info.type}</Row>
-            <Row label="Unit, decimals">
-              {info.unit || 'none'}, {info.decimals}
+            <Row label={t.type}>{info.type}</Row>
+            <Row label={t.unitDecimals}>
+              {info.unit || t.noUnit}, {info.decimals}
             </Row>
-            <Row label="Scan group">{info.scanGroup}</Row>
-            {v.live.exceptionCode !== undefined && <Row label="Exception code">{v.live.exceptionCode}</Row>}
+            <Row label={t.scanGroup}>{info.scanGroup}</Row>
+            {v.live.exceptionCode !== undefined && <Row label={t.exceptionCode}>{v.live.exceptionCode}</Row>}
           </dl>
         </section>
       </div>

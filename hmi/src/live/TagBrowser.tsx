@@ -11,6 +11,7 @@ import { useHmiState, useTag } from '../shared/context.js';
 import { formatAge } from '../shared/format.js';
 import { hrefTag } from '../shared/router.js';
 import type { TagInfo } from '../../../src/web/protocol.js';
+import { msg } from '../i18n/locale.js';
 
 function Row({ tag }: { tag: TagInfo }) {
   const state = useHmiState();
@@ -45,14 +46,14 @@ export function TagBrowser() {
   const devices = [...new Set(state.tagList.map((t) => t.device))];
   return (
     <main class="page tags" aria-labelledby="page-title">
-      <h1 id="page-title">Tags</h1>
+      <h1 id="page-title">{msg().titles.tags}</h1>
       <div class="search">
-        <label for="tag-search">Search tags</label>
+        <label for="tag-search">{msg().tagBrowser.search}</label>
         <input
           id="tag-search"
           type="search"
           value={query}
-          placeholder="name, description or unit"
+          placeholder={msg().tagBrowser.placeholder}
           autocomplete="off"
           spellcheck={false}
           onInput={(e) => setQuery(e.currentTarget.value)}
@@ -74,12 +75,12 @@ export function TagBrowser() {
             <table class="tag-table">
               <thead>
                 <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Description</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">Quality</th>
-                  <th scope="col" title="Time since the value or its quality last changed">
-                    Age
+                  <th scope="col">{msg().tagBrowser.name}</th>
+                  <th scope="col">{msg().tagBrowser.description}</th>
+                  <th scope="col">{msg().tagBrowser.value}</th>
+                  <th scope="col">{msg().tagBrowser.quality}</th>
+                  <th scope="col" title={msg().tagBrowser.ageHelp}>
+                    {msg().tagBrowser.age}
                   </th>
                 </tr>
               </thead>
@@ -92,7 +93,7 @@ export function TagBrowser() {
           </section>
         );
       })}
-      {shown.length === 0 && <p class="empty">No tag matches “{query}”.</p>}
+      {shown.length === 0 && <p class="empty">{msg().tagBrowser.noMatch(query)}</p>}
     </main>
   );
 }

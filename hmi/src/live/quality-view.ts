@@ -3,10 +3,18 @@
  * ("?" uncertain, "✕" bad), a short word and the reason in a sentence.
  * Colour is never the only sign: the mark and the word go with it.
  */
-import { isBad, isGood, qualityReason } from '../../../src/tags/quality.js';
+import { isBad, isGood } from '../../../src/tags/quality.js';
 import type { Quality } from '../../../src/web/protocol.js';
+import { msg } from '../i18n/locale.js';
 
-export { isBad, isGood, qualityReason };
+export { isBad, isGood };
+
+/** A sentence an operator can read, e.g. on hover over a greyed value, in the user's language. */
+export function qualityReason(q: Quality, exceptionCode?: number): string {
+  const t = msg().quality;
+  const reason = t.reason[q] ?? q;
+  return q === 'Bad_DeviceFailure' && exceptionCode !== undefined ? `${reason}${t.exception(exceptionCode.toString(16).padStart(2, '0').toUpperCase())}` : reason;
+}
 
 export type QualityLevel = 'good' | 'uncertain' | 'bad';
 
@@ -26,20 +34,7 @@ export function qualityMark(q: Quality): string {
   return level === 'good' ? '' : level === 'bad' ? '✕' : '?';
 }
 
-const WORDS: Record<Quality, string> = {
-  Good: 'Good',
-  Uncertain_LastUsableValue: 'Stale',
-  Uncertain_EngineeringUnitsExceeded: 'Out of range',
-  Bad_WaitingForInitialData: 'Waiting',
-  Bad_NoCommunication: 'No comms',
-  Bad_Timeout: 'Timeout',
-  Bad_DeviceFailure: 'Device error',
-  Bad_CommunicationError: 'Comms error',
-  Bad_ConfigurationError: 'Config error',
-  Bad_OutOfService: 'Out of service',
-};
-
 /** A word or two for a table cell: "Good", "Stale", "No comms"... */
 export function qualityWord(q: Quality): string {
-  return WORDS[q] ?? q;
+  return msg().quality.word[q] ?? q;
 }

@@ -22,6 +22,7 @@ import { type HmiPage, readPages } from '../shared/pages.js';
 import type { LinkState } from './stream.js';
 import { Trends } from '../trends/trends.js';
 import { type ReplayMoment, replayBlocker, replayJournalQuery } from '../replay/replay-model.js';
+import { alarmLocalizer, localizePlant } from '../i18n/plant-texts.js';
 
 export interface LiveValue {
   value: number | boolean | string | null;
@@ -120,6 +121,7 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
   const tagList = tags.map(definitionOf);
   const byName = new Map(tagList.map((t) => [t.name, t]));
   const pages = readPages(plant.pages);
+  localizePlant(plant, tagList, pages);
   const values = new Map<string, Signal<LiveValue>>();
   const replay = signal<ReplayMoment | null>(null);
   // In replay the event list is the journal up to the moment shown (commands for those who may read the audit trail).
@@ -128,6 +130,7 @@ export function createHmiState(plant: PlantInfo, tags: readonly TagWithState[], 
   const alarms: AlarmBoard = new AlarmBoard({
     api: alarmApi,
     onNew: (fresh) => void (replay.value || sound.noteNew(highestPriority(fresh), alarms.summary.value.urgent)),
+    localize: alarmLocalizer(plant),
   });
   const trends = new Trends();
   for (const t of tags) {

@@ -9,6 +9,7 @@ import type { Quality, TagInfo } from '../../../src/web/protocol.js';
 import { formatTimeZoned } from '../shared/format.js';
 import { qualityReason } from './quality-view.js';
 import type { HmiState, LiveValue } from './state.js';
+import { msg } from '../i18n/locale.js';
 
 export interface TagView {
   name: string;
@@ -27,18 +28,16 @@ export function viewTag(state: HmiState, name: string): TagView {
   const live = state.value(name).value;
   const link = state.link.value;
   let quality = live.quality;
-  let reason = info ? qualityReason(live.quality, live.exceptionCode) : `no tag "${name}" in the configuration`;
+  const t = msg().quality;
+  let reason = info ? qualityReason(live.quality, live.exceptionCode) : t.noTag(name);
   if (!info) quality = 'Bad_ConfigurationError';
   else if (link.state !== 'live' && quality === 'Good') {
     quality = 'Uncertain_LastUsableValue';
-    reason =
-      link.state === 'down'
-        ? `live data lost since ${formatTimeZoned(link.since, state.timeZone)}: last value received`
-        : 'the live stream is not open yet: value as loaded';
+    reason = link.state === 'down' ? t.lostSince(formatTimeZoned(link.since, state.timeZone)) : t.notOpen;
   } else if (!state.bus.value.up && (quality === 'Good' || quality === 'Uncertain_LastUsableValue')) {
     // The server lost the plant's bus: it marked its values already; say since when.
     quality = 'Uncertain_LastUsableValue';
-    reason = `live data stopped since ${formatTimeZoned(state.bus.value.since, state.timeZone)} (the server lost the plant's bus): last value known`;
+    reason = t.busLost(formatTimeZoned(state.bus.value.since, state.timeZone));
   }
   return { name, info, live, quality, reason, good: quality === 'Good' };
 }

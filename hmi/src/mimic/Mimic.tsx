@@ -16,6 +16,7 @@ import { viewTag } from '../live/tag-view.js';
 import { TagValue } from '../live/TagValue.js';
 import { Faceplate } from '../live/Faceplate.js';
 import { MIMIC_TEXT } from './mimic-text.js';
+import { msg } from '../i18n/locale.js';
 
 type Load = { state: 'loading' } | { state: 'ready'; prepared: PreparedDrawing } | { state: 'failed'; message: string };
 
@@ -27,7 +28,7 @@ function BoundValues({ page }: { page: MimicPage }) {
   return (
     // Open by default on a phone, where the drawing's own texts are small.
     <details class="mimic-values" open={narrow()}>
-      <summary>Values on this drawing, as a list</summary>
+      <summary>{msg().mimic.valuesList}</summary>
       <dl class="values">
         {tags.map((t) => {
           const v = viewTag(state, t);
@@ -48,19 +49,20 @@ function BoundValues({ page }: { page: MimicPage }) {
 }
 
 function Legend() {
+  const t = msg().mimic;
   return (
-    <ul class="mimic-legend" aria-label="Legend">
+    <ul class="mimic-legend" aria-label={t.legend}>
       <li>
-        <svg viewBox="0 0 20 20" aria-hidden="true"><circle cx="10" cy="10" r="7" class="lg-on" /></svg> running / open (filled)
+        <svg viewBox="0 0 20 20" aria-hidden="true"><circle cx="10" cy="10" r="7" class="lg-on" /></svg> {t.running}
       </li>
       <li>
-        <svg viewBox="0 0 20 20" aria-hidden="true"><circle cx="10" cy="10" r="7" class="lg-off" /></svg> stopped / closed (outline)
+        <svg viewBox="0 0 20 20" aria-hidden="true"><circle cx="10" cy="10" r="7" class="lg-off" /></svg> {t.stopped}
       </li>
       <li>
-        <svg viewBox="0 0 20 20" aria-hidden="true"><polygon points="1,18 10,2 19,18" class="lg-alarm" /></svg> alarm
+        <svg viewBox="0 0 20 20" aria-hidden="true"><polygon points="1,18 10,2 19,18" class="lg-alarm" /></svg> {t.alarm}
       </li>
       <li>
-        <svg viewBox="0 0 20 20" aria-hidden="true"><rect x="2" y="2" width="16" height="16" class="lg-bad" /></svg> hatched: value not good
+        <svg viewBox="0 0 20 20" aria-hidden="true"><rect x="2" y="2" width="16" height="16" class="lg-bad" /></svg> {t.bad}
       </li>
     </ul>
   );
@@ -177,10 +179,10 @@ export function Mimic({ page }: { page: MimicPage }) {
     <main class="page mimic" aria-labelledby="page-title">
       <h1 id="page-title">{page.title}</h1>
       <section class="panel">
-        {load.state === 'loading' && <p class="empty">Loading the drawing…</p>}
+        {load.state === 'loading' && <p class="empty">{msg().mimic.loading}</p>}
         {load.state === 'failed' && (
           <p class="empty" role="alert">
-            The drawing could not be shown: {load.message}
+            {msg().mimic.failed(load.message)}
           </p>
         )}
         <Zoom zoom={zoom} onZoom={setZoom} />
@@ -188,7 +190,7 @@ export function Mimic({ page }: { page: MimicPage }) {
           <div class="mimic-drawing" ref={host} data-page={page.name} data-zoom={zoom} style={{ width: `${zoom}%` }} />
         </div>
         {load.state === 'ready' && load.prepared.missing.length > 0 && (
-          <p class="caption">Bindings to elements missing from the drawing: {load.prepared.missing.map((b) => `${b.element} (${b.tag})`).join(', ')}</p>
+          <p class="caption">{msg().mimic.missing(load.prepared.missing.map((b) => `${b.element} (${b.tag})`).join(', '))}</p>
         )}
         <Legend />
       </section>

@@ -25,6 +25,7 @@ import type { MimicBinding } from '../shared/pages.js';
 import { qualityLevel, qualityMark, qualityWord } from '../live/quality-view.js';
 import type { TagView } from '../live/tag-view.js';
 import { MIMIC_TEXT } from './mimic-text.js';
+import { msg } from '../i18n/locale.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const STATE_CLASSES = ['pl-running', 'pl-stopped', 'pl-open', 'pl-closed', 'pl-alarm', 'pl-bad', 'pl-uncertain'];
@@ -209,7 +210,8 @@ export function renderDrawing(prepared: PreparedDrawing, view: (tag: string) => 
           if (on) classes.add('pl-alarm');
           break;
       }
-      const what = binding.as === 'alarm' ? (on ? 'ALARM' : 'no alarm') : binding.as === 'running' ? (on ? 'running' : 'stopped') : binding.as === 'open' ? (on ? 'open' : 'closed') : formatValue(v.info, v.live.value);
+      const t = msg().mimic;
+      const what = binding.as === 'alarm' ? (on ? t.stateAlarm : t.stateNoAlarm) : binding.as === 'running' ? (on ? t.stateRunning : t.stateStopped) : binding.as === 'open' ? (on ? t.stateOpen : t.stateClosed) : formatValue(v.info, v.live.value);
       lines.push(`${v.info?.description || binding.tag}: ${what}${v.good ? '' : ` — ${qualityWord(v.quality)}: ${v.reason}`}`);
     }
     // Running (open) while any of its running (open) bindings is true.

@@ -13,6 +13,7 @@ import { formatDateTimeZoned } from '../shared/format.js';
 import { atLeast, session } from '../session/session.js';
 import type { ChannelStatus, LogRow, NotificationStatus } from './notify-api.js';
 import './notify.css';
+import { msg } from '../i18n/locale.js';
 
 const PAGE = 100;
 const REFRESH_MS = 10_000;
@@ -25,7 +26,7 @@ const OUTCOME: Record<LogRow['outcome'], { mark: string; word: string }> = {
 };
 
 const problemOf = (r: Exclude<CallResult<unknown>, { kind: 'ok' }>): string =>
-  r.kind === 'refused' ? `${r.error.message} [${r.error.code}]` : `No answer from the server: ${r.message}`;
+  r.kind === 'refused' ? `${r.error.message} [${r.error.code}]` : msg().audit.noAnswer(r.message);
 
 function ChannelRow({ c, tz, onSent }: { c: ChannelStatus; tz: string; onSent: () => void }) {
   const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
@@ -34,29 +35,29 @@ function ChannelRow({ c, tz, onSent }: { c: ChannelStatus; tz: string; onSent: (
     setBusy(true);
     const r = await notifyApi.test(c.name);
     setBusy(false);
-    setNote(r.kind === 'ok' ? { ok: true, text: `Sent “${r.body.subject}”` } : { ok: false, text: problemOf(r) });
+    setNote(r.kind === 'ok' ? { ok: true, text: msg().notify.sentNote(r.body.subject) } : { ok: false, text: problemOf(r) });
     // The test is in the log, sent or failed.
     onSent();
   };
   return (
     <tr data-channel={c.name}>
       <th scope="row">{c.name}</th>
-      <td>{c.kind === 'mail' ? 'Mail' : 'Webhook'}</td>
+      <td>{c.kind === 'mail' ? msg().notify.mail : msg().notify.webhook}</td>
       <td class="notify-target">{c.target}</td>
       <td>{c.onCall ?? '—'}</td>
       <td class="num">{c.queued}</td>
       <td>
         {c.failing ? (
           <span class="notify-failing">
-            ✕ failing (try {c.failing.attempt}): {c.failing.error}. Next try {formatDateTimeZoned(c.failing.nextTry, tz)}
+            ✕ {msg().notify.failing(c.failing.attempt, c.failing.error, formatDateTimeZoned(c.failing.nextTry, tz))}
           </span>
         ) : (
-          <span>✓ working</span>
+          <span>✓ {msg().notify.working}</span>
         )}
       </td>
       <td>
-        <button type="button" class="cmd-button" disabled={busy} aria-label={`Send a test message through ${c.name}`} onClick={() => void test()}>
-          {busy ? 'Sending…' : 'Send test'}
+        <button type="button" class="cmd-button" disabled={busy} aria-label={msg().notify.testThrough(c.name)} onClick={() => void test()}>
+          {busy ? msg().notify.sending : msg().notify.sendTest}
         </button>
         {note && (
           <p class={`action-note ${note.ok ? '' : 'is-error'}`} role={note.ok ? 'status' : 'alert'}>
@@ -104,9 +105,9 @@ export function NotificationsPage() {
   const log = [...(status?.log ?? []), ...older.filter((o) => !status?.log.some((l) => l.id === o.id))];
   return (
     <main class="page notify-page" aria-labelledby="page-title">
-      <h1 id="page-title">Notifications</h1>
+      <h1 id="page-title">{msg().titles.notifications}</h1>
       {!allowed ? (
-        <p class="empty">Notifications are for engineers and administrators: sign in as one.</p>
+        <p class="empty">{msg().notify.forWhom}</p>
       ) : (
         <>
           {problem && (
@@ -115,20 +116,20 @@ export function NotificationsPage() {
             </p>
           )}
           <section class="panel" aria-labelledby="h-channels">
-            <h2 id="h-channels">Channels</h2>
-            <p class="caption">The mail and webhook channels of the configuration (notifications:). What waits is kept on disk and sent in order once its channel answers.</p>
-            {status && status.channels.length === 0 && <p class="empty">No channel configured.</p>}
+            <h2 id="h-channels">{msg().notify.channels}</h2>
+            <p class="caption">{msg().notify.channelsCaption}</p>
+            {status && status.channels.length === 0 && <p class="empty">{msg().notify.noChannel}</p>}
             {status && status.channels.length > 0 && (
               <table class="journal-table notify-channels">
                 <thead>
                   <tr>
-                    <th scope="col">Channel</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Sends to</th>
-                    <th scope="col">On call</th>
-                    <th scope="col">Waiting</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Test</th>
+                    <th scope="col">{msg().notify.channel}</th>
+                    <th scope="col">{msg().notify.kind}</th>
+                    <th scope="col">{msg().notify.sendsTo}</th>
+                    <th scope="col">{msg().notify.onCall}</th>
+                    <th scope="col">{msg().notify.waiting}</th>
+                    <th scope="col">{msg().users.state}</th>
+                    <th scope="col">{msg().notify.test}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -140,18 +141,18 @@ export function NotificationsPage() {
             )}
           </section>
           <section class="panel" aria-labelledby="h-log">
-            <h2 id="h-log">Sent and failed</h2>
-            <p class="caption">Newest first. Times in {tz}.</p>
-            {status && log.length === 0 && <p class="empty">Nothing sent yet.</p>}
+            <h2 id="h-log">{msg().notify.log}</h2>
+            <p class="caption">{msg().notify.logCaption(tz)}</p>
+            {status && log.length === 0 && <p class="empty">{msg().notify.nothingSent}</p>}
             {log.length > 0 && (
-              <table class="journal-table notify-log" aria-label="Notification log">
+              <table class="journal-table notify-log" aria-label={msg().notify.logLabel}>
                 <thead>
                   <tr>
-                    <th scope="col">Time</th>
-                    <th scope="col">Channel</th>
-                    <th scope="col">What</th>
-                    <th scope="col">Subject</th>
-                    <th scope="col">Outcome</th>
+                    <th scope="col">{msg().audit.time}</th>
+                    <th scope="col">{msg().notify.channel}</th>
+                    <th scope="col">{msg().journal.what}</th>
+                    <th scope="col">{msg().notify.subject}</th>
+                    <th scope="col">{msg().notify.outcome}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -169,12 +170,12 @@ export function NotificationsPage() {
                         ) : null}
                       </td>
                       <td>
-                        {r.late && <strong class="notify-late">LATE </strong>}
+                        {r.late && <strong class="notify-late">{msg().notify.late} </strong>}
                         {r.subject}
                       </td>
                       <td class={`notify-outcome is-${r.outcome}`}>
-                        {OUTCOME[r.outcome].mark} {OUTCOME[r.outcome].word}
-                        {r.attempt > 1 ? ` (try ${r.attempt})` : ''}
+                        {OUTCOME[r.outcome].mark} {msg().notify.outcomes[r.outcome] ?? OUTCOME[r.outcome].word}
+                        {r.attempt > 1 ? msg().notify.tryN(r.attempt) : ''}
                         {r.error && <div class="faint">{r.error}</div>}
                       </td>
                     </tr>
@@ -184,7 +185,7 @@ export function NotificationsPage() {
             )}
             {more && (
               <button type="button" class="cmd-button" onClick={() => void loadOlder()}>
-                Older entries
+                {msg().audit.older}
               </button>
             )}
           </section>

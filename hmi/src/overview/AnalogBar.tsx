@@ -9,6 +9,7 @@ import { qualityClass } from '../live/quality-view.js';
 import { hrefTag } from '../shared/router.js';
 import type { TagView } from '../live/tag-view.js';
 import { QualityMark } from '../live/QualityMark.js';
+import { msg } from '../i18n/locale.js';
 
 export interface Limit {
   value: number;
@@ -63,12 +64,13 @@ export function AnalogBar({ view, low, high, limitsApply = true, limitsNote, lim
   const value = typeof view.live.value === 'number' ? view.live.value : null;
   const state = limitState(value, low, high, limitsApply);
   const abnormal = state === 'high' || state === 'low';
-  const word = state === 'high' ? 'HIGH' : state === 'low' ? 'LOW' : '';
+  const t = msg().bar;
+  const word = state === 'high' ? t.high : state === 'low' ? t.low : '';
   const bandFrom = low ? pct(low.value) : 0;
   const bandTo = high ? pct(high.value) : 100;
   const valueText = formatValue(info, value);
-  const limitsText = [low && `low limit ${formatInUnit(info, low.value)}`, high && `high limit ${formatInUnit(info, high.value)}`].filter(Boolean).join(', ');
-  const ariaText = [valueText, word && `${word.toLowerCase()}: outside the limits`, !view.good && `quality ${view.reason}`, limitsText, limitsNote].filter(Boolean).join('; ');
+  const limitsText = [low && t.lowLimit(formatInUnit(info, low.value)), high && t.highLimit(formatInUnit(info, high.value))].filter(Boolean).join(', ');
+  const ariaText = [valueText, word && t.outside(word), !view.good && t.quality(view.reason), limitsText, limitsNote].filter(Boolean).join('; ');
   const classes = ['abar', qualityClass(view.quality), abnormal && view.good ? 'is-abnormal' : '', abnormal ? `is-${state}` : '', limitsApply ? '' : 'limits-idle'].join(' ');
 
   return (
@@ -92,8 +94,8 @@ export function AnalogBar({ view, low, high, limitsApply = true, limitsNote, lim
       </div>
       {(low || high) && (
         <div class="abar-marks" aria-hidden="true">
-          {low && <LimitLabel at={pct(low.value)} text={`L ${formatNumber(low.value, info?.decimals ?? 0)}${low.good ? '' : ' ?'}`} />}
-          {high && <LimitLabel at={pct(high.value)} text={`H ${formatNumber(high.value, info?.decimals ?? 0)}${high.good ? '' : ' ?'}`} />}
+          {low && <LimitLabel at={pct(low.value)} text={`${t.lowMark} ${formatNumber(low.value, info?.decimals ?? 0)}${low.good ? '' : ' ?'}`} />}
+          {high && <LimitLabel at={pct(high.value)} text={`${t.highMark} ${formatNumber(high.value, info?.decimals ?? 0)}${high.good ? '' : ' ?'}`} />}
         </div>
       )}
       <div

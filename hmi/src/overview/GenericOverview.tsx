@@ -5,20 +5,23 @@ import { CommandPanel } from '../commands/CommandPanel.js';
 import { EventList } from '../journal/EventList.js';
 import { useHmiState } from '../shared/context.js';
 import { viewTag } from '../live/tag-view.js';
+import { msg } from '../i18n/locale.js';
 
 export function GenericOverview() {
   const state = useHmiState();
   const ranged = state.tagList.filter((t) => t.range);
+  const t = msg().overview;
   return (
     <main class="page dashboard" aria-labelledby="page-title">
-      <h1 id="page-title">Overview</h1>
+      <h1 id="page-title">{msg().titles.overview}</h1>
       <div class="dash-grid">
         <div class="dash-col">
         <section class="panel dash-bars" aria-labelledby="h-measurements">
-          <h2 id="h-measurements">Measurements</h2>
+          <h2 id="h-measurements">{t.measurements}</h2>
           {ranged.length === 0 ? (
             <p class="empty">
-              No tag has a display range. See <a href="#/tags">all tags</a>.
+              {t.noRange}
+              <a href="#/tags">{t.allTags}</a>.
             </p>
           ) : (
             <div class="bars">
@@ -33,12 +36,15 @@ export function GenericOverview() {
         <div class="dash-col">
         <section class="panel dash-alarms" id="alarms" aria-labelledby="h-alarms">
           <h2 id="h-alarms">
-            Active alarms <a class="h-link" href="#/alarms">All alarms ›</a>
+            {t.activeAlarms}{' '}
+            <a class="h-link" href="#/alarms">
+              {t.allAlarms}
+            </a>
           </h2>
           <AlarmList />
         </section>
         <section class="panel dash-events" aria-labelledby="h-events">
-          <h2 id="h-events">Events</h2>
+          <h2 id="h-events">{t.events}</h2>
           <EventList />
         </section>
         </div>

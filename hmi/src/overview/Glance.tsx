@@ -6,7 +6,8 @@
  * its detail further down or on its own page.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { overviewAlarms, STATE_MARK, STATE_WORD } from '../alarms/alarm-model.js';
+import { overviewAlarms, STATE_MARK, stateWord } from '../alarms/alarm-model.js';
+import { msg } from '../i18n/locale.js';
 import { PriorityBadge, priorityTone } from '../alarms/AlarmMarks.js';
 import { sourceHref } from '../alarms/AlarmList.js';
 import { QualityMark } from '../live/QualityMark.js';
@@ -52,7 +53,7 @@ function Reading({ b }: { b: BarSpec }) {
         {abnormal && (
           <span class="abar-word">
             <span aria-hidden="true">{where === 'high' ? '▲ ' : '▼ '}</span>
-            {where.toUpperCase()}
+            {where === 'high' ? msg().bar.high : msg().bar.low}
           </span>
         )}{' '}
         {formatValue(p.view.info, value)}
@@ -83,43 +84,45 @@ export function Glance({ page }: { page: DashboardPage }) {
 
 function GlancePanel({ page }: { page: DashboardPage }) {
   const state = useHmiState();
+  const t = msg().overview;
   const known = state.alarms.known.value;
   const alarms = overviewAlarms(state.alarms.list.value);
   const unacked = state.alarms.summary.value.unacked;
   return (
-    <section class="panel glance" aria-label="At a glance">
+    <section class="panel glance" aria-label={t.atAGlance}>
       <h2 class="glance-head">
         <a href="#/alarms">
-          Active alarms <span class={`count ${unacked > 0 ? 'count-alarm' : ''}`}>{known ? alarms.length : '?'}</span>
-          {unacked > 0 && <span class="glance-unacked"> · {unacked} unacknowledged</span>}
+          {t.activeAlarms} <span class={`count ${unacked > 0 ? 'count-alarm' : ''}`}>{known ? alarms.length : '?'}</span>
+          {unacked > 0 && <span class="glance-unacked">{t.glanceUnacked(unacked)}</span>}
         </a>
       </h2>
       {known && alarms.length === 0 && (
         <p class="empty glance-none">
-          <span aria-hidden="true">✓ </span>No active alarms
+          <span aria-hidden="true">✓ </span>
+          {t.noActiveAlarms}
         </p>
       )}
-      <ul class="glance-alarms" aria-label="First alarms, by priority">
+      <ul class="glance-alarms" aria-label={t.firstAlarms}>
         {alarms.slice(0, TOP).map((a) => (
           <li key={a.id} class={`glance-alarm st-${a.state}`} data-alarm={a.id}>
             <a href={sourceHref(state, a)}>
               <PriorityBadge priority={a.priority} tone={priorityTone(a)} />
               <span class="glance-msg">{a.message}</span>
-              <span class="glance-state" title={STATE_WORD[a.state]}>
+              <span class="glance-state" title={stateWord(a.state)}>
                 <span aria-hidden="true">{STATE_MARK[a.state]}</span>
-                <span class="visually-hidden">{STATE_WORD[a.state]}</span>
+                <span class="visually-hidden">{stateWord(a.state)}</span>
               </span>
             </a>
           </li>
         ))}
         {alarms.length > TOP && (
           <li class="glance-more">
-            <a href="#/alarms">{alarms.length - TOP} more in the alarm summary ›</a>
+            <a href="#/alarms">{t.moreInSummary(alarms.length - TOP)}</a>
           </li>
         )}
       </ul>
       {page.bars.length > 0 && (
-        <ul class="glance-readings" aria-label="Key measurements">
+        <ul class="glance-readings" aria-label={t.keyMeasurements}>
           {page.bars.slice(0, TOP).map((b) => (
             <Reading key={b.tag} b={b} />
           ))}

@@ -15,6 +15,7 @@ import { ValueList } from './ValueList.js';
 import { useHmiState } from '../shared/context.js';
 import type { DashboardPage } from '../shared/pages.js';
 import { Glance, barProps } from './Glance.js';
+import { msg } from '../i18n/locale.js';
 
 function Bars({ page }: { page: DashboardPage }) {
   const state = useHmiState();
@@ -32,13 +33,14 @@ function AlarmCount() {
   const n = overviewAlarms(state.alarms.list.value).length;
   const unacked = state.alarms.summary.value.unacked;
   return (
-    <span class={`count ${unacked > 0 ? 'count-alarm' : ''}`} aria-label={`${n} shown, ${unacked} unacknowledged`}>
+    <span class={`count ${unacked > 0 ? 'count-alarm' : ''}`} aria-label={msg().overview.shownUnacked(n, unacked)}>
       {n}
     </span>
   );
 }
 
 export function Overview({ page }: { page: DashboardPage }) {
+  const t = msg().overview;
   return (
     <main class="page dashboard" aria-labelledby="page-title">
       <h1 id="page-title">{page.title}</h1>
@@ -48,14 +50,14 @@ export function Overview({ page }: { page: DashboardPage }) {
           <Glance page={page} />
           {page.bars.length > 0 && (
             <section class="panel dash-bars" aria-labelledby="h-measurements">
-              <h2 id="h-measurements">Measurements</h2>
+              <h2 id="h-measurements">{t.measurements}</h2>
               <Bars page={page} />
             </section>
           )}
           <div class="dash-cycle">
             {page.phases && (
               <section class="panel dash-phases" aria-labelledby="h-cycle">
-                <h2 id="h-cycle">Cycle</h2>
+                <h2 id="h-cycle">{t.cycle}</h2>
                 <PhaseSteps phases={page.phases} />
               </section>
             )}
@@ -63,7 +65,7 @@ export function Overview({ page }: { page: DashboardPage }) {
           </div>
           {page.values.length > 0 && (
             <section class="panel dash-values" aria-labelledby="h-values">
-              <h2 id="h-values">Values</h2>
+              <h2 id="h-values">{t.values}</h2>
               <ValueList tags={page.values} />
             </section>
           )}
@@ -71,12 +73,15 @@ export function Overview({ page }: { page: DashboardPage }) {
         <div class="dash-col">
           <section class="panel dash-alarms" id="alarms" aria-labelledby="h-alarms">
             <h2 id="h-alarms">
-              Active alarms <AlarmCount /> <a class="h-link" href="#/alarms">All alarms ›</a>
+              {t.activeAlarms} <AlarmCount />{' '}
+              <a class="h-link" href="#/alarms">
+                {t.allAlarms}
+              </a>
             </h2>
             <AlarmList />
           </section>
           <section class="panel dash-events" aria-labelledby="h-events">
-            <h2 id="h-events">Events</h2>
+            <h2 id="h-events">{t.events}</h2>
             <EventList />
           </section>
         </div>

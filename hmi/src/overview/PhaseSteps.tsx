@@ -12,6 +12,7 @@ import { type TagView, viewTag } from '../live/tag-view.js';
 import { QualityMark } from '../live/QualityMark.js';
 import type { HmiState } from '../live/state.js';
 import { type StepTiming, cycleLeft, timeLeft, unitMs } from './phase-model.js';
+import { msg } from '../i18n/locale.js';
 
 /** The duration tag the selector picks: selector value n → durations[n-1]. */
 export function durationTag(step: PhaseStep, selector: TagView | undefined): string | undefined {
@@ -52,7 +53,8 @@ function Step({ v }: { v: StepView }) {
   const e = v.elapsed;
   const d = v.planned;
   const left = timeLeft(v);
-  const text = `${amount(e, v)} of ${amount(d, v)}, ${amount(left, v)} left`;
+  const t = msg().phases;
+  const text = t.of(amount(e, v), amount(d, v), amount(left, v));
   const pct = e !== null && d ? Math.min(100, Math.max(0, (e / d) * 100)) : 0;
   return (
     <li class={`step ${isActive ? 'is-active' : ''} ${worst ? qualityClass(worst.quality) : 'q-good'}`} data-step={step.label} aria-current={isActive ? 'step' : undefined}>
@@ -62,23 +64,23 @@ function Step({ v }: { v: StepView }) {
             {isActive ? '▶' : '▷'}
           </span>
           {step.label}
-          {isActive && <span class="step-active-word">Active</span>}
+          {isActive && <span class="step-active-word">{t.active}</span>}
         </span>
         <span class="step-time num">
           <span class="step-elapsed">{amount(e, v)}</span>
           <span class="step-planned"> / {amount(d, v)}</span>
-          <span class={`step-left ${left === 0 ? 'is-done' : ''}`}>{amount(left, v)} left</span>
+          <span class={`step-left ${left === 0 ? 'is-done' : ''}`}>{t.left(amount(left, v))}</span>
           {worst && <QualityMark quality={worst.quality} reason={`${worst.info?.description || worst.name}: ${worst.reason}`} />}
         </span>
       </div>
       <div
         class="step-track"
         role="progressbar"
-        aria-label={`${step.label} elapsed`}
+        aria-label={t.elapsedLabel(step.label)}
         aria-valuemin={0}
         aria-valuemax={d ?? undefined}
         aria-valuenow={e ?? undefined}
-        aria-valuetext={`${text}${isActive ? ', active' : ''}`}
+        aria-valuetext={`${text}${isActive ? t.activeSuffix : ''}`}
       >
         <div class="step-fill" style={{ width: `${pct}%` }} />
       </div>
@@ -105,7 +107,7 @@ export function PhaseSteps({ phases }: { phases: PhasesSpec }) {
         {stopped && (
           <span class={`phases-state ${isStopped ? 'is-stopped' : ''} ${qualityClass(stopped.quality)}`} role="status">
             <span aria-hidden="true">{isStopped ? '■ ' : '● '}</span>
-            {isStopped ? 'Stopped' : 'Running'}
+            {isStopped ? msg().phases.stopped : msg().phases.running}
             <QualityMark quality={stopped.quality} reason={stopped.reason} />
           </span>
         )}
@@ -123,11 +125,13 @@ export function PhaseSteps({ phases }: { phases: PhasesSpec }) {
 function CurrentStep({ steps, stopped }: { steps: readonly StepView[]; stopped: boolean }) {
   const state = useHmiState();
   const now = steps.find((s) => s.active);
+  const t = msg().phases;
   if (!now || stopped) {
     return (
       <p class="phase-now" data-testid="phase-now">
         <span aria-hidden="true">■ </span>
-        <strong>{stopped ? 'Cycle stopped' : 'No step active'}</strong>: no end time expected.
+        <strong>{stopped ? t.cycleStopped : t.noStep}</strong>
+        {t.noEnd}
       </p>
     );
   }
@@ -137,10 +141,9 @@ function CurrentStep({ steps, stopped }: { steps: readonly StepView[]; stopped: 
   return (
     <p class="phase-now" data-testid="phase-now" data-step={now.step.label}>
       <span aria-hidden="true">▶ </span>
-      <strong>{now.step.label}</strong>: <strong class="num phase-now-left">{amount(timeLeft(now), now)} left</strong>
+      <strong>{now.step.label}</strong>: <strong class="num phase-now-left">{t.left(amount(timeLeft(now), now))}</strong>
       <span class="phase-now-end num">
-        {' '}
-        · cycle ends {end === null ? 'at an unknown time' : `about ${formatTimeZoned(end, state.timeZone)}`}
+        {t.cycleEnds(end === null ? null : formatTimeZoned(end, state.timeZone))}
       </span>
       {now.worst && <QualityMark quality={now.worst.quality} reason={`${now.worst.info?.description || now.worst.name}: ${now.worst.reason}`} />}
     </p>

@@ -10,6 +10,7 @@ import { type AuditRow, adminApi } from '../shared/api.js';
 import { useHmiState } from '../shared/context.js';
 import { formatTimeZoned } from '../shared/format.js';
 import { atLeast, session } from './session.js';
+import { msg } from '../i18n/locale.js';
 
 const PAGE = 100;
 
@@ -28,7 +29,7 @@ export function AuditPage() {
     const r = await adminApi.audit({ search, limit: PAGE, ...(before !== undefined ? { before } : {}) });
     setLoading(false);
     if (r.kind !== 'ok') {
-      setProblem(r.kind === 'refused' ? `${r.error.message} [${r.error.code}]` : `No answer from the server: ${r.message}`);
+      setProblem(r.kind === 'refused' ? `${r.error.message} [${r.error.code}]` : msg().audit.noAnswer(r.message));
       return;
     }
     setProblem(null);
@@ -42,12 +43,12 @@ export function AuditPage() {
 
   return (
     <main class="page audit-page" aria-labelledby="page-title">
-      <h1 id="page-title">Audit trail</h1>
+      <h1 id="page-title">{msg().titles.audit}</h1>
       {!allowed ? (
-        <p class="empty">The audit trail is for engineers and administrators: sign in as one.</p>
+        <p class="empty">{msg().audit.forWhom}</p>
       ) : (
         <>
-          <section class="panel filters" aria-label="Search">
+          <section class="panel filters" aria-label={msg().journal.search}>
             <form
               class="journal-search"
               onSubmit={(e) => {
@@ -56,33 +57,33 @@ export function AuditPage() {
               }}
             >
               <label class="filter filter-text">
-                <span>Words (user, action, target, detail)</span>
+                <span>{msg().audit.words}</span>
                 <input type="search" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
               </label>
               <button type="submit" class="cmd-button">
-                Search
+                {msg().journal.search}
               </button>
             </form>
           </section>
           <section class="panel" aria-labelledby="h-audit">
-            <h2 id="h-audit">{applied ? `Entries matching “${applied}”` : 'Latest entries'}</h2>
-            <p class="caption">Newest first. Times in {tz}. Each entry is chained to the one before it by its hash: `planta audit verify` finds an edit or a deletion.</p>
+            <h2 id="h-audit">{applied ? msg().audit.matching(applied) : msg().audit.latest}</h2>
+            <p class="caption">{msg().audit.caption(tz)}</p>
             {problem && (
               <p class="action-note is-error" role="alert">
                 {problem}
               </p>
             )}
-            {!loading && !problem && rows.length === 0 && <p class="empty">No entry{applied ? ` matching “${applied}”` : ''}.</p>}
+            {!loading && !problem && rows.length === 0 && <p class="empty">{msg().audit.none(applied)}</p>}
             {rows.length > 0 && (
               <table class="journal-table audit-table">
                 <thead>
                   <tr>
                     <th>#</th>
-                    <th>Time</th>
-                    <th>Who</th>
-                    <th>Action</th>
-                    <th>Target</th>
-                    <th>Detail</th>
+                    <th>{msg().audit.time}</th>
+                    <th>{msg().audit.who}</th>
+                    <th>{msg().audit.action}</th>
+                    <th>{msg().audit.target}</th>
+                    <th>{msg().audit.detail}</th>
                     <th>{REPLAY_TEXT.column}</th>
                   </tr>
                 </thead>
@@ -108,7 +109,7 @@ export function AuditPage() {
             {more && (
               <div class="journal-more">
                 <button type="button" class="cmd-button" disabled={loading} onClick={() => void load(applied, rows[rows.length - 1]!.seq)}>
-                  Older entries
+                  {msg().audit.older}
                 </button>
               </div>
             )}

@@ -2,6 +2,7 @@
 import { useHmi } from '../shared/context.js';
 import { hrefLogin } from '../shared/router.js';
 import { atLeast, session, signOut } from './session.js';
+import { msg } from '../i18n/locale.js';
 
 export function SessionBox() {
   const { router } = useHmi();
@@ -10,9 +11,9 @@ export function SessionBox() {
   if (!s || s.via !== 'session') {
     return (
       <span class="session-box">
-        <span class="session-who">Guest (view only)</span>
+        <span class="session-who">{msg().session.guest}</span>
         <a class="cmd-button session-action" href={hrefLogin(here)}>
-          Sign in
+          {msg().session.signIn}
         </a>
       </span>
     );
@@ -20,7 +21,7 @@ export function SessionBox() {
   return (
     <span class="session-box">
       <span class="session-who">
-        <strong>{s.user}</strong> <span class="faint">{s.role}</span>
+        <strong>{s.user}</strong> <span class="faint">{msg().roles.name[s.role] ?? s.role}</span>
       </span>
       {atLeast(s, 'engineer') && (
         <a class="session-link" href="#/audit">
@@ -47,7 +48,7 @@ export function SessionBox() {
           })
         }
       >
-        Sign out
+        {msg().session.signOut}
       </button>
     </span>
   );

@@ -5,6 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { signIn } from './session.js';
+import { msg } from '../i18n/locale.js';
 
 export function SignIn({ usersExist, reason, onSignedIn }: { usersExist: boolean | undefined; reason?: string | null; onSignedIn(): void }) {
   const [user, setUser] = useState('');
@@ -27,7 +28,7 @@ export function SignIn({ usersExist, reason, onSignedIn }: { usersExist: boolean
   return (
     <main class="page signin-page" aria-labelledby="page-title">
       <section class="panel signin">
-        <h1 id="page-title">Sign in</h1>
+        <h1 id="page-title">{msg().session.signIn}</h1>
         {reason && (
           <p class="action-note" role="status">
             {reason}
@@ -36,18 +37,19 @@ export function SignIn({ usersExist, reason, onSignedIn }: { usersExist: boolean
         {usersExist === false && (
           <div class="cmd-note" role="note">
             <p>
-              <strong>No user exists yet.</strong> Create the first administrator on the server, then sign in here:
+              <strong>{msg().session.noUserYet}</strong>
+              {msg().session.createFirst}
             </p>
             <pre class="mono">npx planta user add NAME --role admin</pre>
           </div>
         )}
         <form onSubmit={(e) => void submit(e)}>
           <div class="field">
-            <label for="signin-user">User name</label>
+            <label for="signin-user">{msg().session.userName}</label>
             <input id="signin-user" name="username" autocomplete="username" required value={user} onInput={(e) => setUser((e.target as HTMLInputElement).value)} />
           </div>
           <div class="field">
-            <label for="signin-password">Password</label>
+            <label for="signin-password">{msg().session.password}</label>
             <input
               id="signin-password"
               name="password"
@@ -65,7 +67,7 @@ export function SignIn({ usersExist, reason, onSignedIn }: { usersExist: boolean
             </p>
           )}
           <button type="submit" class="cmd-button cmd-confirm" disabled={busy}>
-            {busy ? 'Signing in…' : 'Sign in'}
+            {busy ? msg().session.signingIn : msg().session.signIn}
           </button>
         </form>
       </section>

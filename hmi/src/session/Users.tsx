@@ -10,6 +10,7 @@ import type { CallResult } from '../shared/call-result.js';
 import { useHmiState } from '../shared/context.js';
 import { formatTimeZoned } from '../shared/format.js';
 import { type Role, atLeast, session } from './session.js';
+import { msg } from '../i18n/locale.js';
 
 const ROLES: readonly Role[] = ['viewer', 'operator', 'engineer', 'admin'];
 type Note = { ok: boolean; text: string } | null;
@@ -18,7 +19,7 @@ type Note = { ok: boolean; text: string } | null;
 function noteOf(r: CallResult<unknown>, done: string): Note {
   if (r.kind === 'ok') return { ok: true, text: done };
   if (r.kind === 'refused') return { ok: false, text: `${r.error.message} [${r.error.code}]` };
-  return { ok: false, text: `No answer from the server: ${r.message}` };
+  return { ok: false, text: msg().audit.noAnswer(r.message) };
 }
 
 function NoteLine({ note }: { note: Note }) {
@@ -36,7 +37,7 @@ function RoleSelect({ id, value, onChange }: { id: string; value: Role; onChange
     <select id={id} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value as Role)}>
       {ROLES.map((r) => (
         <option key={r} value={r}>
-          {r}
+          {msg().roles.name[r] ?? r}
         </option>
       ))}
     </select>
@@ -60,29 +61,29 @@ function UserLine({ u, reload }: { u: UserRow; reload(): void }) {
     <tr data-user={u.name} class={u.disabled ? 'is-disabled' : ''}>
       <td>
         <strong>{u.name}</strong>
-        {me && <span class="faint"> (you)</span>}
+        {me && <span class="faint">{msg().users.you}</span>}
       </td>
       <td>
         <label class="visually-hidden" for={`role-${u.name}`}>
-          Role of {u.name}
+          {msg().users.roleOf(u.name)}
         </label>
         <RoleSelect id={`role-${u.name}`} value={role} onChange={setRole} />{' '}
-        <button type="button" class="cmd-button" disabled={role === u.role} onClick={() => void act({ role }, `${u.name} is now ${role}`)}>
-          Change role
+        <button type="button" class="cmd-button" disabled={role === u.role} onClick={() => void act({ role }, msg().users.nowRole(u.name, msg().roles.name[role] ?? role))}>
+          {msg().users.changeRole}
         </button>
       </td>
-      <td>{u.disabled ? <strong>Disabled</strong> : 'Active'}</td>
+      <td>{u.disabled ? <strong>{msg().users.disabled}</strong> : msg().users.active}</td>
       <td class="user-actions">
-        <button type="button" class="cmd-button" disabled={me} onClick={() => void act({ disabled: !u.disabled }, u.disabled ? `${u.name} enabled` : `${u.name} disabled: signed out everywhere`)}>
-          {u.disabled ? 'Enable' : 'Disable'}
+        <button type="button" class="cmd-button" disabled={me} onClick={() => void act({ disabled: !u.disabled }, u.disabled ? msg().users.enabledNote(u.name) : msg().users.disabledNote(u.name))}>
+          {u.disabled ? msg().users.enable : msg().users.disable}
         </button>
         <span class="user-password">
           <label class="visually-hidden" for={`pw-${u.name}`}>
-            New password for {u.name}
+            {msg().users.newPasswordFor(u.name)}
           </label>
-          <input id={`pw-${u.name}`} type="password" autocomplete="new-password" placeholder="new password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
-          <button type="button" class="cmd-button" disabled={password === ''} onClick={() => void act({ password }, `new password set for ${u.name}`)}>
-            Set password
+          <input id={`pw-${u.name}`} type="password" autocomplete="new-password" placeholder={msg().users.newPassword} value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+          <button type="button" class="cmd-button" disabled={password === ''} onClick={() => void act({ password }, msg().users.passwordSet(u.name))}>
+            {msg().users.setPassword}
           </button>
         </span>
         <NoteLine note={note} />
@@ -99,7 +100,7 @@ function AddUser({ reload }: { reload(): void }) {
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
     const r = await adminApi.addUser(name.trim(), role, password);
-    setNote(noteOf(r, `${name.trim()} added as ${role}`));
+    setNote(noteOf(r, msg().users.added(name.trim(), msg().roles.name[role] ?? role)));
     if (r.kind === 'ok') {
       setName('');
       setPassword('');
@@ -107,21 +108,21 @@ function AddUser({ reload }: { reload(): void }) {
     }
   };
   return (
-    <form class="admin-form" onSubmit={(e) => void submit(e)} aria-label="Add a user">
+    <form class="admin-form" onSubmit={(e) => void submit(e)} aria-label={msg().users.addUserTitle}>
       <div class="field">
-        <label for="new-user">Name</label>
+        <label for="new-user">{msg().users.name}</label>
         <input id="new-user" autocomplete="off" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
       </div>
       <div class="field">
-        <label for="new-role">Role</label>
+        <label for="new-role">{msg().users.role}</label>
         <RoleSelect id="new-role" value={role} onChange={setRole} />
       </div>
       <div class="field">
-        <label for="new-password">Password (12 characters or more)</label>
+        <label for="new-password">{msg().users.passwordRule}</label>
         <input id="new-password" type="password" autocomplete="new-password" required value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
       </div>
       <button type="submit" class="cmd-button">
-        Add user
+        {msg().users.addUser}
       </button>
       <NoteLine note={note} />
     </form>
@@ -136,7 +137,7 @@ function Tokens({ tokens, reload }: { tokens: readonly TokenRow[]; reload(): voi
   const create = async (e: Event): Promise<void> => {
     e.preventDefault();
     const r = await adminApi.addToken(name.trim());
-    setNote(noteOf(r, `token ${name.trim()} created`));
+    setNote(noteOf(r, msg().users.tokenCreated(name.trim())));
     if (r.kind === 'ok') {
       setShown({ name: r.body.name, token: r.body.token });
       setName('');
@@ -145,21 +146,21 @@ function Tokens({ tokens, reload }: { tokens: readonly TokenRow[]; reload(): voi
   };
   const revoke = async (t: string): Promise<void> => {
     const r = await adminApi.revokeToken(t);
-    setNote(noteOf(r, `token ${t} revoked`));
+    setNote(noteOf(r, msg().users.tokenRevoked(t)));
     reload();
   };
   return (
     <section class="panel" aria-labelledby="h-tokens">
-      <h2 id="h-tokens">Read-only API tokens</h2>
-      <p class="caption">For machine clients such as a reporting script: they read, they never act. Send one as “Authorization: Bearer &lt;token&gt;”.</p>
+      <h2 id="h-tokens">{msg().users.tokens}</h2>
+      <p class="caption">{msg().users.tokensCaption}</p>
       {tokens.length > 0 && (
         <table class="figures-table admin-table">
           <thead>
             <tr>
-              <th>Name</th>
-              <th>Created</th>
-              <th>State</th>
-              <th>Action</th>
+              <th>{msg().users.name}</th>
+              <th>{msg().users.created}</th>
+              <th>{msg().users.state}</th>
+              <th>{msg().audit.action}</th>
             </tr>
           </thead>
           <tbody>
@@ -167,13 +168,13 @@ function Tokens({ tokens, reload }: { tokens: readonly TokenRow[]; reload(): voi
               <tr key={t.name} data-token={t.name}>
                 <td>{t.name}</td>
                 <td>
-                  {formatTimeZoned(t.createdAt, tz)} by {t.createdBy}
+                  {msg().users.createdBy(formatTimeZoned(t.createdAt, tz), t.createdBy)}
                 </td>
-                <td>{t.revokedAt ? `Revoked ${formatTimeZoned(t.revokedAt, tz)}` : 'Active'}</td>
+                <td>{t.revokedAt ? msg().users.revokedAt(formatTimeZoned(t.revokedAt, tz)) : msg().users.active}</td>
                 <td>
                   {!t.revokedAt && (
                     <button type="button" class="cmd-button" onClick={() => void revoke(t.name)}>
-                      Revoke
+                      {msg().users.revoke}
                     </button>
                   )}
                 </td>
@@ -182,20 +183,21 @@ function Tokens({ tokens, reload }: { tokens: readonly TokenRow[]; reload(): voi
           </tbody>
         </table>
       )}
-      <form class="admin-form" onSubmit={(e) => void create(e)} aria-label="Create a token">
+      <form class="admin-form" onSubmit={(e) => void create(e)} aria-label={msg().users.createTokenTitle}>
         <div class="field">
-          <label for="new-token">Token name</label>
+          <label for="new-token">{msg().users.tokenName}</label>
           <input id="new-token" autocomplete="off" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
         </div>
         <button type="submit" class="cmd-button">
-          Create token
+          {msg().users.createToken}
         </button>
       </form>
       <NoteLine note={note} />
       {shown && (
         <div class="cmd-note" role="note">
           <p>
-            Token <strong>{shown.name}</strong>, shown this once — keep it now:
+            {msg().users.token} <strong>{shown.name}</strong>
+            {msg().users.shownOnce}
           </p>
           <code class="mono token-secret">{shown.token}</code>
         </div>
@@ -223,13 +225,13 @@ export function Users() {
 
   return (
     <main class="page admin-page" aria-labelledby="page-title">
-      <h1 id="page-title">Users</h1>
+      <h1 id="page-title">{msg().titles.users}</h1>
       {!allowed ? (
-        <p class="empty">Only an administrator manages users: sign in as one.</p>
+        <p class="empty">{msg().users.onlyAdmin}</p>
       ) : (
         <>
           <section class="panel" aria-labelledby="h-users">
-            <h2 id="h-users">Users</h2>
+            <h2 id="h-users">{msg().titles.users}</h2>
             {problem && (
               <p class="action-note is-error" role="alert">
                 {problem}
@@ -239,10 +241,10 @@ export function Users() {
               <table class="figures-table admin-table">
                 <thead>
                   <tr>
-                    <th>User</th>
-                    <th>Role</th>
-                    <th>State</th>
-                    <th>Actions</th>
+                    <th>{msg().users.user}</th>
+                    <th>{msg().users.role}</th>
+                    <th>{msg().users.state}</th>
+                    <th>{msg().summary.colActions}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -252,8 +254,8 @@ export function Users() {
                 </tbody>
               </table>
             )}
-            {users && <p class="caption">Times in {tz}. A disabled user cannot sign in; their sessions end.</p>}
-            <h3>Add a user</h3>
+            {users && <p class="caption">{msg().users.caption(tz)}</p>}
+            <h3>{msg().users.addUserTitle}</h3>
             <AddUser reload={reload} />
           </section>
           <Tokens tokens={tokens} reload={reload} />

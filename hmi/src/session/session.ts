@@ -6,6 +6,7 @@
  */
 import { type Signal, signal } from '@preact/signals';
 import type { ApiError } from '../../../src/web/protocol.js';
+import { msg } from '../i18n/locale.js';
 
 export type Role = 'viewer' | 'operator' | 'engineer' | 'admin';
 
@@ -32,13 +33,13 @@ export const session: Signal<Session | null> = signal(null);
 export const signInNeeded: Signal<string | null> = signal(null);
 
 /** Why this user may not do something that needs `role`, in words; null when they may. */
-export function roleRefusal(s: Session | null, role: string, what = 'send commands'): string | null {
+export function roleRefusal(s: Session | null, role: string, what = msg().roles.sendCommands): string | null {
   if (atLeast(s, role)) return null;
-  if (!s || s.via !== 'session') return `Sign in as ${article(role)} ${role} to ${what}.`;
-  return `${s.user} is ${article(s.role)} ${s.role}: only ${article(role)} ${role} or above may ${what}.`;
+  const t = msg().roles;
+  const name = (r: string): string => t.name[r] ?? r;
+  if (!s || s.via !== 'session') return t.signInAs(name(role), what);
+  return t.onlyRole(s.user, name(s.role), name(role), what);
 }
-
-const article = (word: string): string => (/^[aeiou]/.test(word) ? 'an' : 'a');
 
 /** The headers a state-changing request carries. */
 export function csrfHeaders(): Record<string, string> {

@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import { useHmiState } from './context.js';
 import { fromZonedInput, toZonedInput, zoneName } from './format.js';
 import { PRESETS, type PresetChoice, type RangePreset, presetPeriod } from './periods.js';
+import { msg } from '../i18n/locale.js';
 
 export interface Range {
   preset: RangePreset;
@@ -56,11 +57,11 @@ export function RangePicker({
     const from = fromZonedInput(fromText, tz);
     const to = fromZonedInput(toText, tz);
     if (from === undefined || to === undefined) {
-      setError('Enter both dates and times.');
+      setError(msg().periods.enterBoth);
       return;
     }
     if (from >= to) {
-      setError('“From” must be before “to”.');
+      setError(msg().periods.fromBeforeTo);
       return;
     }
     setError(null);
@@ -70,12 +71,12 @@ export function RangePicker({
   return (
     <div class="range-picker">
       <fieldset class="cmd-choice range-presets">
-        <legend>Period</legend>
+        <legend>{msg().periods.period}</legend>
         <div class="cmd-choice-options">
           {[...presets.map((p) => ({ value: p.value, label: p.label })), { value: 'custom' as const, label: 'Custom' }].map((p) => (
             <label key={p.value} class={`cmd-choice-option ${value.preset === p.value ? 'is-chosen' : ''}`}>
               <input type="radio" name={`${idPrefix}-preset`} value={p.value} checked={value.preset === p.value} onChange={() => choose(p.value)} />
-              <span>{p.label}</span>
+              <span>{msg().periods.preset[p.value] ?? p.label}</span>
             </label>
           ))}
         </div>
@@ -83,15 +84,15 @@ export function RangePicker({
       {custom && (
         <form class="range-custom" onSubmit={apply}>
           <label class="filter">
-            <span>From ({zoneName(value.from, tz)})</span>
+            <span>{msg().periods.from(zoneName(value.from, tz))}</span>
             <input id={`${idPrefix}-from`} type="datetime-local" value={fromText} onInput={(e) => setFromText((e.target as HTMLInputElement).value)} />
           </label>
           <label class="filter">
-            <span>To ({zoneName(value.to ?? Date.now(), tz)})</span>
+            <span>{msg().periods.to(zoneName(value.to ?? Date.now(), tz))}</span>
             <input id={`${idPrefix}-to`} type="datetime-local" value={toText} onInput={(e) => setToText((e.target as HTMLInputElement).value)} />
           </label>
           <button type="submit" class="cmd-button">
-            Show this period
+            {msg().periods.show}
           </button>
           {error && (
             <p class="field-error" role="alert">

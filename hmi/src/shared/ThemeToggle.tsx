@@ -1,5 +1,6 @@
 /** Light (default) or dark theme, remembered in this browser. */
 import { useState } from 'preact/hooks';
+import { msg } from '../i18n/locale.js';
 
 const KEY = 'planta.theme';
 
@@ -28,9 +29,9 @@ export function ThemeToggle() {
     }
   };
   return (
-    <button type="button" class="theme-toggle" aria-pressed={theme === 'dark'} onClick={toggle} title="Dark theme for dim control rooms">
+    <button type="button" class="theme-toggle" aria-pressed={theme === 'dark'} onClick={toggle} title={msg().theme.help}>
       <span aria-hidden="true">{theme === 'dark' ? '☾' : '☀'}</span>
-      <span class="theme-text"> Dark theme</span>
+      <span class="theme-text"> {msg().theme.dark}</span>
     </button>
   );
 }

@@ -33,6 +33,8 @@ export const fetchTags = (signal?: AbortSignal): Promise<TagWithState[]> => getJ
 
 /** The Redis and PostgreSQL servers the web node uses, and when each last moved (a failover). */
 export const fetchSystemNodes = (signal?: AbortSignal): Promise<ServiceNode[]> => getJson<ServiceNode[]>('api/system/nodes', signal);
+/** The configuration's texts in the other language (Spanish), for a page in that language. */
+export const fetchTexts = (signal?: AbortSignal): Promise<Record<string, unknown>> => getJson<Record<string, unknown>>('api/plant/texts', signal);
 
 export async function fetchDrawing(page: string, signal?: AbortSignal): Promise<string> {
   const res = await fetch(`api/drawings/${encodeURIComponent(page)}`, { cache: 'no-store', ...(signal ? { signal } : {}) });

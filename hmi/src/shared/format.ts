@@ -1,31 +1,44 @@
 /**
  * How numbers, values and times are written on every screen: a value always
  * with its unit and the tag's fixed number of decimals; times in the plant's
- * time zone, to the second, with the zone named.
+ * time zone, to the second, with the zone named; all through Intl in the
+ * user's language (decimal comma and day/month/year in es-AR, 24-hour time
+ * in both). Intl formatters are costly to build: each is made once per
+ * language and option and kept.
  */
 import type { TagInfo } from '../../../src/web/protocol.js';
+import { type Locale, locale, msg } from '../i18n/locale.js';
 
 type Value = number | boolean | string | null | undefined;
 
-const numberFormats = new Map<number, Intl.NumberFormat>();
+const numberFormats = new Map<string, Intl.NumberFormat>();
 
-/** A number with exactly `decimals` decimals (grouped thousands), e.g. 1,234.50. */
-export function formatNumber(n: number, decimals: number): string {
+/** The Intl locale of numbers: English as the HMI always wrote them, Argentine Spanish with its decimal comma. */
+const NUMBER_LOCALE: Record<Locale, string> = { en: 'en-US', 'es-AR': 'es-AR' };
+
+/** A number with exactly `decimals` decimals (grouped thousands), e.g. 1,234.50 (en) or 1.234,50 (es-AR). */
+export function formatNumber(n: number, decimals: number, l: Locale = locale.value): string {
   if (!Number.isFinite(n)) return String(n);
-  let f = numberFormats.get(decimals);
+  const key = `${l}|${decimals}`;
+  let f = numberFormats.get(key);
   if (!f) {
-    f = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: true });
-    numberFormats.set(decimals, f);
+    f = new Intl.NumberFormat(NUMBER_LOCALE[l], { minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: true });
+    numberFormats.set(key, f);
   }
   // -0.00 reads as a sign error.
   const text = f.format(n);
-  return /^-0(\.0+)?$/.test(text) ? text.slice(1) : text;
+  return /^-0([.,]0+)?$/.test(text) ? text.slice(1) : text;
+}
+
+/** A share as a percentage with `decimals` decimals, e.g. 12.5 % / 12,5 %. */
+export function formatPercent(share: number, decimals = 0): string {
+  return `${formatNumber(share * 100, decimals)}\u00a0%`;
 }
 
 /** A value as text without its unit: fixed decimals, ON/OFF for booleans, "—" when there is none. */
 export function formatBare(info: Pick<TagInfo, 'decimals'> | undefined, value: Value): string {
   if (value === null || value === undefined) return '—';
-  if (typeof value === 'boolean') return value ? 'ON' : 'OFF';
+  if (typeof value === 'boolean') return value ? msg().common.on : msg().common.off;
   if (typeof value === 'number') return formatNumber(value, info?.decimals ?? 0);
   return value;
 }
@@ -52,18 +65,41 @@ interface ZoneFormats {
 
 const zoneFormats = new Map<string, ZoneFormats>();
 
-function formats(timeZone: string): ZoneFormats {
-  let f = zoneFormats.get(timeZone);
+/** Dates as the HMI always wrote them in English (2026-11-25, year first), and as Argentina writes them (25/11/2026). */
+const DATE_LOCALE: Record<Locale, string> = { en: 'en-CA', 'es-AR': 'es-AR' };
+const TIME_LOCALE: Record<Locale, string> = { en: 'en-GB', 'es-AR': 'es-AR' };
+
+function formats(timeZone: string, l: Locale = locale.value): ZoneFormats {
+  const key = `${l}|${timeZone}`;
+  let f = zoneFormats.get(key);
   if (!f) {
     const zone = safeZone(timeZone);
     f = {
-      time: new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }),
-      date: new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }),
-      zone: new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'short' }),
+      time: new Intl.DateTimeFormat(TIME_LOCALE[l], { timeZone: zone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }),
+      date: new Intl.DateTimeFormat(DATE_LOCALE[l], { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }),
+      zone: new Intl.DateTimeFormat(l === 'en' ? 'en-US' : 'es-AR', { timeZone: zone, timeZoneName: 'short' }),
     };
-    zoneFormats.set(timeZone, f);
+    zoneFormats.set(key, f);
   }
   return f;
+}
+
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** "Monday, 7 December 2026" / "lunes, 7 de diciembre de 2026": a report's day in the plant's zone. */
+export function formatLongDate(ts: number, timeZone: string, l: Locale = locale.value): string {
+  const key = `${l}|${timeZone}`;
+  let f = dayFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(l === 'en' ? 'en-GB' : 'es-AR', { timeZone: safeZone(timeZone), weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+    dayFormats.set(key, f);
+  }
+  return f.format(ts);
+}
+
+/** "2026-11-25" / "25/11/2026" in the plant's zone. */
+export function formatDate(ts: number, timeZone: string): string {
+  return formats(timeZone).date.format(ts);
 }
 
 function safeZone(timeZone: string): string {

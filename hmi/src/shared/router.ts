@@ -5,6 +5,7 @@
  * #/alarm-rates  #/tags  #/tags/<name>  #/devices  #/parameters
  * #/login/<where to go next>  #/users  #/audit  #/notifications
  * #/trends?pens=a,b&last=day (or &from=ISO&to=ISO)  #/cycles?last=week
+ * #/report?day=2026-12-07 (the day report)  #/report?cycle=<start, epoch ms> (one cycle's report)
  * #/<page name> (a configured page, e.g. #/mimic).
  */
 import { type ReadonlySignal, signal } from '@preact/signals';
@@ -24,12 +25,13 @@ export type Route =
   | { kind: 'notifications' }
   | { kind: 'trends'; query: string }
   | { kind: 'cycles'; query: string }
+  | { kind: 'report'; query: string }
   | { kind: 'page'; name: string };
 
 export function parseRoute(hash: string): Route {
   // The trend and the cycle report carry their state in a query, so a view can be bookmarked.
-  const withQuery = /^#?\/?(trends|cycles)(?:\?(.*))?$/.exec(hash);
-  if (withQuery) return { kind: withQuery[1] as 'trends' | 'cycles', query: withQuery[2] ?? '' };
+  const withQuery = /^#?\/?(trends|cycles|report)(?:\?(.*))?$/.exec(hash);
+  if (withQuery) return { kind: withQuery[1] as 'trends' | 'cycles' | 'report', query: withQuery[2] ?? '' };
   // Other routes take no query but replay's moment (?at=…, read by replay/): the path is what comes before it.
   const path = hash.replace(/^#\/?/, '').split('?')[0]!;
   const [head = '', ...rest] = path.split('/');
@@ -73,6 +75,10 @@ function safeDecode(s: string): string {
 
 export const hrefTag = (name: string): string => `#/tags/${encodeURIComponent(name)}`;
 export const hrefPage = (name: string): string => `#/${encodeURIComponent(name)}`;
+/** The day report (today's without a day, "2026-12-07" in the plant's zone). */
+export const hrefDayReport = (day?: string): string => (day ? `#/report?day=${encodeURIComponent(day)}` : '#/report');
+/** One cycle's printable report, by its start. */
+export const hrefCycleReport = (start: number): string => `#/report?cycle=${Math.floor(start)}`;
 export const hrefLogin = (next: string): string => `#/login/${encodeURIComponent(next)}`;
 
 export interface Router {

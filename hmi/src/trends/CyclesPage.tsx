@@ -16,16 +16,19 @@ import { type Cycle, cyclesCsvPath } from './history-api.js';
 import { LONG_PRESETS, type Period, periodBounds } from '../shared/periods.js';
 import { formatPeriod, parsePeriod } from './trend-model.js';
 import './trends.css';
+import { msg } from '../i18n/locale.js';
+import { phaseLabeller } from '../i18n/plant-texts.js';
+import { hrefCycleReport, hrefDayReport } from '../shared/router.js';
 
 type Load = { status: 'loading' } | { status: 'ready'; cycles: Cycle[] } | { status: 'error'; message: string };
 
-function PhaseCell({ v, name }: { v: CycleView; name: string }) {
+function PhaseCell({ v, name, label }: { v: CycleView; name: string; label: string }) {
   const p = v.phases.find((x) => x.name === name);
   if (!p) return <td class="faint">—</td>;
   return (
-    <td class={`num col-phase ${p.over ? 'is-over' : ''}`} data-label={name}>
+    <td class={`num col-phase ${p.over ? 'is-over' : ''}`} data-label={label}>
       <span class="phase-actual">{p.actual}</span>
-      <span class="phase-plan">plan {p.planned}</span>
+      <span class="phase-plan">{msg().cycles.plan(p.planned)}</span>
       {p.over && (
         <span class="phase-over">
           <span aria-hidden="true">▲ </span>
@@ -38,32 +41,38 @@ function PhaseCell({ v, name }: { v: CycleView; name: string }) {
 
 function CycleRow({ c, phases }: { c: Cycle; phases: readonly string[] }) {
   const state = useHmiState();
-  const v = cycleView(c, state.clock.value);
+  const label = phaseLabeller(phases);
+  const v = cycleView(c, state.clock.value, label);
   const flagged = v.anomalies.length > 0;
+  const t = msg().cycles;
+  const start = formatDateTimeZoned(c.start, state.timeZone);
   return (
     <tr class={`cycle-row ${flagged ? 'has-anomaly' : ''} ${v.running ? 'is-running' : ''}`} data-start={c.start} data-anomalies={v.anomalies.length}>
-      <th scope="row" class="col-start" data-label="Start">
-        <time dateTime={new Date(c.start).toISOString()}>{formatDateTimeZoned(c.start, state.timeZone)}</time>
-        <span class="cycle-duration">{v.running ? `running, ${v.duration}` : v.duration}</span>
+      <th scope="row" class="col-start" data-label={t.start}>
+        <time dateTime={new Date(c.start).toISOString()}>{start}</time>
+        <span class="cycle-duration">{v.running ? t.running(v.duration) : v.duration}</span>
+        <a class="cycle-report-link" href={hrefCycleReport(c.start)} aria-label={t.reportOf(start)}>
+          {t.report}
+        </a>
       </th>
-      <td data-label="Program">{v.program}</td>
+      <td data-label={t.program}>{v.program}</td>
       {phases.map((n) => (
-        <PhaseCell key={n} v={v} name={n} />
+        <PhaseCell key={n} v={v} name={n} label={label(n)} />
       ))}
-      <td class="num col-oxygen" data-label="O₂ mean / min">
-        <span class="oxygen-line">mean {v.oxygenMean}</span>
-        <span class="oxygen-line">min {v.oxygenMin}</span>
+      <td class="num col-oxygen" data-label={t.oxygen}>
+        <span class="oxygen-line">{t.mean(v.oxygenMean)}</span>
+        <span class="oxygen-line">{t.min(v.oxygenMin)}</span>
       </td>
-      <td class="num" data-label="Turbidity at discharge">
+      <td class="num" data-label={t.turbidity}>
         {v.turbidity}
       </td>
-      <td class="num" data-label="Volume">
+      <td class="num" data-label={t.volume}>
         {v.volume}
       </td>
-      <td class="num" data-label="Alarms">
+      <td class="num" data-label={t.alarms}>
         {v.alarms}
       </td>
-      <td class="col-anomalies" data-label="Anomalies">
+      <td class="col-anomalies" data-label={t.anomalies}>
         {flagged ? (
           <ul class="anomalies">
             {v.anomalies.map((a) => (
@@ -71,13 +80,14 @@ function CycleRow({ c, phases }: { c: Cycle; phases: readonly string[] }) {
                 <span class="anomaly-mark" aria-hidden="true">
                   ▲
                 </span>{' '}
-                <strong>ANOMALY</strong> {a.text}
+                <strong>{t.anomaly}</strong> {a.text}
               </li>
             ))}
           </ul>
         ) : (
           <span class="faint">
-            <span aria-hidden="true">✓ </span>none
+            <span aria-hidden="true">✓ </span>
+            {t.none}
           </span>
         )}
       </td>
@@ -125,50 +135,50 @@ export function CyclesPage({ query }: { query: string }) {
   };
   const cycles = load.status === 'ready' ? load.cycles : [];
   const phases = phaseNames(cycles);
+  const t = msg().cycles;
 
   return (
     <main class="page cycles-page" aria-labelledby="page-title">
-      <h1 id="page-title">Cycle report</h1>
+      <h1 id="page-title">{msg().titles.cycles}</h1>
       <p class="page-links">
-        <a href="#/trends">Trends</a> · <a href="#/journal">Journal</a>
+        <a href="#/trends">{msg().nav.trends}</a> · <a href="#/journal">{msg().nav.journal}</a> · <a href={hrefDayReport()}>{msg().reports.day}</a>
       </p>
-      <section class="panel filters" aria-label="Period">
+      <section class="panel filters" aria-label={msg().periods.period}>
         <RangePicker idPrefix="cycles" value={period} onChange={setPeriod} presets={LONG_PRESETS} />
         <button type="button" class="cmd-button" onClick={() => setRefresh((n) => n + 1)}>
-          Refresh
+          {t.refresh}
         </button>
         <a class="cmd-button" href={cyclesCsvPath(bounds.from, bounds.to)} download>
-          Download CSV
+          {t.csv}
         </a>
       </section>
       <section class="panel" aria-labelledby="h-cycles">
-        <h2 id="h-cycles">{load.status === 'loading' ? 'Reading the cycles…' : cyclesSummary(cycles)}</h2>
+        <h2 id="h-cycles">{load.status === 'loading' ? t.reading : cyclesSummary(cycles)}</h2>
         <p class="caption">
-          From {formatDateTimeZoned(bounds.from, tz)} to {live ? 'now' : formatDateTimeZoned(bounds.to, tz)}, newest first. Times in {zoneName(bounds.to, tz)} ({tz}).
-          Oxygen during aeration; an anomaly is a phase over its plan, oxygen out of its limits or turbidity above its maximum at discharge.
+          {t.caption(formatDateTimeZoned(bounds.from, tz), live ? msg().periods.now : formatDateTimeZoned(bounds.to, tz), msg().periods.timesIn(zoneName(bounds.to, tz), tz))}
         </p>
         {load.status === 'error' && (
           <p class="action-note is-error" role="alert">
-            The cycles could not be read: {load.message}
+            {t.failed(load.message)}
           </p>
         )}
-        {load.status === 'ready' && cycles.length === 0 && <p class="empty">No cycle in this period.</p>}
+        {load.status === 'ready' && cycles.length === 0 && <p class="empty">{t.noCycle}</p>}
         {cycles.length > 0 && (
           <table class="cycles-table">
             <thead>
               <tr>
-                <th scope="col">Start</th>
-                <th scope="col">Program</th>
+                <th scope="col">{t.start}</th>
+                <th scope="col">{t.program}</th>
                 {phases.map((n) => (
                   <th key={n} scope="col">
-                    {n}
+                    {phaseLabeller(phases)(n)}
                   </th>
                 ))}
-                <th scope="col">O₂ mean / min</th>
-                <th scope="col">Turbidity at discharge</th>
-                <th scope="col">Volume</th>
-                <th scope="col">Alarms</th>
-                <th scope="col">Anomalies</th>
+                <th scope="col">{t.oxygen}</th>
+                <th scope="col">{t.turbidity}</th>
+                <th scope="col">{t.volume}</th>
+                <th scope="col">{t.alarms}</th>
+                <th scope="col">{t.anomalies}</th>
               </tr>
             </thead>
             <tbody>

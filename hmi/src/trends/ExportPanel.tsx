@@ -6,6 +6,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { type ExportProgress, streamExport } from './export-model.js';
 import { formatNumber } from '../shared/format.js';
+import { msg } from '../i18n/locale.js';
 
 export interface ExportChoice {
   label: string;
@@ -55,8 +56,8 @@ export function ExportPanel({ pens, exports }: { pens: readonly string[]; export
 
   return (
     <section class="panel export-panel" aria-labelledby="h-export">
-      <h2 id="h-export">CSV export</h2>
-      <p class="caption">The pens of the trend, with a header of names and units, times in ISO 8601 (UTC) and a quality column per tag.</p>
+      <h2 id="h-export">{msg().exports.title}</h2>
+      <p class="caption">{msg().exports.caption}</p>
       <div class="export-buttons">
         {exports.map((c) => (
           <button key={c.label} type="button" class="cmd-button" disabled={running || pens.length === 0} onClick={() => void start(c)}>
@@ -66,29 +67,31 @@ export function ExportPanel({ pens, exports }: { pens: readonly string[]; export
       </div>
       {run.status === 'running' && (
         <div class="export-progress">
-          <progress max={1} value={run.progress.fraction ?? undefined} aria-label="Export progress" />
+          <progress max={1} value={run.progress.fraction ?? undefined} aria-label={msg().exports.progress} />
           <span role="status" class="num">
-            {run.progress.fraction === undefined ? '' : `${formatNumber(run.progress.fraction * 100, 0)}\u00a0% of the period — `}
-            {run.progress.rows.toLocaleString('en-US')} rows, {size(run.progress.bytes)}
+            {run.progress.fraction === undefined ? '' : msg().exports.ofPeriod(formatNumber(run.progress.fraction * 100, 0))}
+            {msg().exports.rows(formatNumber(run.progress.rows, 0), size(run.progress.bytes))}
           </span>
           <button type="button" class="cmd-button" onClick={() => abort.current?.abort()}>
-            Cancel
+            {msg().common.cancel}
           </button>
         </div>
       )}
       {run.status === 'done' && (
         <p class="action-note" role="status">
-          <span aria-hidden="true">✓ </span>Saved {run.fileName}: {run.rows.toLocaleString('en-US')} rows, {size(run.bytes)}.
+          <span aria-hidden="true">✓ </span>
+          {msg().exports.saved(run.fileName, formatNumber(run.rows, 0), size(run.bytes))}
         </p>
       )}
       {run.status === 'cancelled' && (
         <p class="action-note" role="status">
-          Export cancelled: nothing saved.
+          {msg().exports.cancelled}
         </p>
       )}
       {run.status === 'failed' && (
         <p class="action-note is-error" role="alert">
-          <span aria-hidden="true">✕ </span>The export failed: {run.message}
+          <span aria-hidden="true">✕ </span>
+          {msg().exports.failed(run.message)}
         </p>
       )}
     </section>

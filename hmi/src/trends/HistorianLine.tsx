@@ -5,6 +5,7 @@ import { useHmiState } from '../shared/context.js';
 import { formatDateTimeZoned } from '../shared/format.js';
 import type { HistorianStatus } from './history-api.js';
 import { historianText } from './trend-model.js';
+import { msg } from '../i18n/locale.js';
 
 export function HistorianLine() {
   const state = useHmiState();
@@ -21,7 +22,7 @@ export function HistorianLine() {
   if (status === null) return null;
   return (
     <p class="caption historian-line" data-testid="historian-status">
-      {typeof status === 'string' ? `Historian: no figures (${status}).` : historianText(status, (t) => formatDateTimeZoned(t, state.timeZone))}
+      {typeof status === 'string' ? msg().exports.noFigures(status) : historianText(status, (t) => formatDateTimeZoned(t, state.timeZone))}
     </p>
   );
 }

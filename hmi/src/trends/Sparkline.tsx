@@ -8,6 +8,7 @@ import { useHmiState } from '../shared/context.js';
 import { formatNumber, formatTime, zoneName } from '../shared/format.js';
 import type { TagInfo } from '../../../src/web/protocol.js';
 import type { TrendPoint } from './trends.js';
+import { msg } from '../i18n/locale.js';
 
 const W = 600;
 const H = 120;
@@ -51,7 +52,7 @@ export function Sparkline({ tag, info }: { tag: string; info: TagInfo | undefine
   const decimals = info?.decimals ?? 0;
   const minutes = Math.round(span / 60_000);
   if (values.length === 0) {
-    return <p class="empty">No values received yet for a trend.</p>;
+    return <p class="empty">{msg().trends.noValues}</p>;
   }
   let [lo, hi] = info?.range ?? [Math.min(...values), Math.max(...values)];
   if (hi === lo) {
@@ -60,7 +61,7 @@ export function Sparkline({ tag, info }: { tag: string; info: TagInfo | undefine
   }
   const segments = staircase(points, from, now, lo, hi);
   const unit = info?.unit ? `\u00a0${info.unit}` : '';
-  const label = `Trend of the last ${minutes === 1 ? 'minute' : `${minutes} minutes`}: ${values.length} values from ${formatNumber(Math.min(...values), decimals)} to ${formatNumber(Math.max(...values), decimals)}${unit}`;
+  const label = msg().trends.sparkline(minutes, values.length, formatNumber(Math.min(...values), decimals), `${formatNumber(Math.max(...values), decimals)}${unit}`);
   return (
     <figure class="spark" data-last={latest.sourceTs}>
       <div class="spark-plot">
@@ -80,7 +81,7 @@ export function Sparkline({ tag, info }: { tag: string; info: TagInfo | undefine
         <span>{formatTime(now, state.timeZone)}</span>
       </div>
       <figcaption class="caption">
-        The last {minutes === 1 ? 'minute' : `${minutes} minutes`}, as received by this browser ({zoneName(now, state.timeZone)}).
+        {msg().trends.sparkCaption(minutes, zoneName(now, state.timeZone))}
       </figcaption>
     </figure>
   );

@@ -17,7 +17,7 @@ import { historyApi } from '../shared/api.js';
 import { ExportPanel } from './ExportPanel.js';
 import { RangePicker } from '../shared/RangePicker.js';
 import { useHmiState } from '../shared/context.js';
-import { formatDateTimeZoned, formatValue, zoneName } from '../shared/format.js';
+import { formatDateTimeZoned, formatNumber, formatValue, zoneName } from '../shared/format.js';
 import { MAX_PENS, exportPath } from './history-api.js';
 import { HistorianLine } from './HistorianLine.js';
 import { LONG_PRESETS, type Period, periodBounds, presetPeriod } from '../shared/periods.js';
@@ -49,6 +49,7 @@ import { TREND_TEXT } from './trend-text.js';
 import { limitValue } from '../live/tag-view.js';
 import { formatInUnit } from '../shared/format.js';
 import './trends.css';
+import { msg } from '../i18n/locale.js';
 
 const RESOLUTION_WORDS = {
   raw: 'every recorded change',
@@ -84,7 +85,7 @@ function Chart(props: TrendChartProps) {
       current = false;
     };
   }, []);
-  if (failed) return <p class="action-note is-error" role="alert">The chart could not be loaded: {failed}</p>;
+  if (failed) return <p class="action-note is-error" role="alert">{msg().trends.chartFailed(failed)}</p>;
   if (!mod) return <div class="trend-canvas trend-loading" aria-busy="true" />;
   return <mod.TrendChart {...props} />;
 }
@@ -107,7 +108,7 @@ function Legend({ pens, data, cursor, onRemove }: { pens: readonly PenInfo[]; da
   return (
     <div class="trend-legend" aria-live="off">
       <p class="legend-time caption" data-testid="cursor-time">
-        {cursor === null ? 'Latest values (point at the chart for the values at a time)' : `At ${formatDateTimeZoned(cursor, tz)}`}
+        {cursor === null ? msg().trends.latest : msg().trends.at(formatDateTimeZoned(cursor, tz))}
       </p>
       <ul class="legend-list">
         {pens.map((p, i) => {
@@ -127,7 +128,7 @@ function Legend({ pens, data, cursor, onRemove }: { pens: readonly PenInfo[]; da
                 {q.mark && <span aria-hidden="true">{q.mark} </span>}
                 {q.word}
               </span>
-              <button type="button" class="pen-remove" aria-label={`Remove ${p.label} from the trend`} onClick={() => onRemove(p.tag)}>
+              <button type="button" class="pen-remove" aria-label={msg().trends.remove(p.label)} onClick={() => onRemove(p.tag)}>
                 ✕
               </button>
             </li>
@@ -153,9 +154,9 @@ function AddPen({ pens, onAdd }: { pens: readonly string[]; onAdd(tag: string): 
       }}
     >
       <label class="filter">
-        <span>Add a pen</span>
+        <span>{msg().trends.addPen}</span>
         <select value={choice} disabled={full} onChange={(e) => setChoice((e.target as HTMLSelectElement).value)}>
-          <option value="">{full ? `At most ${MAX_PENS} pens` : 'Choose a tag…'}</option>
+          <option value="">{full ? msg().trends.atMostPens(MAX_PENS) : msg().trends.chooseTag}</option>
           {options.map((t) => (
             <option key={t.name} value={t.name}>
               {t.description ? `${t.description} (${t.name})` : t.name}
@@ -164,7 +165,7 @@ function AddPen({ pens, onAdd }: { pens: readonly string[]; onAdd(tag: string): 
         </select>
       </label>
       <button type="submit" class="cmd-button" disabled={!choice || full}>
-        Add
+        {msg().trends.add}
       </button>
     </form>
   );
@@ -265,45 +266,50 @@ export function TrendPage({ query }: { query: string }) {
   const setPens = (next: string[]): void => go({ pens: next, period });
   const setPeriod = (p: Period): void => go({ pens, period: p });
 
-  const label = `Trend of ${penInfos.map((p) => p.label).join(', ')} from ${formatDateTimeZoned(bounds.from, tz)} to ${live ? 'now' : formatDateTimeZoned(bounds.to, tz)}`;
+  const t = msg().trends;
+  const toText = live ? msg().periods.now : formatDateTimeZoned(bounds.to, tz);
+  const label = t.chartLabel(penInfos.map((p) => p.label).join(', '), formatDateTimeZoned(bounds.from, tz), toText);
   const lastMonth = presetPeriod('last-month', now, tz);
 
   return (
     <main class="page trend-page" aria-labelledby="page-title">
-      <h1 id="page-title">Trends</h1>
+      <h1 id="page-title">{msg().titles.trends}</h1>
       <p class="page-links">
-        <a href="#/cycles">Cycle report</a> · <a href="#/tags">Tags</a>
+        <a href="#/cycles">{t.cycleReport}</a> · <a href="#/tags">{msg().nav.tags}</a>
       </p>
-      <section class="panel filters" aria-label="Period">
+      <section class="panel filters" aria-label={msg().periods.period}>
         <RangePicker idPrefix="trend" value={period} onChange={setPeriod} presets={LONG_PRESETS} />
       </section>
 
       <section class="panel trend-panel" aria-labelledby="h-trend">
         <h2 id="h-trend">
-          {live ? 'Live: ' : ''}
-          {formatDateTimeZoned(bounds.from, tz)} to {live ? 'now' : formatDateTimeZoned(bounds.to, tz)}
+          {live ? t.live : ''}
+          {msg().periods.fromTo(formatDateTimeZoned(bounds.from, tz), toText)}
         </h2>
-        <div class="trend-tools" role="toolbar" aria-label="Move through time">
+        <div class="trend-tools" role="toolbar" aria-label={t.moveThroughTime}>
           <button type="button" class="cmd-button" onClick={() => setPeriod(step(bounds, -1, Date.now()))}>
-            <span aria-hidden="true">◀ </span>Earlier
+            <span aria-hidden="true">◀ </span>
+            {t.earlier}
           </button>
           <button type="button" class="cmd-button" disabled={live} onClick={() => setPeriod(step(bounds, 1, Date.now()))}>
-            Later<span aria-hidden="true"> ▶</span>
+            {t.later}
+            <span aria-hidden="true"> ▶</span>
           </button>
           <button type="button" class="cmd-button" onClick={() => setPeriod(zoomTo(bounds.from + (bounds.to - bounds.from) / 4, bounds.to - (bounds.to - bounds.from) / 4))}>
-            Zoom in
+            {t.zoomIn}
           </button>
           <button type="button" class="cmd-button" onClick={() => setPeriod(zoomOut(bounds, Date.now()))}>
-            Zoom out
+            {t.zoomOut}
           </button>
           {!live && (
             <button type="button" class="cmd-button" onClick={() => setPeriod(presetPeriod('hour', Date.now(), tz))}>
-              Live<span aria-hidden="true"> ▶▶</span>
+              {t.liveButton}
+              <span aria-hidden="true"> ▶▶</span>
             </button>
           )}
         </div>
         {pens.length === 0 ? (
-          <p class="empty">No pens: add a tag below to draw it.</p>
+          <p class="empty">{t.noPens}</p>
         ) : (
           <Chart
             pens={penInfos}
@@ -330,15 +336,15 @@ export function TrendPage({ query }: { query: string }) {
           </p>
         )}
         <p class="caption trend-status" role="status" data-status={load.status} data-resolution={load.status === 'ready' ? load.resolution : ''}>
-          {load.status === 'loading' && 'Reading the historian…'}
-          {load.status === 'ready' && `${load.points.toLocaleString('en-US')} points: ${RESOLUTION_WORDS[load.resolution]}.`}
+          {load.status === 'loading' && t.reading}
+          {load.status === 'ready' && t.points(formatNumber(load.points, 0), t.resolution[load.resolution] ?? RESOLUTION_WORDS[load.resolution])}
           {load.status === 'error' && (
             <span class="is-error">
               <span aria-hidden="true">✕ </span>
-              The historian could not answer: {load.message}.{live ? ' Shown: the values this browser received.' : ''}
+              {t.failed(load.message, live)}
             </span>
           )}{' '}
-          Times in {zoneName(bounds.to, tz)} ({tz}). Drag across the chart to zoom in; a dashed line in the quality colour is uncertain data; a break is a gap.
+          {msg().periods.timesIn(zoneName(bounds.to, tz), tz)} {t.help}
         </p>
         {pointed !== null && pointed <= Date.now() && <ReplayFromHere ts={pointed} />}
         <Legend pens={penInfos} data={data.pens} cursor={cursor} onRemove={(tag) => setPens(pens.filter((p) => p !== tag))} />
@@ -348,8 +354,8 @@ export function TrendPage({ query }: { query: string }) {
       <ExportPanel
         pens={pens}
         exports={[
-          { label: 'Export this period as CSV', url: exportPath(pens, bounds.from, bounds.to), name: 'planta-trend.csv' },
-          { label: 'Export last month as CSV', url: exportPath(pens, lastMonth.from, lastMonth.to!), name: 'planta-last-month.csv' },
+          { label: t.exportPeriod, url: exportPath(pens, bounds.from, bounds.to), name: 'planta-trend.csv' },
+          { label: t.exportLastMonth, url: exportPath(pens, lastMonth.from, lastMonth.to!), name: 'planta-last-month.csv' },
         ]}
       />
       <HistorianLine />

@@ -6,6 +6,7 @@
  */
 import { formatDuration, formatNumber } from '../shared/format.js';
 import type { Cycle, CyclePhase } from './history-api.js';
+import { msg } from '../i18n/locale.js';
 
 export interface PhaseView {
   name: string;
@@ -37,24 +38,56 @@ const secs = (s: number | null): string => (s === null || !Number.isFinite(s) ? 
 const TOLERANCE_S = 1;
 
 export function phaseView(p: CyclePhase): PhaseView {
-  const over = p.actualS !== null && p.plannedS !== null && p.actualS > p.plannedS + TOLERANCE_S ? `${formatDuration((p.actualS - p.plannedS) * 1000)} over plan` : undefined;
+  const over = p.actualS !== null && p.plannedS !== null && p.actualS > p.plannedS + TOLERANCE_S ? msg().cycles.over(formatDuration((p.actualS - p.plannedS) * 1000)) : undefined;
   return { name: p.name, actual: secs(p.actualS), planned: secs(p.plannedS), over };
 }
 
-export function cycleView(c: Cycle, now: number): CycleView {
+/** How the server words each anomaly (src/historian/cycles.ts): its figures, to say it again in the user's language. */
+const ANOMALY_SHAPES: Record<string, RegExp> = {
+  PHASE_OVER_PLAN: /^(.+) took (.+), planned (.+)$/,
+  OXYGEN_LOW: /^oxygen fell to (\S+) during (.+) \(minimum (\S+)\)$/,
+  OXYGEN_HIGH: /^oxygen rose to (\S+) during (.+) \(maximum (\S+)\)$/,
+  TURBIDITY_HIGH: /^turbidity reached (\S+) during (.+) \(maximum (\S+)\)$/,
+  CYCLE_INCOMPLETE: /^the cycle ended without (.+)$/,
+};
+
+/** Plain numbers from the server ("2.5") in the user's way of writing them ("2,5"). */
+const localNumber = (s: string): string => (/^-?\d+(\.\d+)?$/.test(s) ? formatNumber(Number(s), s.split('.')[1]?.length ?? 0) : s);
+
+/** An anomaly in the user's language (`phase` names a phase in it); the server's words when their shape is not known. */
+export function anomalyText(a: { code: string; text: string }, phase: (name: string) => string = (n) => n): string {
+  const m = ANOMALY_SHAPES[a.code]?.exec(a.text);
+  if (!m) return a.text;
+  const t = msg().cycles.anomalyText;
+  switch (a.code) {
+    case 'PHASE_OVER_PLAN':
+      return t.PHASE_OVER_PLAN(phase(m[1]!), m[2]!, m[3]!);
+    case 'OXYGEN_LOW':
+      return t.OXYGEN_LOW(localNumber(m[1]!), phase(m[2]!), localNumber(m[3]!));
+    case 'OXYGEN_HIGH':
+      return t.OXYGEN_HIGH(localNumber(m[1]!), phase(m[2]!), localNumber(m[3]!));
+    case 'TURBIDITY_HIGH':
+      return t.TURBIDITY_HIGH(localNumber(m[1]!), phase(m[2]!), localNumber(m[3]!));
+    default:
+      return t.CYCLE_INCOMPLETE(m[1]!.split(', ').map(phase).join(', '));
+  }
+}
+
+export function cycleView(c: Cycle, now: number, phase: (name: string) => string = (n) => n): CycleView {
   const running = c.end === null;
+  const duration = formatDuration((c.end ?? now) - c.start);
   return {
     key: String(c.start),
     running,
-    program: c.program === null ? NONE : `Program ${c.program}`,
-    duration: `${formatDuration((c.end ?? now) - c.start)}${running ? ' so far' : ''}`,
+    program: c.program === null ? NONE : msg().cycles.programN(c.program),
+    duration: running ? msg().cycles.soFar(duration) : duration,
     phases: c.phases.map(phaseView),
     oxygenMean: num(c.oxygenMeanMgL, 2, 'mg/L'),
     oxygenMin: num(c.oxygenMinMgL, 2, 'mg/L'),
     turbidity: num(c.turbidityAtDischargeNtu, 1, 'NTU'),
     volume: num(c.volumeM3, 1, 'm³'),
     alarms: String(c.alarms),
-    anomalies: c.anomalies,
+    anomalies: c.anomalies.map((a) => ({ code: a.code, text: anomalyText(a, phase) })),
   };
 }
 
@@ -69,6 +102,5 @@ export function phaseNames(cycles: readonly Cycle[]): string[] {
 export function cyclesSummary(cycles: readonly Cycle[]): string {
   const n = cycles.length;
   const flagged = cycles.filter((c) => c.anomalies.length > 0).length;
-  const base = `${n} cycle${n === 1 ? '' : 's'}`;
-  return flagged === 0 ? base : `${base}, ${flagged} with anomalies`;
+  return msg().cycles.summary(n, flagged);
 }

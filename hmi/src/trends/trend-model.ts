@@ -6,10 +6,11 @@
  * live tail that appends streamed values while the period reaches now.
  */
 import type { TagInfo } from '../../../src/web/protocol.js';
-import { formatDateTime } from '../shared/format.js';
+import { formatDateTime, formatNumber } from '../shared/format.js';
 import type { HistorianStatus, HistorySeries, SampleQuality } from './history-api.js';
 import { MAX_PENS } from './history-api.js';
 import { type Period, type RangePreset, presetPeriod } from '../shared/periods.js';
+import { msg } from '../i18n/locale.js';
 
 // ------------------------------------------------------------------ the URL
 
@@ -242,11 +243,12 @@ export function readingAt(p: PenData, t: number): PenReading | undefined {
 
 /** A reading's quality in a word, as the legend writes it. */
 export function qualityText(r: PenReading | undefined): { word: string; mark: string; good: boolean } {
-  if (!r) return { word: 'no data', mark: '–', good: false };
-  if (r.v === null) return { word: r.q === 'bad' ? 'bad (gap)' : 'no data (gap)', mark: '✕', good: false };
-  if (r.q === 'uncertain') return { word: 'uncertain', mark: '?', good: false };
-  if (r.q === 'bad') return { word: 'bad', mark: '✕', good: false };
-  return { word: 'good', mark: '', good: true };
+  const t = msg().trends.quality;
+  if (!r) return { word: t.noData, mark: '–', good: false };
+  if (r.v === null) return { word: r.q === 'bad' ? t.badGap : t.noDataGap, mark: '✕', good: false };
+  if (r.q === 'uncertain') return { word: t.uncertain, mark: '?', good: false };
+  if (r.q === 'bad') return { word: t.bad, mark: '✕', good: false };
+  return { word: t.good, mark: '', good: true };
 }
 
 // ------------------------------------------------------------------ zoom and steps
@@ -316,19 +318,19 @@ export function appendLive(p: PenData, t: number, v: number | null, q: SampleQua
 
 const DAY = 86_400_000;
 
-const RETENTION_UNITS: Record<string, [string, string]> = { y: ['year', 'years'], d: ['day', 'days'], h: ['hour', 'hours'], m: ['minute', 'minutes'], s: ['second', 'seconds'] };
 
 /** A retention as the server states it ("90d", "2y", "forever", or ms; null: kept for ever) in words. */
 export function retentionText(r: unknown): string {
+  const t = msg().historian;
   if (typeof r === 'string') {
     const m = /^(\d+)\s*([ydhms])$/.exec(r.trim());
-    if (m) return `${m[1]} ${RETENTION_UNITS[m[2]!]![m[1] === '1' ? 0 : 1]}`;
-    if (/^forever$/i.test(r.trim())) return 'for ever';
+    if (m) return `${m[1]} ${t.units[m[2]!]![m[1] === '1' ? 0 : 1]}`;
+    if (/^forever$/i.test(r.trim())) return t.forever;
     if (r.trim()) return r.trim();
   }
-  if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0) return 'for ever';
-  if (r >= 365 * DAY && r % (365 * DAY) === 0) return `${r / (365 * DAY)} year${r === 365 * DAY ? '' : 's'}`;
-  if (r >= DAY) return `${Math.round(r / DAY)} day${Math.round(r / DAY) === 1 ? '' : 's'}`;
+  if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0) return t.forever;
+  if (r >= 365 * DAY && r % (365 * DAY) === 0) return `${r / (365 * DAY)} ${t.units.y![r === 365 * DAY ? 0 : 1]}`;
+  if (r >= DAY) return `${Math.round(r / DAY)} ${t.units.d![Math.round(r / DAY) === 1 ? 0 : 1]}`;
   if (r >= 3_600_000) return `${Math.round(r / 3_600_000)} h`;
   return `${Math.round(r / 60_000)} min`;
 }
@@ -341,7 +343,6 @@ export function bytesText(b: number): string {
 
 /** "Historian: 12.3 MB on disk, 1,234,567 samples since …; kept: raw 90 days, minute rollups 2 years, hourly for ever." */
 export function historianText(s: HistorianStatus, time: (t: number) => string): string {
-  const since = s.oldest === null ? '' : ` since ${time(s.oldest)}`;
   const r = s.retention ?? { raw: undefined, minute: undefined, hour: undefined };
-  return `Historian: ${bytesText(s.bytes)} on disk, ${s.samples.toLocaleString('en-US')} samples${since}; kept: raw ${retentionText(r.raw)}, minute rollups ${retentionText(r.minute)}, hourly ${retentionText(r.hour)}.`;
+  return msg().historian.status(bytesText(s.bytes), formatNumber(s.samples, 0), s.oldest === null ? null : time(s.oldest), retentionText(r.raw), retentionText(r.minute), retentionText(r.hour));
 }
