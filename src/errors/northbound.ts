@@ -2,7 +2,7 @@ import type { Area } from './area.js';
 
 export const NORTHBOUND = {
   title: 'Northbound (MQTT Sparkplug B, OPC UA)',
-  intro: 'Said by the Sparkplug B edge node and the OPC UA server (`planta start`, `planta northbound`, `planta opcua`), in their logs and in the audit trail of a refused write.',
+  intro: 'Said by the Sparkplug B edge node and the OPC UA server (`planta start`, `planta northbound`), in their logs and in the audit trail of a refused write.',
   codes: {
     PLANTA_NORTHBOUND_WRITE_REFUSED: {
       status: 403,
