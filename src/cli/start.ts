@@ -98,7 +98,7 @@ async function start(flags: StartFlags): Promise<void> {
   await startPoller(bus, config, {
     log, registry, stops, ledger, queueLost: choice.kind === 'memory', ...(choice.kind === 'redis' ? { lease: { owner: id, ttlMs: leaseMs(undefined, config.bus.lease) } } : {}),
   });
-  const north = await startNorthbound(bus, config, { log, registry, stops, records: ledger });
+  const north = await startNorthbound(bus, config, { log, registry, stops, records: ledger, users: web.users });
   console.log(`\nPlanta is running: ${web.url}${simLine}`);
   console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags, on ${describeBus(choice)}. Ctrl-C stops.`);
   const viewing = { none: 'everyone must sign in', local: 'viewing without sign-in from this machine only', any: 'viewing without sign-in from anywhere' }[config.security.anonymous];

@@ -57,7 +57,10 @@ export const northboundCommandSchema = z
       .min(1)
       .optional()
       .describe("The command's parameter the written value fills. Absent for a command without parameters: writing true runs it, anything else is refused."),
-    role: z.enum(ROLE_NAMES).default('operator').describe("The role the write is made with: it must be allowed to run the command (the command's role or above)."),
+    role: z
+      .enum(ROLE_NAMES)
+      .default('operator')
+      .describe("MQTT: the role the write is made with; it must be allowed to run the command (the command's role or above). OPC UA writes are made with the signed-in user's own role."),
   })
   .strict()
   .describe('A write mapped to an operator command.');

@@ -16,6 +16,7 @@ import { COMMAND_ID, CommandPreparer, CommandRejection } from '../commands/prepa
 import { expandTemplate, templateCombinations, templateVars } from '../config/commands.js';
 import type { NorthboundCommandConfig } from '../config/northbound-schema.js';
 import type { PlantConfig } from '../config/resolve.js';
+import type { Role } from '../config/schema.js';
 import { PlantaError, isAnswerable } from '../errors.js';
 import type { Logger } from '../util/log.js';
 
@@ -29,6 +30,8 @@ export interface NorthboundWrite {
   value: unknown;
   /** Who wrote it, as the audit trail shows it (mqtt:…, opcua:…). */
   user: string;
+  /** The writer's own role (a signed-in OPC UA user); default the mapping's. */
+  role?: Role;
   /** The command id: derived from the message, so a redelivery is the same id; default a fresh one. */
   id?: string;
 }
@@ -67,7 +70,7 @@ export class NorthboundCommands {
       let params: Record<string, unknown> = {};
       if (m.param !== undefined) params = { [m.param]: w.value };
       else if (w.value !== true) throw new CommandRejection('PLANTA_COMMAND_BAD_TYPE', `${w.target}: write true to run "${m.command}"`, { field: 'value' });
-      const cmd = this.preparer.prepare({ id, command: m.command, params }, { user: w.user, role: m.role });
+      const cmd = this.preparer.prepare({ id, command: m.command, params }, { user: w.user, role: w.role ?? m.role });
       const earlier = await this.o.records.get(id);
       if (earlier) throw new CommandRejection('PLANTA_COMMAND_DUPLICATE', `id ${id} was already used: a retry never executes twice`, { field: 'id' });
       this.preparer.checkState(cmd, await this.o.bus.snapshot());

@@ -13,6 +13,9 @@ import { after, describe, it } from 'node:test';
 import { freePort } from '../helpers/ports.js';
 import { run, startProcess } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
+import { AttributeIds, MessageSecurityMode, OPCUACertificateManager, OPCUAClient, SecurityPolicy, UserTokenType } from 'node-opcua';
+import { hashPassword } from '../../src/auth/passwords.js';
+import { AuthStore } from '../../src/auth/store.js';
 import { privateBroker } from '../northbound/mosquitto.js';
 import { TestHost } from '../northbound/host.js';
 
@@ -78,7 +81,7 @@ describe('planta check, start and northbound with a northbound: section', { time
     writeFileSync(none, small(''));
     const r = await run(process.execPath, [planta, 'northbound', '--config', none, '--bus', 'memory', '--db', join(dir, 'nb.db')]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /no northbound\.sparkplug section/);
+    assert.match(r.stderr, /no northbound\.sparkplug or northbound\.opcua section/);
   });
 
   it('planta start runs the edge node beside the plant; planta northbound runs it alone', async (t) => {
@@ -119,5 +122,43 @@ describe('planta check, start and northbound with a northbound: section', { time
     } finally {
       await alone.stop();
     }
+  });
+
+  it('planta northbound serves OPC UA to Planta\'s users; planta opcua trust lists the refused client and trusts it', async (t) => {
+    const port = await freePort();
+    const pki = join(dir, 'ua-pki');
+    const file = join(dir, 'ua.yaml');
+    writeFileSync(file, small(`northbound:\n  opcua: { host: 127.0.0.1, port: ${port}, pki: ${pki} }\n`));
+    const check = await run(process.execPath, [planta, 'check', file]);
+    assert.match(check.stdout, new RegExp(`northbound: OPC UA server on 127\\.0\\.0\\.1:${port} \\(SignAndEncrypt\\), 0 writable node`));
+    const usersFile = join(dir, 'users.db');
+    const store = new AuthStore(usersFile);
+    store.addUser('ana', 'operator', await hashPassword('ana-operator-password-1'));
+    store.close();
+    const p = await startProcess(process.execPath, [planta, 'northbound', '--config', file, '--bus', 'memory', '--db', join(dir, 'ua-nb.db'), '--users', usersFile], /planta northbound: OPC UA: (opc\.tcp:\S+)/, {
+      timeoutMs: 60_000,
+      env: { ...process.env, PLANTA_LOG_LEVEL: 'warn' },
+    });
+    t.after(() => p.stop());
+    const client = OPCUAClient.create({
+      applicationName: 'PlantaCliTest', securityMode: MessageSecurityMode.SignAndEncrypt, securityPolicy: SecurityPolicy.Basic256Sha256, endpointMustExist: false,
+      connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 },
+      clientCertificateManager: new OPCUACertificateManager({ rootFolder: join(dir, 'ua-client-pki'), automaticallyAcceptUnknownCertificate: true }),
+    });
+    t.after(() => client.disconnect());
+    const endpoint = `opc.tcp://127.0.0.1:${port}`;
+    await assert.rejects(client.connect(endpoint));
+    const listed = await waitFor('the refused client listed', async () => {
+      const r = await run(process.execPath, [planta, 'opcua', 'trust', '--config', file]);
+      return /^refused {2}([0-9a-f]{40}) /m.exec(r.stdout)?.[1];
+    }, 20_000, 300);
+    const trusted = await run(process.execPath, [planta, 'opcua', 'trust', listed.slice(0, 10), '--config', file]);
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.match(trusted.stdout, new RegExp(`trusted ${listed}`));
+    await waitFor('a connection once trusted', () => client.connect(endpoint).then(() => true, () => false), 20_000, 300);
+    const session = await client.createSession({ type: UserTokenType.UserName, userName: 'ana', password: 'ana-operator-password-1' });
+    const level = await session.read({ nodeId: 'ns=1;s=level', attributeId: AttributeIds.Value });
+    assert.equal(level.statusCode.name, 'BadWaitingForInitialData', 'no poller on this bus: not read yet');
+    await session.close();
   });
 });
