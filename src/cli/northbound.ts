@@ -54,7 +54,7 @@ export async function startNorthbound(
     // node-opcua is large: loaded only when an OPC UA server is configured.
     const { PlantaOpcuaServer } = await import('../northbound/opcua/server.js');
     const { directoryUsers } = await import('../northbound/opcua/users.js');
-    const server = new PlantaOpcuaServer({ config: ua, plant: config, bus, commands, users: directoryUsers(o.users), log: o.log.child({ piece: 'opcua' }) });
+    const server = new PlantaOpcuaServer({ config: ua, plant: config, bus, commands, users: directoryUsers(o.users), log: o.log.child({ piece: 'opcua' }), ...(o.registry ? { registry: o.registry } : {}) });
     await server.start();
     o.stops.push(() => server.stop());
     out.opcua = server.endpointUrl;

@@ -29,6 +29,7 @@ import {
   type Variant,
   constructEventFilter,
 } from 'node-opcua';
+import { Registry } from 'prom-client';
 import { sqliteDirectory } from '../../src/auth/directory.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { AuthStore } from '../../src/auth/store.js';
@@ -89,7 +90,8 @@ northbound:
     await users.addUser('vic', 'viewer', await hashPassword('vic-viewer-password-1'));
     const records = new SqliteCommandLedger(':memory:');
     t.after(() => records.close());
-    const server = new PlantaOpcuaServer({ config: config.northbound.opcua!, plant: config, bus, commands: new NorthboundCommands({ bus, config, records }), users: directoryUsers(users) });
+    const registry = new Registry();
+    const server = new PlantaOpcuaServer({ config: config.northbound.opcua!, plant: config, bus, commands: new NorthboundCommands({ bus, config, records }), users: directoryUsers(users), registry });
     await server.start();
     t.after(() => server.stop());
     const endpoint = `opc.tcp://127.0.0.1:${port}`;
@@ -180,6 +182,9 @@ northbound:
     assert.equal(denied.value, StatusCodes.BadUserAccessDenied.value);
     assert.ok(audit.entries.some((e) => e.code === 'PLANTA_COMMAND_FORBIDDEN' && e.user === 'opcua:vic'));
     assert.equal(submitted.length, 1);
+    const metrics = await registry.metrics();
+    assert.match(metrics, /^planta_opcua_sessions 2$/m, 'two sessions open: ana and vic');
+    assert.match(metrics, /^planta_opcua_rejected_sessions_total [1-9]/m, 'the anonymous and wrong-password sessions');
     await viewer.close();
   });
 });

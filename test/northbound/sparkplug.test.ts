@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, after, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
 import { MemoryBus } from '../../src/bus/memory.js';
 import type { CommandRequest, DeviceStatus } from '../../src/bus/types.js';
 import { MemoryAuditLog, auditCommands } from '../../src/commands/audit.js';
@@ -75,6 +76,7 @@ interface Rig {
   host: TestHost;
   audit: MemoryAuditLog;
   config: PlantConfig;
+  registry: Registry;
   stop(): Promise<void>;
 }
 
@@ -93,7 +95,8 @@ async function rig(t: TestContext, o: { primaryHost?: string; viaProxy?: boolean
   const records = new SqliteCommandLedger(':memory:');
   const commands = new NorthboundCommands({ bus, config, records });
   const host = await TestHost.connect(broker.url, o.primaryHost ? { hostId: o.primaryHost } : {});
-  const edge = new SparkplugEdgeNode({ config: config.northbound.sparkplug!, plant: config, bus, commands, reconnectMs: 100 });
+  const registry = new Registry();
+  const edge = new SparkplugEdgeNode({ config: config.northbound.sparkplug!, plant: config, bus, commands, reconnectMs: 100, registry });
   await edge.start();
   const stop = async (): Promise<void> => {
     await edge.stop();
@@ -103,7 +106,7 @@ async function rig(t: TestContext, o: { primaryHost?: string; viaProxy?: boolean
     await records.close();
   };
   t.after(stop);
-  return { broker, bus, edge, host, audit, config, stop, ...(proxy ? { proxy } : {}) } as Rig & { proxy?: TcpProxy };
+  return { broker, bus, edge, host, audit, config, stop, registry, ...(proxy ? { proxy } : {}) } as Rig & { proxy?: TcpProxy };
 }
 
 const metric = (r: Received, name: string): HostMetric => {
@@ -166,6 +169,10 @@ describe('Sparkplug B edge node', { timeout: 120_000 }, () => {
     await bus.publishValues([v('tank.level', 2.6)]);
     const d3 = await waitFor('the third DDATA', () => host.of('DDATA')[2], 5000);
     assert.deepEqual([d3.metrics[0]!.value, d3.metrics[0]!.properties!.Quality!.value], [2.6, 192]);
+    const metrics = await r.registry.metrics();
+    assert.match(metrics, /^planta_sparkplug_connected 1$/m);
+    assert.match(metrics, /^planta_sparkplug_births_total 3$/m);
+    assert.match(metrics, /^planta_sparkplug_messages_total 6$/m);
   });
 
   it('counts seq 0..255 and round again, and rebirths on NCMD Node Control/Rebirth', async (t) => {

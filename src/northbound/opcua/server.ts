@@ -32,6 +32,7 @@ import {
   makeEUInformation,
   nodesets,
 } from 'node-opcua';
+import type { Registry } from 'prom-client';
 import type { AlarmBus, AlarmState, Unsubscribe, ValueBus } from '../../bus/types.js';
 import type { OpcuaConfig } from '../../config/northbound-schema.js';
 import type { Role } from '../../config/schema.js';
@@ -39,6 +40,7 @@ import type { PlantConfig } from '../../config/resolve.js';
 import type { Quality } from '../../tags/quality.js';
 import type { TagDefinition, TagValue } from '../../tags/types.js';
 import type { Logger } from '../../util/log.js';
+import { readCounter, readGauge } from '../../util/metrics.js';
 import type { NorthboundCommands } from '../commands.js';
 
 /** Who may sign in: a user of Planta's store with their password and role (undefined: unknown, disabled or wrong password). */
@@ -51,6 +53,7 @@ export interface OpcuaServerOptions {
   commands: NorthboundCommands;
   users: UserCheck;
   log?: Logger;
+  registry?: Registry;
 }
 
 const STATUS: Record<Quality, StatusCode> = {
@@ -130,6 +133,11 @@ export class PlantaOpcuaServer {
     const server0 = server.engine.addressSpace!.rootFolder.objects.server;
     this.stops.push(await this.o.bus.subscribeAlarmStates((states) => states.forEach((s) => this.raise(server0, s))));
     await server.start();
+    if (this.o.registry) {
+      readGauge(this.o.registry, 'planta_opcua_sessions', 'OPC UA sessions open now', () => server.currentSessionCount);
+      readGauge(this.o.registry, 'planta_opcua_subscriptions', 'OPC UA subscriptions open now', () => server.currentSubscriptionCount);
+      readCounter(this.o.registry, 'planta_opcua_rejected_sessions_total', 'OPC UA sessions refused (no or wrong user, untrusted client)', () => server.rejectedSessionCount);
+    }
     this.o.log?.info({ endpoint: this.endpointUrl, modes: c.securityModes }, 'opcua: listening');
   }
 
