@@ -22,7 +22,11 @@ function checkMapping(m: NorthboundCommandConfig, commands: Record<string, Comma
   if (!roleAllows(m.role, c.role)) problems.push({ path: [...path, 'role'], message: `${m.role} may not run "${m.command}": it needs ${c.role}` });
 }
 
-export function checkNorthbound(nb: NorthboundConfig, commands: Record<string, CommandConfig>, problems: RuleProblem[]): void {
+export function checkNorthbound(nb: NorthboundConfig, commands: Record<string, CommandConfig>, tags: ReadonlySet<string>, problems: RuleProblem[]): void {
   for (const [name, m] of Object.entries(nb.sparkplug?.commands ?? {})) checkMapping(m, commands, ['northbound', 'sparkplug', 'commands', name], problems);
-  for (const [name, m] of Object.entries(nb.opcua?.commands ?? {})) checkMapping(m, commands, ['northbound', 'opcua', 'commands', name], problems);
+  for (const [name, m] of Object.entries(nb.opcua?.commands ?? {})) {
+    // An OPC UA node is a tag's variable: a name that is no tag would map nothing.
+    if (!tags.has(name)) problems.push({ path: ['northbound', 'opcua', 'commands', name], message: `no tag "${name}": OPC UA writes are mapped by tag name` });
+    checkMapping(m, commands, ['northbound', 'opcua', 'commands', name], problems);
+  }
 }

@@ -204,7 +204,7 @@ export function resolveConfig(
   checkRelations(raw.relations, tagMap, problems);
   checkAlarms(raw.alarms, raw.events, tagMap, problems);
   checkHistorian(raw.historian, tagMap, problems);
-  checkNorthbound(raw.northbound, raw.commands, problems);
+  checkNorthbound(raw.northbound, raw.commands, new Set(tagMap.keys()), problems);
   checkNotifiedAlarms(raw.notifications, [...Object.keys(raw.alarms), ...devices.map((d) => `comm.${d.name}`)], problems);
   return {
     config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, links, devices, tags, alarms: raw.alarms, shelving: shelvingPolicy(raw.shelving), events: raw.events, commands: raw.commands, relations: raw.relations, pages: raw.pages, notifications: raw.notifications, northbound: raw.northbound, drawings },

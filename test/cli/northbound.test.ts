@@ -64,6 +64,9 @@ describe('planta check, start and northbound with a northbound: section', { time
       two: { command: critical_set, param: v }
       three: { command: set }
       four: { command: engineer_set, param: v }
+  opcua:
+    commands:
+      nosuch: { command: set, param: v }
 `),
     );
     const r2 = await run(process.execPath, [planta, 'check', rules]);
@@ -73,6 +76,7 @@ describe('planta check, start and northbound with a northbound: section', { time
       /rules\.yaml:16:\d+ northbound\.sparkplug\.commands\.two\.command: "critical_set" is critical/,
       /rules\.yaml:17:\d+ northbound\.sparkplug\.commands\.three\.param: "set" has parameters \(v\)/,
       /rules\.yaml:18:\d+ northbound\.sparkplug\.commands\.four\.role: operator may not run "engineer_set": it needs engineer/,
+      /rules\.yaml:21:\d+ northbound\.opcua\.commands\.nosuch: no tag "nosuch"/,
     ]) assert.match(r2.stderr, expected);
   });
 

@@ -299,7 +299,8 @@ export class SparkplugEdgeNode {
     for (const [device, list] of perDevice) {
       // Live only with nothing stored before it: stored data goes out first, in order.
       if (this.live && this.connected && this.pending === 0) {
-        if (this.born.has(device)) await this.sendData(device, list, false);
+        // Not written (the connection failed under it): kept, and sent after the next births.
+        if (this.born.has(device) && !(await this.sendData(device, list, false))) this.keep({ device, values: list });
       } else {
         this.keep({ device, values: list });
       }
