@@ -232,6 +232,23 @@ describe('Sparkplug B edge node', { timeout: 120_000 }, () => {
     assert.deepEqual(seqs, seqs.map((_, i) => i), 'DDEATH and DBIRTH count in seq');
   });
 
+  it("publishes the alarms' states as metrics of the edge node: in the NBIRTH, then NDATA at each change", async (t) => {
+    const r = await rig(t);
+    if (!r) return;
+    const { host, bus } = r;
+    await waitFor('the births', () => host.of('DBIRTH').length === 2, 10_000);
+    const nbirth = host.of('NBIRTH')[0]!;
+    assert.deepEqual([metric(nbirth, 'Alarms/comm.pumps/State').type, metric(nbirth, 'Alarms/comm.pumps/State').value], ['String', 'unknown']);
+    assert.equal(metric(nbirth, 'Alarms/comm.pumps/Active').value, null, 'not known yet');
+    const now = Date.now();
+    await bus.publishAlarmStates([{ id: 'comm.pumps', message: 'No communication with pumps', priority: 'high', source: 'pumps', state: 'unack', active: true, acked: false, activeSince: now, changedAt: now, value: null }]);
+    const ndata = await waitFor('the NDATA', () => host.of('NDATA')[0], 5000);
+    const byAlias = new Map(ndata.metrics.map((m) => [m.alias, m]));
+    assert.equal(byAlias.get(metric(nbirth, 'Alarms/comm.pumps/State').alias)!.value, 'unack');
+    assert.equal(byAlias.get(metric(nbirth, 'Alarms/comm.pumps/Active').alias)!.value, true);
+    assert.equal(byAlias.get(metric(nbirth, 'Alarms/comm.pumps/State').alias)!.timestamp, now);
+  });
+
   it('waits for the primary host, holds data while it is offline and forwards it in order when it is back', async (t) => {
     const r = await rig(t, { primaryHost: 'scada' });
     if (!r) return;

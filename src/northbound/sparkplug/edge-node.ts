@@ -9,6 +9,8 @@
  *   value and properties. NDATA/DDATA by exception, aliases only; seq counts
  *   every message after NBIRTH, 0..255 and round again.
  * - A device whose link is down gets a DDEATH, and a DBIRTH when it is back.
+ * - Alarm states are metrics of the edge node (Alarms/<id>/State, /Active):
+ *   in the NBIRTH, then NDATA at each change.
  * - An NCMD `Node Control/Rebirth` sends the births again.
  * - With a primary host (`primaryHost`), its STATE decides: nothing is sent
  *   before it is online; while it is offline (or the broker is away) the
@@ -23,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Registry } from 'prom-client';
-import type { DeviceStatus, Unsubscribe, ValueBus } from '../../bus/types.js';
+import type { AlarmBus, AlarmState, DeviceStatus, Unsubscribe, ValueBus } from '../../bus/types.js';
 import type { TagValue } from '../../tags/types.js';
 import type { SparkplugConfig } from '../../config/northbound-schema.js';
 import type { PlantConfig } from '../../config/resolve.js';
@@ -32,7 +34,7 @@ import { DiskQueue } from '../../util/disk-queue.js';
 import type { Logger } from '../../util/log.js';
 import { type NorthboundCommands, commandDevice } from '../commands.js';
 import type { Credentials } from '../credentials.js';
-import { type MetricDef, birthMetric, dataMetric, metricDefs } from './metrics.js';
+import { type MetricDef, alarmMetric, birthMetric, dataMetric, metricDefs } from './metrics.js';
 import { DataType, type Metric, type Payload, decodePayload, encodePayload, metricValue } from './payload.js';
 import { type EdgeNodeStats, registerSparkplugMetrics } from './stats.js';
 
@@ -45,7 +47,7 @@ const FORWARD_CHUNK = 64;
 export interface EdgeNodeOptions {
   config: SparkplugConfig;
   plant: PlantConfig;
-  bus: ValueBus;
+  bus: ValueBus & AlarmBus;
   commands: NorthboundCommands;
   credentials?: Credentials;
   log?: Logger;
@@ -55,9 +57,11 @@ export interface EdgeNodeOptions {
 }
 
 
+/** Data kept for later: a device's values, or (device '') alarm states. */
 interface StoredBatch {
   device: string;
   values: TagValue[];
+  alarms?: AlarmState[];
 }
 
 /** The edge node id a configuration gets by default: the plant's name, lower case, spaces as "-". */
@@ -77,6 +81,9 @@ export class SparkplugEdgeNode {
   private readonly byTag = new Map<string, MetricDef>();
   private readonly byName = new Map<string, MetricDef>();
   private readonly byAlias = new Map<number, MetricDef>();
+  private readonly byAlarm = new Map<string, MetricDef[]>();
+  /** The last state of every alarm, for the NBIRTH. */
+  private readonly alarms = new Map<string, AlarmState>();
   /** The last value of every tag, for the births. */
   private readonly last = new Map<string, TagValue>();
   /** The quality each tag was last sent with: a change (back to Good too) carries the Quality property. */
@@ -110,6 +117,7 @@ export class SparkplugEdgeNode {
       if (d.tag) this.byTag.set(d.tag.name, d);
       this.byName.set(`${d.device ?? ''}\n${d.name}`, d);
       this.byAlias.set(d.alias, d);
+      if (d.alarm) this.byAlarm.set(d.alarm.id, [...(this.byAlarm.get(d.alarm.id) ?? []), d]);
     }
     if (o.registry) registerSparkplugMetrics(o.registry, this);
   }
@@ -140,6 +148,8 @@ export class SparkplugEdgeNode {
     for (const s of await this.o.bus.deviceStatuses()) if (s.state === 'down') this.down.add(s.device);
     this.stops.push(await this.o.bus.subscribeValues((values) => this.onValues(values)));
     this.stops.push(await this.o.bus.subscribeDeviceStatus((s) => this.onDeviceStatus(s)));
+    for (const a of await this.o.bus.alarmStates()) this.alarms.set(a.id, a);
+    this.stops.push(await this.o.bus.subscribeAlarmStates((states) => this.onAlarms(states)));
     const c = this.o.config;
     const options: IClientOptions = {
       clientId: c.clientId ?? `planta-${this.group}-${this.node}`.replace(/[^A-Za-z0-9_.:-]/g, '-').slice(0, 64),
@@ -259,7 +269,8 @@ export class SparkplugEdgeNode {
     const nodeMetrics: Metric[] = [
       { name: 'bdSeq', datatype: DataType.Int64, longValue: this.bdSeq, timestamp: Date.now() },
       { name: REBIRTH, datatype: DataType.Boolean, booleanValue: false, timestamp: Date.now() },
-      ...this.defs.filter((d) => d.device === undefined).map((d) => birthMetric(d, undefined, true)),
+      ...this.defs.filter((d) => d.device === undefined && !d.alarm).map((d) => birthMetric(d, undefined, true)),
+      ...this.defs.filter((d) => d.alarm).map((d) => alarmMetric(d, this.alarms.get(d.alarm!.id), true)),
     ];
     if (!(await this.publish(this.topic('NBIRTH'), { timestamp: Date.now(), seq: this.nextSeq(), metrics: nodeMetrics }, 0))) return;
     this.stats.births++;
@@ -307,6 +318,25 @@ export class SparkplugEdgeNode {
     }
   }
 
+  private onAlarms(states: AlarmState[]): void {
+    const known = states.filter((s) => this.byAlarm.has(s.id));
+    for (const s of known) this.alarms.set(s.id, s);
+    if (known.length === 0) return;
+    this.run(async () => {
+      if (this.live && this.connected && this.pending === 0) {
+        if (!(await this.sendAlarms(known, false))) this.keep({ device: '', values: [], alarms: known });
+      } else {
+        this.keep({ device: '', values: [], alarms: known });
+      }
+    });
+  }
+
+  /** Alarm states as NDATA: the edge node's own metrics. */
+  private sendAlarms(states: AlarmState[], historical: boolean): Promise<boolean> {
+    const metrics = states.flatMap((s) => (this.byAlarm.get(s.id) ?? []).map((d) => alarmMetric(d, s, false, historical)));
+    return this.publish(this.topic('NDATA'), { timestamp: Date.now(), seq: this.nextSeq(), metrics });
+  }
+
   private keep(batch: StoredBatch): void {
     const dropped = this.store.append(STORE_KEY, Buffer.from(JSON.stringify(batch)), { mark: Date.now() });
     this.stats.stored++;
@@ -335,7 +365,10 @@ export class SparkplugEdgeNode {
       for (const e of entries) {
         if (!this.connected || !this.hostOnline) return;
         const batch = JSON.parse(e.data.toString('utf8')) as StoredBatch;
-        if (this.born.has(batch.device)) {
+        if (batch.alarms) {
+          if (!(await this.sendAlarms(batch.alarms, true))) return;
+          this.stats.forwarded++;
+        } else if (this.born.has(batch.device)) {
           if (!(await this.sendData(batch.device, batch.values, true))) return;
           this.stats.forwarded++;
         } else {

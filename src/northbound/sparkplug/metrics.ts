@@ -4,6 +4,7 @@
  * datatype from the tag's type and scaling, and the properties a host shows
  * beside the value (engineering unit and range, description, quality).
  */
+import type { AlarmState } from '../../bus/types.js';
 import type { PlantConfig } from '../../config/resolve.js';
 import type { Quality } from '../../tags/quality.js';
 import type { TagDefinition, TagValue } from '../../tags/types.js';
@@ -29,6 +30,8 @@ export interface MetricDef {
   tag?: TagDefinition;
   /** Mapped to a command: writable from NCMD/DCMD. */
   command?: string;
+  /** An alarm's state (`State`, its ISA-18.2 display state) or whether it is active (`Active`): metrics of the edge node itself. */
+  alarm?: { id: string; field: 'State' | 'Active' };
 }
 
 export const metricName = (tag: string): string => tag.replaceAll('.', '/');
@@ -56,6 +59,15 @@ function valuePart(def: MetricDef, v: TagValue | undefined): Metric {
 }
 
 /** A metric of a BIRTH: name, alias, datatype, value and every property. */
+/** An alarm's metric: its display state, or whether it is active (null while unknown). */
+export function alarmMetric(def: MetricDef, s: AlarmState | undefined, birth: boolean, historical = false): Metric {
+  const m: Metric = { alias: def.alias, datatype: def.datatype, timestamp: s?.changedAt ?? Date.now() };
+  if (birth) m.name = def.name;
+  if (historical) m.isHistorical = true;
+  if (def.alarm!.field === 'State') return { ...m, ...valueField(DataType.String, s?.state ?? 'unknown') };
+  return s?.active === true || s?.active === false ? { ...m, ...valueField(DataType.Boolean, s.active) } : { ...m, isNull: true };
+}
+
 export function birthMetric(def: MetricDef, v: TagValue | undefined, writable: boolean): Metric {
   const keys: string[] = [];
   const values: PropertyValue[] = [];
@@ -95,6 +107,11 @@ export function metricDefs(config: PlantConfig, commands: Record<string, { comma
   const defs: MetricDef[] = config.tags.map((tag, i) => ({ name: metricName(tag.name), alias: i + 1, datatype: tagDataType(tag), device: tag.device, tag }));
   const byName = new Map(defs.map((d) => [d.name, d]));
   let alias = defs.length;
+  // Every alarm of the configuration and each device's communication alarm (the alarm engine's comm.<device>), in that order.
+  for (const id of [...Object.keys(config.alarms), ...config.devices.map((d) => `comm.${d.name}`)]) {
+    defs.push({ name: `Alarms/${id}/State`, alias: ++alias, datatype: DataType.String, device: undefined, alarm: { id, field: 'State' } });
+    defs.push({ name: `Alarms/${id}/Active`, alias: ++alias, datatype: DataType.Boolean, device: undefined, alarm: { id, field: 'Active' } });
+  }
   for (const [name, m] of Object.entries(commands)) {
     const existing = byName.get(name);
     if (existing) {
