@@ -12,7 +12,8 @@
  *
  * Processes (unpinned; the machine's 2 cores are shared): a private
  * Mosquitto, this process (bus + edge node, or the reference publisher),
- * and a subscriber child that decodes every message (Eclipse Tahu's decoder
+ * and a subscriber child that notes when each message arrives and decodes
+ * them all at the end, so decoding never delays a receipt (Eclipse Tahu's decoder
  * for Sparkplug, JSON.parse for the reference) and reports the latencies.
  * 10 devices × 1,000 tags; each device publishes its 1,000 changed values
  * once a second, the devices 100 ms apart (as 10 scan loops would).
@@ -49,29 +50,32 @@ if (args[0] === '--subscriber') {
   const tahu = (createRequire(import.meta.url)('sparkplug-payload') as { get(ns: string): { decodePayload(b: Uint8Array): { metrics?: { timestamp?: { toNumber(): number } | number | null }[] | null } } }).get('spBv1.0');
   const latencies: number[] = [];
   let values = 0;
-  let measuring = false;
+  /** Values polled from this time on are measured (sent by the parent when its warm-up ends). */
+  let from = Infinity;
   const client = await mqtt.connectAsync(url!);
-  client.on('message', (topic, payload) => {
-    const now = Date.now();
-    if (!measuring) return;
-    if (mode === 'json') {
-      for (const v of JSON.parse(payload.toString()) as { ts: number }[]) {
-        latencies.push(now - v.ts);
+  // The receipt time of every message; decoding waits for the report, so it never delays the next receipt (for either mode).
+  const received: { at: number; topic: string; payload: Buffer }[] = [];
+  client.on('message', (topic, payload) => void received.push({ at: Date.now(), topic, payload }));
+  const decodeAll = (): void => {
+    for (const { at, topic, payload } of received) {
+      const count = (ts: number): void => {
+        if (ts < from) return;
+        latencies.push(at - ts);
         values++;
-      }
-    } else if (topic.includes('/DDATA/')) {
-      for (const m of tahu.decodePayload(payload).metrics ?? []) {
-        const ts = typeof m.timestamp === 'number' ? m.timestamp : m.timestamp!.toNumber();
-        latencies.push(now - ts);
-        values++;
+      };
+      if (mode === 'json') {
+        for (const v of JSON.parse(payload.toString()) as { ts: number }[]) count(v.ts);
+      } else if (topic.includes('/DDATA/')) {
+        for (const m of tahu.decodePayload(payload).metrics ?? []) count(typeof m.timestamp === 'number' ? m.timestamp : m.timestamp!.toNumber());
       }
     }
-  });
+  };
   await client.subscribeAsync(mode === 'json' ? 'bench/#' : 'spBv1.0/#', { qos: 0 });
-  process.on('message', (msg: string) => {
-    if (msg === 'measure') measuring = true;
+  process.on('message', (msg: string | { measureFrom: number }) => {
+    if (typeof msg === 'object') from = msg.measureFrom;
     if (msg === 'report') {
-      process.send!({ values, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: Math.max(...latencies) });
+      decodeAll();
+      process.send!({ values, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: latencies.reduce((a, b) => Math.max(a, b), 0) });
       void client.endAsync().then(() => process.exit(0));
     }
   });
@@ -91,11 +95,11 @@ interface Phase extends Report {
   expected: number;
 }
 
-async function subscriber(url: string, mode: 'sparkplug' | 'json'): Promise<{ measure(): void; report(): Promise<Report> }> {
+async function subscriber(url: string, mode: 'sparkplug' | 'json'): Promise<{ measure(from: number): void; report(): Promise<Report> }> {
   const child = fork(new URL(import.meta.url).pathname, ['--subscriber', url, mode], { execArgv: ['--import', 'tsx'] });
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
   return {
-    measure: () => void child.send('measure'),
+    measure: (from: number) => void child.send({ measureFrom: from }),
     report: () => new Promise<Report>((resolve) => {
       child.once('message', (r) => resolve(r as Report));
       child.send('report');
@@ -104,7 +108,7 @@ async function subscriber(url: string, mode: 'sparkplug' | 'json'): Promise<{ me
 }
 
 /** Drives `publish(device, values)` with every device's 1,000 values once a second, devices 100 ms apart; measures this process's CPU. */
-async function drive(publish: (device: number, values: TagValue[]) => void | Promise<void>, sub: { measure(): void; report(): Promise<Report> }): Promise<Phase> {
+async function drive(publish: (device: number, values: TagValue[]) => void | Promise<void>, sub: { measure(from: number): void; report(): Promise<Report> }): Promise<Phase> {
   let round = 0;
   const warmup = 2;
   const ticks = (SECONDS + warmup) * DEVICES;
@@ -116,7 +120,7 @@ async function drive(publish: (device: number, values: TagValue[]) => void | Pro
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     if (i === warmup * DEVICES) {
-      sub.measure();
+      sub.measure(Date.now());
       cpu0 = process.cpuUsage();
       t0 = performance.now();
     }
