@@ -61,6 +61,13 @@ module.exports = {
       to: { path: layers('sim', 'web', 'alarms') },
     },
     {
+      name: 'northbound-reads-the-bus-only',
+      comment: 'The northbound takes values, device states and alarms from the bus, as the web does, and writes only through operator commands: besides the rules above (no modbus, no poller), it never imports the simulator, the web, the alarm engine or the notifier.',
+      severity: 'error',
+      from: { path: layer('northbound') },
+      to: { path: layers('sim', 'web', 'alarms', 'notify') },
+    },
+    {
       name: 'lower-layers-do-not-import-upper',
       comment: 'config, tags and bus sit below everything that uses them: poller, alarms, notify, northbound, commands, historian, auth, web, sim and cli.',
       severity: 'error',

@@ -19,6 +19,7 @@ import {
   eventSchema,
   historianSchema,
   notificationsSchema,
+  northboundSchema,
   linkSchema,
   pageSchema,
   plantSchema,
@@ -300,6 +301,7 @@ const SECTION_SCHEMAS: Record<(typeof SECTIONS)[number], { schema: Schema; entri
   relations: { schema: conditionSchema, entries: true, intro: 'Relations between values, by name, that every command writing one of their tags must keep (e.g. a minimum below its maximum).' },
   pages: { schema: pageSchema, entries: true, intro: "The HMI's pages, by name (the name is in the page's address), in the navigation's order." },
   notifications: { schema: notificationsSchema },
+  northbound: { schema: northboundSchema },
 };
 
 function section(name: string, { schema, entries, intro }: (typeof SECTION_SCHEMAS)[keyof typeof SECTION_SCHEMAS]): string {

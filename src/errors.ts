@@ -14,6 +14,7 @@ import { COMMANDS } from './errors/commands.js';
 import { HISTORIAN } from './errors/historian.js';
 import { HMI } from './errors/hmi.js';
 import { MODBUS } from './errors/modbus.js';
+import { NORTHBOUND } from './errors/northbound.js';
 import { NOTIFY } from './errors/notify.js';
 import { POLLER } from './errors/poller.js';
 import { SETUP } from './errors/setup.js';
@@ -23,7 +24,7 @@ import { WEB } from './errors/web.js';
 export type { Area, CodeEntry };
 
 /** The areas in the order of the reference page. */
-export const AREAS: readonly Area[] = [WEB, AUTH, COMMANDS, ALARMS, NOTIFY, HISTORIAN, POLLER, MODBUS, BUS, SETUP, SIM, HMI];
+export const AREAS: readonly Area[] = [WEB, AUTH, COMMANDS, ALARMS, NOTIFY, NORTHBOUND, HISTORIAN, POLLER, MODBUS, BUS, SETUP, SIM, HMI];
 
 export const CATALOGUE = Object.freeze({
   ...WEB.codes,
@@ -31,6 +32,7 @@ export const CATALOGUE = Object.freeze({
   ...COMMANDS.codes,
   ...ALARMS.codes,
   ...NOTIFY.codes,
+  ...NORTHBOUND.codes,
   ...HISTORIAN.codes,
   ...POLLER.codes,
   ...MODBUS.codes,

@@ -24,6 +24,10 @@ export function registerCheckCommand(program: Command): void {
         }
         const n = config.notifications;
         const channels = Object.keys(n.channels);
+        const sp = config.northbound.sparkplug;
+        if (sp) console.log(`  northbound: Sparkplug B edge node ${sp.group}/${sp.node ?? '(plant name)'} on ${sp.broker}, ${Object.keys(sp.commands).length} writable metric(s)`);
+        const ua = config.northbound.opcua;
+        if (ua) console.log(`  northbound: OPC UA server on ${ua.host}:${ua.port} (${ua.securityModes.join(', ')}${ua.anonymous ? ', anonymous reading' : ''}), ${Object.keys(ua.commands).length} writable node(s)`);
         if (channels.length) console.log(`  notifications: ${channels.length} channel(s) (${channels.join(', ')}), ${n.rules.length} rule(s); \`planta notify test CHANNEL\` sends a test message`);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;

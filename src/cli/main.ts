@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { registerCheckCommand } from './check.js';
 import { registerHistorianCommands } from './historian.js';
 import { registerModbusCommands } from './modbus.js';
+import { registerNorthboundCommands } from './northbound.js';
 import { registerNotifyCommands } from './notify.js';
 import { registerSimCommands } from './sim.js';
 import { registerStartCommands } from './start.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerHistorianCommands(program);
   registerUserCommands(program);
   registerNotifyCommands(program);
+  registerNorthboundCommands(program);
   return program;
 }
 

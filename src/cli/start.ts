@@ -19,6 +19,7 @@ import { serveMetrics } from './metrics-endpoint.js';
 import { CliUsageError, describeError } from './modbus.js';
 import { onShutdown } from './shutdown.js';
 import { runSim } from './sim.js';
+import { startNorthbound } from './northbound.js';
 import {
   DEFAULT_CONFIG,
   type Stops,
@@ -97,6 +98,7 @@ async function start(flags: StartFlags): Promise<void> {
   await startPoller(bus, config, {
     log, registry, stops, ledger, queueLost: choice.kind === 'memory', ...(choice.kind === 'redis' ? { lease: { owner: id, ttlMs: leaseMs(undefined, config.bus.lease) } } : {}),
   });
+  const north = await startNorthbound(bus, config, { log, registry, stops, records: ledger, users: web.users });
   console.log(`\nPlanta is running: ${web.url}${simLine}`);
   console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags, on ${describeBus(choice)}. Ctrl-C stops.`);
   const viewing = { none: 'everyone must sign in', local: 'viewing without sign-in from this machine only', any: 'viewing without sign-in from anywhere' }[config.security.anonymous];
@@ -106,6 +108,7 @@ async function start(flags: StartFlags): Promise<void> {
       ? `  No users yet: commands and acknowledgements are refused until you create the first admin:\n    npx planta user add NAME --role admin --db ${flags.db}\n  (${viewing})`
       : `  ${users} user(s); ${viewing}. Users, alarms and the audit trail: ${flags.db}`,
   );
+  for (const line of north.lines) console.log(`  ${line}`);
   if (notifier) console.log(`  Notifications: ${notifier.status().channels.map((c) => `${c.name} (${c.target})`).join(', ')}; outbox ${notifier.o.outbox.path}`);
   if (history) {
     const r = (await history.historian.status()).retention;

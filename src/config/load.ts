@@ -25,6 +25,7 @@ import {
   eventSchema,
   historianSchema,
   notificationsSchema,
+  northboundSchema,
   linkSchema,
   pageSchema,
   plantSchema,
@@ -206,7 +207,7 @@ export function parseConfig(text: string, file: string, readDrawing: DrawingRead
   }
   const section = (name: string): Node | null | undefined => root.get(name, true) as Node | null | undefined;
 
-  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), links: {}, devices: {}, tags: {}, alarms: {}, shelving: {}, events: {}, commands: {}, relations: {}, pages: {}, notifications: notificationsSchema.parse({}) };
+  const raw: RawConfig = { plant: { name: 'Planta' }, security: securitySchema.parse({}), historian: historianSchema.parse({}), bus: busSchema.parse({}), links: {}, devices: {}, tags: {}, alarms: {}, shelving: {}, events: {}, commands: {}, relations: {}, pages: {}, notifications: notificationsSchema.parse({}), northbound: {} };
   const plant = section('plant');
   if (plant) raw.plant = v.parse(plantSchema, plant, ['plant']) ?? raw.plant;
   const security = section('security');
@@ -217,6 +218,8 @@ export function parseConfig(text: string, file: string, readDrawing: DrawingRead
   if (bus) raw.bus = v.parse(busSchema, bus, ['bus']) ?? raw.bus;
   const notifications = section('notifications');
   if (notifications) raw.notifications = v.parse(notificationsSchema, notifications, ['notifications']) ?? raw.notifications;
+  const northbound = section('northbound');
+  if (northbound) raw.northbound = v.parse(northboundSchema, northbound, ['northbound']) ?? raw.northbound;
   const shelving = section('shelving');
   if (shelving) raw.shelving = v.parse(shelvingSchema, shelving, ['shelving']) ?? raw.shelving;
   if (!section('devices')) v.at(root, [], [], 'is required: the devices Planta polls', 'devices');
@@ -240,7 +243,7 @@ export function parseConfig(text: string, file: string, readDrawing: DrawingRead
   for (const p of problems) {
     const [kind, name, ...sub] = p.path.map(String);
     // A single-map section (historian, notifications): the path inside it, numbers as list indexes.
-    if (kind === 'historian' || kind === 'notifications') v.at(section(kind), [kind], p.path.slice(1), p.message);
+    if (kind === 'historian' || kind === 'notifications' || kind === 'northbound') v.at(section(kind), [kind], p.path.slice(1), p.message);
     else if (name === undefined) v.at(section(kind!), [kind!], [], p.message);
     else v.at(nodes.get(`${kind}/${name}`), [kind!, name], sub, p.message);
   }

@@ -8,6 +8,8 @@ import { checkCommands, conditionProblems } from './commands.js';
 import { parseCondition, references } from './conditions.js';
 import { displayConditionProblems } from './page-conditions.js';
 import { type LinkConfig, placeDevices, resolveLink } from './links.js';
+import { checkNorthbound } from './northbound.js';
+import type { NorthboundConfig } from './northbound-schema.js';
 import {
   type AlarmConfig,
   type BusConfig,
@@ -67,6 +69,8 @@ export interface PlantConfig {
   relations: Record<string, ConditionEntry>;
   pages: Record<string, PageConfig>;
   notifications: NotificationsConfig;
+  /** MQTT Sparkplug B and OPC UA, when configured. */
+  northbound: NorthboundConfig;
   /** SVG text of each mimic page's drawing, by page name. */
   drawings: Record<string, string>;
   /**
@@ -207,9 +211,10 @@ export function resolveConfig(
   checkRelations(raw.relations, tagMap, problems);
   checkAlarms(raw.alarms, raw.events, tagMap, problems);
   checkHistorian(raw.historian, tagMap, problems);
+  checkNorthbound(raw.northbound, raw.commands, new Set(tagMap.keys()), problems);
   checkNotifiedAlarms(raw.notifications, [...Object.keys(raw.alarms), ...devices.map((d) => `comm.${d.name}`)], problems);
   return {
-    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, links, devices, tags, alarms: raw.alarms, shelving: shelvingPolicy(raw.shelving), events: raw.events, commands: raw.commands, relations: raw.relations, pages: raw.pages, notifications: raw.notifications, drawings },
+    config: { plant: raw.plant, security: raw.security, historian: raw.historian, bus: raw.bus, links, devices, tags, alarms: raw.alarms, shelving: shelvingPolicy(raw.shelving), events: raw.events, commands: raw.commands, relations: raw.relations, pages: raw.pages, notifications: raw.notifications, northbound: raw.northbound, drawings },
     problems,
   };
 }

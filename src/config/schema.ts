@@ -16,8 +16,10 @@ import { parseDuration } from '../util/duration.js';
 import { hoursProblem } from './hours.js';
 import type { RawLink } from './link-schema.js';
 import { displayText } from './text.js';
+import type { NorthboundConfig } from './northbound-schema.js';
 
 export { type RawLink, linkSchema } from './link-schema.js';
+export { northboundSchema, type NorthboundConfig } from './northbound-schema.js';
 
 export const ROLES = ['viewer', 'operator', 'engineer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -738,7 +740,7 @@ export type NotificationsConfig = z.infer<typeof notificationsSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
 export type NotificationRule = z.infer<typeof notificationRuleSchema>;
 
-export const SECTIONS = ['plant', 'security', 'historian', 'bus', 'links', 'devices', 'tags', 'alarms', 'shelving', 'events', 'commands', 'relations', 'pages', 'notifications'] as const;
+export const SECTIONS = ['plant', 'security', 'historian', 'bus', 'links', 'devices', 'tags', 'alarms', 'shelving', 'events', 'commands', 'relations', 'pages', 'notifications', 'northbound'] as const;
 export const NAME_PATTERN = NAME;
 export const NAME_MESSAGE = nameMessage;
 
@@ -766,4 +768,5 @@ export interface RawConfig {
   relations: Record<string, ConditionEntry>;
   pages: Record<string, PageConfig>;
   notifications: NotificationsConfig;
+  northbound: NorthboundConfig;
 }

@@ -57,6 +57,8 @@ const breaches: Breach[] = [
   { rule: 'sim-is-not-a-poller', from: 'src/sim/imports-poller.ts', to: 'src/poller/target.ts' },
   { rule: 'notify-reads-the-bus-only', from: 'src/notify/imports-alarms.ts', to: 'src/alarms/target.ts' },
   { rule: 'notify-reads-the-bus-only', from: 'src/notify/imports-web.ts', to: 'src/web/target.ts' },
+  { rule: 'northbound-reads-the-bus-only', from: 'src/northbound/imports-web.ts', to: 'src/web/target.ts' },
+  { rule: 'northbound-reads-the-bus-only', from: 'src/northbound/imports-sim.ts', to: 'src/sim/target.ts' },
 
   { rule: 'bus-roles-apart', from: 'src/bus/redis/commands.ts', to: 'src/bus/redis/leases.ts' },
   { rule: 'bus-implementations-apart', from: 'src/bus/memory/values.ts', to: 'src/bus/redis/connection.ts' },

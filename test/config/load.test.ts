@@ -153,7 +153,7 @@ notifications:
   it('reports YAML syntax errors with their place, and missing sections', () => {
     assert.match(problems('devices:\n  plc: { host: "x }\n')[0]!, /^3:1 : YAML: Missing closing "quote/);
     assert.deepEqual(problems('plant: { name: x }\n'), ['1:1 devices: is required: the devices Planta polls', '1:1 tags: is required: the tags Planta reads']);
-    assert.deepEqual(problems(`${device}tags: {}\nextra: 1\n`), ['6:1 extra: unknown section (sections: plant, security, historian, bus, links, devices, tags, alarms, shelving, events, commands, relations, pages, notifications)']);
+    assert.deepEqual(problems(`${device}tags: {}\nextra: 1\n`), ['6:1 extra: unknown section (sections: plant, security, historian, bus, links, devices, tags, alarms, shelving, events, commands, relations, pages, notifications, northbound)']);
   });
 
   it('the bus section: memory by default with a 5 s lease; a lease out of bounds is located', () => {
