@@ -5,12 +5,19 @@
  * external (node_modules). bin/planta.js uses the bundle only while it is
  * newer than every source file, and the sources through tsx otherwise.
  */
+import { basename, dirname, extname } from 'node:path';
 import { build } from 'esbuild';
 
 export async function bundle(entry, outfile) {
   await build({
     entryPoints: [entry],
-    outfile,
+    // Code split at each import(): what only some commands need (the OPC UA server and its node-opcua, the Sparkplug
+    // edge node) goes in chunks loaded when used, not at every start of every command.
+    outdir: dirname(outfile),
+    entryNames: basename(outfile, extname(outfile)),
+    outExtension: { '.js': extname(outfile) },
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',

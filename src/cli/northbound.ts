@@ -14,7 +14,7 @@ import type { CommandRecords } from '../commands/ledger.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { NorthboundCommands } from '../northbound/commands.js';
 import { readCredentials } from '../northbound/credentials.js';
-import { SparkplugEdgeNode } from '../northbound/sparkplug/edge-node.js';
+import type { SparkplugEdgeNode } from '../northbound/sparkplug/edge-node.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { createRegistry } from '../util/metrics.js';
 import { serveMetrics } from './metrics-endpoint.js';
@@ -39,6 +39,8 @@ export async function startNorthbound(
   const commands = new NorthboundCommands({ bus, config, records: o.records, log: o.log.child({ piece: 'northbound' }) });
   const sp = config.northbound.sparkplug;
   if (sp) {
+    // MQTT.js and protobufjs: loaded only when an edge node is configured.
+    const { SparkplugEdgeNode } = await import('../northbound/sparkplug/edge-node.js');
     const edge = new SparkplugEdgeNode({
       config: sp, plant: config, bus, commands, log: o.log.child({ piece: 'sparkplug' }),
       ...(o.registry ? { registry: o.registry } : {}), ...(sp.credentials ? { credentials: readCredentials(sp.credentials) } : {}),

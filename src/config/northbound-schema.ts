@@ -7,7 +7,7 @@
  * northbound.ts.
  */
 import { z } from 'zod';
-import { parseDuration } from '../util/duration.js';
+import { duration } from './durations.js';
 
 const ROLE_NAMES = ['viewer', 'operator', 'engineer', 'admin'] as const;
 
@@ -15,18 +15,6 @@ const ROLE_NAMES = ['viewer', 'operator', 'engineer', 'admin'] as const;
 const sparkplugId = z
   .string()
   .regex(/^[^/+#\s]{1,64}$/, 'expected 1 to 64 characters without "/", "+", "#" or spaces (a Sparkplug id is an MQTT topic level)');
-
-const duration = z
-  .union([z.number(), z.string()])
-  .transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 2s or 1m' });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta({ format: 'duration', exclusiveMinimum: 0 });
 
 /** A size in bytes ("64MiB", 1048576) of at least 1 MiB. */
 const size = z

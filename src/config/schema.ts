@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { BYTE_ORDERS, Limits } from '../modbus/index.js';
 import { AREAS, DATA_TYPES } from '../tags/types.js';
 import { parseDuration } from '../util/duration.js';
+import { duration } from './durations.js';
 import { hoursProblem } from './hours.js';
 import type { RawLink } from './link-schema.js';
 import { displayText } from './text.js';
@@ -26,18 +27,6 @@ export type Role = (typeof ROLES)[number];
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 const nameMessage = 'expected a name of letters, digits, "_", "." or "-", starting with a letter';
-
-const duration = z
-  .union([z.number(), z.string()])
-  .transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 2s or 1m' });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta({ format: 'duration', exclusiveMinimum: 0 });
 
 /** A duration that may be 0 (delays). */
 const delay = z

@@ -23,7 +23,7 @@ import { QUALITY_INDEX, isBadIndex } from '../historian/types.js';
 import type { Logger } from '../util/log.js';
 import type { ReplayClock, StreamDelta, StreamValue } from './protocol.js';
 import { type ReplayDeps, enabledBy, encodeSample, journalPage, stateAt, visibleEntries } from './replay-state.js';
-import { encodeEvent, retryField } from './sse.js';
+import { encodeEvent, retryField, startEventStream } from './sse.js';
 
 export interface ReplayStreamOptions {
   deps: ReplayDeps;
@@ -77,17 +77,7 @@ export async function playReplay(socket: Socket, o: ReplayStreamOptions): Promis
   let seq = 0;
   const id = (): string => `${start.state.epoch}.${++seq}`;
   const send = (event: string, data: unknown): void => void socket.write(encodeEvent(id(), event, JSON.stringify(data)));
-  socket.setNoDelay(true);
-  socket.setTimeout(0);
-  socket.write(
-    'HTTP/1.1 200 OK\r\n' +
-      'Content-Type: text/event-stream; charset=utf-8\r\n' +
-      'Cache-Control: no-cache, no-transform\r\n' +
-      'Connection: close\r\n' +
-      'X-Accel-Buffering: no\r\n' +
-      (o.headers ?? '') +
-      '\r\n',
-  );
+  startEventStream(socket, 'close', o.headers);
   // A replay is not resumed: a browser that lost it asks again from the moment it reached.
   socket.write(retryField(2000));
   send('snapshot', start.state);

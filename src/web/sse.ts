@@ -4,6 +4,7 @@
  *
  *   id: <id>\n event: <name>\n data: <one line of JSON>\n \n
  */
+import type { Socket } from 'node:net';
 import { PlantaError } from '../errors.js';
 
 export class SseFramingError extends PlantaError<'PLANTA_SSE_FRAMING'> {
@@ -24,6 +25,24 @@ export function encodeEvent(id: string, event: string, data: string): Buffer {
 }
 
 /** A comment line: ignored by EventSource, keeps proxies from closing an idle stream. */
+/**
+ * Takes over a socket for an event stream: no Nagle delay, no idle timeout (heartbeats keep it alive), and the
+ * response head — never cached or transformed, and not buffered by a proxy (X-Accel-Buffering).
+ */
+export function startEventStream(socket: Socket, connection: 'keep-alive' | 'close', extraHeaders = ''): void {
+  socket.setNoDelay(true);
+  socket.setTimeout(0);
+  socket.write(
+    'HTTP/1.1 200 OK\r\n' +
+      'Content-Type: text/event-stream; charset=utf-8\r\n' +
+      'Cache-Control: no-cache, no-transform\r\n' +
+      `Connection: ${connection}\r\n` +
+      'X-Accel-Buffering: no\r\n' +
+      extraHeaders +
+      '\r\n',
+  );
+}
+
 export const HEARTBEAT = Buffer.from(': heartbeat\n\n');
 
 export function retryField(ms: number): Buffer {

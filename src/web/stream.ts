@@ -26,7 +26,7 @@ import { QUALITIES, type Quality, isBad } from '../tags/quality.js';
 import type { TagDefinition, TagValue, TagValueType } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { StreamDelta, StreamSnapshot, StreamValue } from './protocol.js';
-import { HEARTBEAT, encodeEvent, retryField } from './sse.js';
+import { HEARTBEAT, encodeEvent, retryField, startEventStream } from './sse.js';
 
 export interface StreamHubOptions {
   bus: ValueBus & OutcomeBus & AlarmBus & JournalBus;
@@ -196,17 +196,7 @@ export class StreamHub {
    * response head, then either the missed events (resume) or a snapshot.
    */
   attach(socket: Socket, lastEventId: string | undefined, extraHeaders = ''): void {
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
-    socket.write(
-      'HTTP/1.1 200 OK\r\n' +
-        'Content-Type: text/event-stream; charset=utf-8\r\n' +
-        'Cache-Control: no-cache, no-transform\r\n' +
-        'Connection: keep-alive\r\n' +
-        'X-Accel-Buffering: no\r\n' +
-        extraHeaders +
-        '\r\n',
-    );
+    startEventStream(socket, 'keep-alive', extraHeaders);
     socket.write(retryField(this.o.retryMs));
     const client: Client = { socket, lagging: false, laggingSince: 0 };
     const replay = this.replayFrom(lastEventId);

@@ -7,7 +7,7 @@
  * from the plant's file in one or both languages (config-text.ts).
  * Why this file is long: it is a list of every text on the screens, one per line, grouped by screen.
  */
-import type { AlarmDisplayState, AlarmPriority, Quality } from '../../../src/web/protocol.js';
+import type { AlarmDisplayState, AlarmPriority, JournalKind, Quality } from '../../../src/web/protocol.js';
 
 const s = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
@@ -601,7 +601,7 @@ export const en = {
       event: 'EVENT',
       command: 'COMMAND',
       device: 'DEVICE',
-    } as Record<string, string>,
+    } as Record<JournalKind, string>,
     groups: {
       all: 'Everything',
       alarms: 'Alarms and returns',

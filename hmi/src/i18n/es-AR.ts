@@ -6,7 +6,7 @@
  * sesión"), como se habla en la sala de control.
  * Why this file is long: it is a list of every text on the screens, one per line, grouped by screen (see en.ts).
  */
-import type { AlarmDisplayState, AlarmPriority, Quality } from '../../../src/web/protocol.js';
+import type { AlarmDisplayState, AlarmPriority, JournalKind, Quality } from '../../../src/web/protocol.js';
 import type { Messages } from './en.js';
 
 /** "1 alarma", "3 alarmas". */
@@ -599,7 +599,7 @@ export const esAR: Messages = {
       event: 'EVENTO',
       command: 'COMANDO',
       device: 'EQUIPO',
-    } as Record<string, string>,
+    } as Record<JournalKind, string>,
     groups: {
       all: 'Todo',
       alarms: 'Alarmas y normalizaciones',

@@ -12,22 +12,8 @@ import type { CallResult } from '../shared/call-result.js';
 import { type Params, type Words, STATUS_ICON, describeParams, reasonInWords, statusWord } from '../commands/command-model.js';
 import { msg } from '../i18n/locale.js';
 
-export const KIND_WORD: Record<JournalKind, string> = {
-  alarm: 'ALARM',
-  return: 'RETURN',
-  unknown: 'UNKNOWN',
-  ack: 'ACK',
-  shelve: 'SHELVED',
-  unshelve: 'UNSHELVED',
-  'out-of-service': 'OUT OF SERVICE',
-  'in-service': 'IN SERVICE',
-  event: 'EVENT',
-  command: 'COMMAND',
-  device: 'DEVICE',
-};
-
 /** ALARM, RETURN... in the user's language. */
-export const kindWord = (k: JournalKind): string => msg().journal.kind[k] ?? KIND_WORD[k] ?? k.toUpperCase();
+export const kindWord = (k: JournalKind): string => msg().journal.kind[k];
 
 export const KIND_MARK: Record<JournalKind, string> = {
   alarm: '▲',
