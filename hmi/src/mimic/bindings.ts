@@ -24,7 +24,6 @@ import { formatValue } from '../shared/format.js';
 import type { MimicBinding } from '../shared/pages.js';
 import { qualityLevel, qualityMark, qualityWord } from '../live/quality-view.js';
 import type { TagView } from '../live/tag-view.js';
-import { MIMIC_TEXT } from './mimic-text.js';
 import { msg } from '../i18n/locale.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -155,7 +154,7 @@ function levelFraction(view: TagView, binding: MimicBinding): number | undefined
 
 /** The element's state in a word: its quality's mark when not good, else an alarm, else running/open, else an instrument's reading, else OK. */
 function stateWord(classes: ReadonlySet<string>, notGood: TagView | undefined, hasAlarm: boolean, reading: string | undefined): string {
-  const w = MIMIC_TEXT.state;
+  const w = msg().mimic.word;
   // The mark only, where the drawing has room for a short word; the quality's word and reason are in the tooltip and the name.
   if (notGood) return qualityMark(notGood.quality);
   if (classes.has('pl-alarm')) return w.alarm;
@@ -229,7 +228,7 @@ export function renderDrawing(prepared: PreparedDrawing, view: (tag: string) => 
     }
     const name = b.name ?? view(b.bindings[0]!.tag).info?.description ?? b.bindings[0]!.tag;
     const said = worstView ? `${word} ${qualityWord(worstView.quality)}` : word || (text ?? '');
-    b.el.setAttribute('aria-label', MIMIC_TEXT.button(name, said));
-    b.title.textContent = [...lines, MIMIC_TEXT.opens(b.bindings[0]!.tag)].join('\n');
+    b.el.setAttribute('aria-label', msg().mimic.button(name, said));
+    b.title.textContent = [...lines, msg().mimic.opens(b.bindings[0]!.tag)].join('\n');
   }
 }
