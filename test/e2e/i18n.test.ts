@@ -291,6 +291,12 @@ describe('Spanish and English', { timeout: 600_000 }, () => {
         await page.getByRole('button', { name: 'Volver a en vivo' }).waitFor();
         await page.getByRole('region', { name: 'Línea de tiempo de la reproducción' }).waitFor();
         await page.locator('.replay-timeline').getByText(/En pausa|Reproduciendo a/).waitFor();
+        if (route === '#/mimic') {
+          // The drawing's own labels and names (its data-es, data-es-label) in Spanish too.
+          await page.locator('.mimic-drawing text').filter({ hasText: /^Pozo de entrada$/ }).waitFor();
+          await page.getByRole('button', { name: /^Bomba de entrada 1: / }).waitFor();
+          assert.equal(await page.locator('.mimic-drawing text').filter({ hasText: /^Inlet well$/ }).count(), 0);
+        }
         await check(`${route}?at=`);
       }
       await page.getByRole('button', { name: 'Volver a en vivo' }).click();

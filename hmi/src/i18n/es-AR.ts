@@ -302,7 +302,7 @@ export const esAR: Messages = {
     highMark: 'A',
   },
   limits: {
-    onlyWhen: (what: string) => `el límite se aplica solo cuando: ${what}`,
+    onlyWhen: (what: string) => `límite solo con: ${what}`,
     unknown: (what: string, why: string) => `límites sin aplicar: no se conoce ${what} (${why})`,
     unreadable: (text: string) => `límites sin aplicar: no se puede leer la condición "${text}"`,
   },

@@ -8,14 +8,14 @@ import { effect } from '@preact/signals';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { fetchDrawing } from '../shared/api.js';
 import { useHmiState } from '../shared/context.js';
-import { type PreparedDrawing, prepareDrawing, renderDrawing } from './bindings.js';
+import { type PreparedDrawing, prepareDrawing, renderDrawing, translateDrawing } from './bindings.js';
 import { sanitiseSvg, scopeStyles } from './sanitise.js';
 import type { MimicPage } from '../shared/pages.js';
 import { hrefTag } from '../shared/router.js';
 import { viewTag } from '../live/tag-view.js';
 import { TagValue } from '../live/TagValue.js';
 import { Faceplate } from '../live/Faceplate.js';
-import { msg } from '../i18n/locale.js';
+import { locale, msg } from '../i18n/locale.js';
 
 type Load = { state: 'loading' } | { state: 'ready'; prepared: PreparedDrawing } | { state: 'failed'; message: string };
 
@@ -162,6 +162,13 @@ export function Mimic({ page }: { page: MimicPage }) {
     if (load.state !== 'ready') return undefined;
     return effect(() => renderDrawing(load.prepared, (tag) => viewTag(state, tag)));
   }, [load, state]);
+
+  // The drawing's labels follow the language switch (bound elements' names are set by renderDrawing).
+  useEffect(() => {
+    const svg = host.current?.querySelector('svg');
+    if (load.state !== 'ready' || !svg) return undefined;
+    return effect(() => translateDrawing(svg, locale.value));
+  }, [load]);
 
   // Zoomed in (a phone), the frame starts on the process unit: the element of the first level binding (the reactor).
   useEffect(() => {
