@@ -637,7 +637,7 @@ export const esAR: Messages = {
     markersLabel: 'Alarmas y acciones de los operadores alrededor de este momento',
     marker: (time: string, text: string) => `${time}: ${text}`,
     audited: (actor: string, action: string, target: string) => `auditoría: ${actor} ${action} ${target}`,
-    start: 'Reproducir…',
+    start: 'Rever…',
     startLabel: 'Reproducir la planta en un momento pasado',
     startTitle: 'Reproducir la planta en un momento',
     startSubmit: 'Reproducir',
