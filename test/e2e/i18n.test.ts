@@ -17,11 +17,24 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { en } from '../../hmi/src/i18n/en.js';
 import { esAR } from '../../hmi/src/i18n/es-AR.js';
 import { FAULTS } from '../../src/sim/sbr/map.js';
+import type { ServiceNode } from '../../src/web/protocol.js';
 import { needPeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
 import { ROOT, TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
 
 const WIDTHS = [360, 1440];
+
+/** The servers the Devices page's System section names: one moved by a failover, one that can fail over, one alone. */
+const NODES: ServiceNode[] = [
+  { role: 'bus', engine: 'redis', node: '10.0.0.2:6379', failover: true, switches: 1, switchedAt: '2026-12-07T13:42:05.000Z' },
+  { role: 'users', engine: 'postgresql', node: '10.0.0.1:5432', failover: true, switches: 0 },
+  { role: 'historian', engine: 'postgresql', node: '10.0.0.9:5432', failover: false, switches: 0 },
+];
+
+/** A moment as the HMI's ?at= takes it (ISO with the plant's offset, Buenos Aires: −03:00). */
+function iso(ts: number): string {
+  return `${new Date(ts - 3 * 3_600_000).toISOString().replace(/Z$/, '')}-03:00`;
+}
 const DOCS = process.env.PLANTA_UPDATE_DOCS === '1';
 
 /** Every text leaf of a catalogue by its path (functions left out: their sentences are built with values). */
@@ -122,7 +135,7 @@ describe('Spanish and English', { timeout: 600_000 }, () => {
   before(async () => {
     if (!hasChromium) return;
     hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir, { identify: () => ({ user: 'ana', role: 'operator' }), historian: true });
+    plant = await TestPlant.start(hmiDir, { identify: () => ({ user: 'ana', role: 'operator' }), historian: true, nodes: () => NODES });
     browser = await launchBrowser();
     // Alarms on screen: the emergency stop (critical), a high level, a pump failure.
     for (const f of ['estop', 'high-level-outlet', 'inlet-pump-1']) plant.sim!.plant!.setFault(FAULTS[f]!, true);
@@ -252,6 +265,56 @@ describe('Spanish and English', { timeout: 600_000 }, () => {
         for (const s of (await es.page.evaluate(UNTRANSLATED(forbidden))) as string[]) found.push(`${route}: ${s}`);
         for (const s of (await es.page.evaluate(OVERFLOW)) as string[]) found.push(`${route}: overflow ${s}`);
       }
+      assert.deepEqual(found, []);
+      assert.deepEqual(es.errors, []);
+    });
+  }
+
+  for (const width of WIDTHS) {
+    it(`the replay in Spanish at ${width} px: its frame, timeline and start form say it is not live, with no English text; the System section in Spanish`, async (t) => {
+      if (!needPeer(t, hasChromium, 'chromium')) return;
+      const forbidden = englishOnly(plantTexts);
+      const es = await spanishContext(browser!, width);
+      t.after(() => es.context.close());
+      const { page } = es;
+      const found: string[] = [];
+      const check = async (where: string): Promise<void> => {
+        for (const s of (await page.evaluate(UNTRANSLATED(forbidden))) as string[]) found.push(`${where}: ${s}`);
+        for (const s of (await page.evaluate(OVERFLOW)) as string[]) found.push(`${where}: overflow ${s}`);
+      };
+      const at = iso(Date.now() - 2000);
+      for (const route of ['#/', '#/mimic', '#/alarms']) {
+        await page.goto(`${plant!.url}${route}?at=${encodeURIComponent(at)}`);
+        const frame = page.getByTestId('replay-frame');
+        await frame.waitFor();
+        assert.match((await frame.textContent())!, /^REPRODUCCIÓN \d\d:\d\d:\d\d \S+ — no es en vivo$/);
+        await page.getByRole('button', { name: 'Volver a en vivo' }).waitFor();
+        await page.getByRole('region', { name: 'Línea de tiempo de la reproducción' }).waitFor();
+        await page.locator('.replay-timeline').getByText(/En pausa|Reproduciendo a/).waitFor();
+        if (route === '#/mimic') {
+          // The drawing's own labels and names (its data-es, data-es-label) in Spanish too.
+          await page.locator('.mimic-drawing text').filter({ hasText: /^Pozo de entrada$/ }).waitFor();
+          await page.getByRole('button', { name: /^Bomba de entrada 1: / }).waitFor();
+          assert.equal(await page.locator('.mimic-drawing text').filter({ hasText: /^Inlet well$/ }).count(), 0);
+        }
+        await check(`${route}?at=`);
+      }
+      await page.getByRole('button', { name: 'Volver a en vivo' }).click();
+      await page.getByTestId('replay-frame').waitFor({ state: 'detached' });
+      await page.getByRole('button', { name: 'Reproducir la planta en un momento pasado' }).click();
+      await page.getByRole('form', { name: 'Reproducir la planta en un momento' }).waitFor();
+      await check('replay start form');
+      await page.goto(`${plant!.url}#/journal`);
+      await page.getByRole('columnheader', { name: 'Reproducción' }).waitFor();
+      await page.getByRole('link', { name: /^Reproducir la planta desde / }).first().waitFor();
+      await check('#/journal');
+      await page.goto(`${plant!.url}#/devices`);
+      const system = page.getByRole('region', { name: 'Sistema' });
+      await system.getByRole('columnheader', { name: 'Último cambio' }).waitFor();
+      assert.match((await system.getByRole('row', { name: /Datos en vivo y comandos/ }).textContent()) ?? '', /Redis 10\.0\.0\.2:6379en este servidor desde .+ \(1 conmutación desde el arranque\)/);
+      assert.match((await system.getByRole('row', { name: /Usuarios y sesiones/ }).textContent()) ?? '', /sin conmutaciones desde el arranque/);
+      assert.match((await system.getByRole('row', { name: /Histórico/ }).textContent()) ?? '', /un solo servidor \(sin conmutación\)/);
+      await check('#/devices');
       assert.deepEqual(found, []);
       assert.deepEqual(es.errors, []);
     });

@@ -12,11 +12,10 @@ import { useHmiState } from '../shared/context.js';
 import { formatDateTimeZoned, formatTimeZoned } from '../shared/format.js';
 import type { HmiState } from '../live/state.js';
 import { roleRefusal, session } from '../session/session.js';
-import { REPLAY_TEXT } from '../replay/replay-text.js';
 
 /** Why alarm actions are disabled now (the alarms on screen may not be current), or null. */
 export function actionsBlocked(state: HmiState): string | null {
-  if (state.replay.value) return REPLAY_TEXT.alarmActionsBlocked;
+  if (state.replay.value) return msg().replay.alarmActionsBlocked;
   const link = state.link.value.state;
   const t = msg().alarms;
   if (link === 'down') return t.blockedDown;

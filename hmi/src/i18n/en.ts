@@ -300,6 +300,14 @@ export const en = {
     lowMark: 'L',
     highMark: 'H',
   },
+  limits: {
+    /** The limits are off because their condition is false. */
+    onlyWhen: (what: string) => `limit applies only when: ${what}`,
+    /** The limits are off because a value their condition needs is not Good. */
+    unknown: (what: string, why: string) => `limits not applied: ${what} is not known (${why})`,
+    /** The condition itself cannot be read (a server newer or older than this page). */
+    unreadable: (text: string) => `limits not applied: cannot read the condition "${text}"`,
+  },
   phases: {
     of: (elapsed: string, planned: string, left: string) => `${elapsed} of ${planned}, ${left} left`,
     active: 'Active',
@@ -480,6 +488,13 @@ export const en = {
     sparkline: (minutes: number, n: number, min: string, max: string) =>
       `Trend of the last ${minutes === 1 ? 'minute' : `${minutes} minutes`}: ${n} values from ${min} to ${max}`,
   },
+  trendOverlay: {
+    /** The label at a limit line's end, e.g. "H 8.00" (a "?" when its tag is not Good). */
+    limitMark: (kind: 'low' | 'high', value: string, good: boolean) => `${kind === 'high' ? 'H' : 'L'} ${value}${good ? '' : ' ?'}`,
+    limits: (list: string) => `Dashed lines: the configured limits (${list}).`,
+    limit: (pen: string, kind: 'low' | 'high', value: string, good: boolean) => `${pen} ${kind} ${value}${good ? '' : ' (not known good)'}`,
+    bands: (phases: string) => `Shaded bands: the phases (${phases}), each named at its top.`,
+  },
   cycles: {
     plan: (planned: string) => `plan ${planned}`,
     over: (by: string) => `${by} over plan`,
@@ -587,6 +602,61 @@ export const en = {
     stateStopped: 'stopped',
     stateOpen: 'open',
     stateClosed: 'closed',
+    /** The state word written beside an equipment item (its `<text id="ID-state">`); normal: only alarm bindings, none active. */
+    word: { running: 'RUN', stopped: 'STOP', open: 'OPEN', closed: 'SHUT', alarm: 'ALARM', normal: 'OK' },
+    /** The accessible name of a bound element (a button that opens its faceplate). */
+    button: (name: string, state: string) => (state ? `${name}: ${state}` : name),
+    /** The element's tooltip, last line. */
+    opens: (tag: string) => `Click, Enter or Space: faceplate of ${tag}`,
+    faceplate: {
+      region: 'Faceplate of the selected item',
+      page: 'Open its own page ›',
+      close: 'Close',
+    },
+    zoom: {
+      group: 'Drawing size',
+      zoomIn: 'Zoom in',
+      zoomOut: 'Zoom out',
+      fit: 'Fit to width',
+      pan: 'Drag or swipe sideways to pan the drawing.',
+    },
+  },
+  replay: {
+    frame: (time: string, zone: string) => `REPLAY ${time} ${zone} — not live`,
+    frameLabel: 'Replay of the recorded plant: not live',
+    recorded: (date: string) => `The plant as recorded on ${date}. Commands go to the live plant: all are disabled here.`,
+    backToLive: 'Back to live',
+    loading: 'Reading the recorded plant…',
+    failed: (why: string) => `The replay could not be read: ${why}`,
+    ended: 'The replay reached the present.',
+    commandsBlocked: 'Replay: the plant shown is not live. Commands go to the live plant: go back to live to send one.',
+    alarmActionsBlocked: 'Replay: the alarms shown are as they were then. Acknowledging and shelving act on the live alarms: go back to live first.',
+    timelineLabel: 'Replay timeline',
+    play: (speed: number) => `Play ${speed}×`,
+    playLabel: (speed: number) => `Play at ${speed} times real time`,
+    pause: 'Pause',
+    previous: 'Previous event',
+    next: 'Next event',
+    previousLabel: 'Step back to the previous alarm, event or command',
+    nextLabel: 'Step to the next alarm, event or command',
+    noMore: 'Nothing journalled after this moment.',
+    noEarlier: 'Nothing journalled in the day before this moment.',
+    moment: 'Moment (plant time)',
+    go: 'Go',
+    markersLabel: 'Alarms and operator actions around this moment',
+    marker: (time: string, text: string) => `${time}: ${text}`,
+    audited: (actor: string, action: string, target: string) => `audit trail: ${actor} ${action} ${target}`,
+    start: 'Replay…',
+    startLabel: 'Replay the plant at a past moment',
+    startTitle: 'Replay the plant at a moment',
+    startSubmit: 'Replay',
+    startCancel: 'Cancel',
+    badMoment: 'Give a date and time in the past.',
+    fromHere: 'Replay from here',
+    column: 'Replay',
+    fromHereLabel: (time: string) => `Replay the plant from ${time}`,
+    speedNow: (speed: number, playing: boolean) => (playing ? `Playing at ${speed}×` : 'Paused'),
+    legend: '▲ alarm · ● operator action · ◆ event or command',
   },
   journal: {
     kind: {
@@ -907,6 +977,22 @@ export const en = {
     noStandby: 'none: if this poller stops, nobody takes the device over',
     figuresAt: 'Figures at',
     noFigures: 'No figures received yet.',
+  },
+  system: {
+    title: 'System',
+    caption: 'The servers this web node uses now, and when each last changed (a failover).',
+    for: 'For',
+    server: 'Server',
+    lastChange: 'Last change',
+    role: {
+      bus: 'Live data and commands',
+      users: 'Users and sessions',
+      commands: 'Command records',
+      historian: 'History',
+    },
+    movedHere: (at: string, n: number, count: string) => `moved here at ${at} (${count} ${n === 1 ? 'failover' : 'failovers'} since the start)`,
+    noFailoverYet: 'no failover since the start',
+    single: 'one server (no failover)',
   },
   tagBrowser: {
     search: 'Search tags',

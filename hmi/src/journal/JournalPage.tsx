@@ -6,7 +6,6 @@
  * top as they happen.
  */
 import { ReplayFromHere } from '../replay/ReplayBar.js';
-import { REPLAY_TEXT } from '../replay/replay-text.js';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { JournalEntry } from '../../../src/web/protocol.js';
 import { PriorityBadge } from '../alarms/AlarmMarks.js';
@@ -132,7 +131,7 @@ export function JournalPage() {
                 <th scope="col">{t.what}</th>
                 <th scope="col">{t.by}</th>
                 <th scope="col">{t.source}</th>
-                <th scope="col">{REPLAY_TEXT.column}</th>
+                <th scope="col">{msg().replay.column}</th>
               </tr>
             </thead>
             <tbody>

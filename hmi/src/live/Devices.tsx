@@ -114,13 +114,6 @@ function Device({ d }: { d: DeviceView }) {
 /** How often the System section asks again where the web node is (a failover moves it). */
 const SYSTEM_EVERY_MS = 5000;
 
-const ROLE_WORDS: Record<ServiceNode['role'], string> = {
-  bus: 'Live data and commands',
-  users: 'Users and sessions',
-  commands: 'Command records',
-  historian: 'History',
-};
-
 /** The servers this web node uses (the bus's Redis, PostgreSQL), and when each last moved: nothing for a node on one process's memory and files. */
 function System() {
   const state = useHmiState();
@@ -137,31 +130,32 @@ function System() {
     };
   }, []);
   if (!nodes || nodes.length === 0) return null;
+  const t = msg().system;
   return (
     <section class="panel system" aria-labelledby="h-system">
-      <h2 id="h-system">System</h2>
-      <p class="caption">The servers this web node uses now, and when each last changed (a failover).</p>
+      <h2 id="h-system">{t.title}</h2>
+      <p class="caption">{t.caption}</p>
       <table class="system-nodes">
         <thead>
           <tr>
-            <th scope="col">For</th>
-            <th scope="col">Server</th>
-            <th scope="col">Last change</th>
+            <th scope="col">{t.for}</th>
+            <th scope="col">{t.server}</th>
+            <th scope="col">{t.lastChange}</th>
           </tr>
         </thead>
         <tbody>
           {nodes.map((n) => (
             <tr key={n.role} data-role={n.role}>
-              <th scope="row">{ROLE_WORDS[n.role]}</th>
+              <th scope="row">{t.role[n.role]}</th>
               <td>
                 {n.engine === 'redis' ? 'Redis' : 'PostgreSQL'} {n.node}
               </td>
               <td>
                 {n.switchedAt
-                  ? `moved here at ${formatDateTimeZoned(Date.parse(n.switchedAt), tz)} (${count(n.switches)} ${n.switches === 1 ? 'failover' : 'failovers'} since the start)`
+                  ? t.movedHere(formatDateTimeZoned(Date.parse(n.switchedAt), tz), n.switches, count(n.switches))
                   : n.failover
-                    ? 'no failover since the start'
-                    : 'one server (no failover)'}
+                    ? t.noFailoverYet
+                    : t.single}
               </td>
             </tr>
           ))}

@@ -8,15 +8,14 @@ import { effect } from '@preact/signals';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { fetchDrawing } from '../shared/api.js';
 import { useHmiState } from '../shared/context.js';
-import { type PreparedDrawing, prepareDrawing, renderDrawing } from './bindings.js';
+import { type PreparedDrawing, prepareDrawing, renderDrawing, translateDrawing } from './bindings.js';
 import { sanitiseSvg, scopeStyles } from './sanitise.js';
 import type { MimicPage } from '../shared/pages.js';
 import { hrefTag } from '../shared/router.js';
 import { viewTag } from '../live/tag-view.js';
 import { TagValue } from '../live/TagValue.js';
 import { Faceplate } from '../live/Faceplate.js';
-import { MIMIC_TEXT } from './mimic-text.js';
-import { msg } from '../i18n/locale.js';
+import { locale, msg } from '../i18n/locale.js';
 
 type Load = { state: 'loading' } | { state: 'ready'; prepared: PreparedDrawing } | { state: 'failed'; message: string };
 
@@ -77,7 +76,7 @@ interface Selected {
 /** The faceplate of the item clicked (level 3) under the drawing, so that the drawing stays in view around it. */
 function SelectedFaceplate({ tag, onClose }: { tag: string; onClose(): void }) {
   const box = useRef<HTMLElement>(null);
-  const t = MIMIC_TEXT.faceplate;
+  const t = msg().mimic.faceplate;
   useEffect(() => box.current?.focus(), []);
   return (
     <section
@@ -105,7 +104,7 @@ function SelectedFaceplate({ tag, onClose }: { tag: string; onClose(): void }) {
 const ZOOMS = [100, 150, 200, 300];
 
 function Zoom({ zoom, onZoom }: { zoom: number; onZoom(z: number): void }) {
-  const t = MIMIC_TEXT.zoom;
+  const t = msg().mimic.zoom;
   const i = ZOOMS.indexOf(zoom);
   return (
     <div class="mimic-zoom" role="group" aria-label={t.group}>
@@ -163,6 +162,13 @@ export function Mimic({ page }: { page: MimicPage }) {
     if (load.state !== 'ready') return undefined;
     return effect(() => renderDrawing(load.prepared, (tag) => viewTag(state, tag)));
   }, [load, state]);
+
+  // The drawing's labels follow the language switch (bound elements' names are set by renderDrawing).
+  useEffect(() => {
+    const svg = host.current?.querySelector('svg');
+    if (load.state !== 'ready' || !svg) return undefined;
+    return effect(() => translateDrawing(svg, locale.value));
+  }, [load]);
 
   // Zoomed in (a phone), the frame starts on the process unit: the element of the first level binding (the reactor).
   useEffect(() => {

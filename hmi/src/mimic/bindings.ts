@@ -24,8 +24,7 @@ import { formatValue } from '../shared/format.js';
 import type { MimicBinding } from '../shared/pages.js';
 import { qualityLevel, qualityMark, qualityWord } from '../live/quality-view.js';
 import type { TagView } from '../live/tag-view.js';
-import { MIMIC_TEXT } from './mimic-text.js';
-import { msg } from '../i18n/locale.js';
+import { locale, msg } from '../i18n/locale.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const STATE_CLASSES = ['pl-running', 'pl-stopped', 'pl-open', 'pl-closed', 'pl-alarm', 'pl-bad', 'pl-uncertain'];
@@ -41,6 +40,8 @@ interface Bound {
   text?: SVGTSpanElement;
   /** The element's name for people: the drawing's aria-label, else its first tag's. */
   name?: string;
+  /** Its name in Spanish (the drawing's data-es-label), shown when the user chose Spanish. */
+  nameEs?: string;
   /** Where its state is written in a word: the drawing's <text id="ID-state">. */
   state?: SVGTextElement;
 }
@@ -119,6 +120,7 @@ export function prepareDrawing(svg: SVGSVGElement, bindings: readonly MimicBindi
       bound = { el, bindings: [], title };
       const name = el.getAttribute('aria-label');
       if (name) bound.name = name;
+      if (el.dataset.esLabel) bound.nameEs = el.dataset.esLabel;
       const state = svg.querySelector<SVGTextElement>(`text[id="${CSS.escape(`${b.element}-state`)}"]`);
       if (state) {
         bound.state = state;
@@ -155,7 +157,7 @@ function levelFraction(view: TagView, binding: MimicBinding): number | undefined
 
 /** The element's state in a word: its quality's mark when not good, else an alarm, else running/open, else an instrument's reading, else OK. */
 function stateWord(classes: ReadonlySet<string>, notGood: TagView | undefined, hasAlarm: boolean, reading: string | undefined): string {
-  const w = MIMIC_TEXT.state;
+  const w = msg().mimic.word;
   // The mark only, where the drawing has room for a short word; the quality's word and reason are in the tooltip and the name.
   if (notGood) return qualityMark(notGood.quality);
   if (classes.has('pl-alarm')) return w.alarm;
@@ -227,9 +229,27 @@ export function renderDrawing(prepared: PreparedDrawing, view: (tag: string) => 
       b.state.textContent = word;
       for (const c of ['pl-alarm', 'pl-bad', 'pl-uncertain']) b.state.classList.toggle(c, classes.has(c));
     }
-    const name = b.name ?? view(b.bindings[0]!.tag).info?.description ?? b.bindings[0]!.tag;
+    const name = (locale.value === 'es-AR' ? b.nameEs : undefined) ?? b.name ?? view(b.bindings[0]!.tag).info?.description ?? b.bindings[0]!.tag;
     const said = worstView ? `${word} ${qualityWord(worstView.quality)}` : word || (text ?? '');
-    b.el.setAttribute('aria-label', MIMIC_TEXT.button(name, said));
-    b.title.textContent = [...lines, MIMIC_TEXT.opens(b.bindings[0]!.tag)].join('\n');
+    b.el.setAttribute('aria-label', msg().mimic.button(name, said));
+    b.title.textContent = [...lines, msg().mimic.opens(b.bindings[0]!.tag)].join('\n');
+  }
+}
+
+/**
+ * The drawing's own words in the user's language: a text with data-es shows
+ * that Spanish instead of its English, an element with data-es-label gets
+ * that aria-label (the English stays in data-en / data-en-label, for the way
+ * back). The drawing is the plant's file, so its words are not in the catalogue.
+ */
+export function translateDrawing(svg: SVGSVGElement, lang: string): void {
+  const es = lang === 'es-AR';
+  for (const el of svg.querySelectorAll<SVGElement>('[data-es]')) {
+    el.dataset.en ??= el.textContent ?? '';
+    el.textContent = es ? el.dataset.es! : el.dataset.en;
+  }
+  for (const el of svg.querySelectorAll<SVGElement>('[data-es-label]:not(.pl-bound)')) {
+    el.dataset.enLabel ??= el.getAttribute('aria-label') ?? '';
+    el.setAttribute('aria-label', es ? el.dataset.esLabel! : el.dataset.enLabel);
   }
 }

@@ -6,7 +6,7 @@
  * says so, rather than showing a LOW that nobody can trust.
  */
 import { ConditionError, type Expr, UnknownValue, type Value, evaluate, parseCondition } from '../../../src/tags/condition-language.js';
-import { LIMITS_TEXT } from './limits-text.js';
+import { msg } from '../i18n/locale.js';
 
 export type LimitsWhen = { apply: true } | { apply: false; state: 'false' | 'unknown' | 'unreadable'; note: string };
 
@@ -41,7 +41,7 @@ const label = (v: ConditionInput): string => v.info?.description || v.name;
 /** Evaluates `text` with `view` giving each tag's view (reading it subscribes the caller to the tag). */
 export function limitsWhen(text: string, view: (tag: string) => ConditionInput): LimitsWhen {
   const expr = parse(text);
-  if (!expr) return { apply: false, state: 'unreadable', note: LIMITS_TEXT.unreadable(text) };
+  if (!expr) return { apply: false, state: 'unreadable', note: msg().limits.unreadable(text) };
   const seen: ConditionInput[] = [];
   const value = (name: string): Value | undefined => {
     const v = view(name);
@@ -54,9 +54,9 @@ export function limitsWhen(text: string, view: (tag: string) => ConditionInput):
   } catch (err) {
     if (!(err instanceof UnknownValue)) throw err;
     const v = seen.find((s) => s.name === err.tag);
-    return { apply: false, state: 'unknown', note: LIMITS_TEXT.unknown(v ? label(v) : err.tag, v?.reason ?? '') };
+    return { apply: false, state: 'unknown', note: msg().limits.unknown(v ? label(v) : err.tag, v?.reason ?? '') };
   }
   // A lone tag reads best as its description ("Reactor in aeration"); anything else as written.
   const what = expr.k === 'tag' && seen[0] ? label(seen[0]) : text;
-  return { apply: false, state: 'false', note: LIMITS_TEXT.onlyWhen(what) };
+  return { apply: false, state: 'false', note: msg().limits.onlyWhen(what) };
 }

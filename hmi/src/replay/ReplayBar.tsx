@@ -12,7 +12,7 @@ import type { AuditEntry, JournalEntry } from '../../../src/web/protocol.js';
 import { useHmi } from '../shared/context.js';
 import { formatDateTime, formatTime, fromZonedInput, zoneName } from '../shared/format.js';
 import { MARKER_MARK, SPEEDS, inputValue, isoInZone, markerKind, withAt } from './replay-model.js';
-import { REPLAY_TEXT } from './replay-text.js';
+import { msg } from '../i18n/locale.js';
 import './replay.css';
 
 /** The band on top of every page while replaying. */
@@ -22,16 +22,16 @@ export function ReplayFrame() {
   if (!m || !replay) return null;
   const tz = state.timeZone;
   return (
-    <div class="replay-frame" role="status" aria-label={REPLAY_TEXT.frameLabel}>
+    <div class="replay-frame" role="status" aria-label={msg().replay.frameLabel}>
       <span class="replay-word" aria-hidden="true">
         ◀◀
       </span>
       <strong class="replay-title num" data-testid="replay-frame">
-        {REPLAY_TEXT.frame(formatTime(m.t, tz), zoneName(m.t, tz))}
+        {msg().replay.frame(formatTime(m.t, tz), zoneName(m.t, tz))}
       </strong>
-      <span class="replay-detail">{REPLAY_TEXT.recorded(formatDateTime(m.t, tz))}</span>
+      <span class="replay-detail">{msg().replay.recorded(formatDateTime(m.t, tz))}</span>
       <button type="button" class="replay-live" onClick={() => replay.leave()}>
-        {REPLAY_TEXT.backToLive}
+        {msg().replay.backToLive}
       </button>
     </div>
   );
@@ -41,7 +41,7 @@ function Marker({ e, from, span }: { e: JournalEntry; from: number; span: number
   const { state, replay } = useHmi();
   const kind = markerKind(e);
   const left = Math.min(100, Math.max(0, ((e.ts - from) / span) * 100));
-  const label = REPLAY_TEXT.marker(formatTime(e.ts, state.timeZone), `${e.text}${e.user ? ` — ${e.user}` : ''}`);
+  const label = msg().replay.marker(formatTime(e.ts, state.timeZone), `${e.text}${e.user ? ` — ${e.user}` : ''}`);
   return (
     <button type="button" class={`replay-marker marker-${kind}`} style={{ left: `${left}%` }} title={label} aria-label={label} data-kind={e.kind} onClick={() => void replay?.enter(e.ts)}>
       {MARKER_MARK[kind]}
@@ -53,7 +53,7 @@ function Marker({ e, from, span }: { e: JournalEntry; from: number; span: number
 function AuditMarker({ a, from, span }: { a: AuditEntry; from: number; span: number }) {
   const { state, replay } = useHmi();
   const left = Math.min(100, Math.max(0, ((a.ts - from) / span) * 100));
-  const label = REPLAY_TEXT.marker(formatTime(a.ts, state.timeZone), REPLAY_TEXT.audited(a.actor, a.action, a.target));
+  const label = msg().replay.marker(formatTime(a.ts, state.timeZone), msg().replay.audited(a.actor, a.action, a.target));
   return (
     <button type="button" class="replay-marker marker-action marker-audit" style={{ left: `${left}%` }} title={label} aria-label={label} data-kind="audit" onClick={() => void replay?.enter(a.ts)}>
       {MARKER_MARK.action}
@@ -80,37 +80,37 @@ export function ReplayTimeline() {
     }
   };
   return (
-    <section class="replay-timeline" aria-label={REPLAY_TEXT.timelineLabel}>
+    <section class="replay-timeline" aria-label={msg().replay.timelineLabel}>
       <div class="replay-controls">
         {SPEEDS.map((s) => (
-          <button key={s} type="button" class="replay-button" aria-label={REPLAY_TEXT.playLabel(s)} aria-pressed={m.playing && m.speed === s} onClick={() => replay.play(s)}>
-            ▶ {REPLAY_TEXT.play(s)}
+          <button key={s} type="button" class="replay-button" aria-label={msg().replay.playLabel(s)} aria-pressed={m.playing && m.speed === s} onClick={() => replay.play(s)}>
+            ▶ {msg().replay.play(s)}
           </button>
         ))}
         <button type="button" class="replay-button" disabled={!m.playing} onClick={() => replay.pause()}>
-          ‖ {REPLAY_TEXT.pause}
+          ‖ {msg().replay.pause}
         </button>
-        <button type="button" class="replay-button" aria-label={REPLAY_TEXT.previousLabel} onClick={() => void replay.step(-1)}>
-          ◀ {REPLAY_TEXT.previous}
+        <button type="button" class="replay-button" aria-label={msg().replay.previousLabel} onClick={() => void replay.step(-1)}>
+          ◀ {msg().replay.previous}
         </button>
-        <button type="button" class="replay-button" aria-label={REPLAY_TEXT.nextLabel} onClick={() => void replay.step(1)}>
-          {REPLAY_TEXT.next} ▶
+        <button type="button" class="replay-button" aria-label={msg().replay.nextLabel} onClick={() => void replay.step(1)}>
+          {msg().replay.next} ▶
         </button>
         <form class="replay-goto" onSubmit={go}>
           <label>
-            {REPLAY_TEXT.moment}{' '}
+            {msg().replay.moment}{' '}
             <input type="datetime-local" step={1} value={typed ?? inputValue(m.t, tz)} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
           </label>
           <button type="submit" class="replay-button">
-            {REPLAY_TEXT.go}
+            {msg().replay.go}
           </button>
         </form>
         <span class="replay-state" role="status">
-          <span class="num">{formatDateTime(m.t, tz)}</span> {zoneName(m.t, tz)} · {m.loading ? REPLAY_TEXT.loading : REPLAY_TEXT.speedNow(m.speed, m.playing)}
+          <span class="num">{formatDateTime(m.t, tz)}</span> {zoneName(m.t, tz)} · {m.loading ? msg().replay.loading : msg().replay.speedNow(m.speed, m.playing)}
           {m.note && <span class="replay-note"> · {m.note}</span>}
         </span>
       </div>
-      <div class="replay-track" role="group" aria-label={REPLAY_TEXT.markersLabel}>
+      <div class="replay-track" role="group" aria-label={msg().replay.markersLabel}>
         <span class="replay-cursor" style={{ left: `${cursor}%` }} aria-hidden="true" />
         {mk.entries.map((e) => (
           <Marker key={e.seq} e={e} from={mk.from} span={span} />
@@ -121,7 +121,7 @@ export function ReplayTimeline() {
       </div>
       <p class="replay-legend caption">
         <span>{formatTime(mk.from, tz)}</span>
-        <span>{REPLAY_TEXT.legend}</span>
+        <span>{msg().replay.legend}</span>
         <span>{formatTime(mk.to, tz)}</span>
       </p>
     </section>
@@ -138,29 +138,29 @@ export function ReplayStart() {
   const tz = state.timeZone;
   if (!open) {
     return (
-      <button type="button" class="replay-start" aria-label={REPLAY_TEXT.startLabel} onClick={() => (setValue(inputValue(Date.now() - 600_000, tz)), setOpen(true))}>
-        ◀◀ {REPLAY_TEXT.start}
+      <button type="button" class="replay-start" aria-label={msg().replay.startLabel} onClick={() => (setValue(inputValue(Date.now() - 600_000, tz)), setOpen(true))}>
+        ◀◀ {msg().replay.start}
       </button>
     );
   }
   const submit = (e: Event): void => {
     e.preventDefault();
     const t = fromZonedInput(value, tz);
-    if (t === undefined || t > Date.now()) return setProblem(REPLAY_TEXT.badMoment);
+    if (t === undefined || t > Date.now()) return setProblem(msg().replay.badMoment);
     setOpen(false);
     void replay.enter(t);
   };
   return (
-    <form class="replay-start-form" onSubmit={submit} aria-label={REPLAY_TEXT.startTitle}>
+    <form class="replay-start-form" onSubmit={submit} aria-label={msg().replay.startTitle}>
       <label>
-        {REPLAY_TEXT.moment} ({zoneName(Date.now(), tz)}){' '}
+        {msg().replay.moment} ({zoneName(Date.now(), tz)}){' '}
         <input type="datetime-local" step={1} value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} />
       </label>
       <button type="submit" class="replay-button">
-        {REPLAY_TEXT.startSubmit}
+        {msg().replay.startSubmit}
       </button>
       <button type="button" class="replay-button" onClick={() => setOpen(false)}>
-        {REPLAY_TEXT.startCancel}
+        {msg().replay.startCancel}
       </button>
       {problem && <span role="alert">{problem}</span>}
     </form>
@@ -172,8 +172,8 @@ export function ReplayFromHere({ ts, page = '#/' }: { ts: number; page?: string 
   const { state } = useHmi();
   const time = formatDateTime(ts, state.timeZone);
   return (
-    <a class="replay-from-here" href={withAt(page, isoInZone(ts, state.timeZone))} aria-label={REPLAY_TEXT.fromHereLabel(time)} title={REPLAY_TEXT.fromHereLabel(time)}>
-      ◀◀ {REPLAY_TEXT.fromHere}
+    <a class="replay-from-here" href={withAt(page, isoInZone(ts, state.timeZone))} aria-label={msg().replay.fromHereLabel(time)} title={msg().replay.fromHereLabel(time)}>
+      ◀◀ {msg().replay.fromHere}
     </a>
   );
 }

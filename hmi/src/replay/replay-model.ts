@@ -5,7 +5,7 @@
  */
 import type { JournalEntry, JournalKind } from '../../../src/web/protocol.js';
 import type { JournalQuery } from '../alarms/alarm-api.js';
-import { REPLAY_TEXT } from './replay-text.js';
+import { msg } from '../i18n/locale.js';
 
 export interface ReplayMoment {
   /** The recorded moment shown (epoch ms). */
@@ -18,7 +18,7 @@ export interface ReplayMoment {
 }
 
 /** Why commands are disabled in replay (they would go to the live plant), or null while live. */
-export const replayBlocker = (m: ReplayMoment | null): string | null => (m ? REPLAY_TEXT.commandsBlocked : null);
+export const replayBlocker = (m: ReplayMoment | null): string | null => (m ? msg().replay.commandsBlocked : null);
 
 const ALL_BUT_COMMANDS: readonly JournalKind[] = ['alarm', 'return', 'unknown', 'ack', 'shelve', 'unshelve', 'out-of-service', 'in-service', 'event', 'device'];
 

@@ -18,7 +18,7 @@ import { SseParser } from '../live/sse-parser.js';
 import type { StreamHandlers } from '../live/stream.js';
 import { type ReplayMoment, type ReplaySpeed, atOf, isoInZone, replayJournalQuery, withAt } from './replay-model.js';
 import { session } from '../session/session.js';
-import { REPLAY_TEXT } from './replay-text.js';
+import { msg } from '../i18n/locale.js';
 
 
 /** Half the span of the timeline around the moment. */
@@ -117,10 +117,10 @@ export class ReplayController {
       const s = await json<ReplayState>(`api/replay/state?at=${t}`);
       if (this.moment?.t !== t) return; // a later moment was asked for meanwhile
       this.o.sync.snapshot(s);
-      this.o.sync.link('live', REPLAY_TEXT.frameLabel);
+      this.o.sync.link('live', msg().replay.frameLabel);
       this.set({ loading: false });
     } catch (err) {
-      this.set({ loading: false, note: REPLAY_TEXT.failed(err instanceof Error ? err.message : String(err)) });
+      this.set({ loading: false, note: msg().replay.failed(err instanceof Error ? err.message : String(err)) });
     }
     void this.loadMarkers(t);
   }
@@ -166,7 +166,7 @@ export class ReplayController {
             break;
           case 'replay': {
             const c = data as ReplayClock;
-            this.set({ t: c.t, ...(c.end ? { playing: false, note: REPLAY_TEXT.ended } : {}) });
+            this.set({ t: c.t, ...(c.end ? { playing: false, note: msg().replay.ended } : {}) });
             const mk = this.markers.value;
             if (c.t > mk.to - WINDOW_MS / 3) void this.loadMarkers(c.t);
             break;
@@ -187,7 +187,7 @@ export class ReplayController {
       }
     } catch (err) {
       if (controller.signal.aborted) return;
-      this.set({ note: REPLAY_TEXT.failed(err instanceof Error ? err.message : String(err)) });
+      this.set({ note: msg().replay.failed(err instanceof Error ? err.message : String(err)) });
     }
     if (this.stream === controller) {
       this.stream = undefined;
@@ -218,18 +218,18 @@ export class ReplayController {
       if (direction === 1) {
         const r = await json<ReplayEvents>(`api/replay/events?from=${m.t + 1}&limit=1`);
         const e = r.entries[0];
-        if (!e) return this.set({ note: REPLAY_TEXT.noMore });
+        if (!e) return this.set({ note: msg().replay.noMore });
         await this.enter(e.ts);
       } else {
         // The newest entry before the moment: the journal itself answers newest first (the same entries the user may see).
         const r = await this.state.alarmApi.journal(replayJournalQuery(m.t - 1, 1, session.value));
         if (r.kind !== 'ok') throw new Error(r.kind === 'refused' ? `${r.error.message} [${r.error.code}]` : r.message);
         const e = r.body[0];
-        if (!e) return this.set({ note: REPLAY_TEXT.noEarlier });
+        if (!e) return this.set({ note: msg().replay.noEarlier });
         await this.enter(e.ts);
       }
     } catch (err) {
-      this.set({ note: REPLAY_TEXT.failed(err instanceof Error ? err.message : String(err)) });
+      this.set({ note: msg().replay.failed(err instanceof Error ? err.message : String(err)) });
     }
   }
 

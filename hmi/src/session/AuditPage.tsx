@@ -4,7 +4,6 @@
  * `planta audit verify` checks the chain.
  */
 import { ReplayFromHere } from '../replay/ReplayBar.js';
-import { REPLAY_TEXT } from '../replay/replay-text.js';
 import { useEffect, useState } from 'preact/hooks';
 import { type AuditRow, adminApi } from '../shared/api.js';
 import { useHmiState } from '../shared/context.js';
@@ -84,7 +83,7 @@ export function AuditPage() {
                     <th>{msg().audit.action}</th>
                     <th>{msg().audit.target}</th>
                     <th>{msg().audit.detail}</th>
-                    <th>{REPLAY_TEXT.column}</th>
+                    <th>{msg().replay.column}</th>
                   </tr>
                 </thead>
                 <tbody>

@@ -11,7 +11,7 @@ import 'uplot/dist/uPlot.min.css';
 import { formatNumber } from '../shared/format.js';
 import { type AxisGroup, type Joined, PEN_DASH, PHONE_AXES, type PenInfo, penDash, timeTicks } from './trend-model.js';
 import type { TrendBand, TrendLimit } from './trend-overlays.js';
-import { TREND_TEXT } from './trend-text.js';
+import { msg } from '../i18n/locale.js';
 
 
 /** The light or dark theme, followed as the toggle changes it. */
@@ -132,7 +132,7 @@ function drawLimits(u: uPlot, limits: readonly TrendLimit[], scaleOf: (pen: numb
     ctx.lineTo(left + width, y);
     ctx.stroke();
     ctx.textBaseline = l.kind === 'high' ? 'bottom' : 'top';
-    ctx.fillText(TREND_TEXT.limitMark(l.kind, formatNumber(l.value, decimals(l.pen)), l.good), left + width - 4, l.kind === 'high' ? y - 2 : y + 2);
+    ctx.fillText(msg().trendOverlay.limitMark(l.kind, formatNumber(l.value, decimals(l.pen)), l.good), left + width - 4, l.kind === 'high' ? y - 2 : y + 2);
     drawn++;
   }
   ctx.restore();

@@ -45,7 +45,6 @@ import {
   zoomTo,
 } from './trend-model.js';
 import { type TrendLimit, limitSpecs, phaseBands, phaseSpecs } from './trend-overlays.js';
-import { TREND_TEXT } from './trend-text.js';
 import { limitValue } from '../live/tag-view.js';
 import { formatInUnit } from '../shared/format.js';
 import './trends.css';
@@ -331,8 +330,8 @@ export function TrendPage({ query }: { query: string }) {
         {(stableLimits.length > 0 || shownPhases.length > 0) && (
           <p class="caption trend-overlays" data-bands={bands.length} data-limits={stableLimits.length}>
             {stableLimits.length > 0 &&
-              TREND_TEXT.limits(stableLimits.map((l) => TREND_TEXT.limit(penInfos[l.pen]?.label ?? '', l.kind, formatInUnit(state.tags.get(pens[l.pen]!), l.value), l.good)).join('; '))}{' '}
-            {shownPhases.length > 0 && TREND_TEXT.bands(shownPhases.join(', '))}
+              msg().trendOverlay.limits(stableLimits.map((l) => msg().trendOverlay.limit(penInfos[l.pen]?.label ?? '', l.kind, formatInUnit(state.tags.get(pens[l.pen]!), l.value), l.good)).join('; '))}{' '}
+            {shownPhases.length > 0 && msg().trendOverlay.bands(shownPhases.join(', '))}
           </p>
         )}
         <p class="caption trend-status" role="status" data-status={load.status} data-resolution={load.status === 'ready' ? load.resolution : ''}>
