@@ -48,7 +48,7 @@ const RECEIVE_GAP_FLOOR_MS = 20;
  * Node's timers fire on whole milliseconds, and late: a silence of 1.75 ms
  * would last 2 to 3, a third of an exchange at 115200 baud. Silences shorter
  * than this are waited with a fine timer (precise-timer.ts: a thread asleep
- * until the time, no busy CPU), so that a frame leaves within tens of
+ * until the time, then at most 0.25 ms turn by turn), so that a frame leaves within tens of
  * microseconds of its earliest time; longer ones with Node's timers, whose
  * millisecond then matters less.
  */
