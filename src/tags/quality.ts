@@ -22,7 +22,8 @@ export const isGood = (q: Quality): boolean => q === 'Good';
 export const isBad = (q: Quality): boolean => q.startsWith('Bad_');
 export const isUncertain = (q: Quality): boolean => q.startsWith('Uncertain_');
 
-const REASONS: Record<Quality, string> = {
+/** Why a value has its quality, in English: the server's words, and the HMI's English catalogue. */
+export const QUALITY_REASONS: Readonly<Record<Quality, string>> = {
   Good: 'read from the device',
   Uncertain_LastUsableValue: 'stale: the last value known, no longer updated (its device, its poller or the live data stopped)',
   Uncertain_EngineeringUnitsExceeded: 'outside the configured display range',
@@ -38,7 +39,7 @@ const REASONS: Record<Quality, string> = {
 /** A sentence an operator can read, e.g. on hover over a greyed value. */
 export function qualityReason(q: Quality, exceptionCode?: number): string {
   if (q === 'Bad_DeviceFailure' && exceptionCode !== undefined) {
-    return `${REASONS[q]} (exception ${exceptionCode.toString(16).padStart(2, '0').toUpperCase()})`;
+    return `${QUALITY_REASONS[q]} (exception ${exceptionCode.toString(16).padStart(2, '0').toUpperCase()})`;
   }
-  return REASONS[q];
+  return QUALITY_REASONS[q];
 }

@@ -8,6 +8,7 @@
  * Why this file is long: it is a list of every text on the screens, one per line, grouped by screen.
  */
 import type { AlarmDisplayState, AlarmPriority, JournalKind, Quality } from '../../../src/web/protocol.js';
+import { QUALITY_REASONS } from '../../../src/tags/quality.js';
 
 const s = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
@@ -234,18 +235,7 @@ export const en = {
       Bad_ConfigurationError: 'Config error',
       Bad_OutOfService: 'Out of service',
     } as Record<Quality, string>,
-    reason: {
-      Good: 'read from the device',
-      Uncertain_LastUsableValue: 'stale: the last value known, no longer updated (its device, its poller or the live data stopped)',
-      Uncertain_EngineeringUnitsExceeded: 'outside the configured display range',
-      Bad_WaitingForInitialData: 'not read yet',
-      Bad_NoCommunication: 'no connection to the device',
-      Bad_Timeout: 'the device did not answer in time',
-      Bad_DeviceFailure: 'the device answered with a Modbus exception',
-      Bad_CommunicationError: 'the device sent a reply that does not fit the request',
-      Bad_ConfigurationError: 'the tag configuration does not fit the device',
-      Bad_OutOfService: 'taken out of service',
-    } as Record<Quality, string>,
+    reason: QUALITY_REASONS,
     exception: (code: string) => ` (exception ${code})`,
     label: (word: string, reason: string) => `Quality ${word}: ${reason}`,
     noTag: (name: string) => `no tag "${name}" in the configuration`,
