@@ -305,6 +305,8 @@ export class AlarmEngine {
    * Shelves for a while: the plant's shelving rules (configuration `shelving:`)
    * say, per priority, the lowest role allowed and the longest time — by
    * default a critical alarm needs an engineer and comes back within an hour.
+   * Shelving it again while it is shelved cannot push its return past that
+   * longest time, counted from when it was first shelved.
    */
   shelve(actor: Actor, id: string, reason: string, durationMs: number): AlarmState {
     this.need(actor, 'operator', 'shelve alarms');
@@ -320,6 +322,16 @@ export class AlarmEngine {
     }
     if (durationMs > rule.maxMs) {
       throw new AlarmActionError('PLANTA_ALARM_SHELVE_TOO_LONG', `duration: a ${priority} alarm may be shelved for ${formatMinutes(rule.maxMs)} at most`);
+    }
+    // Shelving it again before it came back is not a new shelving: the maximum counts from the first one, so it always comes back.
+    const since = w.machine.shelvedSince(this.now());
+    if (since !== undefined && this.now() + durationMs > since + rule.maxMs) {
+      const left = Math.floor((since + rule.maxMs - this.now()) / 60_000);
+      throw new AlarmActionError(
+        'PLANTA_ALARM_SHELVE_TOO_LONG',
+        `duration: ${id} has been shelved since ${new Date(since).toISOString()}, and a ${priority} alarm may stay shelved ${formatMinutes(rule.maxMs)} at most in all: ` +
+          (left >= 1 ? `${left} min more at most` : 'it comes back first, then it may be shelved again'),
+      );
     }
     return this.act([w], (w, now) => w.machine.shelve(actor.user, reason.trim(), now + durationMs, now))[0]!;
   }

@@ -217,8 +217,14 @@ export class AlarmMachine {
     return [{ kind: 'ack', text: `${this.def.message}: acknowledged${comment ? ` — ${comment}` : ''}`, user }];
   }
 
+  /** Since when the alarm has been shelved without a break (shelved again before it came back), or undefined when it is not shelved. */
+  shelvedSince(now: number): number | undefined {
+    return this.shelved && this.shelved.until > now ? (this.shelved.since ?? this.shelved.at) : undefined;
+  }
+
   shelve(user: string, reason: string, until: number, now: number): Transition[] {
-    this.shelved = { user, reason, at: now, until };
+    const since = this.shelvedSince(now);
+    this.shelved = { user, reason, at: now, until, ...(since !== undefined ? { since } : {}) };
     this.changedAt = now;
     return [{ kind: 'shelve', text: `${this.def.message}: shelved until ${new Date(until).toISOString()} — ${reason}`, user }];
   }

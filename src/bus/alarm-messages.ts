@@ -25,7 +25,8 @@ export interface AlarmState {
   /** The source's value when the state last changed. */
   value: number | boolean | null;
   ack?: { user: string; at: number; comment?: string };
-  shelved?: { user: string; reason: string; at: number; until: number };
+  /** `since`: when it was shelved without a break, where it was shelved again before it came back (its priority's maximum counts from then). */
+  shelved?: { user: string; reason: string; at: number; until: number; since?: number };
   outOfService?: { user: string; reason: string; at: number };
 }
 

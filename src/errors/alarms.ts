@@ -7,7 +7,7 @@ export const ALARMS = {
     PLANTA_ALARM_UNKNOWN: { status: 404, meaning: 'No alarm of that id.' },
     PLANTA_ALARM_FORBIDDEN: { status: 403, meaning: 'Your role may not do this to an alarm; the message names the role it needs.' },
     PLANTA_ALARM_SHELVE_FORBIDDEN: { status: 403, meaning: 'Your role may not shelve an alarm of this priority (shelving in the configuration).' },
-    PLANTA_ALARM_SHELVE_TOO_LONG: { status: 400, meaning: 'An alarm of this priority may not be shelved that long.' },
+    PLANTA_ALARM_SHELVE_TOO_LONG: { status: 400, meaning: 'An alarm of this priority may not be shelved that long — counted from when it was first shelved, when it is shelved again before it came back.' },
     PLANTA_ALARM_BAD_DURATION: { status: 400, meaning: 'A shelve lasts between 1 minute and 24 hours: a shelved alarm always comes back by itself.' },
     PLANTA_ALARM_REASON_REQUIRED: { status: 400, meaning: 'Shelving an alarm or taking it out of service needs a reason.' },
     PLANTA_ALARM_BAD_COMMENT: { status: 400, meaning: 'An acknowledgement comment has at most 500 characters.' },

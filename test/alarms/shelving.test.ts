@@ -62,6 +62,40 @@ describe('shelving critical alarms', { timeout: 20_000 }, () => {
     assert.throws(() => engine.shelve(ana, 'foam_valve', 'x', 48 * H), refused('PLANTA_ALARM_BAD_DURATION', /between 1 minute and 24 hours/));
   });
 
+  it('shelving again before it came back never pushes its return past the maximum, counted from the first shelving; once back, it may be shelved afresh', async (t) => {
+    let now = Date.UTC(2026, 0, 1, 8);
+    const bus = new MemoryBus();
+    const store = new AlarmStore(':memory:');
+    const engine = new AlarmEngine({ bus, config: sbr, store, now: () => now });
+    await engine.start();
+    t.after(async () => {
+      await engine.stop();
+      store.close();
+    });
+    const eve = { user: 'eve', role: 'engineer' as const };
+    const ana = { user: 'ana', role: 'operator' as const };
+    const first = now;
+    assert.equal(engine.shelve(eve, 'estop', 'wiring check', H).shelved?.until, first + H);
+    now += 50 * 60_000;
+    // Renewed every 50 minutes, the emergency stop would never come back: refused beyond an hour from the first shelving.
+    assert.throws(() => engine.shelve(eve, 'estop', 'still wiring', H), refused('PLANTA_ALARM_SHELVE_TOO_LONG', /shelved since 2026-01-01T08:00:00.000Z.*1 h at most in all: 10 min more at most/));
+    const again = engine.shelve(eve, 'estop', 'still wiring', 10 * 60_000);
+    assert.deepEqual([again.shelved?.until, again.shelved?.since, again.shelved?.reason], [first + H, first, 'still wiring']);
+    now += 9 * 60_000;
+    assert.throws(() => engine.shelve(eve, 'estop', 'more', 2 * 60_000), refused('PLANTA_ALARM_SHELVE_TOO_LONG', /: 1 min more at most/));
+    now += 30_000;
+    assert.throws(() => engine.shelve(eve, 'estop', 'more', 60_000), refused('PLANTA_ALARM_SHELVE_TOO_LONG', /it comes back first, then it may be shelved again/));
+    // A day for the others, likewise.
+    engine.shelve(ana, 'foam_valve', 'valve in repair', 24 * H);
+    now += 23 * H;
+    assert.throws(() => engine.shelve(ana, 'foam_valve', 'valve in repair', 2 * H), refused('PLANTA_ALARM_SHELVE_TOO_LONG', /a low alarm may stay shelved 24 h at most in all/));
+    // Back (the hour passed): shelved afresh, for up to an hour again.
+    engine.tick();
+    assert.notEqual(engine.states().find((a) => a.id === 'estop')?.state, 'shelved');
+    const fresh = engine.shelve(eve, 'estop', 'wiring check, day two', H);
+    assert.deepEqual([fresh.shelved?.until, fresh.shelved?.since], [now + H, undefined]);
+  });
+
   it('over HTTP: 403 and 400 with stable codes; /api/plant tells the HMI the rules', async (t) => {
     const { app, shelve } = await setup(t);
     const op = await shelve('estop', 24 * 60, 'ana:operator');
