@@ -8,6 +8,7 @@ export const WEB = {
   codes: {
     PLANTA_HTTP_BAD_PATH: { status: 400, meaning: 'The request path is not in its plain form (an empty or dot segment, a needless or broken percent-encoding): send it as written.' },
     PLANTA_HTTP_BAD_REQUEST: { status: 400, meaning: 'The HTTP layer refused the request (e.g. a body that is not JSON); its status is the 4xx it chose, 400 unless it said otherwise.' },
+    PLANTA_HTTP_TIMEOUT: { status: 408, meaning: 'The request was not sent in time (security.limits.headersTimeout for its headers, requestTimeout for all of it): the connection is closed.' },
     PLANTA_HTTP_NOT_FOUND: { status: 404, meaning: 'No route answers this method and path.' },
     PLANTA_HTTP_ACCESS_UNDECLARED: { status: 403, meaning: 'The route declares no access, so nobody may use it: a bug, named in the log at start.' },
     PLANTA_HTTP_INTERNAL: { status: 500, meaning: "Something failed inside the server; its log has the detail, the answer does not." },

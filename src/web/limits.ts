@@ -10,13 +10,13 @@
  * the proxy names (req.ip). A trusted proxy's own connections count towards
  * the total only: all clients share them.
  */
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import { BlockList, type Server, type Socket, isIPv4 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LimitsConfig } from '../config/schema.js';
 import { type HttpErrorCode, PlantaError, httpStatus } from '../errors.js';
 
-export const LIMIT_NAMES = ['connections', 'connections_per_client', 'streams', 'streams_per_client', 'body'] as const;
+export const LIMIT_NAMES = ['connections', 'connections_per_client', 'streams', 'streams_per_client', 'body', 'timeout'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 /** Bodies that differ from security.limits.bodyBytes: a sign-in is small; a command or an acknowledgement of many alarms is larger. */
@@ -69,7 +69,7 @@ export function proxyMatcher(trusted: readonly string[]): (address: string | und
 
 export class Limits {
   /** Connections, streams and bodies refused by each limit since start. */
-  readonly refused: Record<LimitName, number> = { connections: 0, connections_per_client: 0, streams: 0, streams_per_client: 0, body: 0 };
+  readonly refused: Record<LimitName, number> = { connections: 0, connections_per_client: 0, streams: 0, streams_per_client: 0, body: 0, timeout: 0 };
   private readonly connections: Tally;
   private readonly streams: Tally;
   private readonly verdicts = new WeakMap<Socket, LimitName>();
@@ -138,6 +138,28 @@ export class Limits {
         : new PlantaError('PLANTA_LIMIT_STREAMS_PER_CLIENT', `your address has ${this.o.streamsPerIp} live streams open, the limit: close some tabs and try again`);
     }
     req.raw.socket.once('close', () => this.streams.release(key));
+  }
+
+  /**
+   * Answers a request the HTTP parser gave up on — not sent within the
+   * header or request timeout (a body dripped a byte at a time), or not
+   * HTTP — in Planta's error shape with a stable code, and closes the
+   * connection. (Fastify's clientErrorHandler: no route, no reply object.)
+   */
+  clientError(err: Error & { code?: string }, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (timeout) this.refused.timeout++;
+    const [status, code, message]: [number, HttpErrorCode, string] = timeout
+      ? [408, 'PLANTA_HTTP_TIMEOUT', `the request was not sent in time (its headers within ${this.o.headersTimeout} ms, all of it within ${this.o.requestTimeout} ms)`]
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'PLANTA_HTTP_BAD_REQUEST', 'the request headers are too large']
+        : [400, 'PLANTA_HTTP_BAD_REQUEST', 'the request is not valid HTTP/1.1'];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
 
   /** Counts a body refused for its size. */

@@ -130,6 +130,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
   const timeouts = { headersTimeout: limit.headersTimeout, requestTimeout: limit.requestTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
   // A TLS handshake gets no longer than a request's headers.
   const handshake = { handshakeTimeout: limit.headersTimeout };
+  const limits = new Limits(limit, proxyMatcher(trustProxy));
   const app = Fastify({
     logger: false,
     forceCloseConnections: true,
@@ -141,9 +142,10 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     connectionTimeout: limit.idleTimeout,
     // A path the router cannot decode never reaches a route.
     frameworkErrors: (_err, _req, reply) => answer(reply as FastifyReply, 'PLANTA_HTTP_BAD_PATH', 'the path is not valid percent-encoded UTF-8'),
+    // A request too slow to arrive, or not HTTP: answered with a stable code, and counted.
+    clientErrorHandler: (err, socket) => limits.clientError(err, socket),
     ...(options.tls ? { https: { ...options.tls, ...timeouts, ...handshake } } : { http: timeouts }),
   }) as unknown as FastifyInstance;
-  const limits = new Limits(limit, proxyMatcher(trustProxy));
   limits.watch(app.server, options.tls !== undefined);
   app.addHook('onRequest', async (req, reply) => limits.refuseOverLimit(req, reply));
   await registerApiCompression(app);

@@ -36,7 +36,25 @@ describe('resource limits', { timeout: 120_000 }, () => {
     const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 15_000))]);
     clearInterval(drip);
     assert.ok(ms < 8000, `dropped after ${ms} ms (request timeout 2 s)`);
-    assert.equal(parseResponse(answer).status, 408, answer.slice(0, 80));
+    const refusal = parseResponse(answer);
+    assert.equal(refusal.status, 408, answer.slice(0, 80));
+    assert.match(refusal.body, /^\{"error":\{"code":"PLANTA_HTTP_TIMEOUT","message":"the request was not sent in time/, 'a stable code, as every refusal');
+    assert.match(answer, /\r\nconnection: close\r\n/i);
+
+    // Headers dripped a line at a time: the header timeout, answered and counted likewise.
+    const dripper = net.connect(port, '127.0.0.1');
+    await new Promise((r) => dripper.once('connect', r));
+    let dripped = '';
+    dripper.on('data', (d) => (dripped += d.toString()));
+    const drippedClosed = closedWithin(dripper);
+    dripper.write('GET /healthz HTTP/1.1\r\n');
+    const lines = setInterval(() => dripper.writable && dripper.write('x-pad: y\r\n'), 200);
+    t.after(() => clearInterval(lines));
+    assert.ok((await Promise.race([drippedClosed, new Promise<number>((r) => setTimeout(() => r(Infinity), 15_000))])) < 8000);
+    clearInterval(lines);
+    assert.match(dripped, /^HTTP\/1\.1 408 [^]*"code":"PLANTA_HTTP_TIMEOUT"/);
+    const metrics = (await w.app.inject({ url: '/metrics', headers: await w.as('viewer') })).body;
+    assert.equal(sample(metrics, 'planta_http_refused_total{limit="timeout"}'), 2, metrics.slice(0, 200));
 
     const idle = await idleConnection(port);
     t.after(() => idle.destroy());
