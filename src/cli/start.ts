@@ -10,6 +10,7 @@ import { deviceAddress } from '../config/links.js';
 import { remoteAlarms } from '../alarms/remote.js';
 import { remoteNotifications } from '../notify/remote.js';
 import { usersDb } from '../auth/open.js';
+import { anonymousViewing } from '../web/auth.js';
 import type { Logger } from '../util/log.js';
 import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';
@@ -101,7 +102,7 @@ async function start(flags: StartFlags): Promise<void> {
   const north = await startNorthbound(bus, config, { log, registry, stops, records: ledger, users: web.users });
   console.log(`\nPlanta is running: ${web.url}${simLine}`);
   console.log(`  ${config.plant.name}: ${config.devices.length} device(s), ${config.tags.length} tags, on ${describeBus(choice)}. Ctrl-C stops.`);
-  const viewing = { none: 'everyone must sign in', local: 'viewing without sign-in from this machine only', any: 'viewing without sign-in from anywhere' }[config.security.anonymous];
+  const viewing = anonymousViewing(config.security);
   const users = await web.users.countUsers();
   console.log(
     users === 0

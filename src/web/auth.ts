@@ -25,6 +25,15 @@ import { BODY_LIMITS } from './limits.js';
 
 export type Anonymous = 'none' | 'local' | 'any';
 
+/** Who may view without signing in, in words (the start banner): behind a trusted proxy, "local" lets nobody in. */
+export function anonymousViewing(security: { anonymous: Anonymous; trustProxy: readonly string[] }): string {
+  if (security.anonymous === 'any') return 'viewing without sign-in from anywhere';
+  if (security.anonymous === 'none') return 'everyone must sign in';
+  return security.trustProxy.length > 0
+    ? 'everyone must sign in (anonymous: local lets nobody in behind the proxies of security.trustProxy)'
+    : 'viewing without sign-in from this machine only';
+}
+
 /**
  * Where users, their sessions, API tokens and the audit trail are
  * (`directory`), and where sign-in attempts are counted (`attempts`): all in

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { anonymousViewing } from '../../src/web/auth.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { openStream } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
@@ -58,6 +59,9 @@ describe('proxies and TLS', { timeout: 60_000 }, () => {
     const port = await proxied.listen();
     assert.equal((await rawRequest(port, '/api/tags')).status, 401);
     assert.equal((await rawRequest(port, '/api/tags', { headers: { cookie: (await proxied.as('viewer')).cookie! } })).status, 200);
+    // And the start banner says so, rather than promising viewing from this machine.
+    assert.equal(anonymousViewing({ anonymous: 'local', trustProxy: ['127.0.0.1'] }), 'everyone must sign in (anonymous: local lets nobody in behind the proxies of security.trustProxy)');
+    assert.equal(anonymousViewing({ anonymous: 'local', trustProxy: [] }), 'viewing without sign-in from this machine only');
   });
 
   it('HSTS on every response over TLS (API, error, static, not found, stream, refusal); none over plain HTTP', async (t) => {
