@@ -21,7 +21,7 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Identity } from '../commands/prepare.js';
+import { type Identity, printable } from '../commands/prepare.js';
 import type { PlantConfig } from '../config/resolve.js';
 import type { Cycle, CycleReport } from '../historian/cycles.js';
 import { cyclesCsv } from '../historian/cycles.js';
@@ -77,7 +77,8 @@ function time(q: Query, field: string, fallback: number): number {
   const v = param(q, field);
   if (v === undefined || v === '') return fallback;
   const n = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(n)) throw new PlantaError('PLANTA_HISTORY_BAD_RANGE', `${field}: expected epoch milliseconds or an ISO 8601 date`);
+  // Within the dates JavaScript can write (±8.64e15 ms): a file name and the answer show them.
+  if (!Number.isFinite(n) || Math.abs(n) > 8.64e15) throw new PlantaError('PLANTA_HISTORY_BAD_RANGE', `${field}: expected epoch milliseconds or an ISO 8601 date`);
   return n;
 }
 
@@ -110,7 +111,7 @@ export function registerHistoryRoutes(
     const tags = (param(q, 'tags') ?? '').split(',').map((t) => t.trim()).filter(Boolean);
     if (tags.length === 0) throw new PlantaError('PLANTA_HISTORY_BAD_QUERY', 'tags: expected one or more tag names, comma separated');
     if (tags.length > MAX_TAGS) throw new PlantaError('PLANTA_HISTORY_BAD_QUERY', `tags: at most ${MAX_TAGS} at once`);
-    for (const t of tags) if (!units.has(t)) throw new PlantaError('PLANTA_TAG_UNKNOWN', `no tag "${t}"`);
+    for (const t of tags) if (!units.has(t)) throw new PlantaError('PLANTA_TAG_UNKNOWN', `no tag ${printable(t)}`);
     return [...new Set(tags)];
   };
 

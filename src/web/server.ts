@@ -17,7 +17,7 @@ import { qualityReason } from '../tags/quality.js';
 import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { CommandRecords } from '../commands/ledger.js';
-import type { Identity } from '../commands/prepare.js';
+import { type Identity, printable } from '../commands/prepare.js';
 import type { CycleReport } from '../historian/cycles.js';
 import type { HistorianFigures } from '../historian/metrics.js';
 import type { NotificationsService } from '../notify/remote.js';
@@ -253,7 +253,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
 
   app.get<{ Params: { name: string } }>('/api/tags/:name', { config: { access: 'viewer' } }, async (req): Promise<TagWithState> => {
     const t = tagsByName.get(req.params.name);
-    if (!t) throw new PlantaError('PLANTA_TAG_NOT_FOUND', `no tag "${req.params.name}"`);
+    if (!t) throw new PlantaError('PLANTA_TAG_NOT_FOUND', `no tag ${printable(req.params.name)}`);
     return withState(t, hub.lastValue(t.name), lostAt(hub));
   });
 

@@ -181,5 +181,16 @@ describe('access on the matched route', { timeout: 120_000 }, () => {
       assert.deepEqual([res.statusCode, res.json().error.code], [400, code], q.slice(0, 20));
     }
     assert.equal((await w.app.inject({ url: `/api/audit?q=${'q'.repeat(200)}`, headers: engineer })).statusCode, 200);
+    // A time past what a date can be is a bad range, not an internal error.
+    for (const url of ['/api/cycles.csv?to=99999999999999999999', '/api/cycles?from=-99999999999999999999', '/api/history?tags=reactor.level&to=1e400', '/api/history/export?tags=reactor.level&to=9000000000000000']) {
+      const res = await w.app.inject({ url, headers: engineer });
+      assert.deepEqual([res.statusCode, res.json().error?.code], [400, 'PLANTA_HISTORY_BAD_RANGE'], url);
+    }
+    // What is not a tag is named back short and escaped, never echoed whole.
+    for (const url of [`/api/history?tags=${'Z'.repeat(6000)}`, `/api/tags/${'Z'.repeat(6000)}`, '/api/history?tags=%1B%5B2J']) {
+      const res = await w.app.inject({ url, headers: engineer });
+      assert.equal(res.statusCode, 404, url.slice(0, 40));
+      assert.ok(res.body.length < 300 && !/\p{Cc}/u.test(res.json().error.message), res.body.slice(0, 120));
+    }
   });
 });
