@@ -272,7 +272,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
 
   app.get<{ Params: { page: string } }>('/api/drawings/:page', { config: { access: 'viewer' } }, async (req, reply) => {
     const svg = Object.hasOwn(config.drawings, req.params.page) ? config.drawings[req.params.page] : undefined;
-    if (svg === undefined) throw new PlantaError('PLANTA_DRAWING_NOT_FOUND', `no drawing for page "${req.params.page}"`);
+    if (svg === undefined) throw new PlantaError('PLANTA_DRAWING_NOT_FOUND', `no drawing for page ${printable(req.params.page)}`);
     return reply.type('image/svg+xml; charset=utf-8').send(svg);
   });
 
