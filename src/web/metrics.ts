@@ -83,7 +83,7 @@ export async function registerWebMetrics(
   readGauge(registry, 'planta_http_connections', 'Open HTTP connections (admitted within security.limits)', () => limits.openConnections);
   new Counter({
     name: 'planta_http_refused_total',
-    help: 'Connections, streams and request bodies refused by security.limits, by limit',
+    help: 'Connections, streams, request bodies and requests not sent in time, refused by security.limits, by limit',
     labelNames: ['limit'],
     registers: [registry],
     collect(this: Counter) {
