@@ -102,6 +102,13 @@ export interface Auth {
   identify(req: FastifyRequest): RequestIdentity | undefined;
   /** Finds who makes a request (once; the access gate of src/web/access.ts asks for every route that is not public). */
   resolve(req: FastifyRequest): Promise<RequestIdentity | undefined>;
+  /**
+   * Whether what a request was let in with still holds — its session not
+   * ended (signed out, idle, past its absolute timeout, its user disabled or
+   * changed), its API token not revoked — without counting as use. A live
+   * stream asks every few seconds and ends when it no longer does.
+   */
+  stillValid(req: FastifyRequest): Promise<boolean>;
   /** Checks the password of the request's user again (re-authentication for critical commands), within the same attempts' budget as a sign-in. */
   reauthenticate(req: FastifyRequest, password: unknown): Promise<void>;
   /** Adds the security headers and the routes; `proxied`: the server believes forwarded headers from a proxy (security.trustProxy). */
@@ -164,6 +171,27 @@ export function createAuth(o: AuthOptions): Auth {
     }
     known.set(req, id ?? null);
     return id;
+  };
+
+  const stillValid = async (req: FastifyRequest): Promise<boolean> => {
+    const id = known.get(req);
+    if (!id) return false;
+    // Anonymous viewing is the configuration's, fixed for the process.
+    if (id.via === 'anonymous') return true;
+    try {
+      if (id.via === 'token') {
+        const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+        return bearer !== undefined && (await store.tokenName(bearer)) !== undefined;
+      }
+      const sid = cookies(req).get(COOKIE);
+      const s = sid ? await sessions.get(sid) : undefined;
+      const user = s ? await store.user(s.user) : undefined;
+      const t = now();
+      return !!s && !!user && !user.disabled && user.role === id.role && t - s.lastSeen <= idleMs && t - s.createdAt <= absoluteMs && s.createdAt >= user.changedAt;
+    } catch {
+      // The users' store out of reach says nothing about the session: the stream goes on.
+      return true;
+    }
   };
 
   /** Who is asking; resolved by the access gate for every route that is not public (elsewhere: nobody). */
@@ -387,5 +415,5 @@ export function createAuth(o: AuthOptions): Auth {
     });
   };
 
-  return { identify, resolve, reauthenticate, register, prune, auditTrail: async (q) => store.auditEntries(q) };
+  return { identify, resolve, stillValid, reauthenticate, register, prune, auditTrail: async (q) => store.auditEntries(q) };
 }

@@ -60,6 +60,8 @@ export function registerReplayRoutes(
     bus: AlarmBus;
     resolve: (req: FastifyRequest) => Promise<RequestIdentity | undefined>;
     limits: Limits;
+    /** Ends the stream when the request's session or token no longer holds. */
+    watchAccess: (req: FastifyRequest) => void;
     /** Security headers of the live stream, as `name: value\r\n` lines. */
     streamHeaders: string;
     /** The audit trail, newest first, when this server has one (real sign-in). */
@@ -123,6 +125,7 @@ export function registerReplayRoutes(
     // The snapshot is read before the answer starts, so a store that fails is still a 503 and not a broken stream.
     const start = await fromStores(stateAt(d, from));
     o.limits.admitStream(req, reply);
+    o.watchAccess(req);
     reply.hijack();
     const socket = req.raw.socket;
     playReplay(socket, { deps: d, from, speed, audit: shown, start, ...(shown && o.auditTrail ? { auditTrail: o.auditTrail } : {}), headers: o.streamHeaders, ...(o.log ? { log: o.log } : {}) }).catch((err: unknown) => {

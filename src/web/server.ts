@@ -51,6 +51,8 @@ export interface WebServerOptions {
   auth?: Auth;
   /** Who makes a request, for tests without `auth`; without either, every action is refused. */
   identify?: (req: FastifyRequest) => Identity | undefined;
+  /** How often a live stream checks that its session or token still holds (Auth.stillValid). Default 15000 ms. */
+  streamRecheckMs?: number;
   /** Serve over HTTPS with this certificate and key (PEM). */
   tls?: { cert: string; key: string };
   /** How long a select holds its device. Default 10000 ms. */
@@ -80,6 +82,8 @@ const REVALIDATE = 'no-cache';
 
 /** How often Node looks for connections past their header or request timeout. */
 const TIMEOUT_CHECK_MS = 1000;
+/** How often a live stream checks that the session or token it was opened with still holds. */
+const STREAM_RECHECK_MS = 15_000;
 
 export function tagInfo(t: TagDefinition): TagInfo {
   const info: TagInfo = {
@@ -170,6 +174,15 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
       return { user: id.user, role: id.role, via: 'session', usersExist: true, reauth: false };
     });
   }
+  /** Ends a stream's connection once the session or token it was opened with no longer holds (signed out, disabled, revoked…). */
+  const watchAccess = (req: FastifyRequest): void => {
+    const auth = options.auth;
+    if (!auth) return;
+    const socket = req.raw.socket;
+    const timer = setInterval(() => void auth.stillValid(req).then((ok) => ok || socket.destroy()), options.streamRecheckMs ?? STREAM_RECHECK_MS);
+    timer.unref();
+    socket.once('close', () => clearInterval(timer));
+  };
   const tagsByName = new Map(config.tags.map((t) => [t.name, t]));
   const hub = new StreamHub({ bus, tags: config.tags, ...(options.log ? { log: options.log } : {}), ...options.stream });
   await hub.start();
@@ -296,6 +309,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
   registerReplayRoutes(app, {
+    watchAccess,
     config,
     historian: options.historian,
     alarms: options.alarms,
@@ -309,6 +323,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
 
   app.get('/api/stream', { config: { access: 'viewer' } }, (req, reply) => {
     limits.admitStream(req, reply);
+    watchAccess(req);
     reply.hijack();
     const last = req.headers['last-event-id'];
     hub.attach(req.raw.socket, Array.isArray(last) ? last[0] : last, streamHeaders);

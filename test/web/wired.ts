@@ -46,7 +46,7 @@ export interface Wired {
 
 export async function wiredServer(
   t: TestContext,
-  o: { anonymous?: Anonymous; config?: PlantConfig; tls?: { cert: string; key: string } } = {},
+  o: { anonymous?: Anonymous; config?: PlantConfig; tls?: { cert: string; key: string }; streamRecheckMs?: number } = {},
 ): Promise<Wired> {
   const config = o.config ?? plantConfig();
   const users = new AuthStore(':memory:');
@@ -61,7 +61,7 @@ export async function wiredServer(
   mkdirSync(join(hmiDir, 'assets'));
   writeFileSync(join(hmiDir, 'index.html'), INDEX_HTML);
   writeFileSync(join(hmiDir, 'assets', 'app.js'), ASSET);
-  const auth = createAuth({ store: users, anonymous: o.anonymous ?? 'none', lockout: { max: 1000, windowMs: 60_000, lockMs: 1000 } });
+  const auth = createAuth({ store: users, anonymous: o.anonymous ?? 'none', idleMs: config.security.sessionIdle, absoluteMs: config.security.sessionMax, lockout: { max: 1000, windowMs: 60_000, lockMs: 1000 } });
   const { app, routes } = await createWebServer({
     bus,
     config,
@@ -72,6 +72,7 @@ export async function wiredServer(
     registry: createRegistry(),
     hmiDir,
     ...(o.tls ? { tls: o.tls } : {}),
+    ...(o.streamRecheckMs ? { streamRecheckMs: o.streamRecheckMs } : {}),
   });
   t.after(async () => {
     await app.close();
