@@ -13,7 +13,7 @@ export const AUTH = {
     PLANTA_AUTH_FAILED: { status: 401, meaning: 'Wrong user name or password (the answer does not say which).' },
     PLANTA_AUTH_LOCKED: { status: 429, meaning: 'Too many failed sign-ins for this account or from this address: try again after the time given (Retry-After).' },
     PLANTA_AUTH_BUSY: { status: 429, meaning: 'As many passwords are being checked as the server takes at once: try again in a second (Retry-After).' },
-    PLANTA_AUTH_BAD_BODY: { status: 400, meaning: 'The request body is not a JSON object.' },
+    PLANTA_AUTH_BAD_BODY: { status: 400, meaning: 'The request body is not a JSON object, has a field the request does not take, or a field of the wrong type; the message names it.' },
     PLANTA_AUTH_BAD_LOGIN: { status: 400, meaning: 'The user name (1 to 64 printable characters) or the password (at most 1024 bytes) of a sign-in is not valid.' },
     PLANTA_AUTH_REAUTH: { status: 403, meaning: 'This command needs your password again, and none or a wrong one was given.' },
     PLANTA_AUTH_WEAK_PASSWORD: { status: 400, meaning: 'The new password is too short, too common, contains the user name or has too few different characters.' },

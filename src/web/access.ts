@@ -20,6 +20,7 @@
  * Whatever the level, a state-changing method (anything but GET, HEAD and
  * OPTIONS) on a route that is not public needs a session and its CSRF token.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { ROLES, type Role } from '../config/schema.js';
 import { PlantaError } from '../errors.js';
@@ -147,7 +148,14 @@ export function installAccessGate(app: FastifyInstance, o: GateOptions): () => R
     if (!allows(access, id)) throw refusal(access, id, safe);
     if (safe) return;
     if (id?.via !== 'session') throw refusal('user', id, false);
-    if (o.csrf && (typeof id.csrf !== 'string' || req.headers['x-csrf-token'] !== id.csrf)) throw new PlantaError('PLANTA_AUTH_CSRF', 'missing or wrong CSRF token (x-csrf-token)');
+    if (o.csrf && !sameSecret(req.headers['x-csrf-token'], id.csrf)) throw new PlantaError('PLANTA_AUTH_CSRF', 'missing or wrong CSRF token (x-csrf-token)');
   });
   return table;
+}
+
+/** Compared in constant time (over digests, so a length tells nothing either): a CSRF token is a secret. */
+function sameSecret(sent: string | string[] | undefined, expected: string | undefined): boolean {
+  if (typeof sent !== 'string' || typeof expected !== 'string') return false;
+  const digest = (x: string): Buffer => createHash('sha256').update(x).digest();
+  return timingSafeEqual(digest(sent), digest(expected));
 }

@@ -204,9 +204,14 @@ export function createAuth(o: AuthOptions): Auth {
     return id;
   };
 
-  const body = (req: FastifyRequest): Record<string, unknown> => {
+  /** The request's JSON object; a field the route does not take is refused by name (a misspelt `disable` must not pass as done). */
+  const body = (req: FastifyRequest, fields: readonly string[]): Record<string, unknown> => {
     const b = req.body;
     if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new PlantaError('PLANTA_AUTH_BAD_BODY', 'expected a JSON object');
+    const unknown = Object.keys(b).filter((k) => !fields.includes(k));
+    if (unknown.length > 0) {
+      throw new PlantaError('PLANTA_AUTH_BAD_BODY', `unknown field ${JSON.stringify(unknown[0]!.slice(0, 32))}; this request takes ${fields.join(', ')}`);
+    }
     return b as Record<string, unknown>;
   };
 
@@ -300,7 +305,7 @@ export function createAuth(o: AuthOptions): Auth {
     });
 
     app.post('/api/login', { config: { access: 'public' }, bodyLimit: BODY_LIMITS.signIn }, async (req, reply: FastifyReply) => {
-      const b = body(req);
+      const b = body(req, ['user', 'password']);
       // Bounded before anything else: an overlong or unprintable name is never hashed nor written to the trail.
       if (typeof b.user !== 'string' || !LOGIN_NAME.test(b.user)) throw new PlantaError('PLANTA_AUTH_BAD_LOGIN', 'user: 1 to 64 printable characters', { field: 'user' });
       const name = b.user;
@@ -342,7 +347,7 @@ export function createAuth(o: AuthOptions): Auth {
 
     app.post('/api/users', { config: { access: 'admin' } }, async (req, reply) => {
       const admin = need(req, 'admin');
-      const b = body(req);
+      const b = body(req, ['name', 'role', 'password']);
       const name = String(b.name ?? '');
       const role = String(b.role ?? '') as Role;
       if (!NAME.test(name)) throw new PlantaError('PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
@@ -355,9 +360,11 @@ export function createAuth(o: AuthOptions): Auth {
 
     app.post<{ Params: { name: string } }>('/api/users/:name', { config: { access: 'admin' } }, async (req, reply) => {
       const admin = need(req, 'admin');
-      const b = body(req);
+      const b = body(req, ['role', 'disabled', 'password']);
       const name = req.params.name;
       if (!NAME.test(name) || !(await store.user(name))) throw new PlantaError('PLANTA_AUTH_NO_USER', `no user ${NAME.test(name) ? name : 'of that name'}`);
+      if (b.disabled !== undefined && typeof b.disabled !== 'boolean') throw new PlantaError('PLANTA_AUTH_BAD_BODY', 'disabled: true or false');
+      if (b.password !== undefined && typeof b.password !== 'string') throw new PlantaError('PLANTA_AUTH_BAD_BODY', 'password: a string');
       if (b.role !== undefined) {
         if (!ROLES.includes(b.role as Role)) throw new PlantaError('PLANTA_AUTH_BAD_ROLE', `role: one of ${ROLES.join(', ')}`);
         await store.setRole(name, b.role as Role, now());
@@ -384,7 +391,7 @@ export function createAuth(o: AuthOptions): Auth {
 
     app.post('/api/tokens', { config: { access: 'admin' } }, async (req) => {
       const admin = need(req, 'admin');
-      const name = String(body(req).name ?? '');
+      const name = String(body(req, ['name']).name ?? '');
       if (!NAME.test(name)) throw new PlantaError('PLANTA_AUTH_BAD_NAME', 'name: 2..32 letters, digits, ".", "_" or "-", starting with a letter');
       if ((await store.tokens()).some((t) => t.name === name)) throw new PlantaError('PLANTA_AUTH_TOKEN_EXISTS', `token ${name} exists`);
       const token = await store.addToken(name, admin.user, now());

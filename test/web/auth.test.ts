@@ -148,6 +148,26 @@ describe('security', { timeout: 60_000 }, () => {
     assert.ok(store.auditEntries({ search: 'login-failed' }).length >= 3, 'failures are audited');
   });
 
+  it('user management refuses a field it does not take, or of the wrong type, and changes nothing', async (t) => {
+    const { app, as, login } = await setup(t);
+    const admin = await as('admin');
+    const post = async (url: string, payload: object) => {
+      const res = await app.inject({ method: 'POST', url, headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf }, payload });
+      return { status: res.statusCode, json: res.json() as { error?: { code: string; message: string } } };
+    };
+    // A misspelt "disabled" must not answer 200 as if the operator were locked out.
+    const typo = await post('/api/users/operator', { disable: true });
+    assert.equal(typo.status, 400);
+    assert.equal(typo.json.error?.code, 'PLANTA_AUTH_BAD_BODY');
+    assert.match(typo.json.error!.message, /unknown field "disable"/);
+    const text = await post('/api/users/operator', { disabled: 'true' });
+    assert.equal(text.json.error?.code, 'PLANTA_AUTH_BAD_BODY');
+    assert.equal((await login('operator')).status, 200, 'the operator is not disabled');
+    assert.equal((await post('/api/users', { name: 'newcomer', role: 'viewer', password: PASSWORD, admin: true })).json.error?.code, 'PLANTA_AUTH_BAD_BODY');
+    assert.equal((await post('/api/tokens', { name: 'reports', scope: 'write' })).json.error?.code, 'PLANTA_AUTH_BAD_BODY');
+    assert.equal((await app.inject({ method: 'POST', url: '/api/login', payload: { user: 'viewer', password: PASSWORD, role: 'admin' } })).json().error.code, 'PLANTA_AUTH_BAD_BODY');
+  });
+
   it('API tokens are read-only and revocable', async (t) => {
     const { app, store } = await setup(t);
     const token = store.addToken('grafana', 'test');
