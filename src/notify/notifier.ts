@@ -75,7 +75,7 @@ class Courier {
       }
       const now = Date.now();
       const r = render(item.notice, this.n.context(this.channel, now));
-      const row = { channel: name, kind: item.notice.kind, alarm: item.notice.alarm?.id ?? null, subject: r.subject, late: r.late, queuedAt: item.notice.queuedAt };
+      const row = { channel: name, to: this.channel.target, kind: item.notice.kind, alarm: item.notice.alarm?.id ?? null, subject: r.subject, late: r.late, queuedAt: item.notice.queuedAt };
       try {
         await this.channel.send(r);
         this.attempt++;
@@ -181,7 +181,7 @@ export class Notifier {
       const dropped = this.o.outbox.enqueue(notice);
       if (dropped > 0) {
         this.o.log?.error({ dropped, path: this.o.outbox.path }, 'notifications: the outbox is full; its oldest notifications were dropped');
-        this.o.outbox.log({ at: now, channel: n.channel, kind: n.kind, alarm: null, subject: `${dropped} older notification(s) dropped: the outbox is full`, outcome: 'dropped', error: null, attempt: 0, late: false, queuedAt: now });
+        this.o.outbox.log({ at: now, channel: n.channel, to: this.couriers.get(n.channel)?.channel.target ?? '', kind: n.kind, alarm: null, subject: `${dropped} older notification(s) dropped: the outbox is full`, outcome: 'dropped', error: null, attempt: 0, late: false, queuedAt: now });
       }
       this.couriers.get(n.channel)?.kick();
     }
@@ -193,7 +193,7 @@ export class Notifier {
     if (!courier) throw new NotifyError('PLANTA_NOTIFY_UNKNOWN_CHANNEL', `no channel "${name}" (channels: ${[...this.couriers.keys()].join(', ') || 'none'})`);
     const now = Date.now();
     const r = render({ kind: 'test', channel: name, at: now, queuedAt: now }, this.context(courier.channel, now));
-    const row = { channel: name, kind: 'test' as const, alarm: null, subject: r.subject, late: false, queuedAt: now, attempt: 1 };
+    const row = { channel: name, to: courier.channel.target, kind: 'test' as const, alarm: null, subject: r.subject, late: false, queuedAt: now, attempt: 1 };
     try {
       await courier.channel.send(r);
     } catch (err) {

@@ -918,6 +918,7 @@ export const en = {
     channel: 'Channel',
     kind: 'Kind',
     sendsTo: 'Sends to',
+    to: 'To',
     onCall: 'On call',
     waiting: 'Waiting',
     test: 'Test',

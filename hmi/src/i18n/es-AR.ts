@@ -918,6 +918,7 @@ export const esAR: Messages = {
     channel: 'Canal',
     kind: 'Tipo',
     sendsTo: 'Envía a',
+    to: 'Para',
     onCall: 'De guardia',
     waiting: 'En espera',
     test: 'Prueba',
