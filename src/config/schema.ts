@@ -698,7 +698,7 @@ export const notificationsSchema = z
       .string()
       .regex(/^https?:\/\/\S+$/, 'expected the HMI\'s address as its users reach it, e.g. https://scada.example.org')
       .optional()
-      .describe('The HMI\'s address as the recipients reach it: messages link to the alarm there (acknowledging still needs signing in). Absent: no link.'),
+      .describe('The HMI\'s address as the recipients reach it: messages link to the alarm there (acknowledging still needs signing in). Absent: `planta start` links to its own web server (localhost, or this machine\'s name with --host 0.0.0.0); `planta alarms` sends no link.'),
     late: duration.default(15 * 60_000).describe('A notification sent this long after its alarm (an outage of the mail server, a restart) is marked late, never dropped.'),
     retry: z
       .object({

@@ -120,6 +120,8 @@ export class Notifier {
   private readonly couriers = new Map<string, Courier>();
   private readonly timeZone: string;
   private stopFeed: (() => Promise<void>) | undefined;
+  /** Where messages link to when the configuration names no hmiUrl: the web server beside (planta start). */
+  private fallbackHmiUrl: string | undefined;
 
   constructor(readonly o: NotifierOptions) {
     this.timeZone = o.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -143,20 +145,28 @@ export class Notifier {
       timeZone: this.timeZone,
       now,
       lateMs: this.o.config.late,
-      ...(this.o.config.hmiUrl ? { hmiUrl: this.o.config.hmiUrl } : {}),
+      ...((this.o.config.hmiUrl ?? this.fallbackHmiUrl) ? { hmiUrl: this.o.config.hmiUrl ?? this.fallbackHmiUrl } : {}),
       ...(channel.onCall ? { onCall: channel.onCall } : {}),
     };
   }
 
-  /** Follows the alarms on the bus (durable: on Redis, a restart resumes where it stopped) and starts sending. */
-  async attach(bus: AlarmFeedBus, durable = 'notify'): Promise<void> {
+  /** The HMI's address for the links when the configuration names none (planta start: its own web server). */
+  linkTo(url: string): void {
+    this.fallbackHmiUrl = url;
+  }
+
+  /**
+   * Follows the alarms on the bus (durable: on Redis, a restart resumes where it stopped) and starts sending;
+   * with `send: false` what it queues waits until start() (planta start: once its web server, the links' target, listens).
+   */
+  async attach(bus: AlarmFeedBus, durable = 'notify', o: { send?: boolean } = {}): Promise<void> {
     const feed = await followAlarms(bus, durable, {
       states: (states) => this.policy.start(states),
       entries: (entries) => this.entries(entries),
     });
     this.policy.setSource(feed.source);
     this.stopFeed = feed.stop;
-    this.start();
+    if (o.send !== false) this.start();
   }
 
   /** Starts the couriers (what an earlier run left in the outbox goes first). */
