@@ -96,6 +96,8 @@ describe('the Notifications page in the browser', { timeout: 300_000 }, () => {
     await esLog.getByRole('row', { name: /CRITICAL alarm: Emergency stop pressed/ }).waitFor();
     const esText = await esPage.locator('main').innerText();
     assert.match(esText, /Enviados y fallidos[\s\S]*Para[\s\S]*json webhook at 127\.0\.0\.1:\d+[\s\S]*✓ enviado/);
+    assert.match(await esLog.getByRole('row', { name: /CRITICAL alarm: Emergency stop pressed/ }).innerText(), /alarma\s+estop/);
+    assert.match(await esLog.getByRole('row', { name: /Test notification/ }).innerText(), /prueba/);
     for (const english of ['Sends to', 'Sent and failed', 'working', 'Send test', 'Notification log', 'Outcome']) assert.ok(!esText.includes(english), `no English "${english}" on the Spanish page`);
     await es.close();
 

@@ -163,7 +163,7 @@ export function NotificationsPage() {
                       <td>{r.channel}</td>
                       <td class="notify-target">{r.to || '—'}</td>
                       <td>
-                        {r.kind}
+                        {msg().notify.kinds[r.kind] ?? r.kind}
                         {r.alarm ? (
                           <>
                             {' '}
