@@ -5,6 +5,7 @@
  * `planta poll`, `planta web` and `planta alarms` run one piece each; on the
  * Redis bus they are separate processes of one plant (src/cli/wiring.ts).
  */
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { deviceAddress } from '../config/links.js';
 import { remoteAlarms } from '../alarms/remote.js';
@@ -88,7 +89,8 @@ async function start(flags: StartFlags): Promise<void> {
   // One ledger for the web's records and the poller's executions, in the --db file: a command id runs at most once across restarts.
   const ledger = openLedger(flags.db, config, { log, stops });
   const { engine, store } = await startAlarms(bus, config, { db: flags.db, log, stops, serve: choice.kind === 'redis' });
-  const notifier = await startNotifier(bus, config, { db: flags.db, log, registry, stops, serve: choice.kind === 'redis' });
+  // Sending starts once the web server listens: without notifications.hmiUrl, messages link to it.
+  const notifier = await startNotifier(bus, config, { db: flags.db, log, registry, stops, serve: choice.kind === 'redis', send: false });
   const history = config.historian.enabled
     ? await startHistorian(bus, config, { path: flags.history, log, alarmCount: (from, to) => store.activations(from, to).length, stops })
     : undefined;
@@ -96,6 +98,11 @@ async function start(flags: StartFlags): Promise<void> {
     configFile: flags.config, db: flags.db, host: flags.host, port: webPort, log, registry, alarms: engine, ...(history ? { history } : {}), bus: choice, records: ledger, stops,
     ...(notifier ? { notifications: notifier } : {}),
   });
+  if (notifier) {
+    // Reachable from elsewhere when it listens on every address: this machine's name rather than localhost.
+    notifier.linkTo(flags.host === '0.0.0.0' || flags.host === '::' ? web.url.replace('//localhost:', `//${hostname()}:`) : web.url);
+    notifier.start();
+  }
   await startPoller(bus, config, {
     log, registry, stops, ledger, queueLost: choice.kind === 'memory', ...(choice.kind === 'redis' ? { lease: { owner: id, ttlMs: leaseMs(undefined, config.bus.lease) } } : {}),
   });
@@ -191,6 +198,7 @@ async function alarms(flags: { config: string; db: string; bus?: string; metrics
   const { engine } = await startAlarms(bus, config, { db: flags.db, log, stops, serve: choice.kind === 'redis' });
   const notifier = await startNotifier(bus, config, { db: flags.db, log, registry, stops, serve: choice.kind === 'redis' });
   console.log(`planta alarms: ${engine.states().length} alarms watched on ${describeBus(choice)}; states and journal in ${flags.db}`);
+  if (notifier && !config.notifications.hmiUrl) log.warn('notifications.hmiUrl is not set: the messages carry no link to the alarm in the HMI (planta alarms does not know where the web nodes are)');
   if (notifier) console.log(`planta alarms: notifications to ${notifier.status().channels.map((c) => c.name).join(', ')}; outbox ${notifier.o.outbox.path}`);
   if (flags.metrics) console.log(`planta alarms: metrics at ${await serveMetrics(registry, flags.metrics, stops)}`);
 }

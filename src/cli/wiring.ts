@@ -274,7 +274,7 @@ export function notifyOutboxPath(config: PlantConfig, db: string): string {
 export async function startNotifier(
   bus: Bus,
   config: PlantConfig,
-  o: { db: string; log: Logger; registry?: Registry; stops: Stops; serve?: boolean },
+  o: { db: string; log: Logger; registry?: Registry; stops: Stops; serve?: boolean; send?: boolean },
 ): Promise<Notifier | undefined> {
   if (Object.keys(config.notifications.channels).length === 0) return undefined;
   const path = notifyOutboxPath(config, o.db);
@@ -288,7 +288,7 @@ export async function startNotifier(
     ...(o.registry ? { registry: o.registry } : {}),
   });
   if (outbox.pending() > 0) o.log.info({ path, notifications: outbox.pending() }, 'notifications kept from an earlier run are sent first');
-  await notifier.attach(bus);
+  await notifier.attach(bus, 'notify', { send: o.send !== false });
   const served = o.serve ? await serveNotifications(bus, notifier) : undefined;
   o.stops.push(async () => {
     await served?.();

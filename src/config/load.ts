@@ -54,10 +54,22 @@ export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}:${p.column} ${p.path ? `${p.path}: ` : ''}${p.message}`;
 }
 
+/** Keys that would hold a secret in clear. */
+const SECRET_KEY = /^(pass(word)?|user(name)?|auth|token|api[-_]?key|key)$/i;
+
+/** A field the schema does not know; in a notification channel, a password or user field is told where secrets go. */
+function unknownField(path: ConfigPath, key: string): string {
+  if (path[0] === 'notifications' && path[1] === 'channels' && SECRET_KEY.test(key))
+    return 'unknown field: secrets are never written in the configuration (mail: credentials: env:PREFIX or file:PATH; webhook: secret: env:VARIABLE or file:PATH)';
+  return 'unknown field';
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type': {
       if (/received undefined/.test(issue.message)) return 'is required';
+      // A schema's own message (a secret given as a map) says more than the type's name.
+      if (!issue.message.startsWith('Invalid input')) return issue.message;
       const names: Record<string, string> = {
         number: 'a number',
         string: 'a string',
@@ -119,7 +131,7 @@ class Validation {
     if (r.success) return r.data;
     for (const issue of r.error.issues) {
       const sub = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-      if (issue.code === 'unrecognized_keys') for (const key of issue.keys) this.at(node, path, sub, 'unknown field', key);
+      if (issue.code === 'unrecognized_keys') for (const key of issue.keys) this.at(node, path, sub, unknownField([...path, ...sub], key), key);
       else this.at(node, path, sub, describeIssue(issue));
     }
     return undefined;

@@ -597,14 +597,29 @@ export const busSchema = z
 export type BusConfig = z.infer<typeof busSchema>;
 
 /** A secret named, never written: an environment variable or a file (first line; a credentials file: user, then password). */
+const SECRET_MESSAGE = 'expected env:VARIABLE or file:PATH (secrets are never written in the configuration)';
 const secretRef = z
-  .string()
-  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S.*)$/, 'expected env:VARIABLE or file:PATH (secrets are never written in the configuration)')
+  // A map (user: …, password: …) or a number is a secret written in clear too: the same answer.
+  .string({ error: SECRET_MESSAGE })
+  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S.*)$/, SECRET_MESSAGE)
   .meta({ format: 'secret' });
 
 const email = z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, 'expected an e-mail address such as oncall@example.org');
 
 const secretUrl = /^(https?:\/\/\S+|env:[A-Za-z_][A-Za-z0-9_]*|file:\S.*)$/;
+
+/**
+ * Webhook URLs that are secrets themselves (whoever has one can post to the channel): Slack's incoming webhooks,
+ * Teams' connectors and workflows. Written in clear they are refused, as a password would be.
+ */
+const SECRET_WEBHOOK_HOSTS = /^https?:\/\/([^/]*\.)?(hooks\.slack\.com|webhook\.office\.com|logic\.azure\.com|api\.powerplatform\.com)(:\d+)?\//i;
+
+/** Why a webhook URL written in the configuration is refused, if it is: a user or password in it, or a URL that is a secret. */
+function webhookInClear(url: string): string | undefined {
+  if (/^https?:\/\/[^/@]*@/i.test(url)) return 'a user or password in the URL is a secret written in clear: give the whole URL as env:VARIABLE or file:PATH';
+  if (SECRET_WEBHOOK_HOSTS.test(url)) return 'a Slack or Teams webhook URL is itself a secret: give it as env:VARIABLE or file:PATH, not in the configuration';
+  return undefined;
+}
 
 /** The fields of each kind of channel, to say which fields a channel of the other kind may not have. */
 const MAIL_FIELDS = ['smtp', 'from', 'to', 'credentials', 'tls'] as const;
@@ -645,6 +660,8 @@ export const channelSchema = z
       for (const f of ['from', 'to'] as const) if (c[f] === undefined) ctx.addIssue({ code: 'custom', path: [f], message: 'is required for a mail channel' });
       for (const f of has(WEBHOOK_FIELDS)) ctx.addIssue({ code: 'custom', path: [f], message: 'is a webhook field; this is a mail channel' });
     } else if (c.webhook !== undefined) {
+      const clear = webhookInClear(c.webhook);
+      if (clear) ctx.addIssue({ code: 'custom', path: ['webhook'], message: clear });
       for (const f of has(MAIL_FIELDS)) ctx.addIssue({ code: 'custom', path: [f], message: 'is a mail field; this is a webhook channel' });
     }
   })
@@ -681,7 +698,7 @@ export const notificationsSchema = z
       .string()
       .regex(/^https?:\/\/\S+$/, 'expected the HMI\'s address as its users reach it, e.g. https://scada.example.org')
       .optional()
-      .describe('The HMI\'s address as the recipients reach it: messages link to the alarm there (acknowledging still needs signing in). Absent: no link.'),
+      .describe('The HMI\'s address as the recipients reach it: messages link to the alarm there (acknowledging still needs signing in). Absent: `planta start` links to its own web server (localhost, or this machine\'s name with --host 0.0.0.0); `planta alarms` sends no link.'),
     late: duration.default(15 * 60_000).describe('A notification sent this long after its alarm (an outage of the mail server, a restart) is marked late, never dropped.'),
     retry: z
       .object({

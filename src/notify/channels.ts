@@ -17,6 +17,7 @@ export interface Channel {
   readonly kind: 'mail' | 'webhook';
   /** Where it sends, for people: the mail server and recipients, or the webhook's host (never a secret). */
   readonly target: string;
+  /** Who is on call: the channel's onCall, or a mail channel's recipients. */
   readonly onCall?: string;
   send(r: Rendered): Promise<void>;
   close(): void;
@@ -40,7 +41,9 @@ export interface ChannelOptions {
 
 /** A channel of the configuration. A secret it cannot read makes every send fail with that reason (the notifications wait). */
 export function createChannel(name: string, c: ChannelConfig, o: ChannelOptions = {}): Channel {
-  const onCall = c.onCall !== undefined ? { onCall: c.onCall } : {};
+  // A mail without onCall: says who is on call, its recipients.
+  const who = c.onCall ?? (c.smtp !== undefined ? c.to?.join(', ') : undefined);
+  const onCall = who !== undefined ? { onCall: who } : {};
   try {
     return c.smtp !== undefined ? mailChannel(name, c, o, onCall) : webhookChannel(name, c, o, onCall);
   } catch (err) {

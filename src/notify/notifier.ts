@@ -75,7 +75,7 @@ class Courier {
       }
       const now = Date.now();
       const r = render(item.notice, this.n.context(this.channel, now));
-      const row = { channel: name, kind: item.notice.kind, alarm: item.notice.alarm?.id ?? null, subject: r.subject, late: r.late, queuedAt: item.notice.queuedAt };
+      const row = { channel: name, to: this.channel.target, kind: item.notice.kind, alarm: item.notice.alarm?.id ?? null, subject: r.subject, late: r.late, queuedAt: item.notice.queuedAt };
       try {
         await this.channel.send(r);
         this.attempt++;
@@ -120,6 +120,8 @@ export class Notifier {
   private readonly couriers = new Map<string, Courier>();
   private readonly timeZone: string;
   private stopFeed: (() => Promise<void>) | undefined;
+  /** Where messages link to when the configuration names no hmiUrl: the web server beside (planta start). */
+  private fallbackHmiUrl: string | undefined;
 
   constructor(readonly o: NotifierOptions) {
     this.timeZone = o.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -143,20 +145,28 @@ export class Notifier {
       timeZone: this.timeZone,
       now,
       lateMs: this.o.config.late,
-      ...(this.o.config.hmiUrl ? { hmiUrl: this.o.config.hmiUrl } : {}),
+      ...((this.o.config.hmiUrl ?? this.fallbackHmiUrl) ? { hmiUrl: this.o.config.hmiUrl ?? this.fallbackHmiUrl } : {}),
       ...(channel.onCall ? { onCall: channel.onCall } : {}),
     };
   }
 
-  /** Follows the alarms on the bus (durable: on Redis, a restart resumes where it stopped) and starts sending. */
-  async attach(bus: AlarmFeedBus, durable = 'notify'): Promise<void> {
+  /** The HMI's address for the links when the configuration names none (planta start: its own web server). */
+  linkTo(url: string): void {
+    this.fallbackHmiUrl = url;
+  }
+
+  /**
+   * Follows the alarms on the bus (durable: on Redis, a restart resumes where it stopped) and starts sending;
+   * with `send: false` what it queues waits until start() (planta start: once its web server, the links' target, listens).
+   */
+  async attach(bus: AlarmFeedBus, durable = 'notify', o: { send?: boolean } = {}): Promise<void> {
     const feed = await followAlarms(bus, durable, {
       states: (states) => this.policy.start(states),
       entries: (entries) => this.entries(entries),
     });
     this.policy.setSource(feed.source);
     this.stopFeed = feed.stop;
-    this.start();
+    if (o.send !== false) this.start();
   }
 
   /** Starts the couriers (what an earlier run left in the outbox goes first). */
@@ -181,7 +191,7 @@ export class Notifier {
       const dropped = this.o.outbox.enqueue(notice);
       if (dropped > 0) {
         this.o.log?.error({ dropped, path: this.o.outbox.path }, 'notifications: the outbox is full; its oldest notifications were dropped');
-        this.o.outbox.log({ at: now, channel: n.channel, kind: n.kind, alarm: null, subject: `${dropped} older notification(s) dropped: the outbox is full`, outcome: 'dropped', error: null, attempt: 0, late: false, queuedAt: now });
+        this.o.outbox.log({ at: now, channel: n.channel, to: this.couriers.get(n.channel)?.channel.target ?? '', kind: n.kind, alarm: null, subject: `${dropped} older notification(s) dropped: the outbox is full`, outcome: 'dropped', error: null, attempt: 0, late: false, queuedAt: now });
       }
       this.couriers.get(n.channel)?.kick();
     }
@@ -193,7 +203,7 @@ export class Notifier {
     if (!courier) throw new NotifyError('PLANTA_NOTIFY_UNKNOWN_CHANNEL', `no channel "${name}" (channels: ${[...this.couriers.keys()].join(', ') || 'none'})`);
     const now = Date.now();
     const r = render({ kind: 'test', channel: name, at: now, queuedAt: now }, this.context(courier.channel, now));
-    const row = { channel: name, kind: 'test' as const, alarm: null, subject: r.subject, late: false, queuedAt: now, attempt: 1 };
+    const row = { channel: name, to: courier.channel.target, kind: 'test' as const, alarm: null, subject: r.subject, late: false, queuedAt: now, attempt: 1 };
     try {
       await courier.channel.send(r);
     } catch (err) {

@@ -33,13 +33,15 @@ export class NotifyOutbox implements EscalationMemory, HeldMemory {
     this.db = this.queue.connection;
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS notify_log (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL, alarm TEXT,
-        subject TEXT NOT NULL, outcome TEXT NOT NULL, error TEXT, attempt INTEGER NOT NULL, late INTEGER NOT NULL, queued_at INTEGER NOT NULL);
+        subject TEXT NOT NULL, outcome TEXT NOT NULL, error TEXT, attempt INTEGER NOT NULL, late INTEGER NOT NULL, queued_at INTEGER NOT NULL, target TEXT NOT NULL DEFAULT '');
       CREATE TABLE IF NOT EXISTS notify_escalated (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS notify_held (key TEXT PRIMARY KEY, data TEXT NOT NULL);
     `);
+    // An outbox of an earlier version has no target column: its rows say to whom as ''.
+    if (!(this.db.prepare('PRAGMA table_info(notify_log)').all() as { name: string }[]).some((c) => c.name === 'target')) this.db.exec("ALTER TABLE notify_log ADD COLUMN target TEXT NOT NULL DEFAULT ''");
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.stmt = {
-      log: p('INSERT INTO notify_log (at, channel, kind, alarm, subject, outcome, error, attempt, late, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      log: p('INSERT INTO notify_log (at, channel, target, kind, alarm, subject, outcome, error, attempt, late, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       prune: p('DELETE FROM notify_log WHERE id <= (SELECT max(id) FROM notify_log) - ?'),
       hasEsc: p('SELECT 1 FROM notify_escalated WHERE key = ?'),
       addEsc: p('INSERT OR IGNORE INTO notify_escalated (key, at) VALUES (?, ?)'),
@@ -71,14 +73,14 @@ export class NotifyOutbox implements EscalationMemory, HeldMemory {
   }
 
   log(r: Omit<LogRow, 'id'>): void {
-    const info = this.stmt.log.run(r.at, r.channel, r.kind, r.alarm, r.subject, r.outcome, r.error, r.attempt, r.late ? 1 : 0, r.queuedAt);
+    const info = this.stmt.log.run(r.at, r.channel, r.to, r.kind, r.alarm, r.subject, r.outcome, r.error, r.attempt, r.late ? 1 : 0, r.queuedAt);
     if (Number(info.lastInsertRowid) % 100 === 0) this.stmt.prune.run(LOG_ROWS);
   }
 
   /** The log, newest first; `before` an id for older pages. */
   recent(limit: number, before?: number): LogRow[] {
     const rows = this.db
-      .prepare(`SELECT id, at, channel, kind, alarm, subject, outcome, error, attempt, late, queued_at AS queuedAt FROM notify_log ${before !== undefined ? 'WHERE id < ?' : ''} ORDER BY id DESC LIMIT ?`)
+      .prepare(`SELECT id, at, channel, target AS "to", kind, alarm, subject, outcome, error, attempt, late, queued_at AS queuedAt FROM notify_log ${before !== undefined ? 'WHERE id < ?' : ''} ORDER BY id DESC LIMIT ?`)
       .all(...(before !== undefined ? [before, limit] : [limit])) as (Omit<LogRow, 'late'> & { late: number })[];
     return rows.map((r) => ({ ...r, late: r.late === 1 }));
   }

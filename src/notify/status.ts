@@ -9,6 +9,8 @@ export interface LogRow {
   /** When it happened (epoch ms). */
   at: number;
   channel: string;
+  /** To whom: the channel's recipients, or its webhook's host, as they were when it was sent (never a secret). */
+  to: string;
   kind: NoticeKind;
   alarm: string | null;
   subject: string;

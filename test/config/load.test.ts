@@ -54,6 +54,28 @@ notifications:
     ]);
   });
 
+  it('notifications: a password, a user in a URL or a Slack/Teams URL written in clear is refused at its line', () => {
+    const yaml = `${device}tags: {}
+notifications:
+  channels:
+    a: { smtp: "smtp://mail.example.org:587", from: "p@example.org", to: ["o@example.org"], password: "pw" }
+    b: { smtp: "smtp://mail.example.org:587", from: "p@example.org", to: ["o@example.org"], credentials: { user: me, password: pw } }
+    c: { webhook: "https://me:pw@hooks.example.org/planta" }
+    d: { webhook: "https://hooks.slack.com/services/T000/B000/XXXX", format: slack }
+    e: { webhook: "https://example.webhook.office.com/webhookb2/abc", format: teams }
+    f: { webhook: "env:PLANTA_SLACK_WEBHOOK", format: slack }
+  rules:
+    - { channels: [a, b, c, d, e, f] }
+`;
+    assert.deepEqual(problems(yaml), [
+      '8:93 notifications.channels.a.password: unknown field: secrets are never written in the configuration (mail: credentials: env:PREFIX or file:PATH; webhook: secret: env:VARIABLE or file:PATH)',
+      '9:106 notifications.channels.b.credentials: expected env:VARIABLE or file:PATH (secrets are never written in the configuration)',
+      '10:19 notifications.channels.c.webhook: a user or password in the URL is a secret written in clear: give the whole URL as env:VARIABLE or file:PATH',
+      '11:19 notifications.channels.d.webhook: a Slack or Teams webhook URL is itself a secret: give it as env:VARIABLE or file:PATH, not in the configuration',
+      '12:19 notifications.channels.e.webhook: a Slack or Teams webhook URL is itself a secret: give it as env:VARIABLE or file:PATH, not in the configuration',
+    ]);
+  });
+
   it('loads the default SBR configuration: the whole register map of sbr.md', () => {
     const c = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
     assert.equal(c.devices.length, 1);

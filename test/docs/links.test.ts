@@ -2,7 +2,8 @@
  * The manual stays true: every relative link in README.md and docs/ leads to
  * a file (and heading) that exists, nothing points into ../shared/ (a
  * user's clone does not have it), the README stays a short front door, and
- * every `planta …` command shown in code exists in the CLI.
+ * every `planta …` command and `npm run …` script shown in code exists, and
+ * the manual has each page the project promises, with what it is for.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -90,4 +91,39 @@ test('every `planta …` command shown in README.md and docs/ exists', () => {
     }
   }
   assert.deepEqual(missing, []);
+});
+
+test('every `npm run …` script shown in README.md and docs/ exists in package.json', () => {
+  const scripts = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
+  const missing: string[] = [];
+  for (const page of pages) {
+    const code = [...text(page).matchAll(/```[\s\S]*?```|`[^`\n]+`/g)].map((m) => m[0]).join('\n');
+    for (const m of code.matchAll(/npm run ([a-z][\w:-]*)/g)) if (!scripts.includes(m[1]!)) missing.push(`${page}: npm run ${m[1]}`);
+  }
+  assert.deepEqual(missing, []);
+});
+
+/** The manual's pages (issue 24) and what each must hold. */
+const MANUAL: Record<string, RegExp[]> = {
+  'docs/architecture.md': [/```mermaid/, /## The bus by role/],
+  'docs/configuration.md': [/## Every field\n\nGenerated from `src\/config\/schema.ts`/],
+  'docs/operator-guide.md': [/planta/],
+  'docs/http-api.md': [/GET/, /POST/],
+  'docs/error-codes.md': [/PLANTA_/],
+  'docs/security.md': [/./],
+  'docs/distributed.md': [/Redis/, /PostgreSQL/, /systemd/, /failover|fails over/i],
+  'docs/benchmarks.md': [/npm run bench:/],
+  'docs/testing.md': [/## Peers/, /## CI/, /## Adding a test/],
+  'docs/notifications.md': [/Gmail/, /Office 365/, /Postfix/, /Slack/],
+};
+
+test('the manual has every page, each with what it is for; the README is a front door with a screenshot and the two commands', () => {
+  const wanting: string[] = [];
+  for (const [page, musts] of Object.entries(MANUAL)) {
+    if (!existsSync(join(ROOT, page))) wanting.push(`${page}: missing`);
+    else for (const re of musts) if (!re.test(text(page))) wanting.push(`${page}: nothing matches ${re}`);
+  }
+  const readme = text('README.md');
+  for (const re of [/!\[[^\]]*\]\(docs\/img\/[^)]+\.png\)/, /npm install && npm start/, /npm test/, /## What you see/, /## Where to go next/]) if (!re.test(readme)) wanting.push(`README.md: nothing matches ${re}`);
+  assert.deepEqual(wanting, []);
 });

@@ -2,8 +2,8 @@
  * The Notifications page in a real browser: an engineer sees the channel,
  * sends a test message (it arrives at the webhook), and finds the alarm the
  * plant raised in the log; its link opens the alarm summary on that alarm,
- * as a notification's link does. An operator is told the page is not for
- * them.
+ * as a notification's link does; the page in Spanish. An operator is told
+ * the page is not for them.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -68,6 +68,8 @@ describe('the Notifications page in the browser', { timeout: 300_000 }, () => {
 
     const log = page.getByRole('table', { name: 'Notification log' });
     await log.getByRole('row', { name: /CRITICAL alarm: Emergency stop pressed/ }).waitFor();
+    // To whom: the webhook's host, in its own column.
+    assert.match(await log.getByRole('row', { name: /CRITICAL alarm: Emergency stop pressed/ }).innerText(), /ops\s+json webhook at 127\.0\.0\.1:\d+/);
     await log.getByRole('row', { name: /Test notification/ }).waitFor();
     assert.match(await log.innerText(), /✓ sent/);
     await screenshot(page, 'notifications-page.png');
@@ -80,6 +82,24 @@ describe('the Notifications page in the browser', { timeout: 300_000 }, () => {
     await page.getByText('Emergency stop pressed').first().waitFor();
     assert.deepEqual(errors, []);
     await context.close();
+
+    // The same page in Spanish: its words from the Spanish catalogue, none of the English ones.
+    const es = await browser!.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'UTC', locale: 'es-AR' });
+    const esPage = await es.newPage();
+    await esPage.goto(`${plant!.url}#/notifications`);
+    await esPage.getByRole('heading', { name: 'Notificaciones', exact: true }).waitFor();
+    const esChannels = esPage.getByRole('table').filter({ hasText: 'Envía a' });
+    await esChannels.getByRole('row', { name: /ops/ }).waitFor();
+    assert.match(await esChannels.innerText(), /Webhook[\s\S]*the day shift[\s\S]*✓ funcionando/);
+    await esPage.getByRole('button', { name: 'Enviar un mensaje de prueba por ops' }).waitFor();
+    const esLog = esPage.getByRole('table', { name: 'Registro de notificaciones' });
+    await esLog.getByRole('row', { name: /CRITICAL alarm: Emergency stop pressed/ }).waitFor();
+    const esText = await esPage.locator('main').innerText();
+    assert.match(esText, /Enviados y fallidos[\s\S]*Para[\s\S]*json webhook at 127\.0\.0\.1:\d+[\s\S]*✓ enviado/);
+    assert.match(await esLog.getByRole('row', { name: /CRITICAL alarm: Emergency stop pressed/ }).innerText(), /alarma\s+estop/);
+    assert.match(await esLog.getByRole('row', { name: /Test notification/ }).innerText(), /prueba/);
+    for (const english of ['Sends to', 'Sent and failed', 'working', 'Send test', 'Notification log', 'Outcome']) assert.ok(!esText.includes(english), `no English "${english}" on the Spanish page`);
+    await es.close();
 
     visitor = { user: 'ana', role: 'operator' };
     const op = await openPage(browser!, `${plant!.url}#/notifications`);

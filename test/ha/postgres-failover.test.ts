@@ -60,6 +60,7 @@ describe('PostgreSQL failover: a primary and its standby', { timeout: 60_000 }, 
         historian.append(historian.tagId('level'), T0 + n * 1000, n, 0);
         n++;
         await historian.flush();
+        // A pace, not a wait: a sample every 20 ms.
         await sleep(20);
       }
     })();

@@ -415,7 +415,7 @@ describe('server: handlers', () => {
       handler: (req) => {
         const a = (req as { address: number }).address;
         const res = { fc: 3 as const, registers: Uint16Array.from([a]) };
-        return a % 3 === 0 ? delay(3).then(() => res) : res;
+        return a % 3 === 0 ? delay(3).then(() => res) : res; // a scripted slow answer for every third, not a wait
       },
     });
     const raw = await RawClient.connect(f.port);

@@ -157,7 +157,8 @@ northbound:
     const events: unknown[][] = [];
     const eventItem = ClientMonitoredItem.create(sub, { nodeId: 'i=2253', attributeId: AttributeIds.EventNotifier }, { queueSize: 100, filter: constructEventFilter(['SourceName', 'Message', 'Severity']) }, TimestampsToReturn.Both);
     eventItem.on('changed', (fields: unknown) => void events.push((fields as Variant[]).map((f) => f.value)));
-    await new Promise((r) => setTimeout(r, 300));
+    // The server has the monitored item once it is initialized: an alarm published after that is its event.
+    await new Promise<void>((resolve) => eventItem.once('initialized', () => resolve()));
     await bus.publishAlarmStates([{ id: 'tank.high', message: 'Tank level high', priority: 'high', source: 'tank.level', state: 'unack', active: true, acked: false, activeSince: Date.now(), changedAt: Date.now(), value: 4.9 }]);
     const ev = await waitFor('the alarm event', () => events.find((e) => e[0] === 'tank.level'), 5000);
     assert.match((ev[1] as { text: string }).text, /tank\.high: Tank level high — unack \(active\)/);

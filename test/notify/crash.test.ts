@@ -3,7 +3,8 @@
  * simulator's) holds a chattering alarm's repeat for a digest and alarms for
  * a flood message, is killed (SIGKILL: no stop, nothing handed over), and
  * started again; the digest and the flood message each arrive once at the
- * webhook.
+ * webhook. Without notifications.hmiUrl the messages link to planta start's
+ * own web server.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
@@ -55,6 +56,8 @@ describe('notifications through a crash', { timeout: 180_000 }, () => {
     await active('estop', false);
     await fault('estop', true);
     await waitFor('the first estop notification', () => sent().includes('alarm:estop'), 20_000);
+    // No notifications.hmiUrl: the message links to the alarm on planta start's own web server.
+    assert.equal((hook.bodies[0]!.body as { link?: string }).link, `http://localhost:${planta.match[1]}/#/alarms/estop`);
     await fault('estop', false);
     await active('estop', false);
     // Again within its window: held for the digest.

@@ -116,6 +116,8 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     engine.acknowledge({ user: 'op', role: 'operator' }, ['estop']);
     const log = n.status().log;
     assert.deepEqual(log.map((r) => [r.channel, r.outcome]).sort(), [['oncall', 'sent'], ['ops', 'sent']]);
+    // To whom each went, as the Notifications page lists it.
+    assert.deepEqual(log.map((r) => [r.channel, r.to]).sort(), [['oncall', `smtp://127.0.0.1:${smtp.port} → oncall@example.org`], ['ops', `json webhook at ${new URL(hook.url).host}`]]);
   });
 
   it('STARTTLS is required by default: a server that offers it gets the mail encrypted, one that does not gets nothing', async (t) => {
@@ -184,6 +186,8 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     t.after(() => smtp.close());
     await waitFor('five mails', () => smtp.mails.length >= 5 && n.status().channels[0]!.queued === 0, 10_000);
     assert.deepEqual(smtp.mails.map((m) => m.subject), [0, 1, 2, 3, 4].map((i) => `[P] CRITICAL alarm: a${i} is active`));
+    // A channel without onCall: the mail says who is on call, its recipients.
+    assert.match(smtp.mails[0]!.text!, /On call: {2}oncall@example\.org/);
     assert.equal(n.status().channels[0]!.failing, undefined);
   });
 

@@ -918,6 +918,7 @@ export const en = {
     channel: 'Channel',
     kind: 'Kind',
     sendsTo: 'Sends to',
+    to: 'To',
     onCall: 'On call',
     waiting: 'Waiting',
     test: 'Test',
@@ -930,6 +931,7 @@ export const en = {
     late: 'LATE',
     outcomes: { sent: 'sent', failed: 'failed, will retry', rejected: 'refused by the receiver', dropped: 'dropped (outbox full)' } as Record<string, string>,
     tryN: (n: number) => ` (try ${n})`,
+    kinds: { alarm: 'alarm', clear: 'cleared', escalation: 'escalation', digest: 'digest', flood: 'flood', test: 'test' } as Record<string, string>,
   },
   devices: {
     unknown: 'unknown',

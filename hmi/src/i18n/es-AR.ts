@@ -918,6 +918,7 @@ export const esAR: Messages = {
     channel: 'Canal',
     kind: 'Tipo',
     sendsTo: 'Envía a',
+    to: 'Para',
     onCall: 'De guardia',
     waiting: 'En espera',
     test: 'Prueba',
@@ -930,6 +931,7 @@ export const esAR: Messages = {
     late: 'TARDE',
     outcomes: { sent: 'enviado', failed: 'falló, se reintenta', rejected: 'rechazado por el destinatario', dropped: 'descartado (bandeja de salida llena)' } as Record<string, string>,
     tryN: (n: number) => ` (intento ${n})`,
+    kinds: { alarm: 'alarma', clear: 'normalizada', escalation: 'escalamiento', digest: 'resumen', flood: 'avalancha', test: 'prueba' } as Record<string, string>,
   },
   devices: {
     unknown: 'desconocido',

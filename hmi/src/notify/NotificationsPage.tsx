@@ -150,6 +150,7 @@ export function NotificationsPage() {
                   <tr>
                     <th scope="col">{msg().audit.time}</th>
                     <th scope="col">{msg().notify.channel}</th>
+                    <th scope="col">{msg().notify.to}</th>
                     <th scope="col">{msg().journal.what}</th>
                     <th scope="col">{msg().notify.subject}</th>
                     <th scope="col">{msg().notify.outcome}</th>
@@ -160,8 +161,9 @@ export function NotificationsPage() {
                     <tr key={r.id} data-outcome={r.outcome}>
                       <td class="num">{formatDateTimeZoned(r.at, tz)}</td>
                       <td>{r.channel}</td>
+                      <td class="notify-target">{r.to || '—'}</td>
                       <td>
-                        {r.kind}
+                        {msg().notify.kinds[r.kind] ?? r.kind}
                         {r.alarm ? (
                           <>
                             {' '}
