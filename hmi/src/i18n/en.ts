@@ -254,7 +254,7 @@ export const en = {
     busStopped: (at: string, age: string) => `Live data stopped since ${at} (${age})`,
     busDetail: (detail: string) => ` — the server has no connection to the plant's bus${detail ? ` (${detail})` : ''}. Values shown are the last known, marked stale.`,
     noReply: (device: string, at: string, age: string) => `No valid reply from ${device} since ${at} (${age})`,
-    noLive: (device: string, at: string) => `No live data from ${device} since ${at}`,
+    noLive: (device: string, at: string, age: string) => `No live data from ${device} since ${at} (${age})`,
     lastError: (code: string, message: string) => `; last error ${code}: ${message}`,
     down: 'down',
     deviceDetails: 'Device details',

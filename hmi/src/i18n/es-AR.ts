@@ -265,7 +265,7 @@ export const esAR: Messages = {
     busDetail: (detail: string) =>
       ` — el servidor no tiene conexión con el bus de la planta${detail ? ` (${detail})` : ''}. Los valores mostrados son los últimos conocidos, marcados como desactualizados.`,
     noReply: (device: string, at: string, age: string) => `Sin respuesta válida de ${device} desde las ${at} (${age})`,
-    noLive: (device: string, at: string) => `Sin datos en vivo de ${device} desde las ${at}`,
+    noLive: (device: string, at: string, age: string) => `Sin datos en vivo de ${device} desde las ${at} (${age})`,
     lastError: (code: string, message: string) => `; último error ${code}: ${message}`,
     down: 'caído',
     deviceDetails: 'Detalle del equipo',
