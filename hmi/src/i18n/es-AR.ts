@@ -938,7 +938,8 @@ export const esAR: Messages = {
     down: 'Caído',
     unit: 'unidad',
     validReplies: (at: string) => ` — respuestas válidas, la última a las ${at}`,
-    downSince: (heard: boolean, device: string, at: string, age: string) => ` — ${heard ? 'sin respuesta válida' : 'sin datos en vivo'} de ${device} desde las ${at} (${age})`,
+    downSince: (heard: boolean, device: string, at: string, age: string) =>
+      ` — ${heard ? 'sin respuesta válida' : 'sin datos en vivo'} de ${device} desde ${/^\d\d:/.test(at) ? 'las' : 'el'} ${at} (${age})`,
     lastReceived: ' (según lo último recibido: se perdieron los datos en vivo)',
     lastKnown: (at: string) => ` (según lo último conocido: datos en vivo detenidos desde ${at})`,
     tcp: 'Conexión TCP:',
