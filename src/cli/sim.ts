@@ -215,7 +215,7 @@ export function registerSimCommands(program: Command): void {
     .option('--control-port <port>', 'control interface port on 127.0.0.1 (default: Modbus port + 1)')
     .option('--no-control', 'do not serve the control interface')
     .option('--no-autostart', 'power on with the reactor stopped (default: program 1 starts)')
-    .option('--mode <mode>', 'misbehaviour: normal | slow:MS | silent | close | exception:CODE | garbage | noise', 'normal')
+    .option('--mode <mode>', 'misbehaviour: normal | slow:MS | silent | close | hangup | exception:CODE | garbage | noise', 'normal')
     .option('--load <DEVICESxREGISTERS>', 'serve the generic load device instead, e.g. 10x1000')
     .option('--change <duration>', 'load device: how often every register changes', '100ms')
     .option('--max-connections <n>', 'Modbus connections at most; at the limit a newcomer evicts the one idle longest (default 64, load device 1024)')
@@ -254,7 +254,7 @@ export function registerSimCommands(program: Command): void {
     controlAction((base) => callControl(base, 'GET', '/faults')),
   );
   controlOpt(
-    unitOpt(sim.command('mode').argument('<mode>', 'normal | slow:MS | silent | close | exception:CODE | garbage | noise').description('make the simulated device misbehave'), 'behaviour'),
+    unitOpt(sim.command('mode').argument('<mode>', 'normal | slow:MS | silent | close | hangup | exception:CODE | garbage | noise').description('make the simulated device misbehave'), 'behaviour'),
   ).action(
     controlAction((base, [text], opts) => callControl(base, 'PUT', '/mode', { ...parseMisbehaviour(text!), ...(opts.unit === undefined ? {} : { unit: Number(opts.unit) }) })),
   );

@@ -6,7 +6,7 @@ export const SIM = {
   codes: {
     PLANTA_SIM_NOT_FOUND: { status: 404, meaning: 'No control route answers this method and path.' },
     PLANTA_SIM_BAD_REQUEST: { status: 400, meaning: 'The body is not JSON, has no "mode" string, or names a unit outside 1..247.' },
-    PLANTA_SIM_BAD_MODE: { status: 400, meaning: 'Not a misbehaviour: normal, slow:MS, silent, close, exception:CODE, garbage or noise, with its number in range.' },
+    PLANTA_SIM_BAD_MODE: { status: 400, meaning: 'Not a misbehaviour: normal, slow:MS, silent, close, hangup, exception:CODE, garbage or noise, with its number in range.' },
     PLANTA_SIM_BODY_TOO_LARGE: { status: 413, meaning: 'The body is over 64 KiB.' },
     PLANTA_SIM_UNKNOWN_FAULT: { status: 404, meaning: 'Not a fault of the plant; the message lists them.' },
     PLANTA_SIM_UNKNOWN_UNIT: { status: 404, meaning: 'The simulator serves no plant at that unit id; the message lists the units it serves.' },

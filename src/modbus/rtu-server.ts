@@ -20,6 +20,8 @@ export interface RtuServerOptions {
   handler: RequestHandler;
   /** The unit ids answered here (1..247); a broadcast (0) reaches the handler with unit id 0. */
   units: Iterable<number>;
+  /** Whether to keep an RTU-over-TCP connection just accepted; false: it is closed at once. */
+  admit?: () => boolean;
 }
 
 export interface RtuServerStats extends ServeStats {
@@ -60,10 +62,12 @@ export class ModbusRtuServer extends EventEmitter<RtuServerEvents> {
   private readonly tcpServers: net.Server[] = [];
   private readonly sockets = new Set<net.Socket>();
   private nextId = 1;
+  private readonly admit: (() => boolean) | undefined;
 
   constructor(options: RtuServerOptions) {
     super();
     this.handler = options.handler;
+    this.admit = options.admit;
     this.units = new Set(options.units);
     for (const u of this.units) if (!Number.isInteger(u) || u < 1 || u > 247) throw new RangeError(`unit id ${u} is outside 1..247`);
   }
@@ -125,6 +129,10 @@ export class ModbusRtuServer extends EventEmitter<RtuServerEvents> {
 
   private accept(socket: net.Socket): void {
     socket.on('error', () => undefined);
+    if (this.admit && !this.admit()) {
+      socket.destroy();
+      return;
+    }
     socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));

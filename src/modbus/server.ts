@@ -25,6 +25,8 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
   host?: string;
   /** Default 502; 0 picks a free port. */
   port?: number;
+  /** Whether to keep a connection just accepted; false: it is closed at once (a simulated device that hangs up). */
+  admit?: () => boolean;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
@@ -90,6 +92,7 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> implements Conne
   /** One read buffer for every connection: each read is decoded before the next one lands. */
   private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   private handlerFn: RequestHandler;
+  private readonly admit: (() => boolean) | undefined;
   private readonly host: string;
   private readonly port: number;
   private nextConnectionId = 1;
@@ -105,6 +108,7 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> implements Conne
     }
     this.limits = limits;
     this.handlerFn = options.handler;
+    this.admit = options.admit;
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 502;
     // Paused on accept: reading starts once the connection is set up (see adopt()).
@@ -208,6 +212,10 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> implements Conne
     // Read before adopt() moves the handle away from `raw`.
     const address = raw.remoteAddress ?? '';
     const port = raw.remotePort ?? 0;
+    if (this.admit && !this.admit()) {
+      raw.destroy();
+      return;
+    }
     if (!this.makeRoom(address, `${address}:${port}`)) {
       this.stats.refused++;
       raw.destroy();

@@ -22,6 +22,11 @@ export type Misbehaviour =
   | { mode: 'silent' }
   /** Close the connection on every request, without answering. */
   | { mode: 'close' }
+  /**
+   * Accept each TCP connection and close it at once, before any request (a device that hangs up right after the
+   * connect). A connection carries every unit, so one unit alone in this mode closes the connection on its requests.
+   */
+  | { mode: 'hangup' }
   /** Answer every request with this exception (04 device failure, 06 busy, ...). */
   | { mode: 'exception'; code: number }
   /** Answer with a well-framed reply whose PDU is nonsense (a bad byte count). */
@@ -30,7 +35,7 @@ export type Misbehaviour =
   | { mode: 'noise' };
 
 export type MisbehaviourMode = Misbehaviour['mode'];
-export const MISBEHAVIOUR_MODES: readonly MisbehaviourMode[] = ['normal', 'slow', 'silent', 'close', 'exception', 'garbage', 'noise'];
+export const MISBEHAVIOUR_MODES: readonly MisbehaviourMode[] = ['normal', 'slow', 'silent', 'close', 'hangup', 'exception', 'garbage', 'noise'];
 
 export class MisbehaviourError extends PlantaError<'PLANTA_SIM_BAD_MODE'> {
   constructor(message: string) {
@@ -38,7 +43,7 @@ export class MisbehaviourError extends PlantaError<'PLANTA_SIM_BAD_MODE'> {
   }
 }
 
-/** Parses `normal`, `slow:1500`, `silent`, `close`, `exception:6`, `garbage`, `noise`. */
+/** Parses `normal`, `slow:1500`, `silent`, `close`, `hangup`, `exception:6`, `garbage`, `noise`. */
 export function parseMisbehaviour(text: string): Misbehaviour {
   const [mode, arg] = text.split(':', 2) as [string, string | undefined];
   const num = (what: string, min: number, max: number): number => {
@@ -52,6 +57,7 @@ export function parseMisbehaviour(text: string): Misbehaviour {
     case 'normal':
     case 'silent':
     case 'close':
+    case 'hangup':
     case 'garbage':
     case 'noise':
       return { mode };
@@ -90,6 +96,7 @@ export function misbehaving(handler: RequestHandler, current: (unitId: number) =
       case 'silent':
         return NO_RESPONSE;
       case 'close':
+      case 'hangup':
         ctx.destroy();
         return NO_RESPONSE;
       case 'exception':

@@ -122,8 +122,9 @@ export class Simulator {
       maxConnections: options.load ? 1024 : 64,
       ...options.connections,
       handler,
+      admit: () => !this.hangsUp(),
     });
-    if (rtu) this.rtu = new ModbusRtuServer({ handler, units: this.plants.keys() });
+    if (rtu) this.rtu = new ModbusRtuServer({ handler, units: this.plants.keys(), admit: () => !this.hangsUp() });
     const log = options.log;
     if (log) this.server.on('closed', (e) => logClosed(log, e));
   }
@@ -136,6 +137,12 @@ export class Simulator {
   /** How unit `unitId` behaves now. */
   modeOf(unitId: number): Misbehaviour {
     return this.unitModes.get(unitId) ?? this.misbehaviour;
+  }
+
+  /** Whether a new connection is closed at once: every unit it could reach hangs up. */
+  private hangsUp(): boolean {
+    const units = [...this.plants.keys()];
+    return units.length > 0 ? units.every((u) => this.modeOf(u).mode === 'hangup') : this.misbehaviour.mode === 'hangup';
   }
 
   /** Sets the mode of every unit (`unit` undefined: and forgets the units' own), or of one unit. */

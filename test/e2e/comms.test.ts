@@ -52,9 +52,9 @@ describe('communication loss and recovery', { timeout: 120_000 }, () => {
     });
 
     await plant!.stopSim();
-    const banner = page.getByRole('alert').filter({ hasText: 'PLC plc: no valid reply since' });
+    const banner = page.getByRole('alert').filter({ hasText: 'No valid reply from plc since' });
     await banner.waitFor({ timeout: 20_000 });
-    assert.match((await banner.textContent()) ?? '', /PLC plc: no valid reply since \d\d:\d\d:\d\d GMT-3 \(\d+ s\) \((no TCP connection|TCP connection being opened); /);
+    assert.match((await banner.textContent()) ?? '', /No valid reply from plc since \d\d:\d\d:\d\d GMT-3 \(\d+ s\) \((no TCP connection|TCP connection being opened); /);
     await page.locator('.abar.q-bad[data-tag="reactor.level"]').waitFor();
     const mark = level.getByRole('img', { name: /^Quality (No comms|Timeout|Comms error): / });
     await mark.waitFor();

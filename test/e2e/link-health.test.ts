@@ -1,7 +1,7 @@
 /**
  * A dead link announced in the browser: the simulated PLC keeps its TCP
  * connections open and never answers (a hung PLC, a half-open link). Every
- * page's banner and the Devices page say "no valid reply since …" with how
+ * page's banner and the Devices page say "no valid reply from plc since …" with how
  * long, whatever the TCP connection does; the communication alarm is raised;
  * valid replies again clear the banner. Screenshots at 360 and 1440 px.
  */
@@ -12,8 +12,11 @@ import { parseMisbehaviour } from '../../src/sim/misbehaviour.js';
 import { needPeer } from '../helpers/peers.js';
 import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
 
-/** "PLC plc: no valid reply since 14:03:27 GMT-3 (12 s)" */
-const DEAD = /PLC plc: no valid reply since (\d\d:\d\d:\d\d) GMT-3 \((\d+ s|\d+ min \d\d s)\)/;
+/** "No valid reply from plc since 14:03:27 GMT-3 (12 s)" */
+const DEAD = /No valid reply from plc since (\d\d:\d\d:\d\d) GMT-3 \((\d+ s|\d+ min \d\d s)\)/;
+
+/** "Sin respuesta válida de plc desde las 14:03:27 ART (12 s)": the zone in Spanish words */
+const DEAD_ES = /Sin respuesta válida de plc desde las (\d\d:\d\d:\d\d) (?:ART|GMT-3) \((\d+ s|\d+ min \d\d s)\)/;
 
 describe('a dead link in the browser', { timeout: 180_000 }, () => {
   let hmiDir: string | undefined;
@@ -42,7 +45,7 @@ describe('a dead link in the browser', { timeout: 180_000 }, () => {
     return DEAD.exec(text)![1]!;
   }
 
-  it('a PLC that accepts and never answers: every page and the Devices page say "no valid reply since", whatever TCP does', async (t) => {
+  it('a PLC that accepts and never answers: every page and the Devices page say "no valid reply from plc since", whatever TCP does', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
     const { page, context, errors } = await openPage(browser!, plant!.url);
     t.after(() => context.close());
@@ -59,8 +62,8 @@ describe('a dead link in the browser', { timeout: 180_000 }, () => {
 
     await page.evaluate(() => (window.location.hash = '#/devices'));
     const state = page.locator('[data-device="plc"] .device-state');
-    await state.filter({ hasText: /Down — no valid reply since \d{4}-\d\d-\d\d (\d\d:\d\d:\d\d) GMT-3 \(\d+ s\)/ }).waitFor();
-    assert.match((await state.textContent()) ?? '', new RegExp(`no valid reply since \\d{4}-\\d\\d-\\d\\d ${since} GMT-3`));
+    await state.filter({ hasText: /Down — no valid reply from plc since (\d\d:\d\d:\d\d) GMT-3 \(\d+ s\)/ }).waitFor();
+    assert.match((await state.textContent()) ?? '', new RegExp(`no valid reply from plc since ${since} GMT-3`));
     assert.match((await page.locator('[data-device="plc"] .device-tcp').textContent()) ?? '', /^TCP connection: (open since .+|being opened|closed)\. The link counts as down after 3\.0\ss without a valid reply\.$/);
     await page.setViewportSize({ width: 1440, height: 900 });
     await screenshot(page, 'devices-no-valid-reply-1440.png');
@@ -71,6 +74,20 @@ describe('a dead link in the browser', { timeout: 180_000 }, () => {
     await screenshot(page, 'overview-no-valid-reply-360.png', false);
     await page.setViewportSize({ width: 1440, height: 900 });
     await screenshot(page, 'overview-no-valid-reply-1440.png', false);
+
+    // The same in Spanish: the banner on a page and the Devices page, with the same "since".
+    const es = await browser!.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'UTC', locale: 'es-AR' });
+    t.after(() => es.close());
+    const esPage = await es.newPage();
+    await esPage.goto(plant!.url);
+    const esLine = esPage.getByRole('alert').filter({ hasText: DEAD_ES });
+    await esLine.waitFor({ timeout: 15_000 });
+    assert.equal(DEAD_ES.exec((await esLine.textContent()) ?? '')![1], since);
+    await esPage.evaluate(() => (window.location.hash = '#/devices'));
+    await esPage
+      .locator('[data-device="plc"] .device-state')
+      .filter({ hasText: new RegExp(`Caído — sin respuesta válida de plc desde las ${since} (?:ART|GMT-3) \\((\\d+ s|\\d+ min \\d\\d s)\\)`) })
+      .waitFor();
 
     // The alarm is raised, and the banner goes once valid replies come again.
     assert.equal(plant!.alarms!.states().find((a) => a.id === 'comm.plc')?.state, 'unack');

@@ -85,7 +85,7 @@ describe('tag browser, faceplate and devices', { timeout: 120_000 }, () => {
 
     await page.getByRole('navigation', { name: 'Displays' }).getByRole('link', { name: 'Devices' }).click();
     const device = page.locator('[data-device="plc"]');
-    await device.getByRole('status').filter({ hasText: /Down — no valid reply since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT-3/ }).waitFor({ timeout: 20_000 });
+    await device.getByRole('status').filter({ hasText: /Down — no valid reply from plc since \d\d:\d\d:\d\d GMT-3/ }).waitFor({ timeout: 20_000 });
     const facts = (await device.locator('.facts').textContent()) ?? '';
     for (const label of ['Requests / responses', 'Timeouts', 'Connection errors', 'Exceptions', 'Latency p50 / p99', 'Reconnects', 'Scans / overruns', 'Jitter p50 / p99', 'Tags by quality']) {
       assert.ok(facts.includes(label), `devices page shows ${label}`);

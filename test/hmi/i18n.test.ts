@@ -58,6 +58,14 @@ describe('the message catalogue', () => {
     assert.equal(esAR.journal.entries(1, false), '1 entrada');
   });
 
+  it('a dead link names its device and since when, a time or (after 12 h) a date in Spanish', () => {
+    assert.equal(en.banner.noReply('plc', '10:42:05 GMT-3', '2 min 05 s'), 'No valid reply from plc since 10:42:05 GMT-3 (2 min 05 s)');
+    assert.equal(esAR.banner.noReply('plc', '10:42:05 ART', '2 min 05 s'), 'Sin respuesta válida de plc desde las 10:42:05 ART (2 min 05 s)');
+    assert.equal(en.devices.downSince(false, 'plc', '10:42:05 GMT-3', '12 s'), ' — no live data from plc since 10:42:05 GMT-3 (12 s)');
+    assert.equal(esAR.devices.downSince(true, 'plc', '10:42:05 ART', '12 s'), ' — sin respuesta válida de plc desde las 10:42:05 ART (12 s)');
+    assert.equal(esAR.devices.downSince(true, 'plc', '06/12/2026 10:42:05 ART', '1 d 2 h'), ' — sin respuesta válida de plc desde el 06/12/2026 10:42:05 ART (1 d 2 h)');
+  });
+
   it('most texts are translated: an English text left in es-AR is a short mark or a name', () => {
     const same = leaves(en).filter(([k, v]) => typeof v === 'string' && new Map(leaves(esAR)).get(k) === v && /[a-z]{4,}/i.test(v)).map(([k, v]) => `${k}: ${String(v)}`);
     assert.deepEqual(same.filter((s) => !/^(lang\.name|alarmState\.normal|common)/.test(s) && !/: (Normal|Modbus|English|Español|Token|Webhook)$/.test(s)), []);

@@ -139,7 +139,7 @@ describe('link health: no valid reply for the link-loss time is a dead link', { 
 
   const mode = (m: string) => async (): Promise<void> => void (sim.misbehaviour = parseMisbehaviour(m));
 
-  for (const m of ['silent', 'slow:1500', 'close', 'garbage', 'noise']) {
+  for (const m of ['silent', 'slow:1500', 'close', 'hangup', 'garbage', 'noise']) {
     it(`${m}: the alarm within 2 × timeout + scan period of the last valid reply, back only with valid replies`, async (t) => {
       const { after, stalled } = await dead(m, mode(m), mode('normal'));
       t.diagnostic(`${m}: comm.plc raised ${after} ms after the last valid reply (timeout ${TIMEOUT} ms, scan ${FAST} ms, bound ${BOUND} ms; this process stalled ${stalled} ms meanwhile)`);

@@ -1,5 +1,6 @@
 /** What a client sees from each misbehaviour mode of the simulator, switched at run time. */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -77,6 +78,26 @@ describe('simulator misbehaviour modes', { timeout: 30_000 }, () => {
     await setMode({ mode: 'close' });
     await withClient(1000, async (c) => {
       await assert.rejects(c.readCoils(0, 1), ModbusConnectionError);
+    });
+  });
+
+  it('hangup: every TCP connection is closed right after the connect, before any request', async () => {
+    await setMode({ mode: 'hangup' });
+    const closedAfter = await new Promise<{ sent: boolean; bytes: number }>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      let bytes = 0;
+      socket.on('data', (b) => (bytes += b.length));
+      socket.on('error', reject);
+      // Nothing is ever written: the device hangs up on its own.
+      socket.on('close', () => resolve({ sent: socket.bytesWritten > 0, bytes }));
+    });
+    assert.deepEqual(closedAfter, { sent: false, bytes: 0 });
+    await withClient(500, async (c) => {
+      await assert.rejects(c.readCoils(0, 1), ModbusConnectionError);
+    });
+    // Back to normal: connections are kept and answered again.
+    await withClient(1000, async (c) => {
+      assert.equal((await c.readHoldingRegisters(8, 1)).length, 1);
     });
   });
 

@@ -264,8 +264,8 @@ export const esAR: Messages = {
     busStopped: (at: string, age: string) => `Datos en vivo detenidos desde las ${at} (${age})`,
     busDetail: (detail: string) =>
       ` — el servidor no tiene conexión con el bus de la planta${detail ? ` (${detail})` : ''}. Los valores mostrados son los últimos conocidos, marcados como desactualizados.`,
-    noReply: (device: string, at: string, age: string) => `PLC ${device}: sin respuesta válida desde las ${at} (${age})`,
-    noLive: (device: string, at: string) => `PLC ${device}: sin datos en vivo desde las ${at}`,
+    noReply: (device: string, at: string, age: string) => `Sin respuesta válida de ${device} desde las ${at} (${age})`,
+    noLive: (device: string, at: string, age: string) => `Sin datos en vivo de ${device} desde las ${at} (${age})`,
     lastError: (code: string, message: string) => `; último error ${code}: ${message}`,
     down: 'caído',
     deviceDetails: 'Detalle del equipo',
@@ -940,7 +940,8 @@ export const esAR: Messages = {
     down: 'Caído',
     unit: 'unidad',
     validReplies: (at: string) => ` — respuestas válidas, la última a las ${at}`,
-    downSince: (heard: boolean, at: string, age: string) => ` — ${heard ? 'sin respuesta válida' : 'sin datos en vivo'} desde ${at} (${age})`,
+    downSince: (heard: boolean, device: string, at: string, age: string) =>
+      ` — ${heard ? 'sin respuesta válida' : 'sin datos en vivo'} de ${device} desde ${/^\d\d:/.test(at) ? 'las' : 'el'} ${at} (${age})`,
     lastReceived: ' (según lo último recibido: se perdieron los datos en vivo)',
     lastKnown: (at: string) => ` (según lo último conocido: datos en vivo detenidos desde ${at})`,
     tcp: 'Conexión TCP:',

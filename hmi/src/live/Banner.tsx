@@ -98,7 +98,7 @@ function DeviceLine({ d, status, now, tz }: { d: DeviceView; status: DeviceStatu
         {heardOf(status.lastError?.code) ? (
           <strong>{t.noReply(d.name, formatTimeZoned(since, tz), formatDuration(now - since))}</strong>
         ) : (
-          <strong>{t.noLive(d.name, formatTimeZoned(since, tz))}</strong>
+          <strong>{t.noLive(d.name, formatTimeZoned(since, tz), formatDuration(now - since))}</strong>
         )}
         <span class="banner-detail">
           {' '}

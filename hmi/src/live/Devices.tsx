@@ -8,7 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { fetchSystemNodes } from '../shared/api.js';
 import { heardOf } from './Banner.js';
 import { useHmiState } from '../shared/context.js';
-import { formatAge, formatDateTimeZoned, formatNumber } from '../shared/format.js';
+import { formatAge, formatDateTimeZoned, formatNumber, formatTimeZoned } from '../shared/format.js';
 import { qualityWord } from './quality-view.js';
 import type { DeviceView } from './state.js';
 import type { Quality, ServiceNode } from '../../../src/web/protocol.js';
@@ -52,7 +52,7 @@ function Device({ d }: { d: DeviceView }) {
         <strong>{stateWord}</strong>
         {connected && s?.lastValidReplyAt ? t.validReplies(formatDateTimeZoned(s.lastValidReplyAt, tz)) : ''}
         {s?.state === 'down' && d.downSince
-          ? t.downSince(heardOf(s.lastError?.code), formatDateTimeZoned(d.downSince, tz), formatAge(d.downSince, now))
+          ? t.downSince(heardOf(s.lastError?.code), d.name, sinceWords(d.downSince, now, tz), formatAge(d.downSince, now))
           : ''}
         {!live && <span class="caption">{t.lastReceived}</span>}
         {live && !bus.up && <span class="caption">{t.lastKnown(formatDateTimeZoned(bus.since, tz))}</span>}
@@ -176,4 +176,9 @@ export function Devices() {
       <System />
     </main>
   );
+}
+
+/** Since when, as the banner says it (the time and its zone; the age beside it dates it), with the date once that is no longer plain. */
+function sinceWords(ts: number, now: number, tz: string): string {
+  return now - ts < 12 * 3600_000 ? formatTimeZoned(ts, tz) : formatDateTimeZoned(ts, tz);
 }
