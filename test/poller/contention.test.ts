@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MemoryBus } from '../../src/bus/memory.js';
-import type { DeviceStatus, TagValue } from '../../src/bus/types.js';
+import type { DeviceStatus } from '../../src/bus/types.js';
+import type { TagValue } from '../../src/tags/types.js';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import type { PlantConfig } from '../../src/config/resolve.js';
 import { DevicePoller } from '../../src/poller/device-poller.js';
