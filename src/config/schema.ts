@@ -67,7 +67,7 @@ export const deviceSchema = z
       .array(z.string())
       .optional()
       .describe(
-        'The scan groups that give way when the poller cannot keep up (a starved CPU, a slow device), the first first: a group shed is read at one of four of its scans while the device is behind. A group not listed is never shed. Default: every group but the fastest, the slowest first.',
+        'The scan groups that give way when the poller cannot keep up (a starved CPU, a slow device), the first first: a group shed is read at one of three of its scans while the device is behind (its values stay fresh). A group not listed is never shed. Default: every group but the fastest, the slowest first.',
       ),
   })
   .strict()
