@@ -238,7 +238,7 @@ export class DevicePoller {
     try {
       if (read.length > 0) await this.read(read, started);
     } finally {
-      this.budget.end(started - lateness, performance.now());
+      this.budget.end(started - lateness, started, performance.now());
     }
   }
 

@@ -131,9 +131,9 @@ export class ScanBudget {
     return this.starved1 - this.starved0;
   }
 
-  /** The scan due at `dueAt` ended at `now` (performance.now() times): in time, or late (one group more shed). */
-  end(dueAt: number, now: number): void {
-    const late = now - dueAt > this.baseMs || this.startedAt - dueAt > this.baseMs / 2;
+  /** The scan due at `dueAt`, started at `startedAt`, ended at `now` (performance.now() times): in time, or late (one group more shed). */
+  end(dueAt: number, startedAt: number, now: number): void {
+    const late = now - dueAt > this.baseMs || startedAt - dueAt > this.baseMs / 2;
     if (late) {
       this.calm = 0;
       this.level = Math.min(this.order.length, this.level + 1);

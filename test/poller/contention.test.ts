@@ -7,6 +7,9 @@
  * starvation clock is the test's own: the checks are structural, not timed.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MemoryBus } from '../../src/bus/memory.js';
 import type { DeviceStatus } from '../../src/bus/types.js';
@@ -17,7 +20,10 @@ import { DevicePoller } from '../../src/poller/device-poller.js';
 import { CALM_SCANS, ScanBudget, shedOrderOf } from '../../src/poller/shedding.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { StallClock } from '../../src/util/stalls.js';
+import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
+
+const planta = new URL('../../bin/planta.js', import.meta.url).pathname;
 
 const PERIOD = 50;
 
@@ -67,17 +73,25 @@ describe('scan budget: overrun causes and shedding', () => {
     );
   });
 
+  it('sheds after a scan that started more than half a period late, even one that ended in time', () => {
+    const b = new ScanBudget(groups, ['slow'], 100, () => 0);
+    b.end(0, 40, 90);
+    assert.equal(b.shedding, 0);
+    b.end(1000, 1060, 1090);
+    assert.equal(b.shedding, 1);
+  });
+
   it('sheds the first group of the shed order after a late scan, reads it one time in three, and takes it back after scans in time', () => {
     const b = new ScanBudget(groups, ['slow'], 100, () => 0);
     const both = groups.map((g) => ({ name: g.name }));
     assert.deepEqual(b.select(both).map((g) => g.name), ['fast', 'slow']);
-    b.end(0, 250); // its deadline (100) missed
+    b.end(0, 10, 250); // its deadline (100) missed
     assert.equal(b.shedding, 1);
     const read = [0, 1, 2, 3, 4, 5].map(() => b.select(both).map((g) => g.name).join('+'));
     assert.deepEqual(read, ['fast', 'fast', 'fast+slow', 'fast', 'fast', 'fast+slow']);
-    b.end(0, 300); // late again: nothing more to shed
+    b.end(0, 80, 300); // late again: nothing more to shed
     assert.equal(b.shedding, 1);
-    for (let i = 0; i < CALM_SCANS; i++) b.end(1000 * i, 1000 * i + 50);
+    for (let i = 0; i < CALM_SCANS; i++) b.end(1000 * i, 1000 * i + 5, 1000 * i + 50);
     assert.equal(b.shedding, 0);
     const [fast, slow] = b.figures();
     assert.equal(fast!.shed, 0, 'the fast group is never shed');
@@ -101,6 +115,16 @@ describe('configuration: devices[].shedOrder names scan groups of its device', (
     assert.deepEqual(parseConfig(yaml('[slow]'), 'plant.yaml').devices[0]!.shedOrder, ['slow']);
     assert.throws(() => parseConfig(yaml('[nope]'), 'plant.yaml'), (e: unknown) => e instanceof ConfigError && /devices\.plc\.shedOrder\.0/.test(e.message) && /unknown scan group "nope"/.test(e.message));
     assert.throws(() => parseConfig(yaml('[slow, slow]'), 'plant.yaml'), (e: unknown) => e instanceof ConfigError && /listed twice/.test(e.message));
+  });
+
+  it('planta check prints the unknown group with its line', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'planta-shed-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'plant.yaml');
+    writeFileSync(file, yaml('[fast, nope]'));
+    const r = await run(process.execPath, [planta, 'check', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /plant\.yaml:5:\d+ devices\.plc\.shedOrder\.1: unknown scan group "nope" \(groups: fast, slow\)/);
   });
 });
 
