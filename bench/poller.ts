@@ -57,7 +57,8 @@ async function measure(load: (typeof loads)[number], pinned: boolean, mode: 'pla
     const [cmd, a] = wrap(pinned ? 1 : undefined, process.execPath, [
       '--import', 'tsx', `${here}poller/run-poller.ts`, sim.match[1]!, String(load.devices), String(load.registers), String(load.periodMs), String(SECONDS), mode,
     ]);
-    const r = await run(cmd, a, { timeoutMs: (SECONDS + 60) * 1000 });
+    // Generous: on a loaded machine the start alone (tsx, 100 k tags of configuration) can take a minute.
+    const r = await run(cmd, a, { timeoutMs: (SECONDS + 300) * 1000 });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     if (r.code !== 0 || !line.startsWith('{')) throw new Error(`run-poller failed (${r.code}): ${r.stderr}${r.stdout}`);
     return JSON.parse(line) as Result;
