@@ -34,6 +34,7 @@ import { Poller } from '../src/poller/poller.js';
 import { Simulator } from '../src/sim/simulator.js';
 import { createWebServer } from '../src/web/server.js';
 import { buildHmi } from '../test/helpers/hmi-build.js';
+import { reportGoal } from './goal.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
 const ROUNDS = Number(values.rounds);
@@ -157,10 +158,9 @@ for (const name of ['reference', 'Planta'] as const) {
 const p = result.Planta!;
 const ref = result.reference!;
 console.log(`\n  ratios to the reference: bytes ${(p.total / ref.total).toFixed(2)}×, first live value ${(p.live / ref.live).toFixed(2)}×`);
-const verdicts = [
-  `${p.total <= TARGET_BYTES ? 'met   ' : 'MISSED'}  first load ${kB(p.total)} (target ≤ ${kB(TARGET_BYTES)})`,
-  `${p.live <= TARGET_LIVE_MS ? 'met   ' : 'MISSED'}  first live value ${p.live.toFixed(0)} ms (target ≤ ${TARGET_LIVE_MS} ms)`,
-];
 console.log('\nsummary');
-for (const v of verdicts) console.log(`  ${v}`);
-process.exitCode = verdicts.some((v) => v.startsWith('MISSED')) ? 1 : 0;
+const verdicts = [
+  reportGoal('hmi first load', `≤ ${kB(TARGET_BYTES)}`, `${kB(p.total)} (${(p.total / ref.total).toFixed(2)}× the reference)`, p.total <= TARGET_BYTES),
+  reportGoal('hmi first live value', `≤ ${TARGET_LIVE_MS} ms`, `${p.live.toFixed(0)} ms (${(p.live / ref.live).toFixed(2)}× the reference)`, p.live <= TARGET_LIVE_MS),
+];
+process.exitCode = verdicts.every(Boolean) ? 0 : 1;

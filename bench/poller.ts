@@ -18,6 +18,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { run, startProcess } from '../test/helpers/process.js';
+import { reportGoal } from './goal.js';
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf('--seconds');
@@ -56,7 +57,8 @@ async function measure(load: (typeof loads)[number], pinned: boolean, mode: 'pla
     const [cmd, a] = wrap(pinned ? 1 : undefined, process.execPath, [
       '--import', 'tsx', `${here}poller/run-poller.ts`, sim.match[1]!, String(load.devices), String(load.registers), String(load.periodMs), String(SECONDS), mode,
     ]);
-    const r = await run(cmd, a, { timeoutMs: (SECONDS + 60) * 1000 });
+    // Generous: on a loaded machine the start alone (tsx, 100 k tags of configuration) can take a minute.
+    const r = await run(cmd, a, { timeoutMs: (SECONDS + 300) * 1000 });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     if (r.code !== 0 || !line.startsWith('{')) throw new Error(`run-poller failed (${r.code}): ${r.stderr}${r.stdout}`);
     return JSON.parse(line) as Result;
@@ -71,7 +73,7 @@ const fmt = (r: Result): string =>
   `overruns ${r.overruns}  invalid ${r.invalid}  RSS ${r.rssMb} MB`;
 
 console.log(`bench:poller — ${SECONDS} s per run after a 2 s warm-up, node ${process.version}`);
-const verdicts: string[] = [];
+const verdicts: { name: string; measured: string; ok: boolean }[] = [];
 for (const pinned of pinnable ? [false, true] : [false]) {
   console.log(`\n== ${pinned ? 'pinned: simulator on CPU 0, measured process on CPU 1' : 'processes left to the scheduler'}`);
   for (const load of loads) {
@@ -83,9 +85,13 @@ for (const pinned of pinnable ? [false, true] : [false]) {
     console.log(`  Planta poller              ${fmt(p)}`);
     console.log(`  CPU ratio Planta / reference ${(p.cores / ref.cores).toFixed(2)}`);
     const ok = p.overruns === 0 && p.cores <= 1 && p.invalid === 0 && p.decodedPerSecond >= 0.97 * expected;
-    verdicts.push(`${ok ? 'met   ' : 'MISSED'}  load ${load.name} ${pinned ? 'pinned  ' : 'unpinned'}: overruns ${p.overruns}, ${p.cores.toFixed(2)} core, ${p.invalid} invalid values, ${(p.decodedPerSecond / expected * 100).toFixed(1)}% of the expected rate`);
+    verdicts.push({
+      name: `poller load ${load.name} ${pinned ? 'pinned' : 'unpinned'}`,
+      measured: `overruns ${p.overruns}, ${p.cores.toFixed(2)} core (${(p.cores / ref.cores).toFixed(2)}× the reference), ${p.invalid} invalid values, ${((p.decodedPerSecond / expected) * 100).toFixed(1)}% of the expected rate`,
+      ok,
+    });
   }
 }
-console.log('\nsummary (target: zero overruns, ≤ 1 core, every value valid, the full rate)');
-for (const v of verdicts) console.log(`  ${v}`);
-process.exitCode = verdicts.some((v) => v.startsWith('MISSED')) ? 1 : 0;
+console.log('\nsummary');
+for (const v of verdicts) reportGoal(v.name, 'zero overruns, ≤ 1 core, every value valid, ≥ 97% of the full rate', v.measured, v.ok);
+process.exitCode = verdicts.every((v) => v.ok) ? 0 : 1;

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type Started, startProcess } from '../test/helpers/process.js';
+import { reportGoal } from './goal.js';
 
 /** Whether `taskset` can pin a process here. */
 export function hasTaskset(): boolean {
@@ -57,14 +58,12 @@ export interface Check {
   unit?: string;
 }
 
-/** Prints each check, met or missed; sets the exit code to 1 if any was missed. */
-export function summarise(checks: readonly Check[], width = 32): void {
+/** Prints each check as a goal line (bench/goal.ts), met or missed; sets the exit code to 1 if any was missed. */
+export function summarise(checks: readonly Check[]): void {
   console.log('\nsummary');
   let missed = 0;
   for (const c of checks) {
-    const ok = c.ratio >= c.target;
-    if (!ok) missed++;
-    console.log(`  ${ok ? 'met   ' : 'MISSED'}  ${c.name.padEnd(width)} ${c.ratio.toFixed(2)}${c.unit ? ` ${c.unit}` : ''} (target ≥ ${c.target})`);
+    if (!reportGoal(c.name, `≥ ${c.target}${c.unit ? ` ${c.unit}` : ''}`, `${c.ratio.toFixed(2)}${c.unit ? ` ${c.unit}` : ''}`, c.ratio >= c.target)) missed++;
   }
   process.exitCode = missed > 0 ? 1 : 0;
 }

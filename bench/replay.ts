@@ -37,6 +37,7 @@ import { SqliteStore } from '../src/historian/sqlite.js';
 import type { HistoryStore } from '../src/historian/types.js';
 import type { ReplayDeps } from '../src/web/replay-state.js';
 import { playReplay } from '../src/web/replay-stream.js';
+import { reportGoal } from './goal.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number): number => {
@@ -114,7 +115,7 @@ async function snapshotBench(what: string, store: HistoryStore): Promise<{ plant
   console.log(line(`${what}: snapshot at ${MOMENTS + 3} moments in the year`, planta, perTag));
   console.log(line(`${what}: R1 per-tag lastBefore (the previous path)`, perTag));
   const worst = Math.max(p95(end), p95(planta));
-  console.log(`${what}: goal ≤ ${GOAL_MS} ms at p95: ${worst.toFixed(2)} ms — ${worst <= GOAL_MS ? 'MET' : 'MISSED'}`);
+  reportGoal(`replay ${what} snapshot`, `p95 ≤ ${GOAL_MS} ms`, `${worst.toFixed(2)} ms (R1 per-tag ${(p95(perTag) / worst).toFixed(2)}× slower)`, worst <= GOAL_MS);
   return { planta };
 }
 
@@ -200,7 +201,7 @@ async function streamBench(what: string, store: HistoryStore): Promise<void> {
   journal.close();
   const speed = 3600 / wall;
   console.log(`${what}: stream of the last hour (57 tags, a change a second each; ${entries.length} journal entries): ${wall.toFixed(2)} s, ${events} events, ${(bytes / 1e6).toFixed(1)} MB`);
-  console.log(`${what}: stream throughput ${speed.toFixed(0)}× real time against the goal of ${GOAL_SPEED}× (ratio ${(speed / GOAL_SPEED).toFixed(1)}) — ${speed >= GOAL_SPEED ? 'MET' : 'MISSED'}`);
+  reportGoal(`replay ${what} stream`, `≥ ${GOAL_SPEED}× real time`, `${speed.toFixed(0)}× real time (ratio ${(speed / GOAL_SPEED).toFixed(1)})`, speed >= GOAL_SPEED);
 }
 
 async function main(): Promise<void> {

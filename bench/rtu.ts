@@ -121,6 +121,6 @@ async function placement(pinned: boolean): Promise<Check[]> {
 
 console.log(`bench:rtu — node ${process.version}, ${QUANTITY} registers per request`);
 const checks = [...(await placement(false)), ...(hasTaskset() ? await placement(true) : [])];
-summarise(checks, 26);
+summarise(checks);
 // socat and the children are stopped by the tracker on exit.
 process.exit();

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { freePort } from '../test/helpers/ports.js';
 import { run, startProcess } from '../test/helpers/process.js';
+import { reportGoal } from './goal.js';
 
 const args = process.argv.slice(2);
 const minutesArg = args.indexOf('--minutes');
@@ -165,6 +166,6 @@ console.log(`  event-loop lag p99: worst sample ${lagP99.toFixed(1)} ms; stream 
 console.log(`  errors not caused by an injected fault: ${errors.length}`);
 for (const e of errors.slice(0, 20)) console.log(`    ${e}`);
 const flat = last <= middle * 1.1 && slope < 1;
-console.log(`  ${flat ? 'met   ' : 'MISSED'}  memory flat after warm-up`);
-console.log(`  ${errors.length === 0 ? 'met   ' : 'MISSED'}  no unexplained error`);
+reportGoal('soak memory', 'RSS flat after warm-up (last third ≤ 1.1× the second, slope < 1 MB/min)', `${(last / middle).toFixed(2)}× the second third, ${slope.toFixed(2)} MB/min`, flat);
+reportGoal('soak errors', 'no unexplained error', `${errors.length} errors`, errors.length === 0);
 process.exitCode = flat && errors.length === 0 ? 0 : 1;

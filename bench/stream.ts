@@ -66,6 +66,7 @@ import { bundle } from '../scripts/build-server.mjs';
 import { buildPeer } from '../test/peers/build.js';
 import type { Started } from '../test/helpers/process.js';
 import { childTracker, hasTaskset, rssMb } from './proc.js';
+import { reportGoal } from './goal.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -280,7 +281,9 @@ const ratioRow = (label: string, a: Measure, b: Measure): string => {
 
 interface Verdict {
   ok: boolean;
-  text: string;
+  name: string;
+  goal: string;
+  measured: string;
 }
 
 async function placement(pinned: boolean): Promise<Verdict[]> {
@@ -317,11 +320,13 @@ async function placement(pinned: boolean): Promise<Verdict[]> {
   const place = (pinned ? 'pinned  ' : 'unpinned') + (disturbed > DISTURBED ? ' (disturbed run: not conclusive)' : '');
   const p99 = pl.p99_ms / ref.p99_ms;
   return [
-    { ok: p99 <= 1.0, text: `${place}  p99 Planta / reference ${p99.toFixed(2)} (${pl.p99_ms.toFixed(1)} / ${ref.p99_ms.toFixed(1)} ms; target <= 1.0)` },
-    { ok: pl.rssMb < RSS_LIMIT_MB, text: `${place}  Planta RSS ${pl.rssMb.toFixed(0)} MB (target < ${RSS_LIMIT_MB} MB)` },
+    { ok: p99 <= 1.0, name: `${place} p99`, goal: 'p99 Planta / reference ≤ 1.0', measured: `${p99.toFixed(2)} (${pl.p99_ms.toFixed(1)} / ${ref.p99_ms.toFixed(1)} ms)` },
+    { ok: pl.rssMb < RSS_LIMIT_MB, name: `${place} RSS`, goal: `Planta RSS < ${RSS_LIMIT_MB} MB`, measured: `${pl.rssMb.toFixed(0)} MB` },
     {
       ok: drops(pl) === 0,
-      text: `${place}  check: Planta delivered every delta, ${drops(pl)} drops over ${ROUNDS} rounds (${pl.missed} skipped, ${pl.resyncs} resyncs, ${pl.closed} closed)`,
+      name: `${place} every delta`,
+      goal: 'Planta delivers every delta (0 drops)',
+      measured: `${drops(pl)} drops over ${ROUNDS} rounds (${pl.missed} skipped, ${pl.resyncs} resyncs, ${pl.closed} closed)`,
     },
   ];
 }
@@ -336,5 +341,5 @@ const verdicts: Verdict[] = [];
 for (const pinned of pinnable ? [false, true] : [false]) verdicts.push(...(await placement(pinned)));
 if (!pinnable) console.log('\n(pinned placement skipped: needs taskset and 2 CPUs)');
 console.log(`\nsummary (${((performance.now() - began) / 1000).toFixed(0)} s)`);
-for (const v of verdicts) console.log(`  ${v.ok ? 'met   ' : 'MISSED'}  ${v.text}`);
+for (const v of verdicts) reportGoal(`stream ${v.name}`, v.goal, v.measured, v.ok);
 process.exitCode = verdicts.every((v) => v.ok) ? 0 : 1;

@@ -56,6 +56,17 @@ export interface DeviceStatus {
   reconnects: number;
   scans: number;
   overruns: number;
+  /**
+   * The overruns by cause (src/poller/shedding.ts): Planta's own lateness, the device's slowness, or the event loop
+   * waiting for a CPU other processes held. Absent from older pollers.
+   */
+  overrunCauses?: { 'planta-late': number; 'device-slow': number; 'cpu-starved': number };
+  /** Each scan group: its scans, its slots skipped by overruns, and its scans shed on purpose while the device was behind. */
+  scanGroups?: { name: string; periodMs: number; shedRank: number | null; scans: number; missed: number; shed: number }[];
+  /** How many scan groups are shed now (the first of devices[].shedOrder). */
+  shedding?: number;
+  /** Timeouts that left the values as they were: this process could not run for part of the device's timeout, so the device did not get all of it. */
+  excusedTimeouts?: number;
   /** How late scans start behind their slot. */
   jitterMs: { p50: number | null; p99: number | null };
   /** Tags of this device by quality. */

@@ -49,6 +49,8 @@ export interface DeviceConfig {
   maxGap: number;
   /** Scan group name → period in ms, in file order. */
   scanGroups: Record<string, number>;
+  /** devices[].shedOrder when configured; else shedOrderOf() of src/poller/shedding.ts derives it. */
+  shedOrder?: string[];
 }
 
 export interface PlantConfig {
@@ -98,6 +100,7 @@ function device(name: string, d: RawDevice): DeviceConfig {
     maxBits: d.maxBits,
     maxGap: d.maxGap,
     scanGroups: d.scanGroups,
+    ...(d.shedOrder !== undefined ? { shedOrder: d.shedOrder } : {}),
   };
 }
 
@@ -130,6 +133,10 @@ export function resolveConfig(
     if (Object.keys(d.scanGroups).length === 0) problems.push({ path: ['devices', d.name, 'scanGroups'], message: 'expected at least one scan group' });
     // Between two replies of a healthy device pass up to one scan period plus one reply's time.
     const least = d.timeoutMs + Math.min(...Object.values(d.scanGroups));
+    d.shedOrder?.forEach((g, i) => {
+      if (!(g in d.scanGroups)) problems.push({ path: ['devices', d.name, 'shedOrder', i], message: `unknown scan group "${g}" (groups: ${Object.keys(d.scanGroups).join(', ')})` });
+      else if (d.shedOrder!.indexOf(g) !== i) problems.push({ path: ['devices', d.name, 'shedOrder', i], message: `scan group "${g}" listed twice` });
+    });
     if (d.linkLossMs !== undefined && d.linkLossMs < least) {
       problems.push({ path: ['devices', d.name, 'linkLoss'], message: `expected at least the timeout plus the fastest scan period (${least} ms): shorter, a healthy device would be reported down between two replies` });
     }

@@ -63,6 +63,12 @@ export const deviceSchema = z
       .record(z.string().regex(NAME, nameMessage), duration)
       .default({ default: 1000 })
       .describe("How often each group of tags is read: group name → period. A tag without `scan` is in the device's first group."),
+    shedOrder: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'The scan groups that give way when the poller cannot keep up (a starved CPU, a slow device), the first first: a group shed is read at one of three of its scans while the device is behind (its values stay fresh). A group not listed is never shed. Default: every group but the fastest, the slowest first.',
+      ),
   })
   .strict()
   .describe('A Modbus device (a PLC, a meter, a drive) to poll, by name: at `host`, or on a `link` with its `unitId`.');

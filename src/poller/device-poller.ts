@@ -12,10 +12,10 @@
  * at the other end (its tags are Bad_DeviceFailure with the code).
  */
 import {
-  type ModbusRequest,
   type ModbusResponse,
   ModbusConnectionError,
   ModbusExceptionError,
+  ModbusTimeoutError,
 } from '../modbus/index.js';
 import { type DeviceChannel, connectionOf, ownChannel } from './channel.js';
 import { gatewaySilence, qualityOfError } from './read-errors.js';
@@ -32,7 +32,6 @@ import type {
   ValueBus,
 } from '../bus/types.js';
 import type { DeviceConfig } from '../config/resolve.js';
-import { compileRegisterDecoder } from '../tags/codec.js';
 import type { Quality } from '../tags/quality.js';
 import type { TagDefinition, TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
@@ -40,25 +39,9 @@ import { SampleWindow } from '../util/percentiles.js';
 import { Periodic } from '../util/scheduler.js';
 import { StallClock } from '../util/stalls.js';
 import { CommandExecutor, type ExecutorOptions, type ReadValue } from './command-executor.js';
-import { type ReadBlock, planReads } from './plan.js';
+import { type Group, type Block, scanGroups } from './scan-groups.js';
+import { ScanBudget, shedOrderOf } from './shedding.js';
 import { type TagState, applyValue } from './tag-state.js';
-
-interface Block {
-  /** Its scan group, by which a link schedules requests fairly. */
-  group: string;
-  request: ModbusRequest;
-  bits: boolean;
-  tags: TagState[];
-}
-
-interface Group {
-  name: string;
-  periodMs: number;
-  /** Runs every `every` base ticks. */
-  every: number;
-  blocks: Block[];
-  lastCompleted: number;
-}
 
 /** Receives measurements as they happen (for the Prometheus histograms). */
 export interface PollerObservers {
@@ -93,14 +76,6 @@ export interface DevicePollerOptions {
   rtu?: boolean;
 }
 
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-
-const FC_OF_AREA = { coil: 1, discrete: 2, holding: 3, input: 4 } as const;
-
-function toRequest(b: ReadBlock): ModbusRequest {
-  return { fc: FC_OF_AREA[b.area], address: b.address, quantity: b.quantity };
-}
-
 /**
  * How long without a valid reply makes a device's link down: devices[].linkLoss, else 2 × the timeout + the fastest
  * scan period (`periods`: those actually scanned) — by then a healthy device has answered, and a dead one has let two
@@ -115,6 +90,8 @@ export class DevicePoller {
   private readonly groups: Group[];
   private readonly client: DeviceChannel;
   private readonly loop: Periodic;
+  private readonly budget: ScanBudget;
+  private excusedTimeouts = 0;
   private readonly latency = new SampleWindow(1024);
   private readonly jitter = new SampleWindow(1024);
   private statusTimer: NodeJS.Timeout | undefined;
@@ -152,40 +129,10 @@ export class DevicePoller {
     this.log = options.log?.child({ device: device.name });
     this.ownStalls = options.stalls === undefined;
     this.stalls = options.stalls ?? new StallClock();
-    this.tags = [];
-    const byGroup = new Map<string, TagDefinition[]>();
-    for (const t of tags) {
-      if (t.device !== device.name) continue;
-      const group = byGroup.get(t.scanGroup);
-      if (group) group.push(t);
-      else byGroup.set(t.scanGroup, [t]);
-    }
+    const { groups, tags: states, base } = scanGroups(device, tags);
+    this.groups = groups;
+    this.tags = states;
     const periods = Object.values(device.scanGroups);
-    const base = periods.reduce(gcd);
-    this.groups = Object.entries(device.scanGroups).map(([name, periodMs]) => ({
-      name,
-      periodMs,
-      every: periodMs / base,
-      lastCompleted: 0,
-      blocks: planReads(byGroup.get(name) ?? [], device).map((b) => ({
-        group: name,
-        request: toRequest(b),
-        bits: b.area === 'coil' || b.area === 'discrete',
-        tags: b.tags.map(({ tag, offset }) => {
-          const state: TagState = {
-            def: tag,
-            offset,
-            decode: b.area === 'coil' || b.area === 'discrete' ? undefined : compileRegisterDecoder(tag),
-            value: null,
-            quality: 'Bad_WaitingForInitialData',
-            exceptionCode: undefined,
-            ts: 0,
-          };
-          this.tags.push(state);
-          return state;
-        }),
-      })),
-    }));
     const scanned = this.groups.filter((g) => g.blocks.length > 0).map((g) => g.periodMs);
     this.linkLossMs = linkLossMs(device, scanned.length > 0 ? scanned : periods);
     this.client = options.channel ?? ownChannel(connectionOf(device));
@@ -200,7 +147,13 @@ export class DevicePoller {
     );
     this.client.onDisconnect((err) => this.onDisconnect(err));
     this.client.onState(() => void this.publishStatus());
-    this.loop = new Periodic(base, (slot) => this.scan(slot), (err) => this.log?.error({ err }, 'scan failed'));
+    this.budget = new ScanBudget(this.groups, shedOrderOf(device), base, this.stalls.starvedMs);
+    this.loop = new Periodic(
+      base,
+      (slot) => this.scan(slot),
+      (err) => this.log?.error({ err }, 'scan failed'),
+      (slot, missed, dueAt) => void this.budget.overrun(slot, missed, dueAt, performance.now()),
+    );
     this.executor = new CommandExecutor(
       this.client,
       new Map(tags.filter((t) => t.device === device.name).map((t) => [t.name, t])),
@@ -275,12 +228,29 @@ export class DevicePoller {
   // ------------------------------------------------------------ scanning
 
   private async scan(slot: number): Promise<void> {
-    this.jitter.add(this.loop.stats.lastLatenessMs);
-    this.options.observers?.lateness(this.device.name, this.loop.stats.lastLatenessMs / 1000);
+    const lateness = this.loop.stats.lastLatenessMs;
+    this.jitter.add(lateness);
+    this.options.observers?.lateness(this.device.name, lateness / 1000);
+    const started = performance.now();
     const due = this.groups.filter((g) => slot % g.every === 0 && g.blocks.length > 0);
     if (due.length === 0 || this.options.polls?.() === false) return;
-    const blocks = due.length === 1 ? due[0]!.blocks : due.flatMap((g) => g.blocks);
+    const read = this.budget.select(due);
+    try {
+      if (read.length > 0) await this.read(read, started);
+    } finally {
+      this.budget.end(started - lateness, started, performance.now());
+    }
+  }
+
+  private async read(groups: Group[], started: number): Promise<void> {
+    const blocks = groups.length === 1 ? groups[0]!.blocks : groups.flatMap((g) => g.blocks);
+    this.budget.begin(started);
+    const stalled0 = this.stalls.stalledMs;
     const results = await this.exclusive(() => Promise.allSettled(blocks.map((b) => this.client.request(b.request, b.group))));
+    const replied = performance.now();
+    // This process could not run for part of the scan: a timeout then may be its own lateness, not the device's silence.
+    const lost = Math.max(this.budget.replied(replied), this.stalls.stalledMs - stalled0);
+    const excusable = replied - started - lost < this.device.timeoutMs;
     // The lease was lost during the scan: another poller owns the device now and publishes its values.
     if (this.options.polls?.() === false) return;
     const now = Date.now();
@@ -289,11 +259,16 @@ export class DevicePoller {
     for (let i = 0; i < blocks.length; i++) {
       const r = results[i]!;
       if (r.status === 'fulfilled') this.applyReply(blocks[i]!, r.value, now, out);
+      else if (excusable && r.reason instanceof ModbusTimeoutError) this.excusedTimeouts++;
       else this.applyError(blocks[i]!.tags, r.reason, now, out);
       valid ||= r.status === 'fulfilled' || (r.reason instanceof ModbusExceptionError && !gatewaySilence(r.reason));
     }
     if (valid) this.noteValidReply(now);
-    for (const g of due) g.lastCompleted = now;
+    const stalled = this.stalls.stalledMs;
+    for (const g of groups) {
+      g.lastCompleted = now;
+      g.stalledAtCompletion = stalled;
+    }
     // A scan that changed nothing is still reported once a second: the historian learns how far the values are known.
     if (out.length > 0 || now - this.reportedAt >= 1000) {
       this.reportedAt = now;
@@ -369,7 +344,8 @@ export class DevicePoller {
     const out: TagValue[] = [];
     for (const g of this.groups) {
       const limit = Math.max(3 * g.periodMs, g.periodMs + 2 * this.device.timeoutMs) + 1000;
-      if (g.lastCompleted === 0 || now - g.lastCompleted < limit) continue;
+      // Less the time this process could not run: its own lateness makes no value stale.
+      if (g.lastCompleted === 0 || now - g.lastCompleted - (this.stalls.stalledMs - g.stalledAtCompletion) < limit) continue;
       for (const b of g.blocks) this.mark(b.tags.filter((t) => t.quality === 'Good'), 'Uncertain_LastUsableValue', undefined, now, out, true);
     }
     if (out.length > 0) void this.bus.publishValues(out);
@@ -455,6 +431,10 @@ export class DevicePoller {
       reconnects: s.reconnects,
       scans: this.loop.stats.runs,
       overruns: this.loop.stats.overruns,
+      overrunCauses: { ...this.budget.causes },
+      scanGroups: this.budget.figures(),
+      shedding: this.budget.shedding,
+      excusedTimeouts: this.excusedTimeouts,
       jitterMs: { p50: round(j50!), p99: round(j99!) },
       qualities,
       ...(this.options.lease ? { poller: { ...this.options.lease, ...(this.standby ? { standby: this.standby } : {}) } } : {}),

@@ -71,6 +71,18 @@ export function registerPollerMetrics(registry: Registry, devices: () => readonl
   });
   counter('planta_modbus_reconnects_total', 'Reconnections to the device', ['device'], (d, set) => set({}, d.status().reconnects));
   counter('planta_scan_overruns_total', 'Scan slots missed because the previous scan ran late', ['device'], (d, set) => set({}, d.status().overruns));
+  counter('planta_scan_overrun_causes_total', "Scan slots missed by cause: planta-late (Planta's own lateness), device-slow, cpu-starved (other processes held the CPU)", ['device', 'cause'], (d, set) => {
+    for (const [cause, n] of Object.entries(d.status().overrunCauses ?? {})) set({ cause }, n);
+  });
+  counter('planta_scan_shed_total', 'Scans of a scan group skipped on purpose while its device was behind (devices[].shedOrder)', ['device', 'group'], (d, set) => {
+    for (const g of d.status().scanGroups ?? []) set({ group: g.name }, g.shed);
+  });
+  counter('planta_scan_missed_total', "Slots of a scan group skipped by its device's overruns", ['device', 'group'], (d, set) => {
+    for (const g of d.status().scanGroups ?? []) set({ group: g.name }, g.missed);
+  });
+  counter('planta_modbus_timeouts_excused_total', 'Timeouts that left values as they were: this process could not run for part of the timeout', ['device'], (d, set) =>
+    set({}, d.status().excusedTimeouts ?? 0),
+  );
   new Gauge({
     name: 'planta_device_connected',
     help: '1 while valid replies come from the device (its link is up, whatever the TCP connection does)',

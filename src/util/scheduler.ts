@@ -22,6 +22,8 @@ export class Periodic {
     private readonly periodMs: number,
     private readonly work: (slot: number) => void | Promise<void>,
     private readonly onError: (err: unknown) => void = () => undefined,
+    /** Told of every overrun: the slot whose run ended after the next slot(s), how many slots it skipped, and when it was due (performance.now() time). */
+    private readonly onOverrun?: (slot: number, missed: number, dueAt: number) => void,
   ) {
     if (!(periodMs > 0)) throw new RangeError(`period ${periodMs} ms must be positive`);
   }
@@ -67,7 +69,10 @@ export class Periodic {
     const now = performance.now();
     // Timers may fire a hair early; never run the same slot twice.
     const next = Math.max(this.slot + 1, Math.floor((now - this.origin) / this.periodMs) + 1);
-    if (next > this.slot + 1) this.stats.overruns += next - this.slot - 1;
+    if (next > this.slot + 1) {
+      this.stats.overruns += next - this.slot - 1;
+      this.onOverrun?.(this.slot, next - this.slot - 1, due);
+    }
     this.slot = next;
     this.schedule();
   }

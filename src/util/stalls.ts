@@ -1,3 +1,33 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/**
+ * How long this thread (the event loop) has waited, runnable, for a CPU that
+ * other processes held: the run-queue time Linux counts in
+ * /proc/thread-self/schedstat, in ms. Always 0 where there is no such file.
+ */
+export function runQueueClock(): () => number {
+  let fd: number | undefined;
+  try {
+    fd = openSync('/proc/thread-self/schedstat', 'r');
+  } catch {
+    return () => 0;
+  }
+  const buf = Buffer.alloc(96);
+  return () => {
+    if (fd === undefined) return 0;
+    try {
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      const text = buf.toString('latin1', 0, n);
+      const start = text.indexOf(' ') + 1;
+      return Number(text.slice(start, text.indexOf(' ', start))) / 1e6;
+    } catch {
+      closeSync(fd);
+      fd = undefined;
+      return 0;
+    }
+  };
+}
+
 /**
  * The time this process could not run: event-loop stalls (a loaded machine,
  * a long garbage collection, a suspended VM). A silence measured on the wall
@@ -12,7 +42,11 @@ export class StallClock {
   private last = performance.now();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly everyMs = 50) {}
+  constructor(
+    private readonly everyMs = 50,
+    /** The run-queue clock (runQueueClock()); a test gives its own. */
+    readonly starvedMs: () => number = runQueueClock(),
+  ) {}
 
   start(): void {
     if (this.timer) return;

@@ -87,9 +87,12 @@ describe('tag browser, faceplate and devices', { timeout: 120_000 }, () => {
     const device = page.locator('[data-device="plc"]');
     await device.getByRole('status').filter({ hasText: /Down — no valid reply from plc since \d\d:\d\d:\d\d GMT-3/ }).waitFor({ timeout: 20_000 });
     const facts = (await device.locator('.facts').textContent()) ?? '';
-    for (const label of ['Requests / responses', 'Timeouts', 'Connection errors', 'Exceptions', 'Latency p50 / p99', 'Reconnects', 'Scans / overruns', 'Jitter p50 / p99', 'Tags by quality']) {
+    for (const label of ['Requests / responses', 'Timeouts', 'Connection errors', 'Exceptions', 'Latency p50 / p99', 'Reconnects', 'Scans / overruns', 'Overruns by cause', 'Scan groups: scans / missed / shed', 'Jitter p50 / p99', 'Tags by quality']) {
       assert.ok(facts.includes(label), `devices page shows ${label}`);
     }
+    // Each overrun's cause, and each scan group's scans, missed slots and scans shed while the device was behind.
+    assert.match(facts, /Planta late \d+, device slow \d+, CPU starved \d+/);
+    assert.match((await device.locator('[data-scan-groups]').textContent()) ?? '', /^fast \(\d+\sms\) [\d,.]+ \/ [\d,.]+ \/ [\d,.]+, settings \(\d[\d,.]*\sms\) [\d,.]+ \/ [\d,.]+ \/ [\d,.]+/);
     assert.match((await device.textContent()) ?? '', /Last error \d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT-3: PLANTA_/);
     await screenshot(page, 'devices-plc-down-1280.png');
     assert.deepEqual(errors, []);

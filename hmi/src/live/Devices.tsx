@@ -91,6 +91,18 @@ function Device({ d }: { d: DeviceView }) {
           <Fact label={t.jitter}>
             {ms(s.jitterMs.p50)} / {ms(s.jitterMs.p99)}
           </Fact>
+          {s.overrunCauses ? (
+            <Fact label={t.overrunCauses}>{t.overrunCause(count(s.overrunCauses['planta-late']), count(s.overrunCauses['device-slow']), count(s.overrunCauses['cpu-starved']))}</Fact>
+          ) : null}
+          {s.scanGroups ? (
+            <Fact label={t.scanGroups}>
+              <span data-scan-groups>
+                {s.scanGroups.map((g) => t.scanGroup(g.name, `${count(g.periodMs)}\u00a0ms`, count(g.scans), count(g.missed), count(g.shed))).join(', ')}
+                {s.shedding ? ` — ${t.shedding(count(s.shedding))}` : ''}
+              </span>
+            </Fact>
+          ) : null}
+          {s.excusedTimeouts ? <Fact label={t.excusedTimeouts}>{count(s.excusedTimeouts)}</Fact> : null}
           <Fact label={t.byQuality}>
             {Object.entries(s.qualities)
               .map(([q, n]) => `${qualityWord(q as Quality)} ${count(n)}`)
