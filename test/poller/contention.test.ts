@@ -172,8 +172,9 @@ describe('a poller whose event loop is blocked', { timeout: 60_000 }, () => {
       await waitFor('the settings group shed', () => (p.poller.status().scanGroups ?? []).find((g) => g.name === 'settings')!.shed > 0, 5000);
       const s = p.poller.status();
       assert.ok(s.overrunCauses!['planta-late'] > 0, `planta-late counted: ${JSON.stringify(s.overrunCauses)}`);
+      // This clock never says "starved"; the simulator shares the process and, on a loaded machine, the CPU: its
+      // replies may really come late after the block (device-slow), which is the device's share, not the block's.
       assert.equal(s.overrunCauses!['cpu-starved'], 0);
-      assert.equal(s.overrunCauses!['device-slow'], 0);
       const causes = (x: DeviceStatus): number => Object.values(x.overrunCauses!).reduce((n, v) => n + v, 0);
       assert.equal(causes(s), s.overruns, 'every overrun has its cause');
       const fast = s.scanGroups!.find((g) => g.name === 'fast')!;
@@ -194,15 +195,17 @@ describe('a poller whose event loop is blocked', { timeout: 60_000 }, () => {
     let starved = 0;
     const p = await polling(1000, () => starved);
     try {
-      const before = p.poller.status().overruns;
+      // Counted from here: on a loaded machine the real scheduler may have made the scans late before (with this
+      // clock saying "never starved", as Planta's lateness).
+      const before = p.poller.status();
       // As if other processes held the CPU for the whole block: the run-queue clock advances with it.
       const t0 = performance.now();
       block(400);
       starved += performance.now() - t0;
-      await waitFor('an overrun counted', () => p.poller.status().overruns > before, 5000);
+      await waitFor('an overrun counted', () => p.poller.status().overruns > before.overruns, 5000);
       const s = p.poller.status();
       assert.ok(s.overrunCauses!['cpu-starved'] > 0, JSON.stringify(s.overrunCauses));
-      assert.equal(s.overrunCauses!['planta-late'], 0);
+      assert.equal(s.overrunCauses!['planta-late'], before.overrunCauses!['planta-late'], 'the block is not counted as Planta late');
       assert.deepEqual(p.after().filter((v) => v.quality !== 'Good'), []);
     } finally {
       await p.stop();
