@@ -32,9 +32,16 @@ export interface TrendSource {
   now(): number;
 }
 
+/**
+ * A store call as a promise even when it throws at once (a read-only store
+ * whose file is not there yet): reads issued together must all reject, or
+ * one's failure leaves the others' unhandled.
+ */
+const later = async <T>(f: () => Promise<T>): Promise<T> => f();
+
 export async function trend(o: TrendSource, tag: string, from: number, to: number, points: number): Promise<Series & { resolution: Resolution }> {
   const limit = RAW_PER_PIXEL * points;
-  const [m, h, count] = await Promise.all([o.mark('minute'), o.mark('hour'), o.store.countRaw(tag, from, to, limit)]);
+  const [m, h, count] = await Promise.all([o.mark('minute'), o.mark('hour'), later(() => o.store.countRaw(tag, from, to, limit))]);
   const minuteMark = m ?? -Infinity;
   const hourMark = h ?? -Infinity;
   const now = o.now();
@@ -54,7 +61,7 @@ export async function trend(o: TrendSource, tag: string, from: number, to: numbe
   const [hours, minutes, raw] = await Promise.all([
     rows('hour', from, hourEnd, hourMark),
     rows('minute', hourEnd, minuteEnd, minuteMark),
-    minuteEnd < to ? Promise.all([o.store.readRaw(tag, minuteEnd, to), o.store.lastBefore(tag, minuteEnd)]) : undefined,
+    minuteEnd < to ? Promise.all([later(() => o.store.readRaw(tag, minuteEnd, to)), later(() => o.store.lastBefore(tag, minuteEnd))]) : undefined,
   ]);
   const s = new M4Sink(from, to, points);
   if (hours) appendRollupSeries(s, hours, BUCKET_MS.hour, from, hourEnd);

@@ -14,7 +14,7 @@ import { M4Sink, type PointSink, type Series, m4 } from '../../src/historian/m4.
 import { rollupBuckets } from '../../src/historian/rollup.js';
 import { appendRawSeries, appendRollupSeries } from '../../src/historian/series.js';
 import { SqliteStore } from '../../src/historian/sqlite.js';
-import type { HistoryStore, QualityClass } from '../../src/historian/types.js';
+import { HistorianError, type HistoryStore, type QualityClass } from '../../src/historian/types.js';
 import { needPostgres, pgStore, testSchema } from './pg-helpers.js';
 
 const MIN = 60_000;
@@ -207,6 +207,19 @@ function trendContract(kind: string, make: (t: TestContext, now: () => number) =
 
 trendContract('sqlite', async (_t, now) => new SqliteStore(':memory:', { now }));
 trendContract('postgres', async (t, now) => ((await needPostgres(t)) ? pgStore(t, { schema: testSchema(t), now }) : undefined));
+
+describe('year trend: a store that fails', () => {
+  it('rejects the query with the store’s error, nothing left unhandled (a web node before the historian made its file)', async () => {
+    const unavailable = (): never => {
+      throw new HistorianError('PLANTA_HISTORIAN_UNAVAILABLE', 'no history file yet');
+    };
+    const store = new Proxy({}, { get: (_o, k) => (k === 'then' ? undefined : unavailable) }) as HistoryStore;
+    const h = new Historian({ store, reader: true });
+    await assert.rejects(h.query(['level'], T0, T0 + YEAR, POINTS), { code: 'PLANTA_HISTORIAN_UNAVAILABLE' });
+    // An unhandled rejection of a read issued with the failing one would fail this test here.
+    await new Promise((r) => setImmediate(r));
+  });
+});
 
 describe('year trend: the resolution’s sample count', () => {
   it('stops counting the blocks once past the threshold (SQLite: a year of blocks is not read)', async () => {
