@@ -10,11 +10,11 @@ import type { SampleBatch, SampleSubscription, ValueBus } from '../bus/types.js'
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { type Samples } from './codec.js';
-import { type Series, m4 } from './m4.js';
+import type { Series } from './m4.js';
 import { combineRows, rollupBuckets } from './rollup.js';
-import { appendRawSeries, appendRollupSeries } from './series.js';
+import { TierCache } from './tier-cache.js';
+import { trend } from './trend.js';
 import {
-  BUCKET_MS,
   HistorianError,
   type HistoryStore,
   QUALITY_INDEX,
@@ -53,6 +53,8 @@ export interface HistorianOptions {
   settleMs?: number;
   /** Only queries, on a store another process writes (a web node): the rollup watermarks are read again at every query. */
   reader?: boolean;
+  /** Rollup rows kept in memory for trends, over all tags (tier-cache.ts). Default 500,000 (≈ 60 tag-years of hours). */
+  cacheRows?: number;
 }
 
 export interface HistorySeries extends Series {
@@ -80,11 +82,6 @@ export interface HistorianStats {
   /** Commits that failed. */
   flushErrors: number;
 }
-
-/** Past this many raw samples in the range (per pixel column), rollups are used. */
-const RAW_PER_PIXEL = 50;
-/** Past this many minutes in the range (per pixel column), hour rollups are used. */
-const MINUTES_PER_PIXEL = 50;
 
 export function formatRetention(ms: number | null): string {
   if (ms === null) return 'forever';
@@ -126,6 +123,8 @@ export class Historian {
   private rolling: Promise<void> | undefined;
   private watermark: Record<RollupResolution, number | undefined> = { minute: undefined, hour: undefined };
   private readonly reader: boolean;
+  /** The final rollup rows trends read (tier-cache.ts). */
+  readonly tiers: TierCache;
 
   constructor(o: HistorianOptions) {
     this.store = o.store;
@@ -140,6 +139,7 @@ export class Historian {
     this.retentionEveryMs = o.retentionEveryMs ?? 600_000;
     this.settleMs = o.settleMs ?? 5000;
     this.reader = o.reader ?? false;
+    this.tiers = new TierCache(this.store, o.cacheRows);
   }
 
   /** Records a batch of values from the bus. Strings are not recorded. Never throws at the publisher. */
@@ -435,11 +435,10 @@ export class Historian {
   }
 
   /**
-   * A trend of each tag over [from, to) for a chart `points` pixels wide: raw
-   * samples when the range holds few enough, else minute, else hour rollups
-   * (with finer data for the part not rolled up yet), reduced by M4 to at
-   * most 4 points per pixel plus gap markers. A null value is a gap: bad
-   * quality, or no data.
+   * A trend of each tag over [from, to) for a chart `points` pixels wide
+   * (trend.ts): raw samples when the range holds few enough, else minute,
+   * else hour rollups, reduced by M4 to at most 4 points per pixel plus gap
+   * markers. A null value is a gap: bad quality, or no data.
    */
   async query(tags: readonly string[], from: number, to: number, points: number): Promise<HistorySeries[]> {
     if (!(from < to)) throw new HistorianError('PLANTA_HISTORY_BAD_RANGE', 'from must be before to');
@@ -449,39 +448,7 @@ export class Historian {
   }
 
   private async queryOne(tag: string, from: number, to: number, points: number): Promise<HistorySeries> {
-    const minuteMark = (await this.mark('minute')) ?? -Infinity;
-    const hourMark = (await this.mark('hour')) ?? -Infinity;
-    const stale = this.staleMs(tag);
-    const now = this.now();
-    let resolution: Resolution = 'raw';
-    if (minuteMark > from && (await this.store.countRaw(tag, from, to)) > RAW_PER_PIXEL * points) {
-      resolution = hourMark > from && (to - from) / 60_000 > MINUTES_PER_PIXEL * points ? 'hour' : 'minute';
-    }
-    const s: Series = { t: [], v: [], q: [] };
-    let at = from;
-    if (resolution === 'hour') {
-      const end = Math.min(to, hourMark);
-      await this.rollupSeries(s, tag, 'hour', at, end);
-      at = end;
-    }
-    if (resolution !== 'raw' && at < to) {
-      const end = Math.min(to, Math.max(at, minuteMark));
-      await this.rollupSeries(s, tag, 'minute', at, end);
-      at = end;
-    }
-    if (at < to) await this.rawSeries(s, tag, at, to, stale, now);
-    return { tag, resolution, ...m4(s, from, to, points) };
-  }
-
-  private async rawSeries(s: Series, tag: string, from: number, to: number, stale: number, now: number): Promise<void> {
-    const samples = await this.store.readRaw(tag, from, to);
-    const carry = await this.store.lastBefore(tag, from);
-    appendRawSeries(s, samples, carry, from, to, stale, now);
-  }
-
-  private async rollupSeries(s: Series, tag: string, r: RollupResolution, from: number, to: number): Promise<void> {
-    if (!(from < to)) return;
-    const size = BUCKET_MS[r];
-    appendRollupSeries(s, await this.store.readRollups(r, tag, Math.floor(from / size) * size, to), size, from, to);
+    const source = { store: this.store, tiers: this.tiers, mark: (r: RollupResolution) => this.mark(r), keep: (r: RollupResolution) => this.retention[r], staleMs: (t: string) => this.staleMs(t), now: this.now };
+    return { tag, ...(await trend(source, tag, from, to, points)) };
   }
 }

@@ -136,8 +136,8 @@ class LazyReader implements HistoryStore {
   readRaw(tag: string, from: number, to: number): Promise<Samples> {
     return this.s.readRaw(tag, from, to);
   }
-  countRaw(tag: string, from: number, to: number): Promise<number> {
-    return this.s.countRaw(tag, from, to);
+  countRaw(tag: string, from: number, to: number, atMost?: number): Promise<number> {
+    return this.s.countRaw(tag, from, to, atMost);
   }
   lastBefore(tag: string, t: number): Promise<{ ts: number; v: number; q: number } | undefined> {
     return this.s.lastBefore(tag, t);

@@ -79,6 +79,7 @@ export class SqliteStore implements HistoryStore {
     | 'blocksIn'
     | 'blockBefore'
     | 'countIn'
+    | 'countEach'
     | 'lastBlock'
     | 'getMeta'
     | 'setMeta'
@@ -118,6 +119,7 @@ export class SqliteStore implements HistoryStore {
       blocksIn: p('SELECT t_start, t_end, data FROM blocks WHERE tag_id = ? AND t_start >= ? AND t_start < ? ORDER BY t_start'),
       blockBefore: p('SELECT t_start, data FROM blocks WHERE tag_id = ? AND t_start < ? ORDER BY t_start DESC LIMIT 1'),
       countIn: p('SELECT coalesce(sum(n), 0) AS n FROM blocks WHERE tag_id = ? AND t_start >= ? AND t_start < ? AND t_end >= ?'),
+      countEach: p('SELECT n FROM blocks WHERE tag_id = ? AND t_start >= ? AND t_start < ? AND t_end >= ? ORDER BY t_start DESC'),
       lastBlock: p('SELECT t_end FROM blocks WHERE tag_id = ? ORDER BY t_start DESC LIMIT 1'),
       getMeta: p('SELECT value FROM meta WHERE key = ?'),
       setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -335,16 +337,21 @@ export class SqliteStore implements HistoryStore {
     return concatSamples(parts);
   }
 
-  async countRaw(tag: string, from: number, to: number): Promise<number> {
-    return this.view(tag, (id) => (id === undefined ? 0 : this.countRawOf(id, from, to)));
+  async countRaw(tag: string, from: number, to: number, atMost = Infinity): Promise<number> {
+    return this.view(tag, (id) => (id === undefined ? 0 : this.countRawOf(id, from, to, atMost)));
   }
 
-  private countRawOf(id: number, from: number, to: number): number {
-    const blocks = (this.stmt.countIn.get(id, from - MAX_BLOCK_SPAN_MS, to, from) as { n: number }).n;
+  private countRawOf(id: number, from: number, to: number, atMost: number): number {
     const b = this.buffers[id]!;
-    let inBuffer = 0;
-    for (let i = 0; i < b.n; i++) if (b.ts[i]! >= from && b.ts[i]! < to) inBuffer++;
-    return blocks + inBuffer;
+    let n = 0;
+    for (let i = 0; i < b.n; i++) if (b.ts[i]! >= from && b.ts[i]! < to) n++;
+    if (atMost === Infinity) return n + (this.stmt.countIn.get(id, from - MAX_BLOCK_SPAN_MS, to, from) as { n: number }).n;
+    // Newest blocks first, stopping past atMost: each block row is a page or more to read (its data is inline).
+    for (const row of this.stmt.countEach.iterate(id, from - MAX_BLOCK_SPAN_MS, to, from) as IterableIterator<{ n: number }>) {
+      n += row.n;
+      if (n > atMost) break;
+    }
+    return n;
   }
 
   async lastTimes(): Promise<Map<string, number>> {

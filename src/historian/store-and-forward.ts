@@ -260,8 +260,8 @@ export class StoreAndForward implements HistoryStore {
     return mine.n === 0 ? stored : concatSamples([stored, mine]);
   }
 
-  async countRaw(tag: string, from: number, to: number): Promise<number> {
-    return (await this.inner.countRaw(tag, from, to)) + this.pending(tag, from, to).n;
+  async countRaw(tag: string, from: number, to: number, atMost?: number): Promise<number> {
+    return (await this.inner.countRaw(tag, from, to, atMost)) + this.pending(tag, from, to).n;
   }
 
   async lastBefore(tag: string, t: number): Promise<{ ts: number; v: number; q: number } | undefined> {

@@ -83,8 +83,12 @@ export interface HistoryStore {
   queueDepth(): number;
   /** Samples of a tag with from ≤ ts < to, oldest first. */
   readRaw(tag: string, from: number, to: number): Promise<Samples>;
-  /** How many raw samples lie in [from, to) (an upper bound: whole blocks). */
-  countRaw(tag: string, from: number, to: number): Promise<number>;
+  /**
+   * How many raw samples lie in [from, to) (an upper bound: whole blocks).
+   * With `atMost`, counting may stop once past it (a trend only asks whether
+   * there are more than it would draw: a year of blocks need not be summed).
+   */
+  countRaw(tag: string, from: number, to: number, atMost?: number): Promise<number>;
   /** The time of each tag's last sample this store holds (for a remote store: as far as it can tell now; never throws for an outage). */
   lastTimes(): Promise<Map<string, number>>;
   /** The last sample of a tag before `t`. */
