@@ -20,12 +20,14 @@ import { Simulator } from '../../src/sim/simulator.js';
 import type { BusLink, DeviceInfo, StreamDelta, StreamSnapshot, StreamValue, TagWithState } from '../../src/web/protocol.js';
 import { createWebServer } from '../../src/web/server.js';
 import { openStream } from '../helpers/sse.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { settleWithin, sleep, waitFor } from '../helpers/wait.js';
 import { privateRedis } from './redis-helpers.js';
 
 const LEASE_MS = 1000;
 /** How fast a read must answer during the outage (the issue's bound). */
 const READ_BOUND_MS = 1000;
+/** Each step of the cleanup, with Redis stopped (the product's own bounds are a few seconds). */
+const CLEANUP_MS = 10_000;
 
 describe('a web node while Redis is down and after it restarted empty', { timeout: 120_000 }, () => {
   it('answers every read at once from its last known state, marked; never flashes a value to waiting; republished values keep their read times', async (t) => {
@@ -46,12 +48,26 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
     const { app } = await createWebServer({ bus: watch.bus, config });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
+    // One cleanup, in order, each step bounded: hooks run in the order they were registered, so the private
+    // Redis is already stopped when this runs — a stop that waited for it would hang the run.
+    let sampling = false;
+    let sampler: Promise<void> = Promise.resolve();
+    let closeStream = (): void => undefined;
     t.after(async () => {
-      await app.close();
-      await poller.stop();
-      await watch.bus.close();
-      await pollerBus.close();
-      await sim.stop();
+      sampling = false;
+      await settleWithin('the REST sampler', sampler, CLEANUP_MS).catch(() => undefined);
+      closeStream();
+      const hung: string[] = [];
+      const steps: [string, () => Promise<unknown>][] = [
+        ['app.close()', () => app.close()],
+        ['poller.stop()', () => poller.stop()],
+        ['the web bus close()', () => watch.bus.close()],
+        ['the poller bus close()', () => pollerBus.close()],
+        ['sim.stop()', () => sim.stop()],
+      ];
+      // Every step runs even when one before it hung: what is left open would keep the run from ending.
+      for (const [what, step] of steps) await settleWithin(what, step(), CLEANUP_MS).catch((err: Error) => hung.push(err.message));
+      assert.deepEqual(hung, [], 'every stop finished with Redis stopped');
     });
     const base = `http://127.0.0.1:${port}`;
     const get = async <T>(path: string): Promise<{ ms: number; status: number; body: T }> => {
@@ -65,7 +81,7 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
 
     // Every stream event, as a browser applies it: a value once known is never waiting or null again.
     const stream = await openStream(port);
-    t.after(() => stream.close());
+    closeStream = () => stream.close();
     const flashes: string[] = [];
     const links: BusLink[] = [];
     let names: string[] = [];
@@ -94,9 +110,9 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
     };
 
     // /api/tags every 50 ms for the whole run: how long each read took, and what it served.
-    let sampling = true;
+    sampling = true;
     let slowest = 0;
-    const sampler = (async () => {
+    sampler = (async () => {
       while (sampling) {
         const { ms, body } = await get<TagWithState[]>('/api/tags');
         slowest = Math.max(slowest, ms);
@@ -106,10 +122,6 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
         await sleep(50);
       }
     })();
-    t.after(async () => {
-      sampling = false;
-      await sampler;
-    });
 
     const before = await tags();
     const settings = config.tags.filter((x) => x.scanGroup === 'settings').map((x) => x.name);
