@@ -40,16 +40,19 @@ describe('simulator: connection limits', { timeout: 60_000 }, () => {
     sim.server.on('connection', (remote) => connected.push({ remote, at: performance.now() }));
     const closed: { remote: string; reason: string }[] = [];
     sim.server.on('closed', (e) => closed.push(e));
+    // Clients that each asked once, then went quiet: connections that never asked would go before the poller's.
     const raw = async (): Promise<RawClient> => {
       const r = await RawClient.connect(port);
       locals.add(`127.0.0.1:${r.socket.localPort}`);
       raws.push(r);
+      r.send(Buffer.from('000100000006010300000001', 'hex'));
+      await r.read(11, 3000);
       return r;
     };
     try {
       await poller.start();
       await until(allGood, 5000, 'every tag Good');
-      // Right after a scan, two idle clients fill the server (3 connections).
+      // Right after a scan, two clients fill the server (3 connections) and go quiet.
       const before = sim.server.stats.requests;
       await until(() => sim.server.stats.requests > before, 3000, 'a scan');
       // The scan over: the poller's connection (the only one) has been idle for a moment; its next scan is a second away.
