@@ -148,6 +148,11 @@ export class StreamHub {
     return v;
   }
 
+  /** Every alarm's last known state (kept from the bus's publications: the live copy while the link is up). */
+  lastAlarms(): AlarmState[] {
+    return [...this.alarms.values()];
+  }
+
   /** The last known status of a device. */
   lastStatus(device: string): DeviceStatus | undefined {
     return this.devices.get(device);
