@@ -220,8 +220,14 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> implements Conne
     let victim: Connection | undefined;
     // A client that never sent a complete request goes first: a slow but active one may have been idle longer.
     const before = (c: Connection, v: Connection): boolean => (c.served === v.served ? c.lastActive < v.lastActive : !c.served);
-    for (const c of among) if (c.evictable(now, evictAfter) && (!victim || before(c, victim))) victim = c;
-    if (!victim) return false;
+    let unservedSoon = false;
+    for (const c of among) {
+      if (c.evictable(now, evictAfter)) {
+        if (!victim || before(c, victim)) victim = c;
+      } else if (!c.served) unservedSoon = true;
+    }
+    // Rather wait for one that never asked to pass the grace than evict a client that uses its connection.
+    if (!victim || (victim.served && unservedSoon)) return false;
     this.closedFor(victim, { reason: 'evicted', limit, newcomer, idleMs: Math.round(now - victim.lastActive) });
     return true;
   }

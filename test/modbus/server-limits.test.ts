@@ -243,6 +243,39 @@ describe('server: idle and half-open connections never lock clients out', () => 
     }
   });
 
+  it('a slow but active client is not evicted by a burst of new connections, while those that never asked can make room', T, async () => {
+    const f = await start({ maxConnections: 4, evictAfter: 200, frameTimeout: 0 });
+    const slow = await connect(f.port);
+    let stop = false;
+    let answered = 0;
+    // One request every 300 ms: idle past the 200 ms grace between two of them.
+    const slowLoop = (async () => {
+      while (!stop) {
+        await exchange(slow);
+        answered++;
+        await delay(300); // a pace: the slow client's request period; not a wait
+      }
+    })();
+    const burst: RawClient[] = [];
+    try {
+      // Twelve newcomers that never ask, one every 50 ms: each takes the place of an older one of them.
+      for (let i = 0; i < 12; i++) {
+        burst.push(await connect(f.port));
+        await delay(50); // a pace: the burst's rate; not a wait
+      }
+      await until(() => f.server.stats.evicted >= 9, 5000, 'the silent ones making room for each other');
+      assert.equal(slow.closed, false, 'the slow client kept');
+      assert.ok(f.closed.every((e) => e.remote !== local(slow)));
+      const before = answered;
+      await until(() => answered > before, 2000, 'the slow client still answered');
+    } finally {
+      stop = true;
+      await slowLoop.catch(() => undefined);
+      await Promise.all([slow, ...burst].map((r) => r.destroy()));
+      await f.close();
+    }
+  });
+
   it('a slow but active client idle longer than connections that never sent a request is not the one evicted', T, async () => {
     const f = await start({ maxConnections: 3, evictAfter: 200, frameTimeout: 0 });
     const slow = await connect(f.port);
