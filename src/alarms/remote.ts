@@ -74,7 +74,8 @@ export function remoteAlarms(bus: RpcBus, timeoutMs = 5000): AlarmActions {
     try {
       reply = await bus.request(ALARM_SERVICE, { op, body }, timeoutMs);
     } catch (err) {
-      if (err instanceof BusError) throw new ServiceError(err.code === 'PLANTA_BUS_NO_ANSWER' ? 'PLANTA_ALARMS_UNAVAILABLE' : err.code, err.message, 503);
+      // No answer, or the bus out of reach (then refused at once, nothing sent): the alarm process cannot be reached.
+      if (err instanceof BusError) throw new ServiceError(err.code === 'PLANTA_BUS_NO_ANSWER' || err.code === 'PLANTA_BUS_UNREACHABLE' ? 'PLANTA_ALARMS_UNAVAILABLE' : err.code, err.message, 503);
       throw err;
     }
     return unwrap<T>(reply);

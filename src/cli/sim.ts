@@ -222,7 +222,7 @@ export function registerSimCommands(program: Command): void {
     .option('--max-per-address <n>', 'Modbus connections per client address at most (default 0: no such limit)')
     .option('--idle-timeout <duration>', 'close a connection that sends no complete request this long (default 60s; 0 never)')
     .option('--frame-timeout <duration>', 'close a connection that leaves a frame half-sent this long (default 2s; 0 never)')
-    .option('--evict-after <duration>', 'only a connection idle this long may be evicted for a newcomer (default 1s)')
+    .option('--evict-after <duration>', 'only a connection idle this long may be evicted for a newcomer; a newcomer waits up to twice this for one (default 500ms)')
     .option('--metrics <[host:]port>', 'serve Prometheus /metrics (connections, evictions, idle closes) on this port');
   serialOptions(sim, 'also serve the units')
     .addHelpText(

@@ -229,7 +229,7 @@ export function registerStartCommands(program: Command): void {
     .action(action('start', start));
   program
     .command('web')
-    .description('run a web node against the Redis bus (sessions in Redis; users, tokens and the audit trail in its SQLite file or shared on PostgreSQL; alarm actions asked of planta alarms)')
+    .description('run a web node against the Redis bus (users, sessions, tokens and the audit trail in its SQLite file or shared on PostgreSQL; alarm actions asked of planta alarms)')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('-p, --port <port>', 'port', '8080')

@@ -13,7 +13,9 @@ import { type HandlerResult, type RequestContext, type RequestHandler, type Serv
 export interface ConnectionLimits {
   /**
    * Open connections at most. At the limit a newcomer evicts the connection
-   * idle longest (if idle at least `evictAfter`), else it is closed at once. Default 64.
+   * idle longest (if idle at least `evictAfter`; one that never sent a
+   * complete request goes before one that did), else it waits, up to twice
+   * `evictAfter`, for one to become so, and is closed then. Default 64.
    */
   maxConnections: number;
   /** Open connections per client address at most, the same way; 0: no such limit. Default 0. */
@@ -25,7 +27,7 @@ export interface ConnectionLimits {
   /**
    * Only a connection idle at least this long may be evicted for a newcomer,
    * so a burst of new connections cannot push out each other (or one that
-   * just connected) before their first request. Default 1000 ms.
+   * just connected) before their first request. Default 500 ms.
    */
   evictAfter: number;
 }
@@ -143,6 +145,11 @@ export class Connection {
 
   get partialBytes(): number {
     return this.decoder.buffered;
+  }
+
+  /** Whether it ever sent a complete request: one that never did is evicted before any that did. */
+  get served(): boolean {
+    return this.frames > 0;
   }
 
   /** Whether a newcomer may take this connection's place: idle long enough, no answer pending. */

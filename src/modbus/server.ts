@@ -8,7 +8,9 @@
  * complete request for `idleTimeout`, or leaves a frame half sent for
  * `frameTimeout`, is closed; at `maxConnections` (or `maxConnectionsPerAddress`)
  * a newcomer takes the place of the connection idle longest, as many PLCs do,
- * so idle or half-open sockets never lock the poller out.
+ * so idle or half-open sockets never lock the poller out. One that never sent
+ * a complete request goes first; a newcomer arriving while every connection
+ * was active within the eviction grace waits for one to pass it.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -34,14 +36,14 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
   maxConnectionsPerAddress: 0,
   idleTimeout: 60_000,
   frameTimeout: 2000,
-  evictAfter: 1000,
+  evictAfter: 500,
 };
 
 export interface ServerStats {
   /** Open now. */
   connections: number;
   accepted: number;
-  /** Closed at once: at a limit with no connection idle long enough to evict. */
+  /** Closed at a limit after waiting twice the eviction grace for a connection idle long enough to evict. */
   refused: number;
   /** Closed to make room for a newcomer (the one idle longest). */
   evicted: number;
@@ -73,6 +75,18 @@ export interface ConnectionInfo {
   partialBytes: number;
 }
 
+/** A newcomer accepted at a limit, paused until a connection can make room for it. */
+interface Waiting {
+  raw: net.Socket;
+  address: string;
+  port: number;
+  /** performance.now() past which it is refused. */
+  giveUpAt: number;
+}
+
+/** How often waiting newcomers look for room. */
+const WAIT_CHECK_MS = 20;
+
 export class ModbusTcpServer extends EventEmitter<ServerEvents> implements ConnectionOwner {
   readonly stats: ServerStats = {
     connections: 0,
@@ -92,10 +106,13 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> implements Conne
   /** One read buffer for every connection: each read is decoded before the next one lands. */
   private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   private handlerFn: RequestHandler;
-  private readonly admit: (() => boolean) | undefined;
+  private readonly accepts: (() => boolean) | undefined;
   private readonly host: string;
   private readonly port: number;
   private nextConnectionId = 1;
+  /** Newcomers at a limit waiting for a connection to become evictable. */
+  private readonly waiting = new Set<Waiting>();
+  private waitTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ServerOptions) {
     super();
@@ -108,7 +125,7 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> implements Conne
     }
     this.limits = limits;
     this.handlerFn = options.handler;
-    this.admit = options.admit;
+    this.accepts = options.admit;
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 502;
     // Paused on accept: reading starts once the connection is set up (see adopt()).
@@ -172,6 +189,10 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> implements Conne
   }
 
   close(): Promise<void> {
+    clearInterval(this.waitTimer);
+    this.waitTimer = undefined;
+    for (const w of this.waiting) w.raw.destroy();
+    this.waiting.clear();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.dropConnections();
@@ -201,8 +222,16 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> implements Conne
     if (!limit || !among) return true;
     const now = performance.now();
     let victim: Connection | undefined;
-    for (const c of among) if (c.evictable(now, evictAfter) && (!victim || c.lastActive < victim.lastActive)) victim = c;
-    if (!victim) return false;
+    // A client that never sent a complete request goes first: a slow but active one may have been idle longer.
+    const before = (c: Connection, v: Connection): boolean => (c.served === v.served ? c.lastActive < v.lastActive : !c.served);
+    let unservedSoon = false;
+    for (const c of among) {
+      if (c.evictable(now, evictAfter)) {
+        if (!victim || before(c, victim)) victim = c;
+      } else if (!c.served) unservedSoon = true;
+    }
+    // Rather wait for one that never asked to pass the grace than evict a client that uses its connection.
+    if (!victim || (victim.served && unservedSoon)) return false;
     this.closedFor(victim, { reason: 'evicted', limit, newcomer, idleMs: Math.round(now - victim.lastActive) });
     return true;
   }
@@ -212,15 +241,47 @@ export class ModbusTcpServer extends EventEmitter<ServerEvents> implements Conne
     // Read before adopt() moves the handle away from `raw`.
     const address = raw.remoteAddress ?? '';
     const port = raw.remotePort ?? 0;
-    if (this.admit && !this.admit()) {
+    if (this.accepts && !this.accepts()) {
       raw.destroy();
       return;
     }
-    if (!this.makeRoom(address, `${address}:${port}`)) {
-      this.stats.refused++;
-      raw.destroy();
-      return;
+    if (this.makeRoom(address, `${address}:${port}`)) this.admit(raw, address, port);
+    else if (this.waiting.size >= this.limits.maxConnections) this.refuse(raw);
+    else {
+      // Every connection is busy or was active within the grace (a burst of newcomers): this one waits, paused
+      // (what it sends stays in the socket), for one to become evictable, rather than being turned away.
+      const w: Waiting = { raw, address, port, giveUpAt: performance.now() + 2 * this.limits.evictAfter };
+      this.waiting.add(w);
+      raw.once('close', () => this.waiting.delete(w));
+      this.waitTimer ??= setInterval(() => this.admitWaiting(), WAIT_CHECK_MS);
     }
+  }
+
+  /** Newcomers that waited, in arrival order: each takes the room made now, or is refused past its wait. */
+  private admitWaiting(): void {
+    const now = performance.now();
+    for (const w of this.waiting) {
+      if (w.raw.destroyed) this.waiting.delete(w);
+      else if (this.makeRoom(w.address, `${w.address}:${w.port}`)) {
+        this.waiting.delete(w);
+        this.admit(w.raw, w.address, w.port);
+      } else if (now >= w.giveUpAt) {
+        this.waiting.delete(w);
+        this.refuse(w.raw);
+      }
+    }
+    if (this.waiting.size === 0) {
+      clearInterval(this.waitTimer);
+      this.waitTimer = undefined;
+    }
+  }
+
+  private refuse(raw: net.Socket): void {
+    this.stats.refused++;
+    raw.destroy();
+  }
+
+  private admit(raw: net.Socket, address: string, port: number): void {
     // Reads start with the adopting socket; the first one arrives after this function returned.
     const reader: { connection?: Connection } = {};
     const adopted = adopt(raw, this.readBuffer, (n, buf) => reader.connection!.onRead(buf as Buffer, n));

@@ -54,6 +54,9 @@ export const LOST_TO_ANOTHER = 'another poller holds the lease';
 /** standby: another poller polls the device; active: polled and written here; isolated: polled here, nothing written (the lease could not be renewed). */
 export type LeaseState = 'standby' | 'active' | 'isolated' | 'stopped';
 
+/** How long stopping waits for the device to be given up here (its poller stopped, its commands no longer read). */
+const STOP_WAIT_MS = 2000;
+
 export class DeviceLease {
   /** Polling the device: active or isolated. */
   private held = false;
@@ -97,11 +100,12 @@ export class DeviceLease {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.watchdog);
-    await this.chain;
-    if (this.held) await this.lose('stopped');
+    // Chained after an acquisition still under way; that one may wait for Redis (reading its commands' stream)
+    // while Redis is away: it is not waited for past the bound, and ends when the bus closes (the loss runs then).
+    const losing = this.held ? this.lose('stopped') : this.chain;
     // The standby a standby stops being, or the lease a holder gives up; not waited for past a second (Redis may be away: the lease then expires).
+    await settlesWithin(losing, STOP_WAIT_MS);
     await settlesWithin(Promise.all((this.o.devices ?? [this.o.device]).map((d) => this.o.bus.releaseDeviceLease(d, this.o.owner))), 1000);
-    await this.chain;
   }
 
   private async tick(): Promise<void> {
@@ -188,7 +192,8 @@ export class DeviceLease {
 
   private serial(f: () => Promise<void>): Promise<void> {
     const run = this.chain.then(f).catch((err: unknown) => {
-      this.o.log?.error({ device: this.o.device, err }, 'lease change failed');
+      // Stopped with Redis away: the acquisition under way fails when the bus closes, as it should.
+      this.o.log?.[this.stopped ? 'info' : 'error']({ device: this.o.device, err }, 'lease change failed');
     });
     this.chain = run;
     return run;

@@ -16,7 +16,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AlarmActions } from '../alarms/remote.js';
-import type { JournalKind } from '../bus/alarm-messages.js';
+import type { AlarmState, JournalKind } from '../bus/alarm-messages.js';
 import type { AlarmBus } from '../bus/types.js';
 import type { Identity } from '../commands/prepare.js';
 import { PlantaError } from '../errors.js';
@@ -31,6 +31,8 @@ const KINDS: readonly JournalKind[] = ['alarm', 'return', 'unknown', 'ack', 'she
 /** Longest acknowledgement comment (the engine's bound too), shelve or out-of-service reason (the HMI's field), and journal search. */
 const TEXT_LIMITS = { comment: 500, reason: 200, search: 200 } as const;
 const MAX_IDS = 1000;
+/** How long GET /api/alarms waits for the bus before it answers from the node's last known states. */
+const READ_WAIT_MS = 500;
 
 const badBody = (message: string): PlantaError => new PlantaError('PLANTA_ALARM_BAD_BODY', message);
 const badQuery = (message: string): PlantaError => new PlantaError('PLANTA_JOURNAL_BAD_QUERY', message);
@@ -66,7 +68,13 @@ function time(q: unknown, field: string): number | undefined {
 
 export function registerAlarmRoutes(
   app: FastifyInstance,
-  o: { bus: AlarmBus; alarms: AlarmService | undefined; identify: (req: FastifyRequest) => Identity | undefined },
+  o: {
+    bus: AlarmBus;
+    alarms: AlarmService | undefined;
+    identify: (req: FastifyRequest) => Identity | undefined;
+    /** This node's last known alarm states, and since when its bus is lost (undefined: live). */
+    lastKnown: () => { alarms: AlarmState[]; lostAt: number | undefined };
+  },
 ): void {
   const service = (): AlarmService => {
     if (!o.alarms) throw new PlantaError('PLANTA_ALARMS_UNAVAILABLE', 'the alarm engine does not run in this process');
@@ -78,7 +86,18 @@ export function registerAlarmRoutes(
     return id;
   };
 
-  app.get('/api/alarms', { config: { access: 'viewer' } }, async () => o.bus.alarmStates());
+  // With the bus lost, or slow to answer, the node's last known states, each marked with when the bus was lost.
+  app.get('/api/alarms', { config: { access: 'viewer' } }, async (): Promise<(AlarmState & { liveDataLostAt?: number })[]> => {
+    const { alarms, lostAt } = o.lastKnown();
+    if (lostAt !== undefined) return alarms.map((a) => ({ ...a, liveDataLostAt: lostAt }));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), READ_WAIT_MS)));
+    const read = o.bus.alarmStates().catch(() => undefined);
+    const states = await Promise.race([read, late]).finally(() => clearTimeout(timer));
+    if (states) return states;
+    const known = o.lastKnown();
+    return known.lostAt === undefined ? known.alarms : known.alarms.map((a) => ({ ...a, liveDataLostAt: known.lostAt }));
+  });
 
   app.post('/api/alarms/ack', { config: { access: 'user' }, bodyLimit: BODY_LIMITS.acknowledge }, async (req) => {
     const b = obj(req);

@@ -26,6 +26,9 @@ const STATUSES: readonly CommandStatus[] = ['queued', ...FINAL_STATUSES];
 const ALARM_STATES: readonly AlarmDisplayState[] = ['normal', 'unack', 'acked', 'rtn-unack', 'shelved', 'suppressed', 'out-of-service', 'unknown'];
 
 /** `value` if it is one of `known`, else "other". */
+/** How long a scrape waits for the alarm process's rate figure. */
+const RATE_WAIT_MS = 1000;
+
 const known = (value: string, list: readonly string[]): string => (list.includes(value) ? value : 'other');
 
 export async function registerWebMetrics(
@@ -52,7 +55,8 @@ export async function registerWebMetrics(
     async collect(this: Gauge) {
       this.reset();
       const counts = new Map<string, number>();
-      for (const a of await bus.alarmStates()) {
+      // The node's copy (kept live from the bus): a scrape never waits for a bus that is away.
+      for (const a of hub.lastAlarms()) {
         const key = `${known(a.state, ALARM_STATES)}|${known(a.priority, PRIORITIES)}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
@@ -70,12 +74,13 @@ export async function registerWebMetrics(
       registers: [registry],
       async collect(this: Gauge) {
         const now = Date.now();
-        try {
-          this.set((await alarms.rates(now - 600_000, now)).activations);
-        } catch {
-          // The alarm process did not answer: the figure is left out of this scrape.
-          this.reset();
-        }
+        // The alarm process did not answer (soon enough), or the bus is lost: the figure is left out of this scrape.
+        this.reset();
+        if (!hub.busLink.up) return;
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), RATE_WAIT_MS)));
+        const rates = await Promise.race([Promise.resolve(alarms.rates(now - 600_000, now)).catch(() => undefined), late]).finally(() => clearTimeout(timer));
+        if (rates) this.set(rates.activations);
       },
     });
   }

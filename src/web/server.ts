@@ -300,7 +300,7 @@ export async function createWebServer(options: WebServerOptions): Promise<{ app:
     ...(options.log ? { log: options.log } : {}),
   });
 
-  registerAlarmRoutes(app, { bus, alarms: options.alarms, identify });
+  registerAlarmRoutes(app, { bus, alarms: options.alarms, identify, lastKnown: () => ({ alarms: hub.lastAlarms(), lostAt: lostAt(hub) }) });
   registerHistoryRoutes(app, { config, historian: options.historian, cycles: options.cycles, identify: options.auth?.identify ?? options.identify });
   registerNotificationRoutes(app, { notifications: options.notifications });
   if (options.registry) await registerWebMetrics(app, { registry: options.registry, bus, config, hub, limits, alarms: options.alarms, historian: options.historian });

@@ -148,6 +148,11 @@ export class StreamHub {
     return v;
   }
 
+  /** Every alarm's last known state (kept from the bus's publications: the live copy while the link is up). */
+  lastAlarms(): AlarmState[] {
+    return [...this.alarms.values()];
+  }
+
   /** The last known status of a device. */
   lastStatus(device: string): DeviceStatus | undefined {
     return this.devices.get(device);
@@ -240,7 +245,9 @@ export class StreamHub {
   }
 
   private set(i: number, v: TagValue): void {
-    this.values[i] = v.value;
+    // A bad read that brings no value (a poller that restarted and failed its first read): the known value stays
+    // beside the bad quality, as a poller keeps its own last value beside a failed read.
+    if (v.value !== null || !isBad(v.quality)) this.values[i] = v.value;
     this.qualities[i] = QUALITY_CODE[v.quality];
     this.sourceTs[i] = v.sourceTs;
     this.serverTs[i] = v.serverTs;
@@ -285,7 +292,7 @@ export class StreamHub {
         continue;
       }
       this.set(i, v);
-      values.push(encodeValue(i, v.value, v.quality, v.sourceTs, v.exceptionCode, t));
+      values.push(encodeValue(i, this.values[i] ?? null, v.quality, v.sourceTs, v.exceptionCode, t));
     }
     if (values.length === 0) return;
     const delta: StreamDelta = { t, values };

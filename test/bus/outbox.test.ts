@@ -93,10 +93,13 @@ describe('outbox', () => {
     fill(box);
     const peak = box.fileBytes();
     assert.ok(peak > 400_000, `${peak} bytes at the peak`);
+    const draining = performance.now();
     drain(box);
     assert.equal(box.pending(), 0);
+    const drained = performance.now();
     const after = box.fileBytes();
     assert.ok(after <= empty + 16 * 1024, `${after} bytes after the drain (empty: ${empty}, peak: ${peak})`);
+    t.diagnostic(`empty ${empty} B, peak ${peak} B, after the drain ${after} B (drained in ${Math.round(drained - draining)} ms)`);
     // And it fills and drains again.
     fill(box);
     assert.equal(box.drop('plc') + box.drop('other') > 0, true);

@@ -12,6 +12,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { remoteAlarms } from '../../src/alarms/remote.js';
+import type { AlarmState } from '../../src/bus/alarm-messages.js';
 import { LivenessWatch } from '../../src/bus/liveness.js';
 import { RedisBus } from '../../src/bus/redis.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -20,12 +23,14 @@ import { Simulator } from '../../src/sim/simulator.js';
 import type { BusLink, DeviceInfo, StreamDelta, StreamSnapshot, StreamValue, TagWithState } from '../../src/web/protocol.js';
 import { createWebServer } from '../../src/web/server.js';
 import { openStream } from '../helpers/sse.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { settleWithin, sleep, waitFor } from '../helpers/wait.js';
 import { privateRedis } from './redis-helpers.js';
 
 const LEASE_MS = 1000;
 /** How fast a read must answer during the outage (the issue's bound). */
 const READ_BOUND_MS = 1000;
+/** Each step of the cleanup, with Redis stopped (the product's own bounds are a few seconds). */
+const CLEANUP_MS = 10_000;
 
 describe('a web node while Redis is down and after it restarted empty', { timeout: 120_000 }, () => {
   it('answers every read at once from its last known state, marked; never flashes a value to waiting; republished values keep their read times', async (t) => {
@@ -43,21 +48,43 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
     await poller.start();
     const watch = new LivenessWatch(await connect('web'), { tagDevices });
     await watch.start();
-    const { app } = await createWebServer({ bus: watch.bus, config });
+    // The alarm engine of a `planta alarms` process (asked through the bus), and /metrics, as on a web node.
+    const { app } = await createWebServer({
+      bus: watch.bus,
+      config,
+      alarms: remoteAlarms(watch.bus),
+      registry: new Registry(),
+      identify: (req) => (req.headers['x-test-user'] === 'ana' ? { user: 'ana', role: 'operator' } : undefined),
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
+    // One cleanup, in order, each step bounded: hooks run in the order they were registered, so the private
+    // Redis is already stopped when this runs — a stop that waited for it would hang the run.
+    let sampling = false;
+    let sampler: Promise<void> = Promise.resolve();
+    let closeStream = (): void => undefined;
     t.after(async () => {
-      await app.close();
-      await poller.stop();
-      await watch.bus.close();
-      await pollerBus.close();
-      await sim.stop();
+      sampling = false;
+      await settleWithin('the REST sampler', sampler, CLEANUP_MS).catch(() => undefined);
+      closeStream();
+      const hung: string[] = [];
+      const steps: [string, () => Promise<unknown>][] = [
+        ['app.close()', () => app.close()],
+        ['poller.stop()', () => poller.stop()],
+        ['the web bus close()', () => watch.bus.close()],
+        ['the poller bus close()', () => pollerBus.close()],
+        ['sim.stop()', () => sim.stop()],
+      ];
+      // Every step runs even when one before it hung: what is left open would keep the run from ending.
+      for (const [what, step] of steps) await settleWithin(what, step(), CLEANUP_MS).catch((err: Error) => hung.push(err.message));
+      assert.deepEqual(hung, [], 'every stop finished with Redis stopped');
     });
     const base = `http://127.0.0.1:${port}`;
-    const get = async <T>(path: string): Promise<{ ms: number; status: number; body: T }> => {
+    const get = async <T>(path: string, init: RequestInit = {}): Promise<{ ms: number; status: number; body: T }> => {
       const at = performance.now();
-      const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(15_000) });
-      const body = (await res.json()) as T;
+      const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(15_000), headers: { 'x-test-user': 'ana', 'content-type': 'application/json' }, ...init });
+      const text = await res.text();
+      const body = (res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text) as T;
       return { ms: performance.now() - at, status: res.status, body };
     };
     const tags = async (): Promise<Map<string, TagWithState>> => new Map((await get<TagWithState[]>('/api/tags')).body.map((x) => [x.name, x]));
@@ -65,7 +92,7 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
 
     // Every stream event, as a browser applies it: a value once known is never waiting or null again.
     const stream = await openStream(port);
-    t.after(() => stream.close());
+    closeStream = () => stream.close();
     const flashes: string[] = [];
     const links: BusLink[] = [];
     let names: string[] = [];
@@ -94,9 +121,9 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
     };
 
     // /api/tags every 50 ms for the whole run: how long each read took, and what it served.
-    let sampling = true;
+    sampling = true;
     let slowest = 0;
-    const sampler = (async () => {
+    sampler = (async () => {
       while (sampling) {
         const { ms, body } = await get<TagWithState[]>('/api/tags');
         slowest = Math.max(slowest, ms);
@@ -106,11 +133,11 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
         await sleep(50);
       }
     })();
-    t.after(async () => {
-      sampling = false;
-      await sampler;
-    });
 
+    // An alarm the node knows of (as the alarm process publishes its states).
+    const alarm: AlarmState = { id: 'hi.level', message: 'High level', priority: 'high', source: 'reactor.level', state: 'unack', active: true, acked: false, activeSince: Date.now(), changedAt: Date.now(), value: true };
+    await pollerBus.publishAlarmStates([alarm]);
+    await waitFor('the node knowing the alarm', async () => (await get<AlarmState[]>('/api/alarms')).body.some((a) => a.id === alarm.id), 5000, 20);
     const before = await tags();
     const settings = config.tags.filter((x) => x.scanGroup === 'settings').map((x) => x.name);
     const killedAt = Date.now();
@@ -135,6 +162,23 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
     assert.ok(ready.ms < READ_BOUND_MS, `/readyz answered in ${Math.round(ready.ms)} ms`);
     assert.equal(ready.status, 503);
     assert.match(ready.body.checks.bus.detail, /^live data stopped since \S+: no connection to Redis at redis:\/\/127\.0\.0\.1:\d+ /);
+    // The alarms as last known, marked; /metrics from the node's own figures; the journal and the alarm
+    // actions (the alarm process is asked through the bus) refused at once, nothing sent.
+    const alarms = await get<(AlarmState & { liveDataLostAt?: number })[]>('/api/alarms');
+    assert.ok(alarms.ms < READ_BOUND_MS, `GET /api/alarms answered in ${Math.round(alarms.ms)} ms`);
+    assert.equal(alarms.status, 200);
+    assert.deepEqual(alarms.body.map((a) => [a.id, a.state, a.liveDataLostAt]), [[alarm.id, 'unack', level.body.liveDataLostAt]]);
+    const scrape = await get<string>('/metrics');
+    assert.ok(scrape.ms < READ_BOUND_MS, `GET /metrics answered in ${Math.round(scrape.ms)} ms`);
+    assert.equal(scrape.status, 200);
+    assert.match(scrape.body, /planta_alarms\{state="unack",priority="high"\} 1/);
+    const journal = await get<{ error: { code: string } }>('/api/journal');
+    assert.ok(journal.ms < READ_BOUND_MS, `GET /api/journal answered in ${Math.round(journal.ms)} ms`);
+    assert.deepEqual([journal.status, journal.body.error.code], [503, 'PLANTA_ALARMS_UNAVAILABLE']);
+    const ack = await get<{ error: { code: string; message: string } }>('/api/alarms/ack', { method: 'POST', body: JSON.stringify({ ids: [alarm.id] }) });
+    assert.ok(ack.ms < READ_BOUND_MS, `POST /api/alarms/ack refused in ${Math.round(ack.ms)} ms`);
+    assert.deepEqual([ack.status, ack.body.error.code], [503, 'PLANTA_ALARMS_UNAVAILABLE']);
+    assert.match(ack.body.error.message, /nothing was sent, and nothing will be done later/);
     await waitFor('the stream says live data stopped', () => (applyStream(), links.find((l) => !l.up)), 2000);
     const marked = await tags();
     assert.ok([...marked.values()].every((x) => x.quality !== 'Good' && x.liveDataLostAt === level.body.liveDataLostAt), 'no value served as live');
@@ -165,6 +209,6 @@ describe('a web node while Redis is down and after it restarted empty', { timeou
     applyStream();
     assert.deepEqual(flashes, [], 'no value ever served as waiting or null once known');
     assert.ok(slowest < READ_BOUND_MS, `slowest /api/tags: ${Math.round(slowest)} ms`);
-    t.diagnostic(`reads during the outage: /api/tags/reactor.level ${Math.round(level.ms)} ms, /api/devices ${Math.round(devices.ms)} ms, /readyz ${Math.round(ready.ms)} ms; slowest /api/tags of the run ${Math.round(slowest)} ms; every tag Good ${backMs} ms after Redis restarted empty`);
+    t.diagnostic(`reads during the outage: /api/tags/reactor.level ${Math.round(level.ms)} ms, /api/devices ${Math.round(devices.ms)} ms, /readyz ${Math.round(ready.ms)} ms, /api/alarms ${Math.round(alarms.ms)} ms, /metrics ${Math.round(scrape.ms)} ms, /api/journal (503) ${Math.round(journal.ms)} ms, POST /api/alarms/ack (503) ${Math.round(ack.ms)} ms; slowest /api/tags of the run ${Math.round(slowest)} ms; every tag Good ${backMs} ms after Redis restarted empty`);
   });
 });

@@ -5,7 +5,7 @@
  * shows at once that live data stopped (and since when) with the level as
  * stale (not Good), then a banner saying there is no live data from the PLC
  * because the server has no answer from Redis — not that the PLC is down;
- * the link back, Good again, without a reload.
+ * the same in Spanish; the link back, Good again, without a reload.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -51,6 +51,18 @@ describe('a web node cut off from Redis, in the browser', { timeout: 120_000 }, 
     await page.locator('.abar.q-uncertain[data-tag="reactor.level"]').waitFor();
     await page.locator('.values-row[data-tag="volume.total"] .tagvalue.q-uncertain').waitFor();
     await screenshot(page, 'web-node-cut-from-redis-1280.png');
+
+    // The same banner in Spanish: the operator switches the language during the outage.
+    await page.getByRole('button', { name: 'Español' }).click();
+    const detenidos = page.getByRole('alert').filter({ hasText: /Datos en vivo detenidos desde las \d\d:\d\d:\d\d (GMT-3|ART) \((\d+ min )?\d+ s\)/ });
+    await detenidos.waitFor({ timeout: 15_000 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}\nalerts: ${JSON.stringify(await page.getByRole('alert').allTextContents())}`);
+    });
+    assert.match((await detenidos.textContent()) ?? '', /el servidor no tiene conexión con el bus de la planta \(.+\)\. Los valores mostrados son los últimos conocidos, marcados como desactualizados\./);
+    await page.locator('.abar.q-uncertain[data-tag="reactor.level"]').waitFor();
+    await screenshot(page, 'live-data-stopped-es-1280.png');
+    await page.getByRole('button', { name: 'English' }).click();
+    await stopped.waitFor({ timeout: 5000 });
 
     await proxy.start();
     await banner.waitFor({ state: 'detached', timeout: 15_000 });

@@ -32,3 +32,21 @@ export async function assertThroughout(windowMs: number, assertions: () => void 
     await sleep(Math.min(everyMs, Math.max(1, end - Date.now())));
   }
 }
+
+/**
+ * Waits for `p` at most `ms`, then throws naming `what`: a test's cleanup that
+ * would otherwise wait forever (a stop that hangs) fails at once instead.
+ */
+export async function settleWithin<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -73,7 +73,7 @@ describe('server: idle and half-open connections never lock clients out', () => 
     ['partial-header (00 01 00)', hex('00 01 00')],
   ] as const) {
     it(`64 ${what} connections held, then a fresh read is answered within 1 s`, T, async () => {
-      // The defaults a user gets: 64 connections, 60 s idle time, 2 s frame timeout, evictable after 1 s idle.
+      // The defaults a user gets: 64 connections, 60 s idle time, 2 s frame timeout, evictable after 500 ms idle.
       const f = await start({ frameTimeout: 0 });
       const held: RawClient[] = [];
       try {
@@ -90,7 +90,7 @@ describe('server: idle and half-open connections never lock clients out', () => 
         await freshReadWithin(f.port, 1000);
         assert.equal(f.server.stats.evicted, 2, 'each newcomer took the place of one held connection');
         assert.equal(f.server.stats.refused, 0);
-        assert.ok(f.closed.every((e) => e.reason === 'evicted' && e.limit === 'connections' && e.idleMs >= 1000));
+        assert.ok(f.closed.every((e) => e.reason === 'evicted' && e.limit === 'connections' && e.idleMs >= 500));
         // The two evicted are the two that connected first: idle longest.
         assert.deepEqual(f.closed.map((e) => e.remote), held.slice(0, 2).map(local));
         await until(() => held[0]!.closed && held[1]!.closed, 2000, 'the evicted sockets closed');
@@ -195,19 +195,102 @@ describe('server: idle and half-open connections never lock clients out', () => 
     }
   });
 
-  it('a newcomer is refused when every connection is busy or active within the eviction grace', T, async () => {
-    const f = await start({ maxConnections: 2, evictAfter: 5000 });
+  it('a newcomer arriving while every connection is active within the eviction grace waits for one to pass it, then takes its place', T, async () => {
+    const f = await start({ maxConnections: 64, evictAfter: 300, frameTimeout: 0 });
+    const held: RawClient[] = [];
+    try {
+      // The limit's worth opened just now: none may be evicted yet; the fresh client is not turned away.
+      for (let i = 0; i < 64; i++) held.push(await connect(f.port));
+      const ms = await freshReadWithin(f.port, 1000);
+      assert.equal(f.server.stats.refused, 0);
+      assert.equal(f.server.stats.evicted, 1);
+      assert.equal(f.closed[0]?.remote, local(held[0]!), 'the one idle longest');
+      assert.ok(f.closed[0]!.idleMs >= 300, `evicted after ${f.closed[0]!.idleMs} ms idle, not within the grace`);
+      assert.ok(ms < 1000, `answered in ${ms.toFixed(0)} ms`);
+    } finally {
+      await Promise.all(held.map((r) => r.destroy()));
+      await f.close();
+    }
+  });
+
+  it('a newcomer is refused when every connection stays active past twice the eviction grace', T, async () => {
+    const f = await start({ maxConnections: 2, evictAfter: 200 });
     const a = await connect(f.port);
     const b = await connect(f.port);
+    let stop = false;
+    // Both clients ask every 50 ms, well within the grace: neither may be evicted.
+    const busy = [a, b].map(async (r) => {
+      while (!stop) {
+        await exchange(r);
+        await delay(50); // a pace: the clients' request period; not a wait
+      }
+    });
     try {
-      await until(() => f.server.stats.accepted === 2);
+      await until(() => f.server.stats.requests >= 4, 2000, 'both clients asking');
+      const t0 = performance.now();
       const c = await connect(f.port);
       await c.waitClosed();
+      const ms = performance.now() - t0;
+      assert.ok(ms >= 350, `refused after ${ms.toFixed(0)} ms (it waits twice the 200 ms grace)`);
       assert.equal(f.server.stats.refused, 1);
       assert.equal(f.server.stats.evicted, 0);
       assert.equal(a.closed || b.closed, false);
     } finally {
+      stop = true;
+      await Promise.all(busy.map((p) => p.catch(() => undefined)));
       await Promise.all([a.destroy(), b.destroy()]);
+      await f.close();
+    }
+  });
+
+  it('a slow but active client is not evicted by a burst of new connections, while those that never asked can make room', T, async () => {
+    const f = await start({ maxConnections: 4, evictAfter: 200, frameTimeout: 0 });
+    const slow = await connect(f.port);
+    let stop = false;
+    let answered = 0;
+    // One request every 300 ms: idle past the 200 ms grace between two of them.
+    const slowLoop = (async () => {
+      while (!stop) {
+        await exchange(slow);
+        answered++;
+        await delay(300); // a pace: the slow client's request period; not a wait
+      }
+    })();
+    const burst: RawClient[] = [];
+    try {
+      // Twelve newcomers that never ask, one every 50 ms: each takes the place of an older one of them.
+      for (let i = 0; i < 12; i++) {
+        burst.push(await connect(f.port));
+        await delay(50); // a pace: the burst's rate; not a wait
+      }
+      await until(() => f.server.stats.evicted >= 9, 5000, 'the silent ones making room for each other');
+      assert.equal(slow.closed, false, 'the slow client kept');
+      assert.ok(f.closed.every((e) => e.remote !== local(slow)));
+      const before = answered;
+      await until(() => answered > before, 2000, 'the slow client still answered');
+    } finally {
+      stop = true;
+      await slowLoop.catch(() => undefined);
+      await Promise.all([slow, ...burst].map((r) => r.destroy()));
+      await f.close();
+    }
+  });
+
+  it('a slow but active client idle longer than connections that never sent a request is not the one evicted', T, async () => {
+    const f = await start({ maxConnections: 3, evictAfter: 200, frameTimeout: 0 });
+    const slow = await connect(f.port);
+    await exchange(slow);
+    await delay(150); // an age: the slow client's last request is older than the silent ones' connect; not a wait
+    const silent = [await connect(f.port), await connect(f.port)];
+    try {
+      await delay(300); // an age: every connection idle past the 200 ms grace, the slow one longest; not a wait
+      await freshReadWithin(f.port, 1000);
+      assert.equal(f.server.stats.evicted, 1);
+      assert.equal(f.closed[0]?.remote, local(silent[0]!), 'the silent one idle longest, not the slow client');
+      assert.equal(slow.closed, false);
+      await exchange(slow);
+    } finally {
+      await Promise.all([slow, ...silent].map((r) => r.destroy()));
       await f.close();
     }
   });
@@ -241,7 +324,7 @@ describe('server: idle and half-open connections never lock clients out', () => 
       const list = f.server.connectionList();
       assert.deepEqual(list.map((c) => c.remote), [local(a), local(b)]);
       assert.ok(list[0]!.idleMs >= list[1]!.idleMs);
-      assert.deepEqual(f.server.limits, { maxConnections: 64, maxConnectionsPerAddress: 0, idleTimeout: 60_000, frameTimeout: 2000, evictAfter: 1000 });
+      assert.deepEqual(f.server.limits, { maxConnections: 64, maxConnectionsPerAddress: 0, idleTimeout: 60_000, frameTimeout: 2000, evictAfter: 500 });
       assert.throws(() => new ModbusTcpServer({ handler: () => ({ fc: 3, registers: new Uint16Array(0) }) as never, maxConnections: 0 }), RangeError);
       assert.throws(() => new ModbusTcpServer({ handler: () => ({ fc: 3, registers: new Uint16Array(0) }) as never, idleTimeout: -1 }), RangeError);
     } finally {

@@ -254,6 +254,19 @@ describe('SSE stream', { timeout: 20_000 }, () => {
     assert.deepEqual([pump.value, pump.quality], [true, 'Bad_Timeout']);
   });
 
+  it('a value once known is never replaced by null with a bad quality (a restarted poller whose first read failed): the known value stays beside it', async (t) => {
+    const { port, publish, app } = await setup(t);
+    const s = await openStream(port);
+    t.after(() => s.close());
+    await s.waitEvents(1);
+    await publish([{ tag: 'level', value: null, quality: 'Bad_Timeout' }, { tag: 'pump', value: null, quality: 'Bad_Timeout' }]);
+    const events = await s.waitEvents(2);
+    const values = (JSON.parse(events[1]!.data) as StreamDelta).values.map((v) => v.slice(0, 3));
+    assert.deepEqual(values, [[0, 42.5, 'Bad_Timeout'], [1, null, 'Bad_Timeout']], 'the level known: its value stays; the pump never known: nothing to keep');
+    const rest = (await app.inject('/api/tags/level')).json() as TagWithState;
+    assert.deepEqual([rest.value, rest.quality], [42.5, 'Bad_Timeout']);
+  });
+
   it('the SSE writer refuses CR, LF and NUL in ids and event names, and splits multi-line data', () => {
     assert.throws(() => encodeEvent('1\n2', 'delta', '{}'), SseFramingError);
     assert.throws(() => encodeEvent('1', 'del\rta', '{}'), SseFramingError);

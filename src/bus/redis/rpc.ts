@@ -5,6 +5,7 @@
  * `P reply:<node>`.
  */
 import { randomUUID } from 'node:crypto';
+import { redactUrl } from '../../util/url.js';
 import { BusError } from '../errors.js';
 import { answer } from '../service.js';
 import type { RpcBus, ServiceReply, ServiceRequest, Unsubscribe } from '../types.js';
@@ -42,6 +43,10 @@ export class RedisRpc implements RpcBus {
 
   async request(service: string, request: ServiceRequest, timeoutMs: number): Promise<ServiceReply> {
     const { conn } = this;
+    // Redis is away: the request would wait in the client's queue and find nobody waiting for it; say so at once.
+    if (!conn.cmd.isReady || !conn.sub.isReady) {
+      throw new BusError('PLANTA_BUS_UNREACHABLE', `the ${service} service cannot be asked: no connection to Redis at ${redactUrl(conn.o.url)}; nothing was sent, and nothing will be done later`);
+    }
     this.replies ??= conn.sub.subscribe(conn.key(`reply:${this.node}`), (message) => {
       try {
         const { id, reply } = JSON.parse(message) as { id: string; reply: ServiceReply };

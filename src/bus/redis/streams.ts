@@ -7,7 +7,11 @@
 import { BusError } from '../errors.js';
 import type { SubscribeOptions, Unsubscribe } from '../types.js';
 import { type StreamEntry, parseEntries, parseStreams } from './codec.js';
-import { type RedisConnection, reconnectDelay, sleep } from './connection.js';
+import { settlesWithin } from '../../util/settle.js';
+import { type Client, type RedisConnection, reconnectDelay, sleep } from './connection.js';
+
+/** How long stopping a reader waits for the entry its handler is on (it may wait for Redis on another connection). */
+const STOP_WAIT_MS = 1000;
 
 /** A subscription's group and reclaim period, when it is durable. */
 export const durableRead = (o: SubscribeOptions | undefined): { group?: string; reclaimMs?: number } =>
@@ -40,11 +44,24 @@ export class Streams {
     const { conn } = this;
     if (conn.closed) throw new BusError('PLANTA_BUS_CLOSED', 'the bus is closed');
     const { keys, group } = o;
+    // Everything the reader asks Redis goes through its own connection: destroying it rejects what waits for a
+    // Redis that is away (in the client's offline queue), so a stop never waits for Redis to come back.
     const c = conn.duplicate('streams');
     conn.watch(c, 'streams');
-    await conn.open(c);
     let stopped = false;
+    let running: Promise<void> = Promise.resolve();
+    const stop: Unsubscribe = async () => {
+      if (stopped) return;
+      stopped = true;
+      conn.stops.delete(stop);
+      c.destroy();
+      // A handler may still wait for Redis on another connection (a command's claim): not past the bound.
+      await settlesWithin(running, STOP_WAIT_MS);
+    };
+    // From here on the bus's close stops the reader, even one still connecting or taking back its pending entries.
+    conn.stops.add(stop);
     const handle = async (key: string, entry: StreamEntry, recovered: boolean): Promise<void> => {
+      if (stopped) return;
       try {
         await o.onEntry(key, entry, recovered);
       } catch (err) {
@@ -53,17 +70,25 @@ export class Streams {
         conn.subscriberErrors++;
         conn.log?.error({ err, key, entry: entry.id }, 'a stream subscriber failed');
       }
-      if (group && o.ackAfter) await conn.cmd.sendCommand(['XACK', key, group, entry.id]);
+      if (group && o.ackAfter) await c.sendCommand(['XACK', key, group, entry.id]);
     };
     const ids: string[] = [];
-    if (group) {
-      for (const key of keys) await this.ensureGroup(key, group);
-      for (const key of keys) await this.recover(key, group, (e) => handle(key, e, true));
-    } else {
-      for (const key of keys) {
-        const last = parseEntries(await conn.cmd.sendCommand(['XREVRANGE', key, '+', '-', 'COUNT', '1']));
-        ids.push(last[0]?.id ?? '0-0');
+    try {
+      await conn.open(c);
+      if (group) {
+        for (const key of keys) await this.ensureGroup(key, group, '$', false, c);
+        for (const key of keys) await this.recover(c, key, group, (e) => handle(key, e, true));
+      } else {
+        for (const key of keys) {
+          const last = parseEntries(await c.sendCommand(['XREVRANGE', key, '+', '-', 'COUNT', '1']));
+          ids.push(last[0]?.id ?? '0-0');
+        }
       }
+    } catch (err) {
+      const closed = stopped || conn.closed;
+      await stop();
+      if (closed) throw new BusError('PLANTA_BUS_CLOSED', 'the bus closed while a stream reader started', { cause: err });
+      throw err;
     }
     const count = ['COUNT', '100', 'BLOCK', String(conn.blockMs), 'STREAMS', ...keys];
     let reclaimed = Date.now();
@@ -72,7 +97,7 @@ export class Streams {
         try {
           if (group && o.reclaimMs !== undefined && Date.now() - reclaimed >= o.reclaimMs) {
             reclaimed = Date.now();
-            for (const key of keys) await this.recover(key, group, (e) => handle(key, e, true), o.reclaimMs);
+            for (const key of keys) await this.recover(c, key, group, (e) => handle(key, e, true), o.reclaimMs);
           }
           const reply = group
             ? await c.sendCommand(['XREADGROUP', 'GROUP', group, conn.consumer, ...count, ...keys.map(() => '>')])
@@ -87,39 +112,31 @@ export class Streams {
           if (stopped || conn.closed) break;
           const message = (err as Error).message;
           // The group is gone (Redis restarted without its data): make it again, from the stream's start.
-          if (group && /NOGROUP/.test(message)) for (const key of keys) await this.ensureGroup(key, group, '0', true).catch(() => undefined);
+          if (group && /NOGROUP/.test(message)) for (const key of keys) await this.ensureGroup(key, group, '0', true, c).catch(() => undefined);
           else conn.log?.debug({ err: message, keys }, 'stream read failed; retrying');
           await sleep(100);
         }
       }
     };
-    const running = loop();
-    const stop: Unsubscribe = async () => {
-      if (stopped) return;
-      stopped = true;
-      conn.stops.delete(stop);
-      c.destroy();
-      await running;
-    };
-    conn.stops.add(stop);
+    running = loop();
     return stop;
   }
 
   /** Takes every pending entry of a group (XAUTOCLAIM), oldest first; with `minIdleMs`, only those idle that long. */
-  private async recover(key: string, group: string, each: (e: StreamEntry) => Promise<void>, minIdleMs = 0): Promise<void> {
+  private async recover(c: Client, key: string, group: string, each: (e: StreamEntry) => Promise<void>, minIdleMs = 0): Promise<void> {
     let cursor = '0-0';
     do {
-      const reply = (await this.conn.cmd.sendCommand(['XAUTOCLAIM', key, group, this.conn.consumer, String(minIdleMs), cursor, 'COUNT', '100'])) as unknown[];
+      const reply = (await c.sendCommand(['XAUTOCLAIM', key, group, this.conn.consumer, String(minIdleMs), cursor, 'COUNT', '100'])) as unknown[];
       cursor = String(reply[0]);
       for (const e of parseEntries(reply[1])) await each(e);
     } while (cursor !== '0-0' && !this.conn.closed);
   }
 
   /** Creates a consumer group (and its stream) if missing; `from` is where a new group starts. */
-  async ensureGroup(key: string, group: string, from: '$' | '0' = '$', force = false): Promise<void> {
+  async ensureGroup(key: string, group: string, from: '$' | '0' = '$', force = false, c: Client = this.conn.cmd): Promise<void> {
     if (!force && this.groups.has(`${key} ${group}`)) return;
     try {
-      await this.conn.cmd.sendCommand(['XGROUP', 'CREATE', key, group, from, 'MKSTREAM']);
+      await c.sendCommand(['XGROUP', 'CREATE', key, group, from, 'MKSTREAM']);
     } catch (err) {
       if (!/BUSYGROUP/.test((err as Error).message)) throw err;
     }
