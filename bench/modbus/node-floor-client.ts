@@ -13,7 +13,7 @@ const request = Buffer.from([0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 125]);
 let done = 0;
 let target = 0;
 let sentAt = 0;
-const measuring = true;
+const latencies = new Float64Array(count);
 let measuring = false;
 let finished: () => void = () => undefined;
 
