@@ -7,6 +7,7 @@ import type net from 'node:net';
 import { MBAP_HEADER_LENGTH, MbapDecoder } from './mbap.js';
 import { MBAP } from './packager.js';
 import type { ModbusRequest } from './pdu.js';
+import { SocketWriter } from './socket-writer.js';
 import { type HandlerResult, type RequestContext, type RequestHandler, type ServeStats, answerFrame, refusalFrame, startRequest } from './serve.js';
 
 /** The connection settings in force, with their defaults. */
@@ -124,6 +125,7 @@ export class Connection {
   /** The limit timer and when it fires (performance.now()), or Infinity. */
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
+  private readonly writer: SocketWriter;
 
   constructor(
     private readonly server: ConnectionOwner,
@@ -142,7 +144,7 @@ export class Connection {
       },
     );
     if (streamed) socket.on('data', (chunk: Buffer) => this.onRead(chunk, chunk.length));
-    socket.on('drain', () => this.resume());
+    this.writer = new SocketWriter(socket, () => this.resume());
     socket.once('close', () => clearTimeout(this.timer));
     const { idleTimeout } = server.limits;
     if (idleTimeout > 0) this.arm(this.lastActive + idleTimeout);
@@ -285,7 +287,7 @@ export class Connection {
   }
 
   private resume(): void {
-    if (this.jobs.length < MAX_QUEUED_FRAMES && !this.socket.writableNeedDrain && this.socket.isPaused()) {
+    if (this.jobs.length < MAX_QUEUED_FRAMES && !this.writer.full && this.socket.isPaused()) {
       this.socket.resume();
     }
   }
@@ -308,9 +310,9 @@ export class Connection {
   }
 
   private send(frame: Buffer, own: boolean): void {
-    const ok = this.socket.write(frame);
+    const ok = this.writer.write(frame);
     // Written at once: the socket holds no reference to it any more. Otherwise it is the socket's until sent.
-    if (this.socket.writableLength === 0) {
+    if (this.writer.pendingBytes === 0) {
       if (own) this.spare = frame;
     } else if (frame === this.spare) this.spare = undefined;
     if (!ok) this.socket.pause();

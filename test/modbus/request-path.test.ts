@@ -7,28 +7,52 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { BitArea, ModbusTcpClient, ModbusTcpServer, NO_RESPONSE, RegisterArea, createAreaHandler } from '../../src/modbus/index.js';
-import { HOST } from './helpers.js';
+import { HOST, until } from './helpers.js';
 
 const T = { timeout: 20_000 };
 const N = 200;
 
 interface Write {
-  socket: net.Socket;
+  /** The local and remote ports of the socket written to. */
+  local: number;
+  remote: number;
   chunk: Buffer;
 }
 
-/** Records every net.Socket write of this process while `body` runs. */
-async function recordWrites(body: () => Promise<void>): Promise<Write[]> {
+type WriteBuffer = (this: object, req: object, data: Buffer) => number;
+
+/**
+ * Records every write of this process to a TCP handle while `body` runs: the
+ * writes the OS gets (net.Socket.write, or a direct handle write), one per syscall.
+ */
+async function recordWrites(probe: net.Socket, body: () => Promise<void>): Promise<Write[]> {
+  let proto = Object.getPrototypeOf((probe as unknown as { _handle: object })._handle) as Record<string, unknown>;
+  while (!Object.hasOwn(proto, 'writeBuffer')) proto = Object.getPrototypeOf(proto) as Record<string, unknown>;
+  const original = proto.writeBuffer as WriteBuffer;
+  const writev = proto.writev as (...a: unknown[]) => number;
   const writes: Write[] = [];
-  const original = net.Socket.prototype.write;
-  net.Socket.prototype.write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
-    if (Buffer.isBuffer(chunk)) writes.push({ socket: this, chunk });
-    return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof original;
+  const ports = (handle: object): { local: number; remote: number } => {
+    const local: { port?: number } = {};
+    const remote: { port?: number } = {};
+    const tcp = handle as { getsockname?(o: object): number; getpeername?(o: object): number };
+    // Pipes (the test runner's stdout) share the method; they have no ports.
+    tcp.getsockname?.(local);
+    tcp.getpeername?.(remote);
+    return { local: local.port ?? 0, remote: remote.port ?? 0 };
+  };
+  proto.writeBuffer = function (this: object, req: object, data: Buffer): number {
+    writes.push({ ...ports(this), chunk: data });
+    return original.call(this, req, data);
+  };
+  proto.writev = function (this: object, ...a: unknown[]): number {
+    writes.push({ ...ports(this), chunk: Buffer.alloc(0) });
+    return writev.apply(this, a);
+  };
   try {
     await body();
   } finally {
-    net.Socket.prototype.write = original;
+    proto.writeBuffer = original;
+    proto.writev = writev;
   }
   return writes;
 }
@@ -66,12 +90,19 @@ describe('request path: the cost of one request, in structure', () => {
     client = new ModbusTcpClient({ host: HOST, port, reconnect: false });
     await client.connect();
     await client.readHoldingRegisters(0, 125); // the connection's first exchange is behind us
+    probeSocket = net.connect({ host: HOST, port });
+    await new Promise((resolve) => probeSocket.once('connect', resolve));
   });
 
   after(async () => {
+    probeSocket.destroy();
     await client.close();
     await server.close();
   });
+
+  /** A connected socket, to find the TCP handle's methods by. */
+  let probeSocket: net.Socket;
+  const probe = (): net.Socket => probeSocket;
 
   const oneAtATime = async (): Promise<void> => {
     for (let i = 0; i < N; i++) {
@@ -81,7 +112,7 @@ describe('request path: the cost of one request, in structure', () => {
   };
 
   it('client, one at a time: one socket write per request, from one reused frame buffer', T, async () => {
-    const writes = (await recordWrites(oneAtATime)).filter((w) => w.socket.remotePort === port && w.socket.remoteAddress === HOST);
+    const writes = (await recordWrites(probe(), oneAtATime)).filter((w) => w.remote === port);
     assert.equal(writes.length, N, 'one write per request');
     assert.ok(writes.every((w) => w.chunk.length === 12));
     assert.equal(new Set(writes.map((w) => w.chunk)).size, 1, 'every request frame written from the same buffer');
@@ -91,11 +122,11 @@ describe('request path: the cost of one request, in structure', () => {
     const windowed = new ModbusTcpClient({ host: HOST, port, reconnect: false, window: 32 });
     await windowed.connect();
     const writes = (
-      await recordWrites(async () => {
+      await recordWrites(probe(), async () => {
         const all = Array.from({ length: 32 }, (_, i) => windowed.readHoldingRegisters(i, 10));
         assert.equal((await Promise.all(all)).length, 32);
       })
-    ).filter((w) => w.socket.remotePort === port && w.socket.remoteAddress === HOST);
+    ).filter((w) => w.remote === port);
     await windowed.close();
     // The first goes alone on the idle connection; the 31 made in the same turn follow together.
     assert.deepEqual(
@@ -110,7 +141,7 @@ describe('request path: the cost of one request, in structure', () => {
   });
 
   it('server, one request at a time: one socket write per request, into one reused reply buffer', T, async () => {
-    const writes = (await recordWrites(oneAtATime)).filter((w) => w.socket.localPort === port);
+    const writes = (await recordWrites(probe(), oneAtATime)).filter((w) => w.local === port);
     assert.equal(writes.length, N, 'one write per request');
     assert.ok(writes.every((w) => w.chunk.length === 7 + 2 + 250));
     // A reply buffer allocated per request cost a Buffer (and its garbage) per reply.
@@ -141,6 +172,52 @@ describe('request path: the cost of one request, in structure', () => {
     }
   });
 
+  it('server: the answers go through the socket handle, not the Writable stream around it', T, async () => {
+    let streamWrites = 0;
+    const original = net.Socket.prototype.write;
+    net.Socket.prototype.write = function (this: net.Socket, ...a: unknown[]) {
+      if (this.localPort === port) streamWrites++;
+      return (original as (...x: unknown[]) => boolean).apply(this, a);
+    } as typeof original;
+    try {
+      await oneAtATime();
+    } finally {
+      net.Socket.prototype.write = original;
+    }
+    // The Writable path cost a WriteWrap, its state machine and a nextTick per answer.
+    assert.equal(streamWrites, 0);
+  });
+
+  it('server: a client that stops reading holds the answers back (reading pauses), then gets all of them in order', T, async () => {
+    const count = 80_000; // 20 MB of answers: more than the loopback buffers hold
+    const raw = net.connect({ host: HOST, port });
+    await new Promise((resolve) => raw.once('connect', resolve));
+    raw.pause();
+    const frames = Buffer.alloc(12 * count);
+    for (let i = 0; i < count; i++) frames.set([i >> 8, i & 0xff, 0, 0, 0, 6, 1, 3, 0, 0, 0, 125], 12 * i);
+    const before = server.stats.requests;
+    raw.write(frames);
+    await until(() => server.stats.requests - before >= 1000, 10_000, 'the server answering');
+    let got = 0;
+    let expected = 0;
+    let rest = Buffer.alloc(0);
+    let bad = '';
+    raw.on('data', (d: Buffer) => {
+      let buf = rest.length ? Buffer.concat([rest, d]) : d;
+      while (buf.length >= 259) {
+        if (buf.readUInt16BE(0) !== (expected & 0xffff) || buf[8] !== 250 || buf.readUInt16BE(9 + 248) !== 124) bad ||= `answer ${got} is not the answer to request ${expected}`;
+        expected++;
+        got++;
+        buf = buf.subarray(259);
+      }
+      rest = Buffer.from(buf);
+    });
+    raw.resume();
+    await until(() => got === count || bad !== '', 15_000, `${count} answers (got ${got})`);
+    raw.destroy();
+    assert.equal(bad, '');
+  });
+
   it('server: no timer per request', T, async () => {
     const timers = await countTimers(oneAtATime);
     assert.ok(timers <= 1, `${timers} timers created for ${N} requests`);
@@ -151,7 +228,7 @@ describe('request path: the cost of one request, in structure', () => {
     await new Promise((resolve) => raw.once('connect', resolve));
     const frames = Buffer.concat(Array.from({ length: 8 }, (_, i) => Buffer.from([0, i + 1, 0, 0, 0, 6, 1, 3, 0, i, 0, 2])));
     const got: Buffer[] = [];
-    const writes = await recordWrites(async () => {
+    const writes = await recordWrites(raw, async () => {
       raw.write(frames);
       let bytes = 0;
       await new Promise<void>((resolve) =>
@@ -163,7 +240,7 @@ describe('request path: the cost of one request, in structure', () => {
       );
     });
     raw.destroy();
-    const answers = writes.filter((w) => w.socket.localPort === port);
+    const answers = writes.filter((w) => w.local === port);
     assert.equal(answers.length, 1);
     const all = Buffer.concat(got);
     for (let i = 0; i < 8; i++) assert.equal(all.readUInt16BE(13 * i), i + 1, 'in order');
