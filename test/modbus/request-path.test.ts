@@ -135,6 +135,22 @@ describe('request path: the cost of one request, in structure', () => {
     );
   });
 
+  it('client: requests go through the socket handle, not the Writable stream around it', T, async () => {
+    let streamWrites = 0;
+    const original = net.Socket.prototype.write;
+    net.Socket.prototype.write = function (this: net.Socket, ...a: unknown[]) {
+      if (this.remotePort === port) streamWrites++;
+      return (original as (...x: unknown[]) => boolean).apply(this, a);
+    } as typeof original;
+    try {
+      await oneAtATime();
+    } finally {
+      net.Socket.prototype.write = original;
+    }
+    // The Writable path cost a WriteWrap, its state machine and a nextTick per request.
+    assert.equal(streamWrites, 0);
+  });
+
   it('client: no timer per request (one deadline timer for all of them)', T, async () => {
     const timers = await countTimers(oneAtATime);
     assert.ok(timers <= 1, `${timers} timers created for ${N} requests`);
