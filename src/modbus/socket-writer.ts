@@ -2,9 +2,9 @@
  * Writes to a TCP socket's handle directly, as net.Socket's own write path
  * ends up doing, without the Writable stream around it: no WriteWrap object
  * per write while writes complete at once (one is reused), no stream state
- * machine, no nextTick after each write. On loopback this is about half a
- * microsecond of the server's CPU per request (bench:modbus: Node's floor
- * server written both ways). It needs Node's stream_wrap binding
+ * machine, no nextTick after each write. On loopback that was about half a
+ * microsecond of a server's CPU per request, of about 11 (a canned-reply
+ * server written both ways; docs/benchmarks.md). It needs Node's stream_wrap binding
  * (process.binding, the same internals net.Socket uses); where this Node
  * lacks it, or the socket has no handle, writes go through socket.write().
  *
