@@ -7,6 +7,7 @@ import type net from 'node:net';
 import { MBAP_HEADER_LENGTH, MbapDecoder } from './mbap.js';
 import { MBAP } from './packager.js';
 import type { ModbusRequest } from './pdu.js';
+import { SocketWriter } from './socket-writer.js';
 import { type HandlerResult, type RequestContext, type RequestHandler, type ServeStats, answerFrame, refusalFrame, startRequest } from './serve.js';
 
 /** The connection settings in force, with their defaults. */
@@ -107,7 +108,14 @@ export class Connection {
   /** While the frames of one read are served: their answers are collected and leave in one write. */
   private batching = false;
   private batchFirst: Buffer | undefined;
+  private batchFirstOwn = false;
   private batchMore: Buffer[] | undefined;
+  /**
+   * The last answer frame, once the socket took all of it at once (the usual
+   * case on a LAN): the next answer of the same length — a poller repeats its
+   * requests — is written into it instead of a new buffer.
+   */
+  private spare: Buffer | undefined;
   /** Set by a frame that breaks the MBAP rules: nothing after it is served. */
   private closing = false;
   /** Complete frames received, to tell a read that completed one from a read of part of one. */
@@ -119,6 +127,7 @@ export class Connection {
   /** The limit timer and when it fires (performance.now()), or Infinity. */
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
+  private readonly writer: SocketWriter;
 
   constructor(
     private readonly server: ConnectionOwner,
@@ -137,7 +146,7 @@ export class Connection {
       },
     );
     if (streamed) socket.on('data', (chunk: Buffer) => this.onRead(chunk, chunk.length));
-    socket.on('drain', () => this.resume());
+    this.writer = new SocketWriter(socket, () => this.resume());
     socket.once('close', () => clearTimeout(this.timer));
     const { idleTimeout } = server.limits;
     if (idleTimeout > 0) this.arm(this.lastActive + idleTimeout);
@@ -168,7 +177,8 @@ export class Connection {
       const more = this.batchMore;
       this.batchFirst = undefined;
       this.batchMore = undefined;
-      this.send(more === undefined ? first : Buffer.concat(more));
+      if (more === undefined) this.send(first, this.batchFirstOwn);
+      else this.send(Buffer.concat(more), false);
     }
     if (this.frames !== framesBefore || this.decoder.buffered === 0 || this.partialSince === 0) this.track(this.frames !== framesBefore);
     if (this.closing) this.closeWhenIdle();
@@ -205,7 +215,7 @@ export class Connection {
   private serve(tid: number, unitId: number, pdu: Buffer): void {
     const started = startRequest(pdu, this.server.handler, new Context(this, unitId, tid), this.server.stats);
     if (started.kind === 'refused') {
-      this.write(refusalFrame(MBAP, tid, unitId, started.fc, started.exception));
+      this.write(refusalFrame(MBAP, tid, unitId, started.fc, started.exception), true);
       return;
     }
     if (started.kind === 'failed') {
@@ -284,24 +294,34 @@ export class Connection {
   }
 
   private resume(): void {
-    if (this.jobs.length < MAX_QUEUED_FRAMES && !this.socket.writableNeedDrain && this.socket.isPaused()) {
+    if (this.jobs.length < MAX_QUEUED_FRAMES && !this.writer.full && this.socket.isPaused()) {
       this.socket.resume();
     }
   }
 
   private answer(tid: number, unitId: number, req: ModbusRequest, res: HandlerResult | undefined, err: unknown): void {
     if (this.socket.destroyed) return;
-    const frame = answerFrame(MBAP, tid, unitId, req, res, err, this.server.stats, (e, r) => this.server.handlerFailed(e, r));
-    if (frame !== undefined) this.write(frame);
+    // The spare may take only an answer sent alone: one waiting in a batch must not be overwritten by the next.
+    const spare = this.batchFirst === undefined ? this.spare : undefined;
+    const frame = answerFrame(MBAP, tid, unitId, req, res, err, this.server.stats, (e, r) => this.server.handlerFailed(e, r), spare);
+    if (frame !== undefined) this.write(frame, true);
   }
 
-  write(frame: Buffer): void {
-    if (!this.batching) this.send(frame);
-    else if (this.batchFirst === undefined) this.batchFirst = frame;
-    else (this.batchMore ??= [this.batchFirst]).push(frame);
+  /** Sends `frame` (with the rest of this read's answers, while a read is served); `own`: a frame of ours, reusable once sent. */
+  write(frame: Buffer, own = false): void {
+    if (!this.batching) this.send(frame, own);
+    else if (this.batchFirst === undefined) {
+      this.batchFirst = frame;
+      this.batchFirstOwn = own;
+    } else (this.batchMore ??= [this.batchFirst]).push(frame);
   }
 
-  private send(frame: Buffer): void {
-    if (!this.socket.write(frame)) this.socket.pause();
+  private send(frame: Buffer, own: boolean): void {
+    const ok = this.writer.write(frame);
+    // Written at once: the socket holds no reference to it any more. Otherwise it is the socket's until sent.
+    if (this.writer.pendingBytes === 0) {
+      if (own) this.spare = frame;
+    } else if (frame === this.spare) this.spare = undefined;
+    if (!ok) this.socket.pause();
   }
 }

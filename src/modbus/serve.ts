@@ -67,7 +67,8 @@ export function startRequest(pdu: Buffer, handler: RequestHandler, ctx: RequestC
  * The frame answering `req` with the handler's result or error, or
  * undefined (no answer). An error that is not a Modbus exception, or a
  * response that does not fit the request, is answered with 04 and reported
- * to `onHandlerError`.
+ * to `onHandlerError`. A response of exactly `spare`'s length is written
+ * into `spare` (a buffer the caller may overwrite) instead of a new one.
  */
 export function answerFrame(
   packager: Packager,
@@ -78,6 +79,7 @@ export function answerFrame(
   err: unknown,
   stats: ServeStats,
   onHandlerError: (err: unknown, req: ModbusRequest) => void,
+  spare?: Buffer,
 ): Buffer | undefined {
   if (res === NO_RESPONSE) return undefined;
   if (err === undefined && res !== undefined && !responseFits(req, res)) {
@@ -95,7 +97,8 @@ export function answerFrame(
     return packageFrame(packager, tid, unitId, encodeException(req.fc, code));
   }
   const pduLength = responsePduLength(res);
-  const frame = Buffer.allocUnsafe(packager.frameLength(pduLength));
+  const length = packager.frameLength(pduLength);
+  const frame = spare !== undefined && spare.length === length ? spare : Buffer.allocUnsafe(length);
   writeResponsePdu(res, frame, packager.pduOffset);
   return packager.seal(frame, tid, unitId, pduLength);
 }

@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import { ModbusConnectionError, ModbusError } from './errors.js';
+import { SocketWriter } from './socket-writer.js';
 import type { ConnectionHandlers, Transport, TransportConnection } from './transport.js';
 
 export class TcpTransport implements Transport {
@@ -44,9 +45,12 @@ export class TcpTransport implements Transport {
     const connectTimer = setTimeout(() => {
       socket.destroy(new ModbusConnectionError(`connect to ${host}:${port} timed out after ${connectTimeoutMs} ms`));
     }, connectTimeoutMs);
+    // Requests go to the socket's handle, not through the Writable stream (see SocketWriter); the client writes only once open.
+    let writer: SocketWriter | undefined;
     socket.once('connect', () => {
       clearTimeout(connectTimer);
       opened = true;
+      writer = new SocketWriter(socket, () => undefined);
       socket.setKeepAlive(true, 5000);
       handlers.onOpen();
     });
@@ -67,9 +71,9 @@ export class TcpTransport implements Transport {
       handlers.onClose(reason, opened);
     });
     return {
-      write: (bytes) => void socket.write(bytes),
+      write: (bytes) => void (writer ?? socket).write(bytes),
       get pendingBytes() {
-        return socket.writableLength;
+        return writer?.pendingBytes ?? socket.writableLength;
       },
       destroy: (err) => void socket.destroy(err),
     };
