@@ -31,11 +31,7 @@ export interface SampleSide {
   subscribe(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription>;
 }
 
-/** Scan reports sent and not answered yet before a poller's publish waits for Redis. */
-const SCANS_IN_FLIGHT = 32;
-
 export class RedisValues implements ValueBus {
-  private scansInFlight = 0;
   private readonly valueHandlers = new Set<(values: TagValue[], info: ValueBatchInfo) => void>();
   private readonly statusHandlers = new Set<(status: DeviceStatus) => void>();
   /** Live state not published (Redis away, or the device's lease not confirmed since): sent when it can be, newest per key. */
@@ -100,14 +96,6 @@ export class RedisValues implements ValueBus {
       for (const v of values) (this.holding(this.conn.deviceOf(v.tag)) ? later : now).push(v);
       if (later.length > 0) this.keepValues(later);
       if (now.length > 0) await this.sendValues(now);
-      return;
-    }
-    if (scan && this.scansInFlight < SCANS_IN_FLIGHT) {
-      // A scan report does not wait for Redis's answer: the next scan is not delayed by a round trip (commands keep
-      // their order on the connection; what fails is kept and sent again). Beyond SCANS_IN_FLIGHT unanswered, the
-      // poller waits: back-pressure, not memory without bound.
-      this.scansInFlight++;
-      void this.sendValues(values, scan.device).finally(() => this.scansInFlight--);
       return;
     }
     await this.sendValues(values, scan?.device);
