@@ -403,14 +403,12 @@ console.log(
 );
 console.log('placement: unpinned — every process left to the scheduler (allowed CPUs per process below); everything on 127.0.0.1; Redis private (no persistence)');
 const began = performance.now();
-interface Verdict {
+type Verdict = {
   scale: number;
   devices: number;
-  d: ModeResult;
-  a: ModeResult;
   loadBefore: string;
   loadAfter: string;
-}
+} & ({ d: ModeResult; a: ModeResult; failed?: undefined } | { failed: string });
 const verdicts: Verdict[] = [];
 for (const scale of SCALES) {
   devices = DEVICES * scale;
@@ -418,14 +416,27 @@ for (const scale of SCALES) {
   const loadBefore = load();
   console.log(`\n× ${scale}: ${devices} devices × ${TAGS} tags (${((devices * TAGS * 1000) / PERIOD / 1000).toFixed(0)}k values/s), ${expectedDeltas.toFixed(0)} deltas/s expected in all; load average ${loadBefore}`);
   const runs: Record<'distributed' | 'all-in-one', ModeResult[]> = { distributed: [], 'all-in-one': [] };
-  for (let round = 0; round < ROUNDS; round++) {
+  let failed: string | undefined;
+  rounds: for (let round = 0; round < ROUNDS; round++) {
     // Take turns, so neither mode always runs first on a fresh machine.
     const order = round % 2 === 0 ? (['distributed', 'all-in-one'] as const) : (['all-in-one', 'distributed'] as const);
     for (const m of order) {
-      const r = m === 'distributed' ? await distributed() : await allInOne();
+      let r: ModeResult;
+      try {
+        r = m === 'distributed' ? await distributed() : await allInOne();
+      } catch (err) {
+        // A mode that cannot serve its clients at this scale (no snapshot within the load client's 60 s) misses every goal here.
+        failed = `${m}: ${(err as Error).message.split('\n').filter((l) => l.trim() !== '').slice(0, 2).join(' ')}`;
+        console.log(`  round ${round + 1} ${m.padEnd(11)} did not complete — ${failed}`);
+        break rounds;
+      }
       runs[m].push(r);
       console.log(`  round ${round + 1} ${m.padEnd(11)} p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  ${r.deltasPerS.toFixed(0)} deltas/s  missed ${r.missed}  drops ${r.drops}  cost ${cost(r).toFixed(2)} core  load ${load()}`);
     }
+  }
+  if (failed !== undefined) {
+    verdicts.push({ scale, devices, loadBefore, loadAfter: load(), failed });
+    continue;
   }
   const d = summarize(runs.distributed);
   const a = summarize(runs['all-in-one']);
@@ -461,6 +472,11 @@ const verdict = (ok: boolean): string => {
   return ok ? 'MET   ' : 'MISSED';
 };
 for (const v of verdicts) {
+  if (v.failed !== undefined) {
+    console.log(`  × ${v.scale} (${v.devices} devices; load average ${v.loadBefore} → ${v.loadAfter}): did not complete — ${v.failed}`);
+    for (const goal of ['p99 distributed / all-in-one ≤ 2', 'deltas delivered 100 %', 'CPU per delta ≤ 1.2']) console.log(`    ${verdict(false)}  ${goal}`);
+    continue;
+  }
   const { d, a } = v;
   const p99 = d.p99 / a.p99;
   // CPU for the same work: a mode that scanned less (its poller behind) did less, so its cores are compared per delta delivered.
@@ -475,7 +491,7 @@ for (const v of verdicts) {
     `    ${verdict(cpu <= 1.2)}  CPU per delta, distributed / all-in-one ${cpu.toFixed(2)} (target ≤ 1.2; ${cost(d).toFixed(2)} core with redis-server for ${d.deltasPerS.toFixed(0)} deltas/s vs ${cost(a).toFixed(2)} for ${a.deltasPerS.toFixed(0)}; per core ${(cost(d) / cost(a)).toFixed(2)})`,
   );
 }
-if (verdicts.some((v) => v.d.late + v.a.late > 0)) console.log('  note: some clients got < 90% of the scan rate\'s events (the poller did not keep its period: a saturated machine)');
+if (verdicts.some((v) => v.failed === undefined && v.d.late + v.a.late > 0)) console.log('  note: some clients got < 90% of the scan rate\'s events (the poller did not keep its period: a saturated machine)');
 process.exitCode = missedGoals > 0 ? 1 : 0;
 
 function cpuModel(): string {
