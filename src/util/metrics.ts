@@ -7,6 +7,9 @@ export function createRegistry(): Registry {
   return registry;
 }
 
+/** Seconds, for the lag of values from their device to each stage (bus, stream): where a device-to-browser latency goes. */
+export const LAG_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+
 /** A gauge whose value is read at each scrape. */
 export function readGauge(registry: Registry, name: string, help: string, read: () => number): void {
   new Gauge({ name, help, registers: [registry], collect(this: Gauge) { this.set(read()); } });

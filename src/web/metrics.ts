@@ -10,13 +10,13 @@
  * "other".
  */
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AlarmDisplayState } from '../bus/alarm-messages.js';
 import { type CommandStatus, FINAL_STATUSES } from '../bus/command-messages.js';
 import type { AlarmBus, OutcomeBus } from '../bus/types.js';
 import type { PlantConfig } from '../config/resolve.js';
 import { PRIORITIES } from '../config/schema.js';
-import { readCounter, readGauge } from '../util/metrics.js';
+import { LAG_BUCKETS, readCounter, readGauge } from '../util/metrics.js';
 import { type HistorianFigures, registerHistorianMetrics } from '../historian/metrics.js';
 import type { AlarmService } from './alarms.js';
 import { LIMIT_NAMES, type Limits } from './limits.js';
@@ -44,6 +44,9 @@ export async function registerWebMetrics(
   fromHub('planta_sse_events_total', 'Stream events encoded', () => hub.stats.events, 'counter');
   fromHub('planta_sse_coalesced_total', 'Times a slow client skipped deltas and got a snapshot instead', () => hub.stats.coalesced, 'counter');
   fromHub('planta_sse_slow_disconnects_total', 'Stream clients disconnected for staying behind', () => hub.stats.slowDisconnects, 'counter');
+  fromHub('planta_sse_deltas_total', 'Value deltas from the bus written to the stream clients (each encoded once)', () => hub.stats.deltas, 'counter');
+  const fanout = new Histogram({ name: 'planta_sse_fanout_lag_seconds', help: "From a delta's read time to its bytes written to every stream client", buckets: LAG_BUCKETS, registers: [registry] });
+  hub.observeFanout = (s) => fanout.observe(s);
   const commands = new Counter({ name: 'planta_commands_total', help: 'Operator commands by outcome', labelNames: ['command', 'status'], registers: [registry] });
   const unsubscribe = await bus.subscribeCommandOutcomes((c) => commands.inc({ command: known(c.command, commandNames), status: known(c.status, STATUSES) }));
   app.addHook('onClose', async () => unsubscribe());

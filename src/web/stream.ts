@@ -57,6 +57,10 @@ export interface StreamStats {
   slowDisconnects: number;
   resumed: number;
   snapshotsSent: number;
+  /** Deltas of values from the bus, each encoded once and written to every client. */
+  deltas: number;
+  /** Writes of events to the clients: each one the events of one turn of the event loop, the same bytes to every client. */
+  writes: number;
 }
 
 interface Client {
@@ -73,7 +77,9 @@ interface RingEntry {
 const QUALITY_CODE = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;
 
 export class StreamHub {
-  readonly stats: StreamStats = { clients: 0, events: 0, coalesced: 0, slowDisconnects: 0, resumed: 0, snapshotsSent: 0 };
+  readonly stats: StreamStats = { clients: 0, events: 0, coalesced: 0, slowDisconnects: 0, resumed: 0, snapshotsSent: 0, deltas: 0, writes: 0 };
+  /** Called with each bus delta's age (seconds since its values were read) once it is written to every client. */
+  observeFanout: ((seconds: number) => void) | undefined;
   /** Identifies this run: ids of another run cannot be resumed. */
   readonly epoch = Date.now().toString(36);
   private readonly names: string[];
@@ -98,6 +104,9 @@ export class StreamHub {
   private devicesDirty = false;
   private lastDevicesEvent = 0;
   private snapshotCache: { seq: number; bytes: Buffer } | undefined;
+  /** Events emitted in this turn, written to the clients together at its end (flush); the read times of its deltas. */
+  private pending: Buffer[] = [];
+  private pendingTimes: number[] = [];
   private readonly o: Required<Omit<StreamHubOptions, 'log'>> & { log?: Logger };
 
   constructor(options: StreamHubOptions) {
@@ -201,6 +210,8 @@ export class StreamHub {
    * response head, then either the missed events (resume) or a snapshot.
    */
   attach(socket: Socket, lastEventId: string | undefined, extraHeaders = ''): void {
+    // What this turn emitted goes to the clients already here: the newcomer's snapshot or replay includes it.
+    this.flush();
     startEventStream(socket, 'keep-alive', extraHeaders);
     socket.write(retryField(this.o.retryMs));
     const client: Client = { socket, lagging: false, laggingSince: 0 };
@@ -297,6 +308,8 @@ export class StreamHub {
     if (values.length === 0) return;
     const delta: StreamDelta = { t, values };
     this.emit('delta', JSON.stringify(delta));
+    this.stats.deltas++;
+    if (this.observeFanout) this.pendingTimes.push(t);
   }
 
   private onLink(link: BusLink): void {
@@ -339,8 +352,28 @@ export class StreamHub {
       this.ring.splice(0, this.ringHead);
       this.ringHead = 0;
     }
-    this.broadcast(bytes, true);
+    this.pending.push(bytes);
+    if (this.pending.length === 1) queueMicrotask(this.flush);
   }
+
+  /**
+   * The events emitted in this turn of the event loop, written together: one write per client, the same bytes for
+   * all. Several bus messages read from one socket read (a web node catching up after a pause) cost one write per
+   * client instead of one each, so a node that falls behind catches up instead of falling further behind.
+   */
+  private readonly flush = (): void => {
+    const frames = this.pending;
+    if (frames.length === 0) return;
+    this.pending = [];
+    this.stats.writes++;
+    this.broadcast(frames.length === 1 ? frames[0]! : Buffer.concat(frames), true);
+    if (this.pendingTimes.length > 0) {
+      // Written to every client's socket: from the values' read time to here (bench:distributed's per-stage figures).
+      const now = Date.now();
+      for (const t of this.pendingTimes) this.observeFanout?.((now - t) / 1000);
+      this.pendingTimes = [];
+    }
+  };
 
   private broadcast(bytes: Buffer, isEvent: boolean): void {
     const now = Date.now();
@@ -367,6 +400,7 @@ export class StreamHub {
 
   private onDrain(c: Client): void {
     if (!c.lagging || c.socket.destroyed) return;
+    this.flush();
     c.lagging = false;
     this.stats.coalesced++;
     c.socket.write(this.snapshotEvent());

@@ -42,7 +42,7 @@ export class RedisAlarms implements AlarmBus {
   }
 
   subscribeAlarmStates(handler: (states: AlarmState[]) => void): Promise<Unsubscribe> {
-    return this.live.subscribe(this.alarmHandlers, handler);
+    return this.live.subscribe('alarms', this.alarmHandlers, handler);
   }
 
   private keep(states: AlarmState[]): void {

@@ -21,13 +21,17 @@ function pack(v: TagValue): Packed {
   return v.exceptionCode === undefined ? [v.value, q, v.sourceTs, v.serverTs] : [v.value, q, v.sourceTs, v.serverTs, v.exceptionCode];
 }
 
-function unpack(tag: string, p: unknown[]): TagValue {
-  const quality = QUALITIES[p[1] as number];
-  if (quality === undefined || typeof p[2] !== 'number' || typeof p[3] !== 'number') {
-    throw new BusError('PLANTA_BUS_BAD_MESSAGE', `value of ${tag}: unreadable ${JSON.stringify(p)}`);
+/** The value packed in `p` from index `at` on (0 in a hash field, 1 in a notification's row, after the tag). */
+function unpack(tag: string, p: unknown[], at = 0): TagValue {
+  const quality = QUALITIES[p[at + 1] as number];
+  const sourceTs = p[at + 2];
+  const serverTs = p[at + 3];
+  if (quality === undefined || typeof sourceTs !== 'number' || typeof serverTs !== 'number') {
+    throw new BusError('PLANTA_BUS_BAD_MESSAGE', `value of ${tag}: unreadable ${JSON.stringify(p.slice(at))}`);
   }
-  const v: TagValue = { tag, value: p[0] as TagValueType | null, quality, sourceTs: p[2], serverTs: p[3] };
-  if (typeof p[4] === 'number') v.exceptionCode = p[4];
+  const v: TagValue = { tag, value: p[at] as TagValueType | null, quality, sourceTs, serverTs };
+  const exc = p[at + 4];
+  if (typeof exc === 'number') v.exceptionCode = exc;
   return v;
 }
 
@@ -45,10 +49,53 @@ export function encodeBatch(values: TagValue[]): string {
   return JSON.stringify(values.map((v) => [v.tag, ...pack(v)]));
 }
 
+/** JSON of a value: a number or a boolean (nearly every value) written directly, anything else by JSON.stringify. */
+function valueJson(x: TagValueType | null): string {
+  if (typeof x === 'number') return Number.isFinite(x) ? String(x) : 'null';
+  if (typeof x === 'boolean') return x ? 'true' : 'false';
+  return JSON.stringify(x);
+}
+
+/** Tag names as JSON strings: the same few thousand names in every batch. */
+const tagJson = new Map<string, string>();
+function quoted(tag: string): string {
+  let q = tagJson.get(tag);
+  if (q === undefined) {
+    if (tagJson.size >= 1_000_000) tagJson.clear();
+    tagJson.set(tag, (q = JSON.stringify(tag)));
+  }
+  return q;
+}
+
+/**
+ * A batch for its hash and its notification, each value serialised once: `fields` are HSET's field/value pairs
+ * (tag, encodeValue's text), `batch` the notification (encodeBatch's text, made of the same strings).
+ */
+export function encodeForHash(values: readonly TagValue[]): { fields: string[]; batch: string } {
+  const fields = new Array<string>(values.length * 2);
+  let batch = '[';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    // The packed value without its '[': value, quality, sourceTs, serverTs(, exception code)].
+    const rest =
+      `${valueJson(v.value)},${QUALITY_INDEX.get(v.quality) ?? null},${v.sourceTs},${v.serverTs}` + (v.exceptionCode === undefined ? ']' : `,${v.exceptionCode}]`);
+    fields[2 * i] = v.tag;
+    fields[2 * i + 1] = `[${rest}`;
+    batch += `${i === 0 ? '' : ','}[${quoted(v.tag)},${rest}`;
+  }
+  return { fields, batch: `${batch}]` };
+}
+
 export function decodeBatch(text: string): TagValue[] {
   const rows = JSON.parse(text) as unknown;
   if (!Array.isArray(rows)) throw new BusError('PLANTA_BUS_BAD_MESSAGE', 'a value notification is not a list');
-  return rows.map((r: unknown[]) => unpack(String(r[0]), r.slice(1)));
+  const out = new Array<TagValue>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as unknown[];
+    if (!Array.isArray(r)) throw new BusError('PLANTA_BUS_BAD_MESSAGE', 'a value notification has a row that is not a list');
+    out[i] = unpack(String(r[0]), r, 1);
+  }
+  return out;
 }
 
 /** A stream entry: its id and its fields. */

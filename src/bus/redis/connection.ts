@@ -4,8 +4,9 @@
  * logger and metrics, and whether the bus is closed.
  */
 import { hostname } from 'node:os';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../util/log.js';
+import { LAG_BUCKETS } from '../../util/metrics.js';
 import { redactUrl } from '../../util/url.js';
 import { BusError } from '../errors.js';
 import type { Outbox } from '../outbox.js';
@@ -74,6 +75,10 @@ interface Metrics {
   errors: Counter<'connection'>;
   resyncs: Counter;
   failovers: Counter<'connection'>;
+  /** Value batches this process sent to Redis (a poller: one per device scan) or received from it. */
+  batches: Counter<'direction'>;
+  /** From a batch's sourceTs (when its device's reply was decoded) to Redis's confirmation (sent) or its arrival here (received). */
+  lag: Histogram<'stage'>;
 }
 
 function metrics(registry: Registry): Metrics {
@@ -84,6 +89,16 @@ function metrics(registry: Registry): Metrics {
     errors: counter('planta_bus_connection_errors_total', 'Errors on the connections to the Redis bus, by connection', ['connection']),
     resyncs: counter('planta_bus_resyncs_total', 'Times the live state was read again after the Pub/Sub connection came back', []),
     failovers: counter('planta_bus_failovers_total', 'Times a connection to the Redis bus moved to the master the sentinels named after a failover, by connection', ['connection']),
+    batches: counter('planta_bus_value_batches_total', 'Value batches sent to the Redis bus (one per device scan) or received from it, by direction', ['direction']),
+    lag:
+      (registry.getSingleMetric('planta_bus_value_lag_seconds') as Histogram<'stage'> | undefined) ??
+      new Histogram({
+        name: 'planta_bus_value_lag_seconds',
+        help: "From a value batch's read time to Redis confirming it (stage sent) or to its arrival at this process (stage received)",
+        labelNames: ['stage'],
+        buckets: LAG_BUCKETS,
+        registers: [registry],
+      }),
   };
 }
 

@@ -32,10 +32,14 @@ export interface LiveChannel<T> {
   dispatch(message: string, fresh: (item: T) => boolean): void;
 }
 
+/** `fresh` when nothing is held back: every item passes (a role may skip filtering). */
+export const ALL = (): boolean => true;
+
 export class LiveState {
   // Each channel's items are of its own type: the channel itself keeps them apart.
   private readonly channels: LiveChannel<unknown>[] = [];
-  private subscribed: Promise<void> | undefined;
+  /** The channels subscribed so far (in the order they were), and Redis's confirmation. */
+  private readonly subscribed = new Map<LiveChannel<unknown>, Promise<void>>();
   /** Notifications held while the state is read again after a reconnect. */
   private held: [LiveChannel<unknown>, string][] | undefined;
   private resyncGeneration = 0;
@@ -67,12 +71,19 @@ export class LiveState {
     }
   }
 
-  /** The channels are subscribed once, on the first subscriber; the promise resolves when Redis confirmed. */
-  async subscribe<H>(handlers: Set<H>, handler: H): Promise<Unsubscribe> {
-    this.subscribed ??= Promise.all(
-      this.channels.map((ch) => this.conn.sub.subscribe(this.conn.key(ch.name), (message: string) => this.onNotification(ch, message))),
-    ).then(() => undefined);
-    await this.subscribed;
+  /**
+   * A channel is subscribed on its first subscriber, and only then: a process that only follows device statuses (a
+   * poller) never receives, nor decodes, every value change of the plant. The promise resolves when Redis confirmed.
+   */
+  async subscribe<H>(name: string, handlers: Set<H>, handler: H): Promise<Unsubscribe> {
+    const ch = this.channels.find((c) => c.name === name);
+    if (!ch) throw new Error(`no live channel ${name}`);
+    let subscribed = this.subscribed.get(ch);
+    if (!subscribed) {
+      subscribed = this.conn.sub.subscribe(this.conn.key(ch.name), (message: string) => this.onNotification(ch, message));
+      this.subscribed.set(ch, subscribed);
+    }
+    await subscribed;
     handlers.add(handler);
     return async () => {
       handlers.delete(handler);
@@ -129,7 +140,7 @@ export class LiveState {
 
   private onNotification(channel: LiveChannel<unknown>, message: string): void {
     if (this.held) this.held.push([channel, message]);
-    else this.dispatch(channel, message, () => true);
+    else this.dispatch(channel, message, ALL);
   }
 
   private dispatch(channel: LiveChannel<unknown>, message: string, fresh: (item: unknown) => boolean): void {
@@ -158,16 +169,16 @@ export class LiveState {
           const probe = conn.key('resync');
           await conn.sub.subscribe(probe, () => undefined);
           await conn.sub.unsubscribe(probe);
-          const states = await Promise.all(this.channels.map((ch) => ch.read()));
+          // Only the channels this process follows, in the order they were added (values before alarms).
+          const channels = this.channels.filter((ch) => this.subscribed.has(ch));
+          const states = await Promise.all(channels.map((ch) => ch.read()));
           if (generation !== this.resyncGeneration || conn.closed) return;
-          const newer = new Map<LiveChannel<unknown>, Map<string, number>>(
-            this.channels.map((ch, i) => [ch, new Map(states[i]!.map((item) => ch.stamp(item)))]),
-          );
+          const newer = new Map<LiveChannel<unknown>, Map<string, number>>(channels.map((ch, i) => [ch, new Map(states[i]!.map((item) => ch.stamp(item)))]));
           const held = this.held ?? [];
           this.held = undefined;
           conn.metrics?.resyncs.inc();
-          conn.log?.info(Object.fromEntries(this.channels.map((ch, i) => [ch.name, states[i]!.length])), 'live state read again after a reconnect');
-          this.channels.forEach((ch, i) => ch.handOver(states[i]!));
+          conn.log?.info(Object.fromEntries(channels.map((ch, i) => [ch.name, states[i]!.length])), 'live state read again after a reconnect');
+          channels.forEach((ch, i) => ch.handOver(states[i]!));
           for (const [ch, message] of held) {
             const known = newer.get(ch)!;
             this.dispatch(ch, message, (item) => {

@@ -12,13 +12,17 @@
  */
 import type { TagValue } from '../../tags/types.js';
 import type { BusLink, DeviceStatus, SampleBatch, SampleSubscription, ScanInfo, Unsubscribe, ValueBatchInfo, ValueBus } from '../types.js';
-import { decodeBatch, decodeValue, encodeBatch, encodeValue } from './codec.js';
+import { decodeBatch, decodeValue, encodeForHash } from './codec.js';
 import type { RedisConnection } from './connection.js';
 import type { LeaseHold } from './hold.js';
-import type { LiveState } from './live.js';
+import { ALL, type LiveState } from './live.js';
 
 const LIVE: ValueBatchInfo = Object.freeze({ resync: false });
 const RESYNC: ValueBatchInfo = Object.freeze({ resync: true });
+const SENT = Object.freeze({ direction: 'sent' });
+const RECEIVED = Object.freeze({ direction: 'received' });
+const SENT_STAGE = Object.freeze({ stage: 'sent' });
+const RECEIVED_STAGE = Object.freeze({ stage: 'received' });
 
 /** The samples half of the value role (samples.ts). */
 export interface SampleSide {
@@ -47,7 +51,13 @@ export class RedisValues implements ValueBus {
         for (const h of this.valueHandlers) conn.guard(() => h(values, RESYNC));
       },
       dispatch: (message, fresh) => {
-        const batch = decodeBatch(message).filter(fresh);
+        const all = decodeBatch(message);
+        const metrics = conn.metrics;
+        if (metrics && all.length > 0) {
+          metrics.batches.inc(RECEIVED);
+          metrics.lag.observe(RECEIVED_STAGE, (Date.now() - all[0]!.sourceTs) / 1000);
+        }
+        const batch = fresh === ALL ? all : all.filter(fresh);
         if (batch.length > 0) for (const h of this.valueHandlers) conn.guard(() => h(batch, LIVE));
       },
     });
@@ -70,12 +80,17 @@ export class RedisValues implements ValueBus {
     return !this.conn.cmd.isReady || this.hold.unconfirmed.has(device);
   }
 
-  /** Samples first (to their streams, without waiting), then the live state: the devices' hashes and the values channel. */
+  /**
+   * Samples first (to their streams, without waiting), then the live state: the devices' hashes and the values
+   * channel. A scan report (`scan`) is one device's values: one HSET of its hash and one PUBLISH, in one MULTI,
+   * each value serialised once for both.
+   */
   async publishValues(values: TagValue[], scan?: ScanInfo): Promise<void> {
     if (values.length === 0 && !scan) return;
     this.samples.publish(values, scan);
     if (values.length === 0) return;
     if (!this.conn.cmd.isReady || this.hold.unconfirmed.size > 0) {
+      if (scan) return this.holding(scan.device) ? this.keepValues(values) : this.sendValues(values, scan.device);
       const now: TagValue[] = [];
       const later: TagValue[] = [];
       for (const v of values) (this.holding(this.conn.deviceOf(v.tag)) ? later : now).push(v);
@@ -83,21 +98,45 @@ export class RedisValues implements ValueBus {
       if (now.length > 0) await this.sendValues(now);
       return;
     }
-    await this.sendValues(values);
+    await this.sendValues(values, scan?.device);
   }
 
-  private async sendValues(values: TagValue[]): Promise<void> {
-    const byHash = new Map<string, Record<string, string>>();
-    for (const v of values) {
-      const hash = this.conn.key(`values:${this.conn.deviceOf(v.tag)}`);
-      let fields = byHash.get(hash);
-      if (!fields) byHash.set(hash, (fields = {}));
-      fields[v.tag] = encodeValue(v);
+  /** `device`: every value is of that device (a scan report); else each value goes to its own device's hash. */
+  private async sendValues(values: TagValue[], device?: string): Promise<void> {
+    const { conn } = this;
+    const groups: [string, TagValue[]][] = device !== undefined ? [[device, values]] : [...this.byDevice(values)];
+    const m = conn.cmd.multi();
+    const batches: string[] = [];
+    for (const [d, vs] of groups) {
+      const hash = conn.key(`values:${d}`);
+      const { fields, batch } = encodeForHash(vs);
+      m.addCommand(['HSET', hash].concat(fields)).sAdd(conn.key('value-hashes'), hash);
+      batches.push(batch);
     }
-    const m = this.conn.cmd.multi();
-    for (const [hash, fields] of byHash) m.hSet(hash, fields).sAdd(this.conn.key('value-hashes'), hash);
-    m.publish(this.conn.key('values'), encodeBatch(values));
-    await this.live.publish((kept: TagValue[]) => this.keepValues(kept), values, () => m.exec());
+    // The notification is every group's rows in one list (each batch is "[rows]").
+    m.publish(conn.key('values'), batches.length === 1 ? batches[0]! : `[${batches.map((b) => b.slice(1, -1)).join(',')}]`);
+    const sourceTs = values[0]!.sourceTs;
+    await this.live.publish(
+      (kept: TagValue[]) => this.keepValues(kept),
+      values,
+      () =>
+        m.exec().then(() => {
+          if (!conn.metrics || device === undefined) return;
+          conn.metrics.batches.inc(SENT);
+          conn.metrics.lag.observe(SENT_STAGE, (Date.now() - sourceTs) / 1000);
+        }),
+    );
+  }
+
+  private byDevice(values: TagValue[]): Map<string, TagValue[]> {
+    const out = new Map<string, TagValue[]>();
+    for (const v of values) {
+      const d = this.conn.deviceOf(v.tag);
+      const list = out.get(d);
+      if (list) list.push(v);
+      else out.set(d, [v]);
+    }
+    return out;
   }
 
   async snapshot(): Promise<TagValue[]> {
@@ -113,7 +152,7 @@ export class RedisValues implements ValueBus {
   }
 
   subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe> {
-    return this.live.subscribe(this.valueHandlers, handler);
+    return this.live.subscribe('values', this.valueHandlers, handler);
   }
 
   subscribeSamples(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription> {
@@ -140,7 +179,7 @@ export class RedisValues implements ValueBus {
   }
 
   subscribeDeviceStatus(handler: (status: DeviceStatus) => void): Promise<Unsubscribe> {
-    return this.live.subscribe(this.statusHandlers, handler);
+    return this.live.subscribe('devices', this.statusHandlers, handler);
   }
 
   private keepValues(values: TagValue[]): void {

@@ -18,8 +18,9 @@
  * measured. Prints "measuring" when the measured window opens (so an
  * orchestrator can sample the server), then one JSON line:
  *   {clients, events, bytes, p50_ms, p99_ms, max_ms, ...}
- * with what went missing: `missed`, deltas skipped (from gaps in the event
- * ids: the digits after the last '.' of "id:"), `resyncs`, snapshots after
+ * with what went missing: `missed`, events skipped (from gaps in the event
+ * ids: the digits after the last '.' of "id:"; every event with an id is
+ * followed, measured or not), `resyncs`, snapshots after
  * the first (a server that skipped deltas for a slow client), `closed`,
  * streams that ended; and `short_clients`, clients that got fewer than 90% of
  * the expected events in the window (late or missing).
@@ -156,8 +157,14 @@ static void event_end(struct conn *c, double now) {
     c->head_len = 0;
     int snapshot = strstr(c->head, "event: snapshot") != NULL;
     const char *t = memmem(c->head, len, "\"t\":", 4);
-    if (!snapshot && !t) return; /* HTTP head, retry:, comments */
     long long seq = event_seq(c->head, len);
+    /* An event with an id and no time (Planta's device statuses, alarms): not measured, but its id is followed, so a gap is only events never sent. */
+    if (!snapshot && !t && seq >= 0 && c->ready) {
+        if (c->last_seq >= 0 && seq - c->last_seq - 1 > 0 && measuring == 1) c->missed += seq - c->last_seq - 1;
+        c->last_seq = seq;
+        return;
+    }
+    if (!snapshot && !t) return; /* HTTP head, retry:, comments */
     if (!c->ready) {
         c->ready = 1;
         ready_count++;
