@@ -21,6 +21,7 @@
  *
  * usage: npm run bench:historian-trend [-- --rate 100000 --tags 1000 --seconds 20 --store sqlite|pg|both]
  */
+import { reportGoal } from './goal.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -275,7 +276,7 @@ function print(r: Result): void {
   if (Number.isFinite(r.rowsRead)) console.log(`  rollup rows read per query:   ${(r.rowsRead / r.loaded.ms.length).toFixed(1)} under ingest (the rest from memory)`);
   console.log(`  rollup lag during the run:    minute tier ≤ ${r.minuteLagMaxS.toFixed(0)} s behind the clock (rolled every 10 s, 5 s settle), hour tier ≤ ${r.hourLagMaxS.toFixed(0)} s behind the minute tier's last whole hour`);
   console.log(`  p95 under ingest / idle p95:  ${(p95 / idle95).toFixed(2)}×   load average ${r.loadBefore} → ${r.loadAfter}`);
-  console.log(`  goal p95 ≤ ${GOAL_MS} ms: measured ${p95.toFixed(1)} ms — ${p95 <= GOAL_MS ? 'MET' : 'MISSED'}`);
+  reportGoal(`year trend ${r.store}`, `p95 ≤ ${GOAL_MS} ms under ${RATE} samples/s ingest`, `${p95.toFixed(1)} ms (idle store ${idle95.toFixed(1)} ms, ${(p95 / idle95).toFixed(2)}×)`, p95 <= GOAL_MS);
 }
 
 async function main(): Promise<void> {

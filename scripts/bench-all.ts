@@ -26,6 +26,7 @@ const SHORT: Record<string, string[]> = {
   'bench:soak': ['--minutes', '1'],
   'bench:historian': ['--samples', '500000', '--naive-samples', '250000'],
   'bench:distributed': ['--seconds', '4', '--rounds', '1'],
+  'bench:historian-trend': ['--seconds', '8'],
   'bench:failover': ['--rounds', '1'],
   'bench:hmi': ['--rounds', '1'],
   'bench:northbound': ['--seconds', '5'],
