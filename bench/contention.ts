@@ -24,15 +24,9 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { run } from '../test/helpers/process.js';
 import { reportGoal } from './goal.js';
-import { childTracker, hasTaskset } from './proc.js';
+import { childTracker, hasTaskset, numberOption } from './proc.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: number): number => {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : def;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-};
+const opt = numberOption;
 const SECONDS = opt('seconds', 10);
 const DEVICES = opt('devices', 100);
 const REGISTERS = opt('registers', 1000);

@@ -63,16 +63,11 @@ import { freePort } from '../test/helpers/ports.js';
 import type { Started } from '../test/helpers/process.js';
 import { buildPeer } from '../test/peers/build.js';
 import { reportGoal } from './goal.js';
-import { childTracker, rssMb } from './proc.js';
+import { childTracker, numberOption, rssMb } from './proc.js';
 import { type Samples, type Stage, pick, scrape, stage, sum } from './scrape.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string, def: number): number => {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : def;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-};
+const opt = numberOption;
 const DEVICES = opt('devices', 10);
 /** The devices of the scale being measured (DEVICES × a scale). */
 let devices = DEVICES;

@@ -67,3 +67,11 @@ export function summarise(checks: readonly Check[]): void {
   }
   process.exitCode = missed > 0 ? 1 : 0;
 }
+
+/** A positive number given as `--name N` on the command line, or `def`. */
+export function numberOption(name: string, def: number, args: readonly string[] = process.argv.slice(2)): number {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : def;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
+  return v;
+}

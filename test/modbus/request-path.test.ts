@@ -136,19 +136,8 @@ describe('request path: the cost of one request, in structure', () => {
   });
 
   it('client: requests go through the socket handle, not the Writable stream around it', T, async () => {
-    let streamWrites = 0;
-    const original = net.Socket.prototype.write;
-    net.Socket.prototype.write = function (this: net.Socket, ...a: unknown[]) {
-      if (this.remotePort === port) streamWrites++;
-      return (original as (...x: unknown[]) => boolean).apply(this, a);
-    } as typeof original;
-    try {
-      await oneAtATime();
-    } finally {
-      net.Socket.prototype.write = original;
-    }
     // The Writable path cost a WriteWrap, its state machine and a nextTick per request.
-    assert.equal(streamWrites, 0);
+    assert.equal(await streamWritesDuring((s) => s.remotePort === port, oneAtATime), 0);
   });
 
   it('client: no timer per request (one deadline timer for all of them)', T, async () => {
@@ -189,19 +178,8 @@ describe('request path: the cost of one request, in structure', () => {
   });
 
   it('server: the answers go through the socket handle, not the Writable stream around it', T, async () => {
-    let streamWrites = 0;
-    const original = net.Socket.prototype.write;
-    net.Socket.prototype.write = function (this: net.Socket, ...a: unknown[]) {
-      if (this.localPort === port) streamWrites++;
-      return (original as (...x: unknown[]) => boolean).apply(this, a);
-    } as typeof original;
-    try {
-      await oneAtATime();
-    } finally {
-      net.Socket.prototype.write = original;
-    }
     // The Writable path cost a WriteWrap, its state machine and a nextTick per answer.
-    assert.equal(streamWrites, 0);
+    assert.equal(await streamWritesDuring((s) => s.localPort === port, oneAtATime), 0);
   });
 
   it('server: a client that stops reading holds the answers back (reading pauses), then gets all of them in order', T, async () => {
@@ -262,3 +240,19 @@ describe('request path: the cost of one request, in structure', () => {
     for (let i = 0; i < 8; i++) assert.equal(all.readUInt16BE(13 * i), i + 1, 'in order');
   });
 });
+
+/** How many writes went through the Writable stream (net.Socket#write) of the sockets `mine` picks while `work` ran. */
+async function streamWritesDuring(mine: (s: net.Socket) => boolean, work: () => Promise<unknown>): Promise<number> {
+  let count = 0;
+  const original = net.Socket.prototype.write;
+  net.Socket.prototype.write = function (this: net.Socket, ...a: unknown[]) {
+    if (mine(this)) count++;
+    return (original as (...x: unknown[]) => boolean).apply(this, a);
+  } as typeof original;
+  try {
+    await work();
+  } finally {
+    net.Socket.prototype.write = original;
+  }
+  return count;
+}
