@@ -2,13 +2,14 @@
 import type { Command } from 'commander';
 import { Notifier } from '../notify/notifier.js';
 import { NotifyOutbox } from '../notify/outbox.js';
+import { noticeTexts } from '../notify/texts.js';
 import { DEFAULT_CONFIG, loadPlant } from './wiring.js';
 
 async function test(channel: string, flags: { config: string }): Promise<void> {
   const config = loadPlant(flags.config);
   // Straight to the channel: the running Planta's outbox is left alone.
   const outbox = new NotifyOutbox(':memory:', 1 << 20);
-  const notifier = new Notifier({ config: config.notifications, plant: config.plant.name, ...(config.plant.timezone ? { timeZone: config.plant.timezone } : {}), outbox });
+  const notifier = new Notifier({ config: config.notifications, plant: config.plant.name, texts: noticeTexts(config), ...(config.plant.timezone ? { timeZone: config.plant.timezone } : {}), outbox });
   try {
     const r = await notifier.test(channel);
     console.log(`planta notify: sent "${r.subject}" through ${channel} (${r.target})`);

@@ -14,6 +14,7 @@ import { AlarmStore } from '../alarms/store.js';
 import { LivenessWatch } from '../bus/liveness.js';
 import { Notifier } from '../notify/notifier.js';
 import { NotifyOutbox } from '../notify/outbox.js';
+import { noticeTexts } from '../notify/texts.js';
 import { type NotificationsService, serveNotifications } from '../notify/remote.js';
 import { RedisAttempts } from '../auth/attempts.js';
 import { AuditKeyError } from '../auth/audit.js';
@@ -282,6 +283,7 @@ export async function startNotifier(
   const notifier = new Notifier({
     config: config.notifications,
     plant: config.plant.name,
+    texts: noticeTexts(config),
     ...(config.plant.timezone ? { timeZone: config.plant.timezone } : {}),
     outbox,
     log: o.log.child({ piece: 'notify' }),

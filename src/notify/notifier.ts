@@ -13,14 +13,17 @@ import { type Channel, type ChannelOptions, createChannel } from './channels.js'
 import { NotifyError } from './errors.js';
 import { type AlarmFeedBus, followAlarms } from './feed.js';
 import { type NotifyMetrics, registerNotifyMetrics } from './metrics.js';
-import { type Notice, type RenderContext, render } from './notice.js';
+import { type Notice, type RenderContext, render, words } from './notice.js';
 import type { NotifyOutbox } from './outbox.js';
 import { type Clock, type NewNotice, NotifyPolicy, realClock } from './policy.js';
 import type { ChannelStatus, NotificationStatus } from './status.js';
+import type { NoticeTexts } from './texts.js';
 
 export interface NotifierOptions {
   config: NotificationsConfig;
   plant: string;
+  /** The configuration's texts in each language (the plant's name, the alarms' messages): noticeTexts(config). */
+  texts?: NoticeTexts;
   /** The plant's time zone (plant.timezone); default the server's. */
   timeZone?: string;
   outbox: NotifyOutbox;
@@ -140,9 +143,13 @@ export class Notifier {
 
   /** The words of a notification for a channel, at `now`. */
   context(channel: Channel, now: number): RenderContext {
+    const language = this.o.config.channels[channel.name]?.language ?? this.o.config.language;
+    const texts = this.o.texts;
     return {
-      plant: this.o.plant,
+      plant: texts?.plant(language) ?? this.o.plant,
       timeZone: this.timeZone,
+      language,
+      ...(texts ? { message: (id: string) => texts.alarm(id, language, words(language)) } : {}),
       now,
       lateMs: this.o.config.late,
       ...((this.o.config.hmiUrl ?? this.fallbackHmiUrl) ? { hmiUrl: this.o.config.hmiUrl ?? this.fallbackHmiUrl } : {}),

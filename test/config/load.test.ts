@@ -54,6 +54,31 @@ notifications:
     ]);
   });
 
+  it('notifications: the language of the messages, es or en, for all and per channel; another is refused at its line', () => {
+    const ok = `${device}tags: {}
+notifications:
+  language: es
+  channels: { ops: { webhook: "https://hooks.example.org/planta", language: en }, sala: { webhook: "https://hooks.example.org/sala" } }
+`;
+    const c = parseConfig(ok, 'x.yaml').notifications;
+    assert.equal(c.language, 'es');
+    assert.equal(c.channels.ops!.language, 'en');
+    assert.equal(c.channels.sala!.language, undefined);
+    assert.equal(parseConfig(`${device}tags: {}\n`, 'x.yaml').notifications.language, 'en', 'English by default: the configuration has no plant language');
+    const yaml = `${device}tags: {}
+notifications:
+  language: fr
+  channels:
+    ops: { webhook: "https://hooks.example.org/planta", language: es-AR }
+    mail: { smtp: "smtp://mail.example.org:587", from: "p@example.org", to: ["o@example.org"], language: fr }
+`;
+    assert.deepEqual(problems(yaml), [
+      '6:13 notifications.language: unknown language "fr" (languages: es, en)',
+      '8:72 notifications.channels.ops.language: unknown language "es-AR" (languages: es, en)',
+      '9:101 notifications.channels.mail.language: unknown language "fr" (languages: es, en)',
+    ]);
+  });
+
   it('notifications: a password, a user in a URL or a Slack/Teams URL written in clear is refused at its line', () => {
     const yaml = `${device}tags: {}
 notifications:

@@ -20,6 +20,7 @@ import { type NotificationsConfig, notificationsSchema } from '../../src/config/
 import type { ChannelOptions } from '../../src/notify/channels.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import { NotifyOutbox } from '../../src/notify/outbox.js';
+import { noticeTexts } from '../../src/notify/texts.js';
 import { createRegistry } from '../../src/util/metrics.js';
 import { waitFor } from '../helpers/wait.js';
 import { smtpSink, webhookSink } from './sinks.js';
@@ -118,6 +119,57 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
     assert.deepEqual(log.map((r) => [r.channel, r.outcome]).sort(), [['oncall', 'sent'], ['ops', 'sent']]);
     // To whom each went, as the Notifications page lists it.
     assert.deepEqual(log.map((r) => [r.channel, r.to]).sort(), [['oncall', `smtp://127.0.0.1:${smtp.port} → oncall@example.org`], ['ops', `json webhook at ${new URL(hook.url).host}`]]);
+  });
+
+  it('in Spanish: the mail and the slack webhook say the alarm\'s Spanish message in Spanish words, dates and numbers; a channel of its own language stays English', async (t) => {
+    const smtp = await smtpSink();
+    const slack = await webhookSink();
+    const json = await webhookSink();
+    t.after(() => smtp.close());
+    t.after(() => slack.close());
+    t.after(() => json.close());
+    const config = notifications(
+      { guardia: mail(smtp.port, { onCall: 'guardia nocturna: J. Pérez' }), sala: { webhook: slack.url, format: 'slack', language: 'es' }, ops: { webhook: json.url, language: 'en' } },
+      { language: 'es', rules: [{ priorities: ['critical'], channels: ['guardia', 'sala', 'ops'], escalate: { after: '10m', channels: ['ops'] } }] },
+    );
+    const plant = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
+    const bus = new MemoryBus();
+    const store = new AlarmStore(':memory:');
+    const engine = new AlarmEngine({ bus, config: plant, store, tickMs: 3_600_000 });
+    await engine.start();
+    const outbox = new NotifyOutbox(':memory:', 1 << 20);
+    const n = new Notifier({ config, plant: plant.plant.name, texts: noticeTexts(plant), timeZone: TZ, outbox });
+    await n.attach(bus);
+    t.after(async () => {
+      await n.stop();
+      outbox.close();
+      await engine.stop();
+      store.close();
+    });
+    const now = Date.now();
+    await bus.publishValues([{ tag: 'alarm.estop', value: false, quality: 'Good', sourceTs: now, serverTs: now }]);
+    await bus.publishValues([{ tag: 'alarm.estop', value: true, quality: 'Good', sourceTs: now, serverTs: now }]);
+
+    const m = (await waitFor('the mail', () => smtp.mails[0]))!;
+    assert.equal(m.subject, '[Planta de tratamiento de efluentes SBR] Alarma CRÍTICA: Parada de emergencia accionada');
+    assert.match(m.text!, /^Mensaje: {6}Parada de emergencia accionada$/m);
+    // Day/month/year, 24-hour, in the plant's zone.
+    assert.match(m.text!, /^Hora: {9}\d\d\/\d\d\/\d{4} ([01]\d|2[0-3]):\d\d:\d\d America\/Argentina\/Buenos_Aires \(UTC-03:00\)$/m);
+    assert.match(m.text!, /^Origen: {7}alarm\.estop = verdadero \(buena\)$/m);
+    assert.match(m.text!, /^De guardia: {3}guardia nocturna: J\. Pérez$/m);
+    assert.match(m.text!, /^Escala a ops el \d\d\/\d\d\/\d{4} .* si no se reconoce\.$/m);
+    assert.match(m.text!, /^Ver en el HMI: https:\/\/scada\.example\.org\/#\/alarms\/estop$/m);
+    assert.doesNotMatch(m.text!, /Emergency|Time:|On call|Open in the HMI/);
+
+    const s = (await waitFor('slack', () => slack.bodies[0]))!.body as { text: string };
+    assert.match(s.text, /^\*\[Planta de tratamiento de efluentes SBR\] Alarma CRÍTICA: Parada de emergencia accionada\*\n```Alarma CRÍTICA: Parada de emergencia accionada/);
+    assert.match(s.text, /Alarma: {7}estop \(crítica\)/);
+
+    const e = (await waitFor('the English json', () => json.bodies[0]))!.body as Record<string, unknown>;
+    assert.equal(e.message, 'Emergency stop pressed');
+    assert.equal(e.title, 'CRITICAL alarm: Emergency stop pressed');
+    assert.equal(e.language, 'en');
+    assert.equal(e.priority, 'critical', 'machine fields keep their codes');
   });
 
   it('STARTTLS is required by default: a server that offers it gets the mail encrypted, one that does not gets nothing', async (t) => {
