@@ -629,9 +629,7 @@ function webhookInClear(url: string): string | undefined {
 
 /** The languages of the notifications' words (src/notify/words.ts). */
 export const NOTIFY_LANGUAGES = ['es', 'en'] as const;
-const notifyLanguage = z.enum(NOTIFY_LANGUAGES, {
-  error: (issue) => `unknown language ${JSON.stringify(issue.input)} (languages: ${NOTIFY_LANGUAGES.join(', ')})`,
-});
+const notifyLanguage = z.enum(NOTIFY_LANGUAGES);
 
 /** The fields of each kind of channel, to say which fields a channel of the other kind may not have. */
 const MAIL_FIELDS = ['smtp', 'from', 'to', 'credentials', 'tls'] as const;

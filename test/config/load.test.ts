@@ -73,9 +73,9 @@ notifications:
     mail: { smtp: "smtp://mail.example.org:587", from: "p@example.org", to: ["o@example.org"], language: fr }
 `;
     assert.deepEqual(problems(yaml), [
-      '6:13 notifications.language: unknown language "fr" (languages: es, en)',
-      '8:72 notifications.channels.ops.language: unknown language "es-AR" (languages: es, en)',
-      '9:101 notifications.channels.mail.language: unknown language "fr" (languages: es, en)',
+      '7:13 notifications.language: expected one of es, en',
+      '9:67 notifications.channels.ops.language: expected one of es, en',
+      '10:106 notifications.channels.mail.language: expected one of es, en',
     ]);
   });
 
