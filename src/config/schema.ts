@@ -628,8 +628,9 @@ function webhookInClear(url: string): string | undefined {
 }
 
 /** The languages of the notifications' words (src/notify/words.ts). */
-export const NOTIFY_LANGUAGES = ['es', 'en'] as const;
-const notifyLanguage = z.enum(NOTIFY_LANGUAGES);
+export const NOTIFY_LANGUAGES = ['es', 'es-AR', 'en'] as const;
+// es-AR as the configuration's texts spell it; the messages have one Spanish.
+const notifyLanguage = z.enum(NOTIFY_LANGUAGES).transform((l) => (l === 'es-AR' ? 'es' : l));
 
 /** The fields of each kind of channel, to say which fields a channel of the other kind may not have. */
 const MAIL_FIELDS = ['smtp', 'from', 'to', 'credentials', 'tls'] as const;
@@ -660,7 +661,7 @@ export const channelSchema = z
     secret: secretRef.optional().describe('Webhook: signs each body with HMAC-SHA256 under this key (env:VARIABLE or file:PATH), sent as the header X-Planta-Signature: sha256=HEX.'),
     timeout: duration.optional().describe('Webhook: a POST without an answer within this has failed and is retried. Default 10s.'),
     onCall: z.string().max(200).optional().describe('Who this channel reaches, in words (e.g. "night shift: +54 11 5555-0000"): the message says who is on call.'),
-    language: notifyLanguage.optional().describe("This channel's language, es or en. Default notifications.language."),
+    language: notifyLanguage.optional().describe("This channel's language: es (es-AR is the same) or en. Default notifications.language."),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -712,7 +713,7 @@ export const notificationsSchema = z
       .describe('The HMI\'s address as the recipients reach it: messages link to the alarm there (acknowledging still needs signing in). Absent: `planta start` links to its own web server (localhost, or this machine\'s name with --host 0.0.0.0); `planta alarms` sends no link.'),
     language: notifyLanguage
       .default('en')
-      .describe("The language of the messages, es (Spanish: the alarms' Spanish messages, dates as 07/12/2026 14:32:05, decimal comma) or en. A channel's own `language:` overrides it. Machine fields of the JSON webhooks (names, kind, priority, state, quality) stay as they are."),
+      .describe("The language of the messages, es (es-AR is the same; Spanish: the alarms' Spanish messages, dates as 07/12/2026 14:32:05, decimal comma) or en. A channel's own `language:` overrides it. Machine fields of the JSON webhooks (names, kind, priority, state, quality) stay as they are."),
     late: duration.default(15 * 60_000).describe('A notification sent this long after its alarm (an outage of the mail server, a restart) is marked late, never dropped.'),
     retry: z
       .object({

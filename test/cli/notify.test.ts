@@ -70,6 +70,6 @@ notifications:
     writeFileSync(config, yaml('fr'));
     const check = await run(process.execPath, [planta, 'check', config]);
     assert.equal(check.code, 1);
-    assert.match(check.stderr, /planta-es\.yaml:8:\d+ notifications\.channels\.guardia\.language: expected one of es, en$/m);
+    assert.match(check.stderr, /planta-es\.yaml:8:\d+ notifications\.channels\.guardia\.language: expected one of es, es-AR, en$/m);
   });
 });

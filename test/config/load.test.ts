@@ -69,14 +69,16 @@ notifications:
 notifications:
   language: fr
   channels:
-    ops: { webhook: "https://hooks.example.org/planta", language: es-AR }
+    ops: { webhook: "https://hooks.example.org/planta", language: pt-BR }
     mail: { smtp: "smtp://mail.example.org:587", from: "p@example.org", to: ["o@example.org"], language: fr }
 `;
     assert.deepEqual(problems(yaml), [
-      '7:13 notifications.language: expected one of es, en',
-      '9:67 notifications.channels.ops.language: expected one of es, en',
-      '10:106 notifications.channels.mail.language: expected one of es, en',
+      '7:13 notifications.language: expected one of es, es-AR, en',
+      '9:67 notifications.channels.ops.language: expected one of es, es-AR, en',
+      '10:106 notifications.channels.mail.language: expected one of es, es-AR, en',
     ]);
+    // As the configuration's texts spell Spanish: the same messages as es.
+    assert.equal(parseConfig(`${device}tags: {}\nnotifications:\n  language: es-AR\n`, 'x.yaml').notifications.language, 'es');
   });
 
   it('notifications: a password, a user in a URL or a Slack/Teams URL written in clear is refused at its line', () => {
