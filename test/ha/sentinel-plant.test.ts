@@ -5,8 +5,10 @@
  * `bus.url: redis-sentinel://…/planta-ha`; a Redis primary, its replica and
  * three sentinels of this test. The primary is killed with SIGKILL right
  * after a command was accepted, and another command is sent right after the
- * kill: the web node serves fresh Good values again within 10 s, each
- * command is executed exactly once at the simulator, the two pollers never
+ * kill: the web node serves fresh Good values again within 10 s, the
+ * command after the kill is executed exactly once at the simulator and the
+ * one before it at most once — once if confirmed, never if the kill caught
+ * it while its writing was being noted (then "not sent"), the two pollers never
  * poll the PLC at once for longer than one lease (their connections' last
  * requests, seen at the simulator), and /readyz names the new master and
  * when the web node moved to it.
@@ -33,7 +35,7 @@ interface TagRow {
 }
 
 describe('the plant on Redis Sentinel', { timeout: 60_000 }, () => {
-  it('a killed primary: fresh values within 10 s, commands before and after it once each, never two pollers for longer than a lease', async (t) => {
+  it('a killed primary: fresh values within 10 s, the command after it once and the one before at most once, never two pollers for longer than a lease', async (t) => {
     const set = await redisSentinels(t);
     if (!set) return;
     const plant = await plantProcesses(t, 'ha', { redisUrl: set.url });
@@ -106,10 +108,13 @@ describe('the plant on Redis Sentinel', { timeout: 60_000 }, () => {
         return o && o.status !== 'queued' ? o : undefined;
       }, 20_000, 100);
     const [o1, o2] = [await outcome(before), await outcome(after)];
-    assert.equal(o1.status, 'confirmed', JSON.stringify(o1));
+    // The command sent just before the kill may be caught by it while the poller notes that writing begins: then it is
+    // never written and says so (not sent); otherwise it is confirmed. Either way its outcome and the PLC agree.
+    if (o1.status !== 'confirmed') assert.deepEqual([o1.status, o1.code], ['failed', 'PLANTA_COMMAND_NOT_SENT'], JSON.stringify(o1));
     assert.equal(o2.status, 'confirmed', JSON.stringify(o2));
     const { writes } = (await (await fetch(`${sim}/writes`)).json()) as { writes: { address: number }[] };
-    assert.equal(writes.filter((w) => w.address === 23).length, 2, `one write each: ${JSON.stringify(writes)}`);
+    const confirmed = [o1, o2].filter((o) => o.status === 'confirmed').length;
+    assert.equal(writes.filter((w) => w.address === 23).length, confirmed, `one write for each confirmed command, none for one not sent: ${JSON.stringify(writes)}`);
 
     // /readyz: where this web node's bus is, and since when.
     const ready = await waitFor('ready again', async () => {

@@ -5,7 +5,7 @@
  * follows the bound tags' signals.
  */
 import { effect } from '@preact/signals';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { fetchDrawing } from '../shared/api.js';
 import { useHmiState } from '../shared/context.js';
 import { type PreparedDrawing, prepareDrawing, renderDrawing, translateDrawing } from './bindings.js';
@@ -77,7 +77,8 @@ interface Selected {
 function SelectedFaceplate({ tag, onClose }: { tag: string; onClose(): void }) {
   const box = useRef<HTMLElement>(null);
   const t = msg().mimic.faceplate;
-  useEffect(() => box.current?.focus(), []);
+  // Focused before the browser paints it: a key pressed as soon as the faceplate shows (Escape) reaches it.
+  useLayoutEffect(() => box.current?.focus(), []);
   return (
     <section
       class="mimic-faceplate"
