@@ -7,10 +7,10 @@
  * the page resyncs by itself.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { needPeer } from '../helpers/peers.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, openPage, plantInBrowser, screenshot } from './harness.js';
 
 /**
  * Waits until some bar or step changes: proof that live values arrive. (The level alone holds still through
@@ -23,26 +23,11 @@ async function valuesMove(page: Page): Promise<void> {
 }
 
 describe('communication loss and recovery', { timeout: 120_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
+  const env = plantInBrowser();
 
   it('shows bad quality and the device banner when the PLC stops, and recovers without a reload', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, plant!.url);
+    const { page, context, errors } = await openPage(env.browser!, env.plant!.url);
     t.after(() => context.close());
     const level = page.locator('.abar[data-tag="reactor.level"]');
     await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor();
@@ -51,7 +36,7 @@ describe('communication loss and recovery', { timeout: 120_000 }, () => {
       (window as unknown as { marker: number }).marker = 42; // gone if the page reloads
     });
 
-    await plant!.stopSim();
+    await env.plant!.stopSim();
     const banner = page.getByRole('alert').filter({ hasText: 'No valid reply from plc since' });
     await banner.waitFor({ timeout: 20_000 });
     assert.match((await banner.textContent()) ?? '', /No valid reply from plc since \d\d:\d\d:\d\d GMT-3 \(\d+ s\) \((no TCP connection|TCP connection being opened); /);
@@ -65,7 +50,7 @@ describe('communication loss and recovery', { timeout: 120_000 }, () => {
     await page.locator('.values-row[data-tag="volume.total"] .tagvalue.q-bad').waitFor();
     await screenshot(page, 'dashboard-plc-down-1280.png');
 
-    await plant!.startSim();
+    await env.plant!.startSim();
     await banner.waitFor({ state: 'detached', timeout: 20_000 });
     await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor();
     await valuesMove(page);
@@ -75,7 +60,7 @@ describe('communication loss and recovery', { timeout: 120_000 }, () => {
 
   it('shows "live data lost" when the server goes away and resyncs when it is back', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, plant!.url);
+    const { page, context, errors } = await openPage(env.browser!, env.plant!.url);
     t.after(() => context.close());
     await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor();
     await valuesMove(page);
@@ -83,7 +68,7 @@ describe('communication loss and recovery', { timeout: 120_000 }, () => {
       (window as unknown as { marker: number }).marker = 7;
     });
 
-    await plant!.stopWeb();
+    await env.plant!.stopWeb();
     const lost = page.getByRole('alert').filter({ hasText: /Live data lost since \d\d:\d\d:\d\d GMT-3 — reconnecting/ });
     await lost.waitFor({ timeout: 10_000 });
     // The last values stay on screen, drawn as stale: never like a good value.
@@ -91,7 +76,7 @@ describe('communication loss and recovery', { timeout: 120_000 }, () => {
     await page.locator('.abar[data-tag="reactor.level"]').getByRole('img', { name: /^Quality Stale: live data lost since/ }).waitFor();
     await screenshot(page, 'dashboard-stream-lost-1280.png');
 
-    await plant!.startWeb();
+    await env.plant!.startWeb();
     await lost.waitFor({ state: 'detached', timeout: 30_000 });
     await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor();
     await valuesMove(page);
@@ -106,16 +91,16 @@ describe('communication loss and recovery', { timeout: 120_000 }, () => {
 
   it('asks for a reload when the server comes back with another configuration', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, plant!.url);
+    const { page, context, errors } = await openPage(env.browser!, env.plant!.url);
     t.after(() => context.close());
     await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor();
-    const original = plant!.config;
-    await plant!.stopWeb();
-    plant!.config = { ...original, tags: original.tags.filter((x) => x.name !== 'volume.partial') };
+    const original = env.plant!.config;
+    await env.plant!.stopWeb();
+    env.plant!.config = { ...original, tags: original.tags.filter((x) => x.name !== 'volume.partial') };
     t.after(() => {
-      plant!.config = original;
+      env.plant!.config = original;
     });
-    await plant!.startWeb();
+    await env.plant!.startWeb();
     const banner = page.getByRole('alert').filter({ hasText: "The server's configuration changed." });
     await banner.waitFor({ timeout: 30_000 });
     await banner.getByRole('button', { name: 'Reload the page' }).click();

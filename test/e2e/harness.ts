@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { FastifyRequest } from 'fastify';
 import { type Browser, type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
 import { AlarmEngine } from '../../src/alarms/engine.js';
@@ -179,6 +180,26 @@ export class TestPlant {
     await this.stopSim();
     await this.bus.close();
   }
+}
+
+/**
+ * The usual setup of a browser suite: a fresh HMI build served by a simulated plant, and Chromium, started before the
+ * suite's tests and closed after them (neither when Chromium is missing: the tests skip). Call it inside `describe`.
+ */
+export function plantInBrowser(options: PlantOptions = {}): { plant?: TestPlant; browser?: Browser } {
+  const s: { plant?: TestPlant; browser?: Browser; hmiDir?: string } = {};
+  before(async () => {
+    if (!hasChromium) return;
+    s.hmiDir = buildHmi();
+    s.plant = await TestPlant.start(s.hmiDir, options);
+    s.browser = await launchBrowser();
+  });
+  after(async () => {
+    await s.browser?.close();
+    await s.plant?.close();
+    if (s.hmiDir) removeDir(s.hmiDir);
+  });
+  return s;
 }
 
 export async function launchBrowser(): Promise<Browser> {

@@ -6,11 +6,11 @@
  * valid replies again clear the banner. Screenshots at 360 and 1440 px.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { parseMisbehaviour } from '../../src/sim/misbehaviour.js';
 import { needPeer } from '../helpers/peers.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, openPage, plantInBrowser, screenshot } from './harness.js';
 
 /** "No valid reply from plc since 14:03:27 GMT-3 (12 s)" */
 const DEAD = /No valid reply from plc since (\d\d:\d\d:\d\d) GMT-3 \((\d+ s|\d+ min \d\d s)\)/;
@@ -19,22 +19,7 @@ const DEAD = /No valid reply from plc since (\d\d:\d\d:\d\d) GMT-3 \((\d+ s|\d+ 
 const DEAD_ES = /Sin respuesta válida de plc desde las (\d\d:\d\d:\d\d) (?:ART|GMT-3) \((\d+ s|\d+ min \d\d s)\)/;
 
 describe('a dead link in the browser', { timeout: 180_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
+  const env = plantInBrowser();
 
   /** The banner line of the dead PLC on the page shown now, and its "since". */
   async function banner(page: Page): Promise<string> {
@@ -47,10 +32,10 @@ describe('a dead link in the browser', { timeout: 180_000 }, () => {
 
   it('a PLC that accepts and never answers: every page and the Devices page say "no valid reply from plc since", whatever TCP does', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, plant!.url);
+    const { page, context, errors } = await openPage(env.browser!, env.plant!.url);
     t.after(() => context.close());
     await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor();
-    plant!.sim!.misbehaviour = parseMisbehaviour('silent');
+    env.plant!.sim!.misbehaviour = parseMisbehaviour('silent');
     const since = await banner(page);
 
     const pages = await page.locator('nav.nav a').evaluateAll((links) => links.map((a) => a.getAttribute('href')!));
@@ -76,10 +61,10 @@ describe('a dead link in the browser', { timeout: 180_000 }, () => {
     await screenshot(page, 'overview-no-valid-reply-1440.png', false);
 
     // The same in Spanish: the banner on a page and the Devices page, with the same "since".
-    const es = await browser!.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'UTC', locale: 'es-AR' });
+    const es = await env.browser!.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'UTC', locale: 'es-AR' });
     t.after(() => es.close());
     const esPage = await es.newPage();
-    await esPage.goto(plant!.url);
+    await esPage.goto(env.plant!.url);
     const esLine = esPage.getByRole('alert').filter({ hasText: DEAD_ES });
     await esLine.waitFor({ timeout: 15_000 });
     assert.equal(DEAD_ES.exec((await esLine.textContent()) ?? '')![1], since);
@@ -90,8 +75,8 @@ describe('a dead link in the browser', { timeout: 180_000 }, () => {
       .waitFor();
 
     // The alarm is raised, and the banner goes once valid replies come again.
-    assert.equal(plant!.alarms!.states().find((a) => a.id === 'comm.plc')?.state, 'unack');
-    plant!.sim!.misbehaviour = { mode: 'normal' };
+    assert.equal(env.plant!.alarms!.states().find((a) => a.id === 'comm.plc')?.state, 'unack');
+    env.plant!.sim!.misbehaviour = { mode: 'normal' };
     await page.getByRole('alert').filter({ hasText: DEAD }).waitFor({ state: 'detached', timeout: 15_000 });
     await page.locator('.abar.q-good[data-tag="reactor.level"]').waitFor();
     assert.deepEqual(errors, []);

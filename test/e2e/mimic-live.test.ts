@@ -7,10 +7,10 @@
  * is drawn large enough to read and pans sideways; the dark theme redraws it.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { needPeer } from '../helpers/peers.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, openPage, plantInBrowser, screenshot } from './harness.js';
 
 const ESTOP = 1;
 const FAULT_AERATOR_1 = 12;
@@ -26,27 +26,12 @@ const classes = (page: Page, id: string): Promise<string[]> => page.locator(`.mi
 const stroke = (page: Page, id: string): Promise<string> => page.locator(`.mimic-drawing #${id}`).evaluate((e) => getComputedStyle(e).stroke);
 
 describe('live mimic', { timeout: 240_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
+  const env = plantInBrowser();
 
   for (const size of SIZES) {
     it(`at ${size.width} px: every item is a button with its state in a word; a blower fault and the e-stop change them; click and keys open the faceplate`, async (t) => {
       if (!needPeer(t, hasChromium, 'chromium')) return;
-      const { page, context, errors } = await openPage(browser!, `${plant!.url}#/mimic`, size);
+      const { page, context, errors } = await openPage(env.browser!, `${env.plant!.url}#/mimic`, size);
       t.after(() => context.close());
       await page.waitForFunction(() => /\d/.test(document.querySelector('#reactor-oxygen-text .pl-text')?.textContent ?? ''));
       // Every item of the drawing is bound: a button named for people, with its state.
@@ -64,8 +49,8 @@ describe('live mimic', { timeout: 240_000 }, () => {
       const normalStroke = await stroke(page, 'aerator-1');
 
       // A blower fault: the aerator turns abnormal (colour, marker) and its word says ALARM.
-      plant!.sim!.plant!.setFault(FAULT_AERATOR_1, true);
-      t.after(() => plant!.sim?.plant?.setFault(FAULT_AERATOR_1, false));
+      env.plant!.sim!.plant!.setFault(FAULT_AERATOR_1, true);
+      t.after(() => env.plant!.sim?.plant?.setFault(FAULT_AERATOR_1, false));
       await page.locator('.mimic-drawing #aerator-1.pl-alarm').waitFor();
       assert.equal(await stateWord(page, 'aerator-1'), 'ALARM');
       assert.notEqual(await stroke(page, 'aerator-1'), normalStroke, 'the fault changes its colour');
@@ -75,10 +60,10 @@ describe('live mimic', { timeout: 240_000 }, () => {
       await screenshot(page, `mimic-blower-fault-${size.width}.png`);
 
       // The e-stop: its own item says ALARM, and the stopped cycle stops the aerators (outline and STOP, not colour).
-      plant!.sim!.plant!.setFault(ESTOP, true);
+      env.plant!.sim!.plant!.setFault(ESTOP, true);
       t.after(() => {
-        plant!.sim?.plant?.setFault(ESTOP, false);
-        plant!.sim?.plant?.bits.set(START, true);
+        env.plant!.sim?.plant?.setFault(ESTOP, false);
+        env.plant!.sim?.plant?.bits.set(START, true);
       });
       await page.locator('.mimic-drawing #estop.pl-alarm').waitFor();
       assert.equal(await stateWord(page, 'estop'), 'ALARM');
@@ -107,9 +92,9 @@ describe('live mimic', { timeout: 240_000 }, () => {
       await page.keyboard.press(' ');
       await plate.getByRole('heading', { name: 'Level in the SBR reactor', level: 2 }).waitFor();
 
-      plant!.sim!.plant!.setFault(ESTOP, false);
-      plant!.sim!.plant!.bits.set(START, true);
-      plant!.sim!.plant!.setFault(FAULT_AERATOR_1, false);
+      env.plant!.sim!.plant!.setFault(ESTOP, false);
+      env.plant!.sim!.plant!.bits.set(START, true);
+      env.plant!.sim!.plant!.setFault(FAULT_AERATOR_1, false);
       await page.locator('.mimic-drawing #aerator-1.pl-alarm').waitFor({ state: 'detached' });
       assert.deepEqual(errors, []);
     });
@@ -117,7 +102,7 @@ describe('live mimic', { timeout: 240_000 }, () => {
 
   it('at 360 px the drawing is drawn at twice the width, readable, and pans sideways inside its frame', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, `${plant!.url}#/mimic`, { width: 360, height: 740 });
+    const { page, context, errors } = await openPage(env.browser!, `${env.plant!.url}#/mimic`, { width: 360, height: 740 });
     t.after(() => context.close());
     await page.locator('.mimic-drawing svg').waitFor();
     const m = await page.evaluate(() => {
@@ -139,7 +124,7 @@ describe('live mimic', { timeout: 240_000 }, () => {
 
   it('draws with the dark theme', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context } = await openPage(browser!, `${plant!.url}#/mimic`, { width: 1440, height: 900 });
+    const { page, context } = await openPage(env.browser!, `${env.plant!.url}#/mimic`, { width: 1440, height: 900 });
     t.after(() => context.close());
     await page.locator('.mimic-drawing #reactor').waitFor();
     const light = await page.locator('.mimic-drawing #reactor').evaluate((e) => getComputedStyle(e).fill);
@@ -154,12 +139,12 @@ describe('live mimic', { timeout: 240_000 }, () => {
   for (const size of SIZES) {
     it(`at ${size.width} px: marks the items of a Bad tag with its quality mark and word`, async (t) => {
       if (!needPeer(t, hasChromium, 'chromium')) return;
-      const { page, context, errors } = await openPage(browser!, `${plant!.url}#/mimic`, size);
+      const { page, context, errors } = await openPage(env.browser!, `${env.plant!.url}#/mimic`, size);
       t.after(() => context.close());
       await page.locator('.mimic-drawing #oxygen-probe[data-quality="good"]').waitFor();
-      await plant!.stopSim();
+      await env.plant!.stopSim();
       t.after(async () => {
-        if (!plant!.sim) await plant!.startSim();
+        if (!env.plant!.sim) await env.plant!.startSim();
       });
       await page.locator('.mimic-drawing #oxygen-probe.pl-bad').waitFor({ timeout: 20_000 });
       assert.match((await page.locator('.mimic-drawing #reactor-oxygen-text .pl-text').textContent()) ?? '', /✕$/);
@@ -169,7 +154,7 @@ describe('live mimic', { timeout: 240_000 }, () => {
       assert.match((await page.locator('.mimic-drawing #aerator-1 > title').textContent()) ?? '', /— (No comms|Timeout): /);
       assert.match((await page.locator('.mimic-drawing #oxygen-probe').getAttribute('aria-label')) ?? '', /^Oxygen probe: .*✕/);
       await screenshot(page, `mimic-bad-${size.width}.png`);
-      await plant!.startSim();
+      await env.plant!.startSim();
       await page.locator('.mimic-drawing #oxygen-probe[data-quality="good"]').waitFor({ timeout: 20_000 });
       assert.deepEqual(errors, []);
     });

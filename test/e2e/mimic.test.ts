@@ -6,10 +6,10 @@
  * inlined.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { needPeer } from '../helpers/peers.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, openPage, plantInBrowser, screenshot } from './harness.js';
 
 const FAULT_INLET_PUMP_1 = 7;
 // In config/sbr-mimic.svg the reactor's liquid is drawn full: y 52, height 276.
@@ -40,26 +40,11 @@ function checkLevel(r: LevelReading): number {
 }
 
 describe('mimic page', { timeout: 120_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
+  const env = plantInBrowser();
 
   it('draws the reactor level, equipment states and alarms from the bindings', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, `${plant!.url}#/mimic`);
+    const { page, context, errors } = await openPage(env.browser!, `${env.plant!.url}#/mimic`);
     t.after(() => context.close());
     await page.getByRole('img', { name: 'Process mimic' }).waitFor();
     await page.waitForFunction(() => /\d/.test(document.querySelector('#reactor-level-text .pl-text')?.textContent ?? ''));
@@ -78,25 +63,25 @@ describe('mimic page', { timeout: 120_000 }, () => {
     await page.locator('.mimic-drawing #aerator-1.pl-running').waitFor({ timeout: 30_000 }); // aeration comes once a cycle (22.5 s)
 
     // An alarm: abnormal class and a visible marker, not colour alone.
-    plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, true);
-    t.after(() => plant!.sim?.plant?.setFault(FAULT_INLET_PUMP_1, false));
+    env.plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, true);
+    t.after(() => env.plant!.sim?.plant?.setFault(FAULT_INLET_PUMP_1, false));
     await page.locator('.mimic-drawing #inlet-pump-1.pl-alarm').waitFor();
     const markers = await page.locator('.mimic-drawing .pl-alarm-marker.is-shown').count();
     assert.equal(markers, 1);
     assert.match((await page.locator('.mimic-drawing #inlet-pump-1 > title').textContent()) ?? '', /Inlet well pump 1 failure: ALARM/);
     await screenshot(page, 'mimic-1280.png');
-    plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, false);
+    env.plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, false);
     await page.locator('.mimic-drawing #inlet-pump-1.pl-alarm').waitFor({ state: 'detached' });
     assert.deepEqual(errors, []);
   });
 
   it('hatches bound elements whose value is not good and says why', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, `${plant!.url}#/mimic`);
+    const { page, context, errors } = await openPage(env.browser!, `${env.plant!.url}#/mimic`);
     t.after(() => context.close());
     await page.locator('.mimic-drawing #reactor-level[data-quality="good"]').waitFor();
-    await plant!.stopSim();
-    t.after(() => plant!.startSim());
+    await env.plant!.stopSim();
+    t.after(() => env.plant!.startSim());
     const level = page.locator('.mimic-drawing #reactor-level.pl-bad');
     await level.waitFor({ timeout: 20_000 });
     assert.match((await level.locator('title').textContent()) ?? '', /Level in the SBR reactor: .* — (No comms|Timeout): (no connection to the device|the device did not answer in time)/);
@@ -118,26 +103,11 @@ const HOSTILE = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www
 </svg>`;
 
 describe('mimic drawing sanitising', { timeout: 90_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir, { adjust: (c) => (c.drawings.mimic = HOSTILE) });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
+  const env = plantInBrowser({ adjust: (c) => (c.drawings.mimic = HOSTILE) });
 
   it('removes scripts, foreign content, handlers and javascript: links, and scopes the styles', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors, requests } = await openPage(browser!, `${plant!.url}#/mimic`);
+    const { page, context, errors, requests } = await openPage(env.browser!, `${env.plant!.url}#/mimic`);
     t.after(() => context.close());
     await page.locator('.mimic-drawing svg #reactor-level').waitFor();
     await page.waitForFunction(() => /\d/.test(document.querySelector('#reactor-level-text .pl-text')?.textContent ?? ''));

@@ -4,34 +4,18 @@
  * says why a value is not good, and the devices page shows the PLC's state.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'node:test';
 import { needPeer } from '../helpers/peers.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, openPage, plantInBrowser, screenshot } from './harness.js';
 
 describe('tag browser, faceplate and devices', { timeout: 120_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
+  const env = plantInBrowser();
 
   it('filters tags by a search and opens a faceplate from a row', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, `${plant!.url}#/tags`);
+    const { page, context, errors } = await openPage(env.browser!, `${env.plant!.url}#/tags`);
     t.after(() => context.close());
-    const total = plant!.config.tags.length;
+    const total = env.plant!.config.tags.length;
     const rows = page.locator('tbody tr');
     await page.getByRole('status').filter({ hasText: `${total} of ${total} tags` }).waitFor();
     assert.equal(await rows.count(), total);
@@ -40,7 +24,7 @@ describe('tag browser, faceplate and devices', { timeout: 120_000 }, () => {
     assert.deepEqual(await page.getByRole('columnheader').allTextContents(), ['Name', 'Description', 'Value', 'Quality', 'Age']);
 
     await page.getByLabel('Search tags').fill('oxygen');
-    const expected = plant!.config.tags.filter((x) => `${x.name} ${x.description}`.toLowerCase().includes('oxygen')).length;
+    const expected = env.plant!.config.tags.filter((x) => `${x.name} ${x.description}`.toLowerCase().includes('oxygen')).length;
     await page.getByRole('status').filter({ hasText: `${expected} of ${total} tags` }).waitFor();
     assert.equal(await rows.count(), expected);
     for (const text of await rows.allTextContents()) assert.match(text, /oxygen/i);
@@ -65,7 +49,7 @@ describe('tag browser, faceplate and devices', { timeout: 120_000 }, () => {
 
   it('shows the quality reason on the faceplate, and the device state, when the PLC stops', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, `${plant!.url}#/tags/reactor.oxygen`);
+    const { page, context, errors } = await openPage(env.browser!, `${env.plant!.url}#/tags/reactor.oxygen`);
     t.after(() => context.close());
     await page.getByRole('heading', { level: 1, name: 'Dissolved oxygen in the SBR reactor' }).waitFor();
     const reason = page.getByTestId('quality-reason');
@@ -75,8 +59,8 @@ describe('tag browser, faceplate and devices', { timeout: 120_000 }, () => {
     // Limits drawn on the dashboard's bar are listed with their tags.
     await page.getByRole('link', { name: 'limits.oxygen_min' }).waitFor();
 
-    await plant!.stopSim();
-    t.after(() => plant!.startSim());
+    await env.plant!.stopSim();
+    t.after(() => env.plant!.startSim());
     await reason.filter({ hasText: /no connection to the device|the device did not answer in time/ }).waitFor({ timeout: 20_000 });
     const value = page.locator('.face-value .tagvalue');
     assert.match((await value.getAttribute('data-quality')) ?? '', /^Bad_/);
