@@ -18,7 +18,7 @@ import type { JournalEntry } from '../../src/bus/alarm-messages.js';
 import { loadConfig } from '../../src/config/load.js';
 import { type NotificationsConfig, notificationsSchema } from '../../src/config/schema.js';
 import type { ChannelOptions } from '../../src/notify/channels.js';
-import { Notifier } from '../../src/notify/notifier.js';
+import { Notifier, type NotifierOptions } from '../../src/notify/notifier.js';
 import { NotifyOutbox } from '../../src/notify/outbox.js';
 import { noticeTexts } from '../../src/notify/texts.js';
 import { createRegistry } from '../../src/util/metrics.js';
@@ -54,6 +54,32 @@ function running(t: TestContext, config: NotificationsConfig, o: { path?: string
   return { n, outbox };
 }
 
+const SBR = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
+
+/**
+ * The SBR plant's alarm engine on a memory bus, a notifier of `config` attached to it (with `more` of its options),
+ * both stopped when the test ends; then the emergency stop pressed (its alarm raised by the engine).
+ */
+async function estopNotified(t: TestContext, config: NotificationsConfig, more: Partial<NotifierOptions>): Promise<{ n: Notifier; engine: AlarmEngine }> {
+  const bus = new MemoryBus();
+  const store = new AlarmStore(':memory:');
+  const engine = new AlarmEngine({ bus, config: SBR, store, tickMs: 3_600_000 });
+  await engine.start();
+  const outbox = new NotifyOutbox(':memory:', 1 << 20);
+  const n = new Notifier({ config, plant: 'SBR demo', timeZone: TZ, outbox, ...more });
+  await n.attach(bus);
+  t.after(async () => {
+    await n.stop();
+    outbox.close();
+    await engine.stop();
+    store.close();
+  });
+  const now = Date.now();
+  await bus.publishValues([{ tag: 'alarm.estop', value: false, quality: 'Good', sourceTs: now, serverTs: now }]);
+  await bus.publishValues([{ tag: 'alarm.estop', value: true, quality: 'Good', sourceTs: now, serverTs: now }]);
+  return { n, engine };
+}
+
 let seq = 0;
 const alarm = (id: string, ts = Date.now()): JournalEntry => ({ seq: ++seq, ts, kind: 'alarm', source: id, text: `${id} is active`, priority: 'critical' });
 
@@ -68,24 +94,8 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
       { oncall: mail(smtp.port, { credentials: 'env:PLANTA_SMTP', onCall: 'night shift: J. Perez' }), ops: { webhook: hook.url, secret: 'env:HOOK_KEY' } },
       { rules: [{ priorities: ['critical'], channels: ['oncall', 'ops'], escalate: { after: '10m', channels: ['ops'] } }] },
     );
-    const plant = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
-    const bus = new MemoryBus();
-    const store = new AlarmStore(':memory:');
-    const engine = new AlarmEngine({ bus, config: plant, store, tickMs: 3_600_000 });
-    await engine.start();
     const registry = createRegistry();
-    const outbox = new NotifyOutbox(':memory:', 1 << 20);
-    const n = new Notifier({ config, plant: 'SBR demo', timeZone: TZ, outbox, registry, channelOptions: { env } });
-    await n.attach(bus);
-    t.after(async () => {
-      await n.stop();
-      outbox.close();
-      await engine.stop();
-      store.close();
-    });
-    const now = Date.now();
-    await bus.publishValues([{ tag: 'alarm.estop', value: false, quality: 'Good', sourceTs: now, serverTs: now }]);
-    await bus.publishValues([{ tag: 'alarm.estop', value: true, quality: 'Good', sourceTs: now, serverTs: now }]);
+    const { n, engine } = await estopNotified(t, config, { registry, channelOptions: { env } });
 
     const m = (await waitFor('the mail', () => smtp.mails[0]))!;
     assert.equal(m.subject, '[SBR demo] CRITICAL alarm: Emergency stop pressed');
@@ -132,23 +142,7 @@ describe('notifications over SMTP and webhooks', { timeout: 30_000 }, () => {
       { guardia: mail(smtp.port, { onCall: 'guardia nocturna: J. Pérez' }), sala: { webhook: slack.url, format: 'slack', language: 'es' }, ops: { webhook: json.url, language: 'en' } },
       { language: 'es', rules: [{ priorities: ['critical'], channels: ['guardia', 'sala', 'ops'], escalate: { after: '10m', channels: ['ops'] } }] },
     );
-    const plant = loadConfig(new URL('../../config/sbr-plant.yaml', import.meta.url).pathname);
-    const bus = new MemoryBus();
-    const store = new AlarmStore(':memory:');
-    const engine = new AlarmEngine({ bus, config: plant, store, tickMs: 3_600_000 });
-    await engine.start();
-    const outbox = new NotifyOutbox(':memory:', 1 << 20);
-    const n = new Notifier({ config, plant: plant.plant.name, texts: noticeTexts(plant), timeZone: TZ, outbox });
-    await n.attach(bus);
-    t.after(async () => {
-      await n.stop();
-      outbox.close();
-      await engine.stop();
-      store.close();
-    });
-    const now = Date.now();
-    await bus.publishValues([{ tag: 'alarm.estop', value: false, quality: 'Good', sourceTs: now, serverTs: now }]);
-    await bus.publishValues([{ tag: 'alarm.estop', value: true, quality: 'Good', sourceTs: now, serverTs: now }]);
+    await estopNotified(t, config, { plant: SBR.plant.name, texts: noticeTexts(SBR) });
 
     const m = (await waitFor('the mail', () => smtp.mails[0]))!;
     assert.equal(m.subject, '[Planta de tratamiento de efluentes SBR] Alarma CRÍTICA: Parada de emergencia accionada');
