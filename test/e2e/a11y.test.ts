@@ -8,12 +8,12 @@
  * colour is also shown by a word or a shape.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { FAULTS } from '../../src/sim/sbr/map.js';
 import { needPeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, openPage, plantInBrowser, screenshot } from './harness.js';
 
 const WIDTHS = [360, 1440];
 
@@ -71,37 +71,25 @@ const LOW_CONTRAST = `(() => {
 const lowContrast = (page: Page): Promise<Low[]> => page.evaluate(LOW_CONTRAST) as Promise<Low[]>;
 
 describe('accessibility', { timeout: 300_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
+  const env = plantInBrowser({ identify: () => ({ user: 'ana', role: 'operator' }) });
   before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir, { identify: () => ({ user: 'ana', role: 'operator' }) });
-    browser = await launchBrowser();
+    if (!env.plant) return;
     // Alarms of several priorities and states on screen.
-    for (const f of ['estop', 'high-level-outlet', 'inlet-pump-1', 'foam-valve']) plant.sim!.plant!.setFault(FAULTS[f]!, true);
-    await waitFor('four alarms', async () => (await plant!.bus.alarmStates()).filter((a) => a.state === 'unack').length >= 4, 10_000);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
+    for (const f of ['estop', 'high-level-outlet', 'inlet-pump-1', 'foam-valve']) env.plant!.sim!.plant!.setFault(FAULTS[f]!, true);
+    await waitFor('four alarms', async () => (await env.plant!.bus.alarmStates()).filter((a) => a.state === 'unack').length >= 4, 10_000);
   });
 
   it('text contrast is at least 4.5:1 (3:1 large) on the overview, the alarm summary and the tags, light and dark', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
     const failures: string[] = [];
     for (const width of WIDTHS) {
-      const o = await openPage(browser!, plant!.url, { width, height: 900 });
+      const o = await openPage(env.browser!, env.plant!.url, { width, height: 900 });
       t.after(() => o.context.close());
       const { page } = o;
       for (const theme of ['light', 'dark']) {
         if (theme === 'dark') await page.getByRole('button', { name: 'Dark theme' }).click();
         for (const route of ['#/', '#/alarms', '#/tags']) {
-          await page.goto(`${plant!.url}${route}`);
+          await page.goto(`${env.plant!.url}${route}`);
           await page.locator('#page-title').waitFor();
           if (route === '#/') await page.waitForSelector('.abar [role="progressbar"][aria-valuenow]');
           if (route === '#/alarms') await page.locator('table.alarm-table tbody tr').first().waitFor();
@@ -118,7 +106,7 @@ describe('accessibility', { timeout: 300_000 }, () => {
   it('a skip link comes first and takes the focus to the display; every control the keyboard reaches shows its focus', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
     for (const width of WIDTHS) {
-      const o = await openPage(browser!, plant!.url, { width, height: 800 });
+      const o = await openPage(env.browser!, env.plant!.url, { width, height: 800 });
       t.after(() => o.context.close());
       const { page } = o;
       await page.waitForSelector('.abar [role="progressbar"][aria-valuenow]');
@@ -151,7 +139,7 @@ describe('accessibility', { timeout: 300_000 }, () => {
 
   it('a state shown by colour is also shown by a word or a shape', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const o = await openPage(browser!, plant!.url, { width: 1440, height: 900 });
+    const o = await openPage(env.browser!, env.plant!.url, { width: 1440, height: 900 });
     t.after(() => o.context.close());
     const { page } = o;
     await page.waitForSelector('.abar [role="progressbar"][aria-valuenow]');

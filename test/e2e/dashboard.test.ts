@@ -5,11 +5,11 @@
  * active alarms, and are acknowledged there; the layout holds at 360 px.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Locator, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Locator, Page } from 'playwright-core';
 import { needPeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, openPage, plantInBrowser, screenshot } from './harness.js';
 
 const LEVEL = 'Level in the SBR reactor';
 const FAULT_INLET_PUMP_1 = 7;
@@ -21,27 +21,12 @@ async function valueNow(page: Page, name: string): Promise<number> {
 }
 
 describe('overview page', { timeout: 120_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    // An operator, so alarms can be acknowledged (anonymous actions are refused).
-    plant = await TestPlant.start(hmiDir, { identify: () => ({ user: 'ana', role: 'operator' }) });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
+  // An operator, so alarms can be acknowledged (anonymous actions are refused).
+  const env = plantInBrowser({ identify: () => ({ user: 'ana', role: 'operator' }) });
 
   it('shows live values that change, with unit and fixed decimals', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, plant!.url);
+    const { page, context, errors } = await openPage(env.browser!, env.plant!.url);
     t.after(() => context.close());
     const bar = page.getByRole('progressbar', { name: LEVEL, exact: true });
     await bar.waitFor();
@@ -66,7 +51,7 @@ describe('overview page', { timeout: 120_000 }, () => {
 
   it('lists a phase change in the event list and moves the active step', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, plant!.url);
+    const { page, context, errors } = await openPage(env.browser!, env.plant!.url);
     t.after(() => context.close());
     const events = page.getByRole('list', { name: 'Events, newest first' });
     // Program 1 at 600×: each phase lasts 3 to 9 s, so a change comes soon.
@@ -86,12 +71,12 @@ describe('overview page', { timeout: 120_000 }, () => {
 
   it('counts unacknowledged alarms in the banner on every page, lists them with their time, acknowledges from the overview', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, `${plant!.url}#/tags`);
+    const { page, context, errors } = await openPage(env.browser!, `${env.plant!.url}#/tags`);
     t.after(() => context.close());
     const banner = page.getByRole('link', { name: /: open the alarm summary$/ });
     await banner.filter({ hasText: 'No unacknowledged alarms' }).waitFor();
-    plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, true);
-    t.after(() => plant!.sim?.plant?.setFault(FAULT_INLET_PUMP_1, false));
+    env.plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, true);
+    t.after(() => env.plant!.sim?.plant?.setFault(FAULT_INLET_PUMP_1, false));
     await banner.filter({ hasText: '1 unacknowledged' }).filter({ hasText: 'MEDIUM' }).waitFor();
     await banner.click();
     await page.waitForURL(/#\/alarms$/);
@@ -106,7 +91,7 @@ describe('overview page', { timeout: 120_000 }, () => {
     const events = page.getByRole('list', { name: 'Events, newest first' });
     await events.getByRole('listitem').filter({ hasText: 'ALARM' }).filter({ hasText: 'Inlet well pump 1 failure' }).waitFor();
     // Cleared but not acknowledged: it still waits for the operator.
-    plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, false);
+    env.plant!.sim!.plant!.setFault(FAULT_INLET_PUMP_1, false);
     await events.getByRole('listitem').filter({ hasText: 'RETURN' }).filter({ hasText: 'Inlet well pump 1 failure' }).waitFor();
     await item.filter({ hasText: 'Returned to normal, unacknowledged' }).waitFor();
     await banner.filter({ hasText: '1 unacknowledged' }).waitFor();
@@ -114,7 +99,7 @@ describe('overview page', { timeout: 120_000 }, () => {
     await waitFor('the banner without unacknowledged alarms', async () => {
       const text = (await banner.textContent()) ?? '';
       if (text.includes('No unacknowledged alarms')) return true;
-      const open = (await plant!.bus.alarmStates()).filter((a) => a.state === 'unack' || a.state === 'rtn-unack').map((a) => `${a.id} ${a.state}`);
+      const open = (await env.plant!.bus.alarmStates()).filter((a) => a.state === 'unack' || a.state === 'rtn-unack').map((a) => `${a.id} ${a.state}`);
       throw new Error(`banner "${text}"; server: ${open.join(', ')}`);
     }, 10_000, 100);
     await item.waitFor({ state: 'detached' });
@@ -124,20 +109,20 @@ describe('overview page', { timeout: 120_000 }, () => {
 
   it('fits a 360 px phone with no horizontal overflow and 44 px touch targets; screenshots', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const wide = await openPage(browser!, plant!.url, { width: 1280, height: 900 });
+    const wide = await openPage(env.browser!, env.plant!.url, { width: 1280, height: 900 });
     t.after(() => wide.context.close());
     await wide.page.getByRole('progressbar', { name: LEVEL, exact: true }).waitFor();
     await wide.page.waitForSelector('li.step[aria-current="step"]');
     await screenshot(wide.page, 'dashboard-1280.png');
 
-    const phone = await openPage(browser!, plant!.url, { width: 360, height: 740 });
+    const phone = await openPage(env.browser!, env.plant!.url, { width: 360, height: 740 });
     t.after(() => phone.context.close());
     const { page } = phone;
     await page.getByRole('progressbar', { name: LEVEL, exact: true }).waitFor();
     await page.waitForSelector('li.step[aria-current="step"]');
     await screenshot(page, 'dashboard-360.png');
     for (const route of ['#/', '#/mimic', '#/tags', '#/tags/reactor.oxygen', '#/devices', '#/alarms', '#/journal', '#/alarm-rates']) {
-      await page.goto(`${plant!.url}${route}`);
+      await page.goto(`${env.plant!.url}${route}`);
       await page.locator('#page-title').waitFor();
       if (route === '#/mimic') await page.locator('.mimic-drawing svg').waitFor();
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -155,13 +140,13 @@ describe('overview page', { timeout: 120_000 }, () => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
     // Four alarms, so the phone shows the first three and says how many more.
     const faults = [FAULT_INLET_PUMP_1, 8, 15, 16];
-    for (const f of faults) plant!.sim!.plant!.setFault(f, true);
+    for (const f of faults) env.plant!.sim!.plant!.setFault(f, true);
     t.after(() => {
-      for (const f of faults) plant!.sim?.plant?.setFault(f, false);
+      for (const f of faults) env.plant!.sim?.plant?.setFault(f, false);
     });
-    await waitFor('four alarms', async () => (await plant!.bus.alarmStates()).filter((a) => a.state === 'unack').length >= 4, 10_000);
+    await waitFor('four alarms', async () => (await env.plant!.bus.alarmStates()).filter((a) => a.state === 'unack').length >= 4, 10_000);
 
-    const wide = await openPage(browser!, plant!.url, { width: 1440, height: 900 });
+    const wide = await openPage(env.browser!, env.plant!.url, { width: 1440, height: 900 });
     t.after(() => wide.context.close());
     const active = wide.page.locator('li.step[aria-current="step"]');
     await active.waitFor();
@@ -177,7 +162,7 @@ describe('overview page', { timeout: 120_000 }, () => {
     await screenshot(wide.page, 'overview-phases-1440.png');
     assert.deepEqual(wide.errors, []);
 
-    const phone = await openPage(browser!, plant!.url, { width: 360, height: 740 });
+    const phone = await openPage(env.browser!, env.plant!.url, { width: 360, height: 740 });
     t.after(() => phone.context.close());
     const { page } = phone;
     const glance = page.getByRole('region', { name: 'At a glance' });
@@ -213,7 +198,7 @@ describe('overview page', { timeout: 120_000 }, () => {
 
   it('oxygen limits apply only during aeration: outside it the bar is neutral grey, never LOW or HIGH, and says when they apply', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const o = await openPage(browser!, plant!.url, { width: 1440, height: 900 });
+    const o = await openPage(env.browser!, env.plant!.url, { width: 1440, height: 900 });
     t.after(() => o.context.close());
     const { page } = o;
     const bar = page.locator('.abar[data-tag="reactor.oxygen"]');
@@ -244,7 +229,7 @@ describe('overview page', { timeout: 120_000 }, () => {
 
   it('remembers the dark theme', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context } = await openPage(browser!, plant!.url);
+    const { page, context } = await openPage(env.browser!, env.plant!.url);
     t.after(() => context.close());
     const toggle = page.getByRole('button', { name: 'Dark theme' });
     assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
@@ -257,29 +242,14 @@ describe('overview page', { timeout: 120_000 }, () => {
 });
 
 describe('overview without a dashboard page', { timeout: 90_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir, { adjust: (c) => delete c.pages.overview });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
+  const env = plantInBrowser({ adjust: (c) => delete c.pages.overview });
 
   it('shows every tag that has a display range as a bar', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, plant!.url);
+    const { page, context, errors } = await openPage(env.browser!, env.plant!.url);
     t.after(() => context.close());
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
-    const ranged = plant!.config.tags.filter((x) => x.range);
+    const ranged = env.plant!.config.tags.filter((x) => x.range);
     await page.getByRole('progressbar', { name: LEVEL, exact: true }).waitFor();
     assert.equal(await page.getByRole('progressbar').count(), ranged.length);
     // The mimic is still there; alarms come from the alarm engine, dashboard or not.

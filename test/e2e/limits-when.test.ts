@@ -6,34 +6,18 @@
  * are not applied and the bar says which value is unknown.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'node:test';
 import { needPeer } from '../helpers/peers.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, openPage, plantInBrowser, screenshot } from './harness.js';
 
 const CONDITION = 'phase.aeration and reactor.level >= 0';
 
 describe('limitsWhen conditions on the overview', { timeout: 240_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir, {
-      adjust: (c) => {
-        const p = c.pages.overview;
-        if (p?.kind === 'dashboard') p.bars.find((b) => b.tag === 'reactor.oxygen')!.limitsWhen = CONDITION;
-      },
-    });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
+  const env = plantInBrowser({
+    adjust: (c) => {
+      const p = c.pages.overview;
+      if (p?.kind === 'dashboard') p.bars.find((b) => b.tag === 'reactor.oxygen')!.limitsWhen = CONDITION;
+    },
   });
 
   for (const size of [
@@ -42,7 +26,7 @@ describe('limitsWhen conditions on the overview', { timeout: 240_000 }, () => {
   ]) {
     it(`at ${size.width} px: neutral outside the condition, applied inside, not applied while its values are unknown`, async (t) => {
       if (!needPeer(t, hasChromium, 'chromium')) return;
-      const { page, context, errors } = await openPage(browser!, plant!.url, size);
+      const { page, context, errors } = await openPage(env.browser!, env.plant!.url, size);
       t.after(() => context.close());
       const bar = page.locator('.abar[data-tag="reactor.oxygen"]');
       const words = async (): Promise<number> => (await bar.locator('.abar-word').count()) + (await page.locator('.glance-reading[data-tag="reactor.oxygen"] .abar-word').count());
@@ -56,9 +40,9 @@ describe('limitsWhen conditions on the overview', { timeout: 240_000 }, () => {
       assert.doesNotMatch((await bar.getAttribute('class')) ?? '', /limits-idle/);
       assert.equal(await bar.locator('.abar-note').count(), 0);
 
-      await plant!.stopSim();
+      await env.plant!.stopSim();
       t.after(async () => {
-        if (!plant!.sim) await plant!.startSim();
+        if (!env.plant!.sim) await env.plant!.startSim();
       });
       await page.locator('.abar[data-tag="reactor.oxygen"][data-limits="unknown"]').waitFor({ timeout: 20_000 });
       // The condition's first tag: it may still be Good for one scan after the level went bad (its block was answered
@@ -69,7 +53,7 @@ describe('limitsWhen conditions on the overview', { timeout: 240_000 }, () => {
       assert.equal(await words(), 0, 'no false LOW while the condition is unknown');
       await bar.scrollIntoViewIfNeeded();
       await screenshot(page, `limits-when-unknown-${size.width}.png`, false);
-      await plant!.startSim();
+      await env.plant!.startSim();
       await page.locator('.abar[data-tag="reactor.oxygen"]:not([data-limits="unknown"])').waitFor({ timeout: 20_000 });
       assert.deepEqual(errors, []);
     });

@@ -6,48 +6,32 @@
  * figures. Screenshots at 360 and 1440 px.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'node:test';
 import type { DeviceConfig } from '../../src/config/resolve.js';
 import { needPeer } from '../helpers/peers.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, openPage, plantInBrowser, screenshot } from './harness.js';
 
 describe('devices on links in the browser', { timeout: 180_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir, {
-      adjust: (c) => {
-        const plc = c.devices[0]!;
-        // A serial line whose adapter is not plugged in (the meter is down), and a gateway: the simulator answers any unit.
-        c.links.push({ name: 'rs485', description: '', kind: 'serial', path: '/dev/planta-e2e-no-adapter', baud: 19200, parity: 'none', dataBits: 8, stopBits: 1 });
-        c.links.push({ name: 'gw1', description: '', kind: 'tcp', host: '127.0.0.1', port: plc.port });
-        const linked = (name: string, link: string, unitId: number, host: string, port: number): DeviceConfig => ({ ...plc, name, description: '', link, unitId, host, port });
-        c.devices.push(linked('meter', 'rs485', 2, '/dev/planta-e2e-no-adapter', 0), linked('dosing', 'gw1', 3, '127.0.0.1', plc.port));
-      },
-    });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
+  const env = plantInBrowser({
+    adjust: (c) => {
+      const plc = c.devices[0]!;
+      // A serial line whose adapter is not plugged in (the meter is down), and a gateway: the simulator answers any unit.
+      c.links.push({ name: 'rs485', description: '', kind: 'serial', path: '/dev/planta-e2e-no-adapter', baud: 19200, parity: 'none', dataBits: 8, stopBits: 1 });
+      c.links.push({ name: 'gw1', description: '', kind: 'tcp', host: '127.0.0.1', port: plc.port });
+      const linked = (name: string, link: string, unitId: number, host: string, port: number): DeviceConfig => ({ ...plc, name, description: '', link, unitId, host, port });
+      c.devices.push(linked('meter', 'rs485', 2, '/dev/planta-e2e-no-adapter', 0), linked('dosing', 'gw1', 3, '127.0.0.1', plc.port));
+    },
   });
 
   it('the Devices page: "unit 2 on line rs485 (/dev/…, 19200 8N1)", "unit 3 via gw1 (host:port)", CRC errors of a line', async (t) => {
     if (!needPeer(t, hasChromium, 'chromium')) return;
-    const { page, context, errors } = await openPage(browser!, `${plant!.url}#/devices`);
+    const { page, context, errors } = await openPage(env.browser!, `${env.plant!.url}#/devices`);
     t.after(() => context.close());
     const where = (device: string) => page.locator(`[data-device="${device}"] h2 [data-where]`);
     await where('meter').waitFor();
     assert.equal(((await where('meter').textContent()) ?? '').trim(), '— unit 2 on line rs485 (/dev/planta-e2e-no-adapter, 19200 8N1)');
-    assert.equal(((await where('dosing').textContent()) ?? '').trim(), `— unit 3 via gw1 (127.0.0.1:${plant!.simPort})`);
-    assert.equal(((await where('plc').textContent()) ?? '').trim(), `— 127.0.0.1:${plant!.simPort}, unit 1`);
+    assert.equal(((await where('dosing').textContent()) ?? '').trim(), `— unit 3 via gw1 (127.0.0.1:${env.plant!.simPort})`);
+    assert.equal(((await where('plc').textContent()) ?? '').trim(), `— 127.0.0.1:${env.plant!.simPort}, unit 1`);
     // The figures of a device on an RTU line carry its CRC errors and other units' frames; a device of its own or behind a Modbus/TCP gateway has none.
     const facts = page.locator('[data-device="meter"] dl.facts');
     await facts.filter({ hasText: 'CRC errors' }).waitFor({ timeout: 15_000 });

@@ -9,14 +9,14 @@
  * leaves it. Screenshots at 360 and 1440 px.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import type { Identity } from '../../src/commands/prepare.js';
 import { FAULTS } from '../../src/sim/sbr/map.js';
 import type { JournalEntry } from '../../src/web/protocol.js';
 import { needPeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
-import { TestPlant, buildHmi, hasChromium, identifyBy, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, identifyBy, openPage, plantInBrowser, screenshot } from './harness.js';
 
 const ANA: Identity = { user: 'ana', role: 'operator' };
 const TZ = 'America/Argentina/Buenos_Aires';
@@ -29,22 +29,10 @@ function iso(ts: number): string {
 const hhmmss = (ts: number): string => new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(ts);
 
 describe('incident replay in the browser', { timeout: 300_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
+  const env = plantInBrowser({ identify: identifyBy(() => ANA), historian: true });
   before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir, { identify: identifyBy(() => ANA), historian: true });
-    browser = await launchBrowser();
-    await waitFor('the first reads', async () => (await plant!.bus.alarmStates()).find((a) => a.id === 'estop')?.state === 'normal', 10_000);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
+    if (!env.plant) return;
+    await waitFor('the first reads', async () => (await env.plant!.bus.alarmStates()).find((a) => a.id === 'estop')?.state === 'normal', 10_000);
   });
 
   const frame = (page: Page) => page.getByTestId('replay-frame');
@@ -53,7 +41,7 @@ describe('incident replay in the browser', { timeout: 300_000 }, () => {
 
   it('replays an e-stop: blowers and banner before and after, the step to the acknowledgement, the frame on every page, commands disabled, back to live', async (t) => {
     if (!needPeer(t, hasChromium, 'Chromium at /usr/bin/chromium')) return;
-    const p = plant!;
+    const p = env.plant!;
     const tag = async (name: string): Promise<unknown> => (await p.bus.snapshot()).find((v) => v.tag === name)?.value;
     // Pressed during aeration, once the blowers have run for 1.5 s (so T − 1 s shows them running).
     let since = 0;
@@ -79,7 +67,7 @@ describe('incident replay in the browser', { timeout: 300_000 }, () => {
 
     for (const width of [1440, 360]) {
       // A link with ?at= opens the HMI in replay, here on the mimic, 1 s before the press.
-      const { page, errors, context } = await openPage(browser!, `${p.url}#/mimic?at=${iso(T - 1000)}`, { width, height: 900 });
+      const { page, errors, context } = await openPage(env.browser!, `${p.url}#/mimic?at=${iso(T - 1000)}`, { width, height: 900 });
       await frame(page).waitFor();
       assert.match((await frame(page).textContent()) ?? '', new RegExp(`REPLAY ${hhmmss(T - 1000)} GMT-3 — not live`));
       await page.locator('#aerator-1.pl-running').waitFor().catch(async (err: unknown) => {
@@ -144,11 +132,11 @@ describe('incident replay in the browser', { timeout: 300_000 }, () => {
 
   it('"Replay from here" on a journal entry, playing at 60×, and the top bar\'s date-time entry', async (t) => {
     if (!needPeer(t, hasChromium, 'Chromium at /usr/bin/chromium')) return;
-    const p = plant!;
+    const p = env.plant!;
     const alarm = (await p.alarms!.journal({ kinds: ['alarm'] })).find((e) => e.source === 'estop') as JournalEntry | undefined;
     assert.ok(alarm, 'the first test pressed the e-stop');
     await p.historian!.flush();
-    const { page, errors, context } = await openPage(browser!, `${p.url}#/journal`, { width: 1440, height: 900 });
+    const { page, errors, context } = await openPage(env.browser!, `${p.url}#/journal`, { width: 1440, height: 900 });
     assert.equal(await frame(page).count(), 0, 'live');
     const row = page.locator(`tr.journal-row[data-seq="${alarm.seq}"]`);
     await row.getByRole('link', { name: /^Replay the plant from/ }).click();

@@ -6,29 +6,13 @@
  * horizontal lines at the limit tags' values, both named in the caption.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'node:test';
 import { needPeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
-import { TestPlant, buildHmi, hasChromium, launchBrowser, openPage, removeDir, screenshot } from './harness.js';
+import { hasChromium, openPage, plantInBrowser, screenshot } from './harness.js';
 
 describe('trend bands and limit lines', { timeout: 240_000 }, () => {
-  let hmiDir: string | undefined;
-  let plant: TestPlant | undefined;
-  let browser: Browser | undefined;
-
-  before(async () => {
-    if (!hasChromium) return;
-    hmiDir = buildHmi();
-    plant = await TestPlant.start(hmiDir, { historian: true, identify: () => ({ user: 'vera', role: 'viewer' }) });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await plant?.close();
-    if (hmiDir) removeDir(hmiDir);
-  });
+  const env = plantInBrowser({ historian: true, identify: () => ({ user: 'vera', role: 'viewer' }) });
 
   for (const size of [
     { width: 1440, height: 900 },
@@ -38,10 +22,10 @@ describe('trend bands and limit lines', { timeout: 240_000 }, () => {
       if (!needPeer(t, hasChromium, 'chromium')) return;
       // A full cycle recorded first (22.5 s), so that every phase has a band.
       await waitFor('a cycle recorded', async () => {
-        const h = await plant!.historian!.query(['phase.discharge'], Date.now() - 3_600_000, Date.now(), 1000);
+        const h = await env.plant!.historian!.query(['phase.discharge'], Date.now() - 3_600_000, Date.now(), 1000);
         return h[0]!.v.some((v) => v === 1);
       }, 60_000, 250);
-      const { page, context, errors } = await openPage(browser!, `${plant!.url}#/trends?pens=reactor.oxygen,reactor.level&from=${Date.now() - 60_000}`, size);
+      const { page, context, errors } = await openPage(env.browser!, `${env.plant!.url}#/trends?pens=reactor.oxygen,reactor.level&from=${Date.now() - 60_000}`, size);
       t.after(() => context.close());
       const canvas = page.locator('.trend-canvas');
       await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('.trend-canvas')?.dataset.limits ?? 0) === 2);
@@ -49,8 +33,8 @@ describe('trend bands and limit lines', { timeout: 240_000 }, () => {
       await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('.trend-canvas')?.dataset.bands ?? 0) >= 4);
       const caption = page.locator('.trend-overlays');
       const text = (await caption.textContent()) ?? '';
-      const min = (await plant!.bus.snapshot()).find((v) => v.tag === 'limits.oxygen_min')!.value as number;
-      const max = (await plant!.bus.snapshot()).find((v) => v.tag === 'limits.oxygen_max')!.value as number;
+      const min = (await env.plant!.bus.snapshot()).find((v) => v.tag === 'limits.oxygen_min')!.value as number;
+      const max = (await env.plant!.bus.snapshot()).find((v) => v.tag === 'limits.oxygen_max')!.value as number;
       assert.match(text, new RegExp(`Dissolved oxygen in the SBR reactor low ${min.toFixed(2)}\\u00a0mg/L; Dissolved oxygen in the SBR reactor high ${max.toFixed(2)}\\u00a0mg/L`));
       assert.match(text, /Shaded bands: the phases \((?=.*Aerated fill)(?=.*Aeration)(?=.*Settling)(?=.*Discharge).*\)/);
       assert.equal(await caption.getAttribute('data-limits'), '2');
