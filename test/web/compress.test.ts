@@ -10,37 +10,11 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { brotliCompressSync, brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { brotliCompressSync } from 'node:zlib';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { createWebServer } from '../../src/web/server.js';
 import { plantConfig } from './wired.js';
-
-interface Got {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  wire: Buffer;
-}
-
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Got> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, wire: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function decoded(g: Got): Buffer {
-  const enc = g.headers['content-encoding'];
-  if (enc === 'br') return brotliDecompressSync(g.wire);
-  if (enc === 'gzip') return gunzipSync(g.wire);
-  assert.equal(enc, undefined);
-  return g.wire;
-}
+import { decoded, get } from '../helpers/encoded-http.js';
 
 /** The stream's head and its first bytes, then the connection is dropped (it never ends on its own). */
 function firstOfStream(port: number): Promise<{ headers: Record<string, string | string[] | undefined>; first: string }> {

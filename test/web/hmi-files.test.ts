@@ -5,45 +5,16 @@
  * load (the page and what it names) is at most 100 kB on the wire.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { createWebServer } from '../../src/web/server.js';
 import { buildHmi } from '../helpers/hmi-build.js';
 import { plantConfig } from './wired.js';
+import { decoded, get } from '../helpers/encoded-http.js';
 
 const FIRST_LOAD_LIMIT = 100_000;
-
-interface Got {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  /** The body as it came over the wire (still encoded). */
-  wire: Buffer;
-}
-
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Got> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, wire: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function decoded(g: Got): Buffer {
-  const enc = g.headers['content-encoding'];
-  if (enc === 'br') return brotliDecompressSync(g.wire);
-  if (enc === 'gzip') return gunzipSync(g.wire);
-  assert.equal(enc, undefined);
-  return g.wire;
-}
 
 /** What the page loads before it runs: its scripts, styles and preloaded modules. */
 function named(html: string): string[] {
