@@ -91,15 +91,19 @@ const root = protobuf.Root.fromJSON({
 
 const PayloadType = root.lookupType('spb.Payload');
 
-export interface PropertyValue {
-  type: DataTypeCode;
-  isNull?: boolean;
+/** The value fields a metric and a property value share (VALUE_FIELDS); one is set at most. */
+export interface ValueFields {
   intValue?: number;
   longValue?: number;
   floatValue?: number;
   doubleValue?: number;
   booleanValue?: boolean;
   stringValue?: string;
+}
+
+export interface PropertyValue extends ValueFields {
+  type: DataTypeCode;
+  isNull?: boolean;
 }
 
 export interface PropertySet {
@@ -108,7 +112,7 @@ export interface PropertySet {
 }
 
 /** A metric as encoded: one value field at most, matching `datatype` (see metricValue). */
-export interface Metric {
+export interface Metric extends ValueFields {
   name?: string;
   alias?: number;
   timestamp?: number;
@@ -117,12 +121,6 @@ export interface Metric {
   isTransient?: boolean;
   isNull?: boolean;
   properties?: PropertySet;
-  intValue?: number;
-  longValue?: number;
-  floatValue?: number;
-  doubleValue?: number;
-  booleanValue?: boolean;
-  stringValue?: string;
 }
 
 export interface Payload {
