@@ -31,6 +31,7 @@ import type {
   Unsubscribe,
   ValueBatchInfo,
   ValueBus,
+  ValueFrame,
 } from './types.js';
 
 export interface BusRoles {
@@ -54,8 +55,8 @@ export abstract class ComposedBus implements Bus {
   snapshot(): Promise<TagValue[]> {
     return this.roles.values.snapshot();
   }
-  subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe> {
-    return this.roles.values.subscribeValues(handler);
+  subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void, frames?: (frame: ValueFrame) => void): Promise<Unsubscribe> {
+    return this.roles.values.subscribeValues(handler, frames);
   }
   subscribeSamples(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription> {
     return this.roles.values.subscribeSamples(handler, options);

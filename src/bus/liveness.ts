@@ -20,7 +20,7 @@
 import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { resolvesWithin } from '../util/settle.js';
-import type { BusConnection, DeviceStatus, Unsubscribe, ValueBatchInfo, ValueBus } from './types.js';
+import type { BusConnection, DeviceStatus, Unsubscribe, ValueBatchInfo, ValueBus, ValueFrame } from './types.js';
 
 export interface LivenessOptions {
   /** Tag → device, for every tag of the plant. */
@@ -45,6 +45,7 @@ export const BUS_UNREACHABLE = 'PLANTA_BUS_UNREACHABLE';
 const PROBE_MS = 1000;
 
 type ValueHandler = (values: TagValue[], info: ValueBatchInfo) => void;
+const LIVE: ValueBatchInfo = Object.freeze({ resync: false });
 type StatusHandler = (status: DeviceStatus) => void;
 
 /** `inner` (whatever other roles it has) with silent pollers' values and statuses marked; call `start()` before use. Closing it closes `inner`. */
@@ -58,6 +59,8 @@ export class LivenessWatch<B extends ValueBus & BusConnection> {
   /** Silent devices, and why: POLLER_SILENT, or BUS_UNREACHABLE. */
   private readonly silent = new Map<string, string>();
   private readonly valueHandlers = new Set<ValueHandler>();
+  /** What the subscribers that take frames take them with (ValueBus.subscribeValues). */
+  private readonly frameHandlers = new Map<ValueHandler, (frame: ValueFrame) => void>();
   private readonly statusHandlers = new Set<StatusHandler>();
   private readonly stops: Unsubscribe[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -72,7 +75,14 @@ export class LivenessWatch<B extends ValueBus & BusConnection> {
     const overrides: Partial<ValueBus & BusConnection> = {
       snapshot: async () => (await inner.snapshot()).map((v) => this.mask(v)),
       deviceStatuses: async () => (await inner.deviceStatuses()).map((s) => this.statusOf(s)),
-      subscribeValues: async (h) => this.add(this.valueHandlers, h),
+      subscribeValues: async (h, frames) => {
+        if (frames) this.frameHandlers.set(h, frames);
+        const stop = this.add(this.valueHandlers, h);
+        return async () => {
+          this.frameHandlers.delete(h);
+          await stop();
+        };
+      },
       subscribeDeviceStatus: async (h) => this.add(this.statusHandlers, h),
       close: async () => {
         await this.stop();
@@ -89,7 +99,12 @@ export class LivenessWatch<B extends ValueBus & BusConnection> {
   }
 
   async start(): Promise<void> {
-    this.stops.push(await this.inner.subscribeValues((values, info) => this.onValues(values, info)));
+    this.stops.push(
+      await this.inner.subscribeValues(
+        (values, info) => this.onValues(values, info),
+        (frame) => this.onFrame(frame),
+      ),
+    );
     this.stops.push(await this.inner.subscribeDeviceStatus((s) => this.onStatus(s)));
     const now = performance.now();
     for (const s of await this.inner.deviceStatuses()) {
@@ -126,6 +141,17 @@ export class LivenessWatch<B extends ValueBus & BusConnection> {
     const device = info.resync || values.length === 0 ? undefined : this.o.tagDevices.get(values[0]!.tag);
     if (device !== undefined && this.hear(device)) void this.revive(device, values.filter((v) => this.o.tagDevices.get(v.tag) === device).map((v) => v.tag));
     this.emitValues(this.silent.size === 0 ? values : values.map((v) => this.mask(v)), info);
+  }
+
+  /** A frame goes on as it is while every device reports; marking values or reviving a device needs them decoded. */
+  private onFrame(frame: ValueFrame): void {
+    if (this.silent.size > 0 || this.reviving.size > 0) return this.onValues(frame.values(), LIVE);
+    this.hear(frame.device);
+    for (const h of this.valueHandlers) {
+      const frames = this.frameHandlers.get(h);
+      if (frames) frames(frame);
+      else h(frame.values(), LIVE);
+    }
   }
 
   private onStatus(s: DeviceStatus): void {

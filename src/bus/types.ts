@@ -105,6 +105,25 @@ export interface ValueBatchInfo {
   resync: boolean;
 }
 
+/**
+ * A device's scan report as the Redis bus carries it when its values are
+ * plain (each has a value, all one server time): the web's stream delta,
+ * already encoded in this process's tag space (src/tags/space.ts), so a web
+ * node sends it to its browsers without decoding and encoding the values
+ * again (src/bus/redis/codec.ts encodeScan).
+ */
+export interface ValueFrame {
+  readonly device: string;
+  /** The tag space its indexes refer to (tagSpace(...).id). */
+  readonly space: string;
+  /** `{"t":…,"values":[StreamValue…]}`: src/web/protocol.ts StreamDelta, as text. */
+  readonly delta: string;
+  /** The server time of every value. */
+  readonly serverTs: number;
+  /** The same values as TagValues, decoded on the first call. */
+  values(): TagValue[];
+}
+
 export interface SubscribeOptions {
   /**
    * A durable subscription's name: after a restart of the process it resumes
@@ -204,9 +223,11 @@ export interface ValueBus {
   /**
    * Calls `handler` with each batch published after subscribing; after a lost
    * connection, with every tag's last value and `{resync: true}` before any
-   * newer change.
+   * newer change. With `frames`, a batch the bus has as a frame in this
+   * process's tag space goes to `frames` instead of `handler` (never to
+   * both); a bus without frames (in memory) never calls it.
    */
-  subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe>;
+  subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void, frames?: (frame: ValueFrame) => void): Promise<Unsubscribe>;
   /**
    * Every published batch, for the historian, nothing skipped within the
    * bus's backlog: on Redis a stream per device read by the consumer group

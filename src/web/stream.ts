@@ -21,8 +21,9 @@
 import type { Socket } from 'node:net';
 import { BUS_UNREACHABLE, POLLER_SILENT, POLLER_STOPPED } from '../bus/liveness.js';
 import { isRefusal } from '../bus/command-messages.js';
-import type { AlarmBus, AlarmState, BusLink, DeviceStatus, JournalBus, OutcomeBus, Unsubscribe, ValueBus } from '../bus/types.js';
+import type { AlarmBus, AlarmState, BusLink, DeviceStatus, JournalBus, OutcomeBus, Unsubscribe, ValueBus, ValueFrame } from '../bus/types.js';
 import { QUALITIES, type Quality, isBad } from '../tags/quality.js';
+import { tagSpace } from '../tags/space.js';
 import type { TagDefinition, TagValue, TagValueType } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import type { StreamDelta, StreamSnapshot, StreamValue } from './protocol.js';
@@ -59,6 +60,8 @@ export interface StreamStats {
   snapshotsSent: number;
   /** Deltas of values from the bus, each encoded once and written to every client. */
   deltas: number;
+  /** Of those, the deltas the bus brought already encoded (frames in this node's tag space), sent as they came. */
+  forwarded: number;
   /** Writes of events to the clients: each one the events of one turn of the event loop, the same bytes to every client. */
   writes: number;
 }
@@ -77,13 +80,15 @@ interface RingEntry {
 const QUALITY_CODE = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;
 
 export class StreamHub {
-  readonly stats: StreamStats = { clients: 0, events: 0, coalesced: 0, slowDisconnects: 0, resumed: 0, snapshotsSent: 0, deltas: 0, writes: 0 };
+  readonly stats: StreamStats = { clients: 0, events: 0, coalesced: 0, slowDisconnects: 0, resumed: 0, snapshotsSent: 0, deltas: 0, forwarded: 0, writes: 0 };
   /** Called with each bus delta's age (seconds since its values were read) once it is written to every client. */
   observeFanout: ((seconds: number) => void) | undefined;
   /** Identifies this run: ids of another run cannot be resumed. */
   readonly epoch = Date.now().toString(36);
   private readonly names: string[];
   private readonly index = new Map<string, number>();
+  /** The tag space of `names`: a frame in it is this hub's delta already. */
+  private readonly space: string;
   // The mirror of the last values, by tag index.
   private readonly values: (TagValueType | null)[];
   private readonly qualities: Uint8Array;
@@ -122,6 +127,7 @@ export class StreamHub {
     };
     this.names = options.tags.map((t) => t.name);
     this.names.forEach((n, i) => this.index.set(n, i));
+    this.space = tagSpace(this.names).id;
     const n = this.names.length;
     this.values = new Array<TagValueType | null>(n).fill(null);
     this.qualities = new Uint8Array(n).fill(QUALITY_CODE.Bad_WaitingForInitialData);
@@ -169,12 +175,18 @@ export class StreamHub {
 
   async start(): Promise<void> {
     // Subscribe first and hold what arrives until the snapshot is in, so nothing falls between the two.
-    let held: TagValue[][] | undefined = [];
+    let held: (TagValue[] | ValueFrame)[] | undefined = [];
     this.unsubscribe.push(
-      await this.o.bus.subscribeValues((batch) => {
-        if (held) held.push(batch);
-        else this.onValues(batch);
-      }),
+      await this.o.bus.subscribeValues(
+        (batch) => {
+          if (held) held.push(batch);
+          else this.onValues(batch);
+        },
+        (frame) => {
+          if (held) held.push(frame);
+          else this.onFrame(frame);
+        },
+      ),
     );
     this.unsubscribe.push(await this.o.bus.subscribeDeviceStatus((s) => this.onDevice(s)));
     this.unsubscribe.push(await this.o.bus.subscribeLink((link) => this.onLink(link)));
@@ -192,7 +204,10 @@ export class StreamHub {
     for (const s of await this.o.bus.deviceStatuses()) this.devices.set(s.device, s);
     const pending = held;
     held = undefined;
-    for (const batch of pending) this.onValues(batch);
+    for (const batch of pending) {
+      if (Array.isArray(batch)) this.onValues(batch);
+      else this.onFrame(batch);
+    }
     this.heartbeat = setInterval(() => this.broadcast(HEARTBEAT, false), this.o.heartbeatMs);
   }
 
@@ -309,6 +324,31 @@ export class StreamHub {
     const delta: StreamDelta = { t, values };
     this.emit('delta', JSON.stringify(delta));
     this.stats.deltas++;
+    if (this.observeFanout) this.pendingTimes.push(t);
+  }
+
+  /**
+   * A frame in this hub's tag space is the delta onValues would make of its values (its values are plain: each has a
+   * value, none is waiting for its first read): the mirror takes the values from it, and it goes to the browsers as it
+   * came — no TagValue is made, and nothing is encoded again.
+   */
+  private onFrame(frame: ValueFrame): void {
+    if (frame.space !== this.space) return this.onValues(frame.values());
+    const { t, values: rows } = JSON.parse(frame.delta) as StreamDelta;
+    const n = this.names.length;
+    for (const r of rows) {
+      const i = r[0];
+      if (!(i >= 0 && i < n)) continue;
+      this.values[i] = r[1];
+      this.qualities[i] = r.length === 2 ? QUALITY_CODE.Good : QUALITY_CODE[r[2]];
+      this.sourceTs[i] = r.length === 2 ? t : r[3];
+      this.serverTs[i] = frame.serverTs;
+      this.exceptions[i] = r[4] ?? -1;
+    }
+    if (rows.length === 0) return;
+    this.emit('delta', frame.delta);
+    this.stats.deltas++;
+    this.stats.forwarded++;
     if (this.observeFanout) this.pendingTimes.push(t);
   }
 

@@ -6,9 +6,17 @@
  *   [value, quality, sourceTs, serverTs, exceptionCode]
  * as JSON, where quality is the index in QUALITIES (src/tags/quality.ts,
  * which only ever grows at its end). A change notification on Pub/Sub is the
- * list of such entries with the tag name first: [[tag, value, quality, ...], ...].
+ * list of such entries with the tag name first: [[tag, value, quality, ...], ...],
+ * except a device's scan report whose values are plain (each has a value, and
+ * one server time), which is a frame:
+ *   {"space": tag space id, "device": d, "t": sourceTs, "serverTs": s} \n {"t": sourceTs, "values": [stream values]}
+ * — its second line is the web's stream delta in the tag space's indexes
+ * (src/web/protocol.ts StreamValue), so a web node in the same space sends it
+ * to its browsers as it is (src/web/stream.ts). A frame starts with "{", the
+ * list with "[".
  */
 import { QUALITIES, type Quality } from '../../tags/quality.js';
+import type { TagSpace } from '../../tags/space.js';
 import type { TagValue, TagValueType } from '../../tags/types.js';
 import { BusError } from '../errors.js';
 
@@ -68,22 +76,80 @@ function quoted(tag: string): string {
 }
 
 /**
- * A batch for its hash and its notification, each value serialised once: `fields` are HSET's field/value pairs
- * (tag, encodeValue's text), `batch` the notification (encodeBatch's text, made of the same strings).
+ * A scan report for its hash and its notification, each value serialised once: `fields` are HSET's field/value pairs
+ * (tag, encodeValue's text), `message` the notification — a frame in `space` when every value is plain, else
+ * encodeBatch's text.
  */
-export function encodeForHash(values: readonly TagValue[]): { fields: string[]; batch: string } {
+export function encodeScan(values: readonly TagValue[], device: string, space: TagSpace | undefined): { fields: string[]; message: string } {
   const fields = new Array<string>(values.length * 2);
-  let batch = '[';
+  const t = values[0]?.sourceTs ?? 0;
+  const serverTs = values[0]?.serverTs ?? 0;
+  let plain = space !== undefined;
+  let delta = '';
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
+    const value = valueJson(v.value);
     // The packed value without its '[': value, quality, sourceTs, serverTs(, exception code)].
-    const rest =
-      `${valueJson(v.value)},${QUALITY_INDEX.get(v.quality) ?? null},${v.sourceTs},${v.serverTs}` + (v.exceptionCode === undefined ? ']' : `,${v.exceptionCode}]`);
+    const rest = `${value},${QUALITY_INDEX.get(v.quality) ?? null},${v.sourceTs},${v.serverTs}` + (v.exceptionCode === undefined ? ']' : `,${v.exceptionCode}]`);
     fields[2 * i] = v.tag;
     fields[2 * i + 1] = `[${rest}`;
-    batch += `${i === 0 ? '' : ','}[${quoted(v.tag)},${rest}`;
+    if (!plain) continue;
+    const index = space!.index.get(v.tag);
+    if (index === undefined || value === 'null' || v.quality === 'Bad_WaitingForInitialData' || v.serverTs !== serverTs) plain = false;
+    else if (v.quality === 'Good' && v.sourceTs === t && v.exceptionCode === undefined) delta += `${i === 0 ? '' : ','}[${index},${value}]`;
+    else delta += `${i === 0 ? '' : ','}[${index},${value},"${v.quality}",${v.sourceTs}${v.exceptionCode === undefined ? '' : `,${v.exceptionCode}`}]`;
   }
-  return { fields, batch: `${batch}]` };
+  if (plain) return { fields, message: `${JSON.stringify({ space: space!.id, device, t, serverTs } satisfies FrameHeader)}\n{"t":${t},"values":[${delta}]}` };
+  let batch = '[';
+  for (let i = 0; i < values.length; i++) batch += `${i === 0 ? '' : ','}[${quoted(values[i]!.tag)},${fields[2 * i + 1]!.slice(1)}`;
+  return { fields, message: `${batch}]` };
+}
+
+interface FrameHeader {
+  space: string;
+  device: string;
+  t: number;
+  serverTs: number;
+}
+
+/** A frame as received: its header, and its stream delta as the text it came in. */
+export interface ReceivedFrame extends FrameHeader {
+  delta: string;
+}
+
+/** Whether a notification is a frame (encodeScan), not a list of rows. */
+export const isFrame = (message: string): boolean => message.charCodeAt(0) === 0x7b; // '{'
+
+export function parseFrame(message: string): ReceivedFrame {
+  const nl = message.indexOf('\n');
+  const h = (nl > 0 ? JSON.parse(message.slice(0, nl)) : undefined) as Partial<FrameHeader> | undefined;
+  if (!h || typeof h.space !== 'string' || typeof h.device !== 'string' || typeof h.t !== 'number' || typeof h.serverTs !== 'number') {
+    throw new BusError('PLANTA_BUS_BAD_MESSAGE', `a value frame without its header: ${JSON.stringify(message.slice(0, 80))}`);
+  }
+  return { space: h.space, device: h.device, t: h.t, serverTs: h.serverTs, delta: message.slice(nl + 1) };
+}
+
+const QUALITY_NAMES = new Set<string>(QUALITIES);
+
+/** A frame's values, with the names of the tag space it is in. */
+export function frameValues(frame: ReceivedFrame, names: readonly string[]): TagValue[] {
+  const { t, serverTs } = frame;
+  const rows = (JSON.parse(frame.delta) as { values?: unknown }).values;
+  if (!Array.isArray(rows)) throw new BusError('PLANTA_BUS_BAD_MESSAGE', 'a value frame without its values');
+  const out = new Array<TagValue>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as unknown[];
+    const tag = Array.isArray(r) ? names[r[0] as number] : undefined;
+    const quality = r.length > 2 ? r[2] : 'Good';
+    const sourceTs = r.length > 3 ? r[3] : t;
+    if (tag === undefined || typeof quality !== 'string' || !QUALITY_NAMES.has(quality) || typeof sourceTs !== 'number') {
+      throw new BusError('PLANTA_BUS_BAD_MESSAGE', `a value frame's row is unreadable: ${JSON.stringify(r).slice(0, 80)}`);
+    }
+    const v: TagValue = { tag, value: r[1] as TagValueType, quality: quality as Quality, sourceTs, serverTs };
+    if (typeof r[4] === 'number') v.exceptionCode = r[4];
+    out[i] = v;
+  }
+  return out;
 }
 
 export function decodeBatch(text: string): TagValue[] {

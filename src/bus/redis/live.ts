@@ -157,7 +157,7 @@ export class LiveState {
    * notifications that arrive meanwhile are held, then passed on unless the
    * state read already has something newer.
    */
-  private resync(): void {
+  resync(): void {
     const { conn } = this;
     if (conn.closed) return;
     this.held ??= [];

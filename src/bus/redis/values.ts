@@ -10,9 +10,10 @@
  * once this process has its lease again, and dropped if another poller took
  * the device over meanwhile.
  */
+import { type TagSpace, tagSpace } from '../../tags/space.js';
 import type { TagValue } from '../../tags/types.js';
-import type { BusLink, DeviceStatus, SampleBatch, SampleSubscription, ScanInfo, Unsubscribe, ValueBatchInfo, ValueBus } from '../types.js';
-import { decodeBatch, decodeValue, encodeForHash } from './codec.js';
+import type { BusLink, DeviceStatus, SampleBatch, SampleSubscription, ScanInfo, Unsubscribe, ValueBatchInfo, ValueBus, ValueFrame } from '../types.js';
+import { type ReceivedFrame, decodeBatch, decodeValue, encodeScan, frameValues, isFrame, parseFrame } from './codec.js';
 import type { RedisConnection } from './connection.js';
 import type { LeaseHold } from './hold.js';
 import { ALL, type LiveState } from './live.js';
@@ -31,11 +32,26 @@ export interface SampleSide {
   subscribe(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription>;
 }
 
+type ValueHandler = (values: TagValue[], info: ValueBatchInfo) => void;
+
 export class RedisValues implements ValueBus {
-  private readonly valueHandlers = new Set<(values: TagValue[], info: ValueBatchInfo) => void>();
+  private readonly valueHandlers = new Set<ValueHandler>();
+  /** What the subscribers that take a frame in this process's tag space take it with (ValueBus.subscribeValues). */
+  private readonly frameHandlers = new Map<ValueHandler, (frame: ValueFrame) => void>();
   private readonly statusHandlers = new Set<(status: DeviceStatus) => void>();
   /** Live state not published (Redis away, or the device's lease not confirmed since): sent when it can be, newest per key. */
   private readonly unsent = { values: new Map<string, Map<string, TagValue>>(), devices: new Map<string, DeviceStatus>() };
+
+  /** This process's tag space (the configuration's tags, in order): a scan report goes as a frame in it. */
+  private readonly space: TagSpace | undefined;
+  /** The names of other tag spaces seen in frames (a poller with another configuration), read from `P tag-spaces`. */
+  private readonly spaces = new Map<string, readonly string[]>();
+  /** Tag spaces Redis did not have, and until when they are not asked for again. */
+  private readonly missing = new Map<string, number>();
+  /** Notifications that arrived while a tag space's names were being read, passed on in order once they are in. */
+  private waiting: [message: string, fresh: (v: TagValue) => boolean][] | undefined;
+  /** Whether this connection wrote this process's tag space to `P tag-spaces` (again after every reconnection: Redis may have restarted empty). */
+  private spaceWritten = false;
 
   constructor(
     private readonly conn: RedisConnection,
@@ -43,6 +59,8 @@ export class RedisValues implements ValueBus {
     private readonly hold: LeaseHold,
     private readonly samples: SampleSide,
   ) {
+    this.space = conn.o.tagDevices ? tagSpace([...conn.o.tagDevices.keys()]) : undefined;
+    conn.cmd.on('ready', () => (this.spaceWritten = false));
     live.add<TagValue>({
       name: 'values',
       read: () => this.snapshot(),
@@ -51,14 +69,8 @@ export class RedisValues implements ValueBus {
         for (const h of this.valueHandlers) conn.guard(() => h(values, RESYNC));
       },
       dispatch: (message, fresh) => {
-        const all = decodeBatch(message);
-        const metrics = conn.metrics;
-        if (metrics && all.length > 0) {
-          metrics.batches.inc(RECEIVED);
-          metrics.lag.observe(RECEIVED_STAGE, (Date.now() - all[0]!.sourceTs) / 1000);
-        }
-        const batch = fresh === ALL ? all : all.filter(fresh);
-        if (batch.length > 0) for (const h of this.valueHandlers) conn.guard(() => h(batch, LIVE));
+        if (this.waiting) this.waiting.push([message, fresh]);
+        else this.receive(message, fresh);
       },
     });
     live.add<DeviceStatus>({
@@ -73,6 +85,68 @@ export class RedisValues implements ValueBus {
         if (fresh(s)) for (const h of this.statusHandlers) conn.guard(() => h(s));
       },
     });
+  }
+
+  /** A value notification: a frame (one device's scan report), or a list of rows. */
+  private receive(message: string, fresh: (v: TagValue) => boolean): void {
+    if (!isFrame(message)) return this.deliver(decodeBatch(message), fresh);
+    const frame = parseFrame(message);
+    this.received(frame.t);
+    const names = frame.space === this.space?.id ? this.space.names : this.spaces.get(frame.space);
+    if (!names) return this.awaitSpace(frame.space, message, fresh);
+    let decoded: TagValue[] | undefined;
+    const values = (): TagValue[] => (decoded ??= frameValues(frame, names));
+    if (fresh !== ALL || names !== this.space?.names) return this.deliver(values(), fresh, false);
+    const passed: ValueFrame = { device: frame.device, space: frame.space, delta: frame.delta, serverTs: frame.serverTs, values };
+    for (const h of this.valueHandlers) {
+      const frames = this.frameHandlers.get(h);
+      this.conn.guard(() => (frames ? frames(passed) : h(values(), LIVE)));
+    }
+  }
+
+  private received(sourceTs: number): void {
+    const metrics = this.conn.metrics;
+    if (!metrics) return;
+    metrics.batches.inc(RECEIVED);
+    metrics.lag.observe(RECEIVED_STAGE, (Date.now() - sourceTs) / 1000);
+  }
+
+  private deliver(all: TagValue[], fresh: (v: TagValue) => boolean, count = true): void {
+    if (count && all.length > 0) this.received(all[0]!.sourceTs);
+    const batch = fresh === ALL ? all : all.filter(fresh);
+    if (batch.length > 0) for (const h of this.valueHandlers) this.conn.guard(() => h(batch, LIVE));
+  }
+
+  /**
+   * A frame in a tag space this process does not know (its poller has another configuration): the space's names are
+   * read from `P tag-spaces`, which the poller wrote before its first frame; meanwhile every value notification waits,
+   * so they are passed on in order. A space Redis does not have (it lost it) costs the frames that waited for it: the
+   * values are read again from the hashes instead, and the space is asked for again 5 s later at the earliest.
+   */
+  private awaitSpace(space: string, message: string, fresh: (v: TagValue) => boolean): void {
+    if ((this.missing.get(space) ?? 0) > Date.now()) return;
+    const waiting: [string, (v: TagValue) => boolean][] = [[message, fresh]];
+    this.waiting = waiting;
+    const { conn } = this;
+    void conn.cmd
+      .sendCommand(['HGET', conn.key('tag-spaces'), space])
+      .then((json) => {
+        const names = typeof json === 'string' ? (JSON.parse(json) as unknown) : undefined;
+        if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new Error('not in Redis');
+        this.spaces.set(space, names);
+      })
+      .catch((err: unknown) => {
+        this.missing.set(space, Date.now() + 5000);
+        conn.log?.warn({ code: 'PLANTA_BUS_BAD_MESSAGE', space, err: (err as Error).message }, 'value frames of an unknown tag space dropped; the values are read again');
+        this.live.resync();
+      })
+      .finally(() => {
+        this.waiting = undefined;
+        for (const [m, f] of waiting) {
+          if (this.waiting) (this.waiting as [string, (v: TagValue) => boolean][]).push([m, f]);
+          else conn.guard(() => this.receive(m, f));
+        }
+      });
   }
 
   /** Whether a device's live state must wait: Redis away, or its lease not confirmed since the connection came back. */
@@ -101,20 +175,28 @@ export class RedisValues implements ValueBus {
     await this.sendValues(values, scan?.device);
   }
 
-  /** `device`: every value is of that device (a scan report); else each value goes to its own device's hash. */
+  /** `device`: every value is of that device (a scan report: a frame when its values are plain); else each value goes to its own device's hash. */
   private async sendValues(values: TagValue[], device?: string): Promise<void> {
     const { conn } = this;
     const groups: [string, TagValue[]][] = device !== undefined ? [[device, values]] : [...this.byDevice(values)];
     const m = conn.cmd.multi();
-    const batches: string[] = [];
+    const messages: string[] = [];
     for (const [d, vs] of groups) {
       const hash = conn.key(`values:${d}`);
-      const { fields, batch } = encodeForHash(vs);
+      const { fields, message } = encodeScan(vs, d, device !== undefined ? this.space : undefined);
       m.addCommand(['HSET', hash].concat(fields)).sAdd(conn.key('value-hashes'), hash);
-      batches.push(batch);
+      messages.push(message);
     }
-    // The notification is every group's rows in one list (each batch is "[rows]").
-    m.publish(conn.key('values'), batches.length === 1 ? batches[0]! : `[${batches.map((b) => b.slice(1, -1)).join(',')}]`);
+    const [first] = messages;
+    if (isFrame(first!)) {
+      // Before the first frame on this connection: the names of its tag space, for a web node with another configuration.
+      if (!this.spaceWritten) m.hSet(conn.key('tag-spaces'), this.space!.id, JSON.stringify(this.space!.names));
+      this.spaceWritten = true;
+      m.publish(conn.key('values'), first!);
+    } else {
+      // The notification is every group's rows in one list (each message is "[rows]").
+      m.publish(conn.key('values'), messages.length === 1 ? first! : `[${messages.map((b) => b.slice(1, -1)).join(',')}]`);
+    }
     const sourceTs = values[0]!.sourceTs;
     await this.live.publish(
       (kept: TagValue[]) => this.keepValues(kept),
@@ -151,8 +233,13 @@ export class RedisValues implements ValueBus {
     return out;
   }
 
-  subscribeValues(handler: (values: TagValue[], info: ValueBatchInfo) => void): Promise<Unsubscribe> {
-    return this.live.subscribe('values', this.valueHandlers, handler);
+  async subscribeValues(handler: ValueHandler, frames?: (frame: ValueFrame) => void): Promise<Unsubscribe> {
+    if (frames) this.frameHandlers.set(handler, frames);
+    const stop = await this.live.subscribe('values', this.valueHandlers, handler);
+    return async () => {
+      this.frameHandlers.delete(handler);
+      await stop();
+    };
   }
 
   subscribeSamples(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription> {
@@ -218,6 +305,7 @@ export class RedisValues implements ValueBus {
   /** The bus closes: no subscriber is called again. */
   clear(): void {
     this.valueHandlers.clear();
+    this.frameHandlers.clear();
     this.statusHandlers.clear();
   }
 }
