@@ -13,7 +13,7 @@
 import { type TagSpace, tagSpace } from '../../tags/space.js';
 import type { TagValue } from '../../tags/types.js';
 import type { BusLink, DeviceStatus, SampleBatch, SampleSubscription, ScanInfo, Unsubscribe, ValueBatchInfo, ValueBus, ValueFrame } from '../types.js';
-import { type ReceivedFrame, decodeBatch, decodeValue, encodeScan, frameValues, isFrame, parseFrame } from './codec.js';
+import { decodeBatch, decodeValue, encodeScan, frameValues, isFrame, parseFrame } from './codec.js';
 import type { RedisConnection } from './connection.js';
 import type { LeaseHold } from './hold.js';
 import { ALL, type LiveState } from './live.js';
