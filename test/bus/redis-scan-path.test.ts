@@ -84,7 +84,9 @@ describe('the values through Redis', { timeout: 30_000 }, () => {
     const space = tagSpace(['zero', ...values.map((v) => v.tag)]);
     // Not plain (a value missing, a tag waiting, several server times): rows, whether there is a space or not.
     for (const s of [undefined, space]) {
-      const { fields, message } = encodeScan(values, 'plc', s);
+      const { hset, message } = encodeScan(values, 'P values:plc', 'plc', s);
+      assert.deepEqual(hset.slice(0, 2), ['HSET', 'P values:plc']);
+      const fields = hset.slice(2);
       assert.equal(message, encodeBatch(values));
       assert.deepEqual(fields, fieldsOf(values));
       assert.deepEqual(decodeBatch(message), decodeBatch(encodeBatch(values)));
@@ -97,8 +99,8 @@ describe('the values through Redis', { timeout: 30_000 }, () => {
       { tag: 'b', value: true, quality: 'Uncertain_EngineeringUnitsExceeded', sourceTs: 5, serverTs: 6 },
       { tag: 'neg', value: -7, quality: 'Good', sourceTs: 4, serverTs: 6 },
     ];
-    const { fields, message } = encodeScan(plain, 'plc', space);
-    assert.deepEqual(fields, fieldsOf(plain));
+    const { hset, message } = encodeScan(plain, 'P values:plc', 'plc', space);
+    assert.deepEqual(hset.slice(2), fieldsOf(plain));
     assert.ok(isFrame(message));
     const frame = parseFrame(message);
     assert.deepEqual({ ...frame, delta: undefined }, { space: space.id, device: 'plc', t: 5, serverTs: 6, delta: undefined });
@@ -114,7 +116,7 @@ describe('the values through Redis', { timeout: 30_000 }, () => {
     });
     assert.deepEqual(frameValues(frame, space.names), plain);
     // A tag outside the space: rows.
-    assert.equal(encodeScan([...plain, { tag: 'other', value: 1, quality: 'Good', sourceTs: 5, serverTs: 6 }], 'plc', space).message[0], '[');
+    assert.equal(encodeScan([...plain, { tag: 'other', value: 1, quality: 'Good', sourceTs: 5, serverTs: 6 }], 'k', 'plc', space).message[0], '[');
   });
 
   it('a web node in the poller\'s tag space takes the frame as it is; one in another space decodes it with the names left in Redis', async (t) => {

@@ -75,34 +75,42 @@ function quoted(tag: string): string {
   return q;
 }
 
+/** The quality of a value as it is packed: its index in QUALITIES, as text, between commas. */
+const QUALITY_PACKED = new Map<Quality, string>(QUALITIES.map((q, i) => [q, `,${i},`]));
+
 /**
- * A scan report for its hash and its notification, each value serialised once: `fields` are HSET's field/value pairs
- * (tag, encodeValue's text), `message` the notification — a frame in `space` when every value is plain, else
- * encodeBatch's text.
+ * A scan report for its hash and its notification, each value serialised once: `hset` is the HSET command of the
+ * device's hash `key` (tag, encodeValue's text, …), `message` the notification — a frame in `space` when every value is
+ * plain, else encodeBatch's text.
  */
-export function encodeScan(values: readonly TagValue[], device: string, space: TagSpace | undefined): { fields: string[]; message: string } {
-  const fields = new Array<string>(values.length * 2);
+export function encodeScan(values: readonly TagValue[], key: string, device: string, space: TagSpace | undefined): { hset: string[]; message: string } {
+  const hset = new Array<string>(2 + values.length * 2);
+  hset[0] = 'HSET';
+  hset[1] = key;
   const t = values[0]?.sourceTs ?? 0;
   const serverTs = values[0]?.serverTs ?? 0;
+  // A scan's values share their times: each written as text once (a time is a double, slow to print), not per value.
+  const tText = String(t);
+  const times = `${tText},${serverTs}`;
   let plain = space !== undefined;
   let delta = '';
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     const value = valueJson(v.value);
-    // The packed value without its '[': value, quality, sourceTs, serverTs(, exception code)].
-    const rest = `${value},${QUALITY_INDEX.get(v.quality) ?? null},${v.sourceTs},${v.serverTs}` + (v.exceptionCode === undefined ? ']' : `,${v.exceptionCode}]`);
-    fields[2 * i] = v.tag;
-    fields[2 * i + 1] = `[${rest}`;
+    // The packed value: [value, quality, sourceTs, serverTs(, exception code)].
+    const at = v.sourceTs === t && v.serverTs === serverTs ? times : `${v.sourceTs},${v.serverTs}`;
+    hset[2 + 2 * i] = v.tag;
+    hset[3 + 2 * i] = `[${value}${QUALITY_PACKED.get(v.quality) ?? ',null,'}${at}` + (v.exceptionCode === undefined ? ']' : `,${v.exceptionCode}]`);
     if (!plain) continue;
     const index = space!.index.get(v.tag);
     if (index === undefined || value === 'null' || v.quality === 'Bad_WaitingForInitialData' || v.serverTs !== serverTs) plain = false;
     else if (v.quality === 'Good' && v.sourceTs === t && v.exceptionCode === undefined) delta += `${i === 0 ? '' : ','}[${index},${value}]`;
-    else delta += `${i === 0 ? '' : ','}[${index},${value},"${v.quality}",${v.sourceTs}${v.exceptionCode === undefined ? '' : `,${v.exceptionCode}`}]`;
+    else delta += `${i === 0 ? '' : ','}[${index},${value},"${v.quality}",${v.sourceTs === t ? tText : v.sourceTs}${v.exceptionCode === undefined ? '' : `,${v.exceptionCode}`}]`;
   }
-  if (plain) return { fields, message: `${JSON.stringify({ space: space!.id, device, t, serverTs } satisfies FrameHeader)}\n{"t":${t},"values":[${delta}]}` };
+  if (plain) return { hset, message: `${JSON.stringify({ space: space!.id, device, t, serverTs } satisfies FrameHeader)}\n{"t":${tText},"values":[${delta}]}` };
   let batch = '[';
-  for (let i = 0; i < values.length; i++) batch += `${i === 0 ? '' : ','}[${quoted(values[i]!.tag)},${fields[2 * i + 1]!.slice(1)}`;
-  return { fields, message: `${batch}]` };
+  for (let i = 0; i < values.length; i++) batch += `${i === 0 ? '' : ','}[${quoted(values[i]!.tag)},${hset[3 + 2 * i]!.slice(1)}`;
+  return { hset, message: `${batch}]` };
 }
 
 interface FrameHeader {

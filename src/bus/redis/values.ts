@@ -183,8 +183,8 @@ export class RedisValues implements ValueBus {
     const messages: string[] = [];
     for (const [d, vs] of groups) {
       const hash = conn.key(`values:${d}`);
-      const { fields, message } = encodeScan(vs, d, device !== undefined ? this.space : undefined);
-      m.addCommand(['HSET', hash].concat(fields)).sAdd(conn.key('value-hashes'), hash);
+      const { hset, message } = encodeScan(vs, hash, d, device !== undefined ? this.space : undefined);
+      m.addCommand(hset).sAdd(conn.key('value-hashes'), hash);
       messages.push(message);
     }
     const [first] = messages;
