@@ -8,6 +8,7 @@
  * share one Redis):
  *   P values:<device>     hash: tag → last value, quality, timestamps (redis/codec.ts)   redis/values.ts
  *   P value-hashes        set: the value hashes, for a snapshot                          redis/values.ts
+ *   P tag-spaces          hash: tag space id → its tag names (JSON), for frames           redis/values.ts
  *   P devices             hash: device → communication status (JSON)                     redis/values.ts
  *   P samples:<device>    stream of the device's value batches for the historian         redis/samples.ts
  *   P alarms              hash: alarm id → state (JSON)                                  redis/alarms.ts
