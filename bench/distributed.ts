@@ -20,7 +20,7 @@
  * Redis (distributed) and the web's SSE fan-out. Where it goes, per stage
  * (the processes' own histograms over the window, scraped from /metrics):
  * sourceTs → Redis confirmed the batch (poller, `planta_bus_value_lag_seconds
- * {stage="sent"}`) → the batch decoded at the web node (`{stage="received"}`)
+ * {stage="sent"}`) → the batch received at the web node (`{stage="received"}`)
  * → the delta written to every socket (`planta_sse_fanout_lag_seconds`) → the
  * client's read.
  *
@@ -180,11 +180,14 @@ interface ModeResult {
   clients: number;
   clientCpu: number;
   procs: ProcFigures[];
-  /** Per stage, from sourceTs: Redis confirmed (poller), decoded at the web, written to every socket. */
+  /** Per stage, from sourceTs: Redis confirmed (poller), received at the web, written to every socket. */
   stages: Partial<Record<'sent' | 'received' | 'fanout', Stage>>;
   /** Value batches over the window: sent by the poller, received by each web node. */
   batchesSent: number;
   batchesReceived: number[];
+  /** Deltas each web node wrote, and of those the frames it passed on as they came (planta_sse_deltas_forwarded_total). */
+  deltas: number[];
+  forwarded: number[];
   resyncs: number;
 }
 
@@ -251,6 +254,8 @@ async function loadAndMeasure(mode: string, ports: [number, number], watched: Wa
     stages,
     batchesSent: poller >= 0 ? between(poller, 'planta_bus_value_batches_total', { direction: 'sent' }) : 0,
     batchesReceived: poller >= 0 ? webs.map((i) => between(i, 'planta_bus_value_batches_total', { direction: 'received' })) : [],
+    deltas: webs.map((i) => between(i, 'planta_sse_deltas_total')),
+    forwarded: webs.map((i) => between(i, 'planta_sse_deltas_forwarded_total')),
     resyncs: webs.reduce((n, i) => n + between(i, 'planta_bus_resyncs_total'), 0),
   };
 }
@@ -383,6 +388,8 @@ function summarize(rs: ModeResult[]): ModeResult {
     stages,
     batchesSent: total((r) => r.batchesSent),
     batchesReceived: rs[0]!.batchesReceived.map((_, i) => total((r) => r.batchesReceived[i]!)),
+    deltas: rs[0]!.deltas.map((_, i) => total((r) => r.deltas[i]!)),
+    forwarded: rs[0]!.forwarded.map((_, i) => total((r) => r.forwarded[i]!)),
     resyncs: total((r) => r.resyncs),
   };
 }
@@ -447,9 +454,10 @@ for (const scale of SCALES) {
   }
   console.log(`  ratio d/a    ${(d.p50 / a.p50).toFixed(2).padStart(7)} ${(d.p99 / a.p99).toFixed(2).padStart(7)} ${(d.max / a.max).toFixed(2).padStart(7)} ${(d.deltasPerS / a.deltasPerS).toFixed(2).padStart(10)}${' '.repeat(52)}${(cost(d) / cost(a)).toFixed(2).padStart(8)} (per delta ${((cost(d) / Math.max(1, d.deltasPerS)) / (cost(a) / Math.max(1, a.deltasPerS))).toFixed(2)})`);
   console.log("  where the time goes (the processes' histograms over the window, p50 / p99 ms from sourceTs):");
-  console.log(`    distributed  Redis confirmed (poll) ${fmt(d.stages.sent?.p50)} / ${fmt(d.stages.sent?.p99)}  → decoded at the web ${fmt(d.stages.received?.p50)} / ${fmt(d.stages.received?.p99)}  → written to every socket ${fmt(d.stages.fanout?.p50)} / ${fmt(d.stages.fanout?.p99)}  → read by the client ${fmt(d.p50)} / ${fmt(d.p99)}`);
+  console.log(`    distributed  Redis confirmed (poll) ${fmt(d.stages.sent?.p50)} / ${fmt(d.stages.sent?.p99)}  → at the web nodes ${fmt(d.stages.received?.p50)} / ${fmt(d.stages.received?.p99)}  → written to every socket ${fmt(d.stages.fanout?.p50)} / ${fmt(d.stages.fanout?.p99)}  → read by the client ${fmt(d.p50)} / ${fmt(d.p99)}`);
   console.log(`    all-in-one   written to every socket ${fmt(a.stages.fanout?.p50)} / ${fmt(a.stages.fanout?.p99)}  → read by the client ${fmt(a.p50)} / ${fmt(a.p99)}`);
   console.log(`    batches over the windows: poller sent ${d.batchesSent}, web nodes received ${d.batchesReceived.join(' and ')}; Pub/Sub resyncs ${d.resyncs}`);
+  console.log(`    deltas the web nodes wrote: ${d.deltas.join(' and ')}, of them passed on as the poller encoded them (frames): ${d.forwarded.join(' and ')}`);
   console.log('  per process (CPU in cores over the measured window, peak RSS)');
   for (const r of [d, a]) {
     console.log(`    ${r.mode}`);

@@ -81,7 +81,7 @@ function assemble(conn: RedisConnection) {
   if (o.registry && o.outbox && !o.registry.getSingleMetric('planta_bus_outbox_bytes')) registerOutboxMetrics(o.registry, o.outbox, samples);
   // Values before alarms: after a reconnect the state is handed over in this order.
   const values = new RedisValues(conn, live, hold, {
-    publish: (batch, scan) => samples.publishValues(batch, scan),
+    publish: (batch, scan, rows) => samples.publishValues(batch, scan, rows),
     subscribe: (handler, options) => subscribeSampleStreams(conn, streams, handler, options),
   });
   const alarms = new RedisAlarms(conn, live);

@@ -45,6 +45,12 @@ export async function registerWebMetrics(
   fromHub('planta_sse_coalesced_total', 'Times a slow client skipped deltas and got a snapshot instead', () => hub.stats.coalesced, 'counter');
   fromHub('planta_sse_slow_disconnects_total', 'Stream clients disconnected for staying behind', () => hub.stats.slowDisconnects, 'counter');
   fromHub('planta_sse_deltas_total', 'Value deltas from the bus written to the stream clients (each encoded once)', () => hub.stats.deltas, 'counter');
+  fromHub(
+    'planta_sse_deltas_forwarded_total',
+    "Of those, deltas the Redis bus brought encoded already (frames in this node's tag space: the poller has the same tags in the same order)",
+    () => hub.stats.forwarded,
+    'counter',
+  );
   const fanout = new Histogram({ name: 'planta_sse_fanout_lag_seconds', help: "From a delta's read time to its bytes written to every stream client", buckets: LAG_BUCKETS, registers: [registry] });
   hub.observeFanout = (s) => fanout.observe(s);
   const commands = new Counter({ name: 'planta_commands_total', help: 'Operator commands by outcome', labelNames: ['command', 'status'], registers: [registry] });

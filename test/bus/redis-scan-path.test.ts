@@ -84,7 +84,8 @@ describe('the values through Redis', { timeout: 30_000 }, () => {
     const space = tagSpace(['zero', ...values.map((v) => v.tag)]);
     // Not plain (a value missing, a tag waiting, several server times): rows, whether there is a space or not.
     for (const s of [undefined, space]) {
-      const { hset, message } = encodeScan(values, 'P values:plc', 'plc', s);
+      const { hset, message, rows } = encodeScan(values, 'P values:plc', 'plc', s);
+      assert.equal(rows(), message);
       assert.deepEqual(hset.slice(0, 2), ['HSET', 'P values:plc']);
       const fields = hset.slice(2);
       assert.equal(message, encodeBatch(values));
@@ -99,8 +100,9 @@ describe('the values through Redis', { timeout: 30_000 }, () => {
       { tag: 'b', value: true, quality: 'Uncertain_EngineeringUnitsExceeded', sourceTs: 5, serverTs: 6 },
       { tag: 'neg', value: -7, quality: 'Good', sourceTs: 4, serverTs: 6 },
     ];
-    const { hset, message } = encodeScan(plain, 'P values:plc', 'plc', space);
+    const { hset, message, rows } = encodeScan(plain, 'P values:plc', 'plc', space);
     assert.deepEqual(hset.slice(2), fieldsOf(plain));
+    assert.equal(rows(), encodeBatch(plain), 'the samples stream gets the rows, made of the hash texts');
     assert.ok(isFrame(message));
     const frame = parseFrame(message);
     assert.deepEqual({ ...frame, delta: undefined }, { space: space.id, device: 'plc', t: 5, serverTs: 6, delta: undefined });

@@ -78,12 +78,21 @@ function quoted(tag: string): string {
 /** The quality of a value as it is packed: its index in QUALITIES, as text, between commas. */
 const QUALITY_PACKED = new Map<Quality, string>(QUALITIES.map((q, i) => [q, `,${i},`]));
 
+/** A scan report encoded (encodeScan). */
+export interface EncodedScan {
+  /** The HSET command of the device's hash: HSET key tag encodeValue's-text … */
+  hset: string[];
+  /** The notification: a frame when every value is plain, else rows. */
+  message: string;
+  /** The values as rows (encodeBatch's text), made of the hash's texts: the samples stream's entry. */
+  rows(): string;
+}
+
 /**
- * A scan report for its hash and its notification, each value serialised once: `hset` is the HSET command of the
- * device's hash `key` (tag, encodeValue's text, …), `message` the notification — a frame in `space` when every value is
- * plain, else encodeBatch's text.
+ * A scan report for its hash `key`, its notification and its samples, each value serialised once: a frame in
+ * `space` when every value is plain, else encodeBatch's text.
  */
-export function encodeScan(values: readonly TagValue[], key: string, device: string, space: TagSpace | undefined): { hset: string[]; message: string } {
+export function encodeScan(values: readonly TagValue[], key: string, device: string, space: TagSpace | undefined): EncodedScan {
   const hset = new Array<string>(2 + values.length * 2);
   hset[0] = 'HSET';
   hset[1] = key;
@@ -107,10 +116,15 @@ export function encodeScan(values: readonly TagValue[], key: string, device: str
     else if (v.quality === 'Good' && v.sourceTs === t && v.exceptionCode === undefined) delta += `${i === 0 ? '' : ','}[${index},${value}]`;
     else delta += `${i === 0 ? '' : ','}[${index},${value},"${v.quality}",${v.sourceTs === t ? tText : v.sourceTs}${v.exceptionCode === undefined ? '' : `,${v.exceptionCode}`}]`;
   }
-  if (plain) return { hset, message: `${JSON.stringify({ space: space!.id, device, t, serverTs } satisfies FrameHeader)}\n{"t":${tText},"values":[${delta}]}` };
-  let batch = '[';
-  for (let i = 0; i < values.length; i++) batch += `${i === 0 ? '' : ','}[${quoted(values[i]!.tag)},${hset[3 + 2 * i]!.slice(1)}`;
-  return { hset, message: `${batch}]` };
+  let batch: string | undefined;
+  const rows = (): string => {
+    if (batch !== undefined) return batch;
+    batch = '[';
+    for (let i = 0; i < values.length; i++) batch += `${i === 0 ? '' : ','}[${quoted(values[i]!.tag)},${hset[3 + 2 * i]!.slice(1)}`;
+    return (batch += ']');
+  };
+  const message = plain ? `${JSON.stringify({ space: space!.id, device, t, serverTs } satisfies FrameHeader)}\n{"t":${tText},"values":[${delta}]}` : rows();
+  return { hset, message, rows };
 }
 
 interface FrameHeader {

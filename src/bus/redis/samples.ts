@@ -190,10 +190,13 @@ export class SampleStreams {
     return this.wanted.has(device);
   }
 
-  /** Values as published (ValueBus.publishValues): a scan report to its device's stream, other values to their devices', while a historian reads them. */
-  publishValues(values: TagValue[], scan?: ScanInfo): void {
+  /**
+   * Values as published (ValueBus.publishValues): a scan report to its device's stream (`rows`: its entry, encoded
+   * with its hash fields), other values to their devices', while a historian reads them.
+   */
+  publishValues(values: TagValue[], scan?: ScanInfo, rows?: () => string): void {
     if (scan) {
-      if (this.wants(scan.device)) this.publish(scan.device, scan.upTo, encodeBatch(values));
+      if (this.wants(scan.device)) this.publish(scan.device, scan.upTo, rows ? rows() : encodeBatch(values));
       return;
     }
     const byDevice = new Map<string, TagValue[]>();

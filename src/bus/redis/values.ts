@@ -13,7 +13,7 @@
 import { type TagSpace, tagSpace } from '../../tags/space.js';
 import type { TagValue } from '../../tags/types.js';
 import type { BusLink, DeviceStatus, SampleBatch, SampleSubscription, ScanInfo, Unsubscribe, ValueBatchInfo, ValueBus, ValueFrame } from '../types.js';
-import { decodeBatch, decodeValue, encodeScan, frameValues, isFrame, parseFrame } from './codec.js';
+import { type EncodedScan, decodeBatch, decodeValue, encodeScan, frameValues, isFrame, parseFrame } from './codec.js';
 import type { RedisConnection } from './connection.js';
 import type { LeaseHold } from './hold.js';
 import { ALL, type LiveState } from './live.js';
@@ -27,8 +27,8 @@ const RECEIVED_STAGE = Object.freeze({ stage: 'received' });
 
 /** The samples half of the value role (samples.ts). */
 export interface SampleSide {
-  /** Sends published values to the samples streams (never throws, never waits for Redis). */
-  publish(values: TagValue[], scan?: ScanInfo): void;
+  /** Sends published values to the samples streams (never throws, never waits for Redis); `rows`: a scan report's, encoded already. */
+  publish(values: TagValue[], scan?: ScanInfo, rows?: () => string): void;
   subscribe(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription>;
 }
 
@@ -125,6 +125,7 @@ export class RedisValues implements ValueBus {
    */
   private awaitSpace(space: string, message: string, fresh: (v: TagValue) => boolean): void {
     if ((this.missing.get(space) ?? 0) > Date.now()) return;
+    this.conn.log?.info({ space, own: this.space?.id }, 'value frames in another tag space (a poller with other tags, or in another order): decoded by name');
     const waiting: [string, (v: TagValue) => boolean][] = [[message, fresh]];
     this.waiting = waiting;
     const { conn } = this;
@@ -157,14 +158,15 @@ export class RedisValues implements ValueBus {
   /**
    * Samples first (to their streams, without waiting), then the live state: the devices' hashes and the values
    * channel. A scan report (`scan`) is one device's values: one HSET of its hash and one PUBLISH, in one MULTI,
-   * each value serialised once for both.
+   * each value serialised once for the three.
    */
   async publishValues(values: TagValue[], scan?: ScanInfo): Promise<void> {
     if (values.length === 0 && !scan) return;
-    this.samples.publish(values, scan);
+    const encoded = scan && values.length > 0 ? this.encode(values, scan.device, true) : undefined;
+    this.samples.publish(values, scan, encoded?.rows);
     if (values.length === 0) return;
     if (!this.conn.cmd.isReady || this.hold.unconfirmed.size > 0) {
-      if (scan) return this.holding(scan.device) ? this.keepValues(values) : this.sendValues(values, scan.device);
+      if (scan) return this.holding(scan.device) ? this.keepValues(values) : this.sendValues(values, scan.device, encoded);
       const now: TagValue[] = [];
       const later: TagValue[] = [];
       for (const v of values) (this.holding(this.conn.deviceOf(v.tag)) ? later : now).push(v);
@@ -172,19 +174,24 @@ export class RedisValues implements ValueBus {
       if (now.length > 0) await this.sendValues(now);
       return;
     }
-    await this.sendValues(values, scan?.device);
+    await this.sendValues(values, scan?.device, encoded);
   }
 
-  /** `device`: every value is of that device (a scan report: a frame when its values are plain); else each value goes to its own device's hash. */
-  private async sendValues(values: TagValue[], device?: string): Promise<void> {
+  private encode(values: readonly TagValue[], device: string, scan: boolean): EncodedScan {
+    return encodeScan(values, this.conn.key(`values:${device}`), device, scan ? this.space : undefined);
+  }
+
+  /**
+   * `device`: every value is of that device (a scan report, `encoded` already: a frame when its values are plain);
+   * else each value goes to its own device's hash.
+   */
+  private async sendValues(values: TagValue[], device?: string, encoded?: EncodedScan): Promise<void> {
     const { conn } = this;
-    const groups: [string, TagValue[]][] = device !== undefined ? [[device, values]] : [...this.byDevice(values)];
+    const scans = device !== undefined ? [encoded ?? this.encode(values, device, true)] : [...this.byDevice(values)].map(([d, vs]) => this.encode(vs, d, false));
     const m = conn.cmd.multi();
     const messages: string[] = [];
-    for (const [d, vs] of groups) {
-      const hash = conn.key(`values:${d}`);
-      const { hset, message } = encodeScan(vs, hash, d, device !== undefined ? this.space : undefined);
-      m.addCommand(hset).sAdd(conn.key('value-hashes'), hash);
+    for (const { hset, message } of scans) {
+      m.addCommand(hset).sAdd(conn.key('value-hashes'), hset[1]!);
       messages.push(message);
     }
     const [first] = messages;
