@@ -20,6 +20,22 @@ import { needRedis, redisBus, testPrefix } from '../bus/redis-helpers.js';
 
 const config = parseConfig(`devices:\n  plc: { host: 127.0.0.1 }\ntags:\n  a: { area: holding, address: 0 }\n  b: { area: holding, address: 1 }\n`, 'test.yaml');
 
+/** How many times `run` made JSON.stringify encode something (in this process: the publisher's side too). */
+async function countingEncodes(run: () => Promise<void>): Promise<number> {
+  const encode = JSON.stringify;
+  let encodes = 0;
+  JSON.stringify = ((...args: Parameters<typeof JSON.stringify>) => {
+    encodes++;
+    return encode(...args);
+  }) as typeof JSON.stringify;
+  try {
+    await run();
+  } finally {
+    JSON.stringify = encode;
+  }
+  return encodes;
+}
+
 describe('SSE fan-out', { timeout: 20_000 }, () => {
   it('writes the deltas of one turn to each client at once, the same bytes to all, each delta encoded once', async (t) => {
     const bus = new MemoryBus();
@@ -44,20 +60,12 @@ describe('SSE fan-out', { timeout: 20_000 }, () => {
         return write(chunk);
       }) as typeof socket.write;
     }
-    const encode = JSON.stringify;
-    let encodes = 0;
-    JSON.stringify = ((...args: Parameters<typeof JSON.stringify>) => {
-      encodes++;
-      return encode(...args);
-    }) as typeof JSON.stringify;
     const deltasBefore = hub.stats.deltas;
-    try {
+    const encodes = await countingEncodes(async () => {
       // Five scans arriving together (one read from the bus's socket), before the hub's turn ends.
       await Promise.all([1, 2, 3, 4, 5].map((n) => bus.publishValues([{ tag: 'a', value: n, quality: 'Good', sourceTs: 1000 + n, serverTs: 1000 + n }])));
       await Promise.all(streams.map((s) => s.waitEvents(6)));
-    } finally {
-      JSON.stringify = encode;
-    }
+    });
     assert.equal(hub.stats.deltas - deltasBefore, 5);
     assert.equal(encodes, 5, 'one encoding per delta, not per client');
     const all = [...writes.values()];
@@ -91,13 +99,7 @@ describe('SSE fan-out', { timeout: 20_000 }, () => {
     await poller.publishValues([{ tag: 'a', value: 1, quality: 'Good', sourceTs: 4000, serverTs: 4000 }], { device: 'plc', upTo: 4000 });
     await Promise.all(streams.map((s) => s.waitEvents(2)));
 
-    const encode = JSON.stringify;
-    let encodes = 0;
-    JSON.stringify = ((...args: Parameters<typeof JSON.stringify>) => {
-      encodes++;
-      return encode(...args);
-    }) as typeof JSON.stringify;
-    try {
+    const encodes = await countingEncodes(async () => {
       await poller.publishValues(
         [
           { tag: 'a', value: 7, quality: 'Good', sourceTs: 5000, serverTs: 5001 },
@@ -106,9 +108,7 @@ describe('SSE fan-out', { timeout: 20_000 }, () => {
         { device: 'plc', upTo: 5000 },
       );
       await Promise.all(streams.map((s) => s.waitEvents(3)));
-    } finally {
-      JSON.stringify = encode;
-    }
+    });
     assert.equal(hub.stats.forwarded, 2);
     assert.equal(encodes, 1, 'the poller encoded the frame\'s header; the web node encoded nothing');
     for (const s of streams) {
