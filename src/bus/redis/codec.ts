@@ -101,19 +101,23 @@ export function encodeScan(values: readonly TagValue[], key: string, device: str
   // A scan's values share their times: each written as text once (a time is a double, slow to print), not per value.
   const tText = String(t);
   const times = `${tText},${serverTs}`;
+  // The packed value of a Good value read at the scan's times, after the value itself.
+  const goodTail = `${QUALITY_PACKED.get('Good')}${times}]`;
   let plain = space !== undefined;
   let delta = '';
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     const value = valueJson(v.value);
-    // The packed value: [value, quality, sourceTs, serverTs(, exception code)].
-    const at = v.sourceTs === t && v.serverTs === serverTs ? times : `${v.sourceTs},${v.serverTs}`;
+    const usual = v.quality === 'Good' && v.sourceTs === t && v.serverTs === serverTs && v.exceptionCode === undefined;
     hset[2 + 2 * i] = v.tag;
-    hset[3 + 2 * i] = `[${value}${QUALITY_PACKED.get(v.quality) ?? ',null,'}${at}` + (v.exceptionCode === undefined ? ']' : `,${v.exceptionCode}]`);
+    // The packed value: [value, quality, sourceTs, serverTs(, exception code)].
+    hset[3 + 2 * i] = usual
+      ? '[' + value + goodTail
+      : `[${value}${QUALITY_PACKED.get(v.quality) ?? ',null,'}${v.sourceTs},${v.serverTs}` + (v.exceptionCode === undefined ? ']' : `,${v.exceptionCode}]`);
     if (!plain) continue;
     const index = space!.index.get(v.tag);
     if (index === undefined || value === 'null' || v.quality === 'Bad_WaitingForInitialData' || v.serverTs !== serverTs) plain = false;
-    else if (v.quality === 'Good' && v.sourceTs === t && v.exceptionCode === undefined) delta += `${i === 0 ? '' : ','}[${index},${value}]`;
+    else if (usual) delta += `${i === 0 ? '' : ','}[${index},${value}]`;
     else delta += `${i === 0 ? '' : ','}[${index},${value},"${v.quality}",${v.sourceTs === t ? tText : v.sourceTs}${v.exceptionCode === undefined ? '' : `,${v.exceptionCode}`}]`;
   }
   let batch: string | undefined;
