@@ -33,6 +33,10 @@ export interface SampleSide {
 }
 
 type ValueHandler = (values: TagValue[], info: ValueBatchInfo) => void;
+/** A value notification held back, with the filter LiveState passed it with. */
+type Held = [message: string, fresh: (v: TagValue) => boolean];
+/** How often a poller writes its tag space again, even on one connection: an entry Redis lost comes back within this. */
+const SPACE_REWRITE_MS = 60_000;
 
 export class RedisValues implements ValueBus {
   private readonly valueHandlers = new Set<ValueHandler>();
@@ -49,9 +53,9 @@ export class RedisValues implements ValueBus {
   /** Tag spaces Redis did not have, and until when they are not asked for again. */
   private readonly missing = new Map<string, number>();
   /** Notifications that arrived while a tag space's names were being read, passed on in order once they are in. */
-  private waiting: [message: string, fresh: (v: TagValue) => boolean][] | undefined;
-  /** Whether this connection wrote this process's tag space to `P tag-spaces` (again after every reconnection: Redis may have restarted empty). */
-  private spaceWritten = false;
+  private waiting: Held[] | undefined;
+  /** When this process last wrote its tag space to `P tag-spaces` (0: again, after every reconnection: Redis may have restarted empty). */
+  private spaceWrittenAt = 0;
 
   constructor(
     private readonly conn: RedisConnection,
@@ -60,7 +64,7 @@ export class RedisValues implements ValueBus {
     private readonly samples: SampleSide,
   ) {
     this.space = conn.o.tagDevices ? tagSpace([...conn.o.tagDevices.keys()]) : undefined;
-    conn.cmd.on('ready', () => (this.spaceWritten = false));
+    conn.cmd.on('ready', () => (this.spaceWrittenAt = 0));
     live.add<TagValue>({
       name: 'values',
       read: () => this.snapshot(),
@@ -126,7 +130,7 @@ export class RedisValues implements ValueBus {
   private awaitSpace(space: string, message: string, fresh: (v: TagValue) => boolean): void {
     if ((this.missing.get(space) ?? 0) > Date.now()) return;
     this.conn.log?.info({ space, own: this.space?.id }, 'value frames in another tag space (a poller with other tags, or in another order): decoded by name');
-    const waiting: [string, (v: TagValue) => boolean][] = [[message, fresh]];
+    const waiting: Held[] = [[message, fresh]];
     this.waiting = waiting;
     const { conn } = this;
     void conn.cmd
@@ -143,10 +147,11 @@ export class RedisValues implements ValueBus {
       })
       .finally(() => {
         this.waiting = undefined;
-        for (const [m, f] of waiting) {
-          if (this.waiting) (this.waiting as [string, (v: TagValue) => boolean][]).push([m, f]);
-          else conn.guard(() => this.receive(m, f));
-        }
+        waiting.forEach((held) => {
+          // A frame of yet another unknown space starts a wait of its own: what follows it waits with it.
+          if (this.waiting) this.waiting.push(held);
+          else conn.guard(() => this.receive(...held));
+        });
       });
   }
 
@@ -196,9 +201,12 @@ export class RedisValues implements ValueBus {
     }
     const [first] = messages;
     if (isFrame(first!)) {
-      // Before the first frame on this connection: the names of its tag space, for a web node with another configuration.
-      if (!this.spaceWritten) m.hSet(conn.key('tag-spaces'), this.space!.id, JSON.stringify(this.space!.names));
-      this.spaceWritten = true;
+      // Before the first frame on this connection, and now and then: the names of its tag space, for a web node with another configuration.
+      const now = Date.now();
+      if (now - this.spaceWrittenAt >= SPACE_REWRITE_MS) {
+        m.hSet(conn.key('tag-spaces'), this.space!.id, JSON.stringify(this.space!.names));
+        this.spaceWrittenAt = now;
+      }
       m.publish(conn.key('values'), first!);
     } else {
       // The notification is every group's rows in one list (each message is "[rows]").
