@@ -21,6 +21,7 @@ import type { TagValue } from '../tags/types.js';
 import type { Logger } from '../util/log.js';
 import { resolvesWithin } from '../util/settle.js';
 import type { BusConnection, DeviceStatus, Unsubscribe, ValueBatchInfo, ValueBus, ValueFrame } from './types.js';
+import { LIVE, ValueSubscribers } from './value-subscribers.js';
 
 export interface LivenessOptions {
   /** Tag → device, for every tag of the plant. */
@@ -44,8 +45,6 @@ export const BUS_UNREACHABLE = 'PLANTA_BUS_UNREACHABLE';
 /** How long the bus has to answer when a device falls silent. */
 const PROBE_MS = 1000;
 
-type ValueHandler = (values: TagValue[], info: ValueBatchInfo) => void;
-const LIVE: ValueBatchInfo = Object.freeze({ resync: false });
 type StatusHandler = (status: DeviceStatus) => void;
 
 /** `inner` (whatever other roles it has) with silent pollers' values and statuses marked; call `start()` before use. Closing it closes `inner`. */
@@ -58,9 +57,7 @@ export class LivenessWatch<B extends ValueBus & BusConnection> {
   private readonly heard = new Map<string, number>();
   /** Silent devices, and why: POLLER_SILENT, or BUS_UNREACHABLE. */
   private readonly silent = new Map<string, string>();
-  private readonly valueHandlers = new Set<ValueHandler>();
-  /** What the subscribers that take frames take them with (ValueBus.subscribeValues). */
-  private readonly frameHandlers = new Map<ValueHandler, (frame: ValueFrame) => void>();
+  private readonly valueSubscribers = new ValueSubscribers();
   private readonly statusHandlers = new Set<StatusHandler>();
   private readonly stops: Unsubscribe[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -75,14 +72,7 @@ export class LivenessWatch<B extends ValueBus & BusConnection> {
     const overrides: Partial<ValueBus & BusConnection> = {
       snapshot: async () => (await inner.snapshot()).map((v) => this.mask(v)),
       deviceStatuses: async () => (await inner.deviceStatuses()).map((s) => this.statusOf(s)),
-      subscribeValues: async (h, frames) => {
-        if (frames) this.frameHandlers.set(h, frames);
-        const stop = this.add(this.valueHandlers, h);
-        return async () => {
-          this.frameHandlers.delete(h);
-          await stop();
-        };
-      },
+      subscribeValues: async (h, frames) => this.add(this.valueSubscribers.with(frames), h),
       subscribeDeviceStatus: async (h) => this.add(this.statusHandlers, h),
       close: async () => {
         await this.stop();
@@ -128,7 +118,7 @@ export class LivenessWatch<B extends ValueBus & BusConnection> {
     return [...this.silent.keys()];
   }
 
-  private add<H>(set: Set<H>, h: H): Unsubscribe {
+  private add<H>(set: { add(h: H): unknown; delete(h: H): unknown }, h: H): Unsubscribe {
     set.add(h);
     return async () => void set.delete(h);
   }
@@ -147,11 +137,7 @@ export class LivenessWatch<B extends ValueBus & BusConnection> {
   private onFrame(frame: ValueFrame): void {
     if (this.silent.size > 0 || this.reviving.size > 0) return this.onValues(frame.values(), LIVE);
     this.hear(frame.device);
-    for (const h of this.valueHandlers) {
-      const frames = this.frameHandlers.get(h);
-      if (frames) frames(frame);
-      else h(frame.values(), LIVE);
-    }
+    this.valueSubscribers.frame(frame);
   }
 
   private onStatus(s: DeviceStatus): void {
@@ -236,7 +222,7 @@ export class LivenessWatch<B extends ValueBus & BusConnection> {
 
   private emitValues(values: TagValue[], info: ValueBatchInfo): void {
     if (values.length === 0 && !info.resync) return;
-    for (const h of this.valueHandlers) h(values, info);
+    this.valueSubscribers.values(values, info);
   }
 
   private mask(v: TagValue): TagValue {

@@ -2,9 +2,9 @@
 import { QUALITIES, type Quality } from '../../tags/quality.js';
 import type { TagValue, TagValueType } from '../../tags/types.js';
 import type { BusLink, DeviceStatus, SampleBatch, SampleSubscription, ScanInfo, Unsubscribe, ValueBatchInfo, ValueBus } from '../types.js';
+import { LIVE } from '../value-subscribers.js';
 import type { Deliveries, Handlers } from './deliveries.js';
 
-const LIVE: ValueBatchInfo = Object.freeze({ resync: false });
 
 const QUALITY_INDEX = Object.fromEntries(QUALITIES.map((q, i) => [q, i])) as Record<Quality, number>;
 const enum Kind {

@@ -75,7 +75,7 @@ export class LiveState {
    * A channel is subscribed on its first subscriber, and only then: a process that only follows device statuses (a
    * poller) never receives, nor decodes, every value change of the plant. The promise resolves when Redis confirmed.
    */
-  async subscribe<H>(name: string, handlers: Set<H>, handler: H): Promise<Unsubscribe> {
+  async subscribe<H>(name: string, handlers: { add(h: H): unknown; delete(h: H): unknown }, handler: H): Promise<Unsubscribe> {
     const ch = this.channels.find((c) => c.name === name);
     if (!ch) throw new Error(`no live channel ${name}`);
     let subscribed = this.subscribed.get(ch);

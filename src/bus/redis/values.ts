@@ -12,13 +12,13 @@
  */
 import { type TagSpace, tagSpace } from '../../tags/space.js';
 import type { TagValue } from '../../tags/types.js';
-import type { BusLink, DeviceStatus, SampleBatch, SampleSubscription, ScanInfo, Unsubscribe, ValueBatchInfo, ValueBus, ValueFrame } from '../types.js';
+import type { BusLink, DeviceStatus, SampleBatch, SampleSubscription, ScanInfo, Unsubscribe, ValueBatchInfo, ValueBus } from '../types.js';
+import { type FrameHandler, LIVE, type ValueHandler, ValueSubscribers } from '../value-subscribers.js';
 import { type EncodedScan, decodeBatch, decodeValue, encodeScan, frameValues, isFrame, parseFrame } from './codec.js';
 import type { RedisConnection } from './connection.js';
 import type { LeaseHold } from './hold.js';
 import { ALL, type LiveState } from './live.js';
 
-const LIVE: ValueBatchInfo = Object.freeze({ resync: false });
 const RESYNC: ValueBatchInfo = Object.freeze({ resync: true });
 const SENT = Object.freeze({ direction: 'sent' });
 const RECEIVED = Object.freeze({ direction: 'received' });
@@ -32,16 +32,14 @@ export interface SampleSide {
   subscribe(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription>;
 }
 
-type ValueHandler = (values: TagValue[], info: ValueBatchInfo) => void;
 /** A value notification held back, with the filter LiveState passed it with. */
 type Held = [message: string, fresh: (v: TagValue) => boolean];
 /** How often a poller writes its tag space again, even on one connection: an entry Redis lost comes back within this. */
 const SPACE_REWRITE_MS = 60_000;
 
 export class RedisValues implements ValueBus {
-  private readonly valueHandlers = new Set<ValueHandler>();
-  /** What the subscribers that take a frame in this process's tag space take it with (ValueBus.subscribeValues). */
-  private readonly frameHandlers = new Map<ValueHandler, (frame: ValueFrame) => void>();
+  /** Frames go to them only in this process's tag space. */
+  private readonly valueSubscribers: ValueSubscribers;
   private readonly statusHandlers = new Set<(status: DeviceStatus) => void>();
   /** Live state not published (Redis away, or the device's lease not confirmed since): sent when it can be, newest per key. */
   private readonly unsent = { values: new Map<string, Map<string, TagValue>>(), devices: new Map<string, DeviceStatus>() };
@@ -63,6 +61,7 @@ export class RedisValues implements ValueBus {
     private readonly hold: LeaseHold,
     private readonly samples: SampleSide,
   ) {
+    this.valueSubscribers = new ValueSubscribers((call) => conn.guard(call));
     this.space = conn.o.tagDevices ? tagSpace([...conn.o.tagDevices.keys()]) : undefined;
     conn.cmd.on('ready', () => (this.spaceWrittenAt = 0));
     live.add<TagValue>({
@@ -70,7 +69,7 @@ export class RedisValues implements ValueBus {
       read: () => this.snapshot(),
       stamp: (v) => [v.tag, v.serverTs],
       handOver: (values) => {
-        for (const h of this.valueHandlers) conn.guard(() => h(values, RESYNC));
+        this.valueSubscribers.values(values, RESYNC);
       },
       dispatch: (message, fresh) => {
         if (this.waiting) this.waiting.push([message, fresh]);
@@ -101,11 +100,7 @@ export class RedisValues implements ValueBus {
     let decoded: TagValue[] | undefined;
     const values = (): TagValue[] => (decoded ??= frameValues(frame, names));
     if (fresh !== ALL || names !== this.space?.names) return this.deliver(values(), fresh, false);
-    const passed: ValueFrame = { device: frame.device, space: frame.space, delta: frame.delta, serverTs: frame.serverTs, values };
-    for (const h of this.valueHandlers) {
-      const frames = this.frameHandlers.get(h);
-      this.conn.guard(() => (frames ? frames(passed) : h(values(), LIVE)));
-    }
+    this.valueSubscribers.frame({ device: frame.device, space: frame.space, delta: frame.delta, serverTs: frame.serverTs, values });
   }
 
   private received(sourceTs: number): void {
@@ -118,7 +113,7 @@ export class RedisValues implements ValueBus {
   private deliver(all: TagValue[], fresh: (v: TagValue) => boolean, count = true): void {
     if (count && all.length > 0) this.received(all[0]!.sourceTs);
     const batch = fresh === ALL ? all : all.filter(fresh);
-    if (batch.length > 0) for (const h of this.valueHandlers) this.conn.guard(() => h(batch, LIVE));
+    if (batch.length > 0) this.valueSubscribers.values(batch, LIVE);
   }
 
   /**
@@ -248,13 +243,8 @@ export class RedisValues implements ValueBus {
     return out;
   }
 
-  async subscribeValues(handler: ValueHandler, frames?: (frame: ValueFrame) => void): Promise<Unsubscribe> {
-    if (frames) this.frameHandlers.set(handler, frames);
-    const stop = await this.live.subscribe('values', this.valueHandlers, handler);
-    return async () => {
-      this.frameHandlers.delete(handler);
-      await stop();
-    };
+  subscribeValues(handler: ValueHandler, frames?: FrameHandler): Promise<Unsubscribe> {
+    return this.live.subscribe('values', this.valueSubscribers.with(frames), handler);
   }
 
   subscribeSamples(handler: (batch: SampleBatch) => void, options: { durable: string }): Promise<SampleSubscription> {
@@ -319,8 +309,7 @@ export class RedisValues implements ValueBus {
 
   /** The bus closes: no subscriber is called again. */
   clear(): void {
-    this.valueHandlers.clear();
-    this.frameHandlers.clear();
+    this.valueSubscribers.clear();
     this.statusHandlers.clear();
   }
 }
