@@ -55,6 +55,28 @@ async function exchange(raw: RawClient): Promise<void> {
   assert.equal((await raw.read(11, 3000)).length, 11);
 }
 
+/** A slow but active client: one request every `periodMs` until stopped; `answered` counts the replies. */
+function slowClient(raw: RawClient, periodMs: number): { readonly answered: number; stop(): Promise<void> } {
+  let stopped = false;
+  let answered = 0;
+  const loop = (async () => {
+    while (!stopped) {
+      await exchange(raw);
+      answered++;
+      await delay(periodMs); // a pace: the slow client's request period; not a wait
+    }
+  })();
+  return {
+    get answered() {
+      return answered;
+    },
+    async stop() {
+      stopped = true;
+      await loop.catch(() => undefined);
+    },
+  };
+}
+
 /** The client's address as the server sees it (kept: a closed socket forgets its port). */
 const names = new WeakMap<RawClient, string>();
 const local = (r: RawClient): string => {
@@ -160,16 +182,8 @@ describe('server: idle and half-open connections never lock clients out', () => 
     const b = await connect(f.port);
     const slow = await connect(f.port);
     const newcomers: RawClient[] = [];
-    let stop = false;
-    let answered = 0;
     // One request every 700 ms, under the idle time of 1.5 s, for 4 s.
-    const slowLoop = (async () => {
-      while (!stop) {
-        await exchange(slow);
-        answered++;
-        await delay(700); // a pace: the slow client's request period; not a wait
-      }
-    })();
+    const pacer = slowClient(slow, 700);
     try {
       await delay(500); // an age: a and b idle past the 200 ms eviction grace; not a wait
       newcomers.push(await connect(f.port));
@@ -183,13 +197,12 @@ describe('server: idle and half-open connections never lock clients out', () => 
       await until(() => newcomers.every((n) => n.closed), 4000, 'the idle newcomers closed');
       // The slow but active client must not be closed (over one more request period and then some).
       await assertThroughout(800, () => assert.equal(slow.closed, false, 'the slow client was never closed'));
-      assert.ok(answered >= 5, `${answered} slow requests answered`);
+      assert.ok(pacer.answered >= 5, `${pacer.answered} slow requests answered`);
       assert.equal(f.server.stats.evicted, 2);
       assert.equal(f.server.stats.idleClosed, 2);
       assert.ok(f.closed.every((e) => e.remote !== local(slow)));
     } finally {
-      stop = true;
-      await slowLoop.catch(() => undefined);
+      await pacer.stop();
       await Promise.all([a, b, slow, ...newcomers].map((r) => r.destroy()));
       await f.close();
     }
@@ -246,16 +259,8 @@ describe('server: idle and half-open connections never lock clients out', () => 
   it('a slow but active client is not evicted by a burst of new connections, while those that never asked can make room', T, async () => {
     const f = await start({ maxConnections: 4, evictAfter: 200, frameTimeout: 0 });
     const slow = await connect(f.port);
-    let stop = false;
-    let answered = 0;
     // One request every 300 ms: idle past the 200 ms grace between two of them.
-    const slowLoop = (async () => {
-      while (!stop) {
-        await exchange(slow);
-        answered++;
-        await delay(300); // a pace: the slow client's request period; not a wait
-      }
-    })();
+    const pacer = slowClient(slow, 300);
     const burst: RawClient[] = [];
     try {
       // Twelve newcomers that never ask, one every 50 ms: each takes the place of an older one of them.
@@ -266,11 +271,10 @@ describe('server: idle and half-open connections never lock clients out', () => 
       await until(() => f.server.stats.evicted >= 9, 5000, 'the silent ones making room for each other');
       assert.equal(slow.closed, false, 'the slow client kept');
       assert.ok(f.closed.every((e) => e.remote !== local(slow)));
-      const before = answered;
-      await until(() => answered > before, 2000, 'the slow client still answered');
+      const before = pacer.answered;
+      await until(() => pacer.answered > before, 2000, 'the slow client still answered');
     } finally {
-      stop = true;
-      await slowLoop.catch(() => undefined);
+      await pacer.stop();
       await Promise.all([slow, ...burst].map((r) => r.destroy()));
       await f.close();
     }
