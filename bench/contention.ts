@@ -24,7 +24,7 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { run } from '../test/helpers/process.js';
 import { reportGoal } from './goal.js';
-import { childTracker, hasTaskset, numberOption } from './proc.js';
+import { childTracker, hasTaskset, lastJsonLine, numberOption } from './proc.js';
 
 const opt = numberOption;
 const SECONDS = opt('seconds', 10);
@@ -67,9 +67,7 @@ async function measure(pinned: boolean, hogs: boolean): Promise<Result> {
   try {
     const [c, a] = on(pinned ? 1 : undefined, node, ['--import', 'tsx', `${here}contention/run-contention.ts`, sim.match[1]!, String(DEVICES), String(REGISTERS), String(PERIOD), String(SECONDS)]);
     const r = await run(c, a, { timeoutMs: (SECONDS + 300) * 1000 });
-    const line = r.stdout.trim().split('\n').pop() ?? '';
-    if (r.code !== 0 || !line.startsWith('{')) throw new Error(`run-contention failed (${r.code}): ${r.stderr}${r.stdout}`);
-    return JSON.parse(line) as Result;
+    return lastJsonLine<Result>(r, 'run-contention');
   } finally {
     await sim.stop();
     for (const h of spinning) await h.stop();

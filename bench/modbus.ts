@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { buildPeer } from '../test/peers/build.js';
 import { type Started, startProcess, run } from '../test/helpers/process.js';
-import { type Check, hasTaskset, pin, summarise } from './proc.js';
+import { type Check, hasTaskset, lastJsonLine, pin, summarise } from './proc.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -81,10 +81,8 @@ async function client(pinned: boolean, server: Server, cmd: string, script: stri
   const before = cpuTicks(server.pid);
   const r = await run(c, a, { timeoutMs: 300_000 });
   const ticks = cpuTicks(server.pid) - before;
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`${cmd} failed (${r.code}): ${r.stderr}${r.stdout}`);
   // The server's ticks include the client's warm-up (≤ 5000 requests): the figure is an upper bound.
-  return { ...(JSON.parse(line) as Omit<Result, 'serverCpuUs'>), serverCpuUs: (ticks * TICK_US) / COUNT };
+  return { ...lastJsonLine<Omit<Result, 'serverCpuUs'>>(r, cmd), serverCpuUs: (ticks * TICK_US) / COUNT };
 }
 
 const median = (xs: number[]): number => {

@@ -19,6 +19,7 @@
 import { availableParallelism } from 'node:os';
 import { run, startProcess } from '../test/helpers/process.js';
 import { reportGoal } from './goal.js';
+import { lastJsonLine } from './proc.js';
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf('--seconds');
@@ -59,9 +60,7 @@ async function measure(load: (typeof loads)[number], pinned: boolean, mode: 'pla
     ]);
     // Generous: on a loaded machine the start alone (tsx, 100 k tags of configuration) can take a minute.
     const r = await run(cmd, a, { timeoutMs: (SECONDS + 300) * 1000 });
-    const line = r.stdout.trim().split('\n').pop() ?? '';
-    if (r.code !== 0 || !line.startsWith('{')) throw new Error(`run-poller failed (${r.code}): ${r.stderr}${r.stdout}`);
-    return JSON.parse(line) as Result;
+    return lastJsonLine<Result>(r, 'run-poller');
   } finally {
     await sim.stop();
   }

@@ -4,6 +4,16 @@ import { readFileSync } from 'node:fs';
 import { type Started, startProcess } from '../test/helpers/process.js';
 import { reportGoal } from './goal.js';
 
+/**
+ * A measuring child's result: the JSON object on the last line it printed. A child that failed, or printed no such
+ * line, throws with everything it said, named `what`.
+ */
+export function lastJsonLine<T>(r: { code: number | null; stdout: string; stderr: string }, what: string): T {
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return JSON.parse(line) as T;
+}
+
 /** Whether `taskset` can pin a process here. */
 export function hasTaskset(): boolean {
   try {

@@ -24,7 +24,7 @@
 import { execFileSync } from 'node:child_process';
 import { lineTiming } from '../src/modbus/index.js';
 import { run } from '../test/helpers/process.js';
-import { type Check, childTracker, hasTaskset, pin, summarise } from './proc.js';
+import { type Check, childTracker, hasTaskset, lastJsonLine, pin, summarise } from './proc.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -69,9 +69,7 @@ async function sim(pinned: boolean, extra: string[]): Promise<{ output: string; 
 async function client(pinned: boolean, target: string[]): Promise<Result> {
   const [c, a] = pin(pinned, node, ['--import', 'tsx', `${here}rtu/client.ts`, ...target, '--seconds', String(SECONDS), '--quantity', String(QUANTITY)]);
   const r = await run(c, a, { timeoutMs: (SECONDS + 60) * 1000 });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`client ${target.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return JSON.parse(line) as Result;
+  return lastJsonLine<Result>(r, `client ${target.join(' ')}`);
 }
 
 /** Requests per second a line allows: characters of request and reply, and the silences between frames. */
