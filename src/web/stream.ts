@@ -86,7 +86,7 @@ export class StreamHub {
   /** Identifies this run: ids of another run cannot be resumed. */
   readonly epoch = Date.now().toString(36);
   private readonly names: string[];
-  private readonly index = new Map<string, number>();
+  private readonly index: ReadonlyMap<string, number>;
   /** The tag space of `names`: a frame in it is this hub's delta already. */
   private readonly space: string;
   // The mirror of the last values, by tag index.
@@ -126,8 +126,9 @@ export class StreamHub {
       ...options,
     };
     this.names = options.tags.map((t) => t.name);
-    this.names.forEach((n, i) => this.index.set(n, i));
-    this.space = tagSpace(this.names).id;
+    const space = tagSpace(this.names);
+    this.index = space.index;
+    this.space = space.id;
     const n = this.names.length;
     this.values = new Array<TagValueType | null>(n).fill(null);
     this.qualities = new Uint8Array(n).fill(QUALITY_CODE.Bad_WaitingForInitialData);
